@@ -1,0 +1,71 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// Dependencies point one way: relctl → RelctlCLI → RelctlStore → RelctlPackages → RelctlCore.
+let package = Package(
+    name: "relctl",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "relctl", targets: ["relctl"]),
+        .library(name: "RelctlStore", targets: ["RelctlStore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // Pure values and rules: names, ARNs, limits, routing, errors, the cleanup planner. No I/O.
+        .target(name: "RelctlCore"),
+        // Zip packages: validation (zip-slip, bombs, CRC), hashing, deterministic zipping of a folder.
+        .target(
+            name: "RelctlPackages",
+            dependencies: [
+                "RelctlCore",
+                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        // The SQL schema: `migrations/*.sql`, embedded in the binary and applied in order.
+        .target(
+            name: "RelctlMigrations",
+            path: "migrations",
+            sources: ["Migrations.swift"],
+            resources: [.embedInCode("0001_registry.sql")]
+        ),
+        // The SQLite registry (GRDB, WAL), the migrator, the content-addressed blob store, quota, cleanup.
+        .target(
+            name: "RelctlStore",
+            dependencies: [
+                "RelctlCore",
+                "RelctlPackages",
+                "RelctlMigrations",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
+        // Subcommands and rendering (tables and AWS-shaped JSON).
+        .target(
+            name: "RelctlCLI",
+            dependencies: [
+                "RelctlStore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(name: "relctl", dependencies: ["RelctlCLI"]),
+        .executableTarget(
+            name: "relctl-bench",
+            dependencies: ["RelctlStore", "RelctlPackages"],
+            path: "Benchmarks/RelctlBenchmarks"
+        ),
+        .testTarget(
+            name: "RelctlTests",
+            dependencies: ["RelctlCore", "RelctlPackages", "RelctlStore", "RelctlMigrations"]
+        ),
+        // End-to-end: runs the built `relctl` binary as a child process (and SIGKILLs it).
+        .testTarget(
+            name: "RelctlCLITests",
+            dependencies: ["RelctlCore", "RelctlStore", "relctl"]
+        ),
+    ]
+)

@@ -1,0 +1,64 @@
+import ArgumentParser
+import Foundation
+import RelctlCore
+
+/// The `relctl` command tree.
+public struct Relctl: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "relctl",
+        abstract: "A self-hosted release manager for serverless functions: versions, weighted aliases, layers, quota.",
+        discussion: """
+            Data lives in --data-dir, else $RELCTL_HOME, else ~/.relctl (SQLite registry + content-addressed code).
+            Exit status: 0 success, 1 a request failed (the line on stderr names the AWS error type), 64 usage error.
+            """,
+        version: "0.1.0",
+        subcommands: [
+            FunctionCommand.self, Publish.self, Versions.self, AliasCommand.self, Rollback.self, History.self,
+            LayerCommand.self, QuotaCommand.self, Cleanup.self, GC.self, Fsck.self,
+        ]
+    )
+
+    public init() {}
+
+    /// Runs the command line, mapping relctl's errors to `error: <AwsErrorType>: <message>` and exit 1.
+    public static func runMain(_ arguments: [String]? = nil) -> Never {
+        do {
+            var command = try parseAsRoot(arguments)
+            try command.run()
+            Foundation.exit(0)
+        } catch let error as RelctlError {
+            Output.error(error)
+            Foundation.exit(1)
+        } catch let failure as CommandFailure {
+            Foundation.exit(failure.status)
+        } catch {
+            exit(withError: error)
+        }
+    }
+}
+
+/// A command that already reported its failure and only needs to set the exit status.
+struct CommandFailure: Error {
+    var status: Int32
+}
+
+enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+    case table, json
+}
+
+/// Flags every command takes.
+struct GlobalOptions: ParsableArguments {
+    @Option(name: .customLong("data-dir"), help: "The data directory (default: $RELCTL_HOME, else ~/.relctl).")
+    var dataDirectory: String?
+
+    @Option(name: .shortAndLong, help: "table for people, json for scripts (AWS Lambda field names).")
+    var output: OutputFormat = .table
+
+    var resolvedDataDirectory: URL {
+        if let dataDirectory { return URL(fileURLWithPath: dataDirectory, isDirectory: true) }
+        if let home = ProcessInfo.processInfo.environment["RELCTL_HOME"], !home.isEmpty {
+            return URL(fileURLWithPath: home, isDirectory: true)
+        }
+        return FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".relctl", isDirectory: true)
+    }
+}

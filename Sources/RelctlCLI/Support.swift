@@ -1,0 +1,154 @@
+import ArgumentParser
+import Foundation
+import RelctlCore
+import RelctlPackages
+import RelctlStore
+
+extension GlobalOptions {
+    func registry() throws -> Registry {
+        try Registry(dataDirectory: resolvedDataDirectory)
+    }
+}
+
+/// `--zip-file FILE` or `--dir FOLDER`: where code comes from.
+struct CodeSource: ParsableArguments {
+    @Option(name: .customLong("zip-file"), help: "A zip package (≤ 50 MB zipped, ≤ 250 MB unzipped with layers).")
+    var zipFile: String?
+
+    @Option(name: .customLong("dir"), help: "A folder that relctl zips (deterministically) for you.")
+    var directory: String?
+
+    func validate() throws {
+        if (zipFile == nil) == (directory == nil) {
+            throw ValidationError("Give the code with exactly one of --zip-file FILE or --dir FOLDER.")
+        }
+    }
+
+    func load() throws -> InspectedPackage {
+        let bytes: Data
+        if let zipFile {
+            let url = URL(fileURLWithPath: zipFile)
+            var info = stat()
+            guard stat(url.path, &info) == 0 else {
+                throw RelctlError(.invalidParameterValue, "Cannot read --zip-file \(zipFile): \(String(cString: strerror(errno))).")
+            }
+            guard Int64(info.st_size) <= Limits.codeSizeZipped else {
+                throw RelctlError(.requestEntityTooLarge, "Zipped size must be smaller than \(Limits.codeSizeZipped) bytes")
+            }
+            do {
+                bytes = try Data(contentsOf: url)
+            } catch {
+                throw RelctlError(.invalidParameterValue, "Cannot read --zip-file \(zipFile): \(error.localizedDescription)")
+            }
+        } else {
+            bytes = try PackageBuilder.zip(directory: URL(fileURLWithPath: directory!, isDirectory: true))
+        }
+        return try PackageInspector.inspect(bytes)
+    }
+}
+
+/// `KEY=VALUE`, split at the first `=`.
+func parseAssignments(_ items: [String], flag: String) throws -> [String: String] {
+    var result: [String: String] = [:]
+    for item in items {
+        guard let equals = item.firstIndex(of: "="), equals != item.startIndex else {
+            throw ValidationError("\(flag) takes KEY=VALUE, got '\(item)'.")
+        }
+        result[String(item[..<equals])] = String(item[item.index(after: equals)...])
+    }
+    return result
+}
+
+/// `--weight VERSION=WEIGHT`, the weight a fraction (0.1) or a percentage (10%).
+func parseWeight(_ text: String?) throws -> [String: Double]? {
+    guard let text else { return nil }
+    guard let equals = text.firstIndex(of: "=") else {
+        throw ValidationError("--weight takes VERSION=WEIGHT (e.g. 2=0.1 or 2=10%), got '\(text)'.")
+    }
+    let version = String(text[..<equals])
+    var value = String(text[text.index(after: equals)...])
+    var scale = 1.0
+    if value.hasSuffix("%") {
+        value.removeLast()
+        scale = 0.01
+    }
+    guard let weight = Double(value) else {
+        throw ValidationError("--weight takes VERSION=WEIGHT with a number between 0.0 and 1.0 (or 0% and 100%), got '\(text)'.")
+    }
+    return [version: weight * scale]
+}
+
+func parseFunction(_ text: String) throws -> FunctionReference {
+    try FunctionReference(parsing: text)
+}
+
+/// Renders one function configuration.
+func render(_ configuration: FunctionConfiguration, _ output: OutputFormat) {
+    if output == .json { return Output.json(configuration) }
+    var pairs: [(String, String)] = [
+        ("FunctionName", configuration.FunctionName),
+        ("FunctionArn", configuration.FunctionArn),
+        ("Version", configuration.Version),
+        ("Runtime", configuration.Runtime ?? "-"),
+        ("Handler", configuration.Handler ?? "-"),
+        ("MemorySize", "\(configuration.MemorySize) MB"),
+        ("Timeout", "\(configuration.Timeout) s"),
+        ("CodeSize", "\(configuration.CodeSize) (\(Output.size(configuration.CodeSize)))"),
+        ("CodeSha256", configuration.CodeSha256),
+        ("Description", configuration.Description),
+        ("LastModified", configuration.LastModified),
+        ("RevisionId", configuration.RevisionId),
+    ]
+    if let variables = configuration.Environment?.Variables, !variables.isEmpty {
+        pairs.append(("Environment", variables.keys.sorted().map { "\($0)=\(variables[$0]!)" }.joined(separator: " ")))
+    }
+    for layer in configuration.Layers ?? [] { pairs.append(("Layer", layer.Arn)) }
+    Output.fields(pairs)
+}
+
+func renderList(_ configurations: [FunctionConfiguration], key: String, nextMarker: String?, _ output: OutputFormat) {
+    if output == .json {
+        struct Listing: Encodable {
+            var items: [FunctionConfiguration]
+            var key: String
+            var nextMarker: String?
+            struct Key: CodingKey {
+                var stringValue: String
+                init(stringValue: String) { self.stringValue = stringValue }
+                var intValue: Int? { nil }
+                init?(intValue: Int) { nil }
+            }
+            func encode(to encoder: any Encoder) throws {
+                var container = encoder.container(keyedBy: Key.self)
+                try container.encode(items, forKey: Key(stringValue: key))
+                try container.encodeIfPresent(nextMarker, forKey: Key(stringValue: "NextMarker"))
+            }
+        }
+        return Output.json(Listing(items: configurations, key: key, nextMarker: nextMarker))
+    }
+    Output.table(
+        ["Function", "Version", "Runtime", "CodeSize", "Description", "LastModified"],
+        configurations.map {
+            [$0.FunctionName, $0.Version, $0.Runtime ?? "-", Output.size($0.CodeSize), $0.Description, $0.LastModified]
+        })
+    if let nextMarker { Output.note("more: --marker \(nextMarker)") }
+}
+
+func render(_ alias: AliasConfiguration, _ output: OutputFormat) {
+    if output == .json { return Output.json(alias) }
+    var pairs: [(String, String)] = [
+        ("Name", alias.Name), ("AliasArn", alias.AliasArn), ("FunctionVersion", alias.FunctionVersion),
+    ]
+    if let weights = alias.RoutingConfig?.AdditionalVersionWeights {
+        for (version, weight) in weights.sorted(by: { $0.key < $1.key }) {
+            pairs.append(("Routing", "\(version) gets \(formatWeight(weight)), \(alias.FunctionVersion) gets \(formatWeight(1 - weight))"))
+        }
+    }
+    pairs += [("Description", alias.Description), ("RevisionId", alias.RevisionId)]
+    Output.fields(pairs)
+}
+
+func formatWeight(_ weight: Double) -> String {
+    let percent = (weight * 10000).rounded() / 100
+    return percent == percent.rounded() ? "\(Int(percent))%" : "\(percent)%"
+}

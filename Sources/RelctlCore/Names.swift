@@ -1,0 +1,181 @@
+/// Where ARNs point: relctl answers as one account in one region (`local` / `000000000000` unless configured).
+public struct ArnContext: Sendable, Equatable {
+    public var region: String
+    public var account: String
+
+    public static let defaultRegion = "local"
+    public static let defaultAccount = "000000000000"
+
+    public init(region: String = ArnContext.defaultRegion, account: String = ArnContext.defaultAccount) {
+        self.region = region
+        self.account = account
+    }
+
+    public func functionArn(_ name: String, qualifier: String? = nil) -> String {
+        let base = "arn:aws:lambda:\(region):\(account):function:\(name)"
+        return qualifier.map { "\(base):\($0)" } ?? base
+    }
+
+    public func layerArn(_ name: String) -> String { "arn:aws:lambda:\(region):\(account):layer:\(name)" }
+
+    public func layerVersionArn(_ name: String, version: Int) -> String { "\(layerArn(name)):\(version)" }
+}
+
+/// What follows a function name after `:` — `$LATEST`, a version number or an alias name.
+public enum Qualifier: Hashable, Sendable, CustomStringConvertible {
+    case latest
+    case version(Int)
+    case alias(String)
+
+    /// Parses a qualifier with Lambda's rule `(|[a-zA-Z0-9$_-]+)`, max 128: `$LATEST` is case-sensitive.
+    public init(parsing text: String) throws(RelctlError) {
+        guard !text.isEmpty, text.count <= 128 else {
+            throw .validation(value: text, field: "qualifier", constraint: "Member must have length less than or equal to 128")
+        }
+        if text == "$LATEST" {
+            self = .latest
+        } else if text.allSatisfy(\.isASCIIDigit) {
+            guard let number = Int(text), number >= 1 else {
+                throw RelctlError(.invalidParameterValue, "Invalid version \(text): versions are numbered from 1.")
+            }
+            self = .version(number)
+        } else if text.allSatisfy(\.isNameCharacter) {
+            self = .alias(text)
+        } else {
+            throw .validation(
+                value: text, field: "qualifier",
+                constraint: "Member must satisfy regular expression pattern: (|[a-zA-Z0-9$_-]+)")
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .latest: "$LATEST"
+        case .version(let number): String(number)
+        case .alias(let name): name
+        }
+    }
+}
+
+/// A function named in any form Lambda accepts: `name`, `123456789012:function:name`,
+/// `arn:aws:lambda:region:123456789012:function:name`, each optionally with `:qualifier`.
+public struct FunctionReference: Hashable, Sendable {
+    public var name: String
+    public var qualifier: Qualifier?
+    /// The account named in an ARN form, if any.
+    public var account: String?
+
+    public init(name: String, qualifier: Qualifier? = nil) {
+        self.name = name
+        self.qualifier = qualifier
+    }
+
+    public init(parsing text: String) throws(RelctlError) {
+        let invalid = RelctlError.validation(
+            value: text, field: "functionName",
+            constraint: "Member must satisfy regular expression pattern: (arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\\d{1}:)?(\\d{12}:)?(function:)?([a-zA-Z0-9-_]+)(:(\\$LATEST|[a-zA-Z0-9-_]+))?")
+        guard !text.isEmpty, text.utf8.count <= 140 else {
+            throw .validation(value: text, field: "functionName", constraint: "Member must have length less than or equal to 140")
+        }
+        var parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+        var account: String?
+        if parts.first == "arn" {
+            // arn:PARTITION:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]
+            guard parts.count >= 7, parts[1].hasPrefix("aws"), parts[2] == "lambda", parts[5] == "function" else { throw invalid }
+            account = parts[4]
+            parts.removeFirst(6)
+        } else if parts.count >= 3, parts[1] == "function" {
+            account = parts[0]
+            parts.removeFirst(2)
+        }
+        if let account, !(account.count == 12 && account.allSatisfy(\.isASCIIDigit)) { throw invalid }
+        guard parts.count == 1 || parts.count == 2 else { throw invalid }
+        try Self.validateName(parts[0])
+        self.name = parts[0]
+        self.qualifier = parts.count == 2 ? try Qualifier(parsing: parts[1]) : nil
+        self.account = account
+    }
+
+    /// A bare function name: `[a-zA-Z0-9-_]+`, 1–64 characters.
+    public static func validateName(_ name: String) throws(RelctlError) {
+        guard !name.isEmpty, name.allSatisfy(\.isNameCharacter) else {
+            throw .validation(
+                value: name, field: "functionName",
+                constraint: "Member must satisfy regular expression pattern: [a-zA-Z0-9-_]+")
+        }
+        guard name.count <= Limits.functionNameLength else {
+            throw RelctlError(
+                .invalidParameterValue,
+                "Value '\(name)' at 'functionName' failed to satisfy constraint: Member must have length less than or equal to 64")
+        }
+    }
+}
+
+public enum AliasName {
+    /// Lambda's alias rule: `(?!^[0-9]+$)([a-zA-Z0-9-_]+)`, 1–128 characters.
+    public static func validate(_ name: String) throws(RelctlError) {
+        guard !name.isEmpty, name.count <= Limits.aliasNameLength else {
+            throw .validation(value: name, field: "name", constraint: "Member must have length between 1 and 128")
+        }
+        guard name.allSatisfy(\.isNameCharacter), !name.allSatisfy(\.isASCIIDigit) else {
+            throw .validation(
+                value: name, field: "name",
+                constraint: "Member must satisfy regular expression pattern: (?!^[0-9]+$)([a-zA-Z0-9-_]+)")
+        }
+    }
+}
+
+public enum LayerName {
+    /// Accepts `name` or `arn:…:layer:name` and returns the bare name.
+    public static func parse(_ text: String, context: ArnContext) throws(RelctlError) -> String {
+        let pattern = "Member must satisfy regular expression pattern: (arn:[a-zA-Z0-9-]+:lambda:[a-zA-Z0-9-]+:\\d{12}:layer:[a-zA-Z0-9-_]+)|[a-zA-Z0-9-_]+"
+        guard !text.isEmpty, text.count <= Limits.layerNameLength else {
+            throw .validation(value: text, field: "layerName", constraint: "Member must have length between 1 and 140")
+        }
+        if text.hasPrefix("arn:") {
+            let parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+            guard parts.count == 7, parts[2] == "lambda", parts[5] == "layer", parts[6].allSatisfy(\.isNameCharacter), !parts[6].isEmpty else {
+                throw .validation(value: text, field: "layerName", constraint: pattern)
+            }
+            return parts[6]
+        }
+        guard text.allSatisfy(\.isNameCharacter) else {
+            throw .validation(value: text, field: "layerName", constraint: pattern)
+        }
+        return text
+    }
+}
+
+/// `arn:aws:lambda:REGION:ACCOUNT:layer:NAME:VERSION`.
+public struct LayerVersionReference: Hashable, Sendable {
+    public var region: String
+    public var account: String
+    public var name: String
+    public var version: Int
+
+    public init(parsing arn: String) throws(RelctlError) {
+        let parts = arn.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+        guard parts.count == 8, parts[0] == "arn", parts[2] == "lambda", parts[5] == "layer",
+              !parts[6].isEmpty, parts[6].allSatisfy(\.isNameCharacter),
+              parts[4].count == 12, parts[4].allSatisfy(\.isASCIIDigit),
+              let version = Int(parts[7]), version >= 1
+        else {
+            throw .validation(
+                value: arn, field: "layers",
+                constraint: "Member must satisfy constraint: [Member must have length less than or equal to 140, Member must have length greater than or equal to 1, Member must satisfy regular expression pattern: arn:[a-zA-Z0-9-]+:lambda:[a-zA-Z0-9-]+:\\d{12}:layer:[a-zA-Z0-9-_]+:[0-9]+]")
+        }
+        region = parts[3]
+        account = parts[4]
+        name = parts[6]
+        self.version = version
+    }
+}
+
+extension Character {
+    /// `[a-zA-Z0-9-_]`, the characters of function, alias and layer names.
+    @inlinable public var isNameCharacter: Bool {
+        isASCII && (isLetter || isNumber || self == "-" || self == "_")
+    }
+
+    @inlinable public var isASCIIDigit: Bool { isASCII && isNumber }
+}

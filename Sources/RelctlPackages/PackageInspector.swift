@@ -1,0 +1,148 @@
+import Crypto
+import Foundation
+import RelctlCore
+import ZIPFoundation
+
+/// A zip package that passed every check, with the figures the registry keeps.
+public struct InspectedPackage: Sendable, Equatable {
+    public var bytes: Data
+    /// Lowercase hex SHA-256: the blob's file name.
+    public var sha256Hex: String
+    /// Actual inflated bytes of every entry.
+    public var unzippedSize: Int64
+    public var entryCount: Int
+
+    public var size: Int64 { Int64(bytes.count) }
+    /// `CodeSha256` as AWS reports it: base64 of the SHA-256 digest.
+    public var codeSha256: String { CodeHash.base64(fromHex: sha256Hex) }
+}
+
+public enum CodeHash {
+    public static func hex(of data: Data) -> String {
+        SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+    }
+
+    public static func base64(fromHex hex: String) -> String {
+        var bytes = [UInt8]()
+        bytes.reserveCapacity(hex.utf8.count / 2)
+        var index = hex.startIndex
+        while index < hex.endIndex {
+            let next = hex.index(index, offsetBy: 2)
+            bytes.append(UInt8(hex[index..<next], radix: 16) ?? 0)
+            index = next
+        }
+        return Data(bytes).base64EncodedString()
+    }
+}
+
+/// Checks a zip the way Lambda does before it accepts code, without writing anything to disk:
+/// readable archive, ≤ 50 MB zipped, ≤ the unzipped allowance (declared sizes first, then bounded
+/// streaming, which also verifies every CRC), no entry that could land outside the package
+/// (absolute, `..`, backslashes, escaping symlinks) and no duplicate names.
+public enum PackageInspector {
+    public static func inspect(_ bytes: Data, unzippedAllowance: Int64 = Limits.codeSizeUnzipped) throws(RelctlError) -> InspectedPackage {
+        guard Int64(bytes.count) <= Limits.codeSizeZipped else {
+            throw RelctlError(.requestEntityTooLarge, "Zipped size must be smaller than \(Limits.codeSizeZipped) bytes")
+        }
+        let unzippedLimitError = RelctlError(
+            .invalidParameterValue, "Unzipped size must be smaller than \(Limits.codeSizeUnzipped) bytes")
+        let archive: Archive
+        do {
+            archive = try Archive(data: bytes, accessMode: .read)
+        } catch {
+            throw unreadable("the central directory cannot be read (\(bytes.isEmpty ? "the file is empty" : "not a zip archive, or truncated"))")
+        }
+
+        // 1. Names and declared sizes, from the central directory alone.
+        var seen = Set<String>()
+        var declared: Int64 = 0
+        var entries: [Entry] = []
+        for entry in archive {
+            let path = entry.path
+            try checkPath(path)
+            let normalized = path.hasSuffix("/") ? String(path.dropLast()) : path
+            guard seen.insert(normalized).inserted else {
+                throw RelctlError(
+                    .invalidParameterValue,
+                    "The package has two entries named '\(normalized)'; each path may appear once (which one would be used is ambiguous).")
+            }
+            declared += Int64(entry.uncompressedSize)
+            guard declared <= unzippedAllowance else { throw unzippedLimitError }
+            entries.append(entry)
+        }
+
+        // 2. Bounded streaming: inflate each entry into nothing, counting bytes, stopping at the
+        //    first byte past its declared size or past the allowance. ZIPFoundation checks each CRC.
+        var unzipped: Int64 = 0
+        for entry in entries {
+            let declaredSize = Int64(entry.uncompressedSize)
+            var entryBytes: Int64 = 0
+            var symlinkTarget = Data()
+            do {
+                _ = try archive.extract(entry, bufferSize: 256 * 1024, skipCRC32: false) { chunk in
+                    entryBytes += Int64(chunk.count)
+                    unzipped += Int64(chunk.count)
+                    if entryBytes > declaredSize { throw InspectionAbort.sizeLie }
+                    if unzipped > unzippedAllowance { throw InspectionAbort.tooLarge }
+                    if entry.type == .symlink { symlinkTarget.append(chunk) }
+                }
+            } catch InspectionAbort.sizeLie {
+                throw unreadable("entry '\(entry.path)' inflates past its declared size of \(declaredSize) bytes")
+            } catch InspectionAbort.tooLarge {
+                throw unzippedLimitError
+            } catch Archive.ArchiveError.invalidCRC32 {
+                throw unreadable("entry '\(entry.path)' does not match its CRC-32")
+            } catch {
+                throw unreadable("entry '\(entry.path)' cannot be inflated")
+            }
+            guard entryBytes == declaredSize else {
+                throw unreadable("entry '\(entry.path)' is \(entryBytes) bytes, its header says \(declaredSize)")
+            }
+            if entry.type == .symlink {
+                try checkSymlink(entry.path, target: String(decoding: symlinkTarget, as: UTF8.self))
+            }
+        }
+        return InspectedPackage(bytes: bytes, sha256Hex: CodeHash.hex(of: bytes), unzippedSize: unzipped, entryCount: entries.count)
+    }
+
+    private enum InspectionAbort: Error { case sizeLie, tooLarge }
+
+    static func unreadable(_ detail: String) -> RelctlError {
+        RelctlError(
+            .invalidParameterValue,
+            "Could not unzip uploaded file. Please check your file, then try to upload again. (\(detail))")
+    }
+
+    /// Entry names must stay inside the package: relative, forward slashes only, no `..` component.
+    static func checkPath(_ path: String) throws(RelctlError) {
+        func refuse(_ why: String) -> RelctlError {
+            RelctlError(
+                .invalidParameterValue,
+                "Zip entry '\(path)' \(why); entries must be relative paths inside the package, with '/' separators and no '..'.")
+        }
+        guard !path.isEmpty else { throw refuse("has an empty name") }
+        guard !path.contains("\\") else { throw refuse("contains a backslash") }
+        guard !path.hasPrefix("/") else { throw refuse("is an absolute path") }
+        guard !(path.count >= 2 && path.dropFirst().first == ":") else { throw refuse("names a drive") }
+        guard !path.contains("\0") else { throw refuse("contains a NUL byte") }
+        guard !path.split(separator: "/").contains("..") else { throw refuse("contains '..'") }
+    }
+
+    /// A symlink may point only at something inside the package.
+    static func checkSymlink(_ path: String, target: String) throws(RelctlError) {
+        var depth = path.split(separator: "/").count - 1
+        let escapes = target.hasPrefix("/") || target.contains("\\") || target.split(separator: "/").contains {
+            switch $0 {
+            case "..": depth -= 1
+            case ".": break
+            default: depth += 1
+            }
+            return depth < 0
+        }
+        if escapes {
+            throw RelctlError(
+                .invalidParameterValue,
+                "Zip entry '\(path)' is a symlink to '\(target)', outside the package; symlinks must point inside it.")
+        }
+    }
+}

@@ -1,0 +1,138 @@
+import Foundation
+import RelctlCore
+import RelctlPackages
+
+/// A blob written to a temporary file in the store and flushed, not yet under its final name.
+public struct StagedBlob: Sendable {
+    public let sha256Hex: String
+    public let size: Int64
+    public let unzippedSize: Int64
+    let temporaryURL: URL
+}
+
+/// Content-addressed code files: `blobs/sha256/ab/abcdef…`, immutable once named.
+///
+/// Writing: temp file in the blob's folder → fsync → (inside the write transaction) rename to the
+/// hash → fsync the folder → the row commits. Removing: the row goes first, the file after, in a
+/// later write transaction that checks nothing references the hash again (see `Registry`).
+public struct BlobStore: Sendable {
+    public let root: URL
+
+    public init(root: URL) {
+        self.root = root
+    }
+
+    public func url(for sha256Hex: String) -> URL {
+        root.appendingPathComponent(String(sha256Hex.prefix(2)), isDirectory: true)
+            .appendingPathComponent(sha256Hex, isDirectory: false)
+    }
+
+    /// Writes and flushes the bytes to a temporary file next to where the blob will live.
+    public func stage(_ package: InspectedPackage) throws(RelctlError) -> StagedBlob {
+        let folder = url(for: package.sha256Hex).deletingLastPathComponent()
+        try FileSystem.createDirectory(folder)
+        let temporary = folder.appendingPathComponent(".tmp-\(package.sha256Hex.prefix(16))-\(UUID().uuidString)")
+        try FileSystem.writeDurably(package.bytes, to: temporary)
+        return StagedBlob(
+            sha256Hex: package.sha256Hex, size: package.size, unzippedSize: package.unzippedSize, temporaryURL: temporary)
+    }
+
+    /// Gives a staged blob its final name and makes the rename durable. Call inside the write transaction.
+    func install(_ staged: StagedBlob) throws(RelctlError) {
+        let final = url(for: staged.sha256Hex)
+        guard rename(staged.temporaryURL.path, final.path) == 0 else {
+            throw RelctlError(.service, "Cannot move code into the blob store at \(final.path): \(FileSystem.errnoText())")
+        }
+        try FileSystem.syncDirectory(final.deletingLastPathComponent())
+    }
+
+    func discard(_ staged: StagedBlob) {
+        unlink(staged.temporaryURL.path)
+    }
+
+    /// Removes a blob file; the caller has checked, holding the write lock, that no row references it.
+    func remove(_ sha256Hex: String) {
+        let file = url(for: sha256Hex)
+        if unlink(file.path) == 0 { try? FileSystem.syncDirectory(file.deletingLastPathComponent()) }
+    }
+
+    public struct FileEntry: Sendable {
+        public let name: String
+        public let url: URL
+        public let size: Int64
+        public let modified: Date
+        public var isTemporary: Bool { name.hasPrefix(".tmp-") }
+    }
+
+    /// Every file under the store, blobs and leftover temporaries.
+    public func files() -> [FileEntry] {
+        let fileManager = FileManager.default
+        var result: [FileEntry] = []
+        guard let folders = try? fileManager.contentsOfDirectory(atPath: root.path) else { return [] }
+        for folder in folders.sorted() {
+            let folderURL = root.appendingPathComponent(folder, isDirectory: true)
+            guard let names = try? fileManager.contentsOfDirectory(atPath: folderURL.path) else { continue }
+            for name in names.sorted() {
+                let url = folderURL.appendingPathComponent(name)
+                var info = stat()
+                guard stat(url.path, &info) == 0 else { continue }
+                result.append(FileEntry(
+                    name: name, url: url, size: Int64(info.st_size),
+                    modified: Date(timeIntervalSince1970: Double(info.st_mtim.tv_sec))))
+            }
+        }
+        return result
+    }
+
+    public func read(_ sha256Hex: String) throws(RelctlError) -> Data {
+        do {
+            return try Data(contentsOf: url(for: sha256Hex))
+        } catch {
+            throw RelctlError(.service, "Cannot read the code blob \(sha256Hex): \(error.localizedDescription)")
+        }
+    }
+}
+
+enum FileSystem {
+    static func errnoText() -> String { String(cString: strerror(errno)) }
+
+    static func createDirectory(_ url: URL) throws(RelctlError) {
+        do {
+            try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        } catch {
+            throw RelctlError(.service, "Cannot create the folder \(url.path): \(error.localizedDescription)")
+        }
+    }
+
+    /// write → fsync → close: the bytes are on disk before anything refers to them.
+    static func writeDurably(_ data: Data, to url: URL) throws(RelctlError) {
+        let fd = open(url.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw RelctlError(.service, "Cannot create \(url.path): \(errnoText())") }
+        var failure: String?
+        data.withUnsafeBytes { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                let written = write(fd, buffer.baseAddress! + offset, buffer.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    failure = errnoText()
+                    return
+                }
+                offset += written
+            }
+        }
+        if failure == nil, fsync(fd) != 0 { failure = errnoText() }
+        close(fd)
+        if let failure {
+            unlink(url.path)
+            throw RelctlError(.service, "Cannot write \(url.path): \(failure)")
+        }
+    }
+
+    static func syncDirectory(_ url: URL) throws(RelctlError) {
+        let fd = open(url.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw RelctlError(.service, "Cannot open the folder \(url.path): \(errnoText())") }
+        defer { close(fd) }
+        guard fsync(fd) == 0 else { throw RelctlError(.service, "Cannot flush the folder \(url.path): \(errnoText())") }
+    }
+}

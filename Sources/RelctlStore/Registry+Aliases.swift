@@ -1,0 +1,215 @@
+import Foundation
+import GRDB
+import RelctlCore
+
+/// One recorded move of an alias (or, without an alias, one audited mutation).
+public struct HistoryEntry: Codable, Sendable, Equatable {
+    public var Id: Int64
+    public var Time: String
+    public var Actor: String
+    public var Action: String
+    public var Resource: String
+    /// Alias moves: where it pointed before and after (`1`, `1 + 2@10%`).
+    public var From: String?
+    public var To: String?
+    public var Before: String?
+    public var After: String?
+}
+
+extension Registry {
+    /// CreateAlias.
+    public func createAlias(
+        function: String, name: String, functionVersion: String, additionalVersionWeights: [String: Double] = [:],
+        description: String = ""
+    ) throws(RelctlError) -> AliasConfiguration {
+        try AliasName.validate(name)
+        try Self.validateDescription(description)
+        let primary = try AliasTarget.parseVersion(functionVersion)
+        let target = try AliasTarget.from(functionVersion: primary, additionalVersionWeights: additionalVersionWeights)
+        return try write { db, _ in
+            guard try FunctionRecord.exists(db, key: function) else {
+                throw RelctlError.functionNotFound(arn.functionArn(function, qualifier: functionVersion))
+            }
+            if try AliasRecord.exists(db, key: ["function_name": function, "name": name]) {
+                throw RelctlError(.resourceConflict, "Alias already exists: \(arn.functionArn(function, qualifier: name))")
+            }
+            try requireVersionsExist(db, function, target)
+            let alias = AliasRecord(
+                functionName: function, name: name, functionVersion: target.functionVersion,
+                additionalVersion: target.additional?.version, additionalWeight: target.additional?.weight,
+                description: description, revisionId: Registry.newRevisionId())
+            try alias.insert(db)
+            try recordMove(db, alias: alias, from: nil, to: target, cause: "CreateAlias")
+            let configuration = aliasConfiguration(alias)
+            try audit(db, "CreateAlias", function: function, resource: configuration.AliasArn, after: configuration)
+            return configuration
+        }
+    }
+
+    /// UpdateAlias: nil leaves a field as it is; `additionalVersionWeights: [:]` removes the routing.
+    public func updateAlias(
+        function: String, name: String, functionVersion: String? = nil, additionalVersionWeights: [String: Double]? = nil,
+        description: String? = nil, expectedRevisionId: String? = nil, cause: String = "UpdateAlias"
+    ) throws(RelctlError) -> AliasConfiguration {
+        if let description { try Self.validateDescription(description) }
+        let primary = try functionVersion.map { text throws(RelctlError) in try AliasTarget.parseVersion(text) }
+        return try write { db, _ in
+            var alias = try requireAlias(db, function, name, missing: "Alias not found")
+            if let expectedRevisionId, expectedRevisionId != alias.revisionId { throw RelctlError.revisionMismatch }
+            let weights = additionalVersionWeights
+                ?? alias.target.additional.map { [String($0.version): $0.weight] } ?? [:]
+            let target = try AliasTarget.from(functionVersion: primary ?? alias.functionVersion, additionalVersionWeights: weights)
+            return try move(db, &alias, to: target, description: description, cause: cause)
+        }
+    }
+
+    /// Restores the alias's previous primary version (or `to`), with routing cleared, in one transaction.
+    /// With a routing split in place, "previous" is the primary it already has: the split is undone.
+    public func rollback(function: String, alias name: String, to explicit: String? = nil) throws(RelctlError) -> AliasConfiguration {
+        let explicitVersion = try explicit.map { text throws(RelctlError) in try AliasTarget.parseVersion(text) }
+        return try write { db, _ in
+            var alias = try requireAlias(db, function, name, missing: "Alias not found")
+            let version: Int
+            if let explicitVersion {
+                version = explicitVersion
+            } else if alias.additionalVersion != nil {
+                version = alias.functionVersion
+            } else {
+                guard let previous = try Int.fetchOne(db, sql: """
+                    SELECT from_version FROM alias_moves
+                    WHERE function_name = ? AND alias_name = ? AND from_version IS NOT NULL AND from_version <> ?
+                    ORDER BY id DESC LIMIT 1
+                    """, arguments: [function, name, alias.functionVersion])
+                else {
+                    throw RelctlError(
+                        .resourceConflict,
+                        "Alias \(name) has no previous version to roll back to (it has only ever pointed at \(AliasTarget.versionText(alias.functionVersion))); name one with --to.")
+                }
+                version = previous
+            }
+            guard try self.version(db, function, version) != nil else {
+                throw RelctlError(
+                    .resourceNotFound,
+                    "Function not found: \(arn.functionArn(function, qualifier: AliasTarget.versionText(version))) (the version to roll back to was deleted; name another with --to)")
+            }
+            return try move(db, &alias, to: AliasTarget(functionVersion: version), description: nil, cause: "Rollback")
+        }
+    }
+
+    /// Points an alias at a new target inside the caller's transaction: checks the versions,
+    /// changes the RevisionId, records the move and the audit row.
+    func move(_ db: Database, _ alias: inout AliasRecord, to target: AliasTarget, description: String?, cause: String) throws -> AliasConfiguration {
+        try requireVersionsExist(db, alias.functionName, target)
+        let before = aliasConfiguration(alias)
+        let from = alias.target
+        alias.setTarget(target)
+        if let description { alias.description = description }
+        alias.revisionId = Registry.newRevisionId()
+        try alias.update(db)
+        try recordMove(db, alias: alias, from: from, to: target, cause: cause)
+        let after = aliasConfiguration(alias)
+        try audit(db, cause, function: alias.functionName, resource: after.AliasArn, before: before, after: after)
+        return after
+    }
+
+    public func getAlias(function: String, name: String) throws(RelctlError) -> AliasConfiguration {
+        try read { db in
+            let alias = try requireAlias(db, function, name, missing: "Cannot find alias arn")
+            return aliasConfiguration(alias)
+        }
+    }
+
+    /// ListAliases, sorted by name; `functionVersion` keeps the aliases whose primary version it is.
+    public func listAliases(function: String, functionVersion: String? = nil, marker: String? = nil, maxItems: Int? = nil) throws(RelctlError) -> Page<AliasConfiguration> {
+        let limit = try pageSize(maxItems, max: 10_000)
+        let versionFilter = try functionVersion.map { text throws(RelctlError) in try AliasTarget.parseVersion(text) }
+        return try read { db in
+            _ = try requireFunction(db, function)
+            let aliases = try AliasRecord.fetchAll(db, sql: """
+                SELECT * FROM aliases WHERE function_name = ? AND name > ? AND (?3 IS NULL OR function_version = ?3)
+                ORDER BY name LIMIT ?
+                """, arguments: [function, marker ?? "", versionFilter, limit + 1])
+            let page = aliases.prefix(limit)
+            return Page(items: page.map(aliasConfiguration), nextMarker: aliases.count > limit ? page.last?.name : nil)
+        }
+    }
+
+    /// DeleteAlias. A missing alias is not an error (AWS answers 204).
+    @discardableResult
+    public func deleteAlias(function: String, name: String) throws(RelctlError) -> Bool {
+        try write { db, _ in
+            _ = try requireFunction(db, function)
+            guard let alias = try AliasRecord.fetchOne(db, key: ["function_name": function, "name": name]) else { return false }
+            try alias.delete(db)
+            try recordMove(db, alias: alias, from: alias.target, to: nil, cause: "DeleteAlias")
+            try audit(db, "DeleteAlias", function: function, resource: aliasConfiguration(alias).AliasArn, before: aliasConfiguration(alias))
+            return true
+        }
+    }
+
+    /// Newest first: an alias's moves, or every audited change of the function.
+    public func history(function: String, alias: String? = nil, limit: Int = 100) throws(RelctlError) -> [HistoryEntry] {
+        try read { db in
+            if let alias {
+                let moves = try AliasMoveRecord.fetchAll(db, sql: """
+                    SELECT * FROM alias_moves WHERE function_name = ? AND alias_name = ? ORDER BY id DESC LIMIT ?
+                    """, arguments: [function, alias, limit])
+                if moves.isEmpty { _ = try requireAlias(db, function, alias, missing: "Cannot find alias arn") }
+                return moves.map {
+                    HistoryEntry(
+                        Id: $0.id ?? 0, Time: $0.at, Actor: $0.actor, Action: $0.cause,
+                        Resource: arn.functionArn(function, qualifier: alias),
+                        From: $0.from?.summary, To: $0.to?.summary, Before: nil, After: nil)
+                }
+            }
+            let rows = try AuditRecord.fetchAll(db, sql: """
+                SELECT * FROM audit WHERE function_name = ? ORDER BY id DESC LIMIT ?
+                """, arguments: [function, limit])
+            if rows.isEmpty { _ = try requireFunction(db, function) }
+            return rows.map {
+                HistoryEntry(
+                    Id: $0.id ?? 0, Time: $0.at, Actor: $0.actor, Action: $0.action, Resource: $0.resource,
+                    From: nil, To: nil, Before: $0.before, After: $0.after)
+            }
+        }
+    }
+
+    // MARK: - Helpers
+
+    func requireAlias(_ db: Database, _ function: String, _ name: String, missing: String) throws -> AliasRecord {
+        guard let alias = try AliasRecord.fetchOne(db, key: ["function_name": function, "name": name]) else {
+            if try !FunctionRecord.exists(db, key: function) { throw RelctlError.functionNotFound(arn.functionArn(function)) }
+            throw RelctlError(.resourceNotFound, "\(missing): \(arn.functionArn(function, qualifier: name))")
+        }
+        return alias
+    }
+
+    func requireVersionsExist(_ db: Database, _ function: String, _ target: AliasTarget) throws {
+        for number in target.referencedVersions where try version(db, function, number) == nil {
+            throw RelctlError.functionNotFound(arn.functionArn(function, qualifier: AliasTarget.versionText(number)))
+        }
+    }
+
+    func recordMove(_ db: Database, alias: AliasRecord, from: AliasTarget?, to: AliasTarget?, cause: String) throws {
+        let move = AliasMoveRecord(
+            functionName: alias.functionName, aliasName: alias.name, at: now, actor: actor, cause: cause,
+            fromVersion: from?.functionVersion, fromAdditionalVersion: from?.additional?.version,
+            fromAdditionalWeight: from?.additional?.weight,
+            toVersion: to?.functionVersion, toAdditionalVersion: to?.additional?.version,
+            toAdditionalWeight: to?.additional?.weight)
+        try move.insert(db)
+    }
+
+    func aliasConfiguration(_ alias: AliasRecord) -> AliasConfiguration {
+        AliasConfiguration(
+            AliasArn: arn.functionArn(alias.functionName, qualifier: alias.name), Name: alias.name,
+            FunctionVersion: AliasTarget.versionText(alias.functionVersion), Description: alias.description,
+            RoutingConfig: alias.target.routingConfig, RevisionId: alias.revisionId)
+    }
+
+    static func validateDescription(_ description: String) throws(RelctlError) {
+        guard description.count <= Limits.descriptionLength else {
+            throw .validation(value: description, field: "description", constraint: "Member must have length less than or equal to 256")
+        }
+    }
+}

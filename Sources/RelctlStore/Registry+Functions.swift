@@ -1,0 +1,264 @@
+import Foundation
+import GRDB
+import RelctlCore
+import RelctlPackages
+
+extension Registry {
+    /// CreateFunction. With `publish`, version 1 is published in the same transaction.
+    public func createFunction(
+        name: String, settings: FunctionSettings, code package: InspectedPackage, publish: Bool = false
+    ) throws(RelctlError) -> FunctionConfiguration {
+        try FunctionReference.validateName(name)
+        try settings.validate()
+        return try write(staging: package) { db, effects, staged in
+            if try FunctionRecord.exists(db, key: name) {
+                throw RelctlError(.resourceConflict, "Function already exist: \(name)")
+            }
+            let layers = try resolveLayers(db, settings.layers)
+            try requireUnzippedFits(code: package.unzippedSize, layers: layers)
+            try requireQuota(db, adding: package.size * (publish ? 2 : 1))
+            try installBlob(db, staged!)
+            let at = now
+            try FunctionRecord(name: name, createdAt: at, highestVersion: 0, changedSincePublish: true).insert(db)
+            var latest = VersionRecord(
+                functionName: name, version: AliasTarget.latestVersionNumber, codeSha256: package.sha256Hex,
+                codeSize: package.size, unzippedSize: package.unzippedSize, runtime: nil, handler: nil, role: "",
+                description: "", memorySize: 0, timeout: 0, environment: nil, architecture: "x86_64",
+                lastModified: at, revisionId: Registry.newRevisionId())
+            latest.apply(settings)
+            try latest.insert(db)
+            try setLayers(db, function: name, version: latest.version, layers)
+            try addUsage(db, codeSize: package.size)
+            let configuration = try configuration(db, latest, arnQualifier: nil)
+            try audit(db, "CreateFunction", function: name, resource: arn.functionArn(name), after: configuration)
+            if publish {
+                var published = try publishLatest(db, name, description: nil)
+                // AWS answers CreateFunction(Publish) with the unqualified ARN and Version "1".
+                published.FunctionArn = arn.functionArn(name)
+                return published
+            }
+            return configuration
+        }
+    }
+
+    /// UpdateFunctionCode: new code for `$LATEST`; with `publish`, also publishes it.
+    public func updateFunctionCode(
+        _ function: FunctionReference, code package: InspectedPackage, expectedRevisionId: String? = nil, publish: Bool = false
+    ) throws(RelctlError) -> FunctionConfiguration {
+        try requireUnqualified(function)
+        return try write(staging: package) { db, effects, staged in
+            var function = try requireFunction(db, function.name)
+            var latest = try latest(db, function.name)
+            if let expectedRevisionId, expectedRevisionId != latest.revisionId { throw RelctlError.revisionMismatch }
+            try requireUnzippedFits(code: package.unzippedSize, layers: try layers(db, of: function.name, version: 0))
+            try requireQuota(db, adding: package.size - latest.codeSize + (publish ? package.size : 0))
+            try installBlob(db, staged!)
+            let before = try configuration(db, latest, arnQualifier: nil)
+            let oldHash = latest.codeSha256
+            try addUsage(db, codeSize: package.size - latest.codeSize)
+            latest.codeSha256 = package.sha256Hex
+            latest.codeSize = package.size
+            latest.unzippedSize = package.unzippedSize
+            latest.lastModified = now
+            latest.revisionId = Registry.newRevisionId()
+            try latest.update(db)
+            function.changedSincePublish = true
+            try function.update(db)
+            try releaseBlobIfUnreferenced(db, oldHash, &effects)
+            let after = try configuration(db, latest, arnQualifier: nil)
+            try audit(db, "UpdateFunctionCode", function: function.name, resource: after.FunctionArn, before: before, after: after)
+            return publish ? try publishLatest(db, function.name, description: nil) : after
+        }
+    }
+
+    /// UpdateFunctionConfiguration: only the fields set in `update` change.
+    public func updateFunctionConfiguration(
+        _ function: FunctionReference, _ update: ConfigurationUpdate, expectedRevisionId: String? = nil
+    ) throws(RelctlError) -> FunctionConfiguration {
+        try requireUnqualified(function)
+        return try write { db, effects in
+            var record = try requireFunction(db, function.name)
+            var latest = try latest(db, function.name)
+            if let expectedRevisionId, expectedRevisionId != latest.revisionId { throw RelctlError.revisionMismatch }
+            var settings = latest.settings
+            settings.layers = try layers(db, of: function.name, version: 0).map { arn.layerVersionArn($0.layerName, version: $0.version) }
+            settings = update.applied(to: settings)
+            try settings.validate()
+            let before = try configuration(db, latest, arnQualifier: nil)
+            if let layerArns = update.layers {
+                let layers = try resolveLayers(db, layerArns)
+                try requireUnzippedFits(code: latest.unzippedSize, layers: layers)
+                let previous = try self.layers(db, of: function.name, version: 0)
+                try setLayers(db, function: function.name, version: 0, layers)
+                for layer in previous where layer.deleted { try purgeLayerVersionIfUnused(db, layer, &effects) }
+            }
+            latest.apply(settings)
+            latest.lastModified = now
+            latest.revisionId = Registry.newRevisionId()
+            try latest.update(db)
+            record.changedSincePublish = true
+            try record.update(db)
+            let after = try configuration(db, latest, arnQualifier: nil)
+            try audit(db, "UpdateFunctionConfiguration", function: function.name, resource: after.FunctionArn, before: before, after: after)
+            return after
+        }
+    }
+
+    /// GetFunctionConfiguration: `$LATEST` (unqualified ARN), `:$LATEST`, a version, or an alias's version under the alias ARN.
+    public func getFunction(_ function: FunctionReference) throws(RelctlError) -> FunctionConfiguration {
+        try read { db in
+            let (record, qualifier) = try resolve(db, function)
+            return try configuration(db, record, arnQualifier: qualifier)
+        }
+    }
+
+    /// The version a reference names, and the qualifier its ARN shows.
+    func resolve(_ db: Database, _ function: FunctionReference) throws -> (VersionRecord, String?) {
+        try requireAccount(function)
+        let qualifiedArn = arn.functionArn(function.name, qualifier: function.qualifier?.description)
+        switch function.qualifier {
+        case nil:
+            return (try latest(db, function.name), nil)
+        case .latest:
+            return (try latest(db, function.name), "$LATEST")
+        case .version(let number):
+            guard let record = try version(db, function.name, number) else { throw RelctlError.functionNotFound(qualifiedArn) }
+            return (record, String(number))
+        case .alias(let name):
+            guard let alias = try AliasRecord.fetchOne(db, key: ["function_name": function.name, "name": name]),
+                  let record = try version(db, function.name, alias.functionVersion)
+            else { throw RelctlError.functionNotFound(qualifiedArn) }
+            return (record, name)
+        }
+    }
+
+    func requireAccount(_ function: FunctionReference) throws {
+        if let account = function.account, account != arn.account {
+            throw RelctlError.functionNotFound(
+                "arn:aws:lambda:\(arn.region):\(account):function:\(function.name)")
+        }
+    }
+
+    func requireUnqualified(_ function: FunctionReference) throws(RelctlError) {
+        if let qualifier = function.qualifier, qualifier != .latest {
+            throw RelctlError(
+                .invalidParameterValue,
+                "\(function.name):\(qualifier) is qualified; only $LATEST can be updated (published versions are immutable).")
+        }
+    }
+
+    /// One page of a list, with the marker for the next page.
+    public struct Page<Item: Sendable>: Sendable {
+        public var items: [Item]
+        public var nextMarker: String?
+    }
+
+    /// ListFunctions: `$LATEST` of each function, or every version with `allVersions`.
+    public func listFunctions(allVersions: Bool = false, marker: String? = nil, maxItems: Int? = nil) throws(RelctlError) -> Page<FunctionConfiguration> {
+        let limit = try pageSize(maxItems, max: 10_000)
+        let (afterName, afterVersion) = try Self.functionMarker(marker)
+        return try read { db in
+            let records = try VersionRecord.fetchAll(db, sql: """
+                SELECT * FROM versions
+                WHERE (function_name, version) > (?, ?) \(allVersions ? "" : "AND version = 0")
+                ORDER BY function_name, version LIMIT ?
+                """, arguments: [afterName, afterVersion, limit + 1])
+            let page = records.prefix(limit)
+            let items = try page.map { record in
+                try configuration(db, record, arnQualifier: allVersions ? AliasTarget.versionText(record.version) : nil)
+            }
+            let next = records.count > limit ? page.last.map { "\($0.functionName):\($0.version)" } : nil
+            return Page(items: items, nextMarker: next)
+        }
+    }
+
+    static func functionMarker(_ marker: String?) throws(RelctlError) -> (String, Int) {
+        guard let marker else { return ("", -1) }
+        let parts = marker.split(separator: ":")
+        guard parts.count == 2, let version = Int(parts[1]) else {
+            throw RelctlError(.invalidParameterValue, "Invalid marker '\(marker)': pass the NextMarker of the previous page.")
+        }
+        return (String(parts[0]), version)
+    }
+
+    func pageSize(_ maxItems: Int?, max: Int) throws(RelctlError) -> Int {
+        guard let maxItems else { return max }
+        guard (1...max).contains(maxItems) else {
+            throw .validation(value: String(maxItems), field: "maxItems", constraint: "Member must have value between 1 and \(max)")
+        }
+        return maxItems
+    }
+
+    /// ListVersionsByFunction: `$LATEST`, then versions ascending.
+    public func listVersions(_ function: FunctionReference, marker: String? = nil, maxItems: Int? = nil) throws(RelctlError) -> Page<FunctionConfiguration> {
+        let limit = try pageSize(maxItems, max: Int.max / 2)
+        let after: Int
+        if let marker {
+            guard let number = Int(marker), number >= 0 else {
+                throw RelctlError(.invalidParameterValue, "Invalid marker '\(marker)': pass the NextMarker of the previous page.")
+            }
+            after = number
+        } else {
+            after = -1
+        }
+        return try read { db in
+            _ = try requireFunction(db, function.name)
+            let records = try VersionRecord
+                .filter(VersionRecord.Columns.functionName == function.name && VersionRecord.Columns.version > after)
+                .order(VersionRecord.Columns.version)
+                .limit(limit + 1)
+                .fetchAll(db)
+            let page = records.prefix(limit)
+            let items = try page.map { try configuration(db, $0, arnQualifier: AliasTarget.versionText($0.version)) }
+            return Page(items: items, nextMarker: records.count > limit ? page.last.map { String($0.version) } : nil)
+        }
+    }
+
+    /// What DeleteFunction did.
+    public enum Deletion: Sendable, Equatable {
+        case function(versions: Int, aliases: Int)
+        case version(Int)
+        /// The version did not exist; like AWS, that is not an error.
+        case nothing
+    }
+
+    /// DeleteFunction: the whole function (aliases, versions, `$LATEST`), or one version.
+    @discardableResult
+    public func deleteFunction(_ function: FunctionReference) throws(RelctlError) -> Deletion {
+        switch function.qualifier {
+        case .latest:
+            throw RelctlError(.invalidParameterValue, "$LATEST version cannot be deleted without deleting the function.")
+        case .alias:
+            throw RelctlError(.invalidParameterValue, "Deletion of aliases is not currently supported.")
+        case .version, nil:
+            break
+        }
+        return try write { db, effects in
+            try requireAccount(function)
+            let record = try requireFunction(db, function.name)
+            if case .version(let number) = function.qualifier {
+                guard let version = try version(db, function.name, number) else { return .nothing }
+                let referencing = try String.fetchAll(db, sql: """
+                    SELECT name FROM aliases WHERE function_name = ?1 AND (function_version = ?2 OR additional_version = ?2) ORDER BY name
+                    """, arguments: [function.name, number])
+                guard referencing.isEmpty else {
+                    throw RelctlError(
+                        .resourceConflict,
+                        "Unable to delete version because the following aliases reference it: [\(referencing.joined(separator: ", "))]")
+                }
+                let before = try configuration(db, version, arnQualifier: String(number))
+                try deleteVersionRow(db, version, &effects)
+                try audit(db, "DeleteFunction", function: function.name, resource: before.FunctionArn, before: before)
+                return .version(number)
+            }
+            let aliasCount = try AliasRecord.filter(Column("function_name") == function.name).deleteAll(db)
+            let versions = try VersionRecord.filter(VersionRecord.Columns.functionName == function.name)
+                .order(VersionRecord.Columns.version.desc).fetchAll(db)
+            let before = try configuration(db, versions.last!, arnQualifier: nil)
+            for version in versions { try deleteVersionRow(db, version, &effects) }
+            try record.delete(db)
+            try audit(db, "DeleteFunction", function: function.name, resource: arn.functionArn(function.name), before: before)
+            return .function(versions: versions.count - 1, aliases: aliasCount)
+        }
+    }
+}

@@ -1,0 +1,68 @@
+import Foundation
+import GRDB
+import RelctlCore
+
+/// `relctl quota`: GetAccountSettings' shape plus what is really on disk and who uses the most.
+public struct QuotaReport: Codable, Sendable, Equatable {
+    public struct Consumer: Codable, Sendable, Equatable {
+        public var Name: String
+        public var Kind: String
+        public var CodeSize: Int64
+        public var Versions: Int
+    }
+
+    public var AccountLimit: AccountSettings.Limit
+    public var AccountUsage: AccountSettings.Usage
+    public var UsedPercent: Double
+    /// Bytes of blob files after dedupe: what the disk really holds.
+    public var StoredBytes: Int64
+    public var TopConsumers: [Consumer]
+}
+
+extension Registry {
+    /// GetAccountSettings.
+    public func accountSettings() throws(RelctlError) -> AccountSettings {
+        try read { db in try accountSettings(db) }
+    }
+
+    func accountSettings(_ db: Database) throws -> AccountSettings {
+        let usage = try usage(db)
+        let functionCount = try FunctionRecord.fetchCount(db)
+        return AccountSettings(
+            AccountLimit: .init(TotalCodeSize: try limit(db), UnreservedConcurrentExecutions: Limits.concurrentExecutions),
+            AccountUsage: .init(TotalCodeSize: usage.totalCodeSize, FunctionCount: functionCount))
+    }
+
+    public func quotaReport(top: Int = 10) throws(RelctlError) -> QuotaReport {
+        try read { db in
+            let settings = try accountSettings(db)
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT name, kind, size, versions FROM (
+                    SELECT function_name AS name, 'Function' AS kind, SUM(code_size) AS size, COUNT(*) - 1 AS versions
+                    FROM versions GROUP BY function_name
+                    UNION ALL
+                    SELECT layer_name, 'Layer', SUM(code_size), COUNT(*) FROM layer_versions GROUP BY layer_name
+                ) ORDER BY size DESC, name LIMIT ?
+                """, arguments: [top])
+            let consumers = rows.map {
+                QuotaReport.Consumer(Name: $0["name"], Kind: $0["kind"], CodeSize: $0["size"], Versions: $0["versions"])
+            }
+            let limit = settings.AccountLimit.TotalCodeSize
+            return QuotaReport(
+                AccountLimit: settings.AccountLimit, AccountUsage: settings.AccountUsage,
+                UsedPercent: limit > 0 ? Double(settings.AccountUsage.TotalCodeSize) / Double(limit) * 100 : 100,
+                StoredBytes: try usage(db).storedBytes, TopConsumers: consumers)
+        }
+    }
+
+    /// Sets the code-storage limit. Lowering it below current usage is allowed; new code is then refused.
+    public func setQuota(_ bytes: Int64) throws(RelctlError) {
+        guard bytes > 0 else { throw RelctlError(.invalidParameterValue, "The code storage limit must be more than 0 bytes.") }
+        try write { db, _ in
+            let before = try limit(db)
+            try db.execute(sql: "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                           arguments: [Registry.quotaLimitKey, String(bytes)])
+            try audit(db, "SetQuota", function: nil, resource: "quota", before: ["TotalCodeSize": before], after: ["TotalCodeSize": bytes])
+        }
+    }
+}

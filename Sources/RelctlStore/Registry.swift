@@ -1,0 +1,143 @@
+import Foundation
+import GRDB
+import RelctlCore
+import RelctlMigrations
+import RelctlPackages
+
+/// The registry: the one owner of the SQLite database and the blob store of a data directory.
+/// Every public method that changes something is one write transaction.
+public final class Registry: Sendable {
+    public let dataDirectory: URL
+    public let blobs: BlobStore
+    let pool: DatabasePool
+    let clock: @Sendable () -> Date
+    /// Who is recorded in the audit log for mutations made through this instance.
+    public let actor: String
+    public let arn: ArnContext
+
+    /// Opens (creating and migrating if needed) the registry in `dataDirectory`.
+    public init(
+        dataDirectory: URL, actor: String = Registry.defaultActor(),
+        clock: @escaping @Sendable () -> Date = { Date() }, accountOverride: String? = nil
+    ) throws(RelctlError) {
+        self.dataDirectory = dataDirectory
+        self.blobs = BlobStore(root: dataDirectory.appendingPathComponent("blobs/sha256", isDirectory: true))
+        self.clock = clock
+        self.actor = actor
+        try FileSystem.createDirectory(dataDirectory)
+        try FileSystem.createDirectory(blobs.root)
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(60)
+        configuration.foreignKeysEnabled = true
+        configuration.prepareDatabase { db in
+            // A command that reported success survives a power cut.
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        do {
+            pool = try DatabasePool(path: dataDirectory.appendingPathComponent("registry.sqlite").path, configuration: configuration)
+            try Registry.migrator.migrate(pool)
+            let stored = try pool.read { db in
+                try String.fetchOne(db, sql: "SELECT value FROM settings WHERE key = 'account-id'")
+            }
+            let regionSetting = try pool.read { db in
+                try String.fetchOne(db, sql: "SELECT value FROM settings WHERE key = 'region'")
+            }
+            arn = ArnContext(
+                region: regionSetting ?? ArnContext.defaultRegion,
+                account: accountOverride ?? stored ?? ArnContext.defaultAccount)
+        } catch {
+            throw Registry.map(error)
+        }
+    }
+
+    public static func defaultActor() -> String {
+        let env = ProcessInfo.processInfo.environment
+        if let actor = env["RELCTL_ACTOR"], !actor.isEmpty { return actor }
+        return "cli:\(env["USER"] ?? "unknown")@\(ProcessInfo.processInfo.hostName)"
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        for migration in Migrations.all {
+            migrator.registerMigration(migration.identifier) { db in
+                try db.execute(sql: migration.sql)
+            }
+        }
+        return migrator
+    }
+
+    /// Applied migration identifiers, oldest first.
+    public func appliedMigrations() throws(RelctlError) -> [String] {
+        try read { db in try Registry.migrator.appliedIdentifiers(db).sorted() }
+    }
+
+    // MARK: - Transactions
+
+    func read<T>(_ body: (Database) throws -> T) throws(RelctlError) -> T {
+        do {
+            return try pool.read(body)
+        } catch {
+            throw Registry.map(error)
+        }
+    }
+
+    /// One write transaction. Blobs whose last reference went away are removed after it commits.
+    func write<T>(_ body: (Database, inout WriteEffects) throws -> T) throws(RelctlError) -> T {
+        var effects = WriteEffects()
+        let result: T
+        do {
+            result = try pool.write { db in
+                effects = WriteEffects()
+                return try body(db, &effects)
+            }
+        } catch {
+            throw Registry.map(error)
+        }
+        removeReleasedBlobs(effects.releasedBlobs)
+        return result
+    }
+
+    /// Writes with code: stages the blob outside the transaction (the slow part), installs it
+    /// inside, and discards the temporary file if the transaction fails.
+    func write<T>(staging package: InspectedPackage?, _ body: (Database, inout WriteEffects, StagedBlob?) throws -> T) throws(RelctlError) -> T {
+        let staged = try package.map { p throws(RelctlError) in try blobs.stage(p) }
+        do {
+            return try write { db, effects in try body(db, &effects, staged) }
+        } catch {
+            if let staged { blobs.discard(staged) }
+            throw error
+        }
+    }
+
+    /// Removes the files of blobs whose rows a committed transaction deleted. Each check and unlink
+    /// happens holding the write lock, so a writer that reinstalls the same hash (its rename also
+    /// happens under the lock) is never undone. A crash here leaves an orphan file for `gc`.
+    private func removeReleasedBlobs(_ hashes: Set<String>) {
+        guard !hashes.isEmpty else { return }
+        try? pool.write { db in
+            for hash in hashes where try !BlobRecord.exists(db, key: hash) {
+                blobs.remove(hash)
+            }
+        }
+    }
+
+    static func map(_ error: any Error) -> RelctlError {
+        if let error = error as? RelctlError { return error }
+        if let error = error as? DatabaseError {
+            if error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED {
+                return RelctlError(.tooManyRequests, "The registry is busy (another relctl holds the write lock); try again.")
+            }
+            return RelctlError(.service, "Registry database error: \(error.message ?? error.description)")
+        }
+        return RelctlError(.service, "\(error)")
+    }
+
+    var now: String { LambdaTimestamp.string(from: clock()) }
+
+    static func newRevisionId() -> String { UUID().uuidString.lowercased() }
+}
+
+/// What a write transaction leaves for after its commit.
+struct WriteEffects {
+    var releasedBlobs: Set<String> = []
+}

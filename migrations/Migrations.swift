@@ -1,0 +1,14 @@
+// The registry's schema, embedded in the binary so an installed `relctl` needs no resource folder.
+// Add each new `NNNN_name.sql` here, in order (a test checks this list against the folder).
+
+/// One schema step: its identifier (the file name without `.sql`) and its SQL.
+public struct Migration: Sendable {
+    public let identifier: String
+    public let sql: String
+}
+
+public enum Migrations {
+    public static let all: [Migration] = [
+        Migration(identifier: "0001_registry", sql: String(decoding: PackageResources._001_registry_sql, as: UTF8.self)),
+    ]
+}
