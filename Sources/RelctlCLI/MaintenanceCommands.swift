@@ -93,9 +93,11 @@ struct GC: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gc", abstract: "Remove blob files no row references (left by interrupted writes).")
     @OptionGroup var global: GlobalOptions
+    @Option(name: .customLong("temporary-age"), help: "Remove temporary files older than this many seconds (younger ones may belong to a write in progress).")
+    var temporaryAge: Double = 3600
 
     func run() throws {
-        let report = try global.registry().collectGarbage()
+        let report = try global.registry().collectGarbage(temporaryAge: temporaryAge)
         if global.output == .json { return Output.json(report) }
         print("Removed \(report.RemovedFiles) orphan blob file(s) (\(Output.size(report.RemovedBytes))) and \(report.RemovedTemporaryFiles) stale temporary file(s).")
     }

@@ -1,0 +1,92 @@
+import Foundation
+import Testing
+
+/// Runs the built `relctl` binary as a child process against a temporary data directory.
+struct CLI {
+    let dataDirectory: URL
+    let workDirectory: URL
+
+    static let binary: URL = {
+        if let explicit = ProcessInfo.processInfo.environment["RELCTL_BIN"] { return URL(fileURLWithPath: explicit) }
+        // The test bundle runs from the build products folder, next to the `relctl` executable.
+        var candidates = [URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()]
+        if let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
+            candidates.append(URL(fileURLWithPath: exe).deletingLastPathComponent())
+        }
+        for folder in candidates {
+            var current = folder
+            for _ in 0..<4 {
+                let candidate = current.appendingPathComponent("relctl")
+                if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+                current = current.deletingLastPathComponent()
+            }
+        }
+        return URL(fileURLWithPath: "relctl-not-found")
+    }()
+
+    init() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("relctl-cli-\(UUID().uuidString)", isDirectory: true)
+        dataDirectory = root.appendingPathComponent("data", isDirectory: true)
+        workDirectory = root.appendingPathComponent("work", isDirectory: true)
+        try FileManager.default.createDirectory(at: workDirectory, withIntermediateDirectories: true)
+    }
+
+    struct Result {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+        var json: Any? { try? JSONSerialization.jsonObject(with: Data(stdout.utf8)) }
+        var object: [String: Any] { json as? [String: Any] ?? [:] }
+    }
+
+    func process(_ arguments: [String]) -> Process {
+        let process = Process()
+        process.executableURL = CLI.binary
+        process.arguments = arguments
+        var environment = ProcessInfo.processInfo.environment
+        environment["RELCTL_HOME"] = dataDirectory.path
+        environment["RELCTL_ACTOR"] = "test"
+        process.environment = environment
+        process.currentDirectoryURL = workDirectory
+        return process
+    }
+
+    @discardableResult
+    func run(_ arguments: String...) throws -> Result { try run(arguments) }
+
+    @discardableResult
+    func run(_ arguments: [String]) throws -> Result {
+        let process = process(arguments)
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        // Read both pipes before waiting so a large output cannot block the child.
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        let errData = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(
+            status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+            stderr: String(decoding: errData, as: UTF8.self))
+    }
+
+    /// `run` that must succeed; returns the parsed JSON object.
+    @discardableResult
+    func json(_ arguments: String...) throws -> [String: Any] {
+        let result = try run(arguments + ["--output", "json"])
+        #expect(result.status == 0, "relctl \(arguments.joined(separator: " ")) failed: \(result.stderr)")
+        return result.object
+    }
+
+    /// Writes a function folder with an executable `bootstrap` that prints `marker`.
+    func source(_ name: String, marker: String, padding: Int = 0) throws -> String {
+        let folder = workDirectory.appendingPathComponent(name, isDirectory: true)
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let script = "#!/bin/sh\necho \(marker)\n" + String(repeating: "#", count: padding)
+        let file = folder.appendingPathComponent("bootstrap")
+        try Data(script.utf8).write(to: file)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: file.path)
+        return folder.path
+    }
+}
