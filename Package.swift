@@ -55,7 +55,11 @@ let package = Package(
         .executableTarget(name: "relctl", dependencies: ["RelctlCLI"]),
         .executableTarget(
             name: "relctl-bench",
-            dependencies: ["RelctlStore", "RelctlPackages"],
+            dependencies: [
+                "RelctlStore", "RelctlPackages",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             path: "Benchmarks/RelctlBenchmarks"
         ),
         .testTarget(

@@ -1,1 +1,192 @@
-print("x")
+// relctl's benchmark: `swift run -c release relctl-bench [--quick]`.
+// Every figure is printed beside a baseline measured in the same process on the same disk, and the ratio.
+import Crypto
+import Foundation
+import GRDB
+import RelctlCore
+import RelctlPackages
+@_spi(Benchmarks) import RelctlStore
+
+let quick = CommandLine.arguments.contains("--quick")
+let root = FileManager.default.temporaryDirectory.appendingPathComponent("relctl-bench-\(UUID().uuidString)")
+try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+defer { try? FileManager.default.removeItem(at: root) }
+
+func seconds(_ body: () throws -> Void) rethrows -> Double {
+    let start = DispatchTime.now().uptimeNanoseconds
+    try body()
+    return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+}
+
+func percentile(_ samples: [Double], _ p: Double) -> Double {
+    let sorted = samples.sorted()
+    return sorted[min(sorted.count - 1, Int((Double(sorted.count) * p).rounded(.up)) - 1)]
+}
+
+func ms(_ value: Double) -> String { String(format: "%.3f ms", value * 1000) }
+func ratio(_ value: Double, _ baseline: Double) -> String { String(format: "%.2f×", value / baseline) }
+
+func folder(_ name: String) throws -> URL {
+    let url = root.appendingPathComponent(name)
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url
+}
+
+func package(_ marker: String, bytes: Int = 0) throws -> InspectedPackage {
+    let source = try folder("src-\(UUID().uuidString)")
+    try Data("#!/bin/sh\necho \(marker)\n".utf8).write(to: source.appendingPathComponent("bootstrap"))
+    if bytes > 0 {
+        var generator = SystemRandomNumberGenerator()
+        let random = Data((0..<bytes).map { _ in UInt8.random(in: 0...255, using: &generator) })
+        try random.write(to: source.appendingPathComponent("payload.bin"))
+    }
+    return try PackageInspector.inspect(try PackageBuilder.zip(directory: source))
+}
+
+/// The floor under any durable registry write: one UPDATE committed with WAL + synchronous=FULL.
+func rawCommitLatencies(count: Int) throws -> [Double] {
+    var configuration = Configuration()
+    configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+    let pool = try DatabasePool(path: root.appendingPathComponent("raw.sqlite").path, configuration: configuration)
+    try pool.write { db in
+        try db.execute(sql: "CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY, v INTEGER, s TEXT)")
+        try db.execute(sql: "INSERT OR REPLACE INTO t VALUES (1, 0, '')")
+    }
+    return try (0..<count).map { index in
+        try seconds { try pool.write { db in try db.execute(sql: "UPDATE t SET v = ?, s = ? WHERE id = 1", arguments: [index, UUID().uuidString]) } }
+    }
+}
+
+print("relctl benchmark\(quick ? " (--quick)" : "") — \(ProcessInfo.processInfo.processorCount) cores, data in \(root.path)\n")
+
+// MARK: 1. Alias update and rollback latency
+
+do {
+    let registry = try Registry(dataDirectory: try folder("alias"))
+    let settings = FunctionSettings(runtime: "provided.al2023", handler: "bootstrap", role: "arn:aws:iam::000000000000:role/bench")
+    _ = try registry.createFunction(name: "orders", settings: settings, code: try package("v0"), publish: true)
+    for version in 2...3 {
+        _ = try registry.updateFunctionCode(FunctionReference(name: "orders"), code: try package("v\(version)"), publish: true)
+    }
+    _ = try registry.createAlias(function: "orders", name: "live", functionVersion: "1")
+    let count = quick ? 300 : 2000
+    let updates = try (0..<count).map { index in
+        try seconds {
+            _ = try registry.updateAlias(function: "orders", name: "live", functionVersion: "1",
+                                         additionalVersionWeights: ["2": Double(index % 100) / 100])
+        }
+    }
+    let rollbacks = try (0..<count / 2).map { index in
+        try seconds { _ = try registry.rollback(function: "orders", alias: "live", to: index % 2 == 0 ? "3" : "1") }
+    }
+    let raw = try rawCommitLatencies(count: count)
+    print("1. Alias moves (in-process, each one durable transaction), \(count) samples")
+    print("   raw SQLite durable UPDATE (baseline)  p50 \(ms(percentile(raw, 0.5)))  p99 \(ms(percentile(raw, 0.99)))")
+    print("   alias update                          p50 \(ms(percentile(updates, 0.5)))  p99 \(ms(percentile(updates, 0.99)))  (\(ratio(percentile(updates, 0.5), percentile(raw, 0.5))) baseline p50)")
+    print("   rollback                              p50 \(ms(percentile(rollbacks, 0.5)))  p99 \(ms(percentile(rollbacks, 0.99)))  (\(ratio(percentile(rollbacks, 0.5), percentile(raw, 0.5))) baseline p50)\n")
+}
+
+// MARK: 2. Publish throughput of a 50 MB package
+
+do {
+    let registry = try Registry(dataDirectory: try folder("publish"))
+    let settings = FunctionSettings(runtime: "provided.al2023", handler: "bootstrap", role: "arn:aws:iam::000000000000:role/bench")
+    let size = quick ? 8 << 20 : 49 << 20  // random bytes: the zip stays under Lambda's 52428800
+    _ = try registry.createFunction(name: "big", settings: settings, code: try package("base"))
+    let zips = try (0..<3).map { index -> Data in
+        try package("rev\(index)", bytes: size).bytes
+    }
+    var publishTimes: [Double] = []
+    var inspectTimes: [Double] = []
+    for zip in zips {
+        var inspected: InspectedPackage?
+        let inspect = try seconds { inspected = try PackageInspector.inspect(zip) }
+        let total = try seconds {
+            _ = try registry.updateFunctionCode(FunctionReference(name: "big"), code: inspected!, publish: true)
+        }
+        inspectTimes.append(inspect)
+        publishTimes.append(inspect + total)
+    }
+    var rawTimes: [Double] = []
+    for (index, zip) in zips.enumerated() {
+        rawTimes.append(try seconds {
+            let digest = SHA256.hash(data: zip)
+            let url = root.appendingPathComponent("raw-\(index)-\(digest.hashValue)")
+            let fd = open(url.path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+            _ = zip.withUnsafeBytes { write(fd, $0.baseAddress!, $0.count) }
+            fsync(fd)
+            close(fd)
+        })
+    }
+    let megabytes = Double(zips[0].count) / 1_048_576
+    let publish = percentile(publishTimes, 0.5)
+    let raw = percentile(rawTimes, 0.5)
+    print("2. Publish a \(String(format: "%.1f", megabytes)) MB package (update-code --publish: validate, hash, store, commit), median of 3")
+    print("   raw SHA-256 + write + fsync (baseline)  \(String(format: "%.0f", megabytes / raw)) MB/s")
+    print("   relctl publish                          \(String(format: "%.0f", megabytes / publish)) MB/s  (\(ratio(publish, raw)) the baseline's time; zip validation alone \(String(format: "%.0f", megabytes / percentile(inspectTimes, 0.5))) MB/s)\n")
+}
+
+// MARK: 3. cleanup --dry-run and quota with 100,000 versions
+
+do {
+    let registry = try Registry(dataDirectory: try folder("hundred-k"))
+    let settings = FunctionSettings(runtime: "provided.al2023", handler: "bootstrap", role: "arn:aws:iam::000000000000:role/bench")
+    let functions = quick ? 20 : 100
+    let perFunction = 1000
+    let seed = try seconds {
+        for index in 0..<functions {
+            let name = "fn\(index)"
+            _ = try registry.createFunction(name: name, settings: settings, code: try package(name))
+            try registry.seedPublishedVersions(function: name, count: perFunction, firstCreated: Date(timeIntervalSince1970: 1_700_000_000 + Double(index)))
+            _ = try registry.createAlias(function: name, name: "live", functionVersion: "\(perFunction / 2)")
+        }
+    }
+    let total = functions * perFunction
+    let quota = try (0..<5).map { _ in try seconds { _ = try registry.quotaReport() } }
+    var plan: CleanupPlan?
+    let cleanup = try (0..<3).map { _ in try seconds { plan = try registry.cleanup(CleanupRequest(keep: 10), dryRun: true) } }
+    let pool = try DatabasePool(path: root.appendingPathComponent("hundred-k/registry.sqlite").path)
+    let scan = try (0..<5).map { _ in
+        try seconds { _ = try pool.read { db in try Row.fetchAll(db, sql: "SELECT function_name, version, code_size, last_modified FROM versions") } }
+    }
+    print("3. \(total) published versions in \(functions) functions (seeded in \(String(format: "%.1f", seed)) s)")
+    print("   raw scan of the versions table (baseline)  \(ms(percentile(scan, 0.5)))")
+    print("   quota                                      \(ms(percentile(quota, 0.5)))  (\(ratio(percentile(quota, 0.5), percentile(scan, 0.5))))")
+    print("   cleanup --keep 10 --dry-run                \(ms(percentile(cleanup, 0.5)))  (\(ratio(percentile(cleanup, 0.5), percentile(scan, 0.5))); plans \(plan?.Deletions.count ?? 0) deletions)\n")
+}
+
+// MARK: 4. versions / alias get with 1,000,000 versions
+
+do {
+    let registry = try Registry(dataDirectory: try folder("million"))
+    let settings = FunctionSettings(runtime: "provided.al2023", handler: "bootstrap", role: "arn:aws:iam::000000000000:role/bench")
+    let count = quick ? 100_000 : 1_000_000
+    _ = try registry.createFunction(name: "big", settings: settings, code: try package("big"))
+    let seed = try seconds { try registry.seedPublishedVersions(function: "big", count: count, firstCreated: Date(timeIntervalSince1970: 1_700_000_000)) }
+    _ = try registry.createAlias(function: "big", name: "live", functionVersion: "\(count)")
+    let aliasGets = try (0..<2000).map { _ in try seconds { _ = try registry.getAlias(function: "big", name: "live") } }
+    let pool = try DatabasePool(path: root.appendingPathComponent("million/registry.sqlite").path)
+    let rawGets = try (0..<2000).map { _ in
+        try seconds { _ = try pool.read { db in try Row.fetchOne(db, sql: "SELECT * FROM aliases WHERE function_name = 'big' AND name = 'live'") } }
+    }
+    let firstPage = try (0..<50).map { _ in try seconds { _ = try registry.listVersions(FunctionReference(name: "big"), maxItems: 50) } }
+    let lastPage = try (0..<50).map { _ in
+        try seconds { _ = try registry.listVersions(FunctionReference(name: "big"), marker: String(count - 50), maxItems: 50) }
+    }
+    var listed = 0
+    let full = try seconds {
+        var marker: String?
+        repeat {
+            let page = try registry.listVersions(FunctionReference(name: "big"), marker: marker, maxItems: 10_000)
+            listed += page.items.count
+            marker = page.nextMarker
+        } while marker != nil
+    }
+    let rawScan = try seconds { _ = try pool.read { db in try Row.fetchAll(db, sql: "SELECT * FROM versions WHERE function_name = 'big'") } }
+    print("4. \(count) versions of one function (seeded in \(String(format: "%.1f", seed)) s)")
+    print("   raw SELECT of the alias row (baseline)  p50 \(ms(percentile(rawGets, 0.5)))  p99 \(ms(percentile(rawGets, 0.99)))")
+    print("   alias get                               p50 \(ms(percentile(aliasGets, 0.5)))  p99 \(ms(percentile(aliasGets, 0.99)))  (\(ratio(percentile(aliasGets, 0.5), percentile(rawGets, 0.5))))")
+    print("   versions, first page of 50              p50 \(ms(percentile(firstPage, 0.5)))")
+    print("   versions, last page of 50 (marker)      p50 \(ms(percentile(lastPage, 0.5)))")
+    print("   versions, all \(listed) (pages of 10,000)  \(String(format: "%.2f s", full))  vs raw scan of the rows \(String(format: "%.2f s", rawScan))  (\(ratio(full, rawScan)))")
+}

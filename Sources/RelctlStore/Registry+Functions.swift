@@ -164,9 +164,7 @@ extension Registry {
                 ORDER BY function_name, version LIMIT ?
                 """, arguments: [afterName, afterVersion, limit + 1])
             let page = records.prefix(limit)
-            let items = try page.map { record in
-                try configuration(db, record, arnQualifier: allVersions ? AliasTarget.versionText(record.version) : nil)
-            }
+            let items = try configurations(db, page) { allVersions ? AliasTarget.versionText($0.version) : nil }
             let next = records.count > limit ? page.last.map { "\($0.functionName):\($0.version)" } : nil
             return Page(items: items, nextMarker: next)
         }
@@ -209,7 +207,7 @@ extension Registry {
                 .limit(limit + 1)
                 .fetchAll(db)
             let page = records.prefix(limit)
-            let items = try page.map { try configuration(db, $0, arnQualifier: AliasTarget.versionText($0.version)) }
+            let items = try configurations(db, page) { AliasTarget.versionText($0.version) }
             return Page(items: items, nextMarker: records.count > limit ? page.last.map { String($0.version) } : nil)
         }
     }

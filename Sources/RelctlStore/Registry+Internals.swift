@@ -146,8 +146,31 @@ extension Registry {
 
     /// `qualifier` is what the ARN ends with: nil for the unqualified ARN.
     func configuration(_ db: Database, _ record: VersionRecord, arnQualifier: String?) throws -> FunctionConfiguration {
-        let layers = try layers(db, of: record.functionName, version: record.version)
-        return FunctionConfiguration(
+        configuration(record, layers: try layers(db, of: record.functionName, version: record.version), arnQualifier: arnQualifier)
+    }
+
+    /// Many configurations with one layer query, for lists.
+    func configurations(_ db: Database, _ records: some Collection<VersionRecord>, arnQualifier: (VersionRecord) -> String?) throws -> [FunctionConfiguration] {
+        var layersByKey: [String: [LayerVersionRecord]] = [:]
+        // One range query per function in the list (a page is usually one function, or one version each).
+        for (function, versions) in Dictionary(grouping: records, by: \.functionName) {
+            let numbers = versions.map(\.version)
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT vl.version AS owner, lv.* FROM version_layers vl
+                JOIN layer_versions lv ON lv.layer_name = vl.layer_name AND lv.version = vl.layer_version
+                WHERE vl.function_name = ? AND vl.version BETWEEN ? AND ? ORDER BY vl.version, vl.position
+                """, arguments: [function, numbers.min()!, numbers.max()!])
+            for row in rows {
+                layersByKey["\(function):\(row["owner"] as Int)", default: []].append(try LayerVersionRecord(row: row))
+            }
+        }
+        return records.map {
+            configuration($0, layers: layersByKey["\($0.functionName):\($0.version)"] ?? [], arnQualifier: arnQualifier($0))
+        }
+    }
+
+    func configuration(_ record: VersionRecord, layers: [LayerVersionRecord], arnQualifier: String?) -> FunctionConfiguration {
+        FunctionConfiguration(
             FunctionName: record.functionName,
             FunctionArn: arn.functionArn(record.functionName, qualifier: arnQualifier),
             Runtime: record.runtime, Role: record.role, Handler: record.handler, CodeSize: record.codeSize,
