@@ -14,6 +14,7 @@ let package = Package(
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // Pure values and rules: names, ARNs, limits, routing, errors, the cleanup planner. No I/O.
@@ -32,7 +33,7 @@ let package = Package(
             name: "RelctlMigrations",
             path: "migrations",
             sources: ["Migrations.swift"],
-            resources: [.embedInCode("0001_registry.sql")]
+            resources: [.embedInCode("0001_registry.sql"), .embedInCode("0002_rollouts.sql")]
         ),
         // The SQLite registry (GRDB, WAL), the migrator, the content-addressed blob store, quota, cleanup.
         .target(
@@ -44,11 +45,35 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
+        // The shipped deployment preferences: `policies/*.yaml`, embedded in the binary.
+        .target(
+            name: "RelctlPolicies",
+            path: "policies",
+            sources: ["Policies.swift"],
+            resources: [
+                .embedInCode("AllAtOnce.yaml"),
+                .embedInCode("Canary10Percent5Minutes.yaml"), .embedInCode("Canary10Percent10Minutes.yaml"),
+                .embedInCode("Canary10Percent15Minutes.yaml"), .embedInCode("Canary10Percent30Minutes.yaml"),
+                .embedInCode("Linear10PercentEvery1Minute.yaml"), .embedInCode("Linear10PercentEvery2Minutes.yaml"),
+                .embedInCode("Linear10PercentEvery3Minutes.yaml"), .embedInCode("Linear10PercentEvery10Minutes.yaml"),
+            ]
+        ),
+        // The rollout controller: policy catalogue (YAML), the controller loop, the `exec:` hook runner.
+        .target(
+            name: "RelctlRollout",
+            dependencies: [
+                "RelctlCore",
+                "RelctlStore",
+                "RelctlPolicies",
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
         // Subcommands and rendering (tables and AWS-shaped JSON).
         .target(
             name: "RelctlCLI",
             dependencies: [
                 "RelctlStore",
+                "RelctlRollout",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -64,7 +89,7 @@ let package = Package(
         ),
         .testTarget(
             name: "RelctlTests",
-            dependencies: ["RelctlCore", "RelctlPackages", "RelctlStore", "RelctlMigrations"]
+            dependencies: ["RelctlCore", "RelctlPackages", "RelctlStore", "RelctlMigrations", "RelctlRollout", "RelctlPolicies"]
         ),
         // End-to-end: runs the built `relctl` binary as a child process (and SIGKILLs it).
         .testTarget(

@@ -10,5 +10,6 @@ public struct Migration: Sendable {
 public enum Migrations {
     public static let all: [Migration] = [
         Migration(identifier: "0001_registry", sql: String(decoding: PackageResources._001_registry_sql, as: UTF8.self)),
+        Migration(identifier: "0002_rollouts", sql: String(decoding: PackageResources._002_rollouts_sql, as: UTF8.self)),
     ]
 }

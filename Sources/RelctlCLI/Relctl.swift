@@ -15,6 +15,7 @@ public struct Relctl: ParsableCommand {
         subcommands: [
             FunctionCommand.self, Publish.self, Versions.self, AliasCommand.self, Rollback.self, History.self,
             LayerCommand.self, QuotaCommand.self, Cleanup.self, GC.self, Fsck.self,
+            Deploy.self, Deployments.self, ControllerCommand.self, PolicyCommand.self, AlarmCommand.self, MetricsCommand.self,
         ]
     )
 

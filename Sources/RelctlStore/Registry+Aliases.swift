@@ -56,6 +56,7 @@ extension Registry {
         return try write { db, _ in
             var alias = try requireAlias(db, function, name, missing: "Alias not found")
             if let expectedRevisionId, expectedRevisionId != alias.revisionId { throw RelctlError.revisionMismatch }
+            try requireNoActiveDeployment(db, function, name, verb: "move")
             let weights = additionalVersionWeights
                 ?? alias.target.additional.map { [String($0.version): $0.weight] } ?? [:]
             let target = try AliasTarget.from(functionVersion: primary ?? alias.functionVersion, additionalVersionWeights: weights)
@@ -65,9 +66,20 @@ extension Registry {
 
     /// Restores the alias's previous primary version (or `to`), with routing cleared, in one transaction.
     /// With a routing split in place, "previous" is the primary it already has: the split is undone.
+    /// With a deployment in flight on the alias (and no `to`), the deployment is stopped and the alias
+    /// restored to its original version, in the same transaction.
     public func rollback(function: String, alias name: String, to explicit: String? = nil) throws(RelctlError) -> AliasConfiguration {
         let explicitVersion = try explicit.map { text throws(RelctlError) in try AliasTarget.parseVersion(text) }
         return try write { db, _ in
+            if var deployment = try activeDeployment(db, function: function, alias: name) {
+                guard explicitVersion == nil || explicitVersion == deployment.currentVersion else {
+                    throw RelctlError(.resourceConflict, "Deployment \(deployment.id) is in progress on \(function):\(name); `relctl rollback` without --to stops it and restores version \(deployment.currentVersion).")
+                }
+                let now = clock().timeIntervalSince1970
+                let actions = try deployment.stop(now: now, rollback: true, by: actor)
+                try apply(db, &deployment, actions, now: now)
+                return aliasConfiguration(try requireAlias(db, function, name, missing: "Alias not found"))
+            }
             var alias = try requireAlias(db, function, name, missing: "Alias not found")
             let version: Int
             if let explicitVersion {
@@ -140,6 +152,7 @@ extension Registry {
         try write { db, _ in
             _ = try requireFunction(db, function)
             guard let alias = try AliasRecord.fetchOne(db, key: ["function_name": function, "name": name]) else { return false }
+            try requireNoActiveDeployment(db, function, name, verb: "delete")
             try alias.delete(db)
             try recordMove(db, alias: alias, from: alias.target, to: nil, cause: "DeleteAlias")
             try audit(db, "DeleteAlias", function: function, resource: aliasConfiguration(alias).AliasArn, before: aliasConfiguration(alias))
@@ -175,6 +188,14 @@ extension Registry {
     }
 
     // MARK: - Helpers
+
+    func requireNoActiveDeployment(_ db: Database, _ function: String, _ alias: String, verb: String) throws {
+        if let deployment = try activeDeployment(db, function: function, alias: alias) {
+            throw RelctlError(
+                .resourceConflict,
+                "Deployment \(deployment.id) is shifting traffic on \(function):\(alias); cannot \(verb) the alias by hand now (`relctl deployments stop \(deployment.id)` or `relctl rollback \(function) \(alias)`).")
+        }
+    }
 
     func requireAlias(_ db: Database, _ function: String, _ name: String, missing: String) throws -> AliasRecord {
         guard let alias = try AliasRecord.fetchOne(db, key: ["function_name": function, "name": name]) else {

@@ -244,10 +244,20 @@ extension Registry {
                         .resourceConflict,
                         "Unable to delete version because the following aliases reference it: [\(referencing.joined(separator: ", "))]")
                 }
+                if let deployments = try versionsInDeployments(db)["\(function.name):\(number)"] {
+                    throw RelctlError(
+                        .resourceConflict,
+                        "Unable to delete version because an active deployment references it: \(deployments.joined(separator: ", ")); stop it or let it finish first.")
+                }
                 let before = try configuration(db, version, arnQualifier: String(number))
                 try deleteVersionRow(db, version, &effects)
                 try audit(db, "DeleteFunction", function: function.name, resource: before.FunctionArn, before: before)
                 return .version(number)
+            }
+            for deployment in try activeDeployments(db) where deployment.functionName == function.name {
+                throw RelctlError(
+                    .resourceConflict,
+                    "Function \(function.name) has an active deployment (\(deployment.id)); stop it or let it finish before deleting the function.")
             }
             let aliasCount = try AliasRecord.filter(Column("function_name") == function.name).deleteAll(db)
             let versions = try VersionRecord.filter(VersionRecord.Columns.functionName == function.name)

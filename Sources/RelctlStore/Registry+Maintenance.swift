@@ -59,6 +59,7 @@ extension Registry {
             protectedBy["\(function):\(row[2] as Int)", default: []].append("alias \(alias)")
             if let additional: Int = row[3] { protectedBy["\(function):\(additional)", default: []].append("alias \(alias) (routing)") }
         }
+        for (key, reasons) in try versionsInDeployments(db) { protectedBy[key, default: []] += reasons }
         var versions: [CleanupInventory.PublishedVersion] = []
         let versionCursor = try Row.fetchCursor(db, sql: "SELECT function_name, version, code_size, last_modified FROM versions WHERE version > 0")
         while let row = try versionCursor.next() {

@@ -1,0 +1,142 @@
+import Foundation
+import RelctlCore
+import RelctlStore
+
+/// Advances deployments: every tick it moves due deployments a step (alarms are evaluated on
+/// every tick), and runs `exec:` hooks. `relctl deploy` runs one scoped to its deployment,
+/// `relctl controller run` one for all of them. Several may run at once against one data directory.
+public final class Controller {
+    public let registry: Registry
+    public let hooks: HookRunner
+    /// Only this deployment (a foreground `relctl deploy`), or all.
+    public let scope: String?
+
+    public init(registry: Registry, scope: String? = nil, runnerName: String = Controller.defaultRunnerName()) {
+        self.registry = registry
+        self.scope = scope
+        self.hooks = HookRunner(registry: registry, name: runnerName, dataDirectory: registry.dataDirectory)
+    }
+
+    public static func defaultRunnerName() -> String {
+        "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier)"
+    }
+
+    /// One pass: run hooks that finished or are due, then tick the deployments.
+    @discardableResult
+    public func tick() throws(RelctlError) -> [String] {
+        try hooks.poll(scope: scope)
+        let changed = try registry.tickDeployments(only: scope)
+        // A tick may have started new `exec:` hooks; launch them without waiting for the next pass.
+        if !changed.isEmpty { try hooks.poll(scope: scope) }
+        return changed
+    }
+
+    /// Ticks every `interval` seconds until `shouldStop` says so (checked after each tick).
+    public func run(interval: Double, shouldStop: () -> Bool, afterTick: () -> Void = {}) throws(RelctlError) {
+        while true {
+            try tick()
+            afterTick()
+            if shouldStop() { break }
+            usleep(useconds_t(max(0.01, interval) * 1_000_000))
+        }
+        hooks.stopAll()
+    }
+}
+
+/// Runs `exec:COMMAND` hooks as child processes (`/bin/sh -c`), the payload as JSON on stdin and in
+/// `RELCTL_*` variables, output to `<data-dir>/hooks/<execution-id>.log`. Exit status 0 reports
+/// Succeeded, anything else Failed, with the output's tail kept in the deployment record.
+public final class HookRunner {
+    let registry: Registry
+    let name: String
+    let logFolder: URL
+    private var running: [String: (deploymentId: String, process: Process, log: URL)] = [:]
+    private var lastHeartbeat = Date.distantPast
+
+    init(registry: Registry, name: String, dataDirectory: URL) {
+        self.registry = registry
+        self.name = name
+        self.logFolder = dataDirectory.appendingPathComponent("hooks", isDirectory: true)
+    }
+
+    public var runningCount: Int { running.count }
+
+    func poll(scope: String?) throws(RelctlError) {
+        // Finished processes report their outcome.
+        for (executionId, entry) in running where !entry.process.isRunning {
+            running[executionId] = nil
+            let status: HookStatus = entry.process.terminationStatus == 0 && entry.process.terminationReason == .exit ? .succeeded : .failed
+            let output = Self.tail(entry.log) + (status == .failed ? "\n[exit status \(entry.process.terminationStatus)]" : "")
+            do {
+                _ = try registry.reportHookStatus(deploymentId: entry.deploymentId, executionId: executionId, status: status, output: output)
+            } catch where error.code == .resourceConflict {
+                // Already decided (timed out, or the deployment ended): nothing to report.
+            }
+        }
+        // Heartbeats, and stopping processes nobody waits for any more.
+        if Date().timeIntervalSince(lastHeartbeat) >= 2, !running.isEmpty {
+            lastHeartbeat = Date()
+            let unwanted = try registry.heartbeatHooks(runner: name, executions: running.map { ($0.value.deploymentId, $0.key) })
+            for executionId in unwanted {
+                if let entry = running.removeValue(forKey: executionId) { terminate(entry.process) }
+            }
+        }
+        for claim in try registry.claimExecHooks(runner: name, only: scope) where running[claim.execution.executionId] == nil {
+            start(claim)
+        }
+    }
+
+    private func start(_ claim: ClaimedHook) {
+        try? FileManager.default.createDirectory(at: logFolder, withIntermediateDirectories: true)
+        let log = logFolder.appendingPathComponent("\(claim.execution.executionId).log")
+        FileManager.default.createFile(atPath: log.path, contents: nil)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", claim.execution.command ?? "false"]
+        var environment = ProcessInfo.processInfo.environment
+        let payload = String(decoding: (try? JSONSerialization.data(withJSONObject: claim.payload, options: [.sortedKeys])) ?? Data("{}".utf8), as: UTF8.self)
+        environment["RELCTL_HOOK_EVENT"] = payload
+        environment["RELCTL_DEPLOYMENT_ID"] = claim.deploymentId
+        environment["RELCTL_LIFECYCLE_EVENT"] = claim.execution.event.rawValue
+        environment["RELCTL_LIFECYCLE_EVENT_HOOK_EXECUTION_ID"] = claim.execution.executionId
+        environment["RELCTL_FUNCTION_NAME"] = claim.payload["FunctionName"]
+        environment["RELCTL_ALIAS"] = claim.payload["Alias"]
+        environment["RELCTL_CURRENT_VERSION"] = claim.payload["CurrentVersion"]
+        environment["RELCTL_TARGET_VERSION"] = claim.payload["TargetVersion"]
+        environment["RELCTL_HOME"] = registry.dataDirectory.path
+        process.environment = environment
+        let input = Pipe()
+        process.standardInput = input
+        let handle = try? FileHandle(forWritingTo: log)
+        process.standardOutput = handle
+        process.standardError = handle
+        do {
+            try process.run()
+            try? input.fileHandleForWriting.write(contentsOf: Data(payload.utf8))
+            try? input.fileHandleForWriting.close()
+            running[claim.execution.executionId] = (claim.deploymentId, process, log)
+        } catch {
+            _ = try? registry.reportHookStatus(
+                deploymentId: claim.deploymentId, executionId: claim.execution.executionId, status: .failed,
+                output: "cannot start /bin/sh: \(error.localizedDescription)")
+        }
+        try? handle?.close()
+    }
+
+    func stopAll() {
+        for entry in running.values { terminate(entry.process) }
+        running.removeAll()
+    }
+
+    private func terminate(_ process: Process) {
+        guard process.isRunning else { return }
+        process.terminate()
+        process.waitUntilExit()
+    }
+
+    /// The last 16 KB of a hook's output.
+    static func tail(_ url: URL) -> String {
+        guard let data = try? Data(contentsOf: url) else { return "" }
+        return String(decoding: data.suffix(16 * 1024), as: UTF8.self)
+    }
+}

@@ -1,0 +1,330 @@
+import Foundation
+import RelctlCore
+import RelctlRollout
+import RelctlStore
+import Testing
+
+/// A clock the test moves by hand.
+final class ManualClock: @unchecked Sendable {
+    private let lock = NSLock()
+    private var current: Date
+    init(_ start: Date = Date(timeIntervalSince1970: 1_800_000_000)) { current = start }
+    func now() -> Date { lock.withLock { current } }
+    func advance(_ seconds: Double) { lock.withLock { current = current.addingTimeInterval(seconds) } }
+    var seconds: Double { now().timeIntervalSince1970 }
+}
+
+/// A registry with a function `orders` (versions 1–3 published), alias `live` → 1, on a manual clock.
+struct RolloutFixture {
+    let clock = ManualClock()
+    let sandbox: Sandbox
+    var registry: Registry { sandbox.registry }
+    static let catalog = try! PolicyCatalog(customFolder: nil)
+
+    init() throws {
+        let clock = self.clock
+        sandbox = try Sandbox(clock: { clock.now() })
+        try sandbox.create("orders", try sandbox.code("v0"))
+        for index in 1...3 { try sandbox.publishNewCode("orders", "v\(index)") }
+        _ = try registry.createAlias(function: "orders", name: "live", functionVersion: "1")
+    }
+
+    func deploy(_ policy: String, to version: String = "2", pre: String? = nil, post: String? = nil, alarms: [String] = [],
+                hookTimeout: Double = 3600, autoRollback: Bool = true) throws -> Deployment {
+        try registry.createDeployment(DeploymentRequest(
+            function: "orders", alias: "live", targetVersion: version, policy: try Self.catalog.policy(named: policy),
+            preTrafficHook: pre, postTrafficHook: post, alarms: alarms, hookTimeout: hookTimeout, autoRollback: autoRollback))
+    }
+
+    func alias() throws -> AliasTarget {
+        let alias = try registry.getAlias(function: "orders", name: "live")
+        let weights = alias.RoutingConfig?.AdditionalVersionWeights ?? [:]
+        return try AliasTarget.from(functionVersion: try AliasTarget.parseVersion(alias.FunctionVersion), additionalVersionWeights: weights)
+    }
+
+    /// Alias moves recorded for `live` by deployments (newest first).
+    func deploymentMoves() throws -> [HistoryEntry] {
+        try registry.history(function: "orders", alias: "live").filter { $0.Action.hasPrefix("Deployment") }
+    }
+
+    func errorsAlarm(period: Int = 60) throws {
+        try registry.putAlarm(AlarmDefinition(
+            name: "orders-errors", functionName: "orders", executedVersion: "target", metric: "Errors", statistic: .sum,
+            period: period, evaluationPeriods: 1, threshold: 1, comparisonOperator: .greaterThanOrEqualToThreshold,
+            treatMissingData: .notBreaching))
+    }
+
+    func putErrors(version: String, _ value: Double) throws {
+        try registry.putMetricData([MetricDatapoint(functionName: "orders", executedVersion: version, metric: "Errors", value: value, timestamp: clock.now())])
+    }
+}
+
+@Suite("Deployments in the registry")
+struct DeploymentStoreTests {
+    @Test func canaryMovesTheAliasAtThePinnedTimesAndRecordsEveryDecision() throws {
+        let fixture = try RolloutFixture()
+        let deployment = try fixture.deploy("Canary10Percent5Minutes")
+        #expect(deployment.status == .inProgress)
+        #expect(try fixture.alias() == AliasTarget(functionVersion: 1, additional: .init(version: 2, weight: 0.1)))
+        fixture.clock.advance(299)
+        try fixture.registry.tickDeployments()
+        #expect(try fixture.alias().additional?.weight == 0.1)
+        fixture.clock.advance(1)
+        try fixture.registry.tickDeployments()
+        #expect(try fixture.alias() == AliasTarget(functionVersion: 2))
+        let done = try fixture.registry.deployment(id: deployment.id)
+        #expect(done.status == .succeeded)
+        let kinds = try fixture.registry.deploymentEvents(id: deployment.id).map(\.event.kind)
+        #expect(kinds == ["Created", "Start", "Shift", "Shift", "Succeeded"])
+        #expect(try fixture.deploymentMoves().count == 2)
+    }
+
+    @Test(arguments: PolicyTests.presets.map(\.0))
+    func everyPresetRunsToOneHundredPercentInSimulatedTime(_ name: String) throws {
+        let fixture = try RolloutFixture()
+        let policy = try RolloutFixture.catalog.policy(named: name)
+        let deployment = try fixture.deploy(name)
+        var ticks = 0
+        while try fixture.registry.deployment(id: deployment.id).status.isActive, ticks < 10_000 {
+            fixture.clock.advance(1)
+            try fixture.registry.tickDeployments()
+            ticks += 1
+        }
+        let done = try fixture.registry.deployment(id: deployment.id)
+        #expect(done.status == .succeeded)
+        #expect(try fixture.alias() == AliasTarget(functionVersion: 2))
+        #expect(try fixture.deploymentMoves().count == policy.schedule.count, "each shift applied exactly once")
+        #expect(abs(((done.completeTime ?? 0) - (done.startTime ?? 0)) - (policy.totalDuration ?? 0)) <= 1)
+    }
+
+    @Test func alarmTrippedByADatapointRestoresTheAliasInTheSameTick() throws {
+        let fixture = try RolloutFixture()
+        try fixture.errorsAlarm()
+        let deployment = try fixture.deploy("Linear10PercentEvery1Minute", alarms: ["orders-errors"])
+        fixture.clock.advance(60)
+        try fixture.registry.tickDeployments()
+        #expect(try fixture.alias().additional?.weight == 0.2)
+        try fixture.putErrors(version: "1", 5)  // the old version's errors do not count against the target
+        fixture.clock.advance(1)
+        try fixture.registry.tickDeployments()
+        #expect(try fixture.registry.deployment(id: deployment.id).status == .inProgress)
+        try fixture.putErrors(version: "2", 1)
+        fixture.clock.advance(1)
+        try fixture.registry.tickDeployments()
+        let failed = try fixture.registry.deployment(id: deployment.id)
+        #expect(failed.status == .failed)
+        #expect(failed.error?.code == "ALARM_ACTIVE")
+        #expect(try fixture.alias() == AliasTarget(functionVersion: 1))
+        let failure = try #require(try fixture.registry.deploymentEvents(id: deployment.id).first { $0.event.kind == "Failed" })
+        #expect(failure.event.details["alarm"] == "orders-errors")
+        #expect(failure.event.details["weight"] == "20%")
+        #expect(failure.event.details["reason"]?.contains("[1]") == true, "the datapoint that decided is in the log")
+    }
+
+    @Test func alarmAlreadyInAlarmFailsTheDeploymentBeforeTrafficMoves() throws {
+        let fixture = try RolloutFixture()
+        try fixture.registry.putAlarm(AlarmDefinition(
+            name: "any-errors", functionName: "orders", metric: "Errors", statistic: .sum, period: 60, evaluationPeriods: 1,
+            threshold: 1, comparisonOperator: .greaterThanOrEqualToThreshold))
+        try fixture.putErrors(version: "1", 3)
+        let deployment = try fixture.deploy("Canary10Percent5Minutes", alarms: ["any-errors"])
+        #expect(deployment.status == .failed)
+        #expect(try fixture.alias() == AliasTarget(functionVersion: 1))
+        #expect(try fixture.deploymentMoves().isEmpty)
+    }
+
+    @Test func oneActiveDeploymentPerAliasAndTheConflictNamesIt() throws {
+        let fixture = try RolloutFixture()
+        let first = try fixture.deploy("Canary10Percent5Minutes")
+        expectFailure(.resourceConflict, containing: first.id) { _ = try fixture.deploy("AllAtOnce", to: "3") }
+        expectFailure(.resourceConflict, containing: first.id) {
+            _ = try fixture.registry.updateAlias(function: "orders", name: "live", functionVersion: "3")
+        }
+        expectFailure(.resourceConflict, containing: first.id) { try fixture.registry.deleteAlias(function: "orders", name: "live") }
+    }
+
+    @Test func versionsOfAnActiveDeploymentCannotBeDeletedOrCleanedUp() throws {
+        let fixture = try RolloutFixture()
+        _ = try fixture.registry.updateAlias(function: "orders", name: "live", functionVersion: "3")
+        let deployment = try fixture.deploy("Canary10Percent5Minutes", to: "1")
+        // The alias points at 3 + 1@10%; version 2 is free, 1 and 3 are in the deployment.
+        expectFailure(.resourceConflict) { try fixture.registry.deleteFunction(FunctionReference(name: "orders", qualifier: .version(1))) }
+        let plan = try fixture.registry.cleanup(CleanupRequest(keep: 0), dryRun: true)
+        #expect(plan.Deletions.map(\.Version) == [2])
+        #expect(plan.Protected["orders:1"]?.contains("deployment \(deployment.id)") == true)
+        expectFailure(.resourceConflict) { try fixture.registry.deleteFunction(FunctionReference(name: "orders")) }
+    }
+
+    @Test func rollbackDuringADeploymentStopsItAndRestoresTheOriginal() throws {
+        let fixture = try RolloutFixture()
+        let deployment = try fixture.deploy("Linear10PercentEvery1Minute")
+        fixture.clock.advance(120)
+        try fixture.registry.tickDeployments()
+        let alias = try fixture.registry.rollback(function: "orders", alias: "live")
+        #expect(alias.FunctionVersion == "1" && alias.RoutingConfig == nil)
+        let stopped = try fixture.registry.deployment(id: deployment.id)
+        #expect(stopped.status == .stopped && stopped.rolledBack)
+    }
+
+    @Test func stopWithoutRollbackLeavesTheSplitInPlace() throws {
+        let fixture = try RolloutFixture()
+        let deployment = try fixture.deploy("Canary10Percent5Minutes")
+        let stopped = try fixture.registry.stopDeployment(id: deployment.id, rollback: false)
+        #expect(stopped.status == .stopped && !stopped.rolledBack)
+        #expect(try fixture.alias().additional?.weight == 0.1)
+    }
+
+    @Test func functionHookWaitsForItsReportAndTheReportAdvancesAtOnce() throws {
+        let fixture = try RolloutFixture()
+        try fixture.sandbox.create("checkFn", try fixture.sandbox.code("hook"))
+        let deployment = try fixture.deploy("AllAtOnce", pre: "checkFn")
+        let execution = try #require(deployment.hooks.first)
+        #expect(execution.status == .pending && execution.event == .beforeAllowTraffic)
+        fixture.clock.advance(30)
+        try fixture.registry.tickDeployments()
+        #expect(try fixture.alias() == AliasTarget(functionVersion: 1), "no traffic before the hook reports")
+        expectFailure(.resourceNotFound) {
+            _ = try fixture.registry.reportHookStatus(deploymentId: deployment.id, executionId: "nope", status: .succeeded)
+        }
+        let done = try fixture.registry.reportHookStatus(deploymentId: deployment.id, executionId: execution.executionId, status: .succeeded)
+        #expect(done.status == .succeeded)
+        #expect(try fixture.alias() == AliasTarget(functionVersion: 2))
+        expectFailure(.resourceConflict) {
+            _ = try fixture.registry.reportHookStatus(deploymentId: deployment.id, executionId: execution.executionId, status: .failed)
+        }
+    }
+
+    @Test func hookFunctionMustExist() throws {
+        let fixture = try RolloutFixture()
+        expectFailure(.resourceNotFound, containing: "ghostFn") { _ = try fixture.deploy("AllAtOnce", pre: "ghostFn") }
+        expectFailure(.resourceNotFound, containing: "no-such-alarm") { _ = try fixture.deploy("AllAtOnce", alarms: ["no-such-alarm"]) }
+    }
+
+    @Test func hookTimeoutFailsAndRollsBack() throws {
+        let fixture = try RolloutFixture()
+        try fixture.sandbox.create("smokeFn", try fixture.sandbox.code("hook"))
+        let deployment = try fixture.deploy("AllAtOnce", post: "smokeFn", hookTimeout: 600)
+        #expect(try fixture.alias() == AliasTarget(functionVersion: 2))
+        fixture.clock.advance(600)
+        try fixture.registry.tickDeployments()
+        let failed = try fixture.registry.deployment(id: deployment.id)
+        #expect(failed.status == .failed && failed.error?.code == "TIMEOUT")
+        #expect(try fixture.alias() == AliasTarget(functionVersion: 1))
+    }
+
+    @Test func anotherProcessContinuesAtTheRightStepWithTheRightRemainingWait() throws {
+        let fixture = try RolloutFixture()
+        let deployment = try fixture.deploy("Linear10PercentEvery1Minute")
+        fixture.clock.advance(60)
+        try fixture.registry.tickDeployments()
+        fixture.clock.advance(30)
+        // The first process is gone; a new one opens the same data directory.
+        let clock = fixture.clock
+        let other = try fixture.sandbox.openAnotherRegistry(clock: { clock.now() })
+        try other.tickDeployments()
+        #expect(try fixture.alias().additional?.weight == 0.2, "30 s of the 60 s hold remain")
+        #expect(try other.deployment(id: deployment.id).nextShiftAt == deployment.createTime + 120)
+        fixture.clock.advance(30)
+        try other.tickDeployments()
+        #expect(try fixture.alias().additional?.weight == 0.3)
+        #expect(try fixture.deploymentMoves().count == 3)
+    }
+
+    @Test func twoControllersTickingAtOnceNeverApplyAStepTwice() async throws {
+        let fixture = try RolloutFixture()
+        let clock = fixture.clock
+        let registries = [fixture.registry] + (try (0..<3).map { _ in try fixture.sandbox.openAnotherRegistry(clock: { clock.now() }) })
+        let deployment = try fixture.deploy("Linear10PercentEvery1Minute")
+        for _ in 0..<10 {
+            clock.advance(60)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for registry in registries {
+                    group.addTask { for _ in 0..<5 { try registry.tickDeployments() } }
+                }
+                try await group.waitForAll()
+            }
+        }
+        #expect(try fixture.registry.deployment(id: deployment.id).status == .succeeded)
+        #expect(try fixture.deploymentMoves().count == 10, "ten shifts, each once")
+        #expect(try fixture.registry.deploymentEvents(id: deployment.id).filter { $0.event.kind == "Shift" }.count == 10)
+    }
+
+    @Test func execHooksRunThroughTheControllerAndFailuresKeepTheirOutput() throws {
+        let fixture = try RolloutFixture()
+        let ok = try fixture.deploy("AllAtOnce", pre: "exec:test \"$RELCTL_TARGET_VERSION\" = 2 && grep -q LifecycleEventHookExecutionId")
+        let controller = Controller(registry: fixture.registry, scope: ok.id)
+        for _ in 0..<200 where try fixture.registry.deployment(id: ok.id).status.isActive {
+            try controller.tick()
+            usleep(20_000)
+        }
+        #expect(try fixture.registry.deployment(id: ok.id).status == .succeeded)
+
+        let bad = try fixture.deploy("AllAtOnce", to: "3", post: "exec:echo smoke test broke; exit 3")
+        let second = Controller(registry: fixture.registry, scope: bad.id)
+        for _ in 0..<200 where try fixture.registry.deployment(id: bad.id).status.isActive {
+            try second.tick()
+            usleep(20_000)
+        }
+        let failed = try fixture.registry.deployment(id: bad.id)
+        #expect(failed.status == .failed && failed.error?.code == "HOOK_EXECUTION_FAILURE")
+        #expect(failed.hooks.first?.output?.contains("smoke test broke") == true)
+        #expect(try fixture.alias() == AliasTarget(functionVersion: 2), "rolled back to the version before this deployment")
+    }
+
+    @Test func anExecHookWhoseRunnerDiedIsRunAgainByAnother() throws {
+        let fixture = try RolloutFixture()
+        let deployment = try fixture.deploy("AllAtOnce", pre: "exec:true")
+        let claimed = try fixture.registry.claimExecHooks(runner: "dead-runner")
+        #expect(claimed.count == 1)
+        #expect(try fixture.registry.claimExecHooks(runner: "other").isEmpty, "a live runner's hook is not taken")
+        fixture.clock.advance(20)
+        let retaken = try fixture.registry.claimExecHooks(runner: "other")
+        #expect(retaken.first?.execution.attempt == 2)
+        #expect(retaken.first?.payload["TargetVersion"] == "2")
+        _ = try fixture.registry.reportHookStatus(deploymentId: deployment.id, executionId: retaken[0].execution.executionId, status: .succeeded)
+        #expect(try fixture.registry.deployment(id: deployment.id).status == .succeeded)
+    }
+
+    @Test func pauseAndPromoteThroughTheRegistry() throws {
+        let fixture = try RolloutFixture()
+        let deployment = try fixture.deploy("Canary10Percent30Minutes")
+        _ = try fixture.registry.pauseDeployment(id: deployment.id)
+        fixture.clock.advance(3600)
+        try fixture.registry.tickDeployments()
+        #expect(try fixture.alias().additional?.weight == 0.1)
+        expectFailure(.resourceConflict) { _ = try fixture.registry.promoteDeployment(id: deployment.id) }
+        _ = try fixture.registry.resumeDeployment(id: deployment.id)
+        let promoted = try fixture.registry.promoteDeployment(id: deployment.id)
+        #expect(promoted.status == .succeeded)
+        #expect(try fixture.alias() == AliasTarget(functionVersion: 2))
+    }
+
+    @Test func alarmListShowsTheStateReasonAndDatapoints() throws {
+        let fixture = try RolloutFixture()
+        try fixture.registry.putAlarm(AlarmDefinition(
+            name: "p99", functionName: "orders", metric: "Duration", statistic: .percentile(99), period: 60, evaluationPeriods: 2,
+            datapointsToAlarm: 2, threshold: 500, comparisonOperator: .greaterThanThreshold))
+        #expect(try fixture.registry.listAlarms().first?.StateValue == "INSUFFICIENT_DATA")
+        let samples = (1...1000).map { MetricDatapoint(functionName: "orders", metric: "Duration", value: Double($0), timestamp: fixture.clock.now()) }
+        try fixture.registry.putMetricData(samples)
+        fixture.clock.advance(60)
+        try fixture.registry.putMetricData(samples.map { var s = $0; s.timestamp = fixture.clock.now(); return s })
+        let status = try #require(try fixture.registry.listAlarms().first)
+        #expect(status.StateValue == "ALARM")
+        #expect(status.Datapoints.suffix(2).map(\.value) == [990, 990])
+        #expect(status.StateReason.contains("990"))
+    }
+}
+
+/// Expects `body` to throw a RelctlError with `code` whose message contains `text`.
+func expectFailure(_ code: RelctlError.Code, containing text: String? = nil, sourceLocation: SourceLocation = #_sourceLocation, _ body: () throws -> Void) {
+    do {
+        try body()
+        Issue.record("expected \(code.awsErrorType), the call succeeded", sourceLocation: sourceLocation)
+    } catch let error as RelctlError {
+        #expect(error.code == code, "\(error)", sourceLocation: sourceLocation)
+        if let text { #expect(error.message.contains(text), "\(error.message)", sourceLocation: sourceLocation) }
+    } catch {
+        Issue.record("expected a RelctlError, got \(error)", sourceLocation: sourceLocation)
+    }
+}
