@@ -54,6 +54,8 @@ public final class HookRunner {
     private var lastHeartbeat = Date.distantPast
 
     init(registry: Registry, name: String, dataDirectory: URL) {
+        // A hook that exits without reading its stdin must not kill us with SIGPIPE.
+        signal(SIGPIPE, SIG_IGN)
         self.registry = registry
         self.name = name
         self.logFolder = dataDirectory.appendingPathComponent("hooks", isDirectory: true)

@@ -1,0 +1,131 @@
+import Foundation
+import Testing
+
+@Suite("relctl deploy and the controller")
+struct RolloutCLITests {
+    /// A function `orders` with versions 1–3, alias `live` → 1, and a fast custom policy.
+    static func fixture(holds: String = "1s") throws -> CLI {
+        let cli = try CLI()
+        try cli.json("function", "create", "orders", "--dir", try cli.source("v0", marker: "v0"))
+        for index in 1...3 {
+            try cli.json("function", "update-code", "orders", "--dir", try cli.source("v\(index)", marker: "v\(index)"), "--publish")
+        }
+        try cli.json("alias", "create", "orders", "live", "--version", "1")
+        let policies = cli.dataDirectory.appendingPathComponent("policies")
+        try FileManager.default.createDirectory(at: policies, withIntermediateDirectories: true)
+        try """
+            name: Quick
+            type: Steps
+            steps:
+              - weight: 25
+                hold: \(holds)
+              - weight: 50
+                hold: \(holds)
+            """.write(to: policies.appendingPathComponent("quick.yaml"), atomically: true, encoding: .utf8)
+        return cli
+    }
+
+    @Test func foregroundDeployPrintsOneLinePerEventAndExitsZeroOnSuccess() throws {
+        let cli = try Self.fixture()
+        let result = try cli.run("deploy", "orders", "--alias", "live", "--version", "2", "--policy", "Quick",
+                                 "--pre-traffic-hook", "exec:echo pre-check for $RELCTL_TARGET_VERSION",
+                                 "--post-traffic-hook", "exec:true")
+        #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)")
+        let lines = result.stdout.split(separator: "\n")
+        #expect(lines.filter { $0.contains("Shift:") }.count == 3)
+        #expect(lines.last?.contains("Succeeded") == true)
+        #expect(!result.stdout.contains("\u{1B}["), "no redraw escapes without a terminal")
+        let alias = try cli.json("alias", "get", "orders", "live")
+        #expect(alias["FunctionVersion"] as? String == "2")
+        let deployments = try cli.json("deployments", "list")["deployments"] as? [[String: Any]] ?? []
+        let record = try #require(deployments.first)
+        #expect(record["status"] as? String == "Succeeded")
+        #expect(record["deploymentConfigName"] as? String == "Quick")
+        let full = try cli.json("deployments", "get", record["deploymentId"] as? String ?? "")
+        let hooks = full["hooks"] as? [[String: Any]] ?? []
+        #expect(hooks.first?["output"] as? String == "pre-check for 2\n")
+        #expect((full["events"] as? [Any])?.isEmpty == false)
+    }
+
+    @Test func alarmFromAPushedMetricFailsTheDeploymentAndRestoresTheAlias() throws {
+        let cli = try Self.fixture(holds: "3s")
+        try cli.json("alarm", "put", "orders-errors", "--function", "orders", "--executed-version", "target", "--metric", "Errors",
+                     "--statistic", "Sum", "--period", "10", "--evaluation-periods", "1", "--threshold", "1",
+                     "--comparison-operator", "GreaterThanOrEqualToThreshold", "--treat-missing-data", "notBreaching")
+        let deploy = cli.process(["deploy", "orders", "--alias", "live", "--version", "2", "--policy", "Quick", "--alarm", "orders-errors", "--output", "json"])
+        let out = Pipe()
+        deploy.standardOutput = out
+        deploy.standardError = FileHandle.nullDevice
+        try deploy.run()
+        usleep(1_000_000)
+        try cli.json("metrics", "put", "--function", "orders", "--version", "2", "--metric", "Errors", "--value", "4")
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        deploy.waitUntilExit()
+        #expect(deploy.terminationStatus == 1)
+        let record = try JSONSerialization.jsonObject(with: data) as? [String: Any] ?? [:]
+        #expect(record["status"] as? String == "Failed")
+        #expect((record["errorInformation"] as? [String: Any])?["code"] as? String == "ALARM_ACTIVE")
+        #expect((record["rollbackInfo"] as? [String: Any])?["rollbackMessage"] != nil)
+        #expect(try cli.json("alias", "get", "orders", "live")["FunctionVersion"] as? String == "1")
+        #expect(try cli.json("alias", "get", "orders", "live")["RoutingConfig"] == nil)
+        let alarms = try cli.json("alarm", "list")["MetricAlarms"] as? [[String: Any]] ?? []
+        #expect(alarms.first?["StateValue"] as? String == "ALARM", "the alarm still shows what failed the deployment")
+    }
+
+    @Test func killedForegroundDeployIsFinishedByTheControllerWithoutRepeatingASteps() throws {
+        let cli = try Self.fixture(holds: "2s")
+        let deploy = cli.process(["deploy", "orders", "--alias", "live", "--version", "3", "--policy", "Quick"])
+        deploy.standardOutput = FileHandle.nullDevice
+        deploy.standardError = FileHandle.nullDevice
+        try deploy.run()
+        usleep(2_500_000)  // inside the 50% hold
+        kill(deploy.processIdentifier, SIGKILL)
+        deploy.waitUntilExit()
+        let listed = try cli.json("deployments", "list")["deployments"] as? [[String: Any]] ?? []
+        let id = try #require(listed.first?["deploymentId"] as? String)
+        #expect(listed.first?["status"] as? String == "InProgress")
+        let controller = try cli.run("controller", "run", "--until-idle", "--interval", "0.2")
+        #expect(controller.status == 0, "\(controller.stderr)")
+        let record = try cli.json("deployments", "get", id)
+        #expect(record["status"] as? String == "Succeeded")
+        let shifts = (record["events"] as? [[String: Any]] ?? []).filter { $0["kind"] as? String == "Shift" }
+        #expect(shifts.compactMap { ($0["details"] as? [String: String])?["weight"] } == ["25%", "50%", "100%"])
+        #expect(try cli.json("alias", "get", "orders", "live")["FunctionVersion"] as? String == "3")
+        #expect(try cli.run("fsck").status == 0)
+    }
+
+    @Test func detachedDeploymentCanBePromotedAndStopped() throws {
+        let cli = try Self.fixture(holds: "1h")
+        let created = try cli.json("deploy", "orders", "--alias", "live", "--version", "2", "--policy", "Canary10Percent30Minutes", "--detach")
+        let id = try #require(created["deploymentId"] as? String)
+        #expect(created["status"] as? String == "InProgress")
+        let weights = try cli.json("alias", "get", "orders", "live")["RoutingConfig"] as? [String: Any]
+        #expect(weights?["AdditionalVersionWeights"] as? [String: Double] == ["2": 0.1])
+        let second = try cli.run("deploy", "orders", "--alias", "live", "--version", "3", "--policy", "AllAtOnce", "--detach")
+        #expect(second.status == 1)
+        #expect(second.stderr.contains("ResourceConflictException") && second.stderr.contains(id))
+        let promoted = try cli.json("deployments", "promote", id, "--full")
+        #expect(promoted["status"] as? String == "Succeeded")
+
+        let again = try cli.json("deploy", "orders", "--alias", "live", "--version", "3", "--policy", "Linear10PercentEvery10Minutes", "--detach")
+        let stopped = try cli.json("deployments", "stop", try #require(again["deploymentId"] as? String))
+        #expect(stopped["status"] as? String == "Stopped")
+        #expect(try cli.json("alias", "get", "orders", "live")["FunctionVersion"] as? String == "2")
+    }
+
+    @Test func policyCommandsExplainTimingAndRefuseBadFiles() throws {
+        let cli = try CLI()
+        let show = try cli.run("policy", "show", "CodeDeployDefault.LambdaLinear10PercentEvery1Minute")
+        #expect(show.status == 0)
+        #expect(show.stdout.contains("100%    t0+9m"))
+        #expect(show.stdout.contains("Total: 9m"))
+        let bad = cli.workDirectory.appendingPathComponent("bad.yaml")
+        try "name: Bad\ntype: Steps\nsteps:\n  - weight: 50\n    hold: 1m\n  - weight: 40\n    hold: 1m\n".write(to: bad, atomically: true, encoding: .utf8)
+        let refused = try cli.run("policy", "validate", bad.path)
+        #expect(refused.status == 1)
+        #expect(refused.stderr.contains("does not increase"))
+        let unknown = try cli.run("deploy", "orders", "--alias", "live", "--version", "2", "--policy", "Nope")
+        #expect(unknown.status == 1)
+        #expect(unknown.stderr.contains("No deployment policy named Nope"))
+    }
+}
