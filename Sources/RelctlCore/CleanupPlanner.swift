@@ -33,10 +33,13 @@ public struct CleanupInventory: Sendable {
         public var key: LayerKey
         public var codeSize: Int64
         public var created: String
-        public init(key: LayerKey, codeSize: Int64, created: String) {
+        /// Deleted by the user but kept (and counted) while function versions still use it.
+        public var deleted: Bool
+        public init(key: LayerKey, codeSize: Int64, created: String, deleted: Bool = false) {
             self.key = key
             self.codeSize = codeSize
             self.created = created
+            self.deleted = deleted
         }
     }
 
@@ -155,18 +158,25 @@ public enum CleanupPlanner {
             deleted.insert("\(candidate.function):\(candidate.version)")
         }
 
+        var used = inventory.latestLayers
+        for version in inventory.versions where !deleted.contains("\(version.function):\(version.version)") {
+            used.formUnion(version.layers)
+        }
+        // Layer versions already deleted by hand go with their last user: count them, whatever the target.
+        for layer in inventory.layerVersions where layer.deleted && !used.contains(layer.key) {
+            deletions.append(.init(Kind: .layerVersion, Name: layer.key.name, Version: layer.key.version,
+                                   CodeSize: layer.codeSize, Created: layer.created))
+            usage -= layer.codeSize
+        }
+
         // Layer versions, only in a whole-registry cleanup.
         if request.function == nil {
-            var used = inventory.latestLayers
-            for version in inventory.versions where !deleted.contains("\(version.function):\(version.version)") {
-                used.formUnion(version.layers)
-            }
             var newestLayers: [String: Set<Int>] = [:]
-            for (name, versions) in Dictionary(grouping: inventory.layerVersions, by: \.key.name) {
+            for (name, versions) in Dictionary(grouping: inventory.layerVersions.filter { !$0.deleted }, by: \.key.name) {
                 newestLayers[name] = Set(versions.map(\.key.version).sorted(by: >).prefix(keep))
             }
             var layerCandidates: [CleanupInventory.StoredLayerVersion] = []
-            for layer in inventory.layerVersions {
+            for layer in inventory.layerVersions where !layer.deleted {
                 var reasons: [String] = []
                 if used.contains(layer.key) { reasons.append("used by a function version") }
                 if newestLayers[layer.key.name]?.contains(layer.key.version) == true { reasons.append("newest \(keep)") }

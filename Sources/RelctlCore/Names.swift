@@ -39,7 +39,7 @@ public enum Qualifier: Hashable, Sendable, CustomStringConvertible {
                 throw RelctlError(.invalidParameterValue, "Invalid version \(text): versions are numbered from 1.")
             }
             self = .version(number)
-        } else if text.allSatisfy(\.isNameCharacter) {
+        } else if text.allSatisfy({ $0.isNameCharacter || $0 == "$" }) {
             self = .alias(text)
         } else {
             throw .validation(
@@ -79,7 +79,7 @@ public struct FunctionReference: Hashable, Sendable {
         }
         var parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
         var account: String?
-        if parts.first == "arn" {
+        if parts.first == "arn", parts.count >= 3 {
             // arn:PARTITION:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]
             guard parts.count >= 7, parts[1].hasPrefix("aws"), parts[2] == "lambda", parts[5] == "function" else { throw invalid }
             account = parts[4]

@@ -72,20 +72,22 @@ public enum PackageInspector {
         }
 
         // 2. Bounded streaming: inflate each entry into nothing, counting bytes, stopping at the
-        //    first byte past its declared size or past the allowance. ZIPFoundation checks each CRC.
+        //    first byte past its declared size or past the allowance, and compare every CRC (ZIPFoundation
+        //    computes it while streaming but leaves the comparison to the caller).
         var unzipped: Int64 = 0
         for entry in entries {
             let declaredSize = Int64(entry.uncompressedSize)
             var entryBytes: Int64 = 0
             var symlinkTarget = Data()
             do {
-                _ = try archive.extract(entry, bufferSize: 256 * 1024, skipCRC32: false) { chunk in
+                let crc = try archive.extract(entry, bufferSize: 256 * 1024, skipCRC32: false) { chunk in
                     entryBytes += Int64(chunk.count)
                     unzipped += Int64(chunk.count)
                     if entryBytes > declaredSize { throw InspectionAbort.sizeLie }
                     if unzipped > unzippedAllowance { throw InspectionAbort.tooLarge }
                     if entry.type == .symlink { symlinkTarget.append(chunk) }
                 }
+                if entry.type == .file, crc != entry.checksum { throw Archive.ArchiveError.invalidCRC32 }
             } catch InspectionAbort.sizeLie {
                 throw unreadable("entry '\(entry.path)' inflates past its declared size of \(declaredSize) bytes")
             } catch InspectionAbort.tooLarge {

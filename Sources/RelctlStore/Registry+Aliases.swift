@@ -89,7 +89,8 @@ extension Registry {
             } else {
                 guard let previous = try Int.fetchOne(db, sql: """
                     SELECT from_version FROM alias_moves
-                    WHERE function_name = ? AND alias_name = ? AND from_version IS NOT NULL AND from_version <> ?
+                    WHERE function_name = ?1 AND alias_name = ?2 AND from_version IS NOT NULL AND from_version <> ?3
+                      AND id > COALESCE((SELECT MAX(id) FROM alias_moves WHERE function_name = ?1 AND alias_name = ?2 AND cause = 'CreateAlias'), 0)
                     ORDER BY id DESC LIMIT 1
                     """, arguments: [function, name, alias.functionVersion])
                 else {

@@ -101,7 +101,7 @@ extension Registry {
             }
             let before = layerVersion(record)
             record.deleted = true
-            try record.update(db)
+            try record.update(db, columns: ["deleted"])
             try purgeLayerVersionIfUnused(db, record, &effects)
             try audit(db, "DeleteLayerVersion", function: nil, resource: before.LayerVersionArn, before: before)
             return true

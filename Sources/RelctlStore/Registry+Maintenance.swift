@@ -68,8 +68,8 @@ extension Registry {
                 function: row[0], version: row[1], codeSize: row[2], created: row[3],
                 layers: layersByVersion[key] ?? [], protectedBy: protectedBy[key] ?? []))
         }
-        let layerVersions = try Row.fetchAll(db, sql: "SELECT layer_name, version, code_size, created_date FROM layer_versions WHERE deleted = 0").map {
-            CleanupInventory.StoredLayerVersion(key: .init(name: $0[0], version: $0[1]), codeSize: $0[2], created: $0[3])
+        let layerVersions = try Row.fetchAll(db, sql: "SELECT layer_name, version, code_size, created_date, deleted FROM layer_versions").map {
+            CleanupInventory.StoredLayerVersion(key: .init(name: $0[0], version: $0[1]), codeSize: $0[2], created: $0[3], deleted: $0[4])
         }
         return CleanupInventory(
             versions: versions, layerVersions: layerVersions, latestLayers: latestLayers,
@@ -87,7 +87,7 @@ extension Registry {
             case .layerVersion:
                 guard var record = try LayerVersionRecord.fetchOne(db, key: ["layer_name": deletion.Name, "version": deletion.Version]) else { continue }
                 record.deleted = true
-                try record.update(db)
+                try record.update(db, columns: ["deleted"])
                 try purgeLayerVersionIfUnused(db, record, &effects)
                 try audit(db, "Cleanup", function: nil,
                           resource: arn.layerVersionArn(deletion.Name, version: deletion.Version), before: deletion)

@@ -1,0 +1,229 @@
+import Foundation
+import RelctlCore
+import RelctlPackages
+import RelctlStore
+import Testing
+
+/// One hostile or broken zip of the shared fixture folder and what `PackageInspector` must do with it.
+struct ZipFixture: Sendable, CustomTestStringConvertible {
+    enum Expectation: Sendable {
+        /// Accepted with exactly these entry names (UTF-8 preserved), in central-directory order.
+        case accepted(entries: [String], unzippedSize: Int64)
+        /// Refused with `InvalidParameterValueException` and a message that starts with `prefix`
+        /// and contains `detail`.
+        case refused(prefix: String, detail: String)
+    }
+
+    var file: String
+    var expectation: Expectation
+    var testDescription: String { file }
+
+    static let all: [ZipFixture] = [
+        .init(file: "ok-minimal.zip", expectation: .accepted(entries: ["bootstrap"], unzippedSize: 18)),
+        .init(file: "unicode-names.zip", expectation: .accepted(
+            entries: ["bootstrap", "données/événement.json", "日本/語.txt"], unzippedSize: 21)),
+        .init(file: "no-entries.zip", expectation: .accepted(entries: [], unzippedSize: 0)),
+        .init(file: "slip-dotdot.zip", expectation: .refused(prefix: "Zip entry '../evil.txt'", detail: "contains '..'")),
+        .init(file: "slip-nested-dotdot.zip", expectation: .refused(prefix: "Zip entry 'a/b/../../../evil.txt'", detail: "contains '..'")),
+        .init(file: "slip-absolute.zip", expectation: .refused(prefix: "Zip entry '/evil.txt'", detail: "is an absolute path")),
+        .init(file: "slip-backslash.zip", expectation: .refused(prefix: "Zip entry '..\\evil.txt'", detail: "contains a backslash")),
+        .init(file: "symlink-outside.zip", expectation: .refused(prefix: "Zip entry 'passwd-link' is a symlink", detail: "/etc/passwd")),
+        .init(file: "bomb-declared.zip", expectation: .refused(prefix: "Unzipped size must be smaller than 262144000 bytes", detail: "")),
+        .init(file: "bomb-lying-sizes.zip", expectation: .refused(prefix: TestData.unreadableZipPrefix, detail: "zeros.bin")),
+        .init(file: "bad-crc.zip", expectation: .refused(prefix: TestData.unreadableZipPrefix, detail: "bootstrap")),
+        .init(file: "truncated.zip", expectation: .refused(prefix: TestData.unreadableZipPrefix, detail: "")),
+        .init(file: "not-a-zip.zip", expectation: .refused(prefix: TestData.unreadableZipPrefix, detail: "")),
+        .init(file: "empty-file.zip", expectation: .refused(prefix: TestData.unreadableZipPrefix, detail: "empty")),
+        .init(file: "duplicate-names.zip", expectation: .refused(prefix: "The package has two entries named 'bootstrap'", detail: "")),
+    ]
+
+    func bytes() throws -> Data {
+        let folder = try #require(TestData.fixturesDirectory, "the zip fixture folder is missing")
+        return try Data(contentsOf: folder.appendingPathComponent(file))
+    }
+}
+
+@Suite("Zip packages: inspection, hashing, deterministic building")
+struct PackageTests {
+    let sandbox: Sandbox
+    init() throws { sandbox = try Sandbox() }
+
+    static let fixturesPresent = TestData.fixturesDirectory != nil
+    static let fixturesAbsent: Comment =
+        "The zip fixture folder (../shared/fixtures/zips next to the repository, or Tests/Fixtures/zips) is absent; fixture tests skipped."
+
+    // MARK: Fixtures
+
+    @Test(.enabled(if: fixturesPresent, fixturesAbsent))
+    func everyFixtureInTheFolderHasAnExpectedOutcome() throws {
+        let folder = try #require(TestData.fixturesDirectory)
+        let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".zip") }.sorted()
+        #expect(files == ZipFixture.all.map(\.file).sorted())
+    }
+
+    @Test(.enabled(if: fixturesPresent, fixturesAbsent), arguments: ZipFixture.all)
+    func fixtureIsAcceptedOrRefusedAsDocumented(_ fixture: ZipFixture) throws {
+        let bytes = try fixture.bytes()
+        switch fixture.expectation {
+        case .accepted(let entries, let unzippedSize):
+            let package = try PackageInspector.inspect(bytes)
+            #expect(package.entryCount == entries.count)
+            #expect(package.unzippedSize == unzippedSize)
+            #expect(package.size == Int64(bytes.count))
+            #expect(package.bytes == bytes)
+            #expect(ZipDirectory.entries(bytes)?.map(\.name) == entries, "entry names survive as UTF-8")
+        case .refused(let prefix, let detail):
+            let error = expectRelctlError(.invalidParameterValue, messagePrefix: prefix) {
+                try PackageInspector.inspect(bytes)
+            }
+            if !detail.isEmpty, let error {
+                #expect(error.message.contains(detail), "\(error.message)")
+            }
+        }
+    }
+
+    @Test(.enabled(if: fixturesPresent, fixturesAbsent))
+    func acceptedFixturesCanBeCreatedAsFunctions() throws {
+        for fixture in ZipFixture.all {
+            guard case .accepted = fixture.expectation else { continue }
+            let package = try PackageInspector.inspect(try fixture.bytes())
+            let name = fixture.file.replacingOccurrences(of: ".zip", with: "")
+            let created = try sandbox.create(name, package)
+            #expect(created.CodeSize == package.size)
+            #expect(created.CodeSha256 == package.codeSha256)
+        }
+        try sandbox.expectConsistent()
+    }
+
+    @Test(.enabled(if: fixturesPresent, fixturesAbsent))
+    func codeSha256IsBase64OfTheSha256OfTheZipBytes() throws {
+        let fixture = try #require(ZipFixture.all.first { $0.file == "ok-minimal.zip" })
+        let package = try PackageInspector.inspect(try fixture.bytes())
+        // `sha256sum ok-minimal.zip`, and the same digest base64-encoded.
+        #expect(package.sha256Hex == "3aa207926d2b0a68311f603e507772f5b43bb45a620f533cd99131790c133c27")
+        #expect(package.codeSha256 == "OqIHkm0rCmgxH2A+UHdy9bQ7tFpiD1M82ZExeQwTPCc=")
+    }
+
+    // MARK: Hashing
+
+    @Test func codeHashMatchesKnownSha256Vectors() {
+        // FIPS 180-2 test vectors.
+        #expect(CodeHash.hex(of: Data("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(CodeHash.hex(of: Data()) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        #expect(CodeHash.base64(fromHex: CodeHash.hex(of: Data("abc".utf8))) == "ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0=")
+        #expect(CodeHash.base64(fromHex: CodeHash.hex(of: Data())) == "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=")
+    }
+
+    @Test func inspectedPackageReportsHashSizeAndEntries() throws {
+        let package = try sandbox.package([
+            "bootstrap": Data("#!/bin/sh\necho hi\n".utf8),
+            "lib/data.txt": Data(repeating: 65, count: 1000),
+        ])
+        #expect(package.sha256Hex == CodeHash.hex(of: package.bytes))
+        #expect(package.codeSha256 == CodeHash.base64(fromHex: package.sha256Hex))
+        #expect(Data(base64Encoded: package.codeSha256)?.count == 32)
+        #expect(package.size == Int64(package.bytes.count))
+        #expect(package.unzippedSize == 18 + 1000)
+        // bootstrap, lib/, lib/data.txt
+        #expect(package.entryCount == 3)
+    }
+
+    // MARK: Size limits
+
+    @Test func zipOver50MBIsRefusedAsRequestEntityTooLarge() {
+        let oversized = Data(count: Int(Limits.codeSizeZipped) + 1)
+        expectRelctlError(.requestEntityTooLarge, message: "Zipped size must be smaller than 52428800 bytes") {
+            try PackageInspector.inspect(oversized)
+        }
+        #expect(RelctlError.Code.requestEntityTooLarge.httpStatus == 413)
+    }
+
+    @Test func zipOfExactly50MBIsNotRefusedForItsSize() throws {
+        // A small zip at the end of exactly 50 MB: its end record is found at once, so this stays fast.
+        // Whatever the inspector then makes of the leading bytes, it must not be the size limit.
+        let zip = try PackageBuilder.zip(directory: try sandbox.folder(["bootstrap": Data("#!/bin/sh\n".utf8)]))
+        let atLimit = Data(count: Int(Limits.codeSizeZipped) - zip.count) + zip
+        #expect(atLimit.count == 52_428_800)
+        do {
+            _ = try PackageInspector.inspect(atLimit)
+        } catch {
+            #expect(error.code != .requestEntityTooLarge, "\(error)")
+        }
+    }
+
+    @Test func unzippedAllowanceIsEnforcedFromDeclaredSizes() throws {
+        let package = try sandbox.package(["bootstrap": Data("#!/bin/sh\n".utf8), "big.txt": Data(repeating: 0, count: 10_000)])
+        expectRelctlError(.invalidParameterValue, message: "Unzipped size must be smaller than 262144000 bytes") {
+            try PackageInspector.inspect(package.bytes, unzippedAllowance: 5_000)
+        }
+        #expect(try PackageInspector.inspect(package.bytes, unzippedAllowance: package.unzippedSize).unzippedSize == package.unzippedSize)
+    }
+
+    // MARK: PackageBuilder
+
+    @Test func packageBuilderIsDeterministicForTheSameFolder() throws {
+        let folder = try sandbox.folder([
+            "bootstrap": Data("#!/bin/sh\necho same\n".utf8),
+            "z/last.txt": Data("z".utf8),
+            "a/first.txt": Data("a".utf8),
+        ])
+        let first = try PackageBuilder.zip(directory: folder)
+        // Touching the files (new modification times) must not change the bytes.
+        for path in ["bootstrap", "z/last.txt", "a/first.txt"] {
+            try FileManager.default.setAttributes(
+                [.modificationDate: Date(timeIntervalSince1970: 2_000_000_000)],
+                ofItemAtPath: folder.appendingPathComponent(path).path)
+        }
+        let second = try PackageBuilder.zip(directory: folder)
+        #expect(first == second)
+        #expect(try PackageInspector.inspect(first).codeSha256 == PackageInspector.inspect(second).codeSha256)
+    }
+
+    @Test func packageBuilderGivesTheSameBytesForTheSameContentInAnotherFolder() throws {
+        let files = ["bootstrap": Data("#!/bin/sh\necho same\n".utf8), "lib/x.txt": Data("x".utf8)]
+        let one = try PackageBuilder.zip(directory: try sandbox.folder(files))
+        let two = try PackageBuilder.zip(directory: try sandbox.folder(files))
+        #expect(one == two)
+    }
+
+    @Test func packageBuilderSortsEntriesAndKeepsTheExecutableBit() throws {
+        let bytes = try PackageBuilder.zip(directory: try sandbox.folder([
+            "bootstrap": Data("#!/bin/sh\necho x\n".utf8),
+            "lib/helper.sh": Data("echo helper\n".utf8),
+            "README.txt": Data("read me\n".utf8),
+        ], executable: ["bootstrap", "lib/helper.sh"]))
+        let entries = try #require(ZipDirectory.entries(bytes))
+        #expect(entries.map(\.name) == ["README.txt", "bootstrap", "lib/", "lib/helper.sh"])
+        let modes = Dictionary(uniqueKeysWithValues: entries.map { ($0.name, $0.unixMode & 0o777) })
+        #expect(entries.allSatisfy { $0.hostSystem == 3 }, "made by Unix, so the mode bits are meaningful")
+        #expect(modes["bootstrap"] == 0o755)
+        #expect(modes["lib/helper.sh"] == 0o755)
+        #expect(modes["README.txt"] == 0o644)
+        // Fixed timestamps: every entry carries the same DOS date and time.
+        #expect(Set(entries.map(\.dosDate)).count == 1)
+        #expect(Set(entries.map(\.dosTime)).count == 1)
+        // And the result is a package the inspector accepts, with the content inflating back.
+        let package = try PackageInspector.inspect(bytes)
+        #expect(package.entryCount == 4)
+        #expect(package.unzippedSize == Int64("#!/bin/sh\necho x\n".utf8.count + "echo helper\n".utf8.count + "read me\n".utf8.count))
+    }
+
+    @Test func packageBuilderRefusesAFileThatIsNotAFolder() throws {
+        let folder = try sandbox.folder(["bootstrap": Data("x".utf8)])
+        expectRelctlError(.invalidParameterValue) {
+            try PackageBuilder.zip(directory: folder.appendingPathComponent("bootstrap"))
+        }
+        expectRelctlError(.invalidParameterValue) {
+            try PackageBuilder.zip(directory: folder.appendingPathComponent("missing"))
+        }
+    }
+
+    @Test func packageBuilderRefusesASymlinkPointingOutsideTheFolder() throws {
+        let folder = try sandbox.folder(["bootstrap": Data("#!/bin/sh\n".utf8)])
+        try FileManager.default.createSymbolicLink(
+            atPath: folder.appendingPathComponent("passwd").path, withDestinationPath: "/etc/passwd")
+        expectRelctlError(.invalidParameterValue) {
+            try PackageBuilder.zip(directory: folder)
+        }
+    }
+}
