@@ -81,7 +81,7 @@ let package = Package(
         .executableTarget(
             name: "relctl-bench",
             dependencies: [
-                "RelctlStore", "RelctlPackages",
+                "RelctlStore", "RelctlPackages", "RelctlRollout",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],

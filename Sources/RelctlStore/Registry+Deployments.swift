@@ -28,6 +28,22 @@ public struct DeploymentRequest: Sendable {
     }
 }
 
+/// Decoded `Deployment`s keyed by id and the exact JSON they came from.
+final class DecodedDeploymentCache: @unchecked Sendable {
+    private let lock = NSLock()
+    private var entries: [String: (state: String, deployment: Deployment)] = [:]
+
+    func decode(id: String, state: String) throws -> Deployment {
+        if let hit = lock.withLock({ entries[id] }), hit.state == state { return hit.deployment }
+        let deployment = try JSONDecoder().decode(Deployment.self, from: Data(state.utf8))
+        lock.withLock {
+            if entries.count > 50_000 { entries.removeAll(keepingCapacity: true) }
+            entries[id] = (state, deployment)
+        }
+        return deployment
+    }
+}
+
 /// One line of a deployment's event log.
 public struct DeploymentEventEntry: Sendable, Codable, Equatable {
     public var id: Int64
@@ -294,9 +310,9 @@ extension Registry {
     }
 
     func activeDeployments(_ db: Database) throws -> [Deployment] {
-        try DeploymentRecord.fetchAll(db, sql: """
-            SELECT * FROM deployments WHERE status IN ('Created', 'InProgress', 'Paused') ORDER BY create_time, id
-            """).map { try $0.decoded() }
+        try Row.fetchAll(db, sql: """
+            SELECT id, state FROM deployments WHERE status IN ('Created', 'InProgress', 'Paused') ORDER BY create_time, id
+            """).map { try deploymentCache.decode(id: $0[0], state: $0[1]) }
     }
 
     func activeDeployment(_ db: Database, function: String, alias: String) throws -> Deployment? {

@@ -14,6 +14,9 @@ public final class Registry: Sendable {
     /// Who is recorded in the audit log for mutations made through this instance.
     public let actor: String
     public let arn: ArnContext
+    /// Decoded deployment states by id, reused while the stored JSON is unchanged: an idle
+    /// controller tick then costs a read, not thousands of JSON decodes.
+    let deploymentCache = DecodedDeploymentCache()
 
     /// Opens (creating and migrating if needed) the registry in `dataDirectory`.
     public init(
