@@ -69,8 +69,8 @@ struct DeploymentInfo: Encodable {
         targetVersion = String(d.targetVersion)
         lifecycleEvent = d.phase?.rawValue
         currentWeight = d.weight
-        step = d.phase == .allowTraffic || d.phase == .afterAllowTraffic || d.status == .succeeded
-            ? "\(min(d.stageIndex, d.policy.stages.count) + 1)/\(d.policy.stages.count + 1)" : "0/\(d.policy.stages.count + 1)"
+        // Steps reached so far (a failed deployment shows where it stopped).
+        step = "\(d.stageTimes.isEmpty ? 0 : min(d.stageIndex, d.policy.stages.count) + 1)/\(d.policy.stages.count + 1)"
         nextShiftTime = d.nextShiftAt
         estimatedCompletionTime = d.estimatedCompletion
         steps = d.policy.stages.enumerated().map { index, stage in

@@ -129,3 +129,34 @@ struct RolloutCLITests {
         #expect(unknown.stderr.contains("No deployment policy named Nope"))
     }
 }
+
+@Suite("relctl deploy on a terminal")
+struct LiveViewTests {
+    @Test func onATerminalThePanelIsRedrawnInPlaceWithTheNextShiftAndEta() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/script") else {
+            Issue.record("util-linux's `script` is needed to give relctl a terminal")
+            return
+        }
+        let cli = try RolloutCLITests.fixture(holds: "1s")
+        let command = [CLI.binary.path, "deploy", "orders", "--alias", "live", "--version", "2", "--policy", "Quick"]
+            .map { "'\($0)'" }.joined(separator: " ")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/script")
+        process.arguments = ["-qec", command, "/dev/null"]
+        var environment = ProcessInfo.processInfo.environment
+        environment["RELCTL_HOME"] = cli.dataDirectory.path
+        environment["TERM"] = "xterm"
+        process.environment = environment
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "\(text)")
+        #expect(text.contains("\u{1B}[3A\u{1B}[J") || text.contains("\u{1B}[2A\u{1B}[J"), "the panel is redrawn in place")
+        #expect(text.contains("next shift in"))
+        #expect(text.contains("ETA "))
+        #expect(text.contains("Succeeded: orders:live now runs version 2"))
+    }
+}
