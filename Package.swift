@@ -15,6 +15,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // Pure values and rules: names, ARNs, limits, routing, errors, the cleanup planner. No I/O.
@@ -33,7 +37,7 @@ let package = Package(
             name: "RelctlMigrations",
             path: "migrations",
             sources: ["Migrations.swift"],
-            resources: [.embedInCode("0001_registry.sql"), .embedInCode("0002_rollouts.sql")]
+            resources: [.embedInCode("0001_registry.sql"), .embedInCode("0002_rollouts.sql"), .embedInCode("0003_concurrency.sql")]
         ),
         // The SQLite registry (GRDB, WAL), the migrator, the content-addressed blob store, quota, cleanup.
         .target(
@@ -68,12 +72,28 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
+        // The local runtime: package cache, instances speaking the Lambda Runtime API (Hummingbird),
+        // weighted routing, warm pool, per-version metrics.
+        .target(
+            name: "RelctlRuntime",
+            dependencies: [
+                "RelctlCore",
+                "RelctlStore",
+                "RelctlPackages",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+            ]
+        ),
         // Subcommands and rendering (tables and AWS-shaped JSON).
         .target(
             name: "RelctlCLI",
             dependencies: [
                 "RelctlStore",
                 "RelctlRollout",
+                "RelctlRuntime",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

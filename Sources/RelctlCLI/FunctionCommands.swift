@@ -71,8 +71,12 @@ struct FunctionCommand: ParsableCommand {
         @Option var role: String?
         @Option var description: String?
         @Option(name: .customLong("expect-revision"), help: "Fail unless $LATEST's RevisionId is this one.") var expectRevision: String?
+        @Option(name: .customLong("reserved-concurrency"), help: "At most N invocations at once (PutFunctionConcurrency); excess ones are throttled. 0 stops the function.")
+        var reservedConcurrency: Int?
+        @Flag(name: .customLong("no-reserved-concurrency"), help: "Remove the reservation (DeleteFunctionConcurrency).") var noReservedConcurrency = false
 
         func validate() throws {
+            if reservedConcurrency != nil && noReservedConcurrency { throw ValidationError("--reserved-concurrency and --no-reserved-concurrency cannot be combined.") }
             if clearEnvironment && !env.isEmpty { throw ValidationError("--env and --clear-env cannot be combined.") }
             if clearLayers && !layer.isEmpty { throw ValidationError("--layer and --clear-layers cannot be combined.") }
         }
@@ -83,7 +87,17 @@ struct FunctionCommand: ParsableCommand {
                 runtime: runtime, handler: handler, role: role, description: description, memorySize: memory, timeout: timeout)
             if clearEnvironment { update.environment = [:] } else if !env.isEmpty { update.environment = try parseAssignments(env, flag: "--env") }
             if clearLayers { update.layers = [] } else if !layer.isEmpty { update.layers = layer }
-            render(try global.registry().updateFunctionConfiguration(reference, update, expectedRevisionId: expectRevision), global.output)
+            let registry = try global.registry()
+            let concurrencyOnly = update == ConfigurationUpdate() && (reservedConcurrency != nil || noReservedConcurrency)
+            if reservedConcurrency != nil || noReservedConcurrency {
+                try registry.putFunctionConcurrency(reference.name, reserved: noReservedConcurrency ? nil : reservedConcurrency)
+            }
+            if concurrencyOnly {
+                if global.output == .json { return Output.json(["ReservedConcurrentExecutions": reservedConcurrency]) }
+                print(noReservedConcurrency ? "Removed \(reference.name)'s reserved concurrency." : "Reserved concurrency of \(reference.name): \(reservedConcurrency!).")
+                return
+            }
+            render(try registry.updateFunctionConfiguration(reference, update, expectedRevisionId: expectRevision), global.output)
         }
     }
 

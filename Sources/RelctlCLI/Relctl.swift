@@ -16,16 +16,21 @@ public struct Relctl: ParsableCommand {
             FunctionCommand.self, Publish.self, Versions.self, AliasCommand.self, Rollback.self, History.self,
             LayerCommand.self, QuotaCommand.self, Cleanup.self, GC.self, Fsck.self,
             Deploy.self, Deployments.self, ControllerCommand.self, PolicyCommand.self, AlarmCommand.self, MetricsCommand.self,
+            Invoke.self, Traffic.self, Demo.self,
         ]
     )
 
     public init() {}
 
     /// Runs the command line, mapping relctl's errors to `error: <AwsErrorType>: <message>` and exit 1.
-    public static func runMain(_ arguments: [String]? = nil) -> Never {
+    public static func runMain(_ arguments: [String]? = nil) async -> Never {
         do {
             var command = try parseAsRoot(arguments)
-            try command.run()
+            if var command = command as? any AsyncParsableCommand {
+                try await command.run()
+            } else {
+                try command.run()
+            }
             Foundation.exit(0)
         } catch let error as RelctlError {
             Output.error(error)

@@ -116,7 +116,7 @@ public enum PackageInspector {
     }
 
     /// Entry names must stay inside the package: relative, forward slashes only, no `..` component.
-    static func checkPath(_ path: String) throws(RelctlError) {
+    public static func checkPath(_ path: String) throws(RelctlError) {
         func refuse(_ why: String) -> RelctlError {
             RelctlError(
                 .invalidParameterValue,
@@ -131,7 +131,7 @@ public enum PackageInspector {
     }
 
     /// A symlink may point only at something inside the package.
-    static func checkSymlink(_ path: String, target: String) throws(RelctlError) {
+    public static func checkSymlink(_ path: String, target: String) throws(RelctlError) {
         var depth = path.split(separator: "/").count - 1
         let escapes = target.hasPrefix("/") || target.contains("\\") || target.split(separator: "/").contains {
             switch $0 {

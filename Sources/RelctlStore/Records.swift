@@ -24,6 +24,7 @@ struct FunctionRecord: SnakeCaseRecord {
     var createdAt: String
     var highestVersion: Int
     var changedSincePublish: Bool
+    var reservedConcurrency: Int?
 }
 
 /// `$LATEST` (version 0) or a published version.

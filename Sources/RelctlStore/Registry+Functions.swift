@@ -19,7 +19,7 @@ extension Registry {
             try requireQuota(db, adding: package.size * (publish ? 2 : 1))
             try installBlob(db, staged!)
             let at = now
-            try FunctionRecord(name: name, createdAt: at, highestVersion: 0, changedSincePublish: true).insert(db)
+            try FunctionRecord(name: name, createdAt: at, highestVersion: 0, changedSincePublish: true, reservedConcurrency: nil).insert(db)
             var latest = VersionRecord(
                 functionName: name, version: AliasTarget.latestVersionNumber, codeSha256: package.sha256Hex,
                 codeSize: package.size, unzippedSize: package.unzippedSize, runtime: nil, handler: nil, role: "",

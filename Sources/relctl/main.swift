@@ -1,3 +1,3 @@
 import RelctlCLI
 
-Relctl.runMain()
+await Relctl.runMain()

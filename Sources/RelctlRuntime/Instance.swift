@@ -1,0 +1,295 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import RelctlCore
+import RelctlStore
+
+/// The outcome of one invocation, in Invoke's terms.
+public struct InvocationResult: Sendable, Codable {
+    public var StatusCode: Int
+    public var Payload: String
+    public var ExecutedVersion: String
+    /// `Unhandled` when the function failed, nil otherwise.
+    public var FunctionError: String?
+    /// Base64 of the last 4 KB of the invocation's log, when asked for.
+    public var LogResult: String?
+    public var DurationMs: Double
+    public var ColdStart: Bool
+    public var RequestId: String
+}
+
+/// One invocation waiting for (or being handled by) an instance.
+struct PendingInvocation: Sendable {
+    var requestId: String
+    var payload: ByteBuffer
+    var deadlineMs: Int64
+    var invokedArn: String
+}
+
+enum InvocationOutcome: Sendable {
+    case response(ByteBuffer)
+    /// A function error: the error object as payload.
+    case error(ByteBuffer)
+}
+
+/// One execution environment: a bootstrap process and the Runtime API it talks to, on its own
+/// 127.0.0.1 port. It handles one invocation at a time and is reused while it lives.
+actor Instance {
+    let id = UUID().uuidString.lowercased()
+    let execution: VersionExecution
+    let logURL: URL
+    private(set) var invocationCount = 0
+    private(set) var isDead = false
+    private var deathReason = ""
+    private var process: ChildProcess?
+    private var server: Task<Void, any Error>?
+    private var waitingForNext: CheckedContinuation<PendingInvocation?, Never>?
+    private var queued: PendingInvocation?
+    private var current: (requestId: String, continuation: CheckedContinuation<InvocationOutcome, Never>)?
+
+    init(execution: VersionExecution, logURL: URL) {
+        self.execution = execution
+        self.logURL = logURL
+    }
+
+    // MARK: Start and stop
+
+    /// Starts the Runtime API server and the bootstrap. The first invocation may be submitted at
+    /// once: the bootstrap picks it up with its first `next`.
+    func start(taskRoot: URL, opt: URL?, region: String, invokedArnForEnv: String) async throws {
+        let port = try await startServer()
+        let command = try Self.command(for: execution, taskRoot: taskRoot, opt: opt)
+        var environment = Self.environment(for: execution, taskRoot: taskRoot, opt: opt, region: region, port: port)
+        environment["AWS_LAMBDA_LOG_STREAM_NAME"] = "\(LambdaTimestamp.string(from: Date()).prefix(10))/[\(execution.versionText)]\(id)"
+        _ = invokedArnForEnv
+        // The memory size caps the data segment (heap and anonymous mappings), as near as a
+        // process limit gets to Lambda's memory setting.
+        let kilobytes = execution.memorySize * 1024
+        let wrapper = ["/bin/sh", "-c", "ulimit -d \(kilobytes) 2>/dev/null; cd \"$0\" || exit 127; exec \"$@\"", taskRoot.path] + command
+        let child = try ChildProcess.spawn(wrapper, environment: environment, logPath: logURL.path)
+        process = child
+        child.onExit { [weak self] raw in
+            Task { await self?.processExited(raw) }
+        }
+    }
+
+    private func startServer() async throws -> Int {
+        let router = Router()
+        let instance = self
+        router.get("/2018-06-01/runtime/invocation/next") { _, _ -> Response in
+            guard let invocation = await instance.next() else {
+                return Response(status: .gone)
+            }
+            var headers = HTTPFields()
+            headers[HTTPField.Name("Lambda-Runtime-Aws-Request-Id")!] = invocation.requestId
+            headers[HTTPField.Name("Lambda-Runtime-Deadline-Ms")!] = String(invocation.deadlineMs)
+            headers[HTTPField.Name("Lambda-Runtime-Invoked-Function-Arn")!] = invocation.invokedArn
+            headers[HTTPField.Name("Lambda-Runtime-Trace-Id")!] = "Root=1-\(String(invocation.deadlineMs, radix: 16))-\(invocation.requestId.replacingOccurrences(of: "-", with: "").prefix(24));Sampled=0"
+            headers[.contentType] = "application/json"
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: invocation.payload))
+        }
+        router.post("/2018-06-01/runtime/invocation/:id/response") { request, context -> Response in
+            var request = request
+            let body = try await request.collectBody(upTo: 6 * 1024 * 1024 + 1)
+            let accepted = await instance.complete(context.parameters.get("id") ?? "", .response(body))
+            return Self.answer(accepted)
+        }
+        router.post("/2018-06-01/runtime/invocation/:id/error") { request, context -> Response in
+            var request = request
+            let body = try await request.collectBody(upTo: 1024 * 1024)
+            let type = request.headers[HTTPField.Name("Lambda-Runtime-Function-Error-Type")!]
+            let accepted = await instance.complete(context.parameters.get("id") ?? "", .error(Self.errorObject(body, type: type)))
+            return Self.answer(accepted)
+        }
+        router.post("/2018-06-01/runtime/init/error") { request, _ -> Response in
+            var request = request
+            let body = try await request.collectBody(upTo: 1024 * 1024)
+            let type = request.headers[HTTPField.Name("Lambda-Runtime-Function-Error-Type")!]
+            await instance.initFailed(Self.errorObject(body, type: type ?? "Runtime.InitError"))
+            return Response(status: .accepted, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: "{\"status\":\"OK\"}")))
+        }
+        let (stream, continuation) = AsyncStream<Int>.makeStream()
+        let app = Application(
+            router: router,
+            configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            onServerRunning: { channel in
+                continuation.yield(channel.localAddress?.port ?? 0)
+                continuation.finish()
+            },
+            logger: Logger(label: "relctl.runtime-api", factory: { _ in SwiftLogNoOpLogHandler() }))
+        server = Task { try await app.run() }
+        for await port in stream where port > 0 { return port }
+        throw RelctlError(.service, "The Runtime API server for \(execution.functionName):\(execution.versionText) did not start.")
+    }
+
+    static func answer(_ accepted: Bool) -> Response {
+        if accepted {
+            return Response(status: .accepted, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: "{\"status\":\"OK\"}")))
+        }
+        return Response(status: .badRequest, headers: [.contentType: "application/json"],
+                        body: .init(byteBuffer: ByteBuffer(string: "{\"errorMessage\":\"Invalid request ID\",\"errorType\":\"InvalidRequestID\"}")))
+    }
+
+    /// The error object a function reported, with its type filled in from the header when the body lacks one.
+    static func errorObject(_ body: ByteBuffer, type: String?) -> ByteBuffer {
+        let data = Data(body.readableBytesView)
+        if var object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] {
+            if object["errorType"] == nil, let type { object["errorType"] = type }
+            if let encoded = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) { return ByteBuffer(bytes: encoded) }
+        }
+        if data.isEmpty, let type {
+            return ByteBuffer(string: "{\"errorMessage\":\"\(type)\",\"errorType\":\"\(type)\"}")
+        }
+        return body
+    }
+
+    /// Kills the bootstrap's process group and stops the server.
+    func shutdown(reason: String = "shut down") {
+        markDead(reason)
+        process?.killGroup()
+        server?.cancel()
+    }
+
+    // MARK: The Runtime API side
+
+    func next() async -> PendingInvocation? {
+        if isDead { return nil }
+        if let queued {
+            self.queued = nil
+            return queued
+        }
+        return await withCheckedContinuation { continuation in
+            if let previous = waitingForNext { previous.resume(returning: nil) }
+            waitingForNext = continuation
+        }
+    }
+
+    func complete(_ requestId: String, _ outcome: InvocationOutcome) -> Bool {
+        guard let current, current.requestId == requestId else { return false }
+        self.current = nil
+        current.continuation.resume(returning: outcome)
+        return true
+    }
+
+    func initFailed(_ error: ByteBuffer) {
+        let current = self.current
+        self.current = nil
+        queued = nil
+        shutdown(reason: "init error")
+        current?.continuation.resume(returning: .error(error))
+    }
+
+    func processExited(_ raw: Int32) {
+        let description = ChildProcess.describe(raw)
+        let current = self.current
+        self.current = nil
+        queued = nil
+        let wasDead = isDead
+        shutdown(reason: "exited (\(description))")
+        if let current {
+            let message = wasDead && deathReason.hasPrefix("timed out") ? deathReason : "RequestId: \(current.requestId) Error: Runtime exited with error: \(description)"
+            current.continuation.resume(returning: .error(Self.errorJSON(type: "Runtime.ExitError", message: message)))
+        }
+    }
+
+    private func markDead(_ reason: String) {
+        guard !isDead else { return }
+        isDead = true
+        deathReason = reason
+        waitingForNext?.resume(returning: nil)
+        waitingForNext = nil
+    }
+
+    // MARK: The invoker side
+
+    /// Runs one invocation, enforcing the function's timeout by killing the instance.
+    func invoke(_ invocation: PendingInvocation, timeout: Double) async -> InvocationOutcome {
+        invocationCount += 1
+        if isDead {
+            return .error(Self.errorJSON(type: "Runtime.ExitError", message: "RequestId: \(invocation.requestId) Error: Runtime exited before the invocation (\(deathReason))"))
+        }
+        let timer = Task { [weak self] in
+            try await Task.sleep(nanoseconds: UInt64(timeout * 1e9))
+            await self?.timeOut(invocation.requestId, after: timeout)
+        }
+        defer { timer.cancel() }
+        return await withCheckedContinuation { continuation in
+            current = (invocation.requestId, continuation)
+            if let waiting = waitingForNext {
+                waitingForNext = nil
+                waiting.resume(returning: invocation)
+            } else {
+                queued = invocation
+            }
+        }
+    }
+
+    private func timeOut(_ requestId: String, after seconds: Double) {
+        guard let current, current.requestId == requestId else { return }
+        self.current = nil
+        let message = "RequestId: \(requestId) Error: Task timed out after \(String(format: "%.2f", seconds)) seconds"
+        shutdown(reason: "timed out")
+        current.continuation.resume(returning: .error(Self.errorJSON(type: "Sandbox.Timedout", message: message)))
+    }
+
+    static func errorJSON(type: String, message: String) -> ByteBuffer {
+        let object = ["errorType": type, "errorMessage": message]
+        return ByteBuffer(bytes: (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data())
+    }
+
+    // MARK: Launch details
+
+    /// What to run: the package's (or a layer's) `bootstrap` for custom runtimes; the Runtime
+    /// Interface Client with the handler for python3.x.
+    static func command(for execution: VersionExecution, taskRoot: URL, opt: URL?) throws -> [String] {
+        let runtime = execution.runtime ?? "provided.al2023"
+        if runtime.hasPrefix("python3") {
+            return ["/usr/bin/env", "python3", "-m", "awslambdaric", execution.handler ?? "lambda_function.lambda_handler"]
+        }
+        for folder in [taskRoot] + (opt.map { [$0] } ?? []) {
+            let bootstrap = folder.appendingPathComponent("bootstrap")
+            if FileManager.default.isExecutableFile(atPath: bootstrap.path) { return [bootstrap.path] }
+        }
+        return ["/bin/sh", "-c", "echo 'Couldn'\\''t find valid bootstrap(s): [$LAMBDA_TASK_ROOT/bootstrap $RELCTL_OPT/bootstrap]' >&2; curl -sS -X POST -H 'Lambda-Runtime-Function-Error-Type: Runtime.InvalidEntrypoint' \"http://$AWS_LAMBDA_RUNTIME_API/2018-06-01/runtime/init/error\" -d '{\"errorType\":\"Runtime.InvalidEntrypoint\",\"errorMessage\":\"Couldn'\\''t find valid bootstrap(s): [/var/task/bootstrap /opt/bootstrap]\"}' >/dev/null 2>&1; exit 1"]
+    }
+
+    /// Lambda's documented variables, the layer paths, then the function's own variables.
+    static func environment(for execution: VersionExecution, taskRoot: URL, opt: URL?, region: String, port: Int) -> [String: String] {
+        let inherited = ProcessInfo.processInfo.environment
+        var path = ["/usr/local/bin", "/usr/bin", "/bin"]
+        var libraries = ["/lib64", "/usr/lib64", taskRoot.path, taskRoot.appendingPathComponent("lib").path]
+        var python = [taskRoot.path]
+        // The interpreter relctl itself finds (awslambdaric lives in its site-packages).
+        if let inheritedPath = inherited["PATH"] { path = inheritedPath.split(separator: ":").map(String.init) + path }
+        if let opt {
+            path.append(opt.appendingPathComponent("bin").path)
+            libraries.append(opt.appendingPathComponent("lib").path)
+            python.append(opt.appendingPathComponent("python").path)
+        }
+        var environment: [String: String] = [
+            "AWS_LAMBDA_RUNTIME_API": "127.0.0.1:\(port)",
+            "_HANDLER": execution.handler ?? "",
+            "LAMBDA_TASK_ROOT": taskRoot.path,
+            "LAMBDA_RUNTIME_DIR": taskRoot.path,
+            "AWS_LAMBDA_FUNCTION_NAME": execution.functionName,
+            "AWS_LAMBDA_FUNCTION_VERSION": execution.versionText,
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": String(execution.memorySize),
+            "AWS_LAMBDA_LOG_GROUP_NAME": "/aws/lambda/\(execution.functionName)",
+            "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+            "AWS_REGION": region,
+            "AWS_DEFAULT_REGION": region,
+            "AWS_EXECUTION_ENV": "AWS_Lambda_\(execution.runtime ?? "provided.al2023")",
+            "TZ": ":UTC",
+            "LANG": "en_US.UTF-8",
+            "PATH": path.joined(separator: ":"),
+            "LD_LIBRARY_PATH": libraries.joined(separator: ":"),
+            "PYTHONPATH": python.joined(separator: ":"),
+        ]
+        if let opt { environment["RELCTL_OPT"] = opt.path }
+        for key in ["HOME", "PYENV_ROOT", "PYENV_VERSION"] { if let value = inherited[key] { environment[key] = value } }
+        for (key, value) in execution.environment { environment[key] = value }
+        return environment
+    }
+}
