@@ -109,7 +109,7 @@ let package = Package(
         ),
         .testTarget(
             name: "RelctlTests",
-            dependencies: ["RelctlCore", "RelctlPackages", "RelctlStore", "RelctlMigrations", "RelctlRollout", "RelctlPolicies"]
+            dependencies: ["RelctlCore", "RelctlPackages", "RelctlStore", "RelctlMigrations", "RelctlRollout", "RelctlPolicies", "RelctlRuntime"]
         ),
         // End-to-end: runs the built `relctl` binary as a child process (and SIGKILLs it).
         .testTarget(

@@ -250,10 +250,25 @@ actor Instance {
         }
         for folder in [taskRoot] + (opt.map { [$0] } ?? []) {
             let bootstrap = folder.appendingPathComponent("bootstrap")
-            if FileManager.default.isExecutableFile(atPath: bootstrap.path) { return [bootstrap.path] }
+            if FileManager.default.isExecutableFile(atPath: bootstrap.path) {
+                // On Lambda /bin/sh is bash, and AWS's own tutorial bootstrap relies on it (`set -o
+                // pipefail`, `source`, `function`). Where /bin/sh is another shell (dash on Debian),
+                // a `#!/bin/sh` bootstrap runs under bash so it behaves as it does on Lambda.
+                if shellNeedsBash, let head = try? FileHandle(forReadingFrom: bootstrap).read(upToCount: 64),
+                   String(decoding: head, as: UTF8.self).hasPrefix("#!/bin/sh") {
+                    return ["/bin/bash", bootstrap.path]
+                }
+                return [bootstrap.path]
+            }
         }
         return ["/bin/sh", "-c", "echo 'Couldn'\\''t find valid bootstrap(s): [$LAMBDA_TASK_ROOT/bootstrap $RELCTL_OPT/bootstrap]' >&2; curl -sS -X POST -H 'Lambda-Runtime-Function-Error-Type: Runtime.InvalidEntrypoint' \"http://$AWS_LAMBDA_RUNTIME_API/2018-06-01/runtime/init/error\" -d '{\"errorType\":\"Runtime.InvalidEntrypoint\",\"errorMessage\":\"Couldn'\\''t find valid bootstrap(s): [/var/task/bootstrap /opt/bootstrap]\"}' >/dev/null 2>&1; exit 1"]
     }
+
+    /// True when /bin/sh is not bash but bash is installed.
+    static let shellNeedsBash: Bool = {
+        let sh = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/bin/sh")) ?? "/bin/sh"
+        return !sh.hasSuffix("bash") && FileManager.default.isExecutableFile(atPath: "/bin/bash")
+    }()
 
     /// Lambda's documented variables, the layer paths, then the function's own variables.
     static func environment(for execution: VersionExecution, taskRoot: URL, opt: URL?, region: String, port: Int) -> [String: String] {
