@@ -101,7 +101,7 @@ let package = Package(
         .executableTarget(
             name: "relctl-bench",
             dependencies: [
-                "RelctlStore", "RelctlPackages", "RelctlRollout",
+                "RelctlStore", "RelctlPackages", "RelctlRollout", "RelctlRuntime",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],

@@ -6,6 +6,7 @@ import GRDB
 import RelctlCore
 import RelctlPackages
 import RelctlRollout
+import RelctlRuntime
 @_spi(Benchmarks) import RelctlStore
 
 let quick = CommandLine.arguments.contains("--quick")
@@ -277,4 +278,91 @@ do {
         }
         print("6. Alarm datapoint → alias restored, controller ticking every \(interval) s, \(rounds) rounds: p50 \(ms(percentile(latencies, 0.5)))  p99 \(ms(percentile(latencies, 0.99)))  (expected ≈ tick/2 = \(ms(interval / 2)) + one tick's work)")
     }
+}
+
+// MARK: 7. The local runtime
+
+let benchBootstrap = #"""
+#!/usr/bin/env python3
+import http.client, json, os, time
+host, port = os.environ["AWS_LAMBDA_RUNTIME_API"].split(":")
+conn = http.client.HTTPConnection(host, int(port))
+while True:
+    conn.request("GET", "/2018-06-01/runtime/invocation/next")
+    r = conn.getresponse(); body = r.read(); rid = r.getheader("Lambda-Runtime-Aws-Request-Id")
+    start = time.perf_counter()
+    out = json.dumps({"echo": json.loads(body or b"{}"), "work_ms": (time.perf_counter() - start) * 1000})
+    conn.request("POST", "/2018-06-01/runtime/invocation/%s/response" % rid, out)
+    conn.getresponse().read()
+"""#
+
+do {
+    // Routing decisions, in-process.
+    let target = AliasTarget(functionVersion: 1, additional: .init(version: 2, weight: 0.1))
+    let decisions = quick ? 1_000_000 : 10_000_000
+    var generator = SystemRandomNumberGenerator()
+    var sink = 0
+    let rawRandom = seconds { for _ in 0..<decisions { sink &+= Double.random(in: 0..<1, using: &generator) < 0.1 ? 1 : 0 } }
+    let weighted = seconds {
+        for _ in 0..<decisions { sink &+= TrafficRouter.version(for: target, routingKey: nil, random: Double.random(in: 0..<1, using: &generator)) }
+    }
+    let keys = (0..<1024).map { "user-\($0)" }
+    let keyed = seconds { for index in 0..<decisions { sink &+= TrafficRouter.version(for: target, routingKey: keys[index & 1023], random: 0) } }
+    print("7. Local runtime")
+    print("   routing decisions: weighted random \(String(format: "%.1f", Double(decisions) / weighted / 1e6)) M/s, by routing key \(String(format: "%.1f", Double(decisions) / keyed / 1e6)) M/s (baseline: bare random draw \(String(format: "%.1f", Double(decisions) / rawRandom / 1e6)) M/s)\(sink == 42 ? "" : "")")
+
+    let registry = try Registry(dataDirectory: try folder("runtime"))
+    let source = try folder("bench-fn")
+    try Data(benchBootstrap.utf8).write(to: source.appendingPathComponent("bootstrap"))
+    try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: source.appendingPathComponent("bootstrap").path)
+    let settings = FunctionSettings(runtime: "provided.al2023", handler: "bootstrap", role: "arn:aws:iam::000000000000:role/bench", timeout: 30)
+    _ = try registry.createFunction(name: "echo", settings: settings, code: try PackageInspector.inspect(try PackageBuilder.zip(directory: source)), publish: true)
+    _ = try registry.createAlias(function: "echo", name: "live", functionVersion: "1")
+
+    // Cold starts: a fresh pool each time.
+    var colds: [Double] = []
+    for _ in 0..<(quick ? 5 : 15) {
+        let pool = RuntimePool(registry: registry)
+        let result = try await pool.invoke(FunctionReference(name: "echo", qualifier: .alias("live")), payload: Data("{}".utf8))
+        colds.append(result.DurationMs / 1000)
+        await pool.shutdown()
+    }
+    // Warm invokes, one at a time: total latency against the bootstrap's own work.
+    let pool = RuntimePool(registry: registry)
+    let reference = FunctionReference(name: "echo", qualifier: .alias("live"))
+    _ = try await pool.invoke(reference, payload: Data("{}".utf8))
+    var added: [Double] = []
+    var totals: [Double] = []
+    for _ in 0..<(quick ? 500 : 3000) {
+        let start = DispatchTime.now().uptimeNanoseconds
+        let result = try await pool.invoke(reference, payload: Data("{\"n\":1}".utf8))
+        let total = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        let work = ((try? JSONSerialization.jsonObject(with: Data(result.Payload.utf8))) as? [String: Any])?["work_ms"] as? Double ?? 0
+        totals.append(total)
+        added.append(total - work / 1000)
+    }
+    print("   cold start (python3 bootstrap, start to response)  p50 \(ms(percentile(colds, 0.5)))  p99 \(ms(percentile(colds, 0.99)))")
+    print("   warm invoke, added over the bootstrap's own work   p50 \(ms(percentile(added, 0.5)))  p99 \(ms(percentile(added, 0.99)))  (whole call p50 \(ms(percentile(totals, 0.5))))")
+    // Sustained: several callers at once for a few seconds.
+    for callers in [1, 4, 16] {
+        let window = quick ? 2.0 : 5.0
+        let start = Date()
+        let done = try await withThrowingTaskGroup(of: Int.self) { group in
+            for _ in 0..<callers {
+                group.addTask {
+                    var count = 0
+                    while Date().timeIntervalSince(start) < window {
+                        _ = try await pool.invoke(reference, payload: Data("{}".utf8))
+                        count += 1
+                    }
+                    return count
+                }
+            }
+            var total = 0
+            for try await count in group { total += count }
+            return total
+        }
+        print("   sustained, \(callers) concurrent caller(s): \(String(format: "%.0f", Double(done) / Date().timeIntervalSince(start))) invokes/s (\(await pool.warmInstances) warm instances)")
+    }
+    await pool.shutdown()
 }

@@ -66,7 +66,7 @@ struct DemoScenario {
 
         let deployment = try registry.createDeployment(DeploymentRequest(
             function: name, alias: "live", targetVersion: "2", policy: policy, alarms: [alarm.name]))
-        let controller = Controller(registry: registry, scope: deployment.id)
+        let controller = makeController(registry, scope: deployment.id, pool: pool)
         var lastEvent: Int64 = 0
         var current = deployment
         let started = Date()

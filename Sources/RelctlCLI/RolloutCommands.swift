@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import RelctlCore
 import RelctlRollout
+import RelctlRuntime
 import RelctlStore
 
 extension GlobalOptions {
@@ -77,7 +78,8 @@ struct Watch {
     let json: Bool
 
     func follow(interval: Double) throws -> Deployment {
-        let controller = Controller(registry: registry, scope: id)
+        let pool = RuntimePool(registry: registry)
+        let controller = makeController(registry, scope: id, pool: pool)
         let terminal = isatty(STDOUT_FILENO) == 1 && ProcessInfo.processInfo.environment["TERM"] != "dumb" && !json
         var lastEvent: Int64 = 0
         var drawn = 0
@@ -102,6 +104,7 @@ struct Watch {
             fflush(nil)
         }
         try show()
+        defer { pool.shutdownAndWait() }
         try controller.run(interval: interval, shouldStop: { !deployment.status.isActive }, afterTick: { try? show() })
         if !json { print(DeploymentText.outcome(deployment)) }
         return deployment
@@ -247,7 +250,9 @@ struct ControllerCommand: ParsableCommand {
 
         func run() throws {
             let registry = try global.registry()
-            let controller = Controller(registry: registry)
+            let pool = RuntimePool(registry: registry)
+            defer { pool.shutdownAndWait() }
+            let controller = makeController(registry, scope: nil, pool: pool)
             let stop = SignalFlag()
             Output.note("controller: ticking every \(DurationText.format(interval)) on \(global.resolvedDataDirectory.path) (Ctrl-C stops)")
             try controller.run(interval: interval, shouldStop: {

@@ -11,10 +11,14 @@ public final class Controller {
     /// Only this deployment (a foreground `relctl deploy`), or all.
     public let scope: String?
 
-    public init(registry: Registry, scope: String? = nil, runnerName: String = Controller.defaultRunnerName()) {
+    /// `invokeFunctionHook` invokes a hook that is a registry function (the local runtime does it);
+    /// without one, such hooks wait for `relctl deployments hook-status`.
+    public init(registry: Registry, scope: String? = nil, runnerName: String = Controller.defaultRunnerName(),
+                invokeFunctionHook: (@Sendable (ClaimedHook) -> Void)? = nil) {
         self.registry = registry
         self.scope = scope
         self.hooks = HookRunner(registry: registry, name: runnerName, dataDirectory: registry.dataDirectory)
+        self.hooks.invokeFunctionHook = invokeFunctionHook
     }
 
     public static func defaultRunnerName() -> String {
@@ -52,6 +56,7 @@ public final class HookRunner {
     let logFolder: URL
     private var running: [String: (deploymentId: String, process: Process, log: URL)] = [:]
     private var lastHeartbeat = Date.distantPast
+    var invokeFunctionHook: (@Sendable (ClaimedHook) -> Void)?
 
     init(registry: Registry, name: String, dataDirectory: URL) {
         // A hook that exits without reading its stdin must not kill us with SIGPIPE.
@@ -85,6 +90,9 @@ public final class HookRunner {
         }
         for claim in try registry.claimExecHooks(runner: name, only: scope) where running[claim.execution.executionId] == nil {
             start(claim)
+        }
+        if let invokeFunctionHook {
+            for claim in try registry.claimFunctionHooks(runner: name, only: scope) { invokeFunctionHook(claim) }
         }
     }
 

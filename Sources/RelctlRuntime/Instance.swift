@@ -303,6 +303,9 @@ actor Instance {
             "PYTHONPATH": python.joined(separator: ":"),
         ]
         if let opt { environment["RELCTL_OPT"] = opt.path }
+        // A function (a deployment hook, say) can call relctl back: `$RELCTL_BIN deployments hook-status …`.
+        environment["RELCTL_HOME"] = taskRoot.deletingLastPathComponent().deletingLastPathComponent().path
+        environment["RELCTL_BIN"] = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().path
         for key in ["HOME", "PYENV_ROOT", "PYENV_VERSION"] { if let value = inherited[key] { environment[key] = value } }
         for (key, value) in execution.environment { environment[key] = value }
         return environment

@@ -126,6 +126,16 @@ public actor RuntimePool {
 
     public var warmInstances: Int { idle.values.reduce(0) { $0 + $1.count } }
 
+    /// `shutdown()` for synchronous callers: waits until every instance is stopped.
+    public nonisolated func shutdownAndWait() {
+        let done = DispatchSemaphore(value: 0)
+        Task {
+            await shutdown()
+            done.signal()
+        }
+        done.wait()
+    }
+
     static func fileSize(_ url: URL) -> Int64 {
         var info = stat()
         return stat(url.path, &info) == 0 ? Int64(info.st_size) : 0

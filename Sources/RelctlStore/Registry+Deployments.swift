@@ -390,6 +390,38 @@ extension Registry {
         }
     }
 
+    /// Takes on function hooks nobody has invoked yet (each is invoked once; the function then
+    /// reports its result, as a CodeDeploy hook calls PutLifecycleEventHookExecutionStatus).
+    public func claimFunctionHooks(runner: String, only id: String? = nil) throws(RelctlError) -> [ClaimedHook] {
+        try write { db, _ in
+            let now = clock().timeIntervalSince1970
+            var claimed: [ClaimedHook] = []
+            for var deployment in try activeDeployments(db) where id == nil || deployment.id == id {
+                var changed = false
+                for index in deployment.hooks.indices {
+                    let execution = deployment.hooks[index]
+                    guard !execution.isExec, execution.status == .pending, execution.runner == nil else { continue }
+                    deployment.hooks[index].runner = runner
+                    deployment.hooks[index].heartbeatAt = now
+                    changed = true
+                    claimed.append(ClaimedHook(deploymentId: deployment.id, execution: deployment.hooks[index], payload: [
+                        "DeploymentId": deployment.id, "LifecycleEventHookExecutionId": execution.executionId,
+                        "FunctionName": deployment.functionName, "Alias": deployment.alias,
+                        "CurrentVersion": String(deployment.currentVersion), "TargetVersion": String(deployment.targetVersion),
+                    ]))
+                }
+                if changed {
+                    try recordEvents(db, deployment.id, claimed.filter { $0.deploymentId == deployment.id }.map {
+                        .init(at: now, kind: "HookInvoke", message: "Invoking \($0.execution.hook) for \($0.execution.event.rawValue) (execution \($0.execution.executionId)); waiting for its report",
+                              details: ["executionId": $0.execution.executionId, "runner": runner])
+                    })
+                    try DeploymentRecord(deployment).update(db)
+                }
+            }
+            return claimed
+        }
+    }
+
     /// Tells the registry a runner is still running these executions. Returns the ones that are
     /// no longer wanted (the deployment ended or the hook timed out), whose processes should stop.
     public func heartbeatHooks(runner: String, executions: [(deploymentId: String, executionId: String)]) throws(RelctlError) -> Set<String> {
