@@ -14,6 +14,11 @@ public struct RelctlError: Error, Sendable, CustomStringConvertible, Equatable {
             case tooManyRequests = "TooManyRequestsException"
             case service = "ServiceException"
             case integrityCheckFailed = "IntegrityCheckFailed"
+            case requestTooLarge = "RequestTooLargeException"
+            case invalidRequestContent = "InvalidRequestContentException"
+            case invalidSignature = "InvalidSignatureException"
+            case unrecognizedClient = "UnrecognizedClientException"
+            case accessDenied = "AccessDeniedException"
         }
         private let value: Value
         private init(_ value: Value) { self.value = value }
@@ -29,6 +34,13 @@ public struct RelctlError: Error, Sendable, CustomStringConvertible, Equatable {
         public static let service = Code(.service)
         /// `relctl fsck` found a broken invariant (not an AWS error).
         public static let integrityCheckFailed = Code(.integrityCheckFailed)
+        /// Invoke's payload limit.
+        public static let requestTooLarge = Code(.requestTooLarge)
+        /// A request body that is not the JSON the operation takes.
+        public static let invalidRequestContent = Code(.invalidRequestContent)
+        public static let invalidSignature = Code(.invalidSignature)
+        public static let unrecognizedClient = Code(.unrecognizedClient)
+        public static let accessDenied = Code(.accessDenied)
 
         /// The AWS error type, as sent in `x-amzn-ErrorType`.
         public var awsErrorType: String { value.rawValue }
@@ -38,9 +50,10 @@ public struct RelctlError: Error, Sendable, CustomStringConvertible, Equatable {
             switch value {
             case .resourceNotFound: 404
             case .resourceConflict: 409
-            case .invalidParameterValue, .validation, .codeStorageExceeded: 400
+            case .invalidParameterValue, .validation, .codeStorageExceeded, .invalidRequestContent: 400
             case .preconditionFailed: 412
-            case .requestEntityTooLarge: 413
+            case .requestEntityTooLarge, .requestTooLarge: 413
+            case .invalidSignature, .unrecognizedClient, .accessDenied: 403
             case .tooManyRequests: 429
             case .service, .integrityCheckFailed: 500
             }

@@ -5,7 +5,8 @@ import RelctlStore
 /// Advances deployments: every tick it moves due deployments a step (alarms are evaluated on
 /// every tick), and runs `exec:` hooks. `relctl deploy` runs one scoped to its deployment,
 /// `relctl controller run` one for all of them. Several may run at once against one data directory.
-public final class Controller {
+/// One task drives a controller at a time (it is not shared between tasks concurrently).
+public final class Controller: @unchecked Sendable {
     public let registry: Registry
     public let hooks: HookRunner
     /// Only this deployment (a foreground `relctl deploy`), or all.

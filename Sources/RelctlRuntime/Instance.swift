@@ -58,12 +58,13 @@ actor Instance {
 
     /// Starts the Runtime API server and the bootstrap. The first invocation may be submitted at
     /// once: the bootstrap picks it up with its first `next`.
-    func start(taskRoot: URL, opt: URL?, region: String, invokedArnForEnv: String) async throws {
+    func start(taskRoot: URL, opt: URL?, region: String, extraEnvironment: [String: String]) async throws {
         let port = try await startServer()
         let command = try Self.command(for: execution, taskRoot: taskRoot, opt: opt)
         var environment = Self.environment(for: execution, taskRoot: taskRoot, opt: opt, region: region, port: port)
         environment["AWS_LAMBDA_LOG_STREAM_NAME"] = "\(LambdaTimestamp.string(from: Date()).prefix(10))/[\(execution.versionText)]\(id)"
-        _ = invokedArnForEnv
+        for (key, value) in extraEnvironment where environment[key] == nil || key.hasPrefix("AWS_") { environment[key] = value }
+        for (key, value) in execution.environment { environment[key] = value }
         // The memory size caps the data segment (heap and anonymous mappings), as near as a
         // process limit gets to Lambda's memory setting.
         let kilobytes = execution.memorySize * 1024

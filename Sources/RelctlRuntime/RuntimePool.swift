@@ -17,8 +17,16 @@ public actor RuntimePool {
     private var generator = SystemRandomNumberGenerator()
     public private(set) var coldStarts = 0
 
-    public init(registry: Registry) {
+    /// Variables every instance gets on top of Lambda's (the server points hooks at itself).
+    let extraEnvironment: @Sendable () -> [String: String]
+    /// Told about every invocation (the server's /metrics).
+    let observer: (@Sendable (_ function: String, _ version: String, _ result: InvocationResult?) -> Void)?
+
+    public init(registry: Registry, extraEnvironment: @escaping @Sendable () -> [String: String] = { [:] },
+                observer: (@Sendable (_ function: String, _ version: String, _ result: InvocationResult?) -> Void)? = nil) {
         self.registry = registry
+        self.extraEnvironment = extraEnvironment
+        self.observer = observer
         self.cache = PackageCache(dataDirectory: registry.dataDirectory, blobs: registry.blobs)
         self.logFolder = registry.dataDirectory.appendingPathComponent("logs", isDirectory: true)
         self.metrics = MetricsRecorder(registry: registry)
@@ -45,6 +53,7 @@ public actor RuntimePool {
         let now = Date()
         if let reserved = target.reservedConcurrency, inflight[function, default: 0] >= reserved {
             await metrics.record(target, execution, metric: "Throttles", value: 1, at: now)
+            observer?(function, execution.versionText, nil)
             throw RelctlError(.tooManyRequests, "Rate Exceeded.")
         }
         inflight[function, default: 0] += 1
@@ -91,6 +100,7 @@ public actor RuntimePool {
         await metrics.record(target, execution, metric: "Invocations", value: 1, at: now)
         await metrics.record(target, execution, metric: "Errors", value: result.FunctionError == nil ? 0 : 1, at: now)
         await metrics.record(target, execution, metric: "Duration", value: duration, at: now)
+        observer?(function, execution.versionText, result)
         return result
     }
 
@@ -107,7 +117,7 @@ public actor RuntimePool {
         let log = logFolder.appendingPathComponent("\(execution.functionName)-\(execution.versionText)-\(UUID().uuidString.prefix(8)).log")
         let instance = Instance(execution: execution, logURL: log)
         do {
-            try await instance.start(taskRoot: taskRoot, opt: opt, region: registry.arn.region, invokedArnForEnv: target.invokedArn)
+            try await instance.start(taskRoot: taskRoot, opt: opt, region: registry.arn.region, extraEnvironment: extraEnvironment())
         } catch {
             await instance.shutdown()
             throw RelctlError(.service, "Cannot start an instance of \(execution.functionName):\(execution.versionText): \(error)")

@@ -16,7 +16,7 @@ public final class Registry: Sendable {
     public let arn: ArnContext
     /// Decoded deployment states by id, reused while the stored JSON is unchanged: an idle
     /// controller tick then costs a read, not thousands of JSON decodes.
-    let deploymentCache = DecodedDeploymentCache()
+    let deploymentCache: DecodedDeploymentCache
 
     /// Opens (creating and migrating if needed) the registry in `dataDirectory`.
     public init(
@@ -45,11 +45,55 @@ public final class Registry: Sendable {
             let regionSetting = try pool.read { db in
                 try String.fetchOne(db, sql: "SELECT value FROM settings WHERE key = 'region'")
             }
+            let environmentAccount = ProcessInfo.processInfo.environment["RELCTL_ACCOUNT_ID"].flatMap { $0.isEmpty ? nil : $0 }
             arn = ArnContext(
                 region: regionSetting ?? ArnContext.defaultRegion,
-                account: accountOverride ?? stored ?? ArnContext.defaultAccount)
+                account: accountOverride ?? environmentAccount ?? stored ?? ArnContext.defaultAccount)
+            deploymentCache = DecodedDeploymentCache()
         } catch {
             throw Registry.map(error)
+        }
+    }
+
+    /// The same registry (same database, same files) answering in another region or recording
+    /// another actor: the server makes one per request from the SigV4 scope and the access key.
+    public func scoped(region: String? = nil, actor: String? = nil) -> Registry {
+        Registry(sharing: self, arn: ArnContext(region: region ?? arn.region, account: arn.account), actor: actor ?? self.actor)
+    }
+
+    private init(sharing other: Registry, arn: ArnContext, actor: String) {
+        dataDirectory = other.dataDirectory
+        blobs = other.blobs
+        pool = other.pool
+        clock = other.clock
+        self.actor = actor
+        self.arn = arn
+        deploymentCache = other.deploymentCache
+    }
+
+    /// Settings of the data directory (`account-id`, …).
+    public func setting(_ key: String) throws(RelctlError) -> String? {
+        try read { db in try String.fetchOne(db, sql: "SELECT value FROM settings WHERE key = ?", arguments: [key]) }
+    }
+
+    public func setSetting(_ key: String, _ value: String) throws(RelctlError) {
+        switch key {
+        case "account-id":
+            guard value.count == 12, value.allSatisfy(\.isASCIIDigit) else {
+                throw RelctlError(.invalidParameterValue, "account-id is 12 digits, e.g. 123456789012.")
+            }
+        case "region":
+            guard !value.isEmpty, value.allSatisfy({ $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "-") }) else {
+                throw RelctlError(.invalidParameterValue, "region is lowercase letters, digits and '-', e.g. us-east-1.")
+            }
+        default:
+            throw RelctlError(.invalidParameterValue, "Unknown setting '\(key)': account-id or region.")
+        }
+        try write { db, _ in
+            let before = try String.fetchOne(db, sql: "SELECT value FROM settings WHERE key = ?", arguments: [key])
+            try db.execute(sql: "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                           arguments: [key, value])
+            try audit(db, "SetSetting", function: nil, resource: "setting:\(key)", before: before.map { [key: $0] }, after: [key: value])
         }
     }
 

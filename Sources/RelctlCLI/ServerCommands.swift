@@ -1,0 +1,128 @@
+import ArgumentParser
+import Foundation
+import Logging
+import RelctlCore
+import RelctlServer
+import RelctlStore
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Serve the AWS-compatible API (Lambda REST, CodeDeploy JSON 1.1), run the controller and the warm runtime.",
+        discussion: """
+            Point awscli or boto3 at it: `aws lambda list-functions --endpoint-url http://127.0.0.1:9000`. Loopback by default;
+            any other address requires authentication (SigV4 with keys from `relctl credentials create`). GET /healthz, GET /metrics
+            (Prometheus). SIGTERM/SIGINT stop it gracefully; deployments continue from their persisted step on the next start.
+            """)
+    @OptionGroup var global: GlobalOptions
+    @Option(help: "Address to bind.") var host: String = "127.0.0.1"
+    @Option(help: "Port (0 picks a free one and prints it).") var port: Int = 9000
+    @Option(help: "auto (on when credentials exist), on or off.") var auth: String = "auto"
+    @Flag(name: .customLong("allow-exec-hooks"), help: "Accept exec:COMMAND hooks over the API (they run shell commands here).") var allowExecHooks = false
+    @Option(name: .customLong("s3-endpoint"), help: "S3-compatible endpoint (path-style) for Code.S3Bucket/S3Key.") var s3Endpoint: String?
+    @Option(help: "Seconds between controller ticks.") var tick: Double = 0.5
+
+    func validate() throws {
+        guard ["auto", "on", "off"].contains(auth) else { throw ValidationError("--auth is auto, on or off.") }
+        guard (0...65535).contains(port) else { throw ValidationError("--port must be 0–65535.") }
+        guard tick > 0 else { throw ValidationError("--tick must be more than 0.") }
+    }
+
+    func run() async throws {
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+            return handler
+        }
+        let registry = try global.registry()
+        let options = ServerOptions(
+            host: host, port: port, requireAuth: auth == "auto" ? nil : auth == "on", allowExecHooks: allowExecHooks,
+            s3Endpoint: try s3Endpoint.map { text in
+                guard let url = URL(string: text), url.scheme == "http" || url.scheme == "https" else {
+                    throw RelctlError(.invalidParameterValue, "--s3-endpoint must be an http(s) URL.")
+                }
+                return url
+            }, tickInterval: tick)
+        try await RelctlHTTPServer.run(registry: registry, options: options) { port in
+            print("relctl serve: listening on http://\(host):\(port)")
+            fflush(nil)
+        }
+    }
+}
+
+struct CredentialsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "credentials", abstract: "Access keys for `relctl serve` (SigV4).", subcommands: [Create.self, List.self, Delete.self])
+
+    struct Create: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create a key pair; the secret is printed once (kept in <data-dir>/credentials.json, mode 0600).")
+        @OptionGroup var global: GlobalOptions
+        @Option var name: String
+        @Flag(name: .customLong("read-only"), help: "May only read and invoke.") var readOnly = false
+
+        func run() throws {
+            let credential = try CredentialStore(dataDirectory: global.resolvedDataDirectory).create(name: name, readOnly: readOnly)
+            if global.output == .json {
+                return Output.json(["Name": credential.name, "AccessKeyId": credential.accessKeyId, "SecretAccessKey": credential.secretAccessKey,
+                                    "ReadOnly": String(credential.readOnly)])
+            }
+            print("AccessKeyId:     \(credential.accessKeyId)\nSecretAccessKey: \(credential.secretAccessKey)\n(\(credential.readOnly ? "read-only; " : "")the secret is not shown again)")
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List keys (never their secrets).")
+        @OptionGroup var global: GlobalOptions
+
+        func run() throws {
+            let credentials = try CredentialStore(dataDirectory: global.resolvedDataDirectory).all()
+            if global.output == .json {
+                struct Item: Encodable { var Name: String; var AccessKeyId: String; var ReadOnly: Bool; var Created: String }
+                return Output.json(["Credentials": credentials.map { Item(Name: $0.name, AccessKeyId: $0.accessKeyId, ReadOnly: $0.readOnly, Created: $0.created) }])
+            }
+            Output.table(["Name", "AccessKeyId", "Access", "Created"], credentials.map { [$0.name, $0.accessKeyId, $0.readOnly ? "read-only" : "read-write", $0.created] })
+        }
+    }
+
+    struct Delete: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Delete a key by name or access key id.")
+        @OptionGroup var global: GlobalOptions
+        @Argument var name: String
+
+        func run() throws {
+            let deleted = try CredentialStore(dataDirectory: global.resolvedDataDirectory).delete(name)
+            print(deleted ? "Deleted \(name)." : "No credential \(name).")
+        }
+    }
+}
+
+struct ConfigCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "config", abstract: "Settings of the data directory: account-id (ARNs), region (the CLI's ARNs).", subcommands: [Set.self, Get.self])
+
+    struct Set: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Set account-id or region.")
+        @OptionGroup var global: GlobalOptions
+        @Argument var key: String
+        @Argument var value: String
+
+        func run() throws {
+            try global.registry().setSetting(key, value)
+            print("\(key) = \(value)")
+        }
+    }
+
+    struct Get: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show a setting.")
+        @OptionGroup var global: GlobalOptions
+        @Argument var key: String
+
+        func run() throws {
+            let registry = try global.registry()
+            switch key {
+            case "account-id": print(registry.arn.account)
+            case "region": print(registry.arn.region)
+            default: throw RelctlError(.invalidParameterValue, "Unknown setting '\(key)': account-id or region.")
+            }
+        }
+    }
+}

@@ -1,0 +1,125 @@
+import Foundation
+import RelctlCore
+import RelctlStore
+
+/// One API request, decoded from HTTP, with the registry it acts on (scoped to the request's
+/// region and caller).
+struct APIRequest {
+    var method: String
+    var rawPath: String
+    /// Path segments, percent-decoded.
+    var segments: [String]
+    var query: [String: String]
+    var headers: [(String, String)]
+    var body: Data
+    var registry: Registry
+    var requestId: String
+
+    func header(_ name: String) -> String? {
+        headers.first { $0.0.lowercased() == name.lowercased() }?.1
+    }
+
+    /// The body as a JSON object ({} when empty); InvalidRequestContentException otherwise.
+    func json() throws(RelctlError) -> JSONObject {
+        if body.isEmpty { return JSONObject([:]) }
+        guard let object = (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] else {
+            throw RelctlError(.invalidRequestContent, "Could not parse request body into json: the body is not a JSON object.")
+        }
+        return JSONObject(object)
+    }
+}
+
+struct APIResponse {
+    var status: Int
+    var headers: [(String, String)] = []
+    var body: Data = Data()
+
+    static func json(_ value: some Encodable, status: Int = 200) -> APIResponse {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        return APIResponse(status: status, headers: [("Content-Type", "application/json")], body: (try? encoder.encode(value)) ?? Data("{}".utf8))
+    }
+
+    static func raw(_ object: [String: Any], status: Int = 200, contentType: String = "application/json") -> APIResponse {
+        APIResponse(status: status, headers: [("Content-Type", contentType)],
+                    body: (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8))
+    }
+
+    static let noContent = APIResponse(status: 204)
+}
+
+/// Typed access to a JSON request body, with AWS-style messages for wrong types.
+struct JSONObject {
+    let values: [String: Any]
+    init(_ values: [String: Any]) { self.values = values }
+
+    func has(_ key: String) -> Bool { values[key] != nil && !(values[key] is NSNull) }
+
+    private func typeError(_ key: String, _ expected: String) -> RelctlError {
+        RelctlError(.invalidRequestContent, "Could not parse request body into json: field \(key) must be \(expected).")
+    }
+
+    func string(_ key: String) throws(RelctlError) -> String? {
+        guard has(key) else { return nil }
+        guard let value = values[key] as? String else { throw typeError(key, "a string") }
+        return value
+    }
+
+    func requiredString(_ key: String) throws(RelctlError) -> String {
+        guard let value = try string(key) else {
+            throw .validation(value: "null", field: key.prefix(1).lowercased() + key.dropFirst(), constraint: "Member must not be null")
+        }
+        return value
+    }
+
+    func int(_ key: String) throws(RelctlError) -> Int? {
+        guard has(key) else { return nil }
+        guard let number = values[key] as? NSNumber, !(values[key] is Bool), number.doubleValue == number.doubleValue.rounded() else {
+            throw typeError(key, "an integer")
+        }
+        return number.intValue
+    }
+
+    func bool(_ key: String) throws(RelctlError) -> Bool? {
+        guard has(key) else { return nil }
+        guard let value = values[key] as? Bool else { throw typeError(key, "true or false") }
+        return value
+    }
+
+    func object(_ key: String) throws(RelctlError) -> JSONObject? {
+        guard has(key) else { return nil }
+        guard let value = values[key] as? [String: Any] else { throw typeError(key, "an object") }
+        return JSONObject(value)
+    }
+
+    func strings(_ key: String) throws(RelctlError) -> [String]? {
+        guard has(key) else { return nil }
+        guard let value = values[key] as? [String] else { throw typeError(key, "a list of strings") }
+        return value
+    }
+
+    func stringMap(_ key: String) throws(RelctlError) -> [String: String]? {
+        guard has(key) else { return nil }
+        guard let value = values[key] as? [String: String] else { throw typeError(key, "a map of strings") }
+        return value
+    }
+
+    func doubleMap(_ key: String) throws(RelctlError) -> [String: Double]? {
+        guard has(key) else { return nil }
+        guard let raw = values[key] as? [String: Any] else { throw typeError(key, "a map of numbers") }
+        var result: [String: Double] = [:]
+        for (name, value) in raw {
+            guard let number = value as? NSNumber, !(value is Bool) else { throw typeError(key, "a map of numbers") }
+            result[name] = number.doubleValue
+        }
+        return result
+    }
+
+    func data(_ key: String) throws(RelctlError) -> Data? {
+        guard let text = try string(key) else { return nil }
+        guard let data = Data(base64Encoded: text) else {
+            throw RelctlError(.invalidParameterValue, "\(key) is not valid base64.")
+        }
+        return data
+    }
+}

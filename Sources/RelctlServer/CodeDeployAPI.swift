@@ -1,0 +1,346 @@
+import Foundation
+import RelctlCore
+import RelctlRollout
+import RelctlStore
+import Yams
+
+/// An error of CodeDeploy's own vocabulary (`ApplicationDoesNotExistException`, …), 400 as AWS sends them.
+struct CodeDeployError: Error {
+    var type: String
+    var message: String
+}
+
+/// The CodeDeploy API (JSON 1.1, `X-Amz-Target: CodeDeploy_20141006.*`) for the Lambda compute platform,
+/// enough for SAM-style workflows: applications, deployment groups, configs, deployments with an
+/// AppSpec, lifecycle hook reports, stop.
+struct CodeDeployAPI: Sendable {
+    let context: ServerContext
+
+    func handle(_ request: APIRequest, action: String) async throws -> APIResponse {
+        let registry = request.registry
+        let body = try request.json()
+        func name(_ key: String) throws -> String {
+            guard let value = try body.string(key), !value.isEmpty else {
+                throw CodeDeployError(type: key == "applicationName" ? "ApplicationNameRequiredException"
+                                            : key == "deploymentGroupName" ? "DeploymentGroupNameRequiredException"
+                                            : key == "deploymentId" ? "DeploymentIdRequiredException"
+                                            : key == "deploymentConfigName" ? "DeploymentConfigNameRequiredException" : "InvalidInputException",
+                                      message: "\(key) is required.")
+            }
+            return value
+        }
+        switch action {
+        case "CreateApplication":
+            let platform = try body.string("computePlatform") ?? "Server"
+            guard platform == "Lambda" else {
+                throw CodeDeployError(type: "InvalidComputePlatformException", message: "relctl deploys Lambda functions only: computePlatform must be Lambda.")
+            }
+            guard let application = try registry.createCodeDeployApplication(name: try name("applicationName"), computePlatform: platform) else {
+                throw CodeDeployError(type: "ApplicationAlreadyExistsException", message: "The application already exists with the specified name.")
+            }
+            return .raw(["applicationId": application.applicationId], contentType: Self.contentType)
+        case "GetApplication":
+            let application = try requireApplication(registry, try name("applicationName"))
+            return .raw(["application": ["applicationId": application.applicationId, "applicationName": application.name,
+                                         "createTime": application.createTime, "linkedToGitHub": false, "computePlatform": application.computePlatform]],
+                        contentType: Self.contentType)
+        case "ListApplications":
+            return .raw(["applications": try registry.codeDeployApplications()], contentType: Self.contentType)
+        case "CreateDeploymentGroup":
+            let application = try requireApplication(registry, try name("applicationName")).name
+            let groupName = try name("deploymentGroupName")
+            if let config = try body.string("deploymentConfigName") { _ = try policy(named: config, registry: registry) }
+            let definition = String(decoding: request.body, as: UTF8.self)
+            guard let group = try registry.createCodeDeployGroup(application: application, name: groupName, definition: definition) else {
+                throw CodeDeployError(type: "DeploymentGroupAlreadyExistsException", message: "A deployment group with the specified name already exists with the specified application.")
+            }
+            return .raw(["deploymentGroupId": group.deploymentGroupId], contentType: Self.contentType)
+        case "GetDeploymentGroup":
+            let group = try requireGroup(registry, try name("applicationName"), try name("deploymentGroupName"))
+            var info = (try? JSONSerialization.jsonObject(with: Data(group.definition.utf8))) as? [String: Any] ?? [:]
+            info["deploymentGroupId"] = group.deploymentGroupId
+            info["computePlatform"] = "Lambda"
+            info["deploymentConfigName"] = info["deploymentConfigName"] ?? "CodeDeployDefault.LambdaAllAtOnce"
+            return .raw(["deploymentGroupInfo": info], contentType: Self.contentType)
+        case "ListDeploymentGroups":
+            let application = try requireApplication(registry, try name("applicationName")).name
+            return .raw(["applicationName": application, "deploymentGroups": try registry.codeDeployGroups(application: application)], contentType: Self.contentType)
+        case "CreateDeploymentConfig":
+            let configName = try name("deploymentConfigName")
+            guard (try body.string("computePlatform") ?? "Lambda") == "Lambda" else {
+                throw CodeDeployError(type: "InvalidComputePlatformException", message: "relctl deployment configs are for Lambda.")
+            }
+            guard let routing = try body.object("trafficRoutingConfig") else {
+                throw CodeDeployError(type: "InvalidDeploymentConfigNameException", message: "trafficRoutingConfig is required for a Lambda deployment config.")
+            }
+            _ = try Self.policy(configName, from: routing.values)
+            if (try? RolloutPolicies.catalog(registry).lookup(configName)) != nil {
+                throw CodeDeployError(type: "DeploymentConfigAlreadyExistsException", message: "A deployment configuration with the specified name already exists.")
+            }
+            let definition = String(decoding: (try? JSONSerialization.data(withJSONObject: routing.values, options: [.sortedKeys])) ?? Data(), as: UTF8.self)
+            guard let config = try registry.createCodeDeployConfig(name: configName, definition: definition) else {
+                throw CodeDeployError(type: "DeploymentConfigAlreadyExistsException", message: "A deployment configuration with the specified name already exists.")
+            }
+            return .raw(["deploymentConfigId": config.configId], contentType: Self.contentType)
+        case "GetDeploymentConfig":
+            let configName = try name("deploymentConfigName")
+            let policy = try policy(named: configName, registry: registry)
+            let stored = try registry.codeDeployConfig(configName)
+            return .raw(["deploymentConfigInfo": [
+                "deploymentConfigId": stored?.configId ?? configName, "deploymentConfigName": configName,
+                "createTime": stored?.createTime ?? 0, "computePlatform": "Lambda", "trafficRoutingConfig": Self.routingConfig(policy),
+            ] as [String: Any]], contentType: Self.contentType)
+        case "ListDeploymentConfigs":
+            let shipped = try RolloutPolicies.catalog(registry).entries.flatMap { [$0.policy.name] + $0.aliases }.filter { $0.hasPrefix("CodeDeployDefault.") }
+            return .raw(["deploymentConfigsList": shipped + (try registry.codeDeployConfigs())], contentType: Self.contentType)
+        case "CreateDeployment":
+            return try createDeployment(request, body: body)
+        case "GetDeployment":
+            let deployment = try requireDeployment(registry, try name("deploymentId"))
+            return .raw(["deploymentInfo": try info(deployment, registry: registry)], contentType: Self.contentType)
+        case "BatchGetDeployments":
+            let ids = try body.strings("deploymentIds") ?? []
+            let infos = try ids.compactMap { id -> [String: Any]? in
+                guard let deployment = try? registry.deployment(id: id) else { return nil }
+                return try info(deployment, registry: registry)
+            }
+            return .raw(["deploymentsInfo": infos], contentType: Self.contentType)
+        case "ListDeployments":
+            let application = try body.string("applicationName")
+            let group = try body.string("deploymentGroupName")
+            if let application { _ = try requireApplication(registry, application) }
+            if let application, let group { _ = try requireGroup(registry, application, group) }
+            let statuses = Set(try body.strings("includeOnlyStatuses") ?? [])
+            var ids = try registry.codeDeployDeploymentIds(application: application, group: group)
+            if application == nil && group == nil {
+                ids = try registry.listDeployments(limit: 1000).map(\.id)
+            }
+            if !statuses.isEmpty {
+                ids = ids.filter { (try? registry.deployment(id: $0)).map { statuses.contains(Self.status($0)) } ?? false }
+            }
+            return .raw(["deployments": ids], contentType: Self.contentType)
+        case "StopDeployment":
+            let id = try name("deploymentId")
+            let deployment = try requireDeployment(registry, id)
+            guard deployment.status.isActive else {
+                throw CodeDeployError(type: "DeploymentAlreadyCompletedException", message: "The deployment is already complete.")
+            }
+            let stopped = try registry.stopDeployment(id: id, rollback: try body.bool("autoRollbackEnabled") ?? deployment.autoRollback)
+            return .raw(["status": "Succeeded", "statusMessage": stopped.rollbackMessage ?? "Deployment \(id) stopped."], contentType: Self.contentType)
+        case "PutLifecycleEventHookExecutionStatus":
+            let id = try name("deploymentId")
+            let deployment = try requireDeployment(registry, id)
+            guard let executionId = try body.string("lifecycleEventHookExecutionId") else {
+                throw CodeDeployError(type: "InvalidLifecycleEventHookExecutionIdException", message: "lifecycleEventHookExecutionId is required.")
+            }
+            guard let status = try body.string("status").flatMap(HookStatus.init(rawValue:)), status.isFinal else {
+                throw CodeDeployError(type: "InvalidLifecycleEventHookExecutionStatusException", message: "The status is Succeeded or Failed.")
+            }
+            guard let execution = deployment.hooks.first(where: { $0.executionId == executionId }) else {
+                throw CodeDeployError(type: "InvalidLifecycleEventHookExecutionIdException", message: "A lifecycle event hook execution with that id was not found in deployment \(id).")
+            }
+            guard !execution.status.isFinal, deployment.status.isActive else {
+                throw CodeDeployError(type: "LifecycleEventAlreadyCompletedException", message: "The lifecycle event is already \(execution.status.rawValue).")
+            }
+            _ = try registry.reportHookStatus(deploymentId: id, executionId: executionId, status: status, output: "reported through the CodeDeploy API")
+            return .raw(["lifecycleEventHookExecutionId": executionId], contentType: Self.contentType)
+        default:
+            throw CodeDeployError(type: "UnknownOperationException", message: "relctl does not implement CodeDeploy's \(action).")
+        }
+    }
+
+    static let contentType = "application/x-amz-json-1.1"
+
+    // MARK: - CreateDeployment
+
+    func createDeployment(_ request: APIRequest, body: JSONObject) throws -> APIResponse {
+        let registry = request.registry
+        guard let applicationName = try body.string("applicationName") else {
+            throw CodeDeployError(type: "ApplicationNameRequiredException", message: "applicationName is required.")
+        }
+        _ = try requireApplication(registry, applicationName)
+        guard let groupName = try body.string("deploymentGroupName") else {
+            throw CodeDeployError(type: "DeploymentGroupNameRequiredException", message: "deploymentGroupName is required.")
+        }
+        let group = try requireGroup(registry, applicationName, groupName)
+        let groupDefinition = JSONObject((try? JSONSerialization.jsonObject(with: Data(group.definition.utf8))) as? [String: Any] ?? [:])
+        guard let revision = try body.object("revision") else {
+            throw CodeDeployError(type: "RevisionRequiredException", message: "A Lambda deployment needs a revision (AppSpecContent).")
+        }
+        let content = try revision.object("appSpecContent")?.string("content") ?? revision.object("string")?.string("content")
+        guard let content else {
+            throw CodeDeployError(type: "InvalidRevisionException", message: "relctl takes the AppSpec inline: revisionType AppSpecContent (or String) with its content.")
+        }
+        let appSpec = try AppSpec(parsing: content)
+        let configName = try body.string("deploymentConfigName") ?? groupDefinition.string("deploymentConfigName") ?? "CodeDeployDefault.LambdaAllAtOnce"
+        let policy = try policy(named: configName, registry: registry)
+        var alarms: [String] = []
+        if let alarmConfiguration = try groupDefinition.object("alarmConfiguration"), try alarmConfiguration.bool("enabled") == true,
+           let list = alarmConfiguration.values["alarms"] as? [[String: Any]] {
+            alarms = list.compactMap { $0["name"] as? String }
+        }
+        var autoRollback = true
+        if let override = try body.object("autoRollbackConfiguration") ?? groupDefinition.object("autoRollbackConfiguration") {
+            autoRollback = try override.bool("enabled") ?? true
+        }
+        for hook in [appSpec.beforeAllowTraffic, appSpec.afterAllowTraffic].compactMap({ $0 }) where hook.hasPrefix("exec:") && !context.options.allowExecHooks {
+            throw CodeDeployError(type: "InvalidRevisionException", message: "exec: hooks run commands on the server; it was started without --allow-exec-hooks, so a hook must be a Lambda function.")
+        }
+        let alias = try registry.getAlias(function: appSpec.function, name: appSpec.alias)
+        if let current = appSpec.currentVersion, alias.FunctionVersion != current {
+            throw CodeDeployError(type: "InvalidRevisionException", message: "The AppSpec's CurrentVersion \(current) is not the version alias \(appSpec.alias) points at (\(alias.FunctionVersion)).")
+        }
+        let deployment = try registry.createDeployment(DeploymentRequest(
+            function: appSpec.function, alias: appSpec.alias, targetVersion: appSpec.targetVersion, policy: policy,
+            preTrafficHook: appSpec.beforeAllowTraffic, postTrafficHook: appSpec.afterAllowTraffic, alarms: alarms, autoRollback: autoRollback))
+        try registry.linkCodeDeployDeployment(deployment.id, application: applicationName, group: groupName, description: try body.string("description"))
+        return .raw(["deploymentId": deployment.id], contentType: Self.contentType)
+    }
+
+    // MARK: - Shapes
+
+    static func status(_ deployment: Deployment) -> String {
+        switch deployment.status {
+        case .paused: "InProgress"
+        default: deployment.status.rawValue
+        }
+    }
+
+    func info(_ deployment: Deployment, registry: Registry) throws -> [String: Any] {
+        let link = try registry.codeDeployLink(deployment.id)
+        var info: [String: Any] = [
+            "deploymentId": deployment.id, "applicationName": link?.0 ?? "relctl", "deploymentGroupName": link?.1 ?? "\(deployment.functionName):\(deployment.alias)",
+            "deploymentConfigName": deployment.policy.name, "status": Self.status(deployment), "createTime": deployment.createTime,
+            "creator": "user", "computePlatform": "Lambda", "deploymentStyle": ["deploymentType": "BLUE_GREEN", "deploymentOption": "WITH_TRAFFIC_CONTROL"],
+            "deploymentOverview": ["Pending": 0, "InProgress": deployment.status.isActive ? 1 : 0, "Succeeded": deployment.status == .succeeded ? 1 : 0,
+                                   "Failed": deployment.status == .failed ? 1 : 0, "Skipped": 0, "Ready": 0],
+        ]
+        if let description = link?.2 { info["description"] = description }
+        if let start = deployment.startTime { info["startTime"] = start }
+        if let complete = deployment.completeTime { info["completeTime"] = complete }
+        if let error = deployment.error { info["errorInformation"] = ["code": error.code, "message": error.message] }
+        if let rollback = deployment.rollbackMessage { info["rollbackInfo"] = ["rollbackMessage": rollback] }
+        return info
+    }
+
+    static func routingConfig(_ policy: DeploymentPolicy) -> [String: Any] {
+        switch policy.kind {
+        case .allAtOnce: return ["type": "AllAtOnce"]
+        case .canary(let percentage, let interval):
+            return ["type": "TimeBasedCanary", "timeBasedCanary": ["canaryPercentage": Int(percentage), "canaryInterval": Int((interval / 60).rounded())]]
+        case .linear(let percentage, let interval):
+            return ["type": "TimeBasedLinear", "timeBasedLinear": ["linearPercentage": Int(percentage), "linearInterval": Int((interval / 60).rounded())]]
+        case .steps: return ["type": "AllAtOnce"]
+        }
+    }
+
+    /// A CodeDeploy `trafficRoutingConfig` as a relctl policy (intervals are whole minutes).
+    static func policy(_ name: String, from routing: [String: Any]) throws -> DeploymentPolicy {
+        func number(_ object: [String: Any]?, _ key: String) -> Double? { (object?[key] as? NSNumber)?.doubleValue }
+        let kind: DeploymentPolicy.Kind
+        switch routing["type"] as? String {
+        case "AllAtOnce"?: kind = .allAtOnce
+        case "TimeBasedCanary"?:
+            let canary = routing["timeBasedCanary"] as? [String: Any]
+            guard let percentage = number(canary, "canaryPercentage"), let interval = number(canary, "canaryInterval") else {
+                throw CodeDeployError(type: "InvalidDeploymentConfigNameException", message: "timeBasedCanary needs canaryPercentage and canaryInterval (minutes).")
+            }
+            kind = .canary(percentage: percentage, interval: interval * 60)
+        case "TimeBasedLinear"?:
+            let linear = routing["timeBasedLinear"] as? [String: Any]
+            guard let percentage = number(linear, "linearPercentage"), let interval = number(linear, "linearInterval") else {
+                throw CodeDeployError(type: "InvalidDeploymentConfigNameException", message: "timeBasedLinear needs linearPercentage and linearInterval (minutes).")
+            }
+            kind = .linear(percentage: percentage, interval: interval * 60)
+        default:
+            throw CodeDeployError(type: "InvalidDeploymentConfigNameException", message: "trafficRoutingConfig.type is AllAtOnce, TimeBasedCanary or TimeBasedLinear.")
+        }
+        let policy = DeploymentPolicy(name: name, kind: kind, source: "CodeDeploy API")
+        do { try policy.validate() } catch {
+            throw CodeDeployError(type: "InvalidDeploymentConfigNameException", message: error.message)
+        }
+        return policy
+    }
+
+    func policy(named name: String, registry: Registry) throws -> DeploymentPolicy {
+        if let stored = try registry.codeDeployConfig(name),
+           let routing = (try? JSONSerialization.jsonObject(with: Data(stored.definition.utf8))) as? [String: Any] {
+            return try Self.policy(name, from: routing)
+        }
+        if let entry = try RolloutPolicies.catalog(registry).lookup(name) { return entry.policy }
+        throw CodeDeployError(type: "DeploymentConfigDoesNotExistException", message: "The deployment configuration \(name) does not exist.")
+    }
+
+    func requireApplication(_ registry: Registry, _ name: String) throws -> CodeDeployApplication {
+        guard let application = try registry.codeDeployApplication(name) else {
+            throw CodeDeployError(type: "ApplicationDoesNotExistException", message: "No application found for name: \(name)")
+        }
+        return application
+    }
+
+    func requireGroup(_ registry: Registry, _ application: String, _ name: String) throws -> CodeDeployGroup {
+        _ = try requireApplication(registry, application)
+        guard let group = try registry.codeDeployGroup(application: application, name: name) else {
+            throw CodeDeployError(type: "DeploymentGroupDoesNotExistException", message: "No Deployment Group found for name: \(name)")
+        }
+        return group
+    }
+
+    func requireDeployment(_ registry: Registry, _ id: String) throws -> Deployment {
+        guard id.hasPrefix("d-") else {
+            throw CodeDeployError(type: "InvalidDeploymentIdException", message: "The deployment ID \(id) is not valid.")
+        }
+        do { return try registry.deployment(id: id) } catch {
+            throw CodeDeployError(type: "DeploymentDoesNotExistException", message: "The deployment \(id) could not be found.")
+        }
+    }
+}
+
+/// The Lambda AppSpec: one function resource (Name, Alias, CurrentVersion, TargetVersion) and hooks.
+struct AppSpec {
+    var function: String
+    var alias: String
+    var currentVersion: String?
+    var targetVersion: String
+    var beforeAllowTraffic: String?
+    var afterAllowTraffic: String?
+
+    init(parsing content: String) throws {
+        let document: Any?
+        if let json = try? JSONSerialization.jsonObject(with: Data(content.utf8)) {
+            document = json
+        } else {
+            document = try? Yams.load(yaml: content)
+        }
+        func invalid(_ why: String) -> CodeDeployError { CodeDeployError(type: "InvalidRevisionException", message: "AppSpec: \(why)") }
+        guard let root = document as? [String: Any] else { throw invalid("not a JSON or YAML mapping.") }
+        let resources = (root["Resources"] ?? root["resources"]) as? [[String: Any]] ?? []
+        guard let resource = resources.first?.values.first as? [String: Any] else { throw invalid("Resources must list one function.") }
+        let properties = (resource["Properties"] ?? resource["properties"]) as? [String: Any] ?? [:]
+        func text(_ key: String) -> String? {
+            let value = properties[key] ?? properties[key.lowercased()]
+            if let string = value as? String { return string }
+            if let number = value as? NSNumber { return number.stringValue }
+            return nil
+        }
+        guard let name = text("Name"), let alias = text("Alias"), let target = text("TargetVersion") else {
+            throw invalid("the resource needs Name, Alias, CurrentVersion and TargetVersion.")
+        }
+        function = (try? FunctionReference(parsing: name).name) ?? name
+        self.alias = alias
+        currentVersion = text("CurrentVersion")
+        targetVersion = target
+        let hooks = (root["Hooks"] ?? root["hooks"]) as? [[String: Any]] ?? []
+        for hook in hooks {
+            if let value = hook["BeforeAllowTraffic"] as? String { beforeAllowTraffic = value }
+            if let value = hook["AfterAllowTraffic"] as? String { afterAllowTraffic = value }
+        }
+    }
+}
+
+/// The policy catalogue as the server sees it (shipped + `<data-dir>/policies`).
+enum RolloutPolicies {
+    static func catalog(_ registry: Registry) throws -> PolicyCatalog {
+        try PolicyCatalog(customFolder: registry.dataDirectory.appendingPathComponent("policies", isDirectory: true))
+    }
+}

@@ -1,0 +1,215 @@
+import Crypto
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import RelctlCore
+import RelctlRollout
+import RelctlRuntime
+import RelctlStore
+import ServiceLifecycle
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// What `relctl serve` was started with.
+public struct ServerOptions: Sendable {
+    public var host: String
+    public var port: Int
+    /// nil: on when credentials exist. Binding beyond loopback requires it.
+    public var requireAuth: Bool?
+    public var allowExecHooks: Bool
+    public var s3Endpoint: URL?
+    public var tickInterval: Double
+
+    public init(host: String = "127.0.0.1", port: Int = 9000, requireAuth: Bool? = nil, allowExecHooks: Bool = false,
+                s3Endpoint: URL? = nil, tickInterval: Double = 0.5) {
+        self.host = host
+        self.port = port
+        self.requireAuth = requireAuth
+        self.allowExecHooks = allowExecHooks
+        self.s3Endpoint = s3Endpoint
+        self.tickInterval = tickInterval
+    }
+
+    public static func isLoopback(_ host: String) -> Bool {
+        host == "127.0.0.1" || host == "::1" || host == "localhost" || host.hasPrefix("127.")
+    }
+}
+
+/// Shared by every request handler.
+final class ServerContext: Sendable {
+    let registry: Registry
+    let pool: RuntimePool
+    let options: ServerOptions
+    let metrics: ServerMetrics
+    let credentials: [String: Credential]
+    let authRequired: Bool
+    let logger: Logger
+    /// Where clients reach us (for GetFunction's Code.Location), set once the port is known.
+    private let base = NIOLockedValueBox("")
+    var baseURL: String { base.withLockedValue { $0 } }
+    func setBaseURL(_ url: String) { base.withLockedValue { $0 = url } }
+
+    init(registry: Registry, pool: RuntimePool, options: ServerOptions, metrics: ServerMetrics, credentials: [Credential],
+         authRequired: Bool, logger: Logger) {
+        self.registry = registry
+        self.pool = pool
+        self.options = options
+        self.metrics = metrics
+        self.credentials = Dictionary(credentials.map { ($0.accessKeyId, $0) }, uniquingKeysWith: { a, _ in a })
+        self.authRequired = authRequired
+        self.logger = logger
+    }
+
+    /// GET an object from the configured S3-compatible endpoint (path-style).
+    func fetchFromS3(bucket: String, key: String, version: String?) throws(RelctlError) -> Data {
+        guard let endpoint = options.s3Endpoint else {
+            throw RelctlError(.invalidParameterValue, "Code from S3 (S3Bucket/S3Key) needs an S3-compatible endpoint: start the server with `relctl serve --s3-endpoint URL`, or send ZipFile.")
+        }
+        let path = "/" + [bucket, key].map { SigV4.uriEncode($0, keepSlash: true) }.joined(separator: "/")
+        var components = URLComponents(url: endpoint, resolvingAgainstBaseURL: false)!
+        components.percentEncodedPath = components.percentEncodedPath.trimmingSuffix("/") + path
+        if let version { components.queryItems = [URLQueryItem(name: "versionId", value: version)] }
+        guard let url = components.url else { throw RelctlError(.invalidParameterValue, "Invalid S3 location \(bucket)/\(key).") }
+        var request = URLRequest(url: url)
+        let environment = ProcessInfo.processInfo.environment
+        if let keyId = environment["RELCTL_S3_ACCESS_KEY_ID"], let secret = environment["RELCTL_S3_SECRET_ACCESS_KEY"] {
+            for (name, value) in S3Signer.headers(url: url, keyId: keyId, secret: secret, region: environment["RELCTL_S3_REGION"] ?? "us-east-1") {
+                request.setValue(value, forHTTPHeaderField: name)
+            }
+        }
+        let box = NIOLockedValueBox<(Data?, Int, String?)>((nil, 0, nil))
+        let done = DispatchSemaphore(value: 0)
+        URLSession.shared.dataTask(with: request) { data, response, error in
+            box.withLockedValue { $0 = (data, (response as? HTTPURLResponse)?.statusCode ?? 0, error?.localizedDescription) }
+            done.signal()
+        }.resume()
+        done.wait()
+        let (data, status, failure) = box.withLockedValue { $0 }
+        guard let data, status == 200 else {
+            throw RelctlError(.invalidParameterValue, "Error occurred while GetObject. S3 Error Code: \(status == 404 ? "NoSuchKey" : "HTTP \(status)"). S3 Error Message: \(failure ?? "s3://\(bucket)/\(key) could not be read from \(endpoint.absoluteString)")")
+        }
+        return data
+    }
+}
+
+enum S3Signer {
+    /// SigV4 headers for an unsigned-payload GET (S3 signs the path encoded once).
+    static func headers(url: URL, keyId: String, secret: String, region: String) -> [(String, String)] {
+        let now = SigV4.formatAmzDate(Date())
+        let host = url.host.map { name in url.port.map { "\(name):\($0)" } ?? name } ?? ""
+        let signed = "host;x-amz-content-sha256;x-amz-date"
+        let query = URLComponents(url: url, resolvingAgainstBaseURL: false)?.percentEncodedQuery
+        let canonical = ["GET", url.path.isEmpty ? "/" : URLComponents(url: url, resolvingAgainstBaseURL: false)!.percentEncodedPath,
+                         SigV4.canonicalQuery(query), "host:\(host)\nx-amz-content-sha256:UNSIGNED-PAYLOAD\nx-amz-date:\(now)\n",
+                         signed, "UNSIGNED-PAYLOAD"].joined(separator: "\n")
+        let date = String(now.prefix(8))
+        let scope = "\(date)/\(region)/s3/aws4_request"
+        let toSign = "AWS4-HMAC-SHA256\n\(now)\n\(scope)\n\(SHA256.hash(data: Data(canonical.utf8)).hexString)"
+        var key = SymmetricKey(data: Data("AWS4\(secret)".utf8))
+        for part in [date, region, "s3", "aws4_request"] {
+            key = SymmetricKey(data: Data(HMAC<SHA256>.authenticationCode(for: Data(part.utf8), using: key)))
+        }
+        let signature = Data(HMAC<SHA256>.authenticationCode(for: Data(toSign.utf8), using: key)).hexString
+        return [("x-amz-date", now), ("x-amz-content-sha256", "UNSIGNED-PAYLOAD"),
+                ("Authorization", "AWS4-HMAC-SHA256 Credential=\(keyId)/\(scope), SignedHeaders=\(signed), Signature=\(signature)")]
+    }
+}
+
+extension String {
+    func trimmingSuffix(_ suffix: String) -> String { hasSuffix(suffix) ? String(dropLast(suffix.count)) : self }
+}
+
+/// `relctl serve`.
+public enum RelctlHTTPServer {
+    /// Runs until SIGTERM/SIGINT (graceful: in-flight requests finish, the controller stops between
+    /// ticks; deployments continue from their persisted step on the next start).
+    public static func run(registry: Registry, options: ServerOptions, onListening: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
+        let credentials = try CredentialStore(dataDirectory: registry.dataDirectory).all()
+        let authRequired = options.requireAuth ?? !credentials.isEmpty
+        if !ServerOptions.isLoopback(options.host) && !authRequired {
+            throw RelctlError(.invalidParameterValue, "Binding \(options.host) (beyond loopback) requires authentication: create a key with `relctl credentials create --name NAME` and start with --auth on.")
+        }
+        if authRequired && credentials.isEmpty {
+            throw RelctlError(.invalidParameterValue, "--auth on needs at least one access key: `relctl credentials create --name NAME`.")
+        }
+        var configuredLogger = Logger(label: "relctl.serve")
+        configuredLogger.logLevel = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+        let logger = configuredLogger
+        let metrics = ServerMetrics()
+        // Hooks and functions running under this server reach it as their AWS endpoint. With auth on
+        // they get a key of their own that lives only as long as this process.
+        let internalKey = Credential(name: "relctl-serve-internal", accessKeyId: "AKIA" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(16).uppercased(),
+                                     secretAccessKey: UUID().uuidString + UUID().uuidString, readOnly: false, created: LambdaTimestamp.string(from: Date()))
+        let endpoint = NIOLockedValueBox("")
+        let pool = RuntimePool(registry: registry, extraEnvironment: {
+            ["AWS_ACCESS_KEY_ID": internalKey.accessKeyId, "AWS_SECRET_ACCESS_KEY": internalKey.secretAccessKey,
+             "AWS_SESSION_TOKEN": "", "AWS_ENDPOINT_URL": endpoint.withLockedValue { $0 }]
+        }, observer: { function, version, result in metrics.invocation(function: function, version: version, result: result) })
+        let context = ServerContext(registry: registry, pool: pool, options: options, metrics: metrics,
+                                    credentials: credentials + [internalKey], authRequired: authRequired, logger: logger)
+        let responder = APIResponder(context: context)
+        let controller = ControllerService(context: context)
+        let app = Application(
+            responder: responder,
+            configuration: .init(address: .hostname(options.host, port: options.port), serverName: "relctl"),
+            services: [controller],
+            onServerRunning: { channel in
+                let port = channel.localAddress?.port ?? options.port
+                let loopback = options.host == "0.0.0.0" || options.host == "::" ? "127.0.0.1" : options.host
+                endpoint.withLockedValue { $0 = "http://\(loopback.contains(":") ? "[\(loopback)]" : loopback):\(port)" }
+                context.setBaseURL("http://\(options.host.contains(":") ? "[\(options.host)]" : options.host):\(port)")
+                logger.info("relctl serve listening", metadata: ["address": "\(options.host):\(port)", "auth": "\(authRequired ? "on" : "off")",
+                                                                 "data-dir": "\(registry.dataDirectory.path)"])
+                onListening(port)
+            },
+            logger: logger)
+        do {
+            try await app.runService()
+        } catch {
+            await pool.shutdown()
+            throw error
+        }
+        await pool.shutdown()
+        logger.info("relctl serve stopped")
+    }
+}
+
+/// The rollout controller as a service: ticks until graceful shutdown.
+struct ControllerService: Service {
+    let context: ServerContext
+
+    func run() async throws {
+        let pool = context.pool
+        let registry = context.registry
+        let controller = Controller(registry: registry, invokeFunctionHook: { claim in
+            Task.detached {
+                let payload = (try? JSONSerialization.data(withJSONObject: claim.payload, options: [.sortedKeys])) ?? Data("{}".utf8)
+                do {
+                    let result = try await pool.invoke(try FunctionReference(parsing: claim.execution.hook), payload: payload)
+                    if result.FunctionError != nil {
+                        _ = try? registry.reportHookStatus(deploymentId: claim.deploymentId, executionId: claim.execution.executionId,
+                                                           status: .failed, output: "the hook function failed: \(result.Payload)")
+                    }
+                } catch {
+                    _ = try? registry.reportHookStatus(deploymentId: claim.deploymentId, executionId: claim.execution.executionId,
+                                                       status: .failed, output: "cannot invoke the hook function: \(error)")
+                }
+            }
+        })
+        let interval = UInt64(context.options.tickInterval * 1e9)
+        try await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do {
+                    try controller.tick()
+                } catch {
+                    context.logger.error("controller tick failed", metadata: ["error": "\(error)"])
+                }
+                try await Task.sleep(nanoseconds: interval)
+            }
+        }
+    }
+}

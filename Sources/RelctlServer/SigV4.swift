@@ -1,0 +1,151 @@
+import Crypto
+import Foundation
+import RelctlCore
+
+/// AWS Signature Version 4, as botocore signs requests: parse the Authorization header, rebuild
+/// the canonical request, recompute the HMAC with the key's secret, compare.
+struct SigV4 {
+    struct Authorization {
+        var accessKeyId: String
+        var date: String
+        var region: String
+        var service: String
+        var signedHeaders: [String]
+        var signature: String
+    }
+
+    /// `AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/lambda/aws4_request, SignedHeaders=host;x-amz-date, Signature=…`
+    static func parse(_ header: String) -> Authorization? {
+        guard header.hasPrefix("AWS4-HMAC-SHA256 ") else { return nil }
+        var fields: [String: String] = [:]
+        for part in header.dropFirst("AWS4-HMAC-SHA256 ".count).split(separator: ",") {
+            let pair = part.trimmingCharacters(in: .whitespaces).split(separator: "=", maxSplits: 1)
+            if pair.count == 2 { fields[String(pair[0])] = String(pair[1]) }
+        }
+        guard let credential = fields["Credential"], let signed = fields["SignedHeaders"], let signature = fields["Signature"] else { return nil }
+        let scope = credential.split(separator: "/").map(String.init)
+        guard scope.count == 5, scope[4] == "aws4_request" else { return nil }
+        return Authorization(accessKeyId: scope[0], date: scope[1], region: scope[2], service: scope[3],
+                             signedHeaders: signed.split(separator: ";").map { String($0).lowercased() }, signature: signature)
+    }
+
+    /// The region a request was signed for, whether or not it is checked.
+    static func region(_ header: String?) -> String? {
+        header.flatMap(parse)?.region
+    }
+
+    /// Checks the signature; throws AWS's error types.
+    static func verify(
+        method: String, rawPath: String, rawQuery: String?, headers: [(String, String)], body: Data,
+        authorization: Authorization, secret: String, now: Date
+    ) throws(RelctlError) {
+        func header(_ name: String) -> String? { headers.first { $0.0.lowercased() == name }?.1 }
+        guard let amzDate = header("x-amz-date"), let signedAt = parseAmzDate(amzDate) else {
+            throw RelctlError(.invalidSignature, "The request must carry an X-Amz-Date header (yyyyMMddTHHmmssZ).")
+        }
+        if abs(now.timeIntervalSince(signedAt)) > 15 * 60 {
+            throw RelctlError(.invalidSignature, "Signature expired: \(amzDate) is now earlier than \(formatAmzDate(now.addingTimeInterval(-15 * 60))) (\(formatAmzDate(now)) - 15 min.)")
+        }
+        guard amzDate.hasPrefix(authorization.date) else {
+            throw RelctlError(.invalidSignature, "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '\(authorization.date)' != '\(amzDate.prefix(8))', from '\(amzDate)'.")
+        }
+        let canonicalHeaders = authorization.signedHeaders.map { name -> String in
+            let values = headers.filter { $0.0.lowercased() == name }.map { $0.1.trimmingCharacters(in: .whitespaces) }
+            let folded = values.joined(separator: ",").split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ")
+            return "\(name):\(folded)\n"
+        }.joined()
+        let payloadHash = header("x-amz-content-sha256").flatMap { $0 == "UNSIGNED-PAYLOAD" ? $0 : $0.lowercased() }
+            ?? SHA256.hash(data: body).hexString
+        let canonicalRequest = [
+            method, canonicalURI(rawPath), canonicalQuery(rawQuery), canonicalHeaders,
+            authorization.signedHeaders.joined(separator: ";"), payloadHash,
+        ].joined(separator: "\n")
+        let scope = "\(authorization.date)/\(authorization.region)/\(authorization.service)/aws4_request"
+        let stringToSign = "AWS4-HMAC-SHA256\n\(amzDate)\n\(scope)\n\(SHA256.hash(data: Data(canonicalRequest.utf8)).hexString)"
+        var key = SymmetricKey(data: Data("AWS4\(secret)".utf8))
+        for part in [authorization.date, authorization.region, authorization.service, "aws4_request"] {
+            key = SymmetricKey(data: Data(HMAC<SHA256>.authenticationCode(for: Data(part.utf8), using: key)))
+        }
+        let expected = Data(HMAC<SHA256>.authenticationCode(for: Data(stringToSign.utf8), using: key)).hexString
+        guard constantTimeEqual(expected, authorization.signature.lowercased()) else {
+            throw RelctlError(.invalidSignature, "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.")
+        }
+    }
+
+    /// Non-S3 services sign the path as sent, URI-encoded once more (botocore's behaviour).
+    static func canonicalURI(_ rawPath: String) -> String {
+        let path = rawPath.isEmpty ? "/" : rawPath
+        return uriEncode(path, keepSlash: true)
+    }
+
+    static func canonicalQuery(_ rawQuery: String?) -> String {
+        guard let rawQuery, !rawQuery.isEmpty else { return "" }
+        let pairs = rawQuery.split(separator: "&").map { item -> (String, String) in
+            let parts = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let key = (String(parts[0]).removingPercentEncoding ?? String(parts[0]))
+            let value = parts.count > 1 ? (String(parts[1]).replacingOccurrences(of: "+", with: "%20").removingPercentEncoding ?? String(parts[1])) : ""
+            return (uriEncode(key, keepSlash: false), uriEncode(value, keepSlash: false))
+        }
+        return pairs.sorted { $0.0 == $1.0 ? $0.1 < $1.1 : $0.0 < $1.0 }.map { "\($0.0)=\($0.1)" }.joined(separator: "&")
+    }
+
+    static func uriEncode(_ text: String, keepSlash: Bool) -> String {
+        var result = ""
+        for byte in text.utf8 {
+            let character = Character(UnicodeScalar(byte))
+            if (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A) || (byte >= 0x30 && byte <= 0x39)
+                || "-_.~".contains(character) || (keepSlash && byte == 0x2F) {
+                result.append(character)
+            } else {
+                result += String(format: "%%%02X", byte)
+            }
+        }
+        return result
+    }
+
+    static func parseAmzDate(_ text: String) -> Date? {
+        let u = Array(text.utf8)
+        guard u.count == 16, u[8] == UInt8(ascii: "T"), u[15] == UInt8(ascii: "Z") else { return nil }
+        func number(_ range: Range<Int>) -> Int32? { Int32(String(decoding: u[range], as: UTF8.self)) }
+        guard let year = number(0..<4), let month = number(4..<6), let day = number(6..<8),
+              let hour = number(9..<11), let minute = number(11..<13), let second = number(13..<15) else { return nil }
+        var parts = tm()
+        parts.tm_year = year - 1900
+        parts.tm_mon = month - 1
+        parts.tm_mday = day
+        parts.tm_hour = hour
+        parts.tm_min = minute
+        parts.tm_sec = second
+        return Date(timeIntervalSince1970: Double(timegm(&parts)))
+    }
+
+    static func formatAmzDate(_ date: Date) -> String {
+        let text = LambdaTimestamp.string(from: date)  // 2026-01-31T12:00:00.000+0000
+        return text.prefix(10).replacingOccurrences(of: "-", with: "") + "T" + text.dropFirst(11).prefix(8).replacingOccurrences(of: ":", with: "") + "Z"
+    }
+
+    static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
+        let x = Array(a.utf8), y = Array(b.utf8)
+        guard x.count == y.count else { return false }
+        var difference: UInt8 = 0
+        for index in x.indices { difference |= x[index] ^ y[index] }
+        return difference == 0
+    }
+}
+
+extension Sequence where Element == UInt8 {
+    var hexString: String { map { String(format: "%02x", $0) }.joined() }
+}
+
+extension Digest {
+    var hexString: String { makeIterator().hexString }
+}
+
+extension IteratorProtocol where Element == UInt8 {
+    var hexString: String {
+        var copy = self
+        var text = ""
+        while let byte = copy.next() { text += String(format: "%02x", byte) }
+        return text
+    }
+}
