@@ -134,7 +134,7 @@ public final class HookRunner {
         try? handle?.close()
     }
 
-    func stopAll() {
+    public func stopAll() {
         for entry in running.values { terminate(entry.process) }
         running.removeAll()
     }

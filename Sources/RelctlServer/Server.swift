@@ -201,15 +201,21 @@ struct ControllerService: Service {
             }
         })
         let interval = UInt64(context.options.tickInterval * 1e9)
-        try await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                do {
-                    try controller.tick()
-                } catch {
-                    context.logger.error("controller tick failed", metadata: ["error": "\(error)"])
+        do {
+            try await cancelWhenGracefulShutdown {
+                while !Task.isCancelled {
+                    do {
+                        try controller.tick()
+                    } catch {
+                        context.logger.error("controller tick failed", metadata: ["error": "\(error)"])
+                    }
+                    try await Task.sleep(nanoseconds: interval)
                 }
-                try await Task.sleep(nanoseconds: interval)
             }
+        } catch is CancellationError {
+            // Graceful shutdown between ticks: every step taken so far is persisted.
         }
+        controller.hooks.stopAll()
+        context.logger.info("controller stopped")
     }
 }

@@ -1,0 +1,168 @@
+import Foundation
+import Testing
+
+/// A `relctl serve` child on a free port of 127.0.0.1.
+final class ServerProcess {
+    let cli: CLI
+    let process: Process
+    let port: Int
+    let log: URL
+
+    init(_ cli: CLI, extra: [String] = []) throws {
+        self.cli = cli
+        log = cli.workDirectory.appendingPathComponent("serve-\(UUID().uuidString.prefix(6)).log")
+        FileManager.default.createFile(atPath: log.path, contents: nil)
+        port = Self.freePort()
+        process = cli.process(["serve", "--port", String(port), "--tick", "0.2"] + extra)
+        let handle = try FileHandle(forWritingTo: log)
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+        for _ in 0..<300 {
+            if (try? Self.get("http://127.0.0.1:\(port)/healthz").0) == 200 { return }
+            if !process.isRunning { break }
+            usleep(100_000)
+        }
+        throw NSError(domain: "relctl-test", code: 1, userInfo: [NSLocalizedDescriptionKey: "serve did not start: \(String(decoding: (try? Data(contentsOf: log)) ?? Data(), as: UTF8.self))"])
+    }
+
+    var endpoint: String { "http://127.0.0.1:\(port)" }
+
+    func stop(signal: Int32 = SIGTERM) -> Int32 {
+        kill(process.processIdentifier, signal)
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
+    static func freePort() -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    /// A plain GET with curl (status, body).
+    static func get(_ url: String) throws -> (Int, String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+        process.arguments = ["-s", "-o", "-", "-w", "\n%{http_code}", url]
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        return (Int(lines.last ?? "") ?? 0, lines.dropLast().joined(separator: "\n"))
+    }
+}
+
+/// Runs a command with the AWS tools' environment pointed at a server.
+func runTool(_ arguments: [String], environment extra: [String: String], cwd: URL) throws -> (Int32, String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = arguments
+    var environment = ProcessInfo.processInfo.environment
+    for (key, value) in extra { environment[key] = value }
+    process.environment = environment
+    process.currentDirectoryURL = cwd
+    let out = Pipe()
+    process.standardOutput = out
+    process.standardError = out
+    try process.run()
+    let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    return (process.terminationStatus, text)
+}
+
+@Suite("relctl serve", .serialized)
+struct ServerTests {
+    static let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    @Test func healthzAndPrometheusMetrics() throws {
+        let cli = try CLI()
+        let server = try ServerProcess(cli)
+        defer { _ = server.stop() }
+        let aws: [String: String] = ["AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "y", "AWS_DEFAULT_REGION": "eu-west-1"]
+        let (status, output) = try runTool(["aws", "lambda", "get-function", "--function-name", "missing", "--endpoint-url", server.endpoint],
+                                           environment: aws, cwd: cli.workDirectory)
+        #expect(status != 0)
+        #expect(output.contains("An error occurred (ResourceNotFoundException) when calling the GetFunction operation: Function not found: arn:aws:lambda:eu-west-1:000000000000:function:missing"))
+        let (code, metrics) = try ServerProcess.get("\(server.endpoint)/metrics")
+        #expect(code == 200)
+        #expect(metrics.contains("relctl_http_requests_total{action=\"GetFunction\",status=\"404\"} 1"))
+        #expect(metrics.contains("relctl_code_storage_limit_bytes 80530636800"))
+        #expect(metrics.contains("# TYPE relctl_http_request_duration_seconds histogram"))
+    }
+
+    @Test func sigtermMidCanaryThenRestartContinuesTheDeployment() throws {
+        let cli = try RolloutCLITests.fixture(holds: "3s")
+        var server = try ServerProcess(cli)
+        let created = try cli.json("deploy", "orders", "--alias", "live", "--version", "2", "--policy", "Quick", "--detach")
+        let id = try #require(created["deploymentId"] as? String)
+        usleep(1_000_000)
+        #expect(server.stop(signal: SIGTERM) == 0, "graceful shutdown exits 0")
+        #expect(try cli.json("deployments", "get", id)["status"] as? String == "InProgress")
+        server = try ServerProcess(cli)
+        defer { _ = server.stop() }
+        var status = ""
+        for _ in 0..<100 {
+            status = try cli.json("deployments", "get", id)["status"] as? String ?? ""
+            if status != "InProgress" { break }
+            usleep(200_000)
+        }
+        #expect(status == "Succeeded")
+        let shifts = (try cli.json("deployments", "get", id)["events"] as? [[String: Any]] ?? []).filter { $0["kind"] as? String == "Shift" }
+        #expect(shifts.count == 3, "each step once, across the restart")
+    }
+
+    @Test func nonLoopbackWithoutAuthIsRefused() throws {
+        let cli = try CLI()
+        let result = try cli.run("serve", "--host", "0.0.0.0", "--port", String(ServerProcess.freePort()))
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("requires authentication"))
+    }
+
+    /// The compatibility suite in Tests/compat, run with real boto3 and awscli against a real server.
+    @Test func awsCompatibilitySuitePasses() throws {
+        let suite = Self.repo.appendingPathComponent("Tests/compat")
+        try #require(FileManager.default.fileExists(atPath: suite.appendingPathComponent("conftest.py").path))
+        let (status, output) = try runTool(["python3", "-m", "pytest", suite.path, "-q", "-x", "-p", "no:cacheprovider"],
+                                           environment: ["RELCTL_BIN": CLI.binary.path], cwd: Self.repo)
+        #expect(status == 0, "\(output.suffix(6000))")
+    }
+
+    @Test func sigV4IsEnforcedWhenAuthIsOn() throws {
+        let cli = try CLI()
+        let writer = try cli.json("credentials", "create", "--name", "ci")
+        let reader = try cli.json("credentials", "create", "--name", "viewer", "--read-only")
+        let file = cli.dataDirectory.appendingPathComponent("credentials.json")
+        let mode = (try FileManager.default.attributesOfItem(atPath: file.path)[.posixPermissions] as? NSNumber)?.intValue
+        #expect(mode == 0o600)
+        let listed = try cli.run("credentials", "list", "--output", "json")
+        #expect(!listed.stdout.contains(writer["SecretAccessKey"] as? String ?? "?"), "secrets never shown again")
+        let server = try ServerProcess(cli, extra: ["--auth", "on"])
+        defer { _ = server.stop() }
+        let suite = Self.repo.appendingPathComponent("Tests/compat/test_auth.py")
+        try #require(FileManager.default.fileExists(atPath: suite.path))
+        let (status, output) = try runTool(["python3", "-m", "pytest", suite.path, "-q", "-p", "no:cacheprovider"], environment: [
+            "RELCTL_AUTH_ENDPOINT": server.endpoint,
+            "RELCTL_AUTH_KEY": writer["AccessKeyId"] as? String ?? "", "RELCTL_AUTH_SECRET": writer["SecretAccessKey"] as? String ?? "",
+            "RELCTL_AUTH_READONLY_KEY": reader["AccessKeyId"] as? String ?? "", "RELCTL_AUTH_READONLY_SECRET": reader["SecretAccessKey"] as? String ?? "",
+        ], cwd: Self.repo)
+        #expect(status == 0, "\(output.suffix(4000))")
+        #expect(!output.contains("skipped"), "the auth tests ran")
+        let serverLog = String(decoding: try Data(contentsOf: server.log), as: UTF8.self)
+        #expect(!serverLog.contains(writer["SecretAccessKey"] as? String ?? "?"), "secrets never appear in logs")
+        let history = try cli.run("history", "authfn", "--output", "json")
+        if history.status == 0 {
+            #expect(history.stdout.contains("key:\(writer["AccessKeyId"] as? String ?? "?")"), "the audit row names the key")
+        }
+    }
+}
