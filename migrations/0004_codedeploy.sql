@@ -27,6 +27,7 @@ CREATE TABLE codedeploy_deployments (
     deployment_id         TEXT PRIMARY KEY NOT NULL REFERENCES deployments(id) ON DELETE CASCADE,
     application_name      TEXT NOT NULL,
     deployment_group_name TEXT NOT NULL,
-    description           TEXT
+    description           TEXT,
+    revision              TEXT  -- the CreateDeployment revision as JSON
 ) WITHOUT ROWID;
 CREATE INDEX codedeploy_deployments_by_group ON codedeploy_deployments(application_name, deployment_group_name);

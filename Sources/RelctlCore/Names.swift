@@ -90,7 +90,10 @@ public struct FunctionReference: Hashable, Sendable {
         }
         if let account, !(account.count == 12 && account.allSatisfy(\.isASCIIDigit)) { throw invalid }
         guard parts.count == 1 || parts.count == 2 else { throw invalid }
-        try Self.validateName(parts[0])
+        // Only CreateFunction enforces the 64-character limit; a longer name elsewhere is simply not found.
+        guard !parts[0].isEmpty, parts[0].allSatisfy(\.isNameCharacter) else {
+            throw .validation(value: parts[0], field: "functionName", constraint: "Member must satisfy regular expression pattern: [a-zA-Z0-9-_]+")
+        }
         self.name = parts[0]
         self.qualifier = parts.count == 2 ? try Qualifier(parsing: parts[1]) : nil
         self.account = account

@@ -74,7 +74,7 @@ struct JSONObject {
 
     func int(_ key: String) throws(RelctlError) -> Int? {
         guard has(key) else { return nil }
-        guard let number = values[key] as? NSNumber, !(values[key] is Bool), number.doubleValue == number.doubleValue.rounded() else {
+        guard let number = values[key] as? NSNumber, !Self.isBoolean(number), number.doubleValue == number.doubleValue.rounded() else {
             throw typeError(key, "an integer")
         }
         return number.intValue
@@ -82,8 +82,8 @@ struct JSONObject {
 
     func bool(_ key: String) throws(RelctlError) -> Bool? {
         guard has(key) else { return nil }
-        guard let value = values[key] as? Bool else { throw typeError(key, "true or false") }
-        return value
+        guard let number = values[key] as? NSNumber, Self.isBoolean(number) else { throw typeError(key, "true or false") }
+        return number.boolValue
     }
 
     func object(_ key: String) throws(RelctlError) -> JSONObject? {
@@ -109,10 +109,15 @@ struct JSONObject {
         guard let raw = values[key] as? [String: Any] else { throw typeError(key, "a map of numbers") }
         var result: [String: Double] = [:]
         for (name, value) in raw {
-            guard let number = value as? NSNumber, !(value is Bool) else { throw typeError(key, "a map of numbers") }
+            guard let number = value as? NSNumber, !Self.isBoolean(number) else { throw typeError(key, "a map of numbers") }
             result[name] = number.doubleValue
         }
         return result
+    }
+
+    /// JSON true/false (on Linux, 0 and 1 also answer `is Bool`; the encoding type tells them apart).
+    static func isBoolean(_ number: NSNumber) -> Bool {
+        String(cString: number.objCType) == "c"
     }
 
     func data(_ key: String) throws(RelctlError) -> Data? {

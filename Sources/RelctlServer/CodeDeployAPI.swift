@@ -193,7 +193,9 @@ struct CodeDeployAPI: Sendable {
         let deployment = try registry.createDeployment(DeploymentRequest(
             function: appSpec.function, alias: appSpec.alias, targetVersion: appSpec.targetVersion, policy: policy,
             preTrafficHook: appSpec.beforeAllowTraffic, postTrafficHook: appSpec.afterAllowTraffic, alarms: alarms, autoRollback: autoRollback))
-        try registry.linkCodeDeployDeployment(deployment.id, application: applicationName, group: groupName, description: try body.string("description"))
+        let revisionJSON = (try? JSONSerialization.data(withJSONObject: revision.values, options: [.sortedKeys])).map { String(decoding: $0, as: UTF8.self) }
+        try registry.linkCodeDeployDeployment(deployment.id, application: applicationName, group: groupName,
+                                              description: try body.string("description"), revision: revisionJSON)
         return .raw(["deploymentId": deployment.id], contentType: Self.contentType)
     }
 
@@ -216,6 +218,7 @@ struct CodeDeployAPI: Sendable {
                                    "Failed": deployment.status == .failed ? 1 : 0, "Skipped": 0, "Ready": 0],
         ]
         if let description = link?.2 { info["description"] = description }
+        if let revision = link?.3.flatMap({ try? JSONSerialization.jsonObject(with: Data($0.utf8)) }) { info["revision"] = revision }
         if let start = deployment.startTime { info["startTime"] = start }
         if let complete = deployment.completeTime { info["completeTime"] = complete }
         if let error = deployment.error { info["errorInformation"] = ["code": error.code, "message": error.message] }
@@ -267,7 +270,10 @@ struct CodeDeployAPI: Sendable {
            let routing = (try? JSONSerialization.jsonObject(with: Data(stored.definition.utf8))) as? [String: Any] {
             return try Self.policy(name, from: routing)
         }
-        if let entry = try RolloutPolicies.catalog(registry).lookup(name) { return entry.policy }
+        if var policy = try RolloutPolicies.catalog(registry).lookup(name)?.policy {
+            policy.name = name  // the deployment answers with the config name it was asked for
+            return policy
+        }
         throw CodeDeployError(type: "DeploymentConfigDoesNotExistException", message: "The deployment configuration \(name) does not exist.")
     }
 

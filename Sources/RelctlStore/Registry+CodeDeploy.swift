@@ -101,17 +101,17 @@ extension Registry {
         try read { db in try String.fetchAll(db, sql: "SELECT name FROM codedeploy_configs ORDER BY name") }
     }
 
-    public func linkCodeDeployDeployment(_ id: String, application: String, group: String, description: String?) throws(RelctlError) {
+    public func linkCodeDeployDeployment(_ id: String, application: String, group: String, description: String?, revision: String?) throws(RelctlError) {
         try write { db, _ in
-            try db.execute(sql: "INSERT INTO codedeploy_deployments VALUES (?, ?, ?, ?)", arguments: [id, application, group, description])
+            try db.execute(sql: "INSERT INTO codedeploy_deployments VALUES (?, ?, ?, ?, ?)", arguments: [id, application, group, description, revision])
         }
     }
 
-    /// (application, group, description) a deployment was created for through the CodeDeploy API.
-    public func codeDeployLink(_ id: String) throws(RelctlError) -> (String, String, String?)? {
+    /// (application, group, description, revision JSON) a deployment was created for through the CodeDeploy API.
+    public func codeDeployLink(_ id: String) throws(RelctlError) -> (String, String, String?, String?)? {
         try read { db in
             try Row.fetchOne(db, sql: "SELECT * FROM codedeploy_deployments WHERE deployment_id = ?", arguments: [id]).map {
-                ($0["application_name"], $0["deployment_group_name"], $0["description"])
+                ($0["application_name"], $0["deployment_group_name"], $0["description"], $0["revision"])
             }
         }
     }

@@ -28,8 +28,9 @@ extension Registry {
     func accountSettings(_ db: Database) throws -> AccountSettings {
         let usage = try usage(db)
         let functionCount = try FunctionRecord.fetchCount(db)
+        let reserved = try Int.fetchOne(db, sql: "SELECT COALESCE(SUM(reserved_concurrency), 0) FROM functions") ?? 0
         return AccountSettings(
-            AccountLimit: .init(TotalCodeSize: try limit(db), UnreservedConcurrentExecutions: Limits.concurrentExecutions),
+            AccountLimit: .init(TotalCodeSize: try limit(db), UnreservedConcurrentExecutions: Limits.concurrentExecutions - reserved),
             AccountUsage: .init(TotalCodeSize: usage.totalCodeSize, FunctionCount: functionCount))
     }
 
