@@ -67,6 +67,7 @@ public struct CredentialStore: Sendable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         let temporary = url.deletingLastPathComponent().appendingPathComponent(".credentials-\(UUID().uuidString)")
+        try FileSystem.createDirectory(url.deletingLastPathComponent())
         do {
             try FileSystem.writeDurably(try encoder.encode(credentials), to: temporary)  // created 0600
             guard rename(temporary.path, url.path) == 0 else {
