@@ -19,7 +19,11 @@ struct APIResponder: HTTPResponder {
         let rawQuery = request.uri.query
         let segments = rawPath.split(separator: "/", omittingEmptySubsequences: true).map { String($0).removingPercentEncoding ?? String($0) }
         let query = Self.parseQuery(rawQuery)
-        let headers = request.headers.map { ($0.name.rawName, $0.value) }
+        var headers = request.headers.map { ($0.name.rawName, $0.value) }
+        // HTTP/1 Host arrives as the request's authority, not among the header fields; SigV4 signs it.
+        if let authority = request.head.authority, !headers.contains(where: { $0.0.lowercased() == "host" }) {
+            headers.append(("host", authority))
+        }
         let target = request.headers[HTTPField.Name("X-Amz-Target")!]
         let isCodeDeploy = target?.hasPrefix("CodeDeploy_20141006.") == true
         let method = request.method.rawValue

@@ -157,12 +157,21 @@ struct ServerTests {
             "RELCTL_AUTH_READONLY_KEY": reader["AccessKeyId"] as? String ?? "", "RELCTL_AUTH_READONLY_SECRET": reader["SecretAccessKey"] as? String ?? "",
         ], cwd: Self.repo)
         #expect(status == 0, "\(output.suffix(4000))")
-        #expect(!output.contains("skipped"), "the auth tests ran")
+        let passed = output.firstMatch(of: /(\d+) passed/).flatMap { Int($0.1) } ?? 0
+        #expect(passed >= 6, "the signed-request tests ran: \(output.suffix(300))")
         let serverLog = String(decoding: try Data(contentsOf: server.log), as: UTF8.self)
         #expect(!serverLog.contains(writer["SecretAccessKey"] as? String ?? "?"), "secrets never appear in logs")
-        let history = try cli.run("history", "authfn", "--output", "json")
-        if history.status == 0 {
-            #expect(history.stdout.contains("key:\(writer["AccessKeyId"] as? String ?? "?")"), "the audit row names the key")
-        }
+        // A mutation made with the key is audited under it.
+        let zip = cli.workDirectory.appendingPathComponent("audit.zip")
+        let (zipped, zipOutput) = try runTool(["sh", "-c", "cd \(Self.repo.path)/examples/hello && zip -q \(zip.path) bootstrap"], environment: [:], cwd: cli.workDirectory)
+        try #require(zipped == 0, "\(zipOutput)")
+        let (created, createOutput) = try runTool([
+            "aws", "lambda", "create-function", "--endpoint-url", server.endpoint, "--function-name", "audited", "--runtime", "provided.al2023",
+            "--handler", "bootstrap", "--role", "arn:aws:iam::123456789012:role/x", "--zip-file", "fileb://\(zip.path)",
+        ], environment: ["AWS_ACCESS_KEY_ID": writer["AccessKeyId"] as? String ?? "", "AWS_SECRET_ACCESS_KEY": writer["SecretAccessKey"] as? String ?? "",
+                         "AWS_DEFAULT_REGION": "us-east-1"], cwd: cli.workDirectory)
+        #expect(created == 0, "\(createOutput)")
+        let history = try cli.run("history", "audited", "--output", "json")
+        #expect(history.stdout.contains("key:\(writer["AccessKeyId"] as? String ?? "?") (ci)"), "the audit row names the key: \(history.stdout)")
     }
 }
