@@ -47,7 +47,9 @@ struct CoreTests {
         #expect(qualified.qualifier == .version(1))
     }
 
-    @Test func functionNameOf64CharactersIsAcceptedAnd65IsRefusedWithTheAwsMessage() throws {
+    /// AWS refuses a 65-character name only where a function is created; anywhere else such a
+    /// name simply names no function (GetFunction answers 404), so references parse.
+    @Test func functionNameOf64CharactersIsAcceptedAnd65IsRefusedAtCreationWithTheAwsMessage() throws {
         let name64 = String(repeating: "a", count: 64)
         #expect(try FunctionReference(parsing: name64).name == name64)
         #expect(try FunctionReference(parsing: "arn:aws:lambda:us-east-1:123456789012:function:\(name64):live").name == name64)
@@ -56,9 +58,9 @@ struct CoreTests {
             .invalidParameterValue,
             message: "Value '\(name65)' at 'functionName' failed to satisfy constraint: Member must have length less than or equal to 64"
         ) {
-            try FunctionReference(parsing: name65)
+            try FunctionReference.validateName(name65)
         }
-        expectRelctlError(.invalidParameterValue) { try FunctionReference.validateName(name65) }
+        #expect(try FunctionReference(parsing: name65).name == name65)
     }
 
     @Test func functionReferenceLongerThan140CharactersIsAValidationError() {
