@@ -175,3 +175,63 @@ struct ServerTests {
         #expect(history.stdout.contains("key:\(writer["AccessKeyId"] as? String ?? "?") (ci)"), "the audit row names the key: \(history.stdout)")
     }
 }
+
+@Suite("Code from S3", .serialized)
+struct S3CodeTests {
+    @Test func createFunctionFetchesCodeFromAnS3CompatibleEndpoint() throws {
+        let cli = try CLI()
+        // moto_server is a real S3-compatible endpoint here.
+        let s3Port = ServerProcess.freePort()
+        let moto = Process()
+        moto.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        moto.arguments = ["moto_server", "-p", String(s3Port)]
+        moto.standardOutput = FileHandle.nullDevice
+        moto.standardError = FileHandle.nullDevice
+        try moto.run()
+        defer { kill(moto.processIdentifier, SIGKILL); moto.waitUntilExit() }  // moto_server ignores SIGTERM
+        let s3 = "http://127.0.0.1:\(s3Port)"
+        for _ in 0..<100 {
+            if ((try? ServerProcess.get(s3).0) ?? 0) != 0 { break }
+            usleep(100_000)
+        }
+        let aws: [String: String] = ["AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "y", "AWS_DEFAULT_REGION": "us-east-1"]
+        let zip = cli.workDirectory.appendingPathComponent("code.zip")
+        #expect(try runTool(["sh", "-c", "cd \(ServerTests.repo.path)/examples/hello && zip -q \(zip.path) bootstrap"], environment: [:], cwd: cli.workDirectory).0 == 0)
+        #expect(try runTool(["aws", "s3api", "create-bucket", "--bucket", "artifacts", "--endpoint-url", s3], environment: aws, cwd: cli.workDirectory).0 == 0)
+        #expect(try runTool(["aws", "s3api", "put-object", "--bucket", "artifacts", "--key", "builds/hello.zip", "--body", zip.path, "--endpoint-url", s3],
+                            environment: aws, cwd: cli.workDirectory).0 == 0)
+
+        // moto refuses anonymous reads, so the server signs its GetObject (SigV4, as for real S3).
+        setenv("RELCTL_S3_ACCESS_KEY_ID", "relctl", 1)
+        setenv("RELCTL_S3_SECRET_ACCESS_KEY", "secret", 1)
+        defer { unsetenv("RELCTL_S3_ACCESS_KEY_ID"); unsetenv("RELCTL_S3_SECRET_ACCESS_KEY") }
+        let server = try ServerProcess(cli, extra: ["--s3-endpoint", s3])
+        defer { _ = server.stop() }
+        let (status, output) = try runTool([
+            "aws", "lambda", "create-function", "--endpoint-url", server.endpoint, "--function-name", "froms3", "--runtime", "provided.al2023",
+            "--handler", "bootstrap", "--role", "arn:aws:iam::123456789012:role/x", "--code", "S3Bucket=artifacts,S3Key=builds/hello.zip",
+        ], environment: aws, cwd: cli.workDirectory)
+        #expect(status == 0, "\(output)")
+        let created = (try? JSONSerialization.jsonObject(with: Data(output.utf8))) as? [String: Any] ?? [:]
+        let bytes = try Data(contentsOf: zip)
+        #expect(created["CodeSize"] as? Int == bytes.count)
+        let (missing, missingOutput) = try runTool([
+            "aws", "lambda", "create-function", "--endpoint-url", server.endpoint, "--function-name", "nos3", "--runtime", "provided.al2023",
+            "--handler", "bootstrap", "--role", "arn:aws:iam::123456789012:role/x", "--code", "S3Bucket=artifacts,S3Key=nope.zip",
+        ], environment: aws, cwd: cli.workDirectory)
+        #expect(missing != 0 && missingOutput.contains("InvalidParameterValueException") && missingOutput.contains("NoSuchKey"), "\(missingOutput)")
+    }
+
+    @Test func withoutAnEndpointS3CodeIsAClearError() throws {
+        let cli = try CLI()
+        let server = try ServerProcess(cli)
+        defer { _ = server.stop() }
+        let aws: [String: String] = ["AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "y", "AWS_DEFAULT_REGION": "us-east-1"]
+        let (status, output) = try runTool([
+            "aws", "lambda", "create-function", "--endpoint-url", server.endpoint, "--function-name", "s3less", "--runtime", "provided.al2023",
+            "--handler", "bootstrap", "--role", "arn:aws:iam::123456789012:role/x", "--code", "S3Bucket=some-bucket,S3Key=k.zip",
+        ], environment: aws, cwd: cli.workDirectory)
+        #expect(status != 0)
+        #expect(output.contains("(InvalidParameterValueException)") && output.contains("--s3-endpoint"), "\(output)")
+    }
+}
