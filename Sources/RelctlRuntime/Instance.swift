@@ -32,6 +32,8 @@ enum InvocationOutcome: Sendable {
     case response(ByteBuffer)
     /// A function error: the error object as payload.
     case error(ByteBuffer)
+    /// The instance died before its bootstrap took the invocation: nothing ran, so it can go elsewhere.
+    case notDelivered
 }
 
 /// One execution environment: a bootstrap process and the Runtime API it talks to, on its own
@@ -43,6 +45,7 @@ actor Instance {
     private(set) var invocationCount = 0
     private(set) var isDead = false
     private var deathReason = ""
+    private var initError: ByteBuffer?
     private var process: ChildProcess?
     private var server: Task<Void, any Error>?
     private var waitingForNext: CheckedContinuation<PendingInvocation?, Never>?
@@ -175,6 +178,7 @@ actor Instance {
     }
 
     func initFailed(_ error: ByteBuffer) {
+        initError = error
         let current = self.current
         self.current = nil
         queued = nil
@@ -185,11 +189,14 @@ actor Instance {
     func processExited(_ raw: Int32) {
         let description = ChildProcess.describe(raw)
         let current = self.current
+        let undelivered = queued != nil && invocationCount > 1
         self.current = nil
         queued = nil
         let wasDead = isDead
         shutdown(reason: "exited (\(description))")
-        if let current {
+        if let current, undelivered {
+            current.continuation.resume(returning: .notDelivered)
+        } else if let current {
             let message = wasDead && deathReason.hasPrefix("timed out") ? deathReason : "RequestId: \(current.requestId) Error: Runtime exited with error: \(description)"
             current.continuation.resume(returning: .error(Self.errorJSON(type: "Runtime.ExitError", message: message)))
         }
@@ -209,7 +216,11 @@ actor Instance {
     func invoke(_ invocation: PendingInvocation, timeout: Double) async -> InvocationOutcome {
         invocationCount += 1
         if isDead {
-            return .error(Self.errorJSON(type: "Runtime.ExitError", message: "RequestId: \(invocation.requestId) Error: Runtime exited before the invocation (\(deathReason))"))
+            // A fresh instance that is already gone failed at init: that is this invocation's error.
+            if invocationCount == 1 {
+                return .error(initError ?? Self.errorJSON(type: "Runtime.ExitError", message: "RequestId: \(invocation.requestId) Error: Runtime exited during init (\(deathReason))"))
+            }
+            return .notDelivered
         }
         let timer = Task { [weak self] in
             try await Task.sleep(nanoseconds: UInt64(timeout * 1e9))

@@ -61,22 +61,29 @@ public actor RuntimePool {
 
         let requestId = UUID().uuidString.lowercased()
         let started = DispatchTime.now().uptimeNanoseconds
-        let instance: Instance
-        let cold: Bool
-        if let warm = await takeIdle(execution.instanceKey) {
-            instance = warm
-            cold = false
-        } else {
-            instance = try await startInstance(execution, target: target)
-            cold = true
-            coldStarts += 1
-        }
-        let logStart = Self.fileSize(await instance.logURL)
-        Self.appendLog(await instance.logURL, "START RequestId: \(requestId) Version: \(execution.versionText)\n")
-        let deadline = Int64((Date().timeIntervalSince1970 + Double(execution.timeout)) * 1000)
-        let outcome = await instance.invoke(
-            PendingInvocation(requestId: requestId, payload: ByteBuffer(bytes: payload), deadlineMs: deadline, invokedArn: target.invokedArn),
-            timeout: Double(execution.timeout))
+        var instance: Instance
+        var cold: Bool
+        var logStart: Int64
+        var outcome: InvocationOutcome
+        var attempts = 0
+        repeat {
+            attempts += 1
+            if attempts == 1, let warm = await takeIdle(execution.instanceKey) {
+                instance = warm
+                cold = false
+            } else {
+                instance = try await startInstance(execution, target: target)
+                cold = true
+                coldStarts += 1
+            }
+            logStart = Self.fileSize(await instance.logURL)
+            Self.appendLog(await instance.logURL, "START RequestId: \(requestId) Version: \(execution.versionText)\n")
+            let deadline = Int64((Date().timeIntervalSince1970 + Double(execution.timeout)) * 1000)
+            outcome = await instance.invoke(
+                PendingInvocation(requestId: requestId, payload: ByteBuffer(bytes: payload), deadlineMs: deadline, invokedArn: target.invokedArn),
+                timeout: Double(execution.timeout))
+            // A warm instance that died while idle never saw the invocation: run it on a fresh one.
+        } while outcome.isNotDelivered && attempts < 2
         let duration = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6
         Self.appendLog(await instance.logURL, "END RequestId: \(requestId)\nREPORT RequestId: \(requestId)\tDuration: \(String(format: "%.2f", duration)) ms\tMemory Size: \(execution.memorySize) MB\(cold ? "\tInit: cold start" : "")\n")
         if await instance.isDead {
@@ -91,6 +98,9 @@ public actor RuntimePool {
         case .response(let body): result.Payload = String(buffer: body)
         case .error(let body):
             result.Payload = String(buffer: body)
+            result.FunctionError = "Unhandled"
+        case .notDelivered:
+            result.Payload = String(buffer: Instance.errorJSON(type: "Runtime.ExitError", message: "RequestId: \(requestId) Error: Runtime exited before it took the invocation"))
             result.FunctionError = "Unhandled"
         }
         if logTail {
@@ -194,5 +204,12 @@ public actor MetricsRecorder {
     public func flush() {
         flusher?.cancel()
         flushNow()
+    }
+}
+
+extension InvocationOutcome {
+    var isNotDelivered: Bool {
+        if case .notDelivered = self { return true }
+        return false
     }
 }

@@ -88,6 +88,8 @@ enum Bootstraps {
                 import layermod
                 out["module"] = layermod.NAME
             call("POST", f"/2018-06-01/runtime/invocation/{rid}/response", json.dumps(out))
+            if cmd == "respond-then-exit":
+                sys.exit(0)
         """#
 }
 
@@ -223,6 +225,19 @@ struct RuntimeTests {
             let fields = stat[stat.index(after: close)...].split(separator: " ")
             return fields.count > 2 && fields[0] == "Z" && Int32(fields[1]) == me
         }.count
+    }
+
+    @Test func aWarmInstanceThatDiedWhileIdleDoesNotFailTheNextInvocation() async throws {
+        let fixture = try RuntimeFixture()
+        try fixture.function("flaky", bootstrap: Bootstraps.python)
+        for _ in 0..<5 {
+            let (first, _) = try await fixture.invoke("flaky", ["cmd": "respond-then-exit"])
+            #expect(first.FunctionError == nil)
+            let (next, _) = try await fixture.invoke("flaky", ["cmd": "echo"])
+            #expect(next.FunctionError == nil, "\(next.Payload)")
+            #expect(next.ColdStart, "it ran on a fresh instance")
+        }
+        await fixture.pool.shutdown()
     }
 
     @Test func memoryIsLimitedPerInstance() async throws {
