@@ -117,22 +117,7 @@ struct Demo: AsyncParsableCommand {
     }
 }
 
-/// A controller whose function hooks are invoked by the local runtime (asynchronously, as
-/// CodeDeploy invokes them); an invocation that fails marks the hook Failed at once.
+/// A controller whose function hooks are invoked by the local runtime.
 func makeController(_ registry: Registry, scope: String?, pool: RuntimePool) -> Controller {
-    Controller(registry: registry, scope: scope, invokeFunctionHook: { claim in
-        Task.detached {
-            let payload = (try? JSONSerialization.data(withJSONObject: claim.payload, options: [.sortedKeys])) ?? Data("{}".utf8)
-            do {
-                let result = try await pool.invoke(try FunctionReference(parsing: claim.execution.hook), payload: payload)
-                if result.FunctionError != nil {
-                    _ = try? registry.reportHookStatus(deploymentId: claim.deploymentId, executionId: claim.execution.executionId,
-                                                       status: .failed, output: "the hook function failed: \(result.Payload)")
-                }
-            } catch {
-                _ = try? registry.reportHookStatus(deploymentId: claim.deploymentId, executionId: claim.execution.executionId,
-                                                   status: .failed, output: "cannot invoke the hook function: \(error)")
-            }
-        }
-    })
+    Controller(registry: registry, scope: scope, invokeFunctionHook: pool.invokeHook)
 }

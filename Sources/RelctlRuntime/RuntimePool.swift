@@ -146,6 +146,25 @@ public actor RuntimePool {
 
     public var warmInstances: Int { idle.values.reduce(0) { $0 + $1.count } }
 
+    /// Invokes a deployment hook that is a registry function, asynchronously (as CodeDeploy does);
+    /// the function then reports its result. An invocation that fails marks the hook Failed at once.
+    public nonisolated func invokeHook(_ claim: ClaimedHook) {
+        let registry = registry
+        Task.detached {
+            let payload = (try? JSONSerialization.data(withJSONObject: claim.payload, options: [.sortedKeys])) ?? Data("{}".utf8)
+            do {
+                let result = try await self.invoke(try FunctionReference(parsing: claim.execution.hook), payload: payload)
+                if result.FunctionError != nil {
+                    _ = try? registry.reportHookStatus(deploymentId: claim.deploymentId, executionId: claim.execution.executionId,
+                                                       status: .failed, output: "the hook function failed: \(result.Payload)")
+                }
+            } catch {
+                _ = try? registry.reportHookStatus(deploymentId: claim.deploymentId, executionId: claim.execution.executionId,
+                                                   status: .failed, output: "cannot invoke the hook function: \(error)")
+            }
+        }
+    }
+
     /// `shutdown()` for synchronous callers: waits until every instance is stopped.
     public nonisolated func shutdownAndWait() {
         let done = DispatchSemaphore(value: 0)

@@ -183,23 +183,7 @@ struct ControllerService: Service {
     let context: ServerContext
 
     func run() async throws {
-        let pool = context.pool
-        let registry = context.registry
-        let controller = Controller(registry: registry, invokeFunctionHook: { claim in
-            Task.detached {
-                let payload = (try? JSONSerialization.data(withJSONObject: claim.payload, options: [.sortedKeys])) ?? Data("{}".utf8)
-                do {
-                    let result = try await pool.invoke(try FunctionReference(parsing: claim.execution.hook), payload: payload)
-                    if result.FunctionError != nil {
-                        _ = try? registry.reportHookStatus(deploymentId: claim.deploymentId, executionId: claim.execution.executionId,
-                                                           status: .failed, output: "the hook function failed: \(result.Payload)")
-                    }
-                } catch {
-                    _ = try? registry.reportHookStatus(deploymentId: claim.deploymentId, executionId: claim.execution.executionId,
-                                                       status: .failed, output: "cannot invoke the hook function: \(error)")
-                }
-            }
-        })
+        let controller = Controller(registry: context.registry, invokeFunctionHook: context.pool.invokeHook)
         let interval = UInt64(context.options.tickInterval * 1e9)
         do {
             try await cancelWhenGracefulShutdown {
