@@ -79,6 +79,26 @@ struct CLI {
         return result.object
     }
 
+    /// A function folder whose `bootstrap` is a custom runtime loop in sh: it takes each event from
+    /// the Runtime API into $EVENT (request id in $ID, $API the base URL) and runs `body` on it.
+    func runtimeLoop(_ name: String, body: String) throws -> String {
+        let folder = workDirectory.appendingPathComponent(name, isDirectory: true)
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let script = """
+            #!/bin/sh
+            API="http://$AWS_LAMBDA_RUNTIME_API/2018-06-01/runtime"
+            while true; do
+              H=$(mktemp); EVENT=$(curl -sS -D "$H" "$API/invocation/next")
+              ID=$(grep -Fi Lambda-Runtime-Aws-Request-Id "$H" | tr -d '[:space:]' | cut -d: -f2); rm -f "$H"
+            \(body)
+            done
+            """
+        let file = folder.appendingPathComponent("bootstrap")
+        try Data(script.utf8).write(to: file)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: file.path)
+        return folder.path
+    }
+
     /// Writes a function folder with an executable `bootstrap` that prints `marker`.
     func source(_ name: String, marker: String, padding: Int = 0) throws -> String {
         let folder = workDirectory.appendingPathComponent(name, isDirectory: true)

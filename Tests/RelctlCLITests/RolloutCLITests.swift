@@ -167,25 +167,15 @@ struct FunctionHookTests {
         let cli = try RolloutCLITests.fixture(holds: "1s")
         // The hook reads DeploymentId and LifecycleEventHookExecutionId from its event and reports
         // back through relctl, as a CodeDeploy hook calls PutLifecycleEventHookExecutionStatus.
-        let folder = cli.workDirectory.appendingPathComponent("hook")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let bootstrap = folder.appendingPathComponent("bootstrap")
-        try """
-            #!/bin/sh
-            API="http://$AWS_LAMBDA_RUNTIME_API/2018-06-01/runtime"
-            while true; do
-              H=$(mktemp); EVENT=$(curl -sS -D "$H" "$API/invocation/next")
-              ID=$(grep -Fi Lambda-Runtime-Aws-Request-Id "$H" | tr -d '[:space:]' | cut -d: -f2); rm -f "$H"
+        let folder = try cli.runtimeLoop("hook", body: """
               DEPLOYMENT=$(echo "$EVENT" | python3 -c 'import json,sys; print(json.load(sys.stdin)["DeploymentId"])')
               EXECUTION=$(echo "$EVENT" | python3 -c 'import json,sys; print(json.load(sys.stdin)["LifecycleEventHookExecutionId"])')
               TARGET=$(echo "$EVENT" | python3 -c 'import json,sys; print(json.load(sys.stdin)["TargetVersion"])')
               if [ "$TARGET" = "$EXPECTED_TARGET" ]; then STATUS=Succeeded; else STATUS=Failed; fi
               "$RELCTL_BIN" deployments hook-status "$DEPLOYMENT" --execution-id "$EXECUTION" --status "$STATUS" >&2
               curl -sS -X POST "$API/invocation/$ID/response" -d '{}' >/dev/null
-            done
-            """.write(to: bootstrap, atomically: true, encoding: .utf8)
-        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: bootstrap.path)
-        try cli.json("function", "create", "checkFn", "--dir", folder.path, "--env", "EXPECTED_TARGET=2")
+            """)
+        try cli.json("function", "create", "checkFn", "--dir", folder, "--env", "EXPECTED_TARGET=2")
         let passing = try cli.run("deploy", "orders", "--alias", "live", "--version", "2", "--policy", "AllAtOnce", "--pre-traffic-hook", "checkFn")
         #expect(passing.status == 0, "\(passing.stdout)\n\(passing.stderr)")
         #expect(passing.stdout.contains("HookInvoke") && passing.stdout.contains("reported Succeeded"))

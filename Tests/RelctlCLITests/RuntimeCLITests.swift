@@ -9,24 +9,14 @@ struct RuntimeCLITests {
 
     @Test func invokePrintsThePayloadAndReportsFunctionErrorsWithExitOne() throws {
         let cli = try CLI()
-        let folder = cli.workDirectory.appendingPathComponent("fn")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let bootstrap = folder.appendingPathComponent("bootstrap")
-        try """
-            #!/bin/sh
-            API="http://$AWS_LAMBDA_RUNTIME_API/2018-06-01/runtime"
-            while true; do
-              H=$(mktemp); EVENT=$(curl -sS -D "$H" "$API/invocation/next")
-              ID=$(grep -Fi Lambda-Runtime-Aws-Request-Id "$H" | tr -d '[:space:]' | cut -d: -f2); rm -f "$H"
+        let folder = try cli.runtimeLoop("fn", body: """
               echo "handling $ID" >&2
               case "$EVENT" in
                 *fail*) curl -sS -X POST "$API/invocation/$ID/error" -d '{"errorMessage":"asked to fail","errorType":"Test.Error"}' >/dev/null ;;
                 *) curl -sS -X POST "$API/invocation/$ID/response" -d "{\\"got\\":$EVENT}" >/dev/null ;;
               esac
-            done
-            """.write(to: bootstrap, atomically: true, encoding: .utf8)
-        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: bootstrap.path)
-        try cli.json("function", "create", "echo", "--dir", folder.path, "--runtime", "provided.al2023", "--handler", "bootstrap", "--publish")
+            """)
+        try cli.json("function", "create", "echo", "--dir", folder, "--runtime", "provided.al2023", "--handler", "bootstrap", "--publish")
         let ok = try cli.run("invoke", "echo:1", "--payload", "{\"n\":7}", "--log-tail")
         #expect(ok.status == 0, "\(ok.stderr)")
         #expect(ok.stdout == "{\"got\":{\"n\":7}}\n")
