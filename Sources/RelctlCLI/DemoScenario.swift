@@ -35,7 +35,7 @@ struct DemoScenario {
     func run(say: (String) -> Void) async throws -> Deployment {
         let name = Self.function
         // Start afresh: stop a leftover deployment, delete the function and the alarm.
-        for deployment in try registry.listDeployments(function: name) where deployment.status.isActive {
+        for deployment in try registry.activeDeployments() where deployment.functionName == name {
             _ = try registry.stopDeployment(id: deployment.id, rollback: true)
         }
         if (try? registry.getFunction(FunctionReference(name: name))) != nil { try registry.deleteFunction(FunctionReference(name: name)) }

@@ -257,7 +257,7 @@ struct ControllerCommand: ParsableCommand {
             Output.note("controller: ticking every \(DurationText.format(interval)) on \(global.resolvedDataDirectory.path) (Ctrl-C stops)")
             try controller.run(interval: interval, shouldStop: {
                 if stop.raised { return true }
-                return untilIdle && ((try? registry.listDeployments(status: nil, limit: 10_000).allSatisfy { !$0.status.isActive }) ?? false)
+                return untilIdle && ((try? registry.activeDeployments().isEmpty) ?? false)
             }, afterTick: {})
         }
     }

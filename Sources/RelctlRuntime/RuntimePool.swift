@@ -12,7 +12,6 @@ public actor RuntimePool {
     let logFolder: URL
     let metrics: MetricsRecorder
     private var idle: [String: [Instance]] = [:]
-    private var busy: [String: Instance] = [:]
     private var inflight: [String: Int] = [:]
     private var generator = SystemRandomNumberGenerator()
     public private(set) var coldStarts = 0
@@ -86,11 +85,7 @@ public actor RuntimePool {
         } while outcome.isNotDelivered && attempts < 2
         let duration = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6
         Self.appendLog(await instance.logURL, "END RequestId: \(requestId)\nREPORT RequestId: \(requestId)\tDuration: \(String(format: "%.2f", duration)) ms\tMemory Size: \(execution.memorySize) MB\(cold ? "\tInit: cold start" : "")\n")
-        if await instance.isDead {
-            busy[instance.id] = nil
-        } else {
-            idle[execution.instanceKey, default: []].append(instance)
-        }
+        if await !instance.isDead { idle[execution.instanceKey, default: []].append(instance) }
         var result = InvocationResult(
             StatusCode: 200, Payload: "", ExecutedVersion: execution.versionText, FunctionError: nil, LogResult: nil,
             DurationMs: duration, ColdStart: cold, RequestId: requestId)

@@ -142,9 +142,9 @@ struct LambdaAPI: Sendable {
             guard let content = try body.object("Content") else {
                 throw .validation(value: "null", field: "content", constraint: "Member must not be null")
             }
-            let package = try await code(from: content)
+            let code = try package(from: content)
             return .json(try registry.publishLayerVersion(
-                name: s[2], code: package, description: try body.string("Description") ?? "",
+                name: s[2], code: code, description: try body.string("Description") ?? "",
                 compatibleRuntimes: try body.strings("CompatibleRuntimes") ?? [],
                 compatibleArchitectures: try body.strings("CompatibleArchitectures") ?? [], licenseInfo: try body.string("LicenseInfo")), status: 201)
         case "ListLayerVersions":
@@ -193,8 +193,8 @@ struct LambdaAPI: Sendable {
             environment: try body.object("Environment")?.stringMap("Variables").flatMap { $0.isEmpty ? nil : $0 },
             layers: try body.strings("Layers") ?? [], architecture: try body.strings("Architectures")?.first ?? "x86_64")
         try settings.validate()
-        let package = try awaitCode(code)
-        var configuration = try request.registry.createFunction(name: reference.name, settings: settings, code: package,
+        let zip = try package(from: code)
+        var configuration = try request.registry.createFunction(name: reference.name, settings: settings, code: zip,
                                                                 publish: try body.bool("Publish") ?? false)
         configuration.State = "Active"
         return .json(configuration, status: 201)
@@ -204,11 +204,11 @@ struct LambdaAPI: Sendable {
         let body = try request.json()
         let reference = try functionReference(request, qualifierAllowed: false)
         if try body.bool("DryRun") == true {
-            _ = try awaitCode(body)
+            _ = try package(from: body)
             return .json(try request.registry.getFunction(reference))
         }
         return .json(try request.registry.updateFunctionCode(
-            reference, code: try awaitCode(body), expectedRevisionId: try body.string("RevisionId"), publish: try body.bool("Publish") ?? false))
+            reference, code: try package(from: body), expectedRevisionId: try body.string("RevisionId"), publish: try body.bool("Publish") ?? false))
     }
 
     func updateFunctionConfiguration(_ request: APIRequest) throws(RelctlError) -> APIResponse {
@@ -288,7 +288,7 @@ struct LambdaAPI: Sendable {
     }
 
     /// Code from `ZipFile` (base64 in the JSON) or from S3.
-    func awaitCode(_ object: JSONObject) throws(RelctlError) -> InspectedPackage {
+    func package(from object: JSONObject) throws(RelctlError) -> InspectedPackage {
         if let zip = try object.data("ZipFile") { return try PackageInspector.inspect(zip) }
         if try object.string("ImageUri") != nil {
             throw RelctlError(.invalidParameterValue, "Container images (ImageUri) are not supported by relctl; upload a zip.")
@@ -302,7 +302,6 @@ struct LambdaAPI: Sendable {
         throw RelctlError(.invalidParameterValue, "Please provide a source for function code: ZipFile, or S3Bucket and S3Key.")
     }
 
-    func code(from object: JSONObject) async throws(RelctlError) -> InspectedPackage { try awaitCode(object) }
 
     static func hex(fromBase64 text: String) -> String {
         (Data(base64Encoded: text) ?? Data()).map { String(format: "%02x", $0) }.joined()

@@ -107,15 +107,9 @@ enum S3Signer {
                          SigV4.canonicalQuery(query), "host:\(host)\nx-amz-content-sha256:UNSIGNED-PAYLOAD\nx-amz-date:\(now)\n",
                          signed, "UNSIGNED-PAYLOAD"].joined(separator: "\n")
         let date = String(now.prefix(8))
-        let scope = "\(date)/\(region)/s3/aws4_request"
-        let toSign = "AWS4-HMAC-SHA256\n\(now)\n\(scope)\n\(SHA256.hash(data: Data(canonical.utf8)).hexString)"
-        var key = SymmetricKey(data: Data("AWS4\(secret)".utf8))
-        for part in [date, region, "s3", "aws4_request"] {
-            key = SymmetricKey(data: Data(HMAC<SHA256>.authenticationCode(for: Data(part.utf8), using: key)))
-        }
-        let signature = Data(HMAC<SHA256>.authenticationCode(for: Data(toSign.utf8), using: key)).hexString
+        let signature = SigV4.signature(canonicalRequest: canonical, amzDate: now, date: date, region: region, service: "s3", secret: secret)
         return [("x-amz-date", now), ("x-amz-content-sha256", "UNSIGNED-PAYLOAD"),
-                ("Authorization", "AWS4-HMAC-SHA256 Credential=\(keyId)/\(scope), SignedHeaders=\(signed), Signature=\(signature)")]
+                ("Authorization", "AWS4-HMAC-SHA256 Credential=\(keyId)/\(date)/\(region)/s3/aws4_request, SignedHeaders=\(signed), Signature=\(signature)")]
     }
 }
 

@@ -95,8 +95,7 @@ final class ServerMetrics: Sendable {
             out += "relctl_code_storage_limit_bytes \(settings.AccountLimit.TotalCodeSize)\n"
             out += "# HELP relctl_functions Functions in the registry.\n# TYPE relctl_functions gauge\nrelctl_functions \(settings.AccountUsage.FunctionCount)\n"
         }
-        if let deployments = try? registry.listDeployments(limit: 100_000) {
-            let active = deployments.filter(\.status.isActive)
+        if let active = try? registry.activeDeployments() {
             out += "# HELP relctl_active_deployments Deployments Created, InProgress or Paused.\n# TYPE relctl_active_deployments gauge\n"
             out += "relctl_active_deployments \(active.count)\n"
             out += "# HELP relctl_deployment_weight_percent Traffic on the target version of each active deployment.\n# TYPE relctl_deployment_weight_percent gauge\n"

@@ -60,16 +60,22 @@ struct SigV4 {
             method, canonicalURI(rawPath), canonicalQuery(rawQuery), canonicalHeaders,
             authorization.signedHeaders.joined(separator: ";"), payloadHash,
         ].joined(separator: "\n")
-        let scope = "\(authorization.date)/\(authorization.region)/\(authorization.service)/aws4_request"
-        let stringToSign = "AWS4-HMAC-SHA256\n\(amzDate)\n\(scope)\n\(SHA256.hash(data: Data(canonicalRequest.utf8)).hexString)"
-        var key = SymmetricKey(data: Data("AWS4\(secret)".utf8))
-        for part in [authorization.date, authorization.region, authorization.service, "aws4_request"] {
-            key = SymmetricKey(data: Data(HMAC<SHA256>.authenticationCode(for: Data(part.utf8), using: key)))
-        }
-        let expected = Data(HMAC<SHA256>.authenticationCode(for: Data(stringToSign.utf8), using: key)).hexString
+        let expected = signature(canonicalRequest: canonicalRequest, amzDate: amzDate, date: authorization.date,
+                                 region: authorization.region, service: authorization.service, secret: secret)
         guard constantTimeEqual(expected, authorization.signature.lowercased()) else {
             throw RelctlError(.invalidSignature, "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.")
         }
+    }
+
+    /// The hex signature of a canonical request: string to sign, then the HMAC chain of the signing key.
+    static func signature(canonicalRequest: String, amzDate: String, date: String, region: String, service: String, secret: String) -> String {
+        let scope = "\(date)/\(region)/\(service)/aws4_request"
+        let stringToSign = "AWS4-HMAC-SHA256\n\(amzDate)\n\(scope)\n\(SHA256.hash(data: Data(canonicalRequest.utf8)).hexString)"
+        var key = SymmetricKey(data: Data("AWS4\(secret)".utf8))
+        for part in [date, region, service, "aws4_request"] {
+            key = SymmetricKey(data: Data(HMAC<SHA256>.authenticationCode(for: Data(part.utf8), using: key)))
+        }
+        return Data(HMAC<SHA256>.authenticationCode(for: Data(stringToSign.utf8), using: key)).hexString
     }
 
     /// Non-S3 services sign the path as sent, URI-encoded once more (botocore's behaviour).
@@ -138,14 +144,5 @@ extension Sequence where Element == UInt8 {
 }
 
 extension Digest {
-    var hexString: String { makeIterator().hexString }
-}
-
-extension IteratorProtocol where Element == UInt8 {
-    var hexString: String {
-        var copy = self
-        var text = ""
-        while let byte = copy.next() { text += String(format: "%02x", byte) }
-        return text
-    }
+    var hexString: String { Data(self).hexString }
 }

@@ -144,6 +144,11 @@ extension Registry {
         }
     }
 
+    /// Deployments that are Created, InProgress or Paused (decoded once per state change).
+    public func activeDeployments() throws(RelctlError) -> [Deployment] {
+        try read { db in try activeDeployments(db) }
+    }
+
     /// The event log, oldest first, after `afterId`.
     public func deploymentEvents(id: String, after afterId: Int64 = 0) throws(RelctlError) -> [DeploymentEventEntry] {
         try read { db in

@@ -71,11 +71,7 @@ public final class Registry: Sendable {
         deploymentCache = other.deploymentCache
     }
 
-    /// Settings of the data directory (`account-id`, …).
-    public func setting(_ key: String) throws(RelctlError) -> String? {
-        try read { db in try String.fetchOne(db, sql: "SELECT value FROM settings WHERE key = ?", arguments: [key]) }
-    }
-
+    /// Sets `account-id` (in every ARN) or `region` (the CLI's ARNs; the server answers in the signed region).
     public func setSetting(_ key: String, _ value: String) throws(RelctlError) {
         switch key {
         case "account-id":
