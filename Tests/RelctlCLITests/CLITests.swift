@@ -164,3 +164,32 @@ struct CLITests {
         #expect(try cli.run("fsck").status == 0)
     }
 }
+
+@Suite("Settings of the data directory")
+struct SettingsTests {
+    @Test func accountIdSettingAndEnvironmentShapeEveryArn() throws {
+        let cli = try CLI()
+        try cli.json("function", "create", "orders", "--dir", try cli.source("src", marker: "x"))
+        #expect(try cli.run("config", "set", "account-id", "123456789012").status == 0)
+        #expect(try cli.run("config", "get", "account-id").stdout == "123456789012\n")
+        #expect(try cli.json("function", "get", "orders")["FunctionArn"] as? String == "arn:aws:lambda:local:123456789012:function:orders")
+        let refused = try cli.run("config", "set", "account-id", "12345")
+        #expect(refused.status == 1 && refused.stderr.contains("account-id is 12 digits"))
+        let process = cli.process(["function", "get", "orders", "--output", "json"])
+        process.environment?["RELCTL_ACCOUNT_ID"] = "999999999999"
+        let out = Pipe()
+        process.standardOutput = out
+        try process.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(text.contains("arn:aws:lambda:local:999999999999:function:orders"), "RELCTL_ACCOUNT_ID overrides the setting")
+    }
+
+    @Test func credentialsCanBeDeleted() throws {
+        let cli = try CLI()
+        let key = try cli.json("credentials", "create", "--name", "ci")
+        #expect(try cli.run("credentials", "create", "--name", "ci").status == 1, "names are unique")
+        #expect(try cli.run("credentials", "delete", key["AccessKeyId"] as? String ?? "").stdout.contains("Deleted"))
+        #expect((try cli.json("credentials", "list")["Credentials"] as? [Any])?.isEmpty == true)
+    }
+}

@@ -107,6 +107,13 @@ struct RolloutCLITests {
         let promoted = try cli.json("deployments", "promote", id, "--full")
         #expect(promoted["status"] as? String == "Succeeded")
 
+        let resumable = try cli.json("deploy", "orders", "--alias", "live", "--version", "3", "--policy", "AllAtOnce", "--detach",
+                                     "--post-traffic-hook", "exec:true")
+        let resumed = try cli.run("deploy", "--resume", try #require(resumable["deploymentId"] as? String))
+        #expect(resumed.status == 0, "deploy --resume runs a detached deployment to its end: \(resumed.stdout)")
+        #expect(try cli.json("alias", "get", "orders", "live")["FunctionVersion"] as? String == "3")
+        _ = try cli.json("alias", "update", "orders", "live", "--version", "2")
+
         let again = try cli.json("deploy", "orders", "--alias", "live", "--version", "3", "--policy", "Linear10PercentEvery10Minutes", "--detach")
         let stopped = try cli.json("deployments", "stop", try #require(again["deploymentId"] as? String))
         #expect(stopped["status"] as? String == "Stopped")
