@@ -33,6 +33,15 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // AWS Signature Version 4: verifying signed requests (the server, the function-facing endpoint)
+        // and signing outgoing ones (S3 reads).
+        .target(
+            name: "RelctlSigV4",
+            dependencies: [
+                "RelctlCore",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
         // The SQL schema: `migrations/*.sql`, embedded in the binary and applied in order.
         .target(
             name: "RelctlMigrations",
@@ -81,6 +90,7 @@ let package = Package(
                 "RelctlCore",
                 "RelctlStore",
                 "RelctlPackages",
+                "RelctlSigV4",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -97,6 +107,7 @@ let package = Package(
                 "RelctlStore",
                 "RelctlRuntime",
                 "RelctlRollout",
+                "RelctlSigV4",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -4,6 +4,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import RelctlCore
+import RelctlSigV4
 import RelctlStore
 
 /// The one responder: authenticates, scopes the registry to the request's region and caller,

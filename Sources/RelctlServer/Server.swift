@@ -8,6 +8,7 @@ import NIOCore
 import RelctlCore
 import RelctlRollout
 import RelctlRuntime
+import RelctlSigV4
 import RelctlStore
 import ServiceLifecycle
 #if canImport(FoundationNetworking)

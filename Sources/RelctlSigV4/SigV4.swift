@@ -4,18 +4,18 @@ import RelctlCore
 
 /// AWS Signature Version 4, as botocore signs requests: parse the Authorization header, rebuild
 /// the canonical request, recompute the HMAC with the key's secret, compare.
-struct SigV4 {
-    struct Authorization {
-        var accessKeyId: String
-        var date: String
-        var region: String
-        var service: String
-        var signedHeaders: [String]
-        var signature: String
+public enum SigV4 {
+    public struct Authorization: Sendable {
+        public var accessKeyId: String
+        public var date: String
+        public var region: String
+        public var service: String
+        public var signedHeaders: [String]
+        public var signature: String
     }
 
     /// `AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/lambda/aws4_request, SignedHeaders=host;x-amz-date, Signature=…`
-    static func parse(_ header: String) -> Authorization? {
+    public static func parse(_ header: String) -> Authorization? {
         guard header.hasPrefix("AWS4-HMAC-SHA256 ") else { return nil }
         var fields: [String: String] = [:]
         for part in header.dropFirst("AWS4-HMAC-SHA256 ".count).split(separator: ",") {
@@ -30,12 +30,12 @@ struct SigV4 {
     }
 
     /// The region a request was signed for, whether or not it is checked.
-    static func region(_ header: String?) -> String? {
+    public static func region(_ header: String?) -> String? {
         header.flatMap(parse)?.region
     }
 
     /// Checks the signature; throws AWS's error types.
-    static func verify(
+    public static func verify(
         method: String, rawPath: String, rawQuery: String?, headers: [(String, String)], body: Data,
         authorization: Authorization, secret: String, now: Date
     ) throws(RelctlError) {
@@ -68,7 +68,7 @@ struct SigV4 {
     }
 
     /// The hex signature of a canonical request: string to sign, then the HMAC chain of the signing key.
-    static func signature(canonicalRequest: String, amzDate: String, date: String, region: String, service: String, secret: String) -> String {
+    public static func signature(canonicalRequest: String, amzDate: String, date: String, region: String, service: String, secret: String) -> String {
         let scope = "\(date)/\(region)/\(service)/aws4_request"
         let stringToSign = "AWS4-HMAC-SHA256\n\(amzDate)\n\(scope)\n\(SHA256.hash(data: Data(canonicalRequest.utf8)).hexString)"
         var key = SymmetricKey(data: Data("AWS4\(secret)".utf8))
@@ -79,12 +79,12 @@ struct SigV4 {
     }
 
     /// Non-S3 services sign the path as sent, URI-encoded once more (botocore's behaviour).
-    static func canonicalURI(_ rawPath: String) -> String {
+    public static func canonicalURI(_ rawPath: String) -> String {
         let path = rawPath.isEmpty ? "/" : rawPath
         return uriEncode(path, keepSlash: true)
     }
 
-    static func canonicalQuery(_ rawQuery: String?) -> String {
+    public static func canonicalQuery(_ rawQuery: String?) -> String {
         guard let rawQuery, !rawQuery.isEmpty else { return "" }
         let pairs = rawQuery.split(separator: "&").map { item -> (String, String) in
             let parts = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
@@ -95,7 +95,7 @@ struct SigV4 {
         return pairs.sorted { $0.0 == $1.0 ? $0.1 < $1.1 : $0.0 < $1.0 }.map { "\($0.0)=\($0.1)" }.joined(separator: "&")
     }
 
-    static func uriEncode(_ text: String, keepSlash: Bool) -> String {
+    public static func uriEncode(_ text: String, keepSlash: Bool) -> String {
         var result = ""
         for byte in text.utf8 {
             let character = Character(UnicodeScalar(byte))
@@ -109,7 +109,7 @@ struct SigV4 {
         return result
     }
 
-    static func parseAmzDate(_ text: String) -> Date? {
+    public static func parseAmzDate(_ text: String) -> Date? {
         let u = Array(text.utf8)
         guard u.count == 16, u[8] == UInt8(ascii: "T"), u[15] == UInt8(ascii: "Z") else { return nil }
         func number(_ range: Range<Int>) -> Int32? { Int32(String(decoding: u[range], as: UTF8.self)) }
@@ -125,12 +125,12 @@ struct SigV4 {
         return Date(timeIntervalSince1970: Double(timegm(&parts)))
     }
 
-    static func formatAmzDate(_ date: Date) -> String {
+    public static func formatAmzDate(_ date: Date) -> String {
         let text = LambdaTimestamp.string(from: date)  // 2026-01-31T12:00:00.000+0000
         return text.prefix(10).replacingOccurrences(of: "-", with: "") + "T" + text.dropFirst(11).prefix(8).replacingOccurrences(of: ":", with: "") + "Z"
     }
 
-    static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
+    public static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
         let x = Array(a.utf8), y = Array(b.utf8)
         guard x.count == y.count else { return false }
         var difference: UInt8 = 0
@@ -140,9 +140,9 @@ struct SigV4 {
 }
 
 extension Sequence where Element == UInt8 {
-    var hexString: String { map { String(format: "%02x", $0) }.joined() }
+    public var hexString: String { map { String(format: "%02x", $0) }.joined() }
 }
 
 extension Digest {
-    var hexString: String { Data(self).hexString }
+    public var hexString: String { Data(self).hexString }
 }
