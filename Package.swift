@@ -1,7 +1,9 @@
 // swift-tools-version:6.1
 import PackageDescription
 
-// Dependencies point one way: relctl → RelctlCLI → RelctlStore → RelctlPackages → RelctlCore.
+// Dependencies point one way: relctl → RelctlCLI → RelctlServer → RelctlRuntime / RelctlRollout →
+// RelctlStore → RelctlPackages → RelctlCore. RelctlProcess (child processes that die with relctl)
+// serves RelctlRuntime, RelctlRollout and the tests; RelctlSigV4 serves RelctlServer and RelctlRuntime.
 let package = Package(
     name: "relctl",
     platforms: [.macOS(.v14)],
@@ -42,6 +44,9 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // Child processes: spawned with a clean descriptor table in their own process group, reaped,
+        // and made to die with relctl (bubblewrap's PID namespace, or a parent-death signal).
+        .target(name: "RelctlProcess"),
         // The SQL schema: `migrations/*.sql`, embedded in the binary and applied in order.
         .target(
             name: "RelctlMigrations",
@@ -79,6 +84,7 @@ let package = Package(
                 "RelctlCore",
                 "RelctlStore",
                 "RelctlPolicies",
+                "RelctlProcess",
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
@@ -90,6 +96,7 @@ let package = Package(
                 "RelctlCore",
                 "RelctlStore",
                 "RelctlPackages",
+                "RelctlProcess",
                 "RelctlSigV4",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -142,12 +149,12 @@ let package = Package(
         ),
         .testTarget(
             name: "RelctlTests",
-            dependencies: ["RelctlCore", "RelctlPackages", "RelctlStore", "RelctlMigrations", "RelctlRollout", "RelctlPolicies", "RelctlRuntime"]
+            dependencies: ["RelctlCore", "RelctlPackages", "RelctlStore", "RelctlMigrations", "RelctlRollout", "RelctlPolicies", "RelctlRuntime", "RelctlProcess"]
         ),
         // End-to-end: runs the built `relctl` binary as a child process (and SIGKILLs it).
         .testTarget(
             name: "RelctlCLITests",
-            dependencies: ["RelctlCore", "RelctlStore", "relctl"]
+            dependencies: ["RelctlCore", "RelctlStore", "RelctlProcess", "relctl"]
         ),
     ]
 )

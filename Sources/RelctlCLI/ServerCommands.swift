@@ -97,10 +97,10 @@ struct CredentialsCommand: ParsableCommand {
 
 struct ConfigCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "config", abstract: "Settings of the data directory: account-id (ARNs), region (the CLI's ARNs).", subcommands: [Set.self, Get.self])
+        commandName: "config", abstract: "Settings of the data directory: account-id (ARNs), region (the CLI's ARNs), sandbox (auto|on|off).", subcommands: [Set.self, Get.self])
 
     struct Set: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Set account-id or region.")
+        static let configuration = CommandConfiguration(abstract: "Set account-id, region or sandbox (auto: bubblewrap when it works here; on: bubblewrap or refuse; off: no sandbox).")
         @OptionGroup var global: GlobalOptions
         @Argument var key: String
         @Argument var value: String
@@ -121,7 +121,8 @@ struct ConfigCommand: ParsableCommand {
             switch key {
             case "account-id": print(registry.arn.account)
             case "region": print(registry.arn.region)
-            default: throw RelctlError(.invalidParameterValue, "Unknown setting '\(key)': account-id or region.")
+            case Registry.sandboxKey: print(try registry.setting(Registry.sandboxKey) ?? "auto")
+            default: throw RelctlError(.invalidParameterValue, "Unknown setting '\(key)': account-id, region or sandbox.")
             }
         }
     }

@@ -1,5 +1,6 @@
 import Foundation
 import RelctlCore
+import RelctlProcess
 import RelctlStore
 
 /// Advances deployments: every tick it moves due deployments a step (alarms are evaluated on
@@ -55,7 +56,7 @@ public final class HookRunner {
     let registry: Registry
     let name: String
     let logFolder: URL
-    private var running: [String: (deploymentId: String, process: Process, log: URL)] = [:]
+    private var running: [String: (deploymentId: String, process: ChildProcess, log: URL)] = [:]
     private var lastHeartbeat = Date.distantPast
     var invokeFunctionHook: (@Sendable (ClaimedHook) -> Void)?
 
@@ -71,10 +72,11 @@ public final class HookRunner {
 
     func poll(scope: String?) throws(RelctlError) {
         // Finished processes report their outcome.
-        for (executionId, entry) in running where !entry.process.isRunning {
+        for (executionId, entry) in running {
+            guard let raw = entry.process.exitStatus else { continue }
             running[executionId] = nil
-            let status: HookStatus = entry.process.terminationStatus == 0 && entry.process.terminationReason == .exit ? .succeeded : .failed
-            let output = Self.tail(entry.log) + (status == .failed ? "\n[exit status \(entry.process.terminationStatus)]" : "")
+            let status: HookStatus = entry.process.succeeded ? .succeeded : .failed
+            let output = Self.tail(entry.log) + (status == .failed ? "\n[\(ChildProcess.describe(raw))]" : "")
             do {
                 _ = try registry.reportHookStatus(deploymentId: entry.deploymentId, executionId: executionId, status: status, output: output)
             } catch where error.code == .resourceConflict {
@@ -86,7 +88,7 @@ public final class HookRunner {
             lastHeartbeat = Date()
             let unwanted = try registry.heartbeatHooks(runner: name, executions: running.map { ($0.value.deploymentId, $0.key) })
             for executionId in unwanted {
-                if let entry = running.removeValue(forKey: executionId) { terminate(entry.process) }
+                if let entry = running.removeValue(forKey: executionId) { entry.process.killGroupAndWait() }
             }
         }
         for claim in try registry.claimExecHooks(runner: name, only: scope) where running[claim.execution.executionId] == nil {
@@ -97,15 +99,16 @@ public final class HookRunner {
         }
     }
 
+    /// Starts the hook's command in its own process group, made to die with this controller (so a
+    /// restarted controller that runs the hook again never races an orphan of the first run).
     private func start(_ claim: ClaimedHook) {
         try? FileManager.default.createDirectory(at: logFolder, withIntermediateDirectories: true)
         let log = logFolder.appendingPathComponent("\(claim.execution.executionId).log")
+        let event = logFolder.appendingPathComponent("\(claim.execution.executionId).event.json")
         FileManager.default.createFile(atPath: log.path, contents: nil)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", claim.execution.command ?? "false"]
         var environment = ProcessInfo.processInfo.environment
         let payload = String(decoding: (try? JSONSerialization.data(withJSONObject: claim.payload, options: [.sortedKeys])) ?? Data("{}".utf8), as: UTF8.self)
+        FileManager.default.createFile(atPath: event.path, contents: Data(payload.utf8))
         environment["RELCTL_HOOK_EVENT"] = payload
         environment["RELCTL_DEPLOYMENT_ID"] = claim.deploymentId
         environment["RELCTL_LIFECYCLE_EVENT"] = claim.execution.event.rawValue
@@ -115,34 +118,20 @@ public final class HookRunner {
         environment["RELCTL_CURRENT_VERSION"] = claim.payload["CurrentVersion"]
         environment["RELCTL_TARGET_VERSION"] = claim.payload["TargetVersion"]
         environment["RELCTL_HOME"] = registry.dataDirectory.path
-        process.environment = environment
-        let input = Pipe()
-        process.standardInput = input
-        let handle = try? FileHandle(forWritingTo: log)
-        process.standardOutput = handle
-        process.standardError = handle
+        let command = Containment.dieWithParent(["/bin/sh", "-c", claim.execution.command ?? "false"])
         do {
-            try process.run()
-            try? input.fileHandleForWriting.write(contentsOf: Data(payload.utf8))
-            try? input.fileHandleForWriting.close()
+            let process = try ChildProcess.spawn(.init(arguments: command, environment: environment, stdinPath: event.path, logPath: log.path, lifeline: true))
             running[claim.execution.executionId] = (claim.deploymentId, process, log)
         } catch {
             _ = try? registry.reportHookStatus(
                 deploymentId: claim.deploymentId, executionId: claim.execution.executionId, status: .failed,
                 output: "cannot start /bin/sh: \(error.localizedDescription)")
         }
-        try? handle?.close()
     }
 
     public func stopAll() {
-        for entry in running.values { terminate(entry.process) }
+        for entry in running.values { entry.process.killGroupAndWait() }
         running.removeAll()
-    }
-
-    private func terminate(_ process: Process) {
-        guard process.isRunning else { return }
-        process.terminate()
-        process.waitUntilExit()
     }
 
     /// The last 16 KB of a hook's output.

@@ -4,6 +4,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import RelctlCore
+import RelctlProcess
 import RelctlStore
 
 /// The outcome of one invocation, in Invoke's terms.
@@ -47,6 +48,9 @@ actor Instance {
     private var deathReason = ""
     private var initError: ByteBuffer?
     private var process: ChildProcess?
+    private var endpoint = FunctionEndpoint.none
+    /// Whether the bootstrap has asked for an invocation yet (an exit before that is an init failure).
+    private var initialized = false
     private var server: Task<Void, any Error>?
     private var waitingForNext: CheckedContinuation<PendingInvocation?, Never>?
     private var queued: PendingInvocation?
@@ -61,18 +65,24 @@ actor Instance {
 
     /// Starts the Runtime API server and the bootstrap. The first invocation may be submitted at
     /// once: the bootstrap picks it up with its first `next`.
-    func start(taskRoot: URL, opt: URL?, region: String, extraEnvironment: [String: String]) async throws {
+    func start(taskRoot: URL, opt: URL?, region: String, sandbox: Sandbox, dataDirectory: URL, endpoint: FunctionEndpoint) async throws {
+        self.endpoint = endpoint
         let port = try await startServer()
-        let command = try Self.command(for: execution, taskRoot: taskRoot, opt: opt)
-        var environment = Self.environment(for: execution, taskRoot: taskRoot, opt: opt, region: region, port: port)
+        let view = (taskRoot: sandbox.taskRoot(host: taskRoot), opt: sandbox.opt(host: opt))
+        let command = try Self.command(for: execution, taskRoot: taskRoot, opt: opt, view: view)
+        var environment = Self.environment(for: execution, taskRoot: view.taskRoot, opt: view.opt, region: region, port: port)
         environment["AWS_LAMBDA_LOG_STREAM_NAME"] = "\(LambdaTimestamp.string(from: Date()).prefix(10))/[\(execution.versionText)]\(id)"
-        for (key, value) in extraEnvironment where environment[key] == nil || key.hasPrefix("AWS_") { environment[key] = value }
+        // The function's AWS credentials are its own: they reach this instance's endpoint, which grants
+        // a deployment hook the report of its own execution (and an invoke of the function it guards), nothing else.
+        for (key, value) in endpoint.environment(port: port) { environment[key] = value }
         for (key, value) in execution.environment { environment[key] = value }
         // The memory size caps the data segment (heap and anonymous mappings), as near as a
         // process limit gets to Lambda's memory setting.
         let kilobytes = execution.memorySize * 1024
-        let wrapper = ["/bin/sh", "-c", "ulimit -d \(kilobytes) 2>/dev/null; cd \"$0\" || exit 127; exec \"$@\"", taskRoot.path] + command
-        let child = try ChildProcess.spawn(wrapper, environment: environment, logPath: logURL.path)
+        let prelude = "ulimit -d \(kilobytes) 2>/dev/null; cd '\(view.taskRoot.replacingOccurrences(of: "'", with: "'\\''"))' || exit 127; "
+        let arguments = sandbox.wrap(command, prelude: prelude, taskRoot: taskRoot, opt: opt, dataDirectory: dataDirectory,
+                                     ephemeralStorageMB: execution.ephemeralStorageMB)
+        let child = try await ChildProcess.spawn(.init(arguments: arguments, environment: environment, logPath: logURL.path, lifeline: true))
         process = child
         child.onExit { [weak self] raw in
             Task { await self?.processExited(raw) }
@@ -114,6 +124,7 @@ actor Instance {
             await instance.initFailed(Self.errorObject(body, type: type ?? "Runtime.InitError"))
             return Response(status: .accepted, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: "{\"status\":\"OK\"}")))
         }
+        endpoint.addRoutes(to: router)
         let (stream, continuation) = AsyncStream<Int>.makeStream()
         let app = Application(
             router: router,
@@ -159,6 +170,7 @@ actor Instance {
     // MARK: The Runtime API side
 
     func next() async -> PendingInvocation? {
+        initialized = true
         if isDead { return nil }
         if let queued {
             self.queued = nil
@@ -197,6 +209,10 @@ actor Instance {
         if let current, undelivered {
             current.continuation.resume(returning: .notDelivered)
         } else if let current {
+            if !wasDead, !initialized, let missing = Self.missingInterpreterPiece(runtime: execution.runtime, log: logURL) {
+                current.continuation.resume(returning: .error(Self.errorJSON(type: "Runtime.ImportModuleError", message: missing)))
+                return
+            }
             let message = wasDead && deathReason.hasPrefix("timed out") ? deathReason : "RequestId: \(current.requestId) Error: Runtime exited with error: \(description)"
             current.continuation.resume(returning: .error(Self.errorJSON(type: "Runtime.ExitError", message: message)))
         }
@@ -254,26 +270,47 @@ actor Instance {
     // MARK: Launch details
 
     /// What to run: the package's (or a layer's) `bootstrap` for custom runtimes; the Runtime
-    /// Interface Client with the handler for python3.x.
-    static func command(for execution: VersionExecution, taskRoot: URL, opt: URL?) throws -> [String] {
+    /// Interface Client with the handler for python3.x. Files are looked up on the host, named as the
+    /// function sees them (`view`: /var/task and /opt in the sandbox).
+    static func command(for execution: VersionExecution, taskRoot: URL, opt: URL?, view: (taskRoot: String, opt: String?)) throws -> [String] {
         let runtime = execution.runtime ?? "provided.al2023"
         if runtime.hasPrefix("python3") {
             return ["/usr/bin/env", "python3", "-m", "awslambdaric", execution.handler ?? "lambda_function.lambda_handler"]
         }
-        for folder in [taskRoot] + (opt.map { [$0] } ?? []) {
+        for (folder, seen) in [(taskRoot, view.taskRoot)] + (opt.map { [($0, view.opt ?? $0.path)] } ?? []) {
             let bootstrap = folder.appendingPathComponent("bootstrap")
             if FileManager.default.isExecutableFile(atPath: bootstrap.path) {
+                let path = seen + "/bootstrap"
                 // On Lambda /bin/sh is bash, and AWS's own tutorial bootstrap relies on it (`set -o
                 // pipefail`, `source`, `function`). Where /bin/sh is another shell (dash on Debian),
                 // a `#!/bin/sh` bootstrap runs under bash so it behaves as it does on Lambda.
                 if shellNeedsBash, let head = try? FileHandle(forReadingFrom: bootstrap).read(upToCount: 64),
                    String(decoding: head, as: UTF8.self).hasPrefix("#!/bin/sh") {
-                    return ["/bin/bash", bootstrap.path]
+                    return ["/bin/bash", path]
                 }
-                return [bootstrap.path]
+                return [path]
             }
         }
-        return ["/bin/sh", "-c", "echo 'Couldn'\\''t find valid bootstrap(s): [$LAMBDA_TASK_ROOT/bootstrap $RELCTL_OPT/bootstrap]' >&2; curl -sS -X POST -H 'Lambda-Runtime-Function-Error-Type: Runtime.InvalidEntrypoint' \"http://$AWS_LAMBDA_RUNTIME_API/2018-06-01/runtime/init/error\" -d '{\"errorType\":\"Runtime.InvalidEntrypoint\",\"errorMessage\":\"Couldn'\\''t find valid bootstrap(s): [/var/task/bootstrap /opt/bootstrap]\"}' >/dev/null 2>&1; exit 1"]
+        return ["/bin/sh", "-c", "echo 'Couldn'\\''t find valid bootstrap(s): [$LAMBDA_TASK_ROOT/bootstrap /opt/bootstrap]' >&2; curl -sS -X POST -H 'Lambda-Runtime-Function-Error-Type: Runtime.InvalidEntrypoint' \"http://$AWS_LAMBDA_RUNTIME_API/2018-06-01/runtime/init/error\" -d '{\"errorType\":\"Runtime.InvalidEntrypoint\",\"errorMessage\":\"Couldn'\\''t find valid bootstrap(s): [/var/task/bootstrap /opt/bootstrap]\"}' >/dev/null 2>&1; exit 1"]
+    }
+
+    /// Why a python3.x instance died before it asked for work, when its output says an interpreter
+    /// or AWS's Runtime Interface Client is missing (the handler's own import errors are reported by
+    /// awslambdaric itself, as Runtime.ImportModuleError).
+    static func missingInterpreterPiece(runtime: String?, log: URL) -> String? {
+        guard let runtime, runtime.hasPrefix("python3") else { return nil }
+        let handle = try? FileHandle(forReadingFrom: log)
+        defer { try? handle?.close() }
+        let size = (try? handle?.seekToEnd()) ?? 0
+        try? handle?.seek(toOffset: size > 8192 ? size - 8192 : 0)
+        let tail = String(decoding: (try? handle?.readToEnd()) ?? Data(), as: UTF8.self)
+        if tail.contains("No module named awslambdaric") || tail.contains("No module named 'awslambdaric'") {
+            return "Unable to import module 'awslambdaric': No module named 'awslambdaric'. relctl runs \(runtime) handlers through AWS's Runtime Interface Client; install it for the python3 on relctl's PATH: python3 -m pip install awslambdaric"
+        }
+        if tail.contains("python3: No such file or directory") || tail.contains("python3: not found") {
+            return "Unable to start \(runtime): no python3 on relctl's PATH. Install Python 3 (Debian: apt-get install -y python3 python3-pip), then: python3 -m pip install awslambdaric"
+        }
+        return nil
     }
 
     /// True when /bin/sh is not bash but bash is installed.
@@ -282,24 +319,25 @@ actor Instance {
         return !sh.hasSuffix("bash") && FileManager.default.isExecutableFile(atPath: "/bin/bash")
     }()
 
-    /// Lambda's documented variables, the layer paths, then the function's own variables.
-    static func environment(for execution: VersionExecution, taskRoot: URL, opt: URL?, region: String, port: Int) -> [String: String] {
+    /// Lambda's documented variables, the layer paths, then the function's own variables. Nothing
+    /// of relctl's own (no data directory, no relctl binary, no keys) reaches the function.
+    static func environment(for execution: VersionExecution, taskRoot: String, opt: String?, region: String, port: Int) -> [String: String] {
         let inherited = ProcessInfo.processInfo.environment
         var path = ["/usr/local/bin", "/usr/bin", "/bin"]
-        var libraries = ["/lib64", "/usr/lib64", taskRoot.path, taskRoot.appendingPathComponent("lib").path]
-        var python = [taskRoot.path]
+        var libraries = ["/lib64", "/usr/lib64", taskRoot, taskRoot + "/lib"]
+        var python = [taskRoot]
         // The interpreter relctl itself finds (awslambdaric lives in its site-packages).
         if let inheritedPath = inherited["PATH"] { path = inheritedPath.split(separator: ":").map(String.init) + path }
         if let opt {
-            path.append(opt.appendingPathComponent("bin").path)
-            libraries.append(opt.appendingPathComponent("lib").path)
-            python.append(opt.appendingPathComponent("python").path)
+            path.append(opt + "/bin")
+            libraries.append(opt + "/lib")
+            python.append(opt + "/python")
         }
         var environment: [String: String] = [
             "AWS_LAMBDA_RUNTIME_API": "127.0.0.1:\(port)",
             "_HANDLER": execution.handler ?? "",
-            "LAMBDA_TASK_ROOT": taskRoot.path,
-            "LAMBDA_RUNTIME_DIR": taskRoot.path,
+            "LAMBDA_TASK_ROOT": taskRoot,
+            "LAMBDA_RUNTIME_DIR": taskRoot,
             "AWS_LAMBDA_FUNCTION_NAME": execution.functionName,
             "AWS_LAMBDA_FUNCTION_VERSION": execution.versionText,
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": String(execution.memorySize),
@@ -314,10 +352,8 @@ actor Instance {
             "LD_LIBRARY_PATH": libraries.joined(separator: ":"),
             "PYTHONPATH": python.joined(separator: ":"),
         ]
-        if let opt { environment["RELCTL_OPT"] = opt.path }
-        // A function (a deployment hook, say) can call relctl back: `$RELCTL_BIN deployments hook-status …`.
-        environment["RELCTL_HOME"] = taskRoot.deletingLastPathComponent().deletingLastPathComponent().path
-        environment["RELCTL_BIN"] = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().path
+        if let opt { environment["RELCTL_OPT"] = opt }
+        // The interpreters relctl itself uses (pyenv finds its Python through these).
         for key in ["HOME", "PYENV_ROOT", "PYENV_VERSION"] { if let value = inherited[key] { environment[key] = value } }
         for (key, value) in execution.environment { environment[key] = value }
         return environment

@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import RelctlCore
+import RelctlProcess
 import RelctlStore
 
 /// Runs invocations: picks the version by the alias's routing, reuses a warm instance of it or
@@ -12,19 +13,17 @@ public actor RuntimePool {
     let logFolder: URL
     let metrics: MetricsRecorder
     private var idle: [String: [Instance]] = [:]
+    /// Instances running an invocation now (stopped too at shutdown).
+    private var busy: [String: Instance] = [:]
     private var inflight: [String: Int] = [:]
     private var generator = SystemRandomNumberGenerator()
     public private(set) var coldStarts = 0
 
-    /// Variables every instance gets on top of Lambda's (the server points hooks at itself).
-    let extraEnvironment: @Sendable () -> [String: String]
     /// Told about every invocation (the server's /metrics).
     let observer: (@Sendable (_ function: String, _ version: String, _ result: InvocationResult?) -> Void)?
 
-    public init(registry: Registry, extraEnvironment: @escaping @Sendable () -> [String: String] = { [:] },
-                observer: (@Sendable (_ function: String, _ version: String, _ result: InvocationResult?) -> Void)? = nil) {
+    public init(registry: Registry, observer: (@Sendable (_ function: String, _ version: String, _ result: InvocationResult?) -> Void)? = nil) {
         self.registry = registry
-        self.extraEnvironment = extraEnvironment
         self.observer = observer
         self.cache = PackageCache(dataDirectory: registry.dataDirectory, blobs: registry.blobs)
         self.logFolder = registry.dataDirectory.appendingPathComponent("logs", isDirectory: true)
@@ -44,6 +43,12 @@ public actor RuntimePool {
     }
 
     public func invoke(_ target: InvocationTarget, payload: Data, routingKey: String? = nil, logTail: Bool = false) async throws(RelctlError) -> InvocationResult {
+        try await invoke(target, payload: payload, routingKey: routingKey, logTail: logTail, grant: nil)
+    }
+
+    /// With a `grant`, the invocation runs on an instance of its own whose credentials carry that
+    /// grant (a deployment hook), stopped afterwards.
+    func invoke(_ target: InvocationTarget, payload: Data, routingKey: String?, logTail: Bool, grant: HookGrant?) async throws(RelctlError) -> InvocationResult {
         guard payload.count <= 6 * 1024 * 1024 else {
             throw RelctlError(.requestEntityTooLarge, "Request must be smaller than 6291456 bytes for the InvokeFunction operation")
         }
@@ -67,14 +72,24 @@ public actor RuntimePool {
         var attempts = 0
         repeat {
             attempts += 1
-            if attempts == 1, let warm = await takeIdle(execution.instanceKey) {
+            if attempts == 1, grant == nil, let warm = await takeIdle(execution.instanceKey) {
                 instance = warm
                 cold = false
             } else {
-                instance = try await startInstance(execution, target: target)
+                let files: (taskRoot: URL, opt: URL?)
+                switch extractedFiles(execution) {
+                case .success(let extracted): files = extracted
+                case .failure(let error):
+                    // A package that cannot be extracted is the function's error, as a broken deployment package is on Lambda.
+                    return await packageFailed(error, target: target, execution: execution, requestId: requestId, at: now)
+                }
+                instance = try await startInstance(execution, files: files, grant: grant)
                 cold = true
                 coldStarts += 1
             }
+            let key = await instance.id
+            busy[key] = instance
+            defer { busy[key] = nil }
             logStart = Self.fileSize(await instance.logURL)
             Self.appendLog(await instance.logURL, "START RequestId: \(requestId) Version: \(execution.versionText)\n")
             let deadline = Int64((Date().timeIntervalSince1970 + Double(execution.timeout)) * 1000)
@@ -85,7 +100,11 @@ public actor RuntimePool {
         } while outcome.isNotDelivered && attempts < 2
         let duration = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6
         Self.appendLog(await instance.logURL, "END RequestId: \(requestId)\nREPORT RequestId: \(requestId)\tDuration: \(String(format: "%.2f", duration)) ms\tMemory Size: \(execution.memorySize) MB\(cold ? "\tInit: cold start" : "")\n")
-        if await !instance.isDead { idle[execution.instanceKey, default: []].append(instance) }
+        if grant != nil {
+            await instance.shutdown(reason: "hook invocation done")
+        } else if await !instance.isDead {
+            idle[execution.instanceKey, default: []].append(instance)
+        }
         var result = InvocationResult(
             StatusCode: 200, Payload: "", ExecutedVersion: execution.versionText, FunctionError: nil, LogResult: nil,
             DurationMs: duration, ColdStart: cold, RequestId: requestId)
@@ -116,13 +135,34 @@ public actor RuntimePool {
         return nil
     }
 
-    private func startInstance(_ execution: VersionExecution, target: InvocationTarget) async throws(RelctlError) -> Instance {
-        let taskRoot = try cache.extracted(execution.sha256Hex)
-        let opt = try cache.mergedLayers(execution.layers)
+    /// The package's folder and the merged layers, extracted (once per content) from the blobs.
+    private func extractedFiles(_ execution: VersionExecution) -> Result<(taskRoot: URL, opt: URL?), RelctlError> {
+        do throws(RelctlError) {
+            return .success((try cache.extracted(execution.sha256Hex), try cache.mergedLayers(execution.layers)))
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    private func startInstance(_ execution: VersionExecution, files: (taskRoot: URL, opt: URL?), grant: HookGrant?) async throws(RelctlError) -> Instance {
+        let (taskRoot, opt) = files
+        let sandbox = try Sandbox.resolve(Sandbox.Mode(rawValue: try registry.setting(Registry.sandboxKey) ?? "auto") ?? .auto)
         let log = logFolder.appendingPathComponent("\(execution.functionName)-\(execution.versionText)-\(UUID().uuidString.prefix(8)).log")
         let instance = Instance(execution: execution, logURL: log)
+        let registry = registry
+        let endpoint = FunctionEndpoint(
+            grant: grant,
+            report: { grant, status throws(RelctlError) in
+                _ = try registry.reportHookStatus(deploymentId: grant.deploymentId, executionId: grant.executionId, status: status,
+                                                  output: "reported \(status.rawValue) by the hook function")
+            },
+            invoke: { [weak self] function, payload throws(RelctlError) in
+                guard let self else { throw RelctlError(.service, "The runtime is shutting down.") }
+                return try await self.invoke(function, payload: payload)
+            })
         do {
-            try await instance.start(taskRoot: taskRoot, opt: opt, region: registry.arn.region, extraEnvironment: extraEnvironment())
+            try await instance.start(taskRoot: taskRoot, opt: opt, region: registry.arn.region, sandbox: sandbox,
+                                     dataDirectory: registry.dataDirectory, endpoint: endpoint)
         } catch {
             await instance.shutdown()
             throw RelctlError(.service, "Cannot start an instance of \(execution.functionName):\(execution.versionText): \(error)")
@@ -130,12 +170,21 @@ public actor RuntimePool {
         return instance
     }
 
+    private func packageFailed(_ error: RelctlError, target: InvocationTarget, execution: VersionExecution, requestId: String, at now: Date) async -> InvocationResult {
+        let payload = Instance.errorJSON(type: "Runtime.InvalidPackage", message: "RequestId: \(requestId) Error: the deployment package of \(execution.functionName):\(execution.versionText) cannot be extracted: \(error.message)")
+        let result = InvocationResult(StatusCode: 200, Payload: String(buffer: payload), ExecutedVersion: execution.versionText, FunctionError: "Unhandled",
+                                      LogResult: nil, DurationMs: 0, ColdStart: true, RequestId: requestId)
+        await metrics.record(target, execution, metric: "Invocations", value: 1, at: now)
+        await metrics.record(target, execution, metric: "Errors", value: 1, at: now)
+        observer?(target.functionName, execution.versionText, result)
+        return result
+    }
+
     /// Stops every instance and flushes the metrics.
     public func shutdown() async {
-        for instances in idle.values {
-            for instance in instances { await instance.shutdown() }
-        }
+        for instance in Array(idle.values.joined()) + Array(busy.values) { await instance.shutdown() }
         idle.removeAll()
+        busy.removeAll()
         await metrics.flush()
     }
 
@@ -148,7 +197,10 @@ public actor RuntimePool {
         Task.detached {
             let payload = (try? JSONSerialization.data(withJSONObject: claim.payload, options: [.sortedKeys])) ?? Data("{}".utf8)
             do {
-                let result = try await self.invoke(try FunctionReference(parsing: claim.execution.hook), payload: payload)
+                let hook = try FunctionReference(parsing: claim.execution.hook)
+                let grant = HookGrant(deploymentId: claim.deploymentId, executionId: claim.execution.executionId,
+                                      functionName: claim.payload["FunctionName"] ?? "")
+                let result = try await self.invoke(try registry.invocationTarget(hook), payload: payload, routingKey: nil, logTail: false, grant: grant)
                 if result.FunctionError != nil {
                     _ = try? registry.reportHookStatus(deploymentId: claim.deploymentId, executionId: claim.execution.executionId,
                                                        status: .failed, output: "the hook function failed: \(result.Payload)")

@@ -81,6 +81,7 @@ public struct TrafficGenerator: Sendable {
     /// Runs until `duration` passes or `shouldStop` says so; `report` is called about once a second.
     public func run(rate: Double, duration: Double, pool: RuntimePool? = nil, shouldStop: @Sendable () -> Bool = { false },
                     report: (TrafficTally) -> Void) async -> TrafficTally {
+        let ownPool = pool == nil
         let pool = pool ?? RuntimePool(registry: registry)
         let collector = TallyCollector()
         let inflight = InflightCounter()
@@ -120,7 +121,8 @@ public struct TrafficGenerator: Sendable {
             }
             await group.waitForAll()
         }
-        await pool.metrics.flush()
+        // A pool this run started stops its instances with it; a caller's pool is the caller's to stop.
+        if ownPool { await pool.shutdown() } else { await pool.metrics.flush() }
         let final = await collector.snapshot(elapsed: Date().timeIntervalSince(start))
         report(final)
         return final

@@ -135,17 +135,10 @@ public enum RelctlHTTPServer {
         configuredLogger.logLevel = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
         let logger = configuredLogger
         let metrics = ServerMetrics()
-        // Hooks and functions running under this server reach it as their AWS endpoint. With auth on
-        // they get a key of their own that lives only as long as this process.
-        let internalKey = Credential(name: "relctl-serve-internal", accessKeyId: "AKIA" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(16).uppercased(),
-                                     secretAccessKey: UUID().uuidString + UUID().uuidString, readOnly: false, created: LambdaTimestamp.string(from: Date()))
-        let endpoint = NIOLockedValueBox("")
-        let pool = RuntimePool(registry: registry, extraEnvironment: {
-            ["AWS_ACCESS_KEY_ID": internalKey.accessKeyId, "AWS_SECRET_ACCESS_KEY": internalKey.secretAccessKey,
-             "AWS_SESSION_TOKEN": "", "AWS_ENDPOINT_URL": endpoint.withLockedValue { $0 }]
-        }, observer: { function, version, result in metrics.invocation(function: function, version: version, result: result) })
+        // Functions get no key of the server's: a hook reports through its own instance's endpoint.
+        let pool = RuntimePool(registry: registry, observer: { function, version, result in metrics.invocation(function: function, version: version, result: result) })
         let context = ServerContext(registry: registry, pool: pool, options: options, metrics: metrics,
-                                    credentials: credentials + [internalKey], authRequired: authRequired, logger: logger)
+                                    credentials: credentials, authRequired: authRequired, logger: logger)
         let responder = APIResponder(context: context)
         let controller = ControllerService(context: context)
         let app = Application(
@@ -154,8 +147,6 @@ public enum RelctlHTTPServer {
             services: [controller],
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? options.port
-                let loopback = options.host == "0.0.0.0" || options.host == "::" ? "127.0.0.1" : options.host
-                endpoint.withLockedValue { $0 = "http://\(loopback.contains(":") ? "[\(loopback)]" : loopback):\(port)" }
                 context.setBaseURL("http://\(options.host.contains(":") ? "[\(options.host)]" : options.host):\(port)")
                 logger.info("relctl serve listening", metadata: ["address": "\(options.host):\(port)", "auth": "\(authRequired ? "on" : "off")",
                                                                  "data-dir": "\(registry.dataDirectory.path)"])

@@ -19,6 +19,8 @@ public struct VersionExecution: Sendable, Hashable {
     public var environment: [String: String]
     public var layers: [Layer]
     public var architecture: String
+    /// The private `/tmp`'s size (Lambda's EphemeralStorage; 512 MB, the default, until it is settable).
+    public var ephemeralStorageMB: Int { 512 }
 
     public var versionText: String { AliasTarget.versionText(version) }
     /// Instances are shared by executions that are the same in every field.

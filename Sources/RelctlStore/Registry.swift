@@ -71,9 +71,14 @@ public final class Registry: Sendable {
         deploymentCache = other.deploymentCache
     }
 
-    /// Sets `account-id` (in every ARN) or `region` (the CLI's ARNs; the server answers in the signed region).
+    /// Sets `account-id` (in every ARN), `region` (the CLI's ARNs; the server answers in the signed
+    /// region) or `sandbox` (`auto`, `on`, `off`: how function instances are isolated).
     public func setSetting(_ key: String, _ value: String) throws(RelctlError) {
         switch key {
+        case Registry.sandboxKey:
+            guard ["auto", "on", "off"].contains(value) else {
+                throw RelctlError(.invalidParameterValue, "sandbox is auto (bubblewrap when it works here), on (bubblewrap, or refuse to run functions) or off, not '\(value)'.")
+            }
         case "account-id":
             guard value.count == 12, value.allSatisfy(\.isASCIIDigit) else {
                 throw RelctlError(.invalidParameterValue, "account-id is 12 digits, e.g. 123456789012.")
@@ -83,7 +88,7 @@ public final class Registry: Sendable {
                 throw RelctlError(.invalidParameterValue, "region is lowercase letters, digits and '-', e.g. us-east-1.")
             }
         default:
-            throw RelctlError(.invalidParameterValue, "Unknown setting '\(key)': account-id or region.")
+            throw RelctlError(.invalidParameterValue, "Unknown setting '\(key)': account-id, region or sandbox.")
         }
         try write { db, _ in
             let before = try String.fetchOne(db, sql: "SELECT value FROM settings WHERE key = ?", arguments: [key])
@@ -91,6 +96,13 @@ public final class Registry: Sendable {
                            arguments: [key, value])
             try audit(db, "SetSetting", function: nil, resource: "setting:\(key)", before: before.map { [key: $0] }, after: [key: value])
         }
+    }
+
+    public static let sandboxKey = "sandbox"
+
+    /// A setting's stored value (nil: never set).
+    public func setting(_ key: String) throws(RelctlError) -> String? {
+        try read { db in try String.fetchOne(db, sql: "SELECT value FROM settings WHERE key = ?", arguments: [key]) }
     }
 
     public static func defaultActor() -> String {

@@ -1,5 +1,9 @@
 import Foundation
+import RelctlProcess
 import Testing
+
+/// How long any child a test starts may run before its process group is killed: no test can hang.
+let childDeadline: Double = 300
 
 /// Runs the built `relctl` binary as a child process against a temporary data directory.
 struct CLI {
@@ -39,36 +43,35 @@ struct CLI {
         var object: [String: Any] { json as? [String: Any] ?? [:] }
     }
 
-    func process(_ arguments: [String]) -> Process {
-        let process = Process()
-        process.executableURL = CLI.binary
-        process.arguments = arguments
+    /// The environment every relctl child gets: this test's data directory and actor.
+    func environment(_ extra: [String: String] = [:]) -> [String: String] {
         var environment = ProcessInfo.processInfo.environment
         environment["RELCTL_HOME"] = dataDirectory.path
         environment["RELCTL_ACTOR"] = "test"
-        process.environment = environment
-        process.currentDirectoryURL = workDirectory
-        return process
+        for (key, value) in extra { environment[key] = value }
+        return environment
+    }
+
+    /// Starts `relctl ARGUMENTS` in the background (own process group), output to `log` (default:
+    /// discarded). The caller waits with a deadline and kills it in a `defer`.
+    func start(_ arguments: [String], log: String = "/dev/null", stderr: String? = nil, environment extra: [String: String] = [:]) throws -> ChildProcess {
+        try ChildProcess.spawn(.init(arguments: [CLI.binary.path] + arguments, environment: environment(extra), logPath: log,
+                                     stderrPath: stderr, workingDirectory: workDirectory.path))
     }
 
     @discardableResult
     func run(_ arguments: String...) throws -> Result { try run(arguments) }
 
+    /// Runs `relctl ARGUMENTS` to completion (killed, and recorded as a failure, past the deadline).
     @discardableResult
-    func run(_ arguments: [String]) throws -> Result {
-        let process = process(arguments)
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        // Read both pipes before waiting so a large output cannot block the child.
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Result(
-            status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-            stderr: String(decoding: errData, as: UTF8.self))
+    func run(_ arguments: [String], environment extra: [String: String] = [:], timeout: Double = childDeadline,
+             sourceLocation: SourceLocation = #_sourceLocation) throws -> Result {
+        let completed = try ChildProcess.run(arguments: [CLI.binary.path] + arguments, environment: environment(extra),
+                                             workingDirectory: workDirectory.path, timeout: timeout)
+        if completed.timedOut {
+            Issue.record("relctl \(arguments.joined(separator: " ")) ran past \(Int(timeout)) s and was killed", sourceLocation: sourceLocation)
+        }
+        return Result(status: completed.status, stdout: completed.stdout, stderr: completed.stderr)
     }
 
     /// `run` that must succeed; returns the parsed JSON object.

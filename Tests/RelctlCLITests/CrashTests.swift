@@ -1,4 +1,5 @@
 import Foundation
+import RelctlProcess
 import Testing
 
 /// SIGKILLs a child `relctl` at random moments inside publish, alias update and cleanup, and
@@ -23,17 +24,15 @@ struct CrashTests {
         var finished = 0
         var iteration = 0
         while killed < target && iteration < target * 4 {
-            let process = cli.process(try command(iteration))
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
+            let process = try cli.start(try command(iteration))
+            defer { process.killGroupAndWait() }
             let delay = Double(generator.next() % 1000) / 1000 * typical
             usleep(useconds_t(delay * 1_000_000))
-            if process.isRunning {
-                kill(process.processIdentifier, SIGKILL)
+            if !process.hasExited {
+                kill(process.pid, SIGKILL)
             }
-            process.waitUntilExit()
-            if process.terminationReason == .uncaughtSignal { killed += 1 } else { finished += 1 }
+            #expect(process.wait(timeout: childDeadline))
+            if process.terminatedBySignal { killed += 1 } else { finished += 1 }
             let fsck = try cli.run("fsck")
             #expect(fsck.status == 0, "after iteration \(iteration): \(fsck.stdout) \(fsck.stderr)")
             if fsck.status != 0 { break }

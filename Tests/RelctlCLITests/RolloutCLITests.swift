@@ -1,4 +1,5 @@
 import Foundation
+import RelctlProcess
 import Testing
 
 @Suite("relctl deploy and the controller")
@@ -52,15 +53,14 @@ struct RolloutCLITests {
         try cli.json("alarm", "put", "orders-errors", "--function", "orders", "--executed-version", "target", "--metric", "Errors",
                      "--statistic", "Sum", "--period", "10", "--evaluation-periods", "1", "--threshold", "1",
                      "--comparison-operator", "GreaterThanOrEqualToThreshold", "--treat-missing-data", "notBreaching")
-        let deploy = cli.process(["deploy", "orders", "--alias", "live", "--version", "2", "--policy", "Quick", "--alarm", "orders-errors", "--output", "json"])
-        let out = Pipe()
-        deploy.standardOutput = out
-        deploy.standardError = FileHandle.nullDevice
-        try deploy.run()
+        let output = cli.workDirectory.appendingPathComponent("deploy.json")
+        let deploy = try cli.start(["deploy", "orders", "--alias", "live", "--version", "2", "--policy", "Quick", "--alarm", "orders-errors", "--output", "json"],
+                                   log: output.path, stderr: "/dev/null")
+        defer { deploy.killGroupAndWait() }
         usleep(1_000_000)
         try cli.json("metrics", "put", "--function", "orders", "--version", "2", "--metric", "Errors", "--value", "4")
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        deploy.waitUntilExit()
+        #expect(deploy.wait(timeout: childDeadline))
+        let data = try Data(contentsOf: output)
         #expect(deploy.terminationStatus == 1)
         let record = try JSONSerialization.jsonObject(with: data) as? [String: Any] ?? [:]
         #expect(record["status"] as? String == "Failed")
@@ -74,13 +74,11 @@ struct RolloutCLITests {
 
     @Test func killedForegroundDeployIsFinishedByTheControllerWithoutRepeatingASteps() throws {
         let cli = try Self.fixture(holds: "2s")
-        let deploy = cli.process(["deploy", "orders", "--alias", "live", "--version", "3", "--policy", "Quick"])
-        deploy.standardOutput = FileHandle.nullDevice
-        deploy.standardError = FileHandle.nullDevice
-        try deploy.run()
+        let deploy = try cli.start(["deploy", "orders", "--alias", "live", "--version", "3", "--policy", "Quick"])
+        defer { deploy.killGroupAndWait() }
         usleep(2_500_000)  // inside the 50% hold
-        kill(deploy.processIdentifier, SIGKILL)
-        deploy.waitUntilExit()
+        kill(deploy.pid, SIGKILL)
+        #expect(deploy.wait(timeout: childDeadline))
         let listed = try cli.json("deployments", "list")["deployments"] as? [[String: Any]] ?? []
         let id = try #require(listed.first?["deploymentId"] as? String)
         #expect(listed.first?["status"] as? String == "InProgress")
@@ -147,20 +145,11 @@ struct LiveViewTests {
         let cli = try RolloutCLITests.fixture(holds: "1s")
         let command = [CLI.binary.path, "deploy", "orders", "--alias", "live", "--version", "2", "--policy", "Quick"]
             .map { "'\($0)'" }.joined(separator: " ")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/script")
-        process.arguments = ["-qec", command, "/dev/null"]
-        var environment = ProcessInfo.processInfo.environment
-        environment["RELCTL_HOME"] = cli.dataDirectory.path
-        environment["TERM"] = "xterm"
-        process.environment = environment
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "\(text)")
+        let result = try ChildProcess.run(arguments: ["/usr/bin/script", "-qec", command, "/dev/null"],
+                                          environment: cli.environment(["TERM": "xterm"]), timeout: childDeadline)
+        let text = result.stdout
+        #expect(!result.timedOut)
+        #expect(result.status == 0, "\(text)")
         #expect(text.contains("\u{1B}[3A\u{1B}[J") || text.contains("\u{1B}[2A\u{1B}[J"), "the panel is redrawn in place")
         #expect(text.contains("next shift in"))
         #expect(text.contains("ETA "))
@@ -173,13 +162,17 @@ struct FunctionHookTests {
     @Test func aRegistryFunctionHookIsInvokedAndItsReportDecides() throws {
         let cli = try RolloutCLITests.fixture(holds: "1s")
         // The hook reads DeploymentId and LifecycleEventHookExecutionId from its event and reports
-        // back through relctl, as a CodeDeploy hook calls PutLifecycleEventHookExecutionStatus.
+        // back with CodeDeploy's PutLifecycleEventHookExecutionStatus, signed with its own credentials
+        // (curl's SigV4), at the endpoint its instance was given — no relctl binary, no data directory.
         let folder = try cli.runtimeLoop("hook", body: """
               DEPLOYMENT=$(echo "$EVENT" | python3 -c 'import json,sys; print(json.load(sys.stdin)["DeploymentId"])')
               EXECUTION=$(echo "$EVENT" | python3 -c 'import json,sys; print(json.load(sys.stdin)["LifecycleEventHookExecutionId"])')
               TARGET=$(echo "$EVENT" | python3 -c 'import json,sys; print(json.load(sys.stdin)["TargetVersion"])')
               if [ "$TARGET" = "$EXPECTED_TARGET" ]; then STATUS=Succeeded; else STATUS=Failed; fi
-              "$RELCTL_BIN" deployments hook-status "$DEPLOYMENT" --execution-id "$EXECUTION" --status "$STATUS" >&2
+              curl -sS -X POST "$AWS_ENDPOINT_URL_CODEDEPLOY/" --aws-sigv4 "aws:amz:$AWS_REGION:codedeploy" \
+                --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \
+                -H 'Content-Type: application/x-amz-json-1.1' -H 'X-Amz-Target: CodeDeploy_20141006.PutLifecycleEventHookExecutionStatus' \
+                -d "{\\"deploymentId\\":\\"$DEPLOYMENT\\",\\"lifecycleEventHookExecutionId\\":\\"$EXECUTION\\",\\"status\\":\\"$STATUS\\"}" >&2
               curl -sS -X POST "$API/invocation/$ID/response" -d '{}' >/dev/null
             """)
         try cli.json("function", "create", "checkFn", "--dir", folder, "--env", "EXPECTED_TARGET=2")

@@ -54,14 +54,9 @@ struct RuntimeCLITests {
 
     @Test func demoTripsTheAlarmWithRealTrafficAndRollsBack() throws {
         let cli = try CLI()
-        let process = cli.process(["demo", "--source", Self.repoRoot().appendingPathComponent("examples/demo").path])
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = out
-        try process.run()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "\(text)")
+        let result = try cli.run(["demo", "--source", Self.repoRoot().appendingPathComponent("examples/demo").path])
+        let text = result.stdout + result.stderr
+        #expect(result.status == 0, "\(text)")
         #expect(text.contains("ALARM_ACTIVE"))
         #expect(text.contains("Alias live now → v1 (no routing)"))
         #expect(text.range(of: #"v2: \d+ requests, [1-9]\d* errors"#, options: .regularExpression) != nil, "v2's real errors: \(text)")

@@ -1,10 +1,11 @@
 import Foundation
+import RelctlProcess
 import Testing
 
 /// A `relctl serve` child on a free port of 127.0.0.1.
 final class ServerProcess {
     let cli: CLI
-    let process: Process
+    let process: ChildProcess
     let port: Int
     let log: URL
 
@@ -13,25 +14,30 @@ final class ServerProcess {
         log = cli.workDirectory.appendingPathComponent("serve-\(UUID().uuidString.prefix(6)).log")
         FileManager.default.createFile(atPath: log.path, contents: nil)
         port = Self.freePort()
-        process = cli.process(["serve", "--port", String(port), "--tick", "0.2"] + extra)
-        let handle = try FileHandle(forWritingTo: log)
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
+        process = try cli.start(["serve", "--port", String(port), "--tick", "0.2"] + extra, log: log.path)
         for _ in 0..<300 {
             if (try? Self.get("http://127.0.0.1:\(port)/healthz").0) == 200 { return }
-            if !process.isRunning { break }
+            if process.hasExited { break }
             usleep(100_000)
         }
+        process.killGroupAndWait()
         throw NSError(domain: "relctl-test", code: 1, userInfo: [NSLocalizedDescriptionKey: "serve did not start: \(String(decoding: (try? Data(contentsOf: log)) ?? Data(), as: UTF8.self))"])
     }
 
     var endpoint: String { "http://127.0.0.1:\(port)" }
 
+    /// Sends `signal` and waits for the exit (killing the group past the deadline); the exit status.
     func stop(signal: Int32 = SIGTERM) -> Int32 {
-        kill(process.processIdentifier, signal)
-        process.waitUntilExit()
-        return process.terminationStatus
+        kill(process.pid, signal)
+        if !process.wait(timeout: 60) {
+            Issue.record("relctl serve did not stop within 60 s of signal \(signal)")
+            process.killGroupAndWait()
+        }
+        return process.terminationStatus ?? -1
+    }
+
+    deinit {
+        process.killGroupAndWait()
     }
 
     static func freePort() -> Int {
@@ -49,36 +55,21 @@ final class ServerProcess {
 
     /// A plain GET with curl (status, body).
     static func get(_ url: String) throws -> (Int, String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
-        process.arguments = ["-s", "-o", "-", "-w", "\n%{http_code}", url]
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        let result = try ChildProcess.run(arguments: ["/usr/bin/curl", "-s", "-m", "30", "-o", "-", "-w", "\n%{http_code}", url],
+                                          environment: ProcessInfo.processInfo.environment, timeout: 60)
+        let lines = result.stdout.split(separator: "\n", omittingEmptySubsequences: false)
         return (Int(lines.last ?? "") ?? 0, lines.dropLast().joined(separator: "\n"))
     }
 }
 
 /// Runs a command with the AWS tools' environment pointed at a server.
-func runTool(_ arguments: [String], environment extra: [String: String], cwd: URL) throws -> (Int32, String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = arguments
+func runTool(_ arguments: [String], environment extra: [String: String], cwd: URL, timeout: Double = childDeadline,
+             sourceLocation: SourceLocation = #_sourceLocation) throws -> (Int32, String) {
     var environment = ProcessInfo.processInfo.environment
     for (key, value) in extra { environment[key] = value }
-    process.environment = environment
-    process.currentDirectoryURL = cwd
-    let out = Pipe()
-    process.standardOutput = out
-    process.standardError = out
-    try process.run()
-    let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    process.waitUntilExit()
-    return (process.terminationStatus, text)
+    let result = try ChildProcess.run(arguments: ["/usr/bin/env"] + arguments, environment: environment, workingDirectory: cwd.path, timeout: timeout)
+    if result.timedOut { Issue.record("\(arguments.joined(separator: " ")) ran past \(Int(timeout)) s and was killed", sourceLocation: sourceLocation) }
+    return (result.status, result.stdout + result.stderr)
 }
 
 @Suite("relctl serve", .serialized)
@@ -182,13 +173,9 @@ struct S3CodeTests {
         let cli = try CLI()
         // moto_server is a real S3-compatible endpoint here.
         let s3Port = ServerProcess.freePort()
-        let moto = Process()
-        moto.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        moto.arguments = ["moto_server", "-p", String(s3Port)]
-        moto.standardOutput = FileHandle.nullDevice
-        moto.standardError = FileHandle.nullDevice
-        try moto.run()
-        defer { kill(moto.processIdentifier, SIGKILL); moto.waitUntilExit() }  // moto_server ignores SIGTERM
+        let moto = try ChildProcess.spawn(.init(arguments: ["/usr/bin/env", "moto_server", "-p", String(s3Port)],
+                                                environment: ProcessInfo.processInfo.environment, logPath: "/dev/null"))
+        defer { moto.killGroupAndWait() }  // moto_server ignores SIGTERM
         let s3 = "http://127.0.0.1:\(s3Port)"
         for _ in 0..<100 {
             if ((try? ServerProcess.get(s3).0) ?? 0) != 0 { break }
