@@ -141,7 +141,7 @@ let package = Package(
         .executableTarget(
             name: "relctl-bench",
             dependencies: [
-                "RelctlStore", "RelctlPackages", "RelctlRollout", "RelctlRuntime",
+                "RelctlStore", "RelctlPackages", "RelctlRollout", "RelctlRuntime", "RelctlProcess",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],

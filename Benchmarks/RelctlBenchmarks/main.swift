@@ -6,6 +6,7 @@ import GRDB
 import RelctlCore
 import RelctlPackages
 import RelctlRollout
+import RelctlProcess
 import RelctlRuntime
 @_spi(Benchmarks) import RelctlStore
 
@@ -319,14 +320,19 @@ do {
     _ = try registry.createFunction(name: "echo", settings: settings, code: try PackageInspector.inspect(try PackageBuilder.zip(directory: source)), publish: true)
     _ = try registry.createAlias(function: "echo", name: "live", functionVersion: "1")
 
-    // Cold starts: a fresh pool each time.
+    // Cold starts: a fresh pool each time, unsandboxed (the baseline) and under bubblewrap, interleaved.
     var colds: [Double] = []
+    var unsandboxedColds: [Double] = []
     for _ in 0..<(quick ? 5 : 15) {
-        let pool = RuntimePool(registry: registry)
-        let result = try await pool.invoke(FunctionReference(name: "echo", qualifier: .alias("live")), payload: Data("{}".utf8))
-        colds.append(result.DurationMs / 1000)
-        await pool.shutdown()
+        for mode in ["off", "auto"] {
+            try registry.setSetting("sandbox", mode)
+            let pool = RuntimePool(registry: registry)
+            let result = try await pool.invoke(FunctionReference(name: "echo", qualifier: .alias("live")), payload: Data("{}".utf8))
+            if mode == "off" { unsandboxedColds.append(result.DurationMs / 1000) } else { colds.append(result.DurationMs / 1000) }
+            await pool.shutdown()
+        }
     }
+    try registry.setSetting("sandbox", "auto")
     // Warm invokes, one at a time: total latency against the bootstrap's own work.
     let pool = RuntimePool(registry: registry)
     let reference = FunctionReference(name: "echo", qualifier: .alias("live"))
@@ -341,7 +347,9 @@ do {
         totals.append(total)
         added.append(total - work / 1000)
     }
-    print("   cold start (python3 bootstrap, start to response)  p50 \(ms(percentile(colds, 0.5)))  p99 \(ms(percentile(colds, 0.99)))")
+    let sandboxed = Containment.bubblewrap != nil ? "bubblewrap sandbox" : "no bubblewrap here: unsandboxed"
+    print("   cold start (python3 bootstrap, start to response, \(sandboxed))  p50 \(ms(percentile(colds, 0.5)))  p99 \(ms(percentile(colds, 0.99)))")
+    print("   cold start without the sandbox (baseline, same run)  p50 \(ms(percentile(unsandboxedColds, 0.5)))  p99 \(ms(percentile(unsandboxedColds, 0.99)))  → the sandbox adds p50 \(ms(percentile(colds, 0.5) - percentile(unsandboxedColds, 0.5))) (\(String(format: "%.2f", percentile(colds, 0.5) / percentile(unsandboxedColds, 0.5)))×)")
     print("   warm invoke, added over the bootstrap's own work   p50 \(ms(percentile(added, 0.5)))  p99 \(ms(percentile(added, 0.99)))  (whole call p50 \(ms(percentile(totals, 0.5))))")
     // Sustained: several callers at once for a few seconds.
     for callers in [1, 4, 16] {

@@ -125,7 +125,7 @@ struct ServerTests {
         let suite = Self.repo.appendingPathComponent("Tests/compat")
         try #require(FileManager.default.fileExists(atPath: suite.appendingPathComponent("conftest.py").path))
         let (status, output) = try runTool(["python3", "-m", "pytest", suite.path, "-q", "-x", "-p", "no:cacheprovider"],
-                                           environment: ["RELCTL_BIN": CLI.binary.path], cwd: Self.repo)
+                                           environment: ["RELCTL_BIN": CLI.binary.path], cwd: Self.repo, timeout: 1500)
         #expect(status == 0, "\(output.suffix(6000))")
     }
 

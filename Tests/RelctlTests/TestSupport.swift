@@ -144,9 +144,11 @@ enum TestData {
     /// The hostile zip fixtures: the shared folder next to the repository, else the repository's
     /// own copy in Tests/Fixtures/zips. Nil when neither exists.
     static let fixturesDirectory: URL? = {
+        // The repository's own copy first: the tests pin its files' hashes, and a checkout beside a
+        // newer shared folder must not change what they read.
         let candidates = [
-            repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared/fixtures/zips", isDirectory: true),
             repositoryRoot.appendingPathComponent("Tests/Fixtures/zips", isDirectory: true),
+            repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared/fixtures/zips", isDirectory: true),
         ]
         return candidates.first { FileManager.default.fileExists(atPath: $0.appendingPathComponent("README.md").path) }
     }()

@@ -320,7 +320,7 @@ while true; do
   REQUEST_ID=$(grep -Fi Lambda-Runtime-Aws-Request-Id "$HEADERS" | tr -d '[:space:]' | cut -d: -f2)
   rm -f "$HEADERS"
   echo "compat-log: tag=__TAG__ version=${AWS_LAMBDA_FUNCTION_VERSION} request=$REQUEST_ID"
-  if [ -n "${EVENT_FILE:-}" ]; then printf '%s' "$EVENT_DATA" > "$EVENT_FILE.tmp" && mv "$EVENT_FILE.tmp" "$EVENT_FILE"; fi
+  if [ -n "${EVENT_URL:-}" ]; then curl -sS -m 10 -X POST "$EVENT_URL" --data-binary "$EVENT_DATA" >/dev/null || true; fi
   curl -sS -X POST "$API/invocation/$REQUEST_ID/response" \
     -d "{\"tag\":\"__TAG__\",\"version\":\"${AWS_LAMBDA_FUNCTION_VERSION}\",\"event\":$EVENT_DATA}" >/dev/null
 done

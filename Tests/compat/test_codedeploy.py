@@ -1,8 +1,11 @@
 """CodeDeploy for Lambda (JSON 1.1, X-Amz-Target: CodeDeploy_20141006.*) through boto3, as a
 SAM-style workflow drives it (/work/shared/reference/rollouts.md §1)."""
 
+import http.server
 import json
+import queue
 import re
+import threading
 import time
 
 import pytest
@@ -17,6 +20,44 @@ from conftest import (
 )
 
 DEPLOYMENT_ID = re.compile(r"^d-[A-Z0-9]{9}$")
+
+
+class EventReceiver:
+    """A small HTTP server on 127.0.0.1 that queues the JSON bodies POSTed to it."""
+
+    def __init__(self):
+        received = self.received = queue.Queue()
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                received.put(json.loads(body or b"{}"))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def next(self, timeout, what):
+        try:
+            return self.received.get(timeout=timeout)
+        except queue.Empty:
+            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def event_receiver():
+    receiver = EventReceiver()
+    yield receiver
+    receiver.close()
 TERMINAL = {"Succeeded", "Failed", "Stopped"}
 NO_CONFIGS = "moto does not implement deployment configurations"
 NO_RUN = "moto records deployments but never runs them (no traffic shifting, hooks, stop)"
@@ -305,16 +346,15 @@ def test_create_deployment_is_recorded(codedeploy_client, application, group, ta
 
 @pytest.mark.moto_gap(NO_RUN)
 def test_hook_status_reported_by_the_caller(codedeploy_client, lambda_client, functions, application, group, target,
-                                            tmp_path):
-    # A hook that only records its event, so that this test reports for it, as an external validator would.
-    event_file = tmp_path / "hook-event.json"
+                                            event_receiver):
+    # A hook that only forwards its event (to this test, over HTTP: a function cannot write the test's
+    # files from its sandbox), so that this test reports for it, as an external validator would.
     hook = functions.create(unique_name("CodeDeployHook_record"), echo_zip("hook"),
-                            Environment={"Variables": {"EVENT_FILE": str(event_file)}})["FunctionName"]
+                            Environment={"Variables": {"EVENT_URL": event_receiver.url}})["FunctionName"]
     deployment_id = deploy(codedeploy_client, application, group("CodeDeployDefault.LambdaAllAtOnce"), target,
                            {"BeforeAllowTraffic": hook})
 
-    wait_for(event_file.exists, 30, what="the hook to be invoked")
-    event = json.loads(event_file.read_text())
+    event = event_receiver.next(timeout=30, what="the hook to be invoked")
     assert event["DeploymentId"] == deployment_id
     execution_id = event["LifecycleEventHookExecutionId"]
     assert execution_id
