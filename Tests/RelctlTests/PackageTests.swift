@@ -1,6 +1,7 @@
 import Foundation
 import RelctlCore
 import RelctlPackages
+@testable import RelctlRuntime
 import RelctlStore
 import Testing
 
@@ -35,6 +36,8 @@ struct ZipFixture: Sendable, CustomTestStringConvertible {
         .init(file: "not-a-zip.zip", expectation: .refused(prefix: TestData.unreadableZipPrefix, detail: "")),
         .init(file: "empty-file.zip", expectation: .refused(prefix: TestData.unreadableZipPrefix, detail: "empty")),
         .init(file: "duplicate-names.zip", expectation: .refused(prefix: "The package has two entries named 'bootstrap'", detail: "")),
+        .init(file: "symlink-chain.zip", expectation: .refused(prefix: "Zip entry 'up' is a symlink", detail: "leads outside the package")),
+        .init(file: "symlink-chain-read.zip", expectation: .refused(prefix: "Zip entry 'pw' is a symlink", detail: "leads outside the package")),
     ]
 
     func bytes() throws -> Data {
@@ -102,6 +105,54 @@ struct PackageTests {
         // `sha256sum ok-minimal.zip`, and the same digest base64-encoded.
         #expect(package.sha256Hex == "3aa207926d2b0a68311f603e507772f5b43bb45a620f533cd99131790c133c27")
         #expect(package.codeSha256 == "OqIHkm0rCmgxH2A+UHdy9bQ7tFpiD1M82ZExeQwTPCc=")
+    }
+
+    // MARK: Symlinks
+
+    /// `x → .`, then `up → x/x/…/../…/<target>` with enough `..` to reach `/` from `root`, then a
+    /// file `up/pwned.txt`: the chain of the issue, aimed at `target` instead of /tmp/escaped.
+    static func chainZip(from root: URL, to target: URL) throws -> Data {
+        let depth = root.standardizedFileURL.pathComponents.count - 1
+        let up = String(repeating: "x/", count: depth + 2) + String(repeating: "../", count: depth + 2) + target.path.dropFirst()
+        return try ZipWriter.zip([
+            .file("bootstrap", Data("#!/bin/sh\nexit 1\n".utf8), mode: 0o755),
+            .symlink("x", target: "."),
+            .symlink("up", target: up),
+            .file("up/pwned.txt", Data("written outside the package\n".utf8)),
+        ])
+    }
+
+    func emptyFolder(_ name: String) throws -> URL {
+        let folder = sandbox.root.appendingPathComponent("\(name)-\(UUID().uuidString)", isDirectory: true)
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        return folder
+    }
+
+    func contents(_ folder: URL) throws -> [String] {
+        try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted()
+    }
+
+    @Test func aSymlinkChainThatLeavesThePackageIsRefusedAtUpload() throws {
+        let bytes = try Self.chainZip(from: try emptyFolder("root"), to: try emptyFolder("escaped"))
+        expectRelctlError(.invalidParameterValue, messagePrefix: "Zip entry 'up' is a symlink to 'x/x/") {
+            try PackageInspector.inspect(bytes)
+        }
+    }
+
+    @Test func theFirstInvokeNeverWritesThroughASymlinkChain() throws {
+        // The blob as if it had been stored before the upload checks knew about chains.
+        let escaped = try emptyFolder("escaped")
+        let cacheFolder = sandbox.dataDirectory.appendingPathComponent("cache", isDirectory: true)
+        try FileManager.default.createDirectory(at: cacheFolder, withIntermediateDirectories: true)
+        let bytes = try Self.chainZip(from: cacheFolder.appendingPathComponent(".tmp-\(UUID().uuidString)"), to: escaped)
+        let hash = CodeHash.hex(of: bytes)
+        let blob = sandbox.registry.blobs.url(for: hash)
+        try FileManager.default.createDirectory(at: blob.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try bytes.write(to: blob)
+
+        let cache = PackageCache(dataDirectory: sandbox.dataDirectory, blobs: sandbox.registry.blobs)
+        #expect(throws: RelctlError.self) { try cache.extracted(hash) }
+        #expect(try contents(escaped) == [], "nothing written or created outside the package")
     }
 
     // MARK: Hashing
