@@ -114,6 +114,21 @@ struct PolicyTests {
         }
     }
 
+    @Test func linearAtOnePercentIsTheFinestAllowedAndMakesExactlyAHundredShifts() throws {
+        let policy = DeploymentPolicy(name: "Fine", kind: .linear(percentage: 1, interval: 60))
+        try policy.validate()
+        #expect(policy.schedule.count == DeploymentPolicy.maxShifts)
+        #expect(policy.schedule.map(\.percent) == (1...100).map(Double.init))
+        try DeploymentPolicy(name: "Odd", kind: .linear(percentage: 1.5, interval: 60)).validate()
+    }
+
+    @Test func evenAPolicyThatWasNeverValidatedExpandsToAtMostAHundredShifts() {
+        for percentage in [1e-300, 0.0001, -5] {
+            #expect(DeploymentPolicy(name: "Tiny", kind: .linear(percentage: percentage, interval: 60)).schedule.count <= DeploymentPolicy.maxShifts)
+        }
+        #expect(DeploymentPolicy(name: "NaN", kind: .linear(percentage: .nan, interval: 60)).schedule.count == 1)
+    }
+
     @Test func aStepsPolicyHasAtMostNinetyNineSteps() throws {
         let steps = (1...99).map { DeploymentPolicy.Stage.weight(percent: Double($0), hold: 1) }
         try DeploymentPolicy(name: "Many", kind: .steps(steps)).validate()
