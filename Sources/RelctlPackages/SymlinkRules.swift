@@ -3,13 +3,14 @@ import RelctlCore
 /// The rules a package's symlinks follow, checked on the package's own tree without touching a disk.
 ///
 /// A link is judged with every other link of the package followed, as the kernel will follow them
-/// once the package is extracted: `x → .` and `up → x/x/../../escaped` are each harmless alone,
-/// together `up` leads one folder above the package. So each target is resolved component by
+/// once the package is extracted: `x → .` and `up → x/x/../../escaped` each look contained alone,
+/// together `up` leads two folders above the package. So each target is resolved component by
 /// component through the package's links (a link's resolution does not depend on how it was
 /// reached, so each one is resolved once), and a link is refused when its resolution leaves the
 /// package root or loops. Resolving one link may nest at most `maxChain` others (Linux's own
-/// bound, past which opening it fails with ELOOP anyway; here it also bounds the recursion). Links to links and to folders stay allowed:
-/// `libfoo.so → libfoo.so.1 → libfoo.so.1.2.3` and `lib64 → lib` are common in real packages.
+/// bound, past which opening it fails with ELOOP anyway; here it also bounds the recursion).
+/// Links to links and to folders stay allowed: `libfoo.so → libfoo.so.1 → libfoo.so.1.2.3` and
+/// `lib64 → lib` are common in real packages.
 ///
 /// An entry stored *under* a link (`up/pwned.txt` where `up` is a link) is refused whatever the
 /// link's target: a zip tool that stores links (`zip -y`) stores files in their real folders, and
@@ -30,7 +31,7 @@ public struct SymlinkRules: Sendable {
         }
     }
 
-    /// What a link's target is called in messages: "Zip entry" for a package, "Layer file" for /opt.
+    /// What an entry is called in messages: "Zip entry" for a package, "Merged layer file" for /opt.
     let noun: String
     private var parent: [Int] = [-1]
     private var children: [Int: [Substring: Int]] = [:]
@@ -45,6 +46,7 @@ public struct SymlinkRules: Sendable {
         for item in items {
             let node = rules.node(for: Self.components(item.path))
             if let target = item.symlinkTarget {
+                guard node != 0 else { throw rules.refuse(item.path, target, "names the package's root itself") }
                 try rules.checkTarget(item.path, target)
                 rules.targets[node] = target
                 rules.linkPaths[node] = item.path

@@ -199,6 +199,7 @@ struct PackageTests {
         ("an absolute target", [("a", "/etc")], "Zip entry 'a' is a symlink to '/etc', which has an absolute target"),
         ("an empty target", [("a", "")], "which has an empty target"),
         ("a file under a link", [("lib64", "lib"), ("lib/", nil), ("lib64/x", nil)], "Zip entry 'lib64/x' lies under 'lib64', which is a symlink"),
+        ("a link named like the root", [("./", "lib")], "names the package's root itself"),
     ] as [(String, [(String, String?)], String?)])
     func symlinkRulesFollowEveryLinkOfThePackage(_ name: String, _ entries: [(String, String?)], _ refusal: String?) {
         let items = entries.map { SymlinkRules.Item(path: $0.0, symlinkTarget: $0.1) }
