@@ -149,7 +149,12 @@ let package = Package(
         ),
         .testTarget(
             name: "RelctlTests",
-            dependencies: ["RelctlCore", "RelctlPackages", "RelctlStore", "RelctlMigrations", "RelctlRollout", "RelctlPolicies", "RelctlRuntime", "RelctlProcess"]
+            dependencies: [
+                "RelctlCore", "RelctlPackages", "RelctlStore", "RelctlMigrations", "RelctlRollout", "RelctlPolicies", "RelctlRuntime",
+                "RelctlProcess",
+                // To write zips no builder would (links in any order, entries under a link).
+                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+            ]
         ),
         // End-to-end: runs the built `relctl` binary as a child process (and SIGKILLs it).
         .testTarget(

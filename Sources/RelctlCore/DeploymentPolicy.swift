@@ -34,7 +34,12 @@ public struct DeploymentPolicy: Sendable, Equatable, Codable {
         self.source = source
     }
 
-    /// The stages before the final 100%.
+    /// Most shifts a policy may make, the final 100% included: Linear at 1% makes exactly 100.
+    /// `validate()` refuses more, from arithmetic alone, before any stage is built.
+    public static let maxShifts = 100
+
+    /// The stages before the final 100% (never more than `maxShifts`, even for a policy that
+    /// `validate()` would refuse).
     public var stages: [Stage] {
         switch kind {
         case .allAtOnce:
@@ -44,7 +49,7 @@ public struct DeploymentPolicy: Sendable, Equatable, Codable {
         case .linear(let percentage, let interval):
             var result: [Stage] = []
             var weight = percentage
-            while weight < 100 - 1e-9 {
+            while weight < 100 - 1e-9, result.count < Self.maxShifts - 1 {
                 result.append(.weight(percent: weight, hold: interval))
                 weight += percentage
             }
@@ -119,10 +124,18 @@ public struct DeploymentPolicy: Sendable, Equatable, Codable {
             guard percentage < 100 || typeName == "Linear" else {
                 throw invalid("a canary percentage must be below 100 (use AllAtOnce to shift everything at once).")
             }
+            let shifts = (100 / percentage).rounded(.up)
+            guard typeName != "Linear" || shifts <= Double(Self.maxShifts) else {
+                let count = shifts < 1e9 ? String(Int(shifts)) : "more than a billion"
+                throw invalid("a Linear percentage of \(Self.percentText(percentage)) takes \(count) shifts to reach 100%; at most \(Self.maxShifts) are allowed, so the percentage must be at least \(100 / Self.maxShifts)%.")
+            }
             try checkDuration(interval, "interval")
             guard interval > 0 else { throw invalid("interval must be more than 0s.") }
         case .steps(let steps):
             guard !steps.isEmpty else { throw invalid("a Steps policy needs at least one step.") }
+            guard steps.count < Self.maxShifts else {
+                throw invalid("a Steps policy has at most \(Self.maxShifts - 1) steps (the final 100% makes \(Self.maxShifts) shifts); this one has \(steps.count).")
+            }
             var previous = 0.0
             for (index, step) in steps.enumerated() {
                 guard case .weight(let percent, let hold) = step else { continue }

@@ -38,14 +38,13 @@ public enum CodeHash {
 /// Checks a zip the way Lambda does before it accepts code, without writing anything to disk:
 /// readable archive, ≤ 50 MB zipped, ≤ the unzipped allowance (declared sizes first, then bounded
 /// streaming, which also verifies every CRC), no entry that could land outside the package
-/// (absolute, `..`, backslashes, escaping symlinks) and no duplicate names.
+/// (absolute, `..`, backslashes, symlinks that lead outside it alone or through other links, entries
+/// stored under a symlink; see `SymlinkRules`) and no duplicate names.
 public enum PackageInspector {
     public static func inspect(_ bytes: Data, unzippedAllowance: Int64 = Limits.codeSizeUnzipped) throws(RelctlError) -> InspectedPackage {
         guard Int64(bytes.count) <= Limits.codeSizeZipped else {
             throw RelctlError(.requestEntityTooLarge, "Zipped size must be smaller than \(Limits.codeSizeZipped) bytes")
         }
-        let unzippedLimitError = RelctlError(
-            .invalidParameterValue, "Unzipped size must be smaller than \(Limits.codeSizeUnzipped) bytes")
         let archive: Archive
         do {
             archive = try Archive(data: bytes, accessMode: .read)
@@ -75,39 +74,81 @@ public enum PackageInspector {
         //    first byte past its declared size or past the allowance, and compare every CRC (ZIPFoundation
         //    computes it while streaming but leaves the comparison to the caller).
         var unzipped: Int64 = 0
+        var items: [SymlinkRules.Item] = []
+        items.reserveCapacity(entries.count)
         for entry in entries {
-            let declaredSize = Int64(entry.uncompressedSize)
-            var entryBytes: Int64 = 0
             var symlinkTarget = Data()
-            do {
-                let crc = try archive.extract(entry, bufferSize: 256 * 1024, skipCRC32: false) { chunk in
-                    entryBytes += Int64(chunk.count)
-                    unzipped += Int64(chunk.count)
-                    if entryBytes > declaredSize { throw InspectionAbort.sizeLie }
-                    if unzipped > unzippedAllowance { throw InspectionAbort.tooLarge }
-                    if entry.type == .symlink { symlinkTarget.append(chunk) }
+            try inflate(entry, of: archive, allowance: unzippedAllowance, unzipped: &unzipped) { chunk in
+                if entry.type == .symlink, symlinkTarget.count <= SymlinkRules.maxTargetLength {
+                    symlinkTarget.append(chunk.prefix(SymlinkRules.maxTargetLength + 1 - symlinkTarget.count))
                 }
-                if entry.type == .file, crc != entry.checksum { throw Archive.ArchiveError.invalidCRC32 }
-            } catch InspectionAbort.sizeLie {
-                throw unreadable("entry '\(entry.path)' inflates past its declared size of \(declaredSize) bytes")
-            } catch InspectionAbort.tooLarge {
-                throw unzippedLimitError
-            } catch Archive.ArchiveError.invalidCRC32 {
-                throw unreadable("entry '\(entry.path)' does not match its CRC-32")
-            } catch {
-                throw unreadable("entry '\(entry.path)' cannot be inflated")
             }
-            guard entryBytes == declaredSize else {
-                throw unreadable("entry '\(entry.path)' is \(entryBytes) bytes, its header says \(declaredSize)")
-            }
-            if entry.type == .symlink {
-                try checkSymlink(entry.path, target: String(decoding: symlinkTarget, as: UTF8.self))
-            }
+            items.append(.init(
+                path: entry.path, symlinkTarget: entry.type == .symlink ? String(decoding: symlinkTarget, as: UTF8.self) : nil))
         }
+        try SymlinkRules.check(items)
         return InspectedPackage(bytes: bytes, sha256Hex: CodeHash.hex(of: bytes), unzippedSize: unzipped, entryCount: entries.count)
     }
 
     private enum InspectionAbort: Error { case sizeLie, tooLarge }
+
+    /// Streams one entry's content to `consume`, stopping at the first byte past its declared size
+    /// or past `allowance` in all (`unzipped` counts across entries), then checks its size and CRC-32.
+    static func inflate(
+        _ entry: Entry, of archive: Archive, allowance: Int64, unzipped: inout Int64, _ consume: (Data) throws -> Void
+    ) throws(RelctlError) {
+        let declaredSize = Int64(entry.uncompressedSize)
+        var entryBytes: Int64 = 0
+        var total = unzipped
+        defer { unzipped = total }
+        do {
+            let crc = try contents(of: entry, in: archive) { chunk in
+                entryBytes += Int64(chunk.count)
+                total += Int64(chunk.count)
+                if entryBytes > declaredSize { throw InspectionAbort.sizeLie }
+                if total > allowance { throw InspectionAbort.tooLarge }
+                try consume(chunk)
+            }
+            if entry.type != .directory, crc != entry.checksum { throw Archive.ArchiveError.invalidCRC32 }
+        } catch let error as RelctlError {
+            throw error
+        } catch InspectionAbort.sizeLie {
+            throw unreadable("entry '\(entry.path)' inflates past its declared size of \(declaredSize) bytes")
+        } catch InspectionAbort.tooLarge {
+            throw unzippedLimitError
+        } catch Archive.ArchiveError.invalidCRC32 {
+            throw unreadable("entry '\(entry.path)' does not match its CRC-32")
+        } catch {
+            throw unreadable("entry '\(entry.path)' cannot be inflated")
+        }
+        guard entryBytes == declaredSize else {
+            throw unreadable("entry '\(entry.path)' is \(entryBytes) bytes, its header says \(declaredSize)")
+        }
+    }
+
+    private struct TruncatedSymlink: Error {}
+
+    /// Streams an entry's content, inflated, to `consumer`, and returns its CRC-32. ZIPFoundation
+    /// hands a symlink's stored bytes over as they are, still deflated when the zip deflated them
+    /// (Python's zipfile does, Info-ZIP does for long targets), so a link's bytes are inflated here.
+    static func contents(of entry: Entry, in archive: Archive, consumer: (Data) throws -> Void) throws -> CRC32 {
+        guard entry.type == .symlink else {
+            return try archive.extract(entry, bufferSize: 256 * 1024, skipCRC32: false, consumer: consumer)
+        }
+        var raw = Data()
+        let rawCRC = try archive.extract(entry, bufferSize: 64 * 1024, skipCRC32: false) { raw.append($0) }
+        guard entry.isCompressed else {
+            try consumer(raw)
+            return rawCRC
+        }
+        return try Data.decompress(size: Int64(raw.count), bufferSize: 64 * 1024, skipCRC32: false, provider: { position, size in
+            guard position < raw.count else { throw TruncatedSymlink() }
+            return raw.subdata(in: Int(position)..<min(raw.count, Int(position) + size))
+        }, consumer: consumer)
+    }
+
+    static let unzippedLimitError = RelctlError(
+        .invalidParameterValue, "Unzipped size must be smaller than \(Limits.codeSizeUnzipped) bytes")
 
     static func unreadable(_ detail: String) -> RelctlError {
         RelctlError(
@@ -128,23 +169,5 @@ public enum PackageInspector {
         guard !(path.count >= 2 && path.dropFirst().first == ":") else { throw refuse("names a drive") }
         guard !path.contains("\0") else { throw refuse("contains a NUL byte") }
         guard !path.split(separator: "/").contains("..") else { throw refuse("contains '..'") }
-    }
-
-    /// A symlink may point only at something inside the package.
-    public static func checkSymlink(_ path: String, target: String) throws(RelctlError) {
-        var depth = path.split(separator: "/").count - 1
-        let escapes = target.hasPrefix("/") || target.contains("\\") || target.split(separator: "/").contains {
-            switch $0 {
-            case "..": depth -= 1
-            case ".": break
-            default: depth += 1
-            }
-            return depth < 0
-        }
-        if escapes {
-            throw RelctlError(
-                .invalidParameterValue,
-                "Zip entry '\(path)' is a symlink to '\(target)', outside the package; symlinks must point inside it.")
-        }
     }
 }

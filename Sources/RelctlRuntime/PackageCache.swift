@@ -2,7 +2,6 @@ import Foundation
 import RelctlCore
 import RelctlPackages
 import RelctlStore
-import ZIPFoundation
 
 /// Extracted packages, once per content hash, in `<data-dir>/cache/<sha256>/`, and the merged
 /// layer folder (Lambda's `/opt`) per list of layers. Extraction goes to a temporary folder that
@@ -26,15 +25,8 @@ struct PackageCache: Sendable {
         let temporary = root.appendingPathComponent(".tmp-\(UUID().uuidString)", isDirectory: true)
         do {
             try FileManager.default.createDirectory(at: temporary, withIntermediateDirectories: true)
-            let archive = try Archive(data: bytes, accessMode: .read)
-            for entry in archive {
-                try PackageInspector.checkPath(entry.path)
-                let destination = temporary.appendingPathComponent(entry.path)
-                guard destination.standardizedFileURL.path.hasPrefix(temporary.standardizedFileURL.path + "/") else {
-                    throw RelctlError(.invalidParameterValue, "Zip entry '\(entry.path)' would land outside the package.")
-                }
-                _ = try archive.extract(entry, to: destination, skipCRC32: false)
-            }
+            // Never through a link, never outside `temporary`, even for a package the checks above missed.
+            try PackageExtractor.extract(bytes, into: temporary)
             if rename(temporary.path, folder.path) != 0 {
                 // Another process got there first; theirs is identical.
                 try? FileManager.default.removeItem(at: temporary)
@@ -58,10 +50,16 @@ struct PackageCache: Sendable {
         let temporary = root.appendingPathComponent(".tmp-opt-\(UUID().uuidString)", isDirectory: true)
         do {
             try FileManager.default.createDirectory(at: temporary, withIntermediateDirectories: true)
+            // Each layer's links stay inside it, but merged they may combine (`x → .` from one,
+            // `up → x/x/../..` from another), so the merged tree is judged as a whole too.
+            var merged: [String: String?] = [:]
             for layer in layers {
-                let source = try extracted(layer.sha256Hex)
-                try Self.copyTree(from: source, into: temporary)
+                for item in try PackageExtractor.copyTree(from: try extracted(layer.sha256Hex), into: temporary) {
+                    merged[item.path] = item.symlinkTarget
+                }
             }
+            try SymlinkRules.check(
+                merged.sorted { $0.key < $1.key }.map { SymlinkRules.Item(path: $0.key, symlinkTarget: $0.value) }, noun: "Merged layer file")
             if rename(temporary.path, folder.path) != 0 { try? FileManager.default.removeItem(at: temporary) }
             return folder
         } catch let error as RelctlError {
@@ -70,23 +68,6 @@ struct PackageCache: Sendable {
         } catch {
             try? FileManager.default.removeItem(at: temporary)
             throw RelctlError(.service, "Cannot merge layers: \(error)")
-        }
-    }
-
-    static func copyTree(from source: URL, into destination: URL) throws {
-        let fileManager = FileManager.default
-        guard let enumerator = fileManager.enumerator(atPath: source.path) else { return }
-        while let relative = enumerator.nextObject() as? String {
-            let from = source.appendingPathComponent(relative)
-            let to = destination.appendingPathComponent(relative)
-            var isDirectory: ObjCBool = false
-            fileManager.fileExists(atPath: from.path, isDirectory: &isDirectory)
-            if isDirectory.boolValue {
-                try fileManager.createDirectory(at: to, withIntermediateDirectories: true)
-            } else {
-                if fileManager.fileExists(atPath: to.path) { try fileManager.removeItem(at: to) }
-                try fileManager.copyItem(at: from, to: to)
-            }
         }
     }
 }

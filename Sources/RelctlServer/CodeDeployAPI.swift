@@ -237,26 +237,37 @@ struct CodeDeployAPI: Sendable {
         }
     }
 
-    /// A CodeDeploy `trafficRoutingConfig` as a relctl policy (intervals are whole minutes).
+    /// A CodeDeploy `trafficRoutingConfig` as a relctl policy, accepted as AWS accepts Lambda configs:
+    /// whole percentages from 1 to 99 and whole minutes from 1 (up to relctl's 14-day bound on a
+    /// hold), checked before any stage is built.
     static func policy(_ name: String, from routing: [String: Any]) throws -> DeploymentPolicy {
-        func number(_ object: [String: Any]?, _ key: String) -> Double? { (object?[key] as? NSNumber)?.doubleValue }
+        func invalid(_ message: String) -> CodeDeployError {
+            CodeDeployError(type: "InvalidTrafficRoutingConfigurationException", message: message)
+        }
+        func whole(_ object: [String: Any]?, _ key: String, in range: ClosedRange<Int>, _ unit: String) throws -> Double {
+            guard let number = object?[key] as? NSNumber else {
+                throw invalid("\(key) is required: a whole number of \(unit) from \(range.lowerBound) to \(range.upperBound).")
+            }
+            let value = number.doubleValue
+            guard value.isFinite, value == value.rounded(), value >= Double(range.lowerBound), value <= Double(range.upperBound) else {
+                throw invalid("\(key) must be a whole number of \(unit) from \(range.lowerBound) to \(range.upperBound); got \(number).")
+            }
+            return value
+        }
+        let percent = 1...99, minutes = 1...(14 * 24 * 60)
         let kind: DeploymentPolicy.Kind
         switch routing["type"] as? String {
         case "AllAtOnce"?: kind = .allAtOnce
         case "TimeBasedCanary"?:
             let canary = routing["timeBasedCanary"] as? [String: Any]
-            guard let percentage = number(canary, "canaryPercentage"), let interval = number(canary, "canaryInterval") else {
-                throw CodeDeployError(type: "InvalidDeploymentConfigNameException", message: "timeBasedCanary needs canaryPercentage and canaryInterval (minutes).")
-            }
-            kind = .canary(percentage: percentage, interval: interval * 60)
+            kind = .canary(percentage: try whole(canary, "canaryPercentage", in: percent, "percent"),
+                           interval: try whole(canary, "canaryInterval", in: minutes, "minutes") * 60)
         case "TimeBasedLinear"?:
             let linear = routing["timeBasedLinear"] as? [String: Any]
-            guard let percentage = number(linear, "linearPercentage"), let interval = number(linear, "linearInterval") else {
-                throw CodeDeployError(type: "InvalidDeploymentConfigNameException", message: "timeBasedLinear needs linearPercentage and linearInterval (minutes).")
-            }
-            kind = .linear(percentage: percentage, interval: interval * 60)
+            kind = .linear(percentage: try whole(linear, "linearPercentage", in: percent, "percent"),
+                           interval: try whole(linear, "linearInterval", in: minutes, "minutes") * 60)
         default:
-            throw CodeDeployError(type: "InvalidDeploymentConfigNameException", message: "trafficRoutingConfig.type is AllAtOnce, TimeBasedCanary or TimeBasedLinear.")
+            throw invalid("trafficRoutingConfig.type is AllAtOnce, TimeBasedCanary or TimeBasedLinear.")
         }
         let policy = DeploymentPolicy(name: name, kind: kind, source: "CodeDeploy API")
         do { try policy.validate() } catch {

@@ -108,19 +108,7 @@ enum FileSystem {
     static func writeDurably(_ data: Data, to url: URL) throws(RelctlError) {
         let fd = open(url.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw RelctlError(.service, "Cannot create \(url.path): \(errnoText())") }
-        var failure: String?
-        data.withUnsafeBytes { buffer in
-            var offset = 0
-            while offset < buffer.count {
-                let written = write(fd, buffer.baseAddress! + offset, buffer.count - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    failure = errnoText()
-                    return
-                }
-                offset += written
-            }
-        }
+        var failure = FileDescriptor.writeAll(data, to: fd).map { String(cString: strerror($0)) }
         if failure == nil, fsync(fd) != 0 { failure = errnoText() }
         close(fd)
         if let failure {

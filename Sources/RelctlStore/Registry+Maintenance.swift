@@ -99,6 +99,7 @@ extension Registry {
 
     /// Removes blob files no row references, and temporary files older than `temporaryAge`
     /// (younger ones may belong to a write in progress). Holds the write lock while it looks.
+    /// Files that are not blobs at all (`BlobStore.strayFiles`) are left for their owner; fsck reports them.
     public func collectGarbage(temporaryAge: TimeInterval = 3600) throws(RelctlError) -> GarbageReport {
         let files = blobs.files()
         return try write { db, _ in
@@ -108,7 +109,7 @@ extension Registry {
             for file in files {
                 if file.isTemporary {
                     if file.modified < cutoff, unlink(file.url.path) == 0 { report.RemovedTemporaryFiles += 1 }
-                } else if !known.contains(file.name), unlink(file.url.path) == 0 {
+                } else if !known.contains(file.name), file.isBlob, unlink(file.url.path) == 0 {
                     report.RemovedFiles += 1
                     report.RemovedBytes += file.size
                 }
@@ -177,7 +178,7 @@ extension Registry {
             if waiting > 0 { problems.append("\(waiting) deleted layer version(s) are kept although no function uses them") }
 
             var fileBytes: Int64 = 0
-            let files = Dictionary(blobs.files().filter { !$0.isTemporary }.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+            let files = Dictionary(blobs.files().filter(\.isBlob).map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
             for blob in blobRows {
                 guard let file = files[blob.sha256] else {
                     problems.append("Blob \(blob.sha256) has a row but no file")
@@ -194,8 +195,22 @@ extension Registry {
             if fileBytes != storedSum && problems.isEmpty {
                 problems.append("Blob files referenced by rows hold \(fileBytes) bytes, the rows say \(storedSum)")
             }
+            for stray in blobs.strayFiles() {
+                problems.append("blobs/\(stray) is not a content blob (a blob is a file named by the SHA-256 of its content in hex, in the folder of its first two digits); relctl never writes such a file and gc leaves it: move it out of the data directory")
+            }
             let known = Set(blobRows.map(\.sha256))
-            let orphans = files.values.filter { !known.contains($0.name) }
+            var orphans = files.values.filter { !known.contains($0.name) }.sorted { $0.name < $1.name }
+            if verifyHashes {
+                var blobLike: [BlobStore.FileEntry] = []
+                for file in orphans {
+                    if CodeHash.hex(of: try blobs.read(file.name)) == file.name {
+                        blobLike.append(file)
+                    } else {
+                        problems.append("blobs/sha256/\(file.name.prefix(2))/\(file.name) belongs to no row and its content does not match its name, so it is not a content blob; `relctl gc` removes it")
+                    }
+                }
+                orphans = blobLike
+            }
             if !orphans.isEmpty {
                 notices.append("\(orphans.count) blob file(s) (\(orphans.reduce(0) { $0 + $1.size }) bytes) belong to no row; `relctl gc` removes them")
             }

@@ -141,6 +141,19 @@ struct CLITests {
         #expect(broken.stderr.hasPrefix("error: IntegrityCheckFailed:"))
     }
 
+    @Test func fsckFailsWithExitOneForAStrayFileInTheBlobStore() throws {
+        let cli = try CLI()
+        try cli.json("function", "create", "orders", "--dir", try cli.source("src", marker: "x"))
+        let stray = cli.dataDirectory.appendingPathComponent("blobs/sha256/ab/not-a-hash")
+        try FileManager.default.createDirectory(at: stray.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try Data("stray".utf8).write(to: stray)
+        let broken = try cli.run("fsck")
+        #expect(broken.status == 1)
+        #expect(broken.stdout.contains("blobs/sha256/ab/not-a-hash is not a content blob"), "\(broken.stdout)")
+        #expect(try cli.run("gc").status == 0)
+        #expect(FileManager.default.fileExists(atPath: stray.path), "gc removes orphan blobs, not someone's file")
+    }
+
     @Test func concurrentProcessesNeverLoseAPublish() throws {
         let cli = try CLI()
         try cli.json("function", "create", "orders", "--dir", try cli.source("base", marker: "0"))

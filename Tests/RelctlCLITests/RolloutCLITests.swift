@@ -135,6 +135,24 @@ struct RolloutCLITests {
     }
 }
 
+extension RolloutCLITests {
+    /// Linear at 1e-300% would be 1e302 stages; once this grew `relctl policy validate` by 0.5 GB/s.
+    @Test(arguments: ["1.0e-300", "0.0001", "0.5", ".nan", ".inf"])
+    func policyValidateRefusesALinearPercentageThatWouldMakeTooManyStagesAtOnce(_ percentage: String) throws {
+        let cli = try CLI()
+        let file = cli.workDirectory.appendingPathComponent("tiny.yaml")
+        try "name: Tiny\ntype: Linear\npercentage: \(percentage)\ninterval: 1m\n".write(to: file, atomically: true, encoding: .utf8)
+        let (refused, timedOut) = try cli.run(["policy", "validate", file.path], deadline: .seconds(60))
+        #expect(!timedOut, "relctl policy validate ran past its deadline")
+        #expect(refused.status == 1)
+        let lines = refused.stderr.split(separator: "\n")
+        #expect(lines.count == 1, "one readable line: \(refused.stderr.prefix(500))")
+        #expect(lines.first?.hasPrefix("error: InvalidParameterValueException: \(file.path): Policy Tiny: ") == true, "\(refused.stderr.prefix(500))")
+        let expected = percentage.hasPrefix(".") ? "outside (0, 100]" : "so the percentage must be at least 1%"
+        #expect(refused.stderr.contains(expected), "\(refused.stderr.prefix(500))")
+    }
+}
+
 @Suite("relctl deploy on a terminal")
 struct LiveViewTests {
     @Test func onATerminalThePanelIsRedrawnInPlaceWithTheNextShiftAndEta() throws {

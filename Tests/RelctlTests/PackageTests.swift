@@ -1,6 +1,7 @@
 import Foundation
 import RelctlCore
 import RelctlPackages
+@testable import RelctlRuntime
 import RelctlStore
 import Testing
 
@@ -35,6 +36,8 @@ struct ZipFixture: Sendable, CustomTestStringConvertible {
         .init(file: "not-a-zip.zip", expectation: .refused(prefix: TestData.unreadableZipPrefix, detail: "")),
         .init(file: "empty-file.zip", expectation: .refused(prefix: TestData.unreadableZipPrefix, detail: "empty")),
         .init(file: "duplicate-names.zip", expectation: .refused(prefix: "The package has two entries named 'bootstrap'", detail: "")),
+        .init(file: "symlink-chain.zip", expectation: .refused(prefix: "Zip entry 'up' is a symlink", detail: "leads outside the package")),
+        .init(file: "symlink-chain-read.zip", expectation: .refused(prefix: "Zip entry 'pw' is a symlink", detail: "leads outside the package")),
     ]
 
     func bytes() throws -> Data {
@@ -102,6 +105,149 @@ struct PackageTests {
         // `sha256sum ok-minimal.zip`, and the same digest base64-encoded.
         #expect(package.sha256Hex == "3aa207926d2b0a68311f603e507772f5b43bb45a620f533cd99131790c133c27")
         #expect(package.codeSha256 == "OqIHkm0rCmgxH2A+UHdy9bQ7tFpiD1M82ZExeQwTPCc=")
+    }
+
+    // MARK: Symlinks
+
+    /// `x → .`, then `up → x/x/…/../…/<target>` with enough `..` to reach `/` from `root`, then a
+    /// file `up/pwned.txt`: the chain of the issue, aimed at `target` instead of /tmp/escaped.
+    static func chainZip(from root: URL, to target: URL) throws -> Data {
+        let depth = root.standardizedFileURL.pathComponents.count - 1
+        let up = String(repeating: "x/", count: depth + 2) + String(repeating: "../", count: depth + 2) + target.path.dropFirst()
+        return try ZipWriter.zip([
+            .file("bootstrap", Data("#!/bin/sh\nexit 1\n".utf8), mode: 0o755),
+            .symlink("x", target: "."),
+            .symlink("up", target: up),
+            .file("up/pwned.txt", Data("written outside the package\n".utf8)),
+        ])
+    }
+
+    func emptyFolder(_ name: String) throws -> URL {
+        let folder = sandbox.root.appendingPathComponent("\(name)-\(UUID().uuidString)", isDirectory: true)
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        return folder
+    }
+
+    func contents(_ folder: URL) throws -> [String] {
+        try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted()
+    }
+
+    @Test func aSymlinkChainThatLeavesThePackageIsRefusedAtUpload() throws {
+        let bytes = try Self.chainZip(from: try emptyFolder("root"), to: try emptyFolder("escaped"))
+        expectRelctlError(.invalidParameterValue, messagePrefix: "Zip entry 'up' is a symlink to 'x/x/") {
+            try PackageInspector.inspect(bytes)
+        }
+    }
+
+    @Test func theExtractorNeverWritesThroughASymlinkChainEvenWithoutInspection() throws {
+        let root = try emptyFolder("root")
+        let escaped = try emptyFolder("escaped")
+        let bytes = try Self.chainZip(from: root, to: escaped)
+        expectRelctlError(.invalidParameterValue) { try PackageExtractor.extract(bytes, into: root) }
+        #expect(try contents(escaped) == [], "nothing written or created outside the root")
+        #expect(!FileManager.default.fileExists(atPath: escaped.appendingPathComponent("pwned.txt").path))
+    }
+
+    @Test func theExtractorNeverFollowsALinkAlreadyInItsFolder() throws {
+        // As if a link had been placed before the files (the order an attacker would choose).
+        let root = try emptyFolder("root")
+        let escaped = try emptyFolder("escaped")
+        try FileManager.default.createSymbolicLink(atPath: root.appendingPathComponent("up").path, withDestinationPath: escaped.path)
+        let bytes = try ZipWriter.zip([.directory("up/deeper"), .file("up/pwned.txt", Data("x".utf8))])
+        let error = expectRelctlError(.invalidParameterValue) { try PackageExtractor.extract(bytes, into: root) }
+        #expect(error?.message.contains("symlinks are never followed") == true, "\(String(describing: error))")
+        #expect(try contents(escaped) == [])
+    }
+
+    @Test func aPackageWithInternalSymlinksUploadsAndExtractsWithItsLinksIntact() throws {
+        let library = Data("\u{7F}ELF not really".utf8)
+        let bytes = try ZipWriter.zip([
+            .file("bootstrap", Data("#!/bin/sh\nexec lib/tool\n".utf8), mode: 0o755),
+            .directory("lib"),
+            .file("lib/libx.so.1.2.3", library, mode: 0o755),
+            .symlink("lib/libx.so.1", target: "libx.so.1.2.3"),
+            .symlink("lib/libx.so", target: "libx.so.1"),
+            .symlink("lib64", target: "lib"),
+            .symlink("bin/libx", target: "../lib64/libx.so"),
+            .symlink("dangling", target: "not/in/the/package"),
+        ])
+        let package = try PackageInspector.inspect(bytes)
+        try sandbox.create("with-links", package)
+
+        let root = try emptyFolder("root")
+        try PackageExtractor.extract(bytes, into: root)
+        let fileManager = FileManager.default
+        #expect(try fileManager.destinationOfSymbolicLink(atPath: root.appendingPathComponent("lib/libx.so").path) == "libx.so.1")
+        #expect(try fileManager.destinationOfSymbolicLink(atPath: root.appendingPathComponent("lib/libx.so.1").path) == "libx.so.1.2.3")
+        #expect(try fileManager.destinationOfSymbolicLink(atPath: root.appendingPathComponent("lib64").path) == "lib")
+        #expect(try fileManager.destinationOfSymbolicLink(atPath: root.appendingPathComponent("dangling").path) == "not/in/the/package")
+        #expect(try Data(contentsOf: root.appendingPathComponent("bin/libx")) == library, "the chain resolves inside the package")
+        let mode = try fileManager.attributesOfItem(atPath: root.appendingPathComponent("bootstrap").path)[.posixPermissions] as? Int
+        #expect(mode == 0o755, "the executable bit survives")
+        #expect(try contents(root) == ["bin", "bootstrap", "dangling", "lib", "lib64"])
+    }
+
+    @Test(arguments: [
+        ("libfoo.so → libfoo.so.1 → file", [("lib/libfoo.so.1.0", nil), ("lib/libfoo.so.1", "libfoo.so.1.0"), ("lib/libfoo.so", "libfoo.so.1")], nil),
+        ("a link to a folder, used by another link", [("lib/a", nil), ("lib64", "lib"), ("b", "lib64/../lib64/a")], nil),
+        ("x → . used inside", [("x", "."), ("y", "x/x/x/bootstrap"), ("bootstrap", nil)], nil),
+        ("x → . then up past the root", [("x", "."), ("up", "x/x/x/../../..")], "Zip entry 'up' is a symlink to 'x/x/x/../../..', which leads outside the package"),
+        ("a chain whose second link escapes", [("a", "b/c"), ("b", "d/.."), ("d", "..")], "Zip entry 'd' is a symlink to '..', which leads outside the package"),
+        ("a folder link that is deeper than its target", [("a/b/c", "../.."), ("up", "a/b/c/..")], "Zip entry 'up' is a symlink to 'a/b/c/..', which leads outside the package"),
+        ("a loop", [("a", "b"), ("b", "a")], "is part of a symlink loop"),
+        ("a link to itself", [("a", "a")], "is part of a symlink loop"),
+        ("an absolute target", [("a", "/etc")], "Zip entry 'a' is a symlink to '/etc', which has an absolute target"),
+        ("an empty target", [("a", "")], "which has an empty target"),
+        ("a file under a link", [("lib64", "lib"), ("lib/", nil), ("lib64/x", nil)], "Zip entry 'lib64/x' lies under 'lib64', which is a symlink"),
+        ("a link named like the root", [("./", "lib")], "names the package's root itself"),
+    ] as [(String, [(String, String?)], String?)])
+    func symlinkRulesFollowEveryLinkOfThePackage(_ name: String, _ entries: [(String, String?)], _ refusal: String?) {
+        let items = entries.map { SymlinkRules.Item(path: $0.0, symlinkTarget: $0.1) }
+        if let refusal {
+            let error = expectRelctlError(.invalidParameterValue) { try SymlinkRules.check(items) }
+            #expect(error?.message.contains(refusal) == true, "\(name): \(String(describing: error?.message))")
+        } else {
+            #expect(throws: Never.self, "\(name)") { try SymlinkRules.check(items) }
+        }
+    }
+
+    @Test func aChainOfMoreThanFortyLinksIsRefused() {
+        let chain = (0..<41).map { SymlinkRules.Item(path: "l\($0)", symlinkTarget: "l\($0 + 1)") } + [.init(path: "l41", symlinkTarget: nil)]
+        expectRelctlError(.invalidParameterValue) { try SymlinkRules.check(chain) }
+        #expect(throws: Never.self, "forty links in a row, as Linux follows") { try SymlinkRules.check(Array(chain.suffix(41))) }
+    }
+
+    @Test func mergingLayersCopiesLinksAsLinksAndNeverWritesThroughOne() throws {
+        let first = try sandbox.folder(["lib/libx.so.1": Data("one".utf8)], executable: [])
+        try FileManager.default.createSymbolicLink(atPath: first.appendingPathComponent("lib/libx.so").path, withDestinationPath: "libx.so.1")
+        let outside = try emptyFolder("outside")
+        let merged = try emptyFolder("opt")
+        // A link an earlier layer left where a later layer has a folder: replaced, never followed.
+        try FileManager.default.createSymbolicLink(atPath: merged.appendingPathComponent("python").path, withDestinationPath: outside.path)
+        let second = try sandbox.folder(["python/site.py": Data("two".utf8), "lib/libx.so.1": Data("newer".utf8)], executable: [])
+
+        let written = try PackageExtractor.copyTree(from: first, into: merged) + PackageExtractor.copyTree(from: second, into: merged)
+        #expect(try contents(outside) == [])
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: merged.appendingPathComponent("lib/libx.so").path) == "libx.so.1")
+        #expect(try String(contentsOf: merged.appendingPathComponent("lib/libx.so"), encoding: .utf8) == "newer", "a later layer's file wins")
+        #expect(try String(contentsOf: merged.appendingPathComponent("python/site.py"), encoding: .utf8) == "two")
+        #expect(written.first { $0.path == "lib/libx.so" }?.symlinkTarget == "libx.so.1")
+    }
+
+    @Test func theFirstInvokeNeverWritesThroughASymlinkChain() throws {
+        // The blob as if it had been stored before the upload checks knew about chains.
+        let escaped = try emptyFolder("escaped")
+        let cacheFolder = sandbox.dataDirectory.appendingPathComponent("cache", isDirectory: true)
+        try FileManager.default.createDirectory(at: cacheFolder, withIntermediateDirectories: true)
+        let bytes = try Self.chainZip(from: cacheFolder.appendingPathComponent(".tmp-\(UUID().uuidString)"), to: escaped)
+        let hash = CodeHash.hex(of: bytes)
+        let blob = sandbox.registry.blobs.url(for: hash)
+        try FileManager.default.createDirectory(at: blob.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try bytes.write(to: blob)
+
+        let cache = PackageCache(dataDirectory: sandbox.dataDirectory, blobs: sandbox.registry.blobs)
+        #expect(throws: RelctlError.self) { try cache.extracted(hash) }
+        #expect(try contents(escaped) == [], "nothing written or created outside the package")
     }
 
     // MARK: Hashing

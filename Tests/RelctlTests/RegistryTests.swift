@@ -991,8 +991,9 @@ struct RegistryTests {
     @Test func collectGarbageRemovesOrphanBlobFilesOnly() throws {
         let code = try sandbox.code("one")
         try sandbox.create("orders", code)
-        let orphanName = "ab" + String(repeating: "0", count: 62)
-        let orphanFolder = registry.blobs.root.appendingPathComponent("ab", isDirectory: true)
+        // What a kill -9 between a blob's rename and its row's commit leaves: a real blob, named by its hash.
+        let orphanName = CodeHash.hex(of: Data("orphan bytes".utf8))
+        let orphanFolder = registry.blobs.root.appendingPathComponent(String(orphanName.prefix(2)), isDirectory: true)
         try FileManager.default.createDirectory(at: orphanFolder, withIntermediateDirectories: true)
         try Data("orphan bytes".utf8).write(to: orphanFolder.appendingPathComponent(orphanName))
         let before = try registry.checkIntegrity()
@@ -1017,6 +1018,48 @@ struct RegistryTests {
         #expect(try registry.checkIntegrity().Notices.count == 1)
         let later = try sandbox.openAnotherRegistry(clock: { Date().addingTimeInterval(2 * 3600) })
         #expect(try later.collectGarbage().RemovedTemporaryFiles == 1)
+        try sandbox.expectConsistent()
+    }
+
+    @Test(arguments: [
+        ("sha256/ab/not-a-hash", "sha256/ab/not-a-hash"),
+        ("sha256/stray.txt", "sha256/stray.txt"),
+        ("stray.txt", "stray.txt"),
+        ("sha256/cd/ab" + String(repeating: "0", count: 62), "sha256/cd/ab" + String(repeating: "0", count: 62)),
+        ("sha256/ab/AB" + String(repeating: "0", count: 62), "sha256/ab/AB" + String(repeating: "0", count: 62)),
+        ("sha256/AB/AB" + String(repeating: "0", count: 62), "sha256/AB"),
+        ("md5/ab/0123", "md5"),
+    ])
+    func integrityCheckReportsAFileThatIsNotABlobAsAProblemAndGcLeavesIt(_ path: String, _ reported: String) throws {
+        let code = try sandbox.code("one")
+        try sandbox.create("orders", code)
+        let file = registry.blobs.root.deletingLastPathComponent().appendingPathComponent(path)
+        try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try Data("someone's file".utf8).write(to: file)
+
+        let report = try registry.checkIntegrity()
+        #expect(report.Problems.count == 1, "\(report.Problems)")
+        #expect(report.Problems.first?.hasPrefix("blobs/\(reported) is not a content blob") == true, "\(report.Problems)")
+        #expect(report.Notices == [], "a stray is not an orphan blob")
+        #expect(try registry.checkIntegrity(verifyHashes: false).Problems == report.Problems, "found by its name, without hashing")
+        #expect(try registry.collectGarbage().RemovedFiles == 0, "gc removes blobs, not someone's file")
+        #expect(FileManager.default.fileExists(atPath: file.path))
+        #expect(try registry.getFunction(ref("orders")).CodeSha256 == code.codeSha256)
+    }
+
+    @Test func integrityCheckReportsAnUnreferencedFileWhoseContentIsNotItsName() throws {
+        let name = "ab" + String(repeating: "0", count: 62)
+        let folder = registry.blobs.root.appendingPathComponent("ab", isDirectory: true)
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try Data("not the content of that hash".utf8).write(to: folder.appendingPathComponent(name))
+
+        let report = try registry.checkIntegrity()
+        #expect(report.Problems == ["blobs/sha256/ab/\(name) belongs to no row and its content does not match its name, so it is not a content blob; `relctl gc` removes it"])
+        #expect(report.Notices == [])
+        let unverified = try registry.checkIntegrity(verifyHashes: false)
+        #expect(unverified.Problems == [], "without hashing it looks like any orphan blob")
+        #expect(unverified.Notices.count == 1)
+        #expect(try registry.collectGarbage().RemovedFiles == 1)
         try sandbox.expectConsistent()
     }
 

@@ -94,6 +94,58 @@ struct PolicyTests {
         }
     }
 
+    // MARK: Bounds (a Linear 1e-300% once built 1e302 stages)
+
+    @Test(arguments: [1e-300, 0.0001, 0.5, 0.999])
+    func aLinearPercentageThatTakesMoreThanAHundredShiftsIsRefused(_ percentage: Double) {
+        let policy = DeploymentPolicy(name: "Tiny", kind: .linear(percentage: percentage, interval: 60))
+        let error = expectRelctlError(.invalidParameterValue) { try policy.validate() }
+        #expect(error?.message.hasPrefix("Policy Tiny: a Linear percentage of \(DeploymentPolicy.percentText(percentage)) takes ") == true)
+        #expect(error?.message.hasSuffix("shifts to reach 100%; at most 100 are allowed, so the percentage must be at least 1%.") == true,
+                "\(String(describing: error?.message))")
+    }
+
+    @Test(arguments: [Double.nan, .infinity, -.infinity, -1, 0])
+    func aPercentageThatIsNotANumberInRangeIsRefused(_ percentage: Double) {
+        for kind in [DeploymentPolicy.Kind.linear(percentage: percentage, interval: 60), .canary(percentage: percentage, interval: 60),
+                     .steps([.weight(percent: percentage, hold: 60)])] {
+            let error = expectRelctlError(.invalidParameterValue) { try DeploymentPolicy(name: "Odd", kind: kind).validate() }
+            #expect(error?.message.contains("is outside (0, 100]") == true, "\(String(describing: error?.message))")
+        }
+    }
+
+    @Test func linearAtOnePercentIsTheFinestAllowedAndMakesExactlyAHundredShifts() throws {
+        let policy = DeploymentPolicy(name: "Fine", kind: .linear(percentage: 1, interval: 60))
+        try policy.validate()
+        #expect(policy.schedule.count == DeploymentPolicy.maxShifts)
+        #expect(policy.schedule.map(\.percent) == (1...100).map(Double.init))
+        try DeploymentPolicy(name: "Odd", kind: .linear(percentage: 1.5, interval: 60)).validate()
+    }
+
+    @Test func evenAPolicyThatWasNeverValidatedExpandsToAtMostAHundredShifts() {
+        for percentage in [1e-300, 0.0001, -5] {
+            #expect(DeploymentPolicy(name: "Tiny", kind: .linear(percentage: percentage, interval: 60)).schedule.count <= DeploymentPolicy.maxShifts)
+        }
+        #expect(DeploymentPolicy(name: "NaN", kind: .linear(percentage: .nan, interval: 60)).schedule.count == 1)
+    }
+
+    @Test func aStepsPolicyHasAtMostNinetyNineSteps() throws {
+        let steps = (1...99).map { DeploymentPolicy.Stage.weight(percent: Double($0), hold: 1) }
+        try DeploymentPolicy(name: "Many", kind: .steps(steps)).validate()
+        let error = expectRelctlError(.invalidParameterValue) {
+            try DeploymentPolicy(name: "TooMany", kind: .steps(steps + [.pause])).validate()
+        }
+        #expect(error?.message == "Policy TooMany: a Steps policy has at most 99 steps (the final 100% makes 100 shifts); this one has 100.")
+    }
+
+    @Test func aPolicyFileWithATinyLinearPercentageIsRefusedByTheParser() {
+        let error = expectRelctlError(.invalidParameterValue) {
+            try PolicyParser.parse("name: Tiny\ntype: Linear\npercentage: 1.0e-300\ninterval: 30s\n", source: "tiny.yaml")
+        }
+        #expect(error?.message.hasPrefix("tiny.yaml: Policy Tiny: a Linear percentage of 1e-300% takes more than a billion shifts") == true,
+                "\(String(describing: error?.message))")
+    }
+
     @Test func customPolicyCannotReuseAShippedName() throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("policies-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)

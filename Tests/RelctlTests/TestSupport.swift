@@ -3,6 +3,7 @@ import RelctlCore
 import RelctlPackages
 import RelctlStore
 import Testing
+import ZIPFoundation
 
 // Shared helpers for the library tests: a temporary data directory per test, real zips built
 // from real folders, a reader for a zip's central directory, and error assertions.
@@ -152,6 +153,32 @@ enum TestData {
         ]
         return candidates.first { FileManager.default.fileExists(atPath: $0.appendingPathComponent("README.md").path) }
     }()
+}
+
+/// Writes zips entry by entry, in the order given, including what no builder would write (links
+/// to anywhere, files stored under a link), for tests of what inspection and extraction do with them.
+enum ZipWriter {
+    enum Entry {
+        case file(String, Data, mode: UInt16 = 0o644)
+        case directory(String)
+        case symlink(String, target: String)
+    }
+
+    static func zip(_ entries: [Entry]) throws -> Data {
+        let archive = try Archive(accessMode: .create)
+        for entry in entries {
+            let (path, type, contents, mode): (String, ZIPFoundation.Entry.EntryType, Data, UInt16) = switch entry {
+            case .file(let path, let data, let mode): (path, .file, data, mode)
+            case .directory(let path): (path.hasSuffix("/") ? path : path + "/", .directory, Data(), 0o755)
+            case .symlink(let path, let target): (path, .symlink, Data(target.utf8), 0o777)
+            }
+            try archive.addEntry(
+                with: path, type: type, uncompressedSize: Int64(contents.count), permissions: mode,
+                compressionMethod: type == .file ? .deflate : .none,
+                provider: { position, size in contents.subdata(in: Int(position)..<Int(position) + size) })
+        }
+        return try #require(archive.data)
+    }
 }
 
 /// Runs `body` and checks it throws a `RelctlError` with `code` (and exactly `message`, or a

@@ -14,6 +14,7 @@ from conftest import (
     CODEDEPLOY_ROLE,
     echo_zip,
     expect_error,
+    make_client,
     make_zip,
     unique_name,
     wait_for,
@@ -253,6 +254,40 @@ def test_custom_deployment_configs(codedeploy_client):
         )
     with expect_error(codedeploy_client, "DeploymentConfigDoesNotExistException", 400):
         codedeploy_client.get_deployment_config(deploymentConfigName=unique_name("NoSuchConfig"))
+
+
+@pytest.fixture(scope="session")
+def raw_codedeploy_client(server):
+    """Without botocore's client-side validation, to send the non-integers AWS must refuse itself."""
+    return make_client("codedeploy", server.endpoint, parameter_validation=False)
+
+
+@pytest.mark.moto_gap(NO_CONFIGS)
+@pytest.mark.parametrize("routing", [
+    {"type": "TimeBasedLinear", "timeBasedLinear": {"linearPercentage": 0, "linearInterval": 1}},
+    {"type": "TimeBasedLinear", "timeBasedLinear": {"linearPercentage": 1e-300, "linearInterval": 1}},
+    {"type": "TimeBasedLinear", "timeBasedLinear": {"linearPercentage": 100, "linearInterval": 1}},
+    {"type": "TimeBasedLinear", "timeBasedLinear": {"linearPercentage": 2.5, "linearInterval": 1}},
+    {"type": "TimeBasedLinear", "timeBasedLinear": {"linearPercentage": 10, "linearInterval": 0.5}},
+    {"type": "TimeBasedLinear", "timeBasedLinear": {"linearPercentage": 10, "linearInterval": 0}},
+    {"type": "TimeBasedCanary", "timeBasedCanary": {"canaryPercentage": 0.0001, "canaryInterval": 5}},
+    {"type": "TimeBasedCanary", "timeBasedCanary": {"canaryPercentage": 100, "canaryInterval": 5}},
+    {"type": "TimeBasedCanary", "timeBasedCanary": {"canaryPercentage": 10}},
+], ids=["linear-0", "linear-1e-300", "linear-100", "linear-2.5", "linear-half-minute", "linear-0-minutes",
+        "canary-0.0001", "canary-100", "canary-no-interval"])
+def test_deployment_config_refuses_what_aws_refuses(raw_codedeploy_client, routing):
+    # Lambda configs take whole percentages from 1 to 99 and whole minutes; a tiny Linear
+    # percentage once made the server build 1e302 stages.
+    name = unique_name("Bad")
+    with expect_error(raw_codedeploy_client, "InvalidTrafficRoutingConfigurationException", 400):
+        raw_codedeploy_client.create_deployment_config(
+            deploymentConfigName=name, computePlatform="Lambda", trafficRoutingConfig=routing)
+    with expect_error(raw_codedeploy_client, "DeploymentConfigDoesNotExistException", 400):
+        raw_codedeploy_client.get_deployment_config(deploymentConfigName=name)
+    assert raw_codedeploy_client.create_deployment_config(
+        deploymentConfigName=unique_name("Linear1PercentEvery1Minute"), computePlatform="Lambda",
+        trafficRoutingConfig={"type": "TimeBasedLinear", "timeBasedLinear": {"linearPercentage": 1, "linearInterval": 1}},
+    )["deploymentConfigId"], "the smallest whole percentage stays allowed"
 
 
 def test_create_deployment_group_with_alarms_and_auto_rollback(codedeploy_client, application, group):
