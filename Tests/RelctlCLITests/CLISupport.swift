@@ -117,37 +117,12 @@ struct CLI {
 extension CLI {
     /// `run` for a command that might run away: the child gets at most `addressSpace` bytes of
     /// memory (`ulimit -v`, so a runaway allocation fails instead of taking the machine's memory)
-    /// and is SIGKILLed if it is still running after `deadline`. Output goes to files, so no pipe
-    /// can keep the wait going.
+    /// and its process group is SIGKILLed if it is still running after `deadline`.
     func run(_ arguments: [String], deadline: Duration, addressSpace: Int = 4 << 30) throws -> (result: Result, timedOut: Bool) {
-        let process = process(arguments)
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", "ulimit -v \(addressSpace / 1024) && exec \"$0\" \"$@\"", CLI.binary.path] + arguments
-        let id = UUID().uuidString
-        let outURL = workDirectory.appendingPathComponent("stdout-\(id)")
-        let errURL = workDirectory.appendingPathComponent("stderr-\(id)")
-        FileManager.default.createFile(atPath: outURL.path, contents: nil)
-        FileManager.default.createFile(atPath: errURL.path, contents: nil)
-        let out = try FileHandle(forWritingTo: outURL)
-        let err = try FileHandle(forWritingTo: errURL)
-        defer { try? out.close(); try? err.close() }
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        defer {
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-            process.waitUntilExit()
-        }
-        let clock = ContinuousClock()
-        let end = clock.now + deadline
-        while process.isRunning, clock.now < end { usleep(20_000) }
-        let timedOut = process.isRunning
-        if timedOut { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
-        let result = Result(
-            status: process.terminationStatus,
-            stdout: String(decoding: try Data(contentsOf: outURL), as: UTF8.self),
-            stderr: String(decoding: try Data(contentsOf: errURL), as: UTF8.self))
-        return (result, timedOut)
+        let seconds = Double(deadline.components.seconds) + Double(deadline.components.attoseconds) / 1e18
+        let completed = try ChildProcess.run(
+            arguments: ["/bin/sh", "-c", "ulimit -v \(addressSpace / 1024) && exec \"$0\" \"$@\"", CLI.binary.path] + arguments,
+            environment: environment(), workingDirectory: workDirectory.path, timeout: seconds)
+        return (Result(status: completed.status, stdout: completed.stdout, stderr: completed.stderr), completed.timedOut)
     }
 }
