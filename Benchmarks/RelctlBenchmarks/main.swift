@@ -1,4 +1,4 @@
-// relctl's benchmark: `swift run -c release relctl-bench [--quick]`.
+// relctl's benchmark: `swift run -c release relctl-bench [--quick] [--only N,M]`.
 // Every figure is printed beside a baseline measured in the same process on the same disk, and the ratio.
 import Crypto
 import Foundation
@@ -11,6 +11,11 @@ import RelctlRuntime
 @_spi(Benchmarks) import RelctlStore
 
 let quick = CommandLine.arguments.contains("--quick")
+/// `--only 7` (or `--only 2,7`): run just those figures.
+let onlySections: Set<Int>? = CommandLine.arguments.firstIndex(of: "--only").flatMap { index in
+    index + 1 < CommandLine.arguments.count ? Set(CommandLine.arguments[index + 1].split(separator: ",").compactMap { Int($0) }) : nil
+}
+func section(_ number: Int) -> Bool { onlySections?.contains(number) ?? true }
 let root = FileManager.default.temporaryDirectory.appendingPathComponent("relctl-bench-\(UUID().uuidString)")
 try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
 defer { try? FileManager.default.removeItem(at: root) }
@@ -64,7 +69,7 @@ print("relctl benchmark\(quick ? " (--quick)" : "") — \(ProcessInfo.processInf
 
 // MARK: 1. Alias update and rollback latency
 
-do {
+if section(1) {
     let registry = try Registry(dataDirectory: try folder("alias"))
     let settings = FunctionSettings(runtime: "provided.al2023", handler: "bootstrap", role: "arn:aws:iam::000000000000:role/bench")
     _ = try registry.createFunction(name: "orders", settings: settings, code: try package("v0"), publish: true)
@@ -91,7 +96,7 @@ do {
 
 // MARK: 2. Publish throughput of a 50 MB package
 
-do {
+if section(2) {
     let registry = try Registry(dataDirectory: try folder("publish"))
     let settings = FunctionSettings(runtime: "provided.al2023", handler: "bootstrap", role: "arn:aws:iam::000000000000:role/bench")
     let size = quick ? 8 << 20 : 49 << 20  // random bytes: the zip stays under Lambda's 52428800
@@ -131,7 +136,7 @@ do {
 
 // MARK: 3. cleanup --dry-run and quota with 100,000 versions
 
-do {
+if section(3) {
     let registry = try Registry(dataDirectory: try folder("hundred-k"))
     let settings = FunctionSettings(runtime: "provided.al2023", handler: "bootstrap", role: "arn:aws:iam::000000000000:role/bench")
     let functions = quick ? 20 : 100
@@ -160,7 +165,7 @@ do {
 
 // MARK: 4. versions / alias get with 1,000,000 versions
 
-do {
+if section(4) {
     let registry = try Registry(dataDirectory: try folder("million"))
     let settings = FunctionSettings(runtime: "provided.al2023", handler: "bootstrap", role: "arn:aws:iam::000000000000:role/bench")
     let count = quick ? 100_000 : 1_000_000
@@ -203,7 +208,7 @@ final class BenchClock: @unchecked Sendable {
     func advance(_ seconds: Double) { lock.withLock { offset += seconds } }
 }
 
-do {
+if section(5) {
     let clock = BenchClock()
     let registry = try Registry(dataDirectory: try folder("controller"), clock: { clock.now() })
     let settings = FunctionSettings(runtime: "provided.al2023", handler: "bootstrap", role: "arn:aws:iam::000000000000:role/bench")
@@ -241,7 +246,7 @@ do {
 
 // MARK: 6. From an alarm's datapoint to the alias restored
 
-do {
+if section(6) {
     let registry = try Registry(dataDirectory: try folder("reaction"))
     let settings = FunctionSettings(runtime: "provided.al2023", handler: "bootstrap", role: "arn:aws:iam::000000000000:role/bench")
     _ = try registry.createFunction(name: "orders", settings: settings, code: try package("o1"), publish: true)
@@ -297,7 +302,7 @@ while True:
     conn.getresponse().read()
 """#
 
-do {
+if section(7) {
     // Routing decisions, in-process.
     let target = AliasTarget(functionVersion: 1, additional: .init(version: 2, weight: 0.1))
     let decisions = quick ? 1_000_000 : 10_000_000
