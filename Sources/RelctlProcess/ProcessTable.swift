@@ -15,6 +15,19 @@ public enum ProcessTable {
         }
     }
 
+    /// Polls until at least `count` processes have `variable=value` in their environment, at most
+    /// `timeout` seconds; how many there are.
+    @discardableResult
+    public static func waitUntilAtLeast(_ count: Int, _ variable: String, _ value: String, timeout: Double) -> Int {
+        let deadline = Date().addingTimeInterval(timeout)
+        var found = pids(withEnvironment: variable, value).count
+        while found < count && Date() < deadline {
+            usleep(50_000)
+            found = pids(withEnvironment: variable, value).count
+        }
+        return found
+    }
+
     /// Polls until no process has `variable=value` in its environment, at most `timeout` seconds;
     /// the ones left.
     public static func waitUntilGone(_ variable: String, _ value: String, timeout: Double) -> [pid_t] {

@@ -17,6 +17,14 @@ struct OrphanTests {
         try cli.json("alias", "create", "lingering", "live", "--version", "1")
     }
 
+    /// SIGKILLs relctl (not its group: what relctl started must die by itself) and returns the
+    /// processes carrying `variable=value` still alive shortly after.
+    static func killNine(_ relctl: ChildProcess, leaves variable: String, _ value: String) -> [pid_t] {
+        kill(relctl.pid, SIGKILL)
+        #expect(relctl.wait(timeout: childDeadline))
+        return ProcessTable.waitUntilGone(variable, value, timeout: 10)
+    }
+
     @Test func tenTrafficRunsLeaveNoInstanceBehind() throws {
         let cli = try CLI()
         let marker = UUID().uuidString
@@ -39,12 +47,8 @@ struct OrphanTests {
         for run in 1...5 {
             let traffic = try cli.start(["traffic", "lingering:live", "--rate", "20", "--duration", "60s"])
             defer { traffic.killGroupAndWait() }
-            let deadline = Date().addingTimeInterval(30)
-            while ProcessTable.pids(withEnvironment: "MARKER", marker).count < 2 && Date() < deadline { usleep(50_000) }
-            #expect(ProcessTable.pids(withEnvironment: "MARKER", marker).count >= 2, "run \(run): the instances are up")
-            kill(traffic.pid, SIGKILL)
-            #expect(traffic.wait(timeout: childDeadline))
-            let left = ProcessTable.waitUntilGone("MARKER", marker, timeout: 10)
+            #expect(ProcessTable.waitUntilAtLeast(2, "MARKER", marker, timeout: 30) >= 2, "run \(run): the instances are up")
+            let left = Self.killNine(traffic, leaves: "MARKER", marker)
             #expect(left == [], "after kill -9 \(run): \(left.count) processes of the function live on")
             if !left.isEmpty { break }
         }
@@ -58,13 +62,9 @@ struct OrphanTests {
         let deploy = try cli.start(["deploy", "orders", "--alias", "live", "--version", "2", "--policy", "Quick",
                                     "--pre-traffic-hook", "exec:setsid sleep 600 & sleep 600"], environment: ["HOOK_MARKER": marker])
         defer { deploy.killGroupAndWait() }
-        let deadline = Date().addingTimeInterval(30)
         // relctl itself, the hook's shell and its two sleeps.
-        while ProcessTable.pids(withEnvironment: "HOOK_MARKER", marker).count < 4 && Date() < deadline { usleep(50_000) }
-        #expect(ProcessTable.pids(withEnvironment: "HOOK_MARKER", marker).count >= 4, "the hook is running")
-        kill(deploy.pid, SIGKILL)
-        #expect(deploy.wait(timeout: childDeadline))
-        let left = ProcessTable.waitUntilGone("HOOK_MARKER", marker, timeout: 10)
+        #expect(ProcessTable.waitUntilAtLeast(4, "HOOK_MARKER", marker, timeout: 30) >= 4, "the hook is running")
+        let left = Self.killNine(deploy, leaves: "HOOK_MARKER", marker)
         #expect(left == [], "the hook's processes died with the controller; a restarted controller can run it again safely")
     }
 }
