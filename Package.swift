@@ -142,7 +142,7 @@ let package = Package(
         ),
         .testTarget(
             name: "RelctlTests",
-            dependencies: ["RelctlCore", "RelctlPackages", "RelctlStore", "RelctlMigrations", "RelctlRollout", "RelctlPolicies", "RelctlRuntime"]
+            dependencies: ["RelctlCore", "RelctlPackages", "RelctlStore", "RelctlMigrations", "RelctlRollout", "RelctlPolicies", "RelctlRuntime", "RelctlSigV4"]
         ),
         // End-to-end: runs the built `relctl` binary as a child process (and SIGKILLs it).
         .testTarget(

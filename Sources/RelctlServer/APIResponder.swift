@@ -58,6 +58,8 @@ struct APIResponder: HTTPResponder {
             case "Metrics":
                 response = APIResponse(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4")],
                                        body: Data(self.context.metrics.render(registry: self.context.registry).utf8))
+            case "GetCode":
+                response = try code(segments[2], rawQuery: rawQuery)
             default:
                 let caller = try authenticate(method: method, rawPath: rawPath, rawQuery: rawQuery, headers: headers, body: body,
                                               action: action, mutating: Self.isMutating(action: action, method: method, codeDeploy: isCodeDeploy))
@@ -65,9 +67,7 @@ struct APIResponder: HTTPResponder {
                 let registry = self.context.registry.scoped(region: region, actor: caller)
                 let apiRequest = APIRequest(method: method, rawPath: rawPath, segments: segments, query: query, headers: headers,
                                             body: body, registry: registry, requestId: requestId)
-                if action == "GetCode" {
-                    response = APIResponse(status: 200, headers: [("Content-Type", "application/zip")], body: try registry.blobs.read(segments[2]))
-                } else if isCodeDeploy {
+                if isCodeDeploy {
                     response = try await CodeDeployAPI(context: self.context).handle(apiRequest, action: action)
                 } else {
                     guard segments.first.map(["2015-03-31", "2016-08-19", "2017-03-31", "2017-10-31", "2018-10-31", "2019-09-30"].contains) == true,
@@ -121,6 +121,20 @@ struct APIResponder: HTTPResponder {
         return "key:\(credential.accessKeyId) (\(credential.name))"
     }
 
+    /// A presigned code URL (`Code.Location`, `Content.Location`): the name must be a SHA-256, the
+    /// URL's signature this process's, and a function version or layer version must use the code.
+    /// The URL is the authorization, as S3's presigned GetObject: no Authorization header is needed.
+    func code(_ sha256Hex: String, rawQuery: String?) throws(RelctlError) -> APIResponse {
+        guard sha256Hex.isSHA256Hex else {
+            throw RelctlError(.resourceNotFound, "No code at '\(sha256Hex.prefix(80))': a code URL ends in the 64 lowercase hex digits of a SHA-256.")
+        }
+        try context.codeURLs.verify(path: ServerContext.codePath(sha256Hex), rawQuery: rawQuery, now: context.clock())
+        guard try context.registry.isReadableCode(sha256Hex) else {
+            throw RelctlError(.resourceNotFound, "No function version or layer version uses the code \(sha256Hex) any more.")
+        }
+        return APIResponse(status: 200, headers: [("Content-Type", "application/zip")], body: try context.registry.blobs.read(sha256Hex))
+    }
+
     static func service(_ action: String) -> String {
         ["CreateApplication", "CreateDeploymentGroup", "CreateDeployment", "StopDeployment", "PutLifecycleEventHookExecutionStatus",
          "CreateDeploymentConfig", "GetDeployment", "ListDeployments", "GetDeploymentConfig", "ListDeploymentConfigs"].contains(action) ? "codedeploy" : "lambda"
@@ -128,7 +142,7 @@ struct APIResponder: HTTPResponder {
 
     static func isMutating(action: String, method: String, codeDeploy: Bool) -> Bool {
         if codeDeploy { return !(action.hasPrefix("Get") || action.hasPrefix("List") || action.hasPrefix("BatchGet")) }
-        if action == "Invoke" || action == "GetCode" { return false }
+        if action == "Invoke" { return false }
         return method != "GET" && method != "HEAD"
     }
 

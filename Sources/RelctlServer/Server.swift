@@ -48,6 +48,9 @@ final class ServerContext: Sendable {
     let metrics: ServerMetrics
     let credentials: [String: Credential]
     let authRequired: Bool
+    /// Signs and checks code URLs with a secret that lives only in this process.
+    let codeURLs: CodeURLSigner
+    let clock: @Sendable () -> Date
     let logger: Logger
     /// Where clients reach us (for GetFunction's Code.Location), set once the port is known.
     private let base = NIOLockedValueBox("")
@@ -55,14 +58,24 @@ final class ServerContext: Sendable {
     func setBaseURL(_ url: String) { base.withLockedValue { $0 = url } }
 
     init(registry: Registry, pool: RuntimePool, options: ServerOptions, metrics: ServerMetrics, credentials: [Credential],
-         authRequired: Bool, logger: Logger) {
+         authRequired: Bool, logger: Logger, clock: @escaping @Sendable () -> Date = { Date() }) {
         self.registry = registry
         self.pool = pool
         self.options = options
         self.metrics = metrics
         self.credentials = Dictionary(credentials.map { ($0.accessKeyId, $0) }, uniquingKeysWith: { a, _ in a })
         self.authRequired = authRequired
+        self.codeURLs = .random()
+        self.clock = clock
         self.logger = logger
+    }
+
+    static func codePath(_ sha256Hex: String) -> String { "/relctl/code/\(sha256Hex)" }
+
+    /// A presigned URL for code this server holds, valid for `CodeURLSigner.lifetime` seconds.
+    func codeLocation(sha256Hex: String, region: String) -> String {
+        let path = Self.codePath(sha256Hex)
+        return baseURL + path + "?" + codeURLs.query(path: path, region: region, now: clock())
     }
 
     /// GET an object from the configured S3-compatible endpoint (path-style).
