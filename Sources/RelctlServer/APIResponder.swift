@@ -43,15 +43,11 @@ struct APIResponder: HTTPResponder {
         var response: APIResponse
         do {
             let limit = isCodeDeploy ? 1024 * 1024 : LambdaAPI.bodyLimit(method: method, segments: segments)
-            var request = request
-            let body: Data
-            do {
-                body = Data(try await request.collectBody(upTo: limit).readableBytesView)
-            } catch {
-                throw action == "Invoke"
-                    ? RelctlError(.requestTooLarge, "Request must be smaller than \(limit) bytes for the InvokeFunction operation")
-                    : RelctlError(.requestEntityTooLarge, "Request must be smaller than \(limit) bytes for the \(action) operation")
-            }
+            let tooLarge = action == "Invoke"
+                ? RelctlError(.requestTooLarge, "Request must be smaller than \(limit) bytes for the InvokeFunction operation")
+                : RelctlError(.requestEntityTooLarge, "Request must be smaller than \(limit) bytes for the \(action) operation")
+            // Refused before a byte of the body is read: a declared length beyond the operation's bound…
+            if let declared = request.headers[.contentLength].flatMap({ Int($0) }), declared > limit { throw tooLarge }
             switch action {
             case "Healthz":
                 response = APIResponse(status: 200, headers: [("Content-Type", "text/plain")], body: Data("ok\n".utf8))
@@ -61,8 +57,19 @@ struct APIResponder: HTTPResponder {
             case "GetCode":
                 response = try code(segments[2], rawQuery: rawQuery)
             default:
-                let caller = try authenticate(method: method, rawPath: rawPath, rawQuery: rawQuery, headers: headers, body: body,
-                                              action: action, mutating: Self.isMutating(action: action, method: method, codeDeploy: isCodeDeploy))
+                // …and a head that does not authenticate (unsigned, unknown key, stale, a wrong
+                // signature over a declared payload hash, a read-only key's mutation).
+                let pending = try Authenticator(context: self.context).checkHead(
+                    method: method, rawPath: rawPath, rawQuery: rawQuery, headers: headers, action: action,
+                    mutating: Self.isMutating(action: action, method: method, codeDeploy: isCodeDeploy), now: self.context.clock())
+                var request = request
+                let body: Data
+                do {
+                    body = Data(try await request.collectBody(upTo: limit).readableBytesView)
+                } catch {
+                    throw tooLarge
+                }
+                let caller = try pending.finish(body: body)
                 let region = SigV4.region(request.headers[.authorization]) ?? self.context.registry.arn.region
                 let registry = self.context.registry.scoped(region: region, actor: caller)
                 let apiRequest = APIRequest(method: method, rawPath: rawPath, segments: segments, query: query, headers: headers,
@@ -97,28 +104,6 @@ struct APIResponder: HTTPResponder {
         for (name, value) in response.headers { if let name = HTTPField.Name(name) { fields.append(HTTPField(name: name, value: value)) } }
         fields[HTTPField.Name("x-amzn-RequestId")!] = requestId
         return Response(status: .init(code: response.status), headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: response.body)))
-    }
-
-    /// Who is calling: `key:AKID (name)` when signed with a known key, `anonymous` with auth off.
-    func authenticate(method: String, rawPath: String, rawQuery: String?, headers: [(String, String)], body: Data,
-                      action: String, mutating: Bool) throws(RelctlError) -> String {
-        let header = headers.first { $0.0.lowercased() == "authorization" }?.1
-        let parsed = header.flatMap(SigV4.parse)
-        guard context.authRequired else {
-            return parsed.map { "key:\($0.accessKeyId) (unverified)" } ?? "anonymous"
-        }
-        guard let parsed else {
-            throw RelctlError(.unrecognizedClient, "The security token included in the request is invalid. (Missing or malformed SigV4 Authorization header.)")
-        }
-        guard let credential = context.credentials[parsed.accessKeyId] else {
-            throw RelctlError(.unrecognizedClient, "The security token included in the request is invalid.")
-        }
-        try SigV4.verify(method: method, rawPath: rawPath, rawQuery: rawQuery, headers: headers, body: body,
-                         authorization: parsed, secret: credential.secretAccessKey, now: Date())
-        if credential.readOnly && mutating {
-            throw RelctlError(.accessDenied, "User: \(credential.name) (\(credential.accessKeyId)) is not authorized to perform: \(Self.service(action)):\(action) because the key is read-only")
-        }
-        return "key:\(credential.accessKeyId) (\(credential.name))"
     }
 
     /// A presigned code URL (`Code.Location`, `Content.Location`): the name must be a SHA-256, the

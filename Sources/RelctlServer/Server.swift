@@ -46,7 +46,10 @@ final class ServerContext: Sendable {
     let pool: RuntimePool
     let options: ServerOptions
     let metrics: ServerMetrics
-    let credentials: [String: Credential]
+    /// The keys of credentials.json, re-read when the file changes.
+    let credentials: CredentialCache
+    /// Keys that live only in this process (the one functions and hooks get), checked first.
+    let processCredentials: [String: Credential]
     let authRequired: Bool
     /// Signs and checks code URLs with a secret that lives only in this process.
     let codeURLs: CodeURLSigner
@@ -57,17 +60,24 @@ final class ServerContext: Sendable {
     var baseURL: String { base.withLockedValue { $0 } }
     func setBaseURL(_ url: String) { base.withLockedValue { $0 = url } }
 
-    init(registry: Registry, pool: RuntimePool, options: ServerOptions, metrics: ServerMetrics, credentials: [Credential],
-         authRequired: Bool, logger: Logger, clock: @escaping @Sendable () -> Date = { Date() }) {
+    init(registry: Registry, pool: RuntimePool, options: ServerOptions, metrics: ServerMetrics, credentials: CredentialCache,
+         processCredentials: [Credential], authRequired: Bool, logger: Logger, clock: @escaping @Sendable () -> Date = { Date() }) {
         self.registry = registry
         self.pool = pool
         self.options = options
         self.metrics = metrics
-        self.credentials = Dictionary(credentials.map { ($0.accessKeyId, $0) }, uniquingKeysWith: { a, _ in a })
+        self.credentials = credentials
+        self.processCredentials = Dictionary(processCredentials.map { ($0.accessKeyId, $0) }, uniquingKeysWith: { a, _ in a })
         self.authRequired = authRequired
         self.codeURLs = .random()
         self.clock = clock
         self.logger = logger
+    }
+
+    /// The key a request names, as of now: a deleted key is gone on the next request.
+    func credential(accessKeyId: String) throws(RelctlError) -> Credential? {
+        if let own = processCredentials[accessKeyId] { return own }
+        return try credentials.credential(accessKeyId: accessKeyId)
     }
 
     static func codePath(_ sha256Hex: String) -> String { "/relctl/code/\(sha256Hex)" }
@@ -136,7 +146,8 @@ public enum RelctlHTTPServer {
     /// Runs until SIGTERM/SIGINT (graceful: in-flight requests finish, the controller stops between
     /// ticks; deployments continue from their persisted step on the next start).
     public static func run(registry: Registry, options: ServerOptions, onListening: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
-        let credentials = try CredentialStore(dataDirectory: registry.dataDirectory).all()
+        let store = CredentialStore(dataDirectory: registry.dataDirectory)
+        let credentials = try store.all()
         let authRequired = options.requireAuth ?? !credentials.isEmpty
         if !ServerOptions.isLoopback(options.host) && !authRequired {
             throw RelctlError(.invalidParameterValue, "Binding \(options.host) (beyond loopback) requires authentication: create a key with `relctl credentials create --name NAME` and start with --auth on.")
@@ -158,7 +169,8 @@ public enum RelctlHTTPServer {
              "AWS_SESSION_TOKEN": "", "AWS_ENDPOINT_URL": endpoint.withLockedValue { $0 }]
         }, observer: { function, version, result in metrics.invocation(function: function, version: version, result: result) })
         let context = ServerContext(registry: registry, pool: pool, options: options, metrics: metrics,
-                                    credentials: credentials + [internalKey], authRequired: authRequired, logger: logger)
+                                    credentials: CredentialCache(store: store), processCredentials: [internalKey],
+                                    authRequired: authRequired, logger: logger)
         let responder = APIResponder(context: context)
         let controller = ControllerService(context: context)
         let app = Application(

@@ -1,8 +1,65 @@
 import Foundation
 import RelctlCore
+import RelctlPackages
 import RelctlSigV4
 import RelctlStore
 import Testing
+
+/// The request botocore 1.43 signs for `PUT .../functions/orders/configuration` with the body
+/// `{"Description":"owner"}` at 2015-08-30T12:36:00Z (key AKIDEXAMPLE, AWS's documentation secret).
+enum SignedByBotocore {
+    static let secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+    static let body = Data(#"{"Description":"owner"}"#.utf8)
+    static let signedAt = Date(timeIntervalSince1970: 1_440_938_160)
+    static let authorization = "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/lambda/aws4_request, SignedHeaders=content-type;host;x-amz-date, Signature=e7f2028e5c394f547234cc10d687109dd9deacb116ae01b37df15f3614c54237"
+    static let headers = [("Content-Type", "application/json"), ("X-Amz-Date", "20150830T123600Z"), ("host", "127.0.0.1:9000"),
+                          ("Authorization", authorization)]
+    static let path = "/2015-03-31/functions/orders/configuration"
+
+    static func verifyHead(extra: [(String, String)] = [], authorization text: String = authorization, now: Date = signedAt) throws(RelctlError) -> SigV4.PendingVerification {
+        try SigV4.verifyHead(method: "PUT", rawPath: path, rawQuery: nil, headers: headers + extra,
+                             authorization: SigV4.parse(text)!, secret: secret, now: now)
+    }
+}
+
+@Suite("SigV4 before and after the body")
+struct SignatureTests {
+    @Test func botocoresSignatureVerifiesOnceTheBodyIsRead() throws {
+        let pending = try SignedByBotocore.verifyHead()
+        #expect(!pending.signatureVerified, "without x-amz-content-sha256 the body's hash is part of the signature")
+        try pending.verify(body: SignedByBotocore.body)
+        expectRelctlError(.invalidSignature, messagePrefix: "The request signature we calculated does not match") {
+            try pending.verify(body: Data(#"{"Description":"thief"}"#.utf8))
+        }
+    }
+
+    @Test func aDeclaredPayloadHashIsComparedWithTheBody() throws {
+        // The replay: the signature is good for the declared hash, the body is another one.
+        let declared = ("X-Amz-Content-Sha256", sha256Hex(SignedByBotocore.body))
+        let pending = try SignedByBotocore.verifyHead(extra: [declared])
+        #expect(pending.signatureVerified, "checked before the body is read")
+        try pending.verify(body: SignedByBotocore.body)
+        expectRelctlError(.invalidSignature, messagePrefix: "The provided 'x-amz-content-sha256' header does not match") {
+            try pending.verify(body: Data(#"{"Description":"thief"}"#.utf8))
+        }
+        // A declared hash the signature does not cover fails before the body.
+        expectRelctlError(.invalidSignature, messagePrefix: "The request signature we calculated does not match") {
+            _ = try SignedByBotocore.verifyHead(extra: [("X-Amz-Content-Sha256", String(repeating: "0", count: 64))])
+        }
+    }
+
+    @Test func unsignedPayloadUnsignedHostAndStaleDatesAreRefusedFromTheHead() {
+        expectRelctlError(.invalidSignature, messagePrefix: "UNSIGNED-PAYLOAD is not accepted") {
+            _ = try SignedByBotocore.verifyHead(extra: [("X-Amz-Content-Sha256", "UNSIGNED-PAYLOAD")])
+        }
+        expectRelctlError(.invalidSignature, message: "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.") {
+            _ = try SignedByBotocore.verifyHead(authorization: SignedByBotocore.authorization.replacingOccurrences(of: "content-type;host;x-amz-date", with: "content-type;x-amz-date"))
+        }
+        expectRelctlError(.invalidSignature, messagePrefix: "Signature expired") {
+            _ = try SignedByBotocore.verifyHead(now: SignedByBotocore.signedAt.addingTimeInterval(16 * 60))
+        }
+    }
+}
 
 @Suite("Presigned code URLs")
 struct CodeURLTests {
@@ -40,6 +97,19 @@ struct CodeURLTests {
 
 @Suite("Keys and blobs on disk")
 struct CredentialAndBlobTests {
+    @Test func theCacheSeesDeletedAndNewKeysOnTheNextLookup() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("relctl-keys-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let store = CredentialStore(dataDirectory: folder)
+        let cache = CredentialCache(store: store)
+        let first = try store.create(name: "first", readOnly: false)
+        #expect(try cache.credential(accessKeyId: first.accessKeyId) == first)
+        try store.delete("first")
+        #expect(try cache.credential(accessKeyId: first.accessKeyId) == nil)
+        let second = try store.create(name: "second", readOnly: true)
+        #expect(try cache.credential(accessKeyId: second.accessKeyId) == second)
+    }
+
     @Test func theBlobStoreReadsOnlyHashNamesAndAMissingBlobIsNotFound() throws {
         let sandbox = try Sandbox()
         let blobs = sandbox.registry.blobs
@@ -50,4 +120,8 @@ struct CredentialAndBlobTests {
             _ = try blobs.read(String(repeating: "0", count: 64))
         }
     }
+}
+
+private func sha256Hex(_ data: Data) -> String {
+    CodeHash.hex(of: data)
 }
