@@ -189,8 +189,9 @@ struct LambdaAPI: Sendable {
         guard let code = try body.object("Code") else { throw .validation(value: "null", field: "code", constraint: "Member must not be null") }
         let settings = FunctionSettings(
             runtime: try body.string("Runtime"), handler: try body.string("Handler"), role: try body.requiredString("Role"),
-            description: try body.string("Description") ?? "", memorySize: try body.int("MemorySize") ?? Limits.defaultMemorySize,
-            timeout: try body.int("Timeout") ?? Limits.defaultTimeout,
+            description: try body.string("Description") ?? "",
+            memorySize: try body.int("MemorySize", within: Limits.memorySize) ?? Limits.defaultMemorySize,
+            timeout: try body.int("Timeout", within: Limits.timeout) ?? Limits.defaultTimeout,
             environment: try body.object("Environment")?.stringMap("Variables").flatMap { $0.isEmpty ? nil : $0 },
             layers: try body.strings("Layers") ?? [], architecture: try body.strings("Architectures")?.first ?? "x86_64")
         try settings.validate()
@@ -217,7 +218,8 @@ struct LambdaAPI: Sendable {
         let reference = try functionReference(request, qualifierAllowed: false)
         var update = ConfigurationUpdate(
             runtime: try body.string("Runtime"), handler: try body.string("Handler"), role: try body.string("Role"),
-            description: try body.string("Description"), memorySize: try body.int("MemorySize"), timeout: try body.int("Timeout"))
+            description: try body.string("Description"), memorySize: try body.int("MemorySize", within: Limits.memorySize),
+            timeout: try body.int("Timeout", within: Limits.timeout))
         if let environment = try body.object("Environment") { update.environment = try environment.stringMap("Variables") ?? [:] }
         update.layers = try body.strings("Layers")
         if let role = update.role { try FunctionSettings.validateRole(role) }

@@ -120,6 +120,14 @@ struct CredentialAndBlobTests {
             _ = try blobs.read(String(repeating: "0", count: 64))
         }
     }
+
+    @Test func environmentWithNulIsRefused() {
+        for variables in [["GREETING": "a\0b"], ["GREE\0TING": "hi"]] {
+            expectRelctlError(.invalidParameterValue, messagePrefix: "Lambda was unable to configure your environment variables because the environment variables you have provided contain a NUL character") {
+                try FunctionSettings.validateEnvironment(variables)
+            }
+        }
+    }
 }
 
 private func sha256Hex(_ data: Data) -> String {
