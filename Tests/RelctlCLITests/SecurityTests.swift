@@ -123,6 +123,10 @@ struct SecurityTests {
         #expect(try Self.curl(location.replacingOccurrences(of: signature, with: flipped)).status == 403, "a tampered signature")
         #expect(try Self.curl(location.replacingOccurrences(of: "X-Amz-Expires=600", with: "X-Amz-Expires=6000")).status == 403, "a longer expiry")
         #expect(try Self.curl(location.replacingOccurrences(of: versionHash, with: latestHash)).status == 403, "another hash under this signature")
+        // A blob file lost from the store is 404, not a 500.
+        let layerHash = Self.hex(fromBase64: (layer["Content"] as? [String: Any])?["CodeSha256"] as? String)
+        try FileManager.default.removeItem(at: cli.dataDirectory.appendingPathComponent("blobs/sha256/\(layerHash.prefix(2))/\(layerHash)"))
+        Self.expectNotFound(try Self.curl(layerLocation), "a referenced hash whose file is gone")
         // A signed URL for code whose last reference is gone answers 404, not the bytes (or a 500).
         try cli.run("function", "delete", "orders")
         Self.expectNotFound(try Self.curl(location), "the code of a deleted function")
