@@ -151,7 +151,7 @@ let package = Package(
             name: "RelctlTests",
             dependencies: [
                 "RelctlCore", "RelctlPackages", "RelctlStore", "RelctlMigrations", "RelctlRollout", "RelctlPolicies", "RelctlRuntime",
-                "RelctlProcess",
+                "RelctlProcess", "RelctlSigV4",
                 // To write zips no builder would (links in any order, entries under a link).
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             ]

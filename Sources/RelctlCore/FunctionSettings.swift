@@ -97,6 +97,12 @@ public struct FunctionSettings: Sendable, Equatable, Codable {
     ]
 
     public static func validateEnvironment(_ variables: [String: String]) throws(RelctlError) {
+        // A process environment is NUL-terminated strings: a NUL would cut the variable short.
+        if let (key, _) = variables.sorted(by: { $0.key < $1.key }).first(where: { $0.key.contains("\0") || $0.value.contains("\0") }) {
+            throw RelctlError(
+                .invalidParameterValue,
+                "Lambda was unable to configure your environment variables because the environment variables you have provided contain a NUL character (\\u0000) in \(key.contains("\0") ? "a key" : "the value of \(key)"); keys and values cannot contain NUL.")
+        }
         for key in variables.keys.sorted() {
             guard key.count >= 2, let first = key.first, first.isASCII, first.isLetter,
                   key.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") })

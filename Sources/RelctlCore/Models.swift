@@ -98,9 +98,12 @@ public struct AliasConfiguration: Codable, Sendable, Equatable {
 public struct LayerVersionContent: Codable, Sendable, Equatable {
     public var CodeSha256: String
     public var CodeSize: Int64
-    public init(CodeSha256: String, CodeSize: Int64) {
+    /// A presigned URL for the content, set by the server (absent elsewhere).
+    public var Location: String?
+    public init(CodeSha256: String, CodeSize: Int64, Location: String? = nil) {
         self.CodeSha256 = CodeSha256
         self.CodeSize = CodeSize
+        self.Location = Location
     }
 }
 

@@ -182,3 +182,10 @@ extension Character {
 
     @inlinable public var isASCIIDigit: Bool { isASCII && isNumber }
 }
+
+extension String {
+    /// 64 lowercase hex digits: a SHA-256 as blob names and SigV4 payload hashes write it.
+    public var isSHA256Hex: Bool {
+        utf8.count == 64 && utf8.allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }
+    }
+}

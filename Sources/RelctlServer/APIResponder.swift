@@ -43,31 +43,38 @@ struct APIResponder: HTTPResponder {
         var response: APIResponse
         do {
             let limit = isCodeDeploy ? 1024 * 1024 : LambdaAPI.bodyLimit(method: method, segments: segments)
-            var request = request
-            let body: Data
-            do {
-                body = Data(try await request.collectBody(upTo: limit).readableBytesView)
-            } catch {
-                throw action == "Invoke"
-                    ? RelctlError(.requestTooLarge, "Request must be smaller than \(limit) bytes for the InvokeFunction operation")
-                    : RelctlError(.requestEntityTooLarge, "Request must be smaller than \(limit) bytes for the \(action) operation")
-            }
+            let tooLarge = action == "Invoke"
+                ? RelctlError(.requestTooLarge, "Request must be smaller than \(limit) bytes for the InvokeFunction operation")
+                : RelctlError(.requestEntityTooLarge, "Request must be smaller than \(limit) bytes for the \(action) operation")
+            // Refused before a byte of the body is read: a declared length beyond the operation's bound…
+            if let declared = request.headers[.contentLength].flatMap({ Int($0) }), declared > limit { throw tooLarge }
             switch action {
             case "Healthz":
                 response = APIResponse(status: 200, headers: [("Content-Type", "text/plain")], body: Data("ok\n".utf8))
             case "Metrics":
                 response = APIResponse(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4")],
                                        body: Data(self.context.metrics.render(registry: self.context.registry).utf8))
+            case "GetCode":
+                response = try code(segments[2], rawQuery: rawQuery)
             default:
-                let caller = try authenticate(method: method, rawPath: rawPath, rawQuery: rawQuery, headers: headers, body: body,
-                                              action: action, mutating: Self.isMutating(action: action, method: method, codeDeploy: isCodeDeploy))
+                // …and a head that does not authenticate (unsigned, unknown key, stale, a wrong
+                // signature over a declared payload hash, a read-only key's mutation).
+                let pending = try Authenticator(context: self.context).checkHead(
+                    method: method, rawPath: rawPath, rawQuery: rawQuery, headers: headers, action: action,
+                    mutating: Self.isMutating(action: action, method: method, codeDeploy: isCodeDeploy), now: self.context.clock())
+                var request = request
+                let body: Data
+                do {
+                    body = Data(try await request.collectBody(upTo: limit).readableBytesView)
+                } catch {
+                    throw tooLarge
+                }
+                let caller = try pending.finish(body: body)
                 let region = SigV4.region(request.headers[.authorization]) ?? self.context.registry.arn.region
                 let registry = self.context.registry.scoped(region: region, actor: caller)
                 let apiRequest = APIRequest(method: method, rawPath: rawPath, segments: segments, query: query, headers: headers,
                                             body: body, registry: registry, requestId: requestId)
-                if action == "GetCode" {
-                    response = APIResponse(status: 200, headers: [("Content-Type", "application/zip")], body: try registry.blobs.read(segments[2]))
-                } else if isCodeDeploy {
+                if isCodeDeploy {
                     response = try await CodeDeployAPI(context: self.context).handle(apiRequest, action: action)
                 } else {
                     guard segments.first.map(["2015-03-31", "2016-08-19", "2017-03-31", "2017-10-31", "2018-10-31", "2019-09-30"].contains) == true,
@@ -99,26 +106,18 @@ struct APIResponder: HTTPResponder {
         return Response(status: .init(code: response.status), headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: response.body)))
     }
 
-    /// Who is calling: `key:AKID (name)` when signed with a known key, `anonymous` with auth off.
-    func authenticate(method: String, rawPath: String, rawQuery: String?, headers: [(String, String)], body: Data,
-                      action: String, mutating: Bool) throws(RelctlError) -> String {
-        let header = headers.first { $0.0.lowercased() == "authorization" }?.1
-        let parsed = header.flatMap(SigV4.parse)
-        guard context.authRequired else {
-            return parsed.map { "key:\($0.accessKeyId) (unverified)" } ?? "anonymous"
+    /// A presigned code URL (`Code.Location`, `Content.Location`): the name must be a SHA-256, the
+    /// URL's signature this process's, and a function version or layer version must use the code.
+    /// The URL is the authorization, as S3's presigned GetObject: no Authorization header is needed.
+    func code(_ sha256Hex: String, rawQuery: String?) throws(RelctlError) -> APIResponse {
+        guard sha256Hex.isSHA256Hex else {
+            throw RelctlError(.resourceNotFound, "No code at '\(sha256Hex.prefix(80))': a code URL ends in the 64 lowercase hex digits of a SHA-256.")
         }
-        guard let parsed else {
-            throw RelctlError(.unrecognizedClient, "The security token included in the request is invalid. (Missing or malformed SigV4 Authorization header.)")
+        try context.codeURLs.verify(path: ServerContext.codePath(sha256Hex), rawQuery: rawQuery, now: context.clock())
+        guard try context.registry.isReadableCode(sha256Hex) else {
+            throw RelctlError(.resourceNotFound, "No function version or layer version uses the code \(sha256Hex) any more.")
         }
-        guard let credential = context.credentials[parsed.accessKeyId] else {
-            throw RelctlError(.unrecognizedClient, "The security token included in the request is invalid.")
-        }
-        try SigV4.verify(method: method, rawPath: rawPath, rawQuery: rawQuery, headers: headers, body: body,
-                         authorization: parsed, secret: credential.secretAccessKey, now: Date())
-        if credential.readOnly && mutating {
-            throw RelctlError(.accessDenied, "User: \(credential.name) (\(credential.accessKeyId)) is not authorized to perform: \(Self.service(action)):\(action) because the key is read-only")
-        }
-        return "key:\(credential.accessKeyId) (\(credential.name))"
+        return APIResponse(status: 200, headers: [("Content-Type", "application/zip")], body: try context.registry.blobs.read(sha256Hex))
     }
 
     static func service(_ action: String) -> String {
@@ -128,7 +127,7 @@ struct APIResponder: HTTPResponder {
 
     static func isMutating(action: String, method: String, codeDeploy: Bool) -> Bool {
         if codeDeploy { return !(action.hasPrefix("Get") || action.hasPrefix("List") || action.hasPrefix("BatchGet")) }
-        if action == "Invoke" || action == "GetCode" { return false }
+        if action == "Invoke" { return false }
         return method != "GET" && method != "HEAD"
     }
 

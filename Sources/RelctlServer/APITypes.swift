@@ -72,10 +72,17 @@ struct JSONObject {
         return value
     }
 
-    func int(_ key: String) throws(RelctlError) -> Int? {
+    /// An integer member. One too large for any integer is refused with what was sent and, when
+    /// the member has one, its allowed `range` (not with what it wraps around to).
+    func int(_ key: String, within range: ClosedRange<Int>? = nil) throws(RelctlError) -> Int? {
         guard has(key) else { return nil }
         guard let number = values[key] as? NSNumber, !Self.isBoolean(number), number.doubleValue == number.doubleValue.rounded() else {
             throw typeError(key, "an integer")
+        }
+        guard number.doubleValue.magnitude < 0x1p63 else {
+            guard let range else { throw typeError(key, "an integer from \(Int.min) to \(Int.max)") }
+            throw .validation(value: number.stringValue, field: key.prefix(1).lowercased() + key.dropFirst(),
+                              constraint: "Member must have value greater than or equal to \(range.lowerBound) and less than or equal to \(range.upperBound)")
         }
         return number.intValue
     }

@@ -75,7 +75,7 @@ struct LambdaAPI: Sendable {
             let reserved = try registry.reservedConcurrency(reference.name)
             return .json(GetFunctionResponse(
                 Configuration: configuration,
-                Code: .init(RepositoryType: "S3", Location: "\(context.baseURL)/relctl/code/\(Self.hex(fromBase64: configuration.CodeSha256))"),
+                Code: .init(RepositoryType: "S3", Location: context.codeLocation(sha256Hex: Self.hex(fromBase64: configuration.CodeSha256), region: registry.arn.region)),
                 Concurrency: reserved.map { .init(ReservedConcurrentExecutions: $0) }))
         case "GetFunctionConfiguration":
             return .json(try registry.getFunction(try functionReference(request)))
@@ -143,16 +143,17 @@ struct LambdaAPI: Sendable {
                 throw .validation(value: "null", field: "content", constraint: "Member must not be null")
             }
             let code = try package(from: content)
-            return .json(try registry.publishLayerVersion(
+            return .json(withContentLocation(try registry.publishLayerVersion(
                 name: s[2], code: code, description: try body.string("Description") ?? "",
                 compatibleRuntimes: try body.strings("CompatibleRuntimes") ?? [],
-                compatibleArchitectures: try body.strings("CompatibleArchitectures") ?? [], licenseInfo: try body.string("LicenseInfo")), status: 201)
+                compatibleArchitectures: try body.strings("CompatibleArchitectures") ?? [], licenseInfo: try body.string("LicenseInfo")),
+                registry: registry), status: 201)
         case "ListLayerVersions":
             let page = try registry.listLayerVersions(name: s[2], compatibleRuntime: request.query["CompatibleRuntime"],
                                                       marker: request.query["Marker"], maxItems: try maxItems(request, cap: 50, hardMax: 50))
             return .json(LayerVersionList(LayerVersions: page.items, NextMarker: page.nextMarker))
         case "GetLayerVersion":
-            return .json(try registry.getLayerVersion(name: s[2], version: try layerVersionNumber(s[4])))
+            return .json(withContentLocation(try registry.getLayerVersion(name: s[2], version: try layerVersionNumber(s[4])), registry: registry))
         case "DeleteLayerVersion":
             try registry.deleteLayerVersion(name: s[2], version: try layerVersionNumber(s[4]))
             return .noContent
@@ -164,7 +165,7 @@ struct LambdaAPI: Sendable {
             guard reference.account == registry.arn.account, reference.region == registry.arn.region else {
                 throw RelctlError(.resourceNotFound, "The resource you requested does not exist.")
             }
-            return .json(try registry.getLayerVersion(name: reference.name, version: reference.version))
+            return .json(withContentLocation(try registry.getLayerVersion(name: reference.name, version: reference.version), registry: registry))
         case "ListLayers":
             let page = try registry.listLayers(compatibleRuntime: request.query["CompatibleRuntime"], marker: request.query["Marker"],
                                                maxItems: try maxItems(request, cap: 50, hardMax: 50))
@@ -188,8 +189,9 @@ struct LambdaAPI: Sendable {
         guard let code = try body.object("Code") else { throw .validation(value: "null", field: "code", constraint: "Member must not be null") }
         let settings = FunctionSettings(
             runtime: try body.string("Runtime"), handler: try body.string("Handler"), role: try body.requiredString("Role"),
-            description: try body.string("Description") ?? "", memorySize: try body.int("MemorySize") ?? Limits.defaultMemorySize,
-            timeout: try body.int("Timeout") ?? Limits.defaultTimeout,
+            description: try body.string("Description") ?? "",
+            memorySize: try body.int("MemorySize", within: Limits.memorySize) ?? Limits.defaultMemorySize,
+            timeout: try body.int("Timeout", within: Limits.timeout) ?? Limits.defaultTimeout,
             environment: try body.object("Environment")?.stringMap("Variables").flatMap { $0.isEmpty ? nil : $0 },
             layers: try body.strings("Layers") ?? [], architecture: try body.strings("Architectures")?.first ?? "x86_64")
         try settings.validate()
@@ -216,7 +218,8 @@ struct LambdaAPI: Sendable {
         let reference = try functionReference(request, qualifierAllowed: false)
         var update = ConfigurationUpdate(
             runtime: try body.string("Runtime"), handler: try body.string("Handler"), role: try body.string("Role"),
-            description: try body.string("Description"), memorySize: try body.int("MemorySize"), timeout: try body.int("Timeout"))
+            description: try body.string("Description"), memorySize: try body.int("MemorySize", within: Limits.memorySize),
+            timeout: try body.int("Timeout", within: Limits.timeout))
         if let environment = try body.object("Environment") { update.environment = try environment.stringMap("Variables") ?? [:] }
         update.layers = try body.strings("Layers")
         if let role = update.role { try FunctionSettings.validateRole(role) }
@@ -302,6 +305,13 @@ struct LambdaAPI: Sendable {
         throw RelctlError(.invalidParameterValue, "Please provide a source for function code: ZipFile, or S3Bucket and S3Key.")
     }
 
+
+    /// A layer version as GetLayerVersion and PublishLayerVersion answer it: with a presigned `Content.Location`.
+    func withContentLocation(_ layer: LayerVersion, registry: Registry) -> LayerVersion {
+        var layer = layer
+        layer.Content.Location = context.codeLocation(sha256Hex: Self.hex(fromBase64: layer.Content.CodeSha256), region: registry.arn.region)
+        return layer
+    }
 
     static func hex(fromBase64 text: String) -> String {
         (Data(base64Encoded: text) ?? Data()).map { String(format: "%02x", $0) }.joined()

@@ -46,23 +46,42 @@ final class ServerContext: Sendable {
     let pool: RuntimePool
     let options: ServerOptions
     let metrics: ServerMetrics
-    let credentials: [String: Credential]
+    /// The keys of credentials.json, re-read when the file changes.
+    let credentials: CredentialCache
     let authRequired: Bool
+    /// Signs and checks code URLs with a secret that lives only in this process.
+    let codeURLs: CodeURLSigner
+    let clock: @Sendable () -> Date
     let logger: Logger
     /// Where clients reach us (for GetFunction's Code.Location), set once the port is known.
     private let base = NIOLockedValueBox("")
     var baseURL: String { base.withLockedValue { $0 } }
     func setBaseURL(_ url: String) { base.withLockedValue { $0 = url } }
 
-    init(registry: Registry, pool: RuntimePool, options: ServerOptions, metrics: ServerMetrics, credentials: [Credential],
-         authRequired: Bool, logger: Logger) {
+    init(registry: Registry, pool: RuntimePool, options: ServerOptions, metrics: ServerMetrics, credentials: CredentialCache,
+         authRequired: Bool, logger: Logger, clock: @escaping @Sendable () -> Date = { Date() }) {
         self.registry = registry
         self.pool = pool
         self.options = options
         self.metrics = metrics
-        self.credentials = Dictionary(credentials.map { ($0.accessKeyId, $0) }, uniquingKeysWith: { a, _ in a })
+        self.credentials = credentials
         self.authRequired = authRequired
+        self.codeURLs = .random()
+        self.clock = clock
         self.logger = logger
+    }
+
+    /// The key a request names, as of now: a deleted key is gone on the next request.
+    func credential(accessKeyId: String) throws(RelctlError) -> Credential? {
+        return try credentials.credential(accessKeyId: accessKeyId)
+    }
+
+    static func codePath(_ sha256Hex: String) -> String { "/relctl/code/\(sha256Hex)" }
+
+    /// A presigned URL for code this server holds, valid for `CodeURLSigner.lifetime` seconds.
+    func codeLocation(sha256Hex: String, region: String) -> String {
+        let path = Self.codePath(sha256Hex)
+        return baseURL + path + "?" + codeURLs.query(path: path, region: region, now: clock())
     }
 
     /// GET an object from the configured S3-compatible endpoint (path-style).
@@ -123,7 +142,8 @@ public enum RelctlHTTPServer {
     /// Runs until SIGTERM/SIGINT (graceful: in-flight requests finish, the controller stops between
     /// ticks; deployments continue from their persisted step on the next start).
     public static func run(registry: Registry, options: ServerOptions, onListening: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
-        let credentials = try CredentialStore(dataDirectory: registry.dataDirectory).all()
+        let store = CredentialStore(dataDirectory: registry.dataDirectory)
+        let credentials = try store.all()
         let authRequired = options.requireAuth ?? !credentials.isEmpty
         if !ServerOptions.isLoopback(options.host) && !authRequired {
             throw RelctlError(.invalidParameterValue, "Binding \(options.host) (beyond loopback) requires authentication: create a key with `relctl credentials create --name NAME` and start with --auth on.")
@@ -138,7 +158,7 @@ public enum RelctlHTTPServer {
         // Functions get no key of the server's: a hook reports through its own instance's endpoint.
         let pool = RuntimePool(registry: registry, observer: { function, version, result in metrics.invocation(function: function, version: version, result: result) })
         let context = ServerContext(registry: registry, pool: pool, options: options, metrics: metrics,
-                                    credentials: credentials, authRequired: authRequired, logger: logger)
+                                    credentials: CredentialCache(store: store), authRequired: authRequired, logger: logger)
         let responder = APIResponder(context: context)
         let controller = ControllerService(context: context)
         let app = Application(

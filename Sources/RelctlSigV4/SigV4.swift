@@ -34,11 +34,58 @@ public enum SigV4 {
         header.flatMap(parse)?.region
     }
 
-    /// Checks the signature; throws AWS's error types.
+    /// Checks a signed request whose body is at hand; throws AWS's error types.
     public static func verify(
         method: String, rawPath: String, rawQuery: String?, headers: [(String, String)], body: Data,
         authorization: Authorization, secret: String, now: Date
     ) throws(RelctlError) {
+        try verifyHead(method: method, rawPath: rawPath, rawQuery: rawQuery, headers: headers,
+                       authorization: authorization, secret: secret, now: now).verify(body: body)
+    }
+
+    /// What is left to check of a request once its head has passed `verifyHead`: the body.
+    public struct PendingVerification: Sendable {
+        /// The canonical request up to (not including) the payload hash.
+        let canonicalHead: String
+        let amzDate: String
+        let authorization: Authorization
+        let secret: String
+        /// The SHA-256 (hex) the signature already covers, when the client declared it.
+        let declaredPayloadHash: String?
+
+        /// True when the signature was checked with the head (the client sent `x-amz-content-sha256`):
+        /// only the body's hash is left to compare.
+        public var signatureVerified: Bool { declaredPayloadHash != nil }
+
+        /// Compares the body with the signed payload hash, or (none declared) hashes it and checks the signature.
+        public func verify(body: Data) throws(RelctlError) {
+            let actual = SHA256.hash(data: body).hexString
+            if let declaredPayloadHash {
+                guard declaredPayloadHash == actual else {
+                    throw RelctlError(.invalidSignature, "The provided 'x-amz-content-sha256' header does not match what was computed: the body is not the one that was signed.")
+                }
+            } else {
+                try checkSignature(payloadHash: actual)
+            }
+        }
+
+        func checkSignature(payloadHash: String) throws(RelctlError) {
+            let expected = signature(canonicalRequest: canonicalHead + payloadHash, amzDate: amzDate, date: authorization.date,
+                                     region: authorization.region, service: authorization.service, secret: secret)
+            guard constantTimeEqual(expected, authorization.signature.lowercased()) else {
+                throw RelctlError(.invalidSignature, "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.")
+            }
+        }
+    }
+
+    /// Checks everything a request's head can tell, before its body is read: the date and its
+    /// 15-minute window, the credential scope, `host` among the signed headers, a payload hash that
+    /// is a SHA-256 (never `UNSIGNED-PAYLOAD`: only S3 accepts that) — and, when the client declared
+    /// the payload hash, the signature itself. The body is checked by the returned value.
+    public static func verifyHead(
+        method: String, rawPath: String, rawQuery: String?, headers: [(String, String)],
+        authorization: Authorization, secret: String, now: Date
+    ) throws(RelctlError) -> PendingVerification {
         func header(_ name: String) -> String? { headers.first { $0.0.lowercased() == name }?.1 }
         guard let amzDate = header("x-amz-date"), let signedAt = parseAmzDate(amzDate) else {
             throw RelctlError(.invalidSignature, "The request must carry an X-Amz-Date header (yyyyMMddTHHmmssZ).")
@@ -49,22 +96,31 @@ public enum SigV4 {
         guard amzDate.hasPrefix(authorization.date) else {
             throw RelctlError(.invalidSignature, "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '\(authorization.date)' != '\(amzDate.prefix(8))', from '\(amzDate)'.")
         }
+        guard authorization.signedHeaders.contains("host") else {
+            throw RelctlError(.invalidSignature, "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.")
+        }
+        var declaredPayloadHash: String?
+        if let declared = header("x-amz-content-sha256") {
+            guard declared != "UNSIGNED-PAYLOAD" else {
+                throw RelctlError(.invalidSignature, "UNSIGNED-PAYLOAD is not accepted by this service: sign the SHA-256 of the body (only S3 accepts unsigned payloads).")
+            }
+            guard declared.lowercased().isSHA256Hex else {
+                throw RelctlError(.invalidSignature, "x-amz-content-sha256 must be the hex SHA-256 of the body, not '\(declared.prefix(80))'.")
+            }
+            declaredPayloadHash = declared.lowercased()
+        }
         let canonicalHeaders = authorization.signedHeaders.map { name -> String in
             let values = headers.filter { $0.0.lowercased() == name }.map { $0.1.trimmingCharacters(in: .whitespaces) }
             let folded = values.joined(separator: ",").split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ")
             return "\(name):\(folded)\n"
         }.joined()
-        let payloadHash = header("x-amz-content-sha256").flatMap { $0 == "UNSIGNED-PAYLOAD" ? $0 : $0.lowercased() }
-            ?? SHA256.hash(data: body).hexString
-        let canonicalRequest = [
-            method, canonicalURI(rawPath), canonicalQuery(rawQuery), canonicalHeaders,
-            authorization.signedHeaders.joined(separator: ";"), payloadHash,
+        let canonicalHead = [
+            method, canonicalURI(rawPath), canonicalQuery(rawQuery), canonicalHeaders, authorization.signedHeaders.joined(separator: ";"), "",
         ].joined(separator: "\n")
-        let expected = signature(canonicalRequest: canonicalRequest, amzDate: amzDate, date: authorization.date,
-                                 region: authorization.region, service: authorization.service, secret: secret)
-        guard constantTimeEqual(expected, authorization.signature.lowercased()) else {
-            throw RelctlError(.invalidSignature, "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.")
-        }
+        let pending = PendingVerification(canonicalHead: canonicalHead, amzDate: amzDate, authorization: authorization,
+                                          secret: secret, declaredPayloadHash: declaredPayloadHash)
+        if let declaredPayloadHash { try pending.checkSignature(payloadHash: declaredPayloadHash) }
+        return pending
     }
 
     /// The hex signature of a canonical request: string to sign, then the HMAC chain of the signing key.

@@ -52,6 +52,7 @@ public struct BlobStore: Sendable {
 
     /// Removes a blob file; the caller has checked, holding the write lock, that no row references it.
     func remove(_ sha256Hex: String) {
+        guard sha256Hex.isSHA256Hex else { return }
         let file = url(for: sha256Hex)
         if unlink(file.path) == 0 { try? FileSystem.syncDirectory(file.deletingLastPathComponent()) }
     }
@@ -84,9 +85,18 @@ public struct BlobStore: Sendable {
         return result
     }
 
+    /// The bytes of a blob. Only a name that is a SHA-256 (64 lowercase hex digits) is ever looked
+    /// up, so no name can reach outside the store; a missing blob is ResourceNotFoundException.
     public func read(_ sha256Hex: String) throws(RelctlError) -> Data {
+        guard sha256Hex.isSHA256Hex else {
+            throw RelctlError(.resourceNotFound, "No code blob is named '\(sha256Hex.prefix(80))': a blob's name is the 64 lowercase hex digits of its SHA-256.")
+        }
+        let file = url(for: sha256Hex)
+        guard FileManager.default.fileExists(atPath: file.path) else {
+            throw RelctlError(.resourceNotFound, "The code blob \(sha256Hex) is not in the blob store (`relctl fsck` checks the store).")
+        }
         do {
-            return try Data(contentsOf: url(for: sha256Hex))
+            return try Data(contentsOf: file)
         } catch {
             throw RelctlError(.service, "Cannot read the code blob \(sha256Hex): \(error.localizedDescription)")
         }

@@ -84,9 +84,57 @@ public struct CredentialStore: Sendable {
         }
     }
 
+    /// What identifies one version of the file: replacing it (every save renames a new file over
+    /// it) changes the inode and the change time. nil when there is no file.
+    func identity() -> FileIdentity? {
+        var info = stat()
+        guard stat(url.path, &info) == 0 else { return nil }
+        return FileIdentity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino), size: Int64(info.st_size),
+                            modified: [Int64(info.st_mtim.tv_sec), Int64(info.st_mtim.tv_nsec)],
+                            changed: [Int64(info.st_ctim.tv_sec), Int64(info.st_ctim.tv_nsec)])
+    }
+
     static func random(_ count: Int, alphabet: String) -> String {
         let characters = Array(alphabet)
         var generator = SystemRandomNumberGenerator()
         return String((0..<count).map { _ in characters[Int.random(in: 0..<characters.count, using: &generator)] })
+    }
+}
+
+struct FileIdentity: Equatable {
+    var device: UInt64
+    var inode: UInt64
+    var size: Int64
+    var modified: [Int64]
+    var changed: [Int64]
+}
+
+/// The keys of `credentials.json` as a server checks them on every request: re-read whenever the
+/// file changed (one `stat` per lookup), so `relctl credentials delete` revokes a key on the next
+/// request and a key created while the server runs works at once.
+public final class CredentialCache: @unchecked Sendable {
+    private let store: CredentialStore
+    private let lock = NSLock()
+    // Guarded by `lock`.
+    private var loadedFrom: FileIdentity??
+    private var byAccessKeyId: [String: Credential] = [:]
+
+    public init(store: CredentialStore) {
+        self.store = store
+    }
+
+    /// The key with this id as the file holds it now; nil when there is none.
+    public func credential(accessKeyId: String) throws(RelctlError) -> Credential? {
+        lock.lock()
+        defer { lock.unlock() }
+        // Stat before reading: a save that lands in between leaves a newer identity than the one
+        // recorded, so the next lookup reads again (the reverse order could keep stale keys).
+        let current = store.identity()
+        if loadedFrom != .some(current) {
+            let credentials = try store.all()
+            byAccessKeyId = Dictionary(credentials.map { ($0.accessKeyId, $0) }, uniquingKeysWith: { first, _ in first })
+            loadedFrom = .some(current)
+        }
+        return byAccessKeyId[accessKeyId]
     }
 }

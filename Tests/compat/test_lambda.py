@@ -9,6 +9,7 @@ import pytest
 
 from conftest import (
     ROLE,
+    Functions,
     arn_base,
     code_sha256,
     echo_zip,
@@ -309,6 +310,40 @@ def test_memory_size_out_of_range_is_refused(raw_lambda_client, functions):
     assert error["ResponseMetadata"]["HTTPStatusCode"] == 400
     assert error["Error"]["Code"] in ("ValidationException", "InvalidParameterValueException")
     assert raw_lambda_client.get_function_configuration(FunctionName=name)["MemorySize"] == 128
+
+
+@pytest.mark.moto_gap("moto does not validate MemorySize")
+def test_memory_size_beyond_any_integer_says_what_was_sent_and_the_range(raw_lambda_client, functions):
+    name = functions.create()["FunctionName"]
+    for sent in (10**20, 1e20, -(10**20)):
+        with expect_error(raw_lambda_client, "ValidationException", 400, contains="at 'memorySize' failed to satisfy constraint") as caught:
+            raw_lambda_client.update_function_configuration(FunctionName=name, MemorySize=sent)
+        message = caught.value.response["Error"]["Message"]
+        assert "-9223372036854775808" not in message and "9223372036854775807" not in message, message
+        assert ("1e+20" in message or "100000000000000000000" in message), message
+        assert "128" in message and "10240" in message, message
+    raw = Functions(raw_lambda_client)
+    try:
+        with expect_error(raw_lambda_client, "ValidationException", 400, contains="Value '1e+20' at 'memorySize'"):
+            raw.create(MemorySize=1e20)
+    finally:
+        raw.cleanup()
+    assert raw_lambda_client.get_function_configuration(FunctionName=name)["MemorySize"] == 128
+
+
+@pytest.mark.moto_gap("moto does not look inside environment values")
+def test_environment_value_or_key_with_nul_is_refused(lambda_client, raw_lambda_client, functions):
+    name = functions.create(Environment={"Variables": {"GREETING": "hi"}})["FunctionName"]
+    for variables in ({"GREETING": "a\x00b"}, {"GREE\x00TING": "hi"}):
+        with expect_error(raw_lambda_client, "InvalidParameterValueException", 400, contains="NUL"):
+            raw_lambda_client.update_function_configuration(FunctionName=name, Environment={"Variables": variables})
+        raw = Functions(raw_lambda_client)
+        try:
+            with expect_error(raw_lambda_client, "InvalidParameterValueException", 400, contains="NUL"):
+                raw.create(Environment={"Variables": variables})
+        finally:
+            raw.cleanup()
+    assert lambda_client.get_function_configuration(FunctionName=name)["Environment"]["Variables"] == {"GREETING": "hi"}
 
 
 # ============================================================================================
