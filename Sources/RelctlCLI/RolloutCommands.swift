@@ -6,8 +6,9 @@ import RelctlRuntime
 import RelctlStore
 
 extension GlobalOptions {
+    /// The one catalogue: presets, `<data-dir>/policies/*.yaml` and configs created over the CodeDeploy API.
     func policies() throws -> PolicyCatalog {
-        try PolicyCatalog(customFolder: resolvedDataDirectory.appendingPathComponent("policies", isDirectory: true))
+        try PolicyCatalog.load(for: try registry())
     }
 }
 
@@ -20,7 +21,8 @@ struct Deploy: ParsableCommand {
             restores the alias to its original version at once. Without --detach, relctl runs the deployment in the foreground
             with a live view (one line per event when not on a terminal); killing it is safe: `relctl controller run` or
             `relctl deploy --resume ID` continues from the persisted step. Exit status 0 only when the deployment Succeeded.
-            A hook is a registry function (the deployment waits for `relctl deployments hook-status`) or exec:COMMAND
+            A hook is a registry function (the deployment waits for its PutLifecycleEventHookExecutionStatus report, or
+            `relctl deployments hook-status`) or exec:COMMAND
             (exit 0 = Succeeded; the payload is JSON on stdin and in RELCTL_* variables).
             """)
     @OptionGroup var global: GlobalOptions

@@ -1,10 +1,13 @@
 import Foundation
 import RelctlCore
 import RelctlPolicies
+import RelctlStore
 import Yams
 
-/// Deployment preferences by name: the shipped presets (embedded) and the custom ones in
-/// `<data-dir>/policies/*.yaml`. A name, or one of its aliases (`CodeDeployDefault.Lambda…`), finds it.
+/// Deployment preferences by name, one catalogue for the CLI and the server: the shipped presets
+/// (embedded), the custom ones in `<data-dir>/policies/*.yaml`, and the deployment configs created
+/// with CodeDeploy's CreateDeploymentConfig. A name, or one of its aliases (`CodeDeployDefault.Lambda…`),
+/// finds it; no two may share a name (the one clash rule, in `add`).
 public struct PolicyCatalog: Sendable {
     public struct Entry: Sendable {
         public var policy: DeploymentPolicy
@@ -14,9 +17,24 @@ public struct PolicyCatalog: Sendable {
 
     public private(set) var entries: [Entry] = []
 
-    /// Loads the shipped policies and those in `customFolder` (if it exists). Any invalid file or
-    /// duplicate name is an error that names the file.
-    public init(customFolder: URL?) throws(RelctlError) {
+    /// The catalogue of a data directory: presets, its `policies/*.yaml` and its stored CodeDeploy configs.
+    public static func load(for registry: Registry) throws(RelctlError) -> PolicyCatalog {
+        try PolicyCatalog(customFolder: registry.dataDirectory.appendingPathComponent("policies", isDirectory: true),
+                          deploymentConfigs: try registry.codeDeployConfigDefinitions())
+    }
+
+    /// Loads the shipped policies, those in `customFolder` (if it exists) and `deploymentConfigs`
+    /// (name, stored trafficRoutingConfig JSON). Any invalid file or config, or a duplicate name, is
+    /// an error that names where it came from.
+    public init(customFolder: URL?, deploymentConfigs: [(name: String, definition: String)] = []) throws(RelctlError) {
+        try loadShippedAndCustom(customFolder)
+        for config in deploymentConfigs {
+            try add([Entry(policy: try TrafficRouting.policy(config.name, definition: config.definition), aliases: [],
+                           description: "created with CreateDeploymentConfig")])
+        }
+    }
+
+    private mutating func loadShippedAndCustom(_ customFolder: URL?) throws(RelctlError) {
         for file in ShippedPolicies.files {
             try add(try PolicyParser.parse(file.yaml, source: "shipped (\(file.name))"))
         }

@@ -74,7 +74,7 @@ struct CodeDeployAPI: Sendable {
                 throw CodeDeployError(type: "InvalidDeploymentConfigNameException", message: "trafficRoutingConfig is required for a Lambda deployment config.")
             }
             _ = try Self.policy(configName, from: routing.values)
-            if (try? RolloutPolicies.catalog(registry).lookup(configName)) != nil {
+            if try PolicyCatalog.load(for: registry).lookup(configName) != nil {
                 throw CodeDeployError(type: "DeploymentConfigAlreadyExistsException", message: "A deployment configuration with the specified name already exists.")
             }
             let definition = String(decoding: (try? JSONSerialization.data(withJSONObject: routing.values, options: [.sortedKeys])) ?? Data(), as: UTF8.self)
@@ -88,11 +88,15 @@ struct CodeDeployAPI: Sendable {
             let stored = try registry.codeDeployConfig(configName)
             return .raw(["deploymentConfigInfo": [
                 "deploymentConfigId": stored?.configId ?? configName, "deploymentConfigName": configName,
-                "createTime": stored?.createTime ?? 0, "computePlatform": "Lambda", "trafficRoutingConfig": Self.routingConfig(policy),
+                "createTime": stored?.createTime ?? 0, "computePlatform": "Lambda", "trafficRoutingConfig": TrafficRouting.routingConfig(policy),
             ] as [String: Any]], contentType: Self.contentType)
         case "ListDeploymentConfigs":
-            let shipped = try RolloutPolicies.catalog(registry).entries.flatMap { [$0.policy.name] + $0.aliases }.filter { $0.hasPrefix("CodeDeployDefault.") }
-            return .raw(["deploymentConfigsList": shipped + (try registry.codeDeployConfigs())], contentType: Self.contentType)
+            // Every name a deployment may use: the presets by their CodeDeploy names, the YAML
+            // policies and the configs created here (the presets' short names are aliases of the former).
+            let names = try PolicyCatalog.load(for: registry).entries.map { entry in
+                entry.aliases.first { $0.hasPrefix("CodeDeployDefault.") } ?? entry.policy.name
+            }
+            return .raw(["deploymentConfigsList": names], contentType: Self.contentType)
         case "CreateDeployment":
             return try createDeployment(request, body: body)
         case "GetDeployment":
@@ -226,62 +230,19 @@ struct CodeDeployAPI: Sendable {
         return info
     }
 
-    static func routingConfig(_ policy: DeploymentPolicy) -> [String: Any] {
-        switch policy.kind {
-        case .allAtOnce: return ["type": "AllAtOnce"]
-        case .canary(let percentage, let interval):
-            return ["type": "TimeBasedCanary", "timeBasedCanary": ["canaryPercentage": Int(percentage), "canaryInterval": Int((interval / 60).rounded())]]
-        case .linear(let percentage, let interval):
-            return ["type": "TimeBasedLinear", "timeBasedLinear": ["linearPercentage": Int(percentage), "linearInterval": Int((interval / 60).rounded())]]
-        case .steps: return ["type": "AllAtOnce"]
-        }
-    }
-
-    /// A CodeDeploy `trafficRoutingConfig` as a relctl policy, accepted as AWS accepts Lambda configs:
-    /// whole percentages from 1 to 99 and whole minutes from 1 (up to relctl's 14-day bound on a
-    /// hold), checked before any stage is built.
+    /// A CodeDeploy `trafficRoutingConfig` as a relctl policy (see `TrafficRouting`), with AWS's error types.
     static func policy(_ name: String, from routing: [String: Any]) throws -> DeploymentPolicy {
-        func invalid(_ message: String) -> CodeDeployError {
-            CodeDeployError(type: "InvalidTrafficRoutingConfigurationException", message: message)
+        do {
+            return try TrafficRouting.policy(name, from: routing)
+        } catch {
+            throw CodeDeployError(type: error.type, message: error.message)
         }
-        func whole(_ object: [String: Any]?, _ key: String, in range: ClosedRange<Int>, _ unit: String) throws -> Double {
-            guard let number = object?[key] as? NSNumber else {
-                throw invalid("\(key) is required: a whole number of \(unit) from \(range.lowerBound) to \(range.upperBound).")
-            }
-            let value = number.doubleValue
-            guard value.isFinite, value == value.rounded(), value >= Double(range.lowerBound), value <= Double(range.upperBound) else {
-                throw invalid("\(key) must be a whole number of \(unit) from \(range.lowerBound) to \(range.upperBound); got \(number).")
-            }
-            return value
-        }
-        let percent = 1...99, minutes = 1...(14 * 24 * 60)
-        let kind: DeploymentPolicy.Kind
-        switch routing["type"] as? String {
-        case "AllAtOnce"?: kind = .allAtOnce
-        case "TimeBasedCanary"?:
-            let canary = routing["timeBasedCanary"] as? [String: Any]
-            kind = .canary(percentage: try whole(canary, "canaryPercentage", in: percent, "percent"),
-                           interval: try whole(canary, "canaryInterval", in: minutes, "minutes") * 60)
-        case "TimeBasedLinear"?:
-            let linear = routing["timeBasedLinear"] as? [String: Any]
-            kind = .linear(percentage: try whole(linear, "linearPercentage", in: percent, "percent"),
-                           interval: try whole(linear, "linearInterval", in: minutes, "minutes") * 60)
-        default:
-            throw invalid("trafficRoutingConfig.type is AllAtOnce, TimeBasedCanary or TimeBasedLinear.")
-        }
-        let policy = DeploymentPolicy(name: name, kind: kind, source: "CodeDeploy API")
-        do { try policy.validate() } catch {
-            throw CodeDeployError(type: "InvalidDeploymentConfigNameException", message: error.message)
-        }
-        return policy
     }
 
+    /// A deployment config by name from the one catalogue: presets, `<data-dir>/policies/*.yaml`
+    /// and configs created with CreateDeploymentConfig.
     func policy(named name: String, registry: Registry) throws -> DeploymentPolicy {
-        if let stored = try registry.codeDeployConfig(name),
-           let routing = (try? JSONSerialization.jsonObject(with: Data(stored.definition.utf8))) as? [String: Any] {
-            return try Self.policy(name, from: routing)
-        }
-        if var policy = try RolloutPolicies.catalog(registry).lookup(name)?.policy {
+        if var policy = try PolicyCatalog.load(for: registry).lookup(name)?.policy {
             policy.name = name  // the deployment answers with the config name it was asked for
             return policy
         }
@@ -352,12 +313,5 @@ struct AppSpec {
             if let value = hook["BeforeAllowTraffic"] as? String { beforeAllowTraffic = value }
             if let value = hook["AfterAllowTraffic"] as? String { afterAllowTraffic = value }
         }
-    }
-}
-
-/// The policy catalogue as the server sees it (shipped + `<data-dir>/policies`).
-enum RolloutPolicies {
-    static func catalog(_ registry: Registry) throws -> PolicyCatalog {
-        try PolicyCatalog(customFolder: registry.dataDirectory.appendingPathComponent("policies", isDirectory: true))
     }
 }

@@ -101,6 +101,13 @@ extension Registry {
         try read { db in try String.fetchAll(db, sql: "SELECT name FROM codedeploy_configs ORDER BY name") }
     }
 
+    /// Every stored deployment config: its name and the trafficRoutingConfig JSON it was created with.
+    public func codeDeployConfigDefinitions() throws(RelctlError) -> [(name: String, definition: String)] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT name, definition FROM codedeploy_configs ORDER BY name").map { (name: $0["name"], definition: $0["definition"]) }
+        }
+    }
+
     public func linkCodeDeployDeployment(_ id: String, application: String, group: String, description: String?, revision: String?) throws(RelctlError) {
         try write { db, _ in
             try db.execute(sql: "INSERT INTO codedeploy_deployments VALUES (?, ?, ?, ?, ?)", arguments: [id, application, group, description, revision])

@@ -113,6 +113,26 @@ struct ServerTests {
         #expect(shifts.count == 3, "each step once, across the restart")
     }
 
+    @Test func relctlDeployUsesADeploymentConfigCreatedOverTheCodeDeployApi() throws {
+        let cli = try RolloutCLITests.fixture()
+        let server = try ServerProcess(cli)
+        defer { _ = server.stop() }
+        let aws: [String: String] = ["AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "y", "AWS_DEFAULT_REGION": "us-east-1"]
+        let (status, output) = try runTool(["aws", "deploy", "create-deployment-config", "--deployment-config-name", "Api10Percent1Minute",
+                                            "--compute-platform", "Lambda", "--endpoint-url", server.endpoint, "--traffic-routing-config",
+                                            #"{"type":"TimeBasedCanary","timeBasedCanary":{"canaryPercentage":10,"canaryInterval":1}}"#],
+                                           environment: aws, cwd: cli.workDirectory)
+        #expect(status == 0, "\(output)")
+        let shown = try cli.run("policy", "show", "Api10Percent1Minute")
+        #expect(shown.status == 0, "\(shown.stderr)")
+        let created = try cli.json("deploy", "orders", "--alias", "live", "--version", "2", "--policy", "Api10Percent1Minute", "--detach")
+        let id = try #require(created["deploymentId"] as? String)
+        #expect(try cli.json("alias", "get", "orders", "live")["RoutingConfig"] != nil, "10% went to version 2 at once")
+        let record = try cli.json("deployments", "get", id)
+        #expect(record["deploymentConfigName"] as? String == "Api10Percent1Minute", "\(record)")
+        try cli.json("deployments", "stop", id)
+    }
+
     @Test func nonLoopbackWithoutAuthIsRefused() throws {
         let cli = try CLI()
         let result = try cli.run("serve", "--host", "0.0.0.0", "--port", String(ServerProcess.freePort()))

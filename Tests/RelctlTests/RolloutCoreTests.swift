@@ -154,6 +154,28 @@ struct PolicyTests {
         #expect(throws: RelctlError.self) { try PolicyCatalog(customFolder: folder) }
     }
 
+    @Test func deploymentConfigsCreatedOverTheApiAreInTheSameCatalogue() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("policies-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try "name: Careful\ntype: Canary\npercentage: 5\ninterval: 30s\n".write(to: folder.appendingPathComponent("careful.yaml"), atomically: true, encoding: .utf8)
+        let canary = #"{"timeBasedCanary":{"canaryInterval":5,"canaryPercentage":15},"type":"TimeBasedCanary"}"#
+        let catalog = try PolicyCatalog(customFolder: folder, deploymentConfigs: [(name: "Api15Percent5Minutes", definition: canary)])
+        #expect(try catalog.policy(named: "Api15Percent5Minutes").kind == .canary(percentage: 15, interval: 300))
+        #expect(try catalog.policy(named: "Careful").kind == .canary(percentage: 5, interval: 30))
+        #expect(try catalog.policy(named: "CodeDeployDefault.LambdaAllAtOnce").kind == .allAtOnce)
+        // One name-clash rule for all three sources.
+        let clash = expectRelctlError(.invalidParameterValue) {
+            try PolicyCatalog(customFolder: folder, deploymentConfigs: [(name: "Careful", definition: canary)])
+        }
+        #expect(clash?.message.contains("Duplicate policy name Careful") == true, "\(String(describing: clash?.message))")
+        let broken = expectRelctlError(.invalidParameterValue) {
+            try PolicyCatalog(customFolder: nil, deploymentConfigs: [(name: "Tiny", definition: #"{"type":"TimeBasedLinear","timeBasedLinear":{"linearPercentage":1e-300,"linearInterval":1}}"#)])
+        }
+        #expect(broken?.message.hasPrefix("Deployment config Tiny (CreateDeploymentConfig): linearPercentage must be a whole number") == true,
+                "\(String(describing: broken?.message))")
+    }
+
     @Test func durationsParseAndFormat() throws {
         #expect(try DurationText.parse("45s") == 45)
         #expect(try DurationText.parse("5m") == 300)

@@ -3,6 +3,7 @@ SAM-style workflow drives it (/work/shared/reference/rollouts.md §1)."""
 
 import http.server
 import json
+import os
 import queue
 import re
 import threading
@@ -79,6 +80,7 @@ LAMBDA_CONFIGS = {
 # credentials, no region in the code. It must find the server through AWS_ENDPOINT_URL.
 PYTHON_HOOK = '''\
 import json
+import os
 import os
 
 import boto3
@@ -217,6 +219,31 @@ def test_predefined_lambda_deployment_configs(codedeploy_client):
             assert routing["timeBasedCanary"] == {"canaryPercentage": percentage, "canaryInterval": interval}
         elif kind == "TimeBasedLinear":
             assert routing["timeBasedLinear"] == {"linearPercentage": percentage, "linearInterval": interval}
+
+
+@pytest.mark.moto_gap(NO_CONFIGS)
+def test_yaml_policies_and_api_configs_are_one_catalogue(codedeploy_client, server):
+    if not server.data_dir:
+        pytest.skip("needs RELCTL_BIN: the policy file is written into the server's data directory")
+    name = unique_name("Yaml20Percent2Minutes")
+    policies = os.path.join(server.data_dir, "policies")
+    os.makedirs(policies, exist_ok=True)
+    path = os.path.join(policies, f"{name}.yaml")
+    with open(path, "w") as policy:
+        policy.write(f"name: {name}\ntype: Canary\npercentage: 20\ninterval: 2m\n")
+    try:
+        listed = [config for page in codedeploy_client.get_paginator("list_deployment_configs").paginate()
+                  for config in page["deploymentConfigsList"]]
+        assert name in listed
+        info = codedeploy_client.get_deployment_config(deploymentConfigName=name)["deploymentConfigInfo"]
+        assert info["trafficRoutingConfig"] == {
+            "type": "TimeBasedCanary", "timeBasedCanary": {"canaryPercentage": 20, "canaryInterval": 2}}
+        # One name, one policy: an API config cannot take a YAML policy's name.
+        with expect_error(codedeploy_client, "DeploymentConfigAlreadyExistsException", 400):
+            codedeploy_client.create_deployment_config(
+                deploymentConfigName=name, computePlatform="Lambda", trafficRoutingConfig={"type": "AllAtOnce"})
+    finally:
+        os.remove(path)
 
 
 @pytest.mark.moto_gap(NO_CONFIGS)
