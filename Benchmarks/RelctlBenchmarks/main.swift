@@ -309,13 +309,17 @@ if section(7) {
     var generator = SystemRandomNumberGenerator()
     var sink = 0
     let rawRandom = seconds { for _ in 0..<decisions { sink &+= Double.random(in: 0..<1, using: &generator) < 0.1 ? 1 : 0 } }
-    let weighted = seconds {
+    let weightedSystem = seconds {
         for _ in 0..<decisions { sink &+= TrafficRouter.version(for: target, routingKey: nil, random: Double.random(in: 0..<1, using: &generator)) }
+    }
+    var routingRandom = RoutingRandom()
+    let weighted = seconds {
+        for _ in 0..<decisions { sink &+= TrafficRouter.version(for: target, routingKey: nil, random: routingRandom.unit()) }
     }
     let keys = (0..<1024).map { "user-\($0)" }
     let keyed = seconds { for index in 0..<decisions { sink &+= TrafficRouter.version(for: target, routingKey: keys[index & 1023], random: 0) } }
     print("7. Local runtime")
-    print("   routing decisions: weighted random \(String(format: "%.1f", Double(decisions) / weighted / 1e6)) M/s, by routing key \(String(format: "%.1f", Double(decisions) / keyed / 1e6)) M/s (baseline: bare random draw \(String(format: "%.1f", Double(decisions) / rawRandom / 1e6)) M/s)\(sink == 42 ? "" : "")")
+    print("   routing decisions: weighted random \(String(format: "%.1f", Double(decisions) / weighted / 1e6)) M/s with RoutingRandom (with the system generator, as before: \(String(format: "%.1f", Double(decisions) / weightedSystem / 1e6)) M/s, \(ratio(weightedSystem, weighted)) slower), by routing key \(String(format: "%.1f", Double(decisions) / keyed / 1e6)) M/s (baseline: bare random draw \(String(format: "%.1f", Double(decisions) / rawRandom / 1e6)) M/s)\(sink == 42 ? "" : "")")
 
     let registry = try Registry(dataDirectory: try folder("runtime"))
     let source = try folder("bench-fn")

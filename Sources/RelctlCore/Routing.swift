@@ -89,3 +89,55 @@ public struct AliasTarget: Hashable, Sendable, Codable {
         return rounded == rounded.rounded() ? "\(Int(rounded))%" : "\(rounded)%"
     }
 }
+
+/// The random source of weighted routing: xoshiro256** (Blackman and Vigna), seeded once. Routing
+/// needs a uniform draw per invocation, not secrecy, and the system generator (a `getrandom` call
+/// per draw) would cap decisions at its own rate. Seeded explicitly, it replays the same decisions.
+public struct RoutingRandom: RandomNumberGenerator, Sendable {
+    private var state: (UInt64, UInt64, UInt64, UInt64)
+
+    /// Seeds the four words from `seed` through SplitMix64, as the authors recommend.
+    public init(seed: UInt64) {
+        var mixer = seed
+        func next() -> UInt64 {
+            mixer &+= 0x9E37_79B9_7F4A_7C15
+            var z = mixer
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+        state = (next(), next(), next(), next())
+    }
+
+    /// Starts from the raw state words (not all zero).
+    public init(state: (UInt64, UInt64, UInt64, UInt64)) {
+        self.state = state
+    }
+
+    /// Seeded from the system generator.
+    public init() {
+        var system = SystemRandomNumberGenerator()
+        self.init(seed: system.next())
+    }
+
+    public mutating func next() -> UInt64 {
+        let result = rotate(state.1 &* 5, 7) &* 9
+        let shifted = state.1 << 17
+        state.2 ^= state.0
+        state.3 ^= state.1
+        state.1 ^= state.2
+        state.0 ^= state.3
+        state.2 ^= shifted
+        state.3 = rotate(state.3, 45)
+        return result
+    }
+
+    /// A uniform draw in [0, 1) from the top 53 bits.
+    public mutating func unit() -> Double {
+        Double(next() >> 11) * 0x1.0p-53
+    }
+
+    private func rotate(_ value: UInt64, _ count: UInt64) -> UInt64 {
+        (value << count) | (value >> (64 - count))
+    }
+}

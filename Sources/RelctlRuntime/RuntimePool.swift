@@ -16,7 +16,7 @@ public actor RuntimePool {
     /// Instances running an invocation now (stopped too at shutdown).
     private var busy: [String: Instance] = [:]
     private var inflight: [String: Int] = [:]
-    private var generator = SystemRandomNumberGenerator()
+    private var generator = RoutingRandom()
     public private(set) var coldStarts = 0
 
     /// Told about every invocation (the server's /metrics).
@@ -52,7 +52,7 @@ public actor RuntimePool {
         guard payload.count <= 6 * 1024 * 1024 else {
             throw RelctlError(.requestEntityTooLarge, "Request must be smaller than 6291456 bytes for the InvokeFunction operation")
         }
-        let execution = target.execution(routingKey: routingKey, random: Double.random(in: 0..<1, using: &generator))
+        let execution = target.execution(routingKey: routingKey, random: generator.unit())
         let function = target.functionName
         let now = Date()
         if let reserved = target.reservedConcurrency, inflight[function, default: 0] >= reserved {

@@ -415,3 +415,27 @@ struct CoreTests {
         expectRelctlError(.validation) { try LayerName.parse("bad name", context: context) }
     }
 }
+
+@Suite("Routing's random source")
+struct RoutingRandomTests {
+    @Test func xoshiro256StarStarGivesTheReferenceOutputs() {
+        // From state (1, 2, 3, 4): rotl(2·5, 7)·9 = 11520, then s1 becomes 0, so the next output is 0.
+        var random = RoutingRandom(state: (1, 2, 3, 4))
+        #expect(random.next() == 11520)
+        #expect(random.next() == 0)
+    }
+
+    @Test func aSeedReplaysTheSameDecisionsAndTheWeightsHold() {
+        var first = RoutingRandom(seed: 42)
+        var second = RoutingRandom(seed: 42)
+        let draws = (0..<1000).map { _ in first.unit() }
+        #expect(draws == (0..<1000).map { _ in second.unit() })
+        #expect(draws.allSatisfy { $0 >= 0 && $0 < 1 })
+        var random = RoutingRandom(seed: 7)
+        let target = AliasTarget(functionVersion: 1, additional: .init(version: 2, weight: 0.1))
+        let count = 200_000
+        let toTwo = (0..<count).filter { _ in TrafficRouter.version(for: target, routingKey: nil, random: random.unit()) == 2 }.count
+        // 10% of 200,000 has a standard deviation of about 134: ±1,000 is more than 7 of them.
+        #expect(abs(toTwo - count / 10) < 1000, "\(toTwo) of \(count) went to version 2")
+    }
+}
