@@ -16,6 +16,29 @@ public struct ArnContext: Sendable, Equatable {
         return qualifier.map { "\(base):\($0)" } ?? base
     }
 
+    /// Refuses a function that a full or partial ARN places outside this region and account, as
+    /// AWS does for every operation that names a function: a region that is not one fails the
+    /// functionName pattern (ValidationException), another account is refused (AccessDenied: no
+    /// resource-based policy can grant it), another region is not reachable (404). `text` is the
+    /// name as the caller wrote it, `action` the AWS operation, `caller` who asked.
+    public func requireReachable(_ function: FunctionReference, named text: String, action: String, caller: String) throws(RelctlError) {
+        if let region = function.region, region != self.region, !FunctionReference.isRegionName(region) {
+            throw .validation(
+                value: text, field: "functionName",
+                constraint: "Member must satisfy regular expression pattern: \(action == "CreateFunction" ? FunctionReference.createPattern : FunctionReference.namespacedPattern)")
+        }
+        if let account = function.account, account != self.account {
+            let resource = ArnContext(region: function.region ?? region, account: account)
+                .functionArn(function.name, qualifier: function.qualifier?.description)
+            throw RelctlError(
+                .accessDenied,
+                "User: \(caller) is not authorized to perform: lambda:\(action) on resource: \(resource) because no resource-based policy allows the lambda:\(action) action")
+        }
+        if let region = function.region, region != self.region {
+            throw RelctlError(.resourceNotFound, "Functions from '\(region)' are not reachable in this region ('\(self.region)')")
+        }
+    }
+
     public func layerArn(_ name: String) -> String { "arn:aws:lambda:\(region):\(account):layer:\(name)" }
 
     public func layerVersionArn(_ name: String, version: Int) -> String { "\(layerArn(name)):\(version)" }
@@ -64,6 +87,8 @@ public struct FunctionReference: Hashable, Sendable {
     public var qualifier: Qualifier?
     /// The account named in an ARN form, if any.
     public var account: String?
+    /// The region named in a full ARN, if any, as written: `ArnContext.requireReachable` judges it.
+    public var region: String?
 
     public init(name: String, qualifier: Qualifier? = nil) {
         self.name = name
@@ -79,9 +104,11 @@ public struct FunctionReference: Hashable, Sendable {
         }
         var parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
         var account: String?
+        var region: String?
         if parts.first == "arn", parts.count >= 3 {
             // arn:PARTITION:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]
             guard parts.count >= 7, parts[1].hasPrefix("aws"), parts[2] == "lambda", parts[5] == "function" else { throw invalid }
+            region = parts[3]
             account = parts[4]
             parts.removeFirst(6)
         } else if parts.count >= 3, parts[1] == "function" {
@@ -97,6 +124,30 @@ public struct FunctionReference: Hashable, Sendable {
         self.name = parts[0]
         self.qualifier = parts.count == 2 ? try Qualifier(parsing: parts[1]) : nil
         self.account = account
+        self.region = region
+    }
+
+    /// The functionName patterns AWS quotes in its ValidationException: CreateFunction's, and the
+    /// namespaced one (`.` in names, `$LATEST.PUBLISHED`) of the reads, deletes and Invoke.
+    public static let createPattern =
+        #"(arn:(aws[a-zA-Z-]*)?:lambda:)?((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}:)?(\d{12}:)?(function:)?([a-zA-Z0-9-_]+)(:(\$LATEST|[a-zA-Z0-9-_]+))?"#
+    public static let namespacedPattern =
+        #"(arn:(aws[a-zA-Z-]*)?:lambda:)?((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}:)?(\d{12}:)?(function:)?([a-zA-Z0-9-_\.]+)(:(\$LATEST(\.PUBLISHED)?|[a-zA-Z0-9-_]+))?"#
+
+    /// Whether `text` is a region as AWS's functionName pattern spells one:
+    /// `(eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}`.
+    public static func isRegionName(_ text: String) -> Bool {
+        var parts = text.split(separator: "-", omittingEmptySubsequences: false).map(String.init)
+        if parts.first == "eusc" { parts.removeFirst() }
+        func lowercase(_ part: String) -> Bool { part.allSatisfy { $0.isASCII && $0.isLowercase } }
+        guard parts.count == 3 || parts.count == 4,
+              parts[0].count == 2, lowercase(parts[0]),
+              let digit = parts.last, digit.count == 1, digit.allSatisfy(\.isASCIIDigit),
+              let word = parts.dropLast().last, !word.isEmpty, lowercase(word)
+        else { return false }
+        guard parts.count == 4 else { return true }
+        let partition = parts[1]
+        return partition == "gov" || (partition.hasPrefix("iso") && partition.count <= 4 && lowercase(partition))
     }
 
     /// A bare function name: `[a-zA-Z0-9-_]+`, 1–64 characters.

@@ -55,6 +55,13 @@ struct LambdaAPI: Sendable {
     }
 
     func handle(_ request: APIRequest, action: String) async throws(RelctlError) -> APIResponse {
+        var request = request
+        // Isolation, before any operation runs: every operation on /functions/{FunctionName}/…
+        // acts only on a function of the signed region and this account (CreateFunction, which
+        // names its function in the body, checks the same way in `createFunction`).
+        if request.segments.count >= 3, request.segments[1] == "functions" {
+            request.function = try reachableFunction(named: request.segments[2], action: action, request: request)
+        }
         let registry = request.registry
         let s = request.segments
         switch action {
@@ -178,7 +185,7 @@ struct LambdaAPI: Sendable {
 
     func createFunction(_ request: APIRequest) throws(RelctlError) -> APIResponse {
         let body = try request.json()
-        let reference = try FunctionReference(parsing: try body.requiredString("FunctionName"))
+        let reference = try reachableFunction(named: try body.requiredString("FunctionName"), action: "CreateFunction", request: request)
         guard reference.qualifier == nil else {
             throw RelctlError(.invalidParameterValue, "FunctionName must not carry a qualifier when creating a function.")
         }
@@ -254,7 +261,9 @@ struct LambdaAPI: Sendable {
 
     /// The function named in the path, with a qualifier from the name or `?Qualifier=`.
     func functionReference(_ request: APIRequest, qualifierAllowed: Bool = true) throws(RelctlError) -> FunctionReference {
-        var reference = try FunctionReference(parsing: request.segments[2])
+        guard var reference = request.function else {
+            throw RelctlError(.service, "\(request.method) \(request.rawPath) names no function.")
+        }
         if let qualifier = request.query["Qualifier"] {
             let parsed = try Qualifier(parsing: qualifier)
             if let derived = reference.qualifier, derived != parsed {
@@ -265,9 +274,13 @@ struct LambdaAPI: Sendable {
         if reference.qualifier != nil && !qualifierAllowed {
             throw RelctlError(.invalidParameterValue, "This operation does not take a qualified function name.")
         }
-        if let account = reference.account, account != request.registry.arn.account {
-            throw RelctlError.functionNotFound("arn:aws:lambda:\(request.registry.arn.region):\(account):function:\(reference.name)")
-        }
+        return reference
+    }
+
+    /// A function name from the request, refused unless it is in the request's region and account.
+    func reachableFunction(named text: String, action: String, request: APIRequest) throws(RelctlError) -> FunctionReference {
+        let reference = try FunctionReference(parsing: text)
+        try request.registry.arn.requireReachable(reference, named: text, action: action, caller: request.registry.actor)
         return reference
     }
 
