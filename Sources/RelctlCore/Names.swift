@@ -95,10 +95,11 @@ public struct FunctionReference: Hashable, Sendable {
         self.qualifier = qualifier
     }
 
-    public init(parsing text: String) throws(RelctlError) {
+    /// `creating`: the text is CreateFunction's, whose pattern AWS quotes without `.` and `$LATEST.PUBLISHED`.
+    public init(parsing text: String, creating: Bool = false) throws(RelctlError) {
         let invalid = RelctlError.validation(
             value: text, field: "functionName",
-            constraint: "Member must satisfy regular expression pattern: (arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\\d{1}:)?(\\d{12}:)?(function:)?([a-zA-Z0-9-_]+)(:(\\$LATEST|[a-zA-Z0-9-_]+))?")
+            constraint: "Member must satisfy regular expression pattern: \(creating ? Self.createPattern : Self.namespacedPattern)")
         guard !text.isEmpty, text.utf8.count <= 140 else {
             throw .validation(value: text, field: "functionName", constraint: "Member must have length less than or equal to 140")
         }
@@ -106,11 +107,12 @@ public struct FunctionReference: Hashable, Sendable {
         var account: String?
         var region: String?
         if parts.first == "arn", parts.count >= 3 {
-            // arn:PARTITION:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]
-            guard parts.count >= 7, parts[1].hasPrefix("aws"), parts[2] == "lambda", parts[5] == "function" else { throw invalid }
+            // arn:PARTITION:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]. AWS's pattern makes
+            // `function:` optional, so `arn:…:ACCOUNT:function` names the function "function".
+            guard parts.count >= 6, parts[1].hasPrefix("aws"), parts[2] == "lambda", parts.count == 6 || parts[5] == "function" else { throw invalid }
             region = parts[3]
             account = parts[4]
-            parts.removeFirst(6)
+            parts.removeFirst(parts.count == 6 ? 5 : 6)
         } else if parts.count >= 3, parts[1] == "function" {
             account = parts[0]
             parts.removeFirst(2)

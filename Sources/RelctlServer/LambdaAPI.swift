@@ -71,7 +71,7 @@ struct LambdaAPI: Sendable {
             return try createFunction(request)
         case "ListFunctions":
             if let version = request.query["FunctionVersion"], version != "ALL" {
-                throw RelctlError(.invalidParameterValue, "FunctionVersion must be ALL when given.")
+                throw .validation(value: version, field: "functionVersion", constraint: "Member must satisfy enum value set: [ALL]")
             }
             let page = try registry.listFunctions(allVersions: request.query["FunctionVersion"] == "ALL", marker: request.query["Marker"],
                                                   maxItems: try maxItems(request, cap: 50, hardMax: 10_000))
@@ -198,7 +198,7 @@ struct LambdaAPI: Sendable {
             description: try body.string("Description") ?? "", memorySize: try body.int("MemorySize") ?? Limits.defaultMemorySize,
             timeout: try body.int("Timeout") ?? Limits.defaultTimeout,
             environment: try body.object("Environment")?.stringMap("Variables").flatMap { $0.isEmpty ? nil : $0 },
-            layers: try body.strings("Layers") ?? [], architecture: try body.strings("Architectures")?.first ?? "x86_64")
+            layers: try body.strings("Layers") ?? [], architecture: try architecture(body) ?? "x86_64")
         try settings.validate()
         let zip = try package(from: code)
         var configuration = try request.registry.createFunction(name: reference.name, settings: settings, code: zip,
@@ -210,6 +210,7 @@ struct LambdaAPI: Sendable {
     func updateFunctionCode(_ request: APIRequest) throws(RelctlError) -> APIResponse {
         let body = try request.json()
         let reference = try functionReference(request, qualifierAllowed: false)
+        _ = try architecture(body)
         if try body.bool("DryRun") == true {
             _ = try package(from: body)
             return .json(try request.registry.getFunction(reference))
@@ -279,9 +280,20 @@ struct LambdaAPI: Sendable {
 
     /// A function name from the request, refused unless it is in the request's region and account.
     func reachableFunction(named text: String, action: String, request: APIRequest) throws(RelctlError) -> FunctionReference {
-        let reference = try FunctionReference(parsing: text)
+        let reference = try FunctionReference(parsing: text, creating: action == "CreateFunction")
         try request.registry.arn.requireReachable(reference, named: text, action: action, caller: request.registry.actor)
         return reference
+    }
+
+    /// `Architectures`: a list of exactly one architecture, as AWS's model says.
+    func architecture(_ body: JSONObject) throws(RelctlError) -> String? {
+        guard let list = try body.strings("Architectures") else { return nil }
+        guard list.count == 1 else {
+            throw .validation(
+                value: "[\(list.joined(separator: ", "))]", field: "architectures",
+                constraint: list.isEmpty ? "Member must have length greater than or equal to 1" : "Member must have length less than or equal to 1")
+        }
+        return list[0]
     }
 
     func maxItems(_ request: APIRequest, cap: Int, hardMax: Int) throws(RelctlError) -> Int {

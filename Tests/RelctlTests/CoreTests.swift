@@ -81,6 +81,22 @@ struct CoreTests {
         }
     }
 
+    /// AWS's pattern makes `function:` optional: `arn:…:123456789012:function` names "function" (issue 11 §2).
+    @Test func arnEndingInFunctionNamesTheFunctionCalledFunction() throws {
+        let reference = try FunctionReference(parsing: "arn:aws:lambda:us-east-1:123456789012:function")
+        #expect(reference.name == "function")
+        #expect(reference.account == "123456789012")
+        #expect(reference.region == "us-east-1")
+        #expect(reference.qualifier == nil)
+    }
+
+    @Test func malformedFunctionNameQuotesTheNamespacedPatternOrCreateFunctionsPattern() {
+        let text = "fn:a:b"
+        let prefix = "1 validation error detected: Value '\(text)' at 'functionName' failed to satisfy constraint: Member must satisfy regular expression pattern: "
+        expectRelctlError(.validation, message: prefix + FunctionReference.namespacedPattern) { try FunctionReference(parsing: text) }
+        expectRelctlError(.validation, message: prefix + FunctionReference.createPattern) { try FunctionReference(parsing: text, creating: true) }
+    }
+
     // MARK: Region and account isolation (issue 11 §1)
 
     static let usEast1 = ArnContext(region: "us-east-1", account: "123456789012")

@@ -1,0 +1,68 @@
+"""Validation as AWS does it, with AWS's words (issue 11 §2).
+
+Sources: the functionName patterns are the ones AWS quotes in its ValidationException today
+(issue 11 §2; botocore's `FunctionName` / `NamespacedFunctionName` shapes carry the same pattern
+without the newer `(eusc-)?` region prefix); "1 validation error detected: Value '…' at '…' failed
+to satisfy constraint: …" is AWS's ValidationException text (lambda-api.md §1 [LS]); the enum
+constraint for ListFunctions' FunctionVersion is botocore's `FunctionVersion` enum `[ALL]`
+(lambda-api.md §2 "only `ALL`"); the concurrency message is AWS's, quoted in issue 11 §2 (the
+account keeps at least 100 unreserved executions: docs.aws.amazon.com/lambda/latest/dg/
+configuration-concurrency.html).
+"""
+
+import pytest
+
+from conftest import REGION, arn_base, expect_error, unique_name
+
+NAMESPACED_PATTERN = (
+    r"(arn:(aws[a-zA-Z-]*)?:lambda:)?((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}:)?"
+    r"(\d{12}:)?(function:)?([a-zA-Z0-9-_\.]+)(:(\$LATEST(\.PUBLISHED)?|[a-zA-Z0-9-_]+))?"
+)
+
+
+@pytest.mark.parametrize("region", ["invalid-region", ""])
+def test_arn_with_a_malformed_region_is_a_validation_error_not_not_found(lambda_client, functions, region):
+    created = functions.create()
+    account = created["FunctionArn"].split(":")[4]
+    arn = f"arn:aws:lambda:{region}:{account}:function:{created['FunctionName']}"
+    message = (f"1 validation error detected: Value '{arn}' at 'functionName' failed to satisfy constraint: "
+               f"Member must satisfy regular expression pattern: {NAMESPACED_PATTERN}")
+    with expect_error(lambda_client, "ValidationException", 400, message=message):
+        lambda_client.get_function(FunctionName=arn)
+    with expect_error(lambda_client, "ValidationException", 400, message=message):
+        lambda_client.delete_function(FunctionName=arn)
+    assert lambda_client.get_function(FunctionName=created["FunctionName"])["Configuration"]["FunctionName"] == created["FunctionName"]
+
+
+def test_arn_without_a_function_name_names_the_function_called_function(lambda_client, functions):
+    # The pattern reads `…:123456789012:function` as account + name "function" (issue 11 §2).
+    base = arn_base(functions.create()["FunctionArn"])
+    with expect_error(lambda_client, "ResourceNotFoundException", 404, message=f"Function not found: {base}:function:function"):
+        lambda_client.get_function(FunctionName=f"{base}:function")
+
+
+def test_list_functions_with_a_function_version_other_than_all_is_a_validation_error(raw_lambda_client):
+    message = ("1 validation error detected: Value 'LATEST' at 'functionVersion' failed to satisfy constraint: "
+               "Member must satisfy enum value set: [ALL]")
+    with expect_error(raw_lambda_client, "ValidationException", 400, message=message):
+        raw_lambda_client.list_functions(FunctionVersion="LATEST")
+
+
+def test_more_than_one_architecture_is_a_validation_error(lambda_client, functions):
+    with expect_error(lambda_client, "ValidationException", 400,
+                      contains="at 'architectures' failed to satisfy constraint: Member must have length less than or equal to 1"):
+        functions.create(Architectures=["x86_64", "arm64"])
+    created = functions.create()
+    with expect_error(lambda_client, "ValidationException", 400,
+                      contains="at 'architectures' failed to satisfy constraint: Member must have length less than or equal to 1"):
+        lambda_client.update_function_code(FunctionName=created["FunctionName"], ZipFile=b"PK", Architectures=["x86_64", "arm64"])
+
+
+def test_reserved_concurrency_above_what_the_account_can_spare_is_refused(lambda_client, functions):
+    name = functions.create()["FunctionName"]
+    message = ("Specified ReservedConcurrentExecutions for function decreases account's UnreservedConcurrentExecution "
+               "below its minimum value of [100].")
+    with expect_error(lambda_client, "InvalidParameterValueException", 400, message=message):
+        lambda_client.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=901)
+    assert "Concurrency" not in lambda_client.get_function(FunctionName=name)
+
