@@ -340,9 +340,23 @@ struct CoreTests {
         }
     }
 
-    @Test func unknownRuntimeIsAValidationError() {
-        expectRelctlError(.validation, messagePrefix: "1 validation error detected: Value 'python2' at 'runtime' failed to satisfy constraint: Member must satisfy enum value set: [") {
+    /// Issue 11 §2: AWS answers an unknown runtime with InvalidParameterValueException, not ValidationException
+    /// (this test pinned ValidationException before).
+    @Test func unknownRuntimeIsAnInvalidParameterValue() {
+        expectRelctlError(.invalidParameterValue, messagePrefix: "Value python2 at 'runtime' failed to satisfy constraint: Member must satisfy enum value set: [") {
             try validated { $0.runtime = "python2" }
+        }
+        expectRelctlError(.invalidParameterValue, messagePrefix: "Value Python3.12 at 'runtime'") {
+            try validated { $0.runtime = "Python3.12" }
+        }
+    }
+
+    @Test func deprecatedRuntimeIsRefusedWithTheAwsMessage() {
+        expectRelctlError(
+            .invalidParameterValue,
+            message: "The runtime parameter of go1.x is no longer supported for creating or updating AWS Lambda functions. We recommend you use a supported runtime while creating or updating functions."
+        ) {
+            try validated { $0.runtime = "go1.x" }
         }
     }
 

@@ -66,3 +66,30 @@ def test_reserved_concurrency_above_what_the_account_can_spare_is_refused(lambda
         lambda_client.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=901)
     assert "Concurrency" not in lambda_client.get_function(FunctionName=name)
 
+
+# An unknown runtime: InvalidParameterValueException, AWS's text as CloudFormation quotes it
+# ("Value nodejs12.xa at 'runtime' failed to satisfy constraint: Member must satisfy enum value set:
+# [nodejs12.x, …] or be a valid ARN"); the enum is case-sensitive. A deprecated runtime past its
+# "block function update" date (docs.aws.amazon.com/lambda/latest/dg/lambda-runtimes.html): the
+# message quoted in issue 11 §2 and re:Post ("The runtime parameter of nodejs14.x is no longer
+# supported for creating or updating AWS Lambda functions…").
+@pytest.mark.parametrize("runtime", ["python3.99", "Python3.12", "PROVIDED.AL2023"])
+def test_unknown_or_upper_case_runtime_is_an_invalid_parameter_value(lambda_client, functions, runtime):
+    with expect_error(lambda_client, "InvalidParameterValueException", 400,
+                      contains=f"Value {runtime} at 'runtime' failed to satisfy constraint: Member must satisfy enum value set: [") as caught:
+        functions.create(runtime=runtime)
+    assert caught.value.response["Error"]["Message"].endswith("] or be a valid ARN")
+    created = functions.create()
+    with expect_error(lambda_client, "InvalidParameterValueException", 400,
+                      contains=f"Value {runtime} at 'runtime' failed to satisfy constraint"):
+        lambda_client.update_function_configuration(FunctionName=created["FunctionName"], Runtime=runtime)
+
+
+def test_deprecated_runtime_is_refused_for_creating_and_updating(lambda_client, functions):
+    message = ("The runtime parameter of go1.x is no longer supported for creating or updating AWS Lambda functions. "
+               "We recommend you use a supported runtime while creating or updating functions.")
+    with expect_error(lambda_client, "InvalidParameterValueException", 400, message=message):
+        functions.create(runtime="go1.x")
+    created = functions.create()
+    with expect_error(lambda_client, "InvalidParameterValueException", 400, message=message):
+        lambda_client.update_function_configuration(FunctionName=created["FunctionName"], Runtime="go1.x")
