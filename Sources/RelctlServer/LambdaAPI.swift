@@ -278,10 +278,14 @@ struct LambdaAPI: Sendable {
         return reference
     }
 
+    /// The operations whose FunctionName is botocore's NamespacedFunctionName (256 characters, its own pattern).
+    static let namespacedActions: Set<String> = ["GetFunction", "GetFunctionConfiguration", "DeleteFunction", "Invoke", "ListVersionsByFunction"]
+
     /// A function name from the request, refused unless it is in the request's region and account.
     func reachableFunction(named text: String, action: String, request: APIRequest) throws(RelctlError) -> FunctionReference {
-        let reference = try FunctionReference(parsing: text, creating: action == "CreateFunction")
-        try request.registry.arn.requireReachable(reference, named: text, action: action, caller: request.registry.actor)
+        let shape: FunctionReference.NameShape = Self.namespacedActions.contains(action) ? .namespaced : .functionName
+        let reference = try FunctionReference(parsing: text, shape: shape)
+        try request.registry.arn.requireReachable(reference, named: text, shape: shape, action: action, caller: request.registry.actor)
         return reference
     }
 

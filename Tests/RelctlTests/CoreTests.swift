@@ -90,11 +90,26 @@ struct CoreTests {
         #expect(reference.qualifier == nil)
     }
 
-    @Test func malformedFunctionNameQuotesTheNamespacedPatternOrCreateFunctionsPattern() {
+    @Test func malformedFunctionNameQuotesThePatternOfItsShape() {
         let text = "fn:a:b"
         let prefix = "1 validation error detected: Value '\(text)' at 'functionName' failed to satisfy constraint: Member must satisfy regular expression pattern: "
-        expectRelctlError(.validation, message: prefix + FunctionReference.namespacedPattern) { try FunctionReference(parsing: text) }
-        expectRelctlError(.validation, message: prefix + FunctionReference.createPattern) { try FunctionReference(parsing: text, creating: true) }
+        expectRelctlError(.validation, message: prefix + FunctionReference.createPattern) { try FunctionReference(parsing: text) }
+        expectRelctlError(.validation, message: prefix + FunctionReference.namespacedPattern) { try FunctionReference(parsing: text, shape: .namespaced) }
+    }
+
+    /// AWS reports every failed constraint, joined: "2 validation errors detected: …; …" (issue 11 §2).
+    @Test func functionNameFailingLengthAndPatternReportsBothJoined() {
+        let text = String(repeating: "a", count: 141) + ".x"
+        expectRelctlError(
+            .validation,
+            message: "2 validation errors detected: Value '\(text)' at 'functionName' failed to satisfy constraint: Member must have length less than or equal to 140; Value '\(text)' at 'functionName' failed to satisfy constraint: Member must satisfy regular expression pattern: \(FunctionReference.createPattern)"
+        ) {
+            try FunctionReference(parsing: text)
+        }
+        // GetFunction's namespaced shape allows 256 characters: only the pattern fails.
+        expectRelctlError(.validation, messagePrefix: "1 validation error detected: Value '\(text)' at 'functionName' failed to satisfy constraint: Member must satisfy regular expression pattern: ") {
+            try FunctionReference(parsing: text, shape: .namespaced)
+        }
     }
 
     // MARK: Region and account isolation (issue 11 §1)
@@ -109,14 +124,14 @@ struct CoreTests {
 
     @Test(arguments: ["f", "f:live", "123456789012:function:f", "arn:aws:lambda:us-east-1:123456789012:function:f:1"])
     func functionOfTheRequestsRegionAndAccountIsReachable(_ text: String) throws {
-        try Self.usEast1.requireReachable(try FunctionReference(parsing: text), named: text, action: "GetFunction", caller: "anonymous")
+        try Self.usEast1.requireReachable(try FunctionReference(parsing: text), named: text, shape: .namespaced, action: "GetFunction", caller: "anonymous")
     }
 
     /// "Functions from 'eu-central-1' are not reachable in this region ('us-east-1')", 404, as AWS answers.
     @Test func functionArnOfAnotherRegionIsNotReachable() throws {
         let text = "arn:aws:lambda:eu-central-1:123456789012:function:f"
         expectRelctlError(.resourceNotFound, message: "Functions from 'eu-central-1' are not reachable in this region ('us-east-1')") {
-            try Self.usEast1.requireReachable(try FunctionReference(parsing: text), named: text, action: "DeleteFunction", caller: "anonymous")
+            try Self.usEast1.requireReachable(try FunctionReference(parsing: text), named: text, shape: .namespaced, action: "DeleteFunction", caller: "anonymous")
         }
     }
 
@@ -127,7 +142,7 @@ struct CoreTests {
             .accessDenied,
             message: "User: key:AK (ci) is not authorized to perform: lambda:CreateFunction on resource: arn:aws:lambda:us-east-1:123456789012:function:f because no resource-based policy allows the lambda:CreateFunction action"
         ) {
-            try other.requireReachable(try FunctionReference(parsing: text), named: text, action: "CreateFunction", caller: "key:AK (ci)")
+            try other.requireReachable(try FunctionReference(parsing: text), named: text, shape: .functionName, action: "CreateFunction", caller: "key:AK (ci)")
         }
     }
 
@@ -138,10 +153,10 @@ struct CoreTests {
             .validation,
             message: "1 validation error detected: Value '\(text)' at 'functionName' failed to satisfy constraint: Member must satisfy regular expression pattern: \(FunctionReference.createPattern)"
         ) {
-            try Self.usEast1.requireReachable(try FunctionReference(parsing: text), named: text, action: "CreateFunction", caller: "anonymous")
+            try Self.usEast1.requireReachable(try FunctionReference(parsing: text), named: text, shape: .functionName, action: "CreateFunction", caller: "anonymous")
         }
         expectRelctlError(.validation, message: "1 validation error detected: Value '\(text)' at 'functionName' failed to satisfy constraint: Member must satisfy regular expression pattern: \(FunctionReference.namespacedPattern)") {
-            try Self.usEast1.requireReachable(try FunctionReference(parsing: text), named: text, action: "GetFunction", caller: "anonymous")
+            try Self.usEast1.requireReachable(try FunctionReference(parsing: text), named: text, shape: .namespaced, action: "GetFunction", caller: "anonymous")
         }
     }
 
@@ -153,7 +168,7 @@ struct CoreTests {
     /// A registry configured with a non-AWS region (relctl's default `local`) still reaches its own ARNs.
     @Test func ownNonAwsRegionIsReachable() throws {
         let text = "arn:aws:lambda:local:000000000000:function:f"
-        try ArnContext().requireReachable(try FunctionReference(parsing: text), named: text, action: "GetFunction", caller: "cli")
+        try ArnContext().requireReachable(try FunctionReference(parsing: text), named: text, shape: .namespaced, action: "GetFunction", caller: "cli")
     }
 
     // MARK: Qualifier
