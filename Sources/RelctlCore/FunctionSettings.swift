@@ -62,9 +62,10 @@ public struct FunctionSettings: Sendable, Equatable, Codable {
         guard layers.count <= Limits.layersPerFunction else {
             throw RelctlError(.invalidParameterValue, "Cannot reference more than 5 layers.")
         }
-        guard ["x86_64", "arm64"].contains(architecture) else {
+        guard Self.architectures.contains(architecture) else {
             throw .validation(
-                value: architecture, field: "architectures", constraint: "Member must satisfy enum value set: [x86_64, arm64]")
+                value: architecture, field: "architectures",
+                constraint: "Member must satisfy enum value set: [\(Self.architectures.joined(separator: ", "))]")
         }
     }
 
@@ -146,6 +147,9 @@ public struct FunctionSettings: Sendable, Equatable, Codable {
         "python2.7", "python3.6", "python3.7", "dotnetcore1.0", "dotnetcore2.0", "dotnetcore2.1", "dotnetcore3.1",
         "ruby2.5", "ruby2.7", "go1.x",
     ]
+
+    /// AWS's `Architecture` enum, in its order.
+    public static let architectures = ["x86_64", "arm64"]
 
     public static let runtimes: [String] = [
         "nodejs", "nodejs4.3", "nodejs6.10", "nodejs8.10", "nodejs10.x", "nodejs12.x", "nodejs14.x", "nodejs16.x",

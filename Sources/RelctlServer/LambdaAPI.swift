@@ -155,6 +155,7 @@ struct LambdaAPI: Sendable {
                 compatibleRuntimes: try body.strings("CompatibleRuntimes") ?? [],
                 compatibleArchitectures: try body.strings("CompatibleArchitectures") ?? [], licenseInfo: try body.string("LicenseInfo")), status: 201)
         case "ListLayerVersions":
+            try validateLayerFilters(request)
             let page = try registry.listLayerVersions(name: s[2], compatibleRuntime: request.query["CompatibleRuntime"],
                                                       marker: request.query["Marker"], maxItems: try maxItems(request, cap: 50, hardMax: 50))
             return .json(LayerVersionList(LayerVersions: page.items, NextMarker: page.nextMarker))
@@ -173,6 +174,7 @@ struct LambdaAPI: Sendable {
             }
             return .json(try registry.getLayerVersion(name: reference.name, version: reference.version))
         case "ListLayers":
+            try validateLayerFilters(request)
             let page = try registry.listLayers(compatibleRuntime: request.query["CompatibleRuntime"], marker: request.query["Marker"],
                                                maxItems: try maxItems(request, cap: 50, hardMax: 50))
             return .json(LayerList(Layers: page.items, NextMarker: page.nextMarker))
@@ -298,6 +300,18 @@ struct LambdaAPI: Sendable {
                 constraint: list.isEmpty ? "Member must have length greater than or equal to 1" : "Member must have length less than or equal to 1")
         }
         return list[0]
+    }
+
+    /// ListLayers' and ListLayerVersions' filters are enums: an unknown value is refused, not an empty list.
+    func validateLayerFilters(_ request: APIRequest) throws(RelctlError) {
+        if let runtime = request.query["CompatibleRuntime"], !FunctionSettings.runtimes.contains(runtime) {
+            throw .validation(value: runtime, field: "compatibleRuntime",
+                              constraint: "Member must satisfy enum value set: [\(FunctionSettings.runtimes.joined(separator: ", "))]")
+        }
+        if let architecture = request.query["CompatibleArchitecture"], !FunctionSettings.architectures.contains(architecture) {
+            throw .validation(value: architecture, field: "compatibleArchitecture",
+                              constraint: "Member must satisfy enum value set: [\(FunctionSettings.architectures.joined(separator: ", "))]")
+        }
     }
 
     func maxItems(_ request: APIRequest, cap: Int, hardMax: Int) throws(RelctlError) -> Int {

@@ -113,3 +113,19 @@ def test_every_failed_constraint_of_a_function_name_is_reported_joined(raw_lambd
     message = caught.value.response["Error"]["Message"]
     assert message.startswith("2 validation errors detected: "), message
     assert sorted(message.removeprefix("2 validation errors detected: ").split("; ")) == sorted([length, pattern]), message
+
+
+# ListLayers / ListLayerVersions filters are enums in AWS's model (botocore: CompatibleRuntime is
+# `Runtime`, CompatibleArchitecture is `Architecture`): an unknown value is a ValidationException,
+# not an empty list (issue 11 §2; "Member must satisfy enum value set" as lambda-api.md §1 [LS]).
+def test_list_layers_with_an_unknown_runtime_or_architecture_filter_is_a_validation_error(raw_lambda_client):
+    for call in (raw_lambda_client.list_layers,
+                 lambda **kw: raw_lambda_client.list_layer_versions(LayerName=unique_name("layer"), **kw)):
+        with expect_error(raw_lambda_client, "ValidationException", 400,
+                          contains="Value 'python3.99' at 'compatibleRuntime' failed to satisfy constraint: "
+                                   "Member must satisfy enum value set: ["):
+            call(CompatibleRuntime="python3.99")
+        with expect_error(raw_lambda_client, "ValidationException", 400,
+                          message="1 validation error detected: Value 'sparc' at 'compatibleArchitecture' failed to "
+                                  "satisfy constraint: Member must satisfy enum value set: [x86_64, arm64]"):
+            call(CompatibleArchitecture="sparc")
