@@ -129,3 +129,14 @@ def test_list_layers_with_an_unknown_runtime_or_architecture_filter_is_a_validat
                           message="1 validation error detected: Value 'sparc' at 'compatibleArchitecture' failed to "
                                   "satisfy constraint: Member must satisfy enum value set: [x86_64, arm64]"):
             call(CompatibleArchitecture="sparc")
+
+
+def test_invoking_a_missing_function_names_its_latest_arn(lambda_client, functions):
+    # AWS adds $LATEST to an unqualified Invoke's "Function not found" (issue 11 §2; LocalStack's
+    # AWS-validated invoke appends ":$LATEST" when no qualifier was given).
+    base = arn_base(functions.create()["FunctionArn"])
+    missing = unique_name("missing")
+    with expect_error(lambda_client, "ResourceNotFoundException", 404, message=f"Function not found: {base}:function:{missing}:$LATEST"):
+        lambda_client.invoke(FunctionName=missing, Payload=b"{}")
+    with expect_error(lambda_client, "ResourceNotFoundException", 404, message=f"Function not found: {base}:function:{missing}:1"):
+        lambda_client.invoke(FunctionName=missing, Qualifier="1", Payload=b"{}")
