@@ -31,11 +31,7 @@ public struct FunctionSettings: Sendable, Equatable, Codable {
 
     /// Checks every field against Lambda's rules, with Lambda's error types and messages.
     public func validate() throws(RelctlError) {
-        if let runtime, !Self.runtimes.contains(runtime) {
-            throw .validation(
-                value: runtime, field: "runtime",
-                constraint: "Member must satisfy enum value set: [\(Self.runtimes.joined(separator: ", "))]")
-        }
+        if let runtime { try Self.validateRuntime(runtime) }
         if let handler {
             guard handler.count <= 128, !handler.isEmpty, !handler.contains(where: \.isWhitespace) else {
                 throw .validation(
@@ -66,9 +62,10 @@ public struct FunctionSettings: Sendable, Equatable, Codable {
         guard layers.count <= Limits.layersPerFunction else {
             throw RelctlError(.invalidParameterValue, "Cannot reference more than 5 layers.")
         }
-        guard ["x86_64", "arm64"].contains(architecture) else {
+        guard Self.architectures.contains(architecture) else {
             throw .validation(
-                value: architecture, field: "architectures", constraint: "Member must satisfy enum value set: [x86_64, arm64]")
+                value: architecture, field: "architectures",
+                constraint: "Member must satisfy enum value set: [\(Self.architectures.joined(separator: ", "))]")
         }
     }
 
@@ -134,6 +131,32 @@ public struct FunctionSettings: Sendable, Equatable, Codable {
     }
 
     /// botocore's `Runtime` enum.
+    /// An unknown runtime (the enum is case-sensitive) and a deprecated one are
+    /// InvalidParameterValueException, in AWS's words.
+    public static func validateRuntime(_ runtime: String) throws(RelctlError) {
+        guard runtimes.contains(runtime) else {
+            throw RelctlError(
+                .invalidParameterValue,
+                "Value \(runtime) at 'runtime' failed to satisfy constraint: Member must satisfy enum value set: [\(runtimes.joined(separator: ", "))] or be a valid ARN")
+        }
+        guard !blockedRuntimes.contains(runtime) else {
+            throw RelctlError(
+                .invalidParameterValue,
+                "The runtime parameter of \(runtime) is no longer supported for creating or updating AWS Lambda functions. We recommend you use a supported runtime while creating or updating functions.")
+        }
+    }
+
+    /// Runtimes past AWS's "block function update" date (lambda-runtimes.html, deprecated runtimes):
+    /// no function may be created with them or updated to them. Only those whose date has long passed.
+    public static let blockedRuntimes: Set<String> = [
+        "nodejs", "nodejs4.3", "nodejs4.3-edge", "nodejs6.10", "nodejs8.10", "nodejs10.x", "nodejs12.x", "nodejs14.x",
+        "python2.7", "python3.6", "python3.7", "dotnetcore1.0", "dotnetcore2.0", "dotnetcore2.1", "dotnetcore3.1",
+        "ruby2.5", "ruby2.7", "go1.x",
+    ]
+
+    /// AWS's `Architecture` enum, in its order.
+    public static let architectures = ["x86_64", "arm64"]
+
     public static let runtimes: [String] = [
         "nodejs", "nodejs4.3", "nodejs6.10", "nodejs8.10", "nodejs10.x", "nodejs12.x", "nodejs14.x", "nodejs16.x",
         "java8", "java8.al2", "java11", "python2.7", "python3.6", "python3.7", "python3.8", "python3.9",

@@ -92,9 +92,13 @@ public struct RelctlError: Error, Sendable, CustomStringConvertible, Equatable {
 
     /// AWS's "1 validation error detected" text for a pattern, length or range failure.
     public static func validation(value: String, field: String, constraint: String) -> RelctlError {
-        RelctlError(
-            .validation,
-            "1 validation error detected: Value '\(value)' at '\(field)' failed to satisfy constraint: \(constraint)"
-        )
+        validation(value: value, field: field, constraints: [constraint])
+    }
+
+    /// Several failed constraints of one value, joined as AWS joins them: "2 validation errors detected: …; …".
+    public static func validation(value: String, field: String, constraints: [String]) -> RelctlError {
+        let details = constraints.map { "Value '\(value)' at '\(field)' failed to satisfy constraint: \($0)" }
+        let count = details.count == 1 ? "1 validation error detected" : "\(details.count) validation errors detected"
+        return RelctlError(.validation, "\(count): \(details.joined(separator: "; "))")
     }
 }

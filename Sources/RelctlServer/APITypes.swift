@@ -14,6 +14,8 @@ struct APIRequest {
     var body: Data
     var registry: Registry
     var requestId: String
+    /// The function the path names, set (and checked to be reachable) before an operation runs.
+    var function: FunctionReference? = nil
 
     func header(_ name: String) -> String? {
         headers.first { $0.0.lowercased() == name.lowercased() }?.1

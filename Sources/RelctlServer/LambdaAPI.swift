@@ -55,6 +55,13 @@ struct LambdaAPI: Sendable {
     }
 
     func handle(_ request: APIRequest, action: String) async throws(RelctlError) -> APIResponse {
+        var request = request
+        // Isolation, before any operation runs: every operation on /functions/{FunctionName}/…
+        // acts only on a function of the signed region and this account (CreateFunction, which
+        // names its function in the body, checks the same way in `createFunction`).
+        if request.segments.count >= 3, request.segments[1] == "functions" {
+            request.function = try reachableFunction(named: request.segments[2], action: action, request: request)
+        }
         let registry = request.registry
         let s = request.segments
         switch action {
@@ -64,7 +71,7 @@ struct LambdaAPI: Sendable {
             return try createFunction(request)
         case "ListFunctions":
             if let version = request.query["FunctionVersion"], version != "ALL" {
-                throw RelctlError(.invalidParameterValue, "FunctionVersion must be ALL when given.")
+                throw .validation(value: version, field: "functionVersion", constraint: "Member must satisfy enum value set: [ALL]")
             }
             let page = try registry.listFunctions(allVersions: request.query["FunctionVersion"] == "ALL", marker: request.query["Marker"],
                                                   maxItems: try maxItems(request, cap: 50, hardMax: 10_000))
@@ -149,6 +156,7 @@ struct LambdaAPI: Sendable {
                 compatibleArchitectures: try body.strings("CompatibleArchitectures") ?? [], licenseInfo: try body.string("LicenseInfo")),
                 registry: registry), status: 201)
         case "ListLayerVersions":
+            try validateLayerFilters(request)
             let page = try registry.listLayerVersions(name: s[2], compatibleRuntime: request.query["CompatibleRuntime"],
                                                       marker: request.query["Marker"], maxItems: try maxItems(request, cap: 50, hardMax: 50))
             return .json(LayerVersionList(LayerVersions: page.items, NextMarker: page.nextMarker))
@@ -167,6 +175,7 @@ struct LambdaAPI: Sendable {
             }
             return .json(withContentLocation(try registry.getLayerVersion(name: reference.name, version: reference.version), registry: registry))
         case "ListLayers":
+            try validateLayerFilters(request)
             let page = try registry.listLayers(compatibleRuntime: request.query["CompatibleRuntime"], marker: request.query["Marker"],
                                                maxItems: try maxItems(request, cap: 50, hardMax: 50))
             return .json(LayerList(Layers: page.items, NextMarker: page.nextMarker))
@@ -179,7 +188,7 @@ struct LambdaAPI: Sendable {
 
     func createFunction(_ request: APIRequest) throws(RelctlError) -> APIResponse {
         let body = try request.json()
-        let reference = try FunctionReference(parsing: try body.requiredString("FunctionName"))
+        let reference = try reachableFunction(named: try body.requiredString("FunctionName"), action: "CreateFunction", request: request)
         guard reference.qualifier == nil else {
             throw RelctlError(.invalidParameterValue, "FunctionName must not carry a qualifier when creating a function.")
         }
@@ -193,7 +202,7 @@ struct LambdaAPI: Sendable {
             memorySize: try body.int("MemorySize", within: Limits.memorySize) ?? Limits.defaultMemorySize,
             timeout: try body.int("Timeout", within: Limits.timeout) ?? Limits.defaultTimeout,
             environment: try body.object("Environment")?.stringMap("Variables").flatMap { $0.isEmpty ? nil : $0 },
-            layers: try body.strings("Layers") ?? [], architecture: try body.strings("Architectures")?.first ?? "x86_64")
+            layers: try body.strings("Layers") ?? [], architecture: try architecture(body) ?? "x86_64")
         try settings.validate()
         let zip = try package(from: code)
         var configuration = try request.registry.createFunction(name: reference.name, settings: settings, code: zip,
@@ -205,6 +214,7 @@ struct LambdaAPI: Sendable {
     func updateFunctionCode(_ request: APIRequest) throws(RelctlError) -> APIResponse {
         let body = try request.json()
         let reference = try functionReference(request, qualifierAllowed: false)
+        _ = try architecture(body)
         if try body.bool("DryRun") == true {
             _ = try package(from: body)
             return .json(try request.registry.getFunction(reference))
@@ -257,7 +267,9 @@ struct LambdaAPI: Sendable {
 
     /// The function named in the path, with a qualifier from the name or `?Qualifier=`.
     func functionReference(_ request: APIRequest, qualifierAllowed: Bool = true) throws(RelctlError) -> FunctionReference {
-        var reference = try FunctionReference(parsing: request.segments[2])
+        guard var reference = request.function else {
+            throw RelctlError(.service, "\(request.method) \(request.rawPath) names no function.")
+        }
         if let qualifier = request.query["Qualifier"] {
             let parsed = try Qualifier(parsing: qualifier)
             if let derived = reference.qualifier, derived != parsed {
@@ -268,10 +280,41 @@ struct LambdaAPI: Sendable {
         if reference.qualifier != nil && !qualifierAllowed {
             throw RelctlError(.invalidParameterValue, "This operation does not take a qualified function name.")
         }
-        if let account = reference.account, account != request.registry.arn.account {
-            throw RelctlError.functionNotFound("arn:aws:lambda:\(request.registry.arn.region):\(account):function:\(reference.name)")
-        }
         return reference
+    }
+
+    /// The operations whose FunctionName is botocore's NamespacedFunctionName (256 characters, its own pattern).
+    static let namespacedActions: Set<String> = ["GetFunction", "GetFunctionConfiguration", "DeleteFunction", "Invoke", "ListVersionsByFunction"]
+
+    /// A function name from the request, refused unless it is in the request's region and account.
+    func reachableFunction(named text: String, action: String, request: APIRequest) throws(RelctlError) -> FunctionReference {
+        let shape: FunctionReference.NameShape = Self.namespacedActions.contains(action) ? .namespaced : .functionName
+        let reference = try FunctionReference(parsing: text, shape: shape)
+        try request.registry.arn.requireReachable(reference, named: text, shape: shape, action: action, caller: request.registry.actor)
+        return reference
+    }
+
+    /// `Architectures`: a list of exactly one architecture, as AWS's model says.
+    func architecture(_ body: JSONObject) throws(RelctlError) -> String? {
+        guard let list = try body.strings("Architectures") else { return nil }
+        guard list.count == 1 else {
+            throw .validation(
+                value: "[\(list.joined(separator: ", "))]", field: "architectures",
+                constraint: list.isEmpty ? "Member must have length greater than or equal to 1" : "Member must have length less than or equal to 1")
+        }
+        return list[0]
+    }
+
+    /// ListLayers' and ListLayerVersions' filters are enums: an unknown value is refused, not an empty list.
+    func validateLayerFilters(_ request: APIRequest) throws(RelctlError) {
+        if let runtime = request.query["CompatibleRuntime"], !FunctionSettings.runtimes.contains(runtime) {
+            throw .validation(value: runtime, field: "compatibleRuntime",
+                              constraint: "Member must satisfy enum value set: [\(FunctionSettings.runtimes.joined(separator: ", "))]")
+        }
+        if let architecture = request.query["CompatibleArchitecture"], !FunctionSettings.architectures.contains(architecture) {
+            throw .validation(value: architecture, field: "compatibleArchitecture",
+                              constraint: "Member must satisfy enum value set: [\(FunctionSettings.architectures.joined(separator: ", "))]")
+        }
     }
 
     func maxItems(_ request: APIRequest, cap: Int, hardMax: Int) throws(RelctlError) -> Int {

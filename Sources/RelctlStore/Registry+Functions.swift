@@ -10,6 +10,7 @@ extension Registry {
     ) throws(RelctlError) -> FunctionConfiguration {
         try FunctionReference.validateName(name)
         try settings.validate()
+        try requireLayersInRegion(settings.layers)
         return try write(staging: package) { db, effects, staged in
             if try FunctionRecord.exists(db, key: name) {
                 throw RelctlError(.resourceConflict, "Function already exist: \(name)")

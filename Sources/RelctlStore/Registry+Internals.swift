@@ -100,15 +100,11 @@ extension Registry {
         guard arns.count <= Limits.layersPerFunction else {
             throw RelctlError(.invalidParameterValue, "Cannot reference more than 5 layers.")
         }
+        try requireLayersInRegion(arns)
         var resolved: [LayerVersionRecord] = []
         var byName: [String: String] = [:]
         for text in arns {
             let reference = try LayerVersionReference(parsing: text)
-            guard reference.region == arn.region else {
-                throw RelctlError(
-                    .invalidParameterValue,
-                    "Layers are not in the same region as the function. Layers are expected to be in region \(arn.region).")
-            }
             if let other = byName[reference.name] {
                 throw RelctlError(
                     .invalidParameterValue,
@@ -124,6 +120,17 @@ extension Registry {
             resolved.append(layer)
         }
         return resolved
+    }
+
+    /// A function's layers live in its region. AWS checks this before anything about the function
+    /// itself, even whether it already exists. A malformed ARN is left to `resolveLayers`.
+    func requireLayersInRegion(_ arns: [String]) throws(RelctlError) {
+        for text in arns {
+            guard let reference = try? LayerVersionReference(parsing: text), reference.region != arn.region else { continue }
+            throw RelctlError(
+                .invalidParameterValue,
+                "Layers are not in the same region as the function. Layers are expected to be in region \(arn.region).")
+        }
     }
 
     /// The function's code plus its layers, unzipped, must fit Lambda's 250 MB.

@@ -49,8 +49,11 @@ extension Registry {
     public func invocationTarget(_ function: FunctionReference) throws(RelctlError) -> InvocationTarget {
         try read { db in
             try requireAccount(function)
-            let record = try requireFunction(db, function.name)
             let qualifiedArn = arn.functionArn(function.name, qualifier: function.qualifier?.description)
+            // An unqualified Invoke of a missing function names the `$LATEST` it would have run, as AWS does.
+            guard let record = try FunctionRecord.fetchOne(db, key: function.name) else {
+                throw RelctlError.functionNotFound(arn.functionArn(function.name, qualifier: (function.qualifier ?? .latest).description))
+            }
             let routing: AliasTarget
             switch function.qualifier {
             case nil, .latest?:

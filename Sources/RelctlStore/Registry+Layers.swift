@@ -18,8 +18,9 @@ extension Registry {
         guard compatibleRuntimes.count <= 15 else {
             throw .validation(value: "\(compatibleRuntimes)", field: "compatibleRuntimes", constraint: "Member must have length less than or equal to 15")
         }
-        for architecture in compatibleArchitectures where !["x86_64", "arm64"].contains(architecture) {
-            throw .validation(value: architecture, field: "compatibleArchitectures", constraint: "Member must satisfy enum value set: [x86_64, arm64]")
+        for architecture in compatibleArchitectures where !FunctionSettings.architectures.contains(architecture) {
+            throw .validation(value: architecture, field: "compatibleArchitectures",
+                              constraint: "Member must satisfy enum value set: [\(FunctionSettings.architectures.joined(separator: ", "))]")
         }
         return try write(staging: package) { db, _, staged in
             try requireQuota(db, adding: package.size)

@@ -81,6 +81,96 @@ struct CoreTests {
         }
     }
 
+    /// AWS's pattern makes `function:` optional: `arn:…:123456789012:function` names "function" (issue 11 §2).
+    @Test func arnEndingInFunctionNamesTheFunctionCalledFunction() throws {
+        let reference = try FunctionReference(parsing: "arn:aws:lambda:us-east-1:123456789012:function")
+        #expect(reference.name == "function")
+        #expect(reference.account == "123456789012")
+        #expect(reference.region == "us-east-1")
+        #expect(reference.qualifier == nil)
+    }
+
+    @Test func malformedFunctionNameQuotesThePatternOfItsShape() {
+        let text = "fn:a:b"
+        let prefix = "1 validation error detected: Value '\(text)' at 'functionName' failed to satisfy constraint: Member must satisfy regular expression pattern: "
+        expectRelctlError(.validation, message: prefix + FunctionReference.createPattern) { try FunctionReference(parsing: text) }
+        expectRelctlError(.validation, message: prefix + FunctionReference.namespacedPattern) { try FunctionReference(parsing: text, shape: .namespaced) }
+    }
+
+    /// AWS reports every failed constraint, joined: "2 validation errors detected: …; …" (issue 11 §2).
+    @Test func functionNameFailingLengthAndPatternReportsBothJoined() {
+        let text = String(repeating: "a", count: 141) + ".x"
+        expectRelctlError(
+            .validation,
+            message: "2 validation errors detected: Value '\(text)' at 'functionName' failed to satisfy constraint: Member must have length less than or equal to 140; Value '\(text)' at 'functionName' failed to satisfy constraint: Member must satisfy regular expression pattern: \(FunctionReference.createPattern)"
+        ) {
+            try FunctionReference(parsing: text)
+        }
+        // GetFunction's namespaced shape allows 256 characters: only the pattern fails.
+        expectRelctlError(.validation, messagePrefix: "1 validation error detected: Value '\(text)' at 'functionName' failed to satisfy constraint: Member must satisfy regular expression pattern: ") {
+            try FunctionReference(parsing: text, shape: .namespaced)
+        }
+    }
+
+    // MARK: Region and account isolation (issue 11 §1)
+
+    static let usEast1 = ArnContext(region: "us-east-1", account: "123456789012")
+
+    @Test func fullArnKeepsItsRegionAndPartialArnOrNameHasNone() throws {
+        #expect(try FunctionReference(parsing: "arn:aws:lambda:eu-central-1:123456789012:function:f:live").region == "eu-central-1")
+        #expect(try FunctionReference(parsing: "123456789012:function:f").region == nil)
+        #expect(try FunctionReference(parsing: "f").region == nil)
+    }
+
+    @Test(arguments: ["f", "f:live", "123456789012:function:f", "arn:aws:lambda:us-east-1:123456789012:function:f:1"])
+    func functionOfTheRequestsRegionAndAccountIsReachable(_ text: String) throws {
+        try Self.usEast1.requireReachable(try FunctionReference(parsing: text), named: text, shape: .namespaced, action: "GetFunction", caller: "anonymous")
+    }
+
+    /// "Functions from 'eu-central-1' are not reachable in this region ('us-east-1')", 404, as AWS answers.
+    @Test func functionArnOfAnotherRegionIsNotReachable() throws {
+        let text = "arn:aws:lambda:eu-central-1:123456789012:function:f"
+        expectRelctlError(.resourceNotFound, message: "Functions from 'eu-central-1' are not reachable in this region ('us-east-1')") {
+            try Self.usEast1.requireReachable(try FunctionReference(parsing: text), named: text, shape: .namespaced, action: "DeleteFunction", caller: "anonymous")
+        }
+    }
+
+    @Test(arguments: ["123456789012:function:f", "arn:aws:lambda:us-east-1:123456789012:function:f"])
+    func functionOfAnotherAccountIsAccessDeniedNamingTheAction(_ text: String) throws {
+        let other = ArnContext(region: "us-east-1", account: "111111111111")
+        expectRelctlError(
+            .accessDenied,
+            message: "User: key:AK (ci) is not authorized to perform: lambda:CreateFunction on resource: arn:aws:lambda:us-east-1:123456789012:function:f because no resource-based policy allows the lambda:CreateFunction action"
+        ) {
+            try other.requireReachable(try FunctionReference(parsing: text), named: text, shape: .functionName, action: "CreateFunction", caller: "key:AK (ci)")
+        }
+    }
+
+    @Test(arguments: ["invalid-region", "", "US-EAST-1", "us-east", "local"])
+    func functionArnWithAMalformedRegionFailsTheFunctionNamePattern(_ region: String) throws {
+        let text = "arn:aws:lambda:\(region):123456789012:function:f"
+        expectRelctlError(
+            .validation,
+            message: "1 validation error detected: Value '\(text)' at 'functionName' failed to satisfy constraint: Member must satisfy regular expression pattern: \(FunctionReference.createPattern)"
+        ) {
+            try Self.usEast1.requireReachable(try FunctionReference(parsing: text), named: text, shape: .functionName, action: "CreateFunction", caller: "anonymous")
+        }
+        expectRelctlError(.validation, message: "1 validation error detected: Value '\(text)' at 'functionName' failed to satisfy constraint: Member must satisfy regular expression pattern: \(FunctionReference.namespacedPattern)") {
+            try Self.usEast1.requireReachable(try FunctionReference(parsing: text), named: text, shape: .namespaced, action: "GetFunction", caller: "anonymous")
+        }
+    }
+
+    @Test(arguments: ["us-east-1", "eu-central-1", "us-gov-west-1", "us-iso-east-1", "us-isob-east-1", "eusc-de-east-1", "cn-north-1"])
+    func regionNamesFollowAwsPattern(_ region: String) {
+        #expect(FunctionReference.isRegionName(region))
+    }
+
+    /// A registry configured with a non-AWS region (relctl's default `local`) still reaches its own ARNs.
+    @Test func ownNonAwsRegionIsReachable() throws {
+        let text = "arn:aws:lambda:local:000000000000:function:f"
+        try ArnContext().requireReachable(try FunctionReference(parsing: text), named: text, shape: .namespaced, action: "GetFunction", caller: "cli")
+    }
+
     // MARK: Qualifier
 
     @Test func qualifierParsesLatestVersionsAndAliases() throws {
@@ -265,9 +355,23 @@ struct CoreTests {
         }
     }
 
-    @Test func unknownRuntimeIsAValidationError() {
-        expectRelctlError(.validation, messagePrefix: "1 validation error detected: Value 'python2' at 'runtime' failed to satisfy constraint: Member must satisfy enum value set: [") {
+    /// Issue 11 §2: AWS answers an unknown runtime with InvalidParameterValueException, not ValidationException
+    /// (this test pinned ValidationException before).
+    @Test func unknownRuntimeIsAnInvalidParameterValue() {
+        expectRelctlError(.invalidParameterValue, messagePrefix: "Value python2 at 'runtime' failed to satisfy constraint: Member must satisfy enum value set: [") {
             try validated { $0.runtime = "python2" }
+        }
+        expectRelctlError(.invalidParameterValue, messagePrefix: "Value Python3.12 at 'runtime'") {
+            try validated { $0.runtime = "Python3.12" }
+        }
+    }
+
+    @Test func deprecatedRuntimeIsRefusedWithTheAwsMessage() {
+        expectRelctlError(
+            .invalidParameterValue,
+            message: "The runtime parameter of go1.x is no longer supported for creating or updating AWS Lambda functions. We recommend you use a supported runtime while creating or updating functions."
+        ) {
+            try validated { $0.runtime = "go1.x" }
         }
     }
 

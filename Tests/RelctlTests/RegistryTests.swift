@@ -52,6 +52,19 @@ struct RegistryTests {
         try sandbox.expectConsistent()
     }
 
+    /// lambda-api.md §3.8 [LS], issue 11 §1: the layers' region is checked before the name conflict.
+    @Test func createWithLayersOfAnotherRegionIsRefusedBeforeTheFunctionExistsConflict() throws {
+        try sandbox.create("orders", try sandbox.code("one"))
+        var settings = TestData.settings
+        settings.layers = ["arn:aws:lambda:eu-central-1:000000000000:layer:shared:1"]
+        expectRelctlError(
+            .invalidParameterValue,
+            message: "Layers are not in the same region as the function. Layers are expected to be in region local."
+        ) {
+            try sandbox.create("orders", try sandbox.code("two"), settings: settings)
+        }
+    }
+
     @Test func createFunctionValidatesNameAndSettings() throws {
         let code = try sandbox.code("x")
         expectRelctlError(.invalidParameterValue, messagePrefix: "Value '") {
