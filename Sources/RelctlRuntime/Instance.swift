@@ -6,6 +6,7 @@ import NIOCore
 import RelctlCore
 import RelctlProcess
 import RelctlStore
+import ServiceLifecycle
 
 /// The outcome of one invocation, in Invoke's terms.
 public struct InvocationResult: Sendable, Codable {
@@ -52,6 +53,7 @@ actor Instance {
     /// Whether the bootstrap has asked for an invocation yet (an exit before that is an init failure).
     private var initialized = false
     private var server: Task<Void, any Error>?
+    private var serverGroup: ServiceGroup?
     private var waitingForNext: CheckedContinuation<PendingInvocation?, Never>?
     private var queued: PendingInvocation?
     private var current: (requestId: String, continuation: CheckedContinuation<InvocationOutcome, Never>)?
@@ -134,7 +136,12 @@ actor Instance {
                 continuation.finish()
             },
             logger: Logger(label: "relctl.runtime-api", factory: { _ in SwiftLogNoOpLogHandler() }))
-        server = Task { try await app.run() }
+        // Run as a service so that stopping is a graceful shutdown: cancelling the server's task
+        // while a response is being written traps in NIO ("Deinited NIOAsyncWriter without calling finish()").
+        let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [],
+                                                      logger: Logger(label: "relctl.runtime-api", factory: { _ in SwiftLogNoOpLogHandler() })))
+        serverGroup = group
+        server = Task { try await group.run() }
         for await port in stream where port > 0 { return port }
         throw RelctlError(.service, "The Runtime API server for \(execution.functionName):\(execution.versionText) did not start.")
     }
@@ -164,7 +171,15 @@ actor Instance {
     func shutdown(reason: String = "shut down") {
         markDead(reason)
         process?.killGroup()
-        server?.cancel()
+        if let group = serverGroup, let server {
+            serverGroup = nil
+            Task {
+                await group.triggerGracefulShutdown()
+                // A connection that never closes must not keep the server forever.
+                try? await Task.sleep(nanoseconds: 10_000_000_000)
+                server.cancel()
+            }
+        }
     }
 
     // MARK: The Runtime API side
