@@ -6,7 +6,6 @@ import NIOCore
 import RelctlCore
 import RelctlProcess
 import RelctlStore
-import ServiceLifecycle
 
 /// The outcome of one invocation, in Invoke's terms.
 public struct InvocationResult: Sendable, Codable {
@@ -53,7 +52,6 @@ actor Instance {
     /// Whether the bootstrap has asked for an invocation yet (an exit before that is an init failure).
     private var initialized = false
     private var server: Task<Void, any Error>?
-    private var serverGroup: ServiceGroup?
     private var waitingForNext: CheckedContinuation<PendingInvocation?, Never>?
     private var queued: PendingInvocation?
     private var current: (requestId: String, continuation: CheckedContinuation<InvocationOutcome, Never>)?
@@ -136,12 +134,7 @@ actor Instance {
                 continuation.finish()
             },
             logger: Logger(label: "relctl.runtime-api", factory: { _ in SwiftLogNoOpLogHandler() }))
-        // Run as a service so that stopping is a graceful shutdown: cancelling the server's task
-        // while a response is being written traps in NIO ("Deinited NIOAsyncWriter without calling finish()").
-        let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [],
-                                                      logger: Logger(label: "relctl.runtime-api", factory: { _ in SwiftLogNoOpLogHandler() })))
-        serverGroup = group
-        server = Task { try await group.run() }
+        server = Task { try await app.run() }
         for await port in stream where port > 0 { return port }
         throw RelctlError(.service, "The Runtime API server for \(execution.functionName):\(execution.versionText) did not start.")
     }
@@ -171,12 +164,13 @@ actor Instance {
     func shutdown(reason: String = "shut down") {
         markDead(reason)
         process?.killGroup()
-        if let group = serverGroup, let server {
-            serverGroup = nil
+        // The server stops a moment later: cancelling it while a handler is still writing its
+        // response (the bootstrap's pending `next`, answered 410 by markDead) traps in NIO
+        // ("Deinited NIOAsyncWriter without calling finish()").
+        if let server {
+            self.server = nil
             Task {
-                await group.triggerGracefulShutdown()
-                // A connection that never closes must not keep the server forever.
-                try? await Task.sleep(nanoseconds: 10_000_000_000)
+                try? await Task.sleep(nanoseconds: 1_000_000_000)
                 server.cancel()
             }
         }

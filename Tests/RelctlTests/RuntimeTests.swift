@@ -148,7 +148,9 @@ struct RuntimeFixture {
         pool = RuntimePool(registry: sandbox.registry)
     }
 
-    func function(_ name: String, bootstrap: String, timeout: Int = 10, memory: Int = 256, env: [String: String] = [:],
+    /// `timeout` defaults to two minutes: under a full parallel test run the two cooperative threads
+    /// can be held for many seconds by blocking tests, and a function timeout must not fire on that.
+    func function(_ name: String, bootstrap: String, timeout: Int = 120, memory: Int = 256, env: [String: String] = [:],
                   layers: [String] = [], runtime: String = "provided.al2023", handler: String? = nil, files: [String: String] = [:]) throws {
         var contents = files.mapValues { Data($0.utf8) }
         if !bootstrap.isEmpty { contents["bootstrap"] = Data(bootstrap.utf8) }
