@@ -203,6 +203,13 @@ public enum LambdaTimestamp {
               let hour = number(11..<13), let minute = number(14..<16), let second = number(17..<19),
               let millis = number(20..<23)
         else { return nil }
+        // One addition from the whole seconds, so every millisecond round-trips exactly.
+        let seconds = secondsSince1970(year: year, month: month, day: day, hour: hour, minute: minute, second: second)
+        return Date(timeIntervalSince1970: seconds + Double(millis) / 1000)
+    }
+
+    /// Seconds since 1970 of a UTC calendar date and time (shared by every timestamp format relctl parses).
+    public static func secondsSince1970(year: Int32, month: Int32, day: Int32, hour: Int32, minute: Int32, second: Int32) -> Double {
         var parts = tm()
         parts.tm_year = year - 1900
         parts.tm_mon = month - 1
@@ -210,7 +217,6 @@ public enum LambdaTimestamp {
         parts.tm_hour = hour
         parts.tm_min = minute
         parts.tm_sec = second
-        let seconds = timegm(&parts)
-        return Date(timeIntervalSince1970: Double(seconds) + Double(millis) / 1000)
+        return Double(timegm(&parts))
     }
 }

@@ -75,6 +75,7 @@ public final class HookRunner {
         for (executionId, entry) in running {
             guard let raw = entry.process.exitStatus else { continue }
             running[executionId] = nil
+            try? FileManager.default.removeItem(at: eventFile(executionId))
             let status: HookStatus = entry.process.succeeded ? .succeeded : .failed
             let output = Self.tail(entry.log) + (status == .failed ? "\n[\(ChildProcess.describe(raw))]" : "")
             do {
@@ -88,7 +89,10 @@ public final class HookRunner {
             lastHeartbeat = Date()
             let unwanted = try registry.heartbeatHooks(runner: name, executions: running.map { ($0.value.deploymentId, $0.key) })
             for executionId in unwanted {
-                if let entry = running.removeValue(forKey: executionId) { entry.process.killGroupAndWait() }
+                if let entry = running.removeValue(forKey: executionId) {
+                    entry.process.killGroupAndWait()
+                    try? FileManager.default.removeItem(at: eventFile(executionId))
+                }
             }
         }
         for claim in try registry.claimExecHooks(runner: name, only: scope) where running[claim.execution.executionId] == nil {
@@ -104,7 +108,7 @@ public final class HookRunner {
     private func start(_ claim: ClaimedHook) {
         try? FileManager.default.createDirectory(at: logFolder, withIntermediateDirectories: true)
         let log = logFolder.appendingPathComponent("\(claim.execution.executionId).log")
-        let event = logFolder.appendingPathComponent("\(claim.execution.executionId).event.json")
+        let event = eventFile(claim.execution.executionId)
         FileManager.default.createFile(atPath: log.path, contents: nil)
         var environment = ProcessInfo.processInfo.environment
         let payload = String(decoding: (try? JSONSerialization.data(withJSONObject: claim.payload, options: [.sortedKeys])) ?? Data("{}".utf8), as: UTF8.self)
@@ -130,8 +134,16 @@ public final class HookRunner {
     }
 
     public func stopAll() {
-        for entry in running.values { entry.process.killGroupAndWait() }
+        for (executionId, entry) in running {
+            entry.process.killGroupAndWait()
+            try? FileManager.default.removeItem(at: eventFile(executionId))
+        }
         running.removeAll()
+    }
+
+    /// The hook's event, its stdin while it runs (removed once it has finished; the log stays).
+    private func eventFile(_ executionId: String) -> URL {
+        logFolder.appendingPathComponent("\(executionId).event.json")
     }
 
     /// The last 16 KB of a hook's output.

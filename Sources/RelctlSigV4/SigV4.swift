@@ -171,14 +171,7 @@ public enum SigV4 {
         func number(_ range: Range<Int>) -> Int32? { Int32(String(decoding: u[range], as: UTF8.self)) }
         guard let year = number(0..<4), let month = number(4..<6), let day = number(6..<8),
               let hour = number(9..<11), let minute = number(11..<13), let second = number(13..<15) else { return nil }
-        var parts = tm()
-        parts.tm_year = year - 1900
-        parts.tm_mon = month - 1
-        parts.tm_mday = day
-        parts.tm_hour = hour
-        parts.tm_min = minute
-        parts.tm_sec = second
-        return Date(timeIntervalSince1970: Double(timegm(&parts)))
+        return Date(timeIntervalSince1970: LambdaTimestamp.secondsSince1970(year: year, month: month, day: day, hour: hour, minute: minute, second: second))
     }
 
     public static func formatAmzDate(_ date: Date) -> String {

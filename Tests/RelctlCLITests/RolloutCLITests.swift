@@ -36,6 +36,8 @@ struct RolloutCLITests {
         #expect(lines.filter { $0.contains("Shift:") }.count == 3)
         #expect(lines.last?.contains("Succeeded") == true)
         #expect(!result.stdout.contains("\u{1B}["), "no redraw escapes without a terminal")
+        let hookFiles = (try? FileManager.default.contentsOfDirectory(atPath: cli.dataDirectory.appendingPathComponent("hooks").path)) ?? []
+        #expect(hookFiles.count == 2 && hookFiles.allSatisfy { $0.hasSuffix(".log") }, "the hooks' logs stay, their event files go: \(hookFiles)")
         let alias = try cli.json("alias", "get", "orders", "live")
         #expect(alias["FunctionVersion"] as? String == "2")
         let deployments = try cli.json("deployments", "list")["deployments"] as? [[String: Any]] ?? []
