@@ -1,9 +1,11 @@
 // swift-tools-version:6.1
 import PackageDescription
 
-// Dependencies point one way: relctl → RelctlCLI → RelctlServer → RelctlRuntime / RelctlRollout →
-// RelctlStore → RelctlPackages → RelctlCore. RelctlProcess (child processes that die with relctl)
-// serves RelctlRuntime, RelctlRollout and the tests; RelctlSigV4 serves RelctlServer and RelctlRuntime.
+// Dependencies point one way: relctl → RelctlCLI → RelctlServer → RelctlRollout / RelctlRuntime →
+// RelctlStorage (protocols) → RelctlCore. RelctlStore (SQLite through GRDB) implements RelctlStorage and
+// only the server, the CLI, the benchmarks and the tests name it; Rollout and Runtime never do.
+// RelctlPackages (zips) serves RelctlStore and RelctlRuntime; RelctlProcess (child processes that die with
+// relctl) serves RelctlRuntime, RelctlRollout and the tests; RelctlSigV4 serves RelctlServer and RelctlRuntime.
 let package = Package(
     name: "relctl",
     platforms: [.macOS(.v14)],

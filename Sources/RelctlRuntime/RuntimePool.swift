@@ -217,16 +217,6 @@ public actor RuntimePool {
         }
     }
 
-    /// `shutdown()` for synchronous callers: waits until every instance is stopped.
-    public nonisolated func shutdownAndWait() {
-        let done = DispatchSemaphore(value: 0)
-        Task {
-            await shutdown()
-            done.signal()
-        }
-        done.wait()
-    }
-
     static func fileSize(_ url: URL) -> Int64 {
         var info = stat()
         return stat(url.path, &info) == 0 ? Int64(info.st_size) : 0
