@@ -24,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         // Pure values and rules: names, ARNs, limits, routing, errors, the cleanup planner. No I/O.
@@ -57,7 +58,7 @@ let package = Package(
             name: "RelctlMigrations",
             path: "migrations",
             sources: ["Migrations.swift"],
-            resources: [.embedInCode("0001_registry.sql"), .embedInCode("0002_rollouts.sql"), .embedInCode("0003_concurrency.sql"), .embedInCode("0004_codedeploy.sql")]
+            resources: [.embedInCode("0001_registry.sql"), .embedInCode("0002_rollouts.sql"), .embedInCode("0003_concurrency.sql"), .embedInCode("0004_codedeploy.sql"), .embedInCode("0006_events.sql")]
         ),
         // The SQLite registry (GRDB, WAL), the migrator, the content-addressed blob store, quota, cleanup.
         .target(
@@ -111,6 +112,18 @@ let package = Package(
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             ]
         ),
+        // Webhooks: delivers the event log to subscribers (signed, retried, in order) from a cursor per webhook.
+        .target(
+            name: "RelctlNotify",
+            dependencies: [
+                "RelctlCore",
+                "RelctlStorage",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         // `relctl serve`: the AWS-compatible HTTP API (Lambda rest-json, CodeDeploy JSON 1.1), SigV4,
         // /metrics, with the controller and the warm runtime pool as services.
         .target(
@@ -120,6 +133,7 @@ let package = Package(
                 "RelctlStore",
                 "RelctlRuntime",
                 "RelctlRollout",
+                "RelctlNotify",
                 "RelctlSigV4",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -142,6 +156,7 @@ let package = Package(
                 "RelctlRollout",
                 "RelctlRuntime",
                 "RelctlServer",
+                "RelctlNotify",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -160,7 +175,7 @@ let package = Package(
             name: "RelctlTests",
             dependencies: [
                 "RelctlCore", "RelctlPackages", "RelctlStorage", "RelctlStore", "RelctlMigrations", "RelctlRollout", "RelctlPolicies", "RelctlRuntime",
-                "RelctlProcess", "RelctlSigV4",
+                "RelctlProcess", "RelctlSigV4", "RelctlNotify",
                 // To write zips no builder would (links in any order, entries under a link).
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             ]

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import RelctlCore
+import RelctlNotify
 import RelctlRollout
 import RelctlRuntime
 import RelctlStorage
@@ -268,6 +269,9 @@ struct ControllerCommand: ParsableCommand {
             let stop = SignalFlag()
             Output.note("controller: ticking every \(DurationText.format(interval)) on \(global.resolvedDataDirectory.path) (Ctrl-C stops)")
             let untilIdle = untilIdle
+            // Webhooks are delivered beside the controller, from their outbox cursors.
+            let dispatcher = Task { try await WebhookDispatcher(store: registry).run() }
+            defer { dispatcher.cancel() }
             do {
                 try await controller.run(interval: interval, shouldStop: {
                     if stop.raised { return true }
@@ -277,6 +281,8 @@ struct ControllerCommand: ParsableCommand {
                 await pool.shutdown()
                 throw error
             }
+            dispatcher.cancel()
+            _ = await dispatcher.result
             await pool.shutdown()
         }
     }

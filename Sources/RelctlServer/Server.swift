@@ -6,6 +6,7 @@ import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import RelctlCore
+import RelctlNotify
 import RelctlRollout
 import RelctlRuntime
 import RelctlSigV4
@@ -164,7 +165,7 @@ public enum RelctlHTTPServer {
         let app = Application(
             responder: responder,
             configuration: .init(address: .hostname(options.host, port: options.port), serverName: "relctl"),
-            services: [controller],
+            services: [controller, WebhookDispatcher(store: registry, logger: logger)],
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? options.port
                 context.setBaseURL("http://\(options.host.contains(":") ? "[\(options.host)]" : options.host):\(port)")

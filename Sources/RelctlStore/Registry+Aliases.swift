@@ -175,6 +175,9 @@ extension Registry {
             toVersion: to?.functionVersion, toAdditionalVersion: to?.additional?.version,
             toAdditionalWeight: to?.additional?.weight)
         try move.insert(db)
+        try recordEvent(db, .aliasMoved, function: alias.functionName, alias: alias.name,
+                        message: "\(cause): \(alias.name) \(Registry.describe(from)) → \(Registry.describe(to))",
+                        details: ["cause": cause, "from": Registry.describe(from), "to": Registry.describe(to)])
     }
 
     func aliasConfiguration(_ alias: AliasRecord) -> AliasConfiguration {

@@ -29,6 +29,10 @@ extension Registry {
     func addUsage(_ db: Database, codeSize delta: Int64) throws {
         guard delta != 0 else { return }
         try db.execute(sql: "UPDATE usage SET total_code_size = total_code_size + ? WHERE id = 1", arguments: [delta])
+        if delta > 0 {
+            let after = try usage(db).totalCodeSize
+            try recordQuotaWarnings(db, before: after - delta, after: after)
+        }
     }
 
     /// Makes the staged blob part of the store, under the write lock.

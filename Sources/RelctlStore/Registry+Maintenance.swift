@@ -34,6 +34,11 @@ extension Registry {
         return try write { db, effects in
             let plan = CleanupPlanner.plan(try cleanupInventory(db), request)
             try apply(db, plan, &effects)
+            if !plan.Deletions.isEmpty {
+                try recordEvent(db, .cleanupApplied, message: "Cleanup deleted \(plan.Deletions.count) version(s), freeing \(plan.BytesFreed) bytes",
+                                details: ["deleted": plan.Deletions.map { "\($0.Name):\($0.Version)" }.joined(separator: ","),
+                                          "bytesFreed": String(plan.BytesFreed), "usageAfter": String(plan.UsageAfter)])
+            }
             return plan
         }
     }

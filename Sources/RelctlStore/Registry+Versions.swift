@@ -53,6 +53,8 @@ extension Registry {
         try function.update(db)
         let configuration = try configuration(db, published, arnQualifier: String(number))
         try audit(db, "PublishVersion", function: name, resource: configuration.FunctionArn, after: configuration)
+        try recordEvent(db, .versionPublished, function: name, message: "Published \(name) version \(number)",
+                        details: ["version": String(number), "codeSha256": configuration.CodeSha256, "codeSize": String(published.codeSize)])
         return configuration
     }
 }

@@ -28,6 +28,7 @@ struct SQLiteTransaction: RolloutTransaction {
 
     func appendEvents(_ events: [DeploymentEvent], to deploymentId: String) throws {
         try registry.recordEvents(db, deploymentId, events)
+        try registry.recordDeploymentEvents(db, deploymentId, events)
     }
 
     func latestTargetVersion(function: String, alias: String?) throws -> Int? {
@@ -76,6 +77,7 @@ struct SQLiteTransaction: RolloutTransaction {
     }
 
     func saveAlarmState(_ name: String, state: AlarmState, reason: String, datapoints: [AlarmEvaluation.Datapoint], changedAt: Double) throws {
+        try registry.recordAlarmChange(db, name: name, to: state, reason: reason)
         try db.execute(sql: """
             UPDATE alarms SET state = ?, state_reason = ?, state_datapoints = ?, state_updated_at = ? WHERE name = ?
             """, arguments: [state.rawValue, reason, String(decoding: try JSONEncoder.sorted.encode(datapoints), as: UTF8.self), changedAt, name])
