@@ -175,7 +175,10 @@ extension Registry {
             toVersion: to?.functionVersion, toAdditionalVersion: to?.additional?.version,
             toAdditionalWeight: to?.additional?.weight)
         try move.insert(db)
-        try recordEvent(db, .aliasMoved, function: alias.functionName, alias: alias.name,
+        // A deployment's moves carry its id in the cause ("Deployment ID", "Rollback ID").
+        let words = cause.split(separator: " ")
+        let deploymentId = words.count == 2 && ["Deployment", "Rollback"].contains(words[0]) ? String(words[1]) : nil
+        try recordEvent(db, .aliasMoved, function: alias.functionName, alias: alias.name, deploymentId: deploymentId,
                         message: "\(cause): \(alias.name) \(Registry.describe(from)) → \(Registry.describe(to))",
                         details: ["cause": cause, "from": Registry.describe(from), "to": Registry.describe(to)])
     }

@@ -86,6 +86,7 @@ struct ReleaseEventStoreTests {
         #expect(alarms.map { $0.details["to"] } == ["OK", "ALARM"])
         #expect(alarms.allSatisfy { $0.details["alarm"] == "orders-errors" && $0.function == "orders" })
         #expect(events.last { $0.type == .aliasMoved }?.details["to"] == "version 1")
+        #expect(events.filter { $0.type == .aliasMoved }.allSatisfy { $0.deploymentId == deployment.id })
         #expect(events.allSatisfy { $0.actor == "test" })
     }
 
