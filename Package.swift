@@ -6,7 +6,10 @@ import PackageDescription
 // only the server, the CLI, the benchmarks and the tests name it; Rollout and Runtime never do.
 // RelctlPackages (zips) serves RelctlStore and RelctlRuntime; RelctlProcess (child processes that die with
 // relctl) serves RelctlRuntime, RelctlRollout and the tests; RelctlSigV4 serves RelctlServer and RelctlRuntime.
-/// Every module declares what it imports (`MemberImportVisibility`).
+/// Modules declare what they import (`MemberImportVisibility`). Not yet on the modules that read
+/// `stat` fields (RelctlPackages, RelctlStore, RelctlRuntime, RelctlCLI, the benchmarks): on Linux the
+/// compiler attributes glibc's structs to whichever module imported them first (CoreFoundation,
+/// CDispatch…), so no import list stays right across clean and incremental builds.
 let strictImports: [SwiftSetting] = [.enableUpcomingFeature("MemberImportVisibility")]
 
 let package = Package(
@@ -27,6 +30,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         // Pure values and rules: names, ARNs, limits, routing, errors, the cleanup planner. No I/O.
@@ -38,8 +43,7 @@ let package = Package(
                 "RelctlCore",
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
                 .product(name: "Crypto", package: "swift-crypto"),
-            ],
-            swiftSettings: strictImports
+            ]
         ),
         // AWS Signature Version 4: verifying signed requests (the server, the function-facing endpoint)
         // and signing outgoing ones (S3 reads).
@@ -73,8 +77,7 @@ let package = Package(
                 "RelctlStorage",
                 "RelctlMigrations",
                 .product(name: "GRDB", package: "GRDB.swift"),
-            ],
-            swiftSettings: strictImports
+            ]
         ),
         // The shipped deployment preferences: `policies/*.yaml`, embedded in the binary.
         .target(
@@ -116,8 +119,7 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
-            ],
-            swiftSettings: strictImports
+            ]
         ),
         // `relctl serve`: the AWS-compatible HTTP API (Lambda rest-json, CodeDeploy JSON 1.1), SigV4,
         // /metrics, with the controller and the warm runtime pool as services.
@@ -134,10 +136,13 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Yams", package: "Yams"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             swiftSettings: strictImports
         ),
@@ -154,8 +159,7 @@ let package = Package(
                 "RelctlServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
-            ],
-            swiftSettings: strictImports
+            ]
         ),
         .executableTarget(name: "relctl", dependencies: ["RelctlCLI"], swiftSettings: strictImports),
         .executableTarget(
@@ -165,8 +169,7 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
-            path: "Benchmarks/RelctlBenchmarks",
-            swiftSettings: strictImports
+            path: "Benchmarks/RelctlBenchmarks"
         ),
         .testTarget(
             name: "RelctlTests",

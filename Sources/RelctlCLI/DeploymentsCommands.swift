@@ -29,7 +29,7 @@ struct Deployments: ParsableCommand {
             Output.table(["Id", "Alias", "Versions", "Policy", "Status", "Step", "Created"], deployments.map {
                 let info = DeploymentInfo($0)
                 return [$0.id, "\($0.functionName):\($0.alias)", "\($0.currentVersion) → \($0.targetVersion)", $0.policy.name,
-                        $0.status.rawValue, info.step, LambdaTimestamp.string(from: Date(timeIntervalSince1970: $0.createTime))]
+                        $0.status.rawValue, info.step ?? "", LambdaTimestamp.string(from: Date(timeIntervalSince1970: $0.createTime))]
             })
         }
     }
@@ -48,7 +48,7 @@ struct Deployments: ParsableCommand {
             for line in DeploymentText.panel(deployment, alarms: alarms, now: Date().timeIntervalSince1970) { print(line) }
             if !deployment.status.isActive { print(DeploymentText.outcome(deployment)) }
             print("")
-            Output.table(["Step", "Kind", "Weight", "Hold", "Started"], DeploymentInfo(deployment).steps.map {
+            Output.table(["Step", "Kind", "Weight", "Hold", "Started"], (DeploymentInfo(deployment).steps ?? []).map {
                 [String($0.step), $0.kind, $0.weight.map(DeploymentPolicy.percentText) ?? "-", $0.hold ?? "-",
                  $0.startTime.map { LambdaTimestamp.string(from: Date(timeIntervalSince1970: $0)) } ?? "-"]
             })
@@ -84,7 +84,7 @@ struct Deployments: ParsableCommand {
         func run() async throws {
             let deployment = try await global.engine().promote(id: id, full: full)
             if global.output == .json { return Output.json(DeploymentInfo(deployment)) }
-            print("Deployment \(deployment.id): traffic \(DeploymentText.weights(deployment)), step \(DeploymentInfo(deployment).step), \(deployment.status.rawValue).")
+            print("Deployment \(deployment.id): traffic \(DeploymentText.weights(deployment)), step \(DeploymentInfo(deployment).step ?? ""), \(deployment.status.rawValue).")
         }
     }
 

@@ -1,5 +1,4 @@
 import ArgumentParser
-import CoreFoundation
 import Foundation
 import RelctlCore
 import RelctlPackages

@@ -1,5 +1,4 @@
 import Foundation
-import CoreFoundation
 import NIOCore
 import RelctlCore
 import RelctlProcess
