@@ -7,6 +7,13 @@ import PackageDescription
 // RelctlPackages (zips) serves RelctlStore and RelctlRuntime; RelctlProcess (child processes that die with
 // relctl) serves RelctlRuntime, RelctlRollout and the tests; RelctlSigV4 serves RelctlServer and RelctlRuntime.
 // RelctlNotify (the webhook dispatcher, over RelctlStorage's EventStore) serves RelctlServer and RelctlCLI.
+
+/// Modules declare what they import (`MemberImportVisibility`). Not yet on the modules that read
+/// `stat` fields (RelctlPackages, RelctlStore, RelctlRuntime, RelctlCLI, the benchmarks): on Linux the
+/// compiler attributes glibc's structs to whichever module imported them first (CoreFoundation,
+/// CDispatch…), so no import list stays right across clean and incremental builds.
+let strictImports: [SwiftSetting] = [.enableUpcomingFeature("MemberImportVisibility")]
+
 let package = Package(
     name: "relctl",
     platforms: [.macOS(.v14)],
@@ -25,11 +32,12 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         // Pure values and rules: names, ARNs, limits, routing, errors, the cleanup planner. No I/O.
-        .target(name: "RelctlCore"),
+        .target(name: "RelctlCore", swiftSettings: strictImports),
         // Zip packages: validation (zip-slip, bombs, CRC), hashing, deterministic zipping of a folder.
         .target(
             name: "RelctlPackages",
@@ -46,14 +54,15 @@ let package = Package(
             dependencies: [
                 "RelctlCore",
                 .product(name: "Crypto", package: "swift-crypto"),
-            ]
+            ],
+            swiftSettings: strictImports
         ),
         // Child processes: spawned with a clean descriptor table in their own process group, reaped,
         // and made to die with relctl (bubblewrap's PID namespace, or a parent-death signal).
-        .target(name: "RelctlProcess"),
+        .target(name: "RelctlProcess", swiftSettings: strictImports),
         // What relctl needs from storage, as protocols: the rollout engine's transaction, the runtime's
         // lookups, the code store. RelctlRollout and RelctlRuntime depend on these, not on an engine.
-        .target(name: "RelctlStorage", dependencies: ["RelctlCore"]),
+        .target(name: "RelctlStorage", dependencies: ["RelctlCore"], swiftSettings: strictImports),
         // The SQL schema: `migrations/*.sql`, embedded in the binary and applied in order.
         .target(
             name: "RelctlMigrations",
@@ -94,7 +103,8 @@ let package = Package(
                 "RelctlPolicies",
                 "RelctlProcess",
                 .product(name: "Yams", package: "Yams"),
-            ]
+            ],
+            swiftSettings: strictImports
         ),
         // The local runtime: package cache, instances speaking the Lambda Runtime API (Hummingbird),
         // weighted routing, warm pool, per-version metrics.
@@ -122,8 +132,11 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ]
+            ],
+            swiftSettings: strictImports
         ),
         // `relctl serve`: the AWS-compatible HTTP API (Lambda rest-json, CodeDeploy JSON 1.1), SigV4,
         // /metrics, with the controller and the warm runtime pool as services.
@@ -131,6 +144,7 @@ let package = Package(
             name: "RelctlServer",
             dependencies: [
                 "RelctlCore",
+                "RelctlPackages",
                 "RelctlStore",
                 "RelctlRuntime",
                 "RelctlRollout",
@@ -140,11 +154,15 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Yams", package: "Yams"),
-            ]
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            swiftSettings: strictImports
         ),
         // Subcommands and rendering (tables and AWS-shaped JSON).
         .target(
@@ -162,7 +180,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .executableTarget(name: "relctl", dependencies: ["RelctlCLI"]),
+        .executableTarget(name: "relctl", dependencies: ["RelctlCLI"], swiftSettings: strictImports),
         .executableTarget(
             name: "relctl-bench",
             dependencies: [
@@ -179,12 +197,14 @@ let package = Package(
                 "RelctlProcess", "RelctlSigV4", "RelctlNotify",
                 // To write zips no builder would (links in any order, entries under a link).
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
-            ]
+            ],
+            swiftSettings: strictImports
         ),
         // End-to-end: runs the built `relctl` binary as a child process (and SIGKILLs it).
         .testTarget(
             name: "RelctlCLITests",
-            dependencies: ["RelctlCore", "RelctlStore", "RelctlProcess", "relctl"]
+            dependencies: ["RelctlCore", "RelctlStore", "RelctlProcess", "relctl"],
+            swiftSettings: strictImports
         ),
     ]
 )

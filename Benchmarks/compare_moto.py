@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
-"""relctl serve vs moto_server, same boto3 client, same machine, same run.
+"""relctl serve vs moto_server, same clients, same machine, same run.
 
-    python3 Benchmarks/compare_moto.py --relctl .build/release/relctl [--calls 300] [--seconds 5]
+    python3 Benchmarks/compare_moto.py --relctl .build/release/relctl [--calls 300] [--seconds 5] [--connections 8]
 
-Per operation: p50/p99 latency and calls/s for both servers, and the ratio (moto / relctl: above 1
-means relctl is faster). Then sustained GetAlias requests/s from one keep-alive HTTP client.
+Per operation through boto3: p50/p99 latency and calls/s for both servers, and the ratio (moto /
+relctl: above 1 means relctl is faster). Then raw HTTP (no boto3: one keep-alive connection, the
+request bytes prepared once) for GetAlias and UpdateAlias, the servers' own cost; then sustained
+GetAlias requests/s from one keep-alive client and from `--connections` concurrent keep-alive
+connections (wrk when installed, else one Python process per connection).
 moto runs Lambda invocations in Docker; where Docker is missing its Invoke is reported as n/a.
 """
-import argparse, http.client, io, json, os, shutil, socket, statistics, subprocess, sys, tempfile, time, uuid, zipfile
+import argparse, http.client, io, json, multiprocessing, os, re, shutil, socket, statistics, subprocess, sys, tempfile, time, uuid, zipfile
 
 import boto3
 from botocore.config import Config
@@ -99,6 +102,62 @@ def scenario(endpoint, calls, can_invoke, needs_iam_role=False):
     return name, results
 
 
+# Neither server checks this signature with auth off (relctl's loopback default; moto never does).
+FAKE_AUTHORIZATION = "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/us-east-1/lambda/aws4_request, SignedHeaders=host, Signature=0"
+
+
+def raw(endpoint, name, calls):
+    """GetAlias and UpdateAlias as raw HTTP on one keep-alive connection: what the server costs, not boto3."""
+    host, port = endpoint.split("//")[1].split(":")
+    connection = http.client.HTTPConnection(host, int(port))
+    path = f"/2015-03-31/functions/{name}/aliases/live"
+    headers = {"Authorization": FAKE_AUTHORIZATION, "Content-Type": "application/json"}
+
+    def call(method, body=None):
+        connection.request(method, path, body=body, headers=headers)
+        response = connection.getresponse()
+        response.read()
+        assert 200 <= response.status < 300, (method, response.status)
+
+    flip = {"n": 0}
+
+    def update():
+        flip["n"] += 1
+        call("PUT", json.dumps({"RoutingConfig": {"AdditionalVersionWeights": {"2": (flip["n"] % 10) / 10}}}).encode())
+    return {"GetAlias": measure(lambda: call("GET"), calls), "UpdateAlias": measure(update, calls)}
+
+
+def _hammer(endpoint, path, seconds, counter):
+    host, port = endpoint.split("//")[1].split(":")
+    connection = http.client.HTTPConnection(host, int(port))
+    count, end = 0, time.time() + seconds
+    while time.time() < end:
+        connection.request("GET", path, headers={"Authorization": FAKE_AUTHORIZATION})
+        response = connection.getresponse()
+        response.read()
+        count += 1
+    with counter.get_lock():
+        counter.value += count
+
+
+def concurrent(endpoint, name, seconds, connections):
+    """Sustained GetAlias requests/s over `connections` keep-alive connections."""
+    path = f"/2015-03-31/functions/{name}/aliases/live"
+    if shutil.which("wrk"):
+        result = subprocess.run(["wrk", "-t", str(min(2, connections)), "-c", str(connections), "-d", f"{seconds:.0f}s",
+                                 "-H", f"Authorization: {FAKE_AUTHORIZATION}", endpoint + path], capture_output=True, text=True, timeout=seconds + 60)
+        non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", result.stdout)
+        assert non_2xx is None, result.stdout
+        return float(re.search(r"Requests/sec:\s+([\d.]+)", result.stdout).group(1)), "wrk"
+    counter = multiprocessing.Value("l", 0)
+    workers = [multiprocessing.Process(target=_hammer, args=(endpoint, path, seconds, counter)) for _ in range(connections)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(seconds + 60)
+    return counter.value / seconds, "python"
+
+
 def sustained(endpoint, name, seconds):
     host, port = endpoint.split("//")[1].split(":")
     connection = http.client.HTTPConnection(host, int(port))
@@ -118,6 +177,7 @@ def main():
     parser.add_argument("--relctl", required=True)
     parser.add_argument("--calls", type=int, default=300)
     parser.add_argument("--seconds", type=float, default=5)
+    parser.add_argument("--connections", type=int, default=8)
     args = parser.parse_args()
     data = tempfile.mkdtemp(prefix="relctl-vs-moto-")
     relctl_port, moto_port = free_port(), free_port()
@@ -141,8 +201,16 @@ def main():
             else:
                 line += "   n/a (moto invokes in Docker, which is not available here)"
             print(line)
+        relctl_raw, moto_raw = raw(relctl_url, relctl_name, args.calls), raw(moto_url, moto_name, args.calls)
+        print(f"\nraw HTTP, one keep-alive connection, {args.calls} calls each (ratio: relctl calls/s over moto's)")
+        for operation, ours in relctl_raw.items():
+            theirs = moto_raw[operation]
+            print(f"{operation:38} {ours['p50']*1000:9.2f}ms {ours['p99']*1000:7.2f}ms {ours['rate']:8.0f}   "
+                  f"{theirs['p50']*1000:7.2f}ms {theirs['p99']*1000:7.2f}ms {theirs['rate']:8.0f}   {ours['rate']/theirs['rate']:5.2f}×")
         ours, theirs = sustained(relctl_url, relctl_name, args.seconds), sustained(moto_url, moto_name, args.seconds)
         print(f"\nsustained GetAlias, one keep-alive client, {args.seconds:.0f} s: relctl {ours:.0f} req/s, moto {theirs:.0f} req/s ({ours/theirs:.2f}×)")
+        (ours, tool), (theirs, _) = concurrent(relctl_url, relctl_name, args.seconds, args.connections), concurrent(moto_url, moto_name, args.seconds, args.connections)
+        print(f"sustained GetAlias, {args.connections} keep-alive connections ({tool}), {args.seconds:.0f} s: relctl {ours:.0f} req/s, moto {theirs:.0f} req/s ({ours/theirs:.2f}×)")
     finally:
         for process in (relctl, moto):
             process.terminate()

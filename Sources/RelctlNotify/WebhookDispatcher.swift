@@ -3,6 +3,7 @@ import Crypto
 import Foundation
 import Logging
 import NIOCore
+import NIOHTTP1
 import RelctlCore
 import RelctlStorage
 import ServiceLifecycle

@@ -1,10 +1,10 @@
-import Crypto
+import AsyncHTTPClient
 import Foundation
-import HTTPTypes
 import Hummingbird
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
+import NIOPosix
 import RelctlCore
 import RelctlNotify
 import RelctlRollout
@@ -12,9 +12,6 @@ import RelctlRuntime
 import RelctlSigV4
 import RelctlStore
 import ServiceLifecycle
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 
 /// What `relctl serve` was started with.
 public struct ServerOptions: Sendable {
@@ -41,8 +38,9 @@ public struct ServerOptions: Sendable {
     }
 }
 
-/// Shared by every request handler.
-final class ServerContext: Sendable {
+/// What the routes and middleware share: the registry, the runtime, credentials, metrics, and the
+/// threads registry calls run on.
+final class ServerServices: Sendable {
     let registry: Registry
     let pool: RuntimePool
     let options: ServerOptions
@@ -52,6 +50,9 @@ final class ServerContext: Sendable {
     let authRequired: Bool
     /// Signs and checks code URLs with a secret that lives only in this process.
     let codeURLs: CodeURLSigner
+    let s3: S3CodeSource
+    /// Where synchronous registry calls run (`AppRequestContext.store`), never on an event loop.
+    let storeThreads: NIOThreadPool
     let clock: @Sendable () -> Date
     let logger: Logger
     /// Where clients reach us (for GetFunction's Code.Location), set once the port is known.
@@ -60,7 +61,7 @@ final class ServerContext: Sendable {
     func setBaseURL(_ url: String) { base.withLockedValue { $0 = url } }
 
     init(registry: Registry, pool: RuntimePool, options: ServerOptions, metrics: ServerMetrics, credentials: CredentialCache,
-         authRequired: Bool, logger: Logger, clock: @escaping @Sendable () -> Date = { Date() }) {
+         authRequired: Bool, storeThreads: NIOThreadPool, logger: Logger, clock: @escaping @Sendable () -> Date = { Date() }) {
         self.registry = registry
         self.pool = pool
         self.options = options
@@ -68,6 +69,8 @@ final class ServerContext: Sendable {
         self.credentials = credentials
         self.authRequired = authRequired
         self.codeURLs = .random()
+        self.s3 = S3CodeSource(endpoint: options.s3Endpoint, client: .shared)
+        self.storeThreads = storeThreads
         self.clock = clock
         self.logger = logger
     }
@@ -84,58 +87,20 @@ final class ServerContext: Sendable {
         let path = Self.codePath(sha256Hex)
         return baseURL + path + "?" + codeURLs.query(path: path, region: region, now: clock())
     }
-
-    /// GET an object from the configured S3-compatible endpoint (path-style).
-    func fetchFromS3(bucket: String, key: String, version: String?) throws(RelctlError) -> Data {
-        guard let endpoint = options.s3Endpoint else {
-            throw RelctlError(.invalidParameterValue, "Code from S3 (S3Bucket/S3Key) needs an S3-compatible endpoint: start the server with `relctl serve --s3-endpoint URL`, or send ZipFile.")
-        }
-        let path = "/" + [bucket, key].map { SigV4.uriEncode($0, keepSlash: true) }.joined(separator: "/")
-        var components = URLComponents(url: endpoint, resolvingAgainstBaseURL: false)!
-        components.percentEncodedPath = components.percentEncodedPath.trimmingSuffix("/") + path
-        if let version { components.queryItems = [URLQueryItem(name: "versionId", value: version)] }
-        guard let url = components.url else { throw RelctlError(.invalidParameterValue, "Invalid S3 location \(bucket)/\(key).") }
-        var request = URLRequest(url: url)
-        let environment = ProcessInfo.processInfo.environment
-        if let keyId = environment["RELCTL_S3_ACCESS_KEY_ID"], let secret = environment["RELCTL_S3_SECRET_ACCESS_KEY"] {
-            for (name, value) in S3Signer.headers(url: url, keyId: keyId, secret: secret, region: environment["RELCTL_S3_REGION"] ?? "us-east-1") {
-                request.setValue(value, forHTTPHeaderField: name)
-            }
-        }
-        let box = NIOLockedValueBox<(Data?, Int, String?)>((nil, 0, nil))
-        let done = DispatchSemaphore(value: 0)
-        URLSession.shared.dataTask(with: request) { data, response, error in
-            box.withLockedValue { $0 = (data, (response as? HTTPURLResponse)?.statusCode ?? 0, error?.localizedDescription) }
-            done.signal()
-        }.resume()
-        done.wait()
-        let (data, status, failure) = box.withLockedValue { $0 }
-        guard let data, status == 200 else {
-            throw RelctlError(.invalidParameterValue, "Error occurred while GetObject. S3 Error Code: \(status == 404 ? "NoSuchKey" : "HTTP \(status)"). S3 Error Message: \(failure ?? "s3://\(bucket)/\(key) could not be read from \(endpoint.absoluteString)")")
-        }
-        return data
-    }
 }
 
-enum S3Signer {
-    /// SigV4 headers for an unsigned-payload GET (S3 signs the path encoded once).
-    static func headers(url: URL, keyId: String, secret: String, region: String) -> [(String, String)] {
-        let now = SigV4.formatAmzDate(Date())
-        let host = url.host.map { name in url.port.map { "\(name):\($0)" } ?? name } ?? ""
-        let signed = "host;x-amz-content-sha256;x-amz-date"
-        let query = URLComponents(url: url, resolvingAgainstBaseURL: false)?.percentEncodedQuery
-        let canonical = ["GET", url.path.isEmpty ? "/" : URLComponents(url: url, resolvingAgainstBaseURL: false)!.percentEncodedPath,
-                         SigV4.canonicalQuery(query), "host:\(host)\nx-amz-content-sha256:UNSIGNED-PAYLOAD\nx-amz-date:\(now)\n",
-                         signed, "UNSIGNED-PAYLOAD"].joined(separator: "\n")
-        let date = String(now.prefix(8))
-        let signature = SigV4.signature(canonicalRequest: canonical, amzDate: now, date: date, region: region, service: "s3", secret: secret)
-        return [("x-amz-date", now), ("x-amz-content-sha256", "UNSIGNED-PAYLOAD"),
-                ("Authorization", "AWS4-HMAC-SHA256 Credential=\(keyId)/\(date)/\(region)/s3/aws4_request, SignedHeaders=\(signed), Signature=\(signature)")]
-    }
-}
-
-extension String {
-    func trimmingSuffix(_ suffix: String) -> String { hasSuffix(suffix) ? String(dropLast(suffix.count)) : self }
+/// The router: relctl's own endpoints, the Lambda REST API and the CodeDeploy JSON 1.1 API, behind
+/// (outermost first) operation naming, request logs, request metrics, AWS error rendering and SigV4.
+func buildRouter(services: ServerServices) -> Router<AppRequestContext> {
+    let routes = SystemRoutes(services: services).routes + LambdaRoutes(services: services).routes + CodeDeployRoutes(services: services).routes
+    let router = Router(context: AppRequestContext.self)
+    router.add(middleware: OperationMiddleware(routes: routes))
+    router.add(middleware: RequestLoggingMiddleware(logger: services.logger))
+    router.add(middleware: RequestMetricsMiddleware(metrics: services.metrics))
+    router.add(middleware: AWSErrorMiddleware())
+    router.add(middleware: AuthenticationMiddleware(services: services))
+    router.add(routes)
+    return router
 }
 
 /// `relctl serve`.
@@ -158,17 +123,18 @@ public enum RelctlHTTPServer {
         let metrics = ServerMetrics()
         // Functions get no key of the server's: a hook reports through its own instance's endpoint.
         let pool = RuntimePool(store: registry, rollout: RolloutEngine(store: registry), observer: { function, version, result in metrics.invocation(function: function, version: version, result: result) })
-        let context = ServerContext(registry: registry, pool: pool, options: options, metrics: metrics,
-                                    credentials: CredentialCache(store: store), authRequired: authRequired, logger: logger)
-        let responder = APIResponder(context: context)
-        let controller = ControllerService(context: context)
+        // SQLite calls block (a write waits for fsync): enough threads that a few slow writes leave readers running.
+        let storeThreads = NIOThreadPool(numberOfThreads: max(4, 2 * System.coreCount))
+        storeThreads.start()
+        let services = ServerServices(registry: registry, pool: pool, options: options, metrics: metrics,
+                                      credentials: CredentialCache(store: store), authRequired: authRequired, storeThreads: storeThreads, logger: logger)
         let app = Application(
-            responder: responder,
+            router: buildRouter(services: services),
             configuration: .init(address: .hostname(options.host, port: options.port), serverName: "relctl"),
-            services: [controller, WebhookDispatcher(store: registry, logger: logger)],
+            services: [ControllerService(services: services), WebhookDispatcher(store: registry, logger: logger)],
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? options.port
-                context.setBaseURL("http://\(options.host.contains(":") ? "[\(options.host)]" : options.host):\(port)")
+                services.setBaseURL("http://\(options.host.contains(":") ? "[\(options.host)]" : options.host):\(port)")
                 logger.info("relctl serve listening", metadata: ["address": "\(options.host):\(port)", "auth": "\(authRequired ? "on" : "off")",
                                                                  "data-dir": "\(registry.dataDirectory.path)"])
                 onListening(port)
@@ -178,33 +144,35 @@ public enum RelctlHTTPServer {
             try await app.runService()
         } catch {
             await pool.shutdown()
+            try? await storeThreads.shutdownGracefully()
             throw error
         }
         await pool.shutdown()
+        try? await storeThreads.shutdownGracefully()
         logger.info("relctl serve stopped")
     }
 }
 
 /// The rollout controller as a service: ticks until graceful shutdown.
 struct ControllerService: Service {
-    let context: ServerContext
+    let services: ServerServices
 
     func run() async throws {
-        let controller = Controller(engine: RolloutEngine(store: context.registry), invokeFunctionHook: context.pool.invokeHook)
+        let controller = Controller(engine: RolloutEngine(store: services.registry), invokeFunctionHook: services.pool.invokeHook)
         // Another process that changes a deployment (a metric, a stop) wakes this one; else the interval.
-        let listener = context.registry.localDirectory.flatMap(WakeListener.init(directory:))
+        let listener = services.registry.localDirectory.flatMap(WakeListener.init(directory:))
         do {
             try await cancelWhenGracefulShutdown {
                 while !Task.isCancelled {
                     do {
                         try await controller.tick()
                     } catch {
-                        context.logger.error("controller tick failed", metadata: ["error": "\(error)"])
+                        services.logger.error("controller tick failed", metadata: ["error": "\(error)"])
                     }
                     if let listener {
-                        _ = await listener.wait(timeout: context.options.tickInterval)
+                        _ = await listener.wait(timeout: services.options.tickInterval)
                     } else {
-                        try await Task.sleep(nanoseconds: UInt64(context.options.tickInterval * 1e9))
+                        try await Task.sleep(nanoseconds: UInt64(services.options.tickInterval * 1e9))
                     }
                 }
             }
@@ -213,6 +181,6 @@ struct ControllerService: Service {
         }
         listener?.close()
         controller.hooks.stopAll()
-        context.logger.info("controller stopped")
+        services.logger.info("controller stopped")
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import RelctlCore
 import RelctlNotify
+import RelctlPackages
 import RelctlRollout
 import RelctlStorage
 import RelctlStore

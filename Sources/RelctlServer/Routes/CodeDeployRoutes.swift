@@ -1,24 +1,48 @@
 import Foundation
+import HTTPTypes
+import Hummingbird
 import RelctlCore
 import RelctlRollout
 import RelctlStore
 import Yams
 
-/// An error of CodeDeploy's own vocabulary (`ApplicationDoesNotExistException`, …), 400 as AWS sends them.
-struct CodeDeployError: Error {
-    var type: String
-    var message: String
+/// The CodeDeploy API (JSON 1.1, `X-Amz-Target: CodeDeploy_20141006.*` on `POST /`) for the Lambda
+/// compute platform, enough for SAM-style workflows: applications, deployment groups, configs,
+/// deployments with an AppSpec, lifecycle hook reports, stop.
+struct CodeDeployRoutes: Sendable {
+    let services: ServerServices
+
+    static let targetPrefix = "CodeDeploy_20141006."
+    static let contentType = "application/x-amz-json-1.1"
+
+    /// The operation `X-Amz-Target` names (every CodeDeploy body is at most 1 MB).
+    static func operation(_ request: Request) -> APIOperation {
+        guard let target = request.headers[.amzTarget], target.hasPrefix(targetPrefix) else { return .unknown }
+        return APIOperation(name: String(target.dropFirst(targetPrefix.count)), api: .codeDeploy)
+    }
+
+    var routes: [Route] {
+        [Route(.post, "/", operation: Self.operation) { request, context in
+            // POST / without CodeDeploy's target is no operation of ours.
+            guard context.operation.api == .codeDeploy else {
+                throw RelctlError(.resourceNotFound, "No operation at \(request.method.rawValue) \(request.uri.path).")
+            }
+            let (action, body, allowExecHooks) = (context.operation.name, context.body, services.options.allowExecHooks)
+            // The rollout engine's calls are async (GRDB's writer, off the cooperative pool); the
+            // CodeDeploy records' own reads and writes are still synchronous here (rare control-plane
+            // calls) until the registry records have an async protocol too.
+            return try await CodeDeployOperations(registry: try context.registry, allowExecHooks: allowExecHooks).perform(action, body: body)
+        }]
+    }
 }
 
-/// The CodeDeploy API (JSON 1.1, `X-Amz-Target: CodeDeploy_20141006.*`) for the Lambda compute platform,
-/// enough for SAM-style workflows: applications, deployment groups, configs, deployments with an
-/// AppSpec, lifecycle hook reports, stop.
-struct CodeDeployAPI: Sendable {
-    let context: ServerContext
+/// The CodeDeploy operations over one scoped registry.
+struct CodeDeployOperations {
+    let registry: Registry
+    let allowExecHooks: Bool
 
-    func handle(_ request: APIRequest, action: String) async throws -> APIResponse {
-        let registry = request.registry
-        let body = try request.json()
+    func perform(_ action: String, body rawBody: Data) async throws -> Response {
+        let body = try JSONObject(body: rawBody)
         func name(_ key: String) throws -> String {
             guard let value = try body.string(key), !value.isEmpty else {
                 throw CodeDeployError(type: key == "applicationName" ? "ApplicationNameRequiredException"
@@ -38,33 +62,33 @@ struct CodeDeployAPI: Sendable {
             guard let application = try registry.createCodeDeployApplication(name: try name("applicationName"), computePlatform: platform) else {
                 throw CodeDeployError(type: "ApplicationAlreadyExistsException", message: "The application already exists with the specified name.")
             }
-            return .raw(["applicationId": application.applicationId], contentType: Self.contentType)
+            return reply(CreateApplicationOutput(applicationId: application.applicationId))
         case "GetApplication":
-            let application = try requireApplication(registry, try name("applicationName"))
-            return .raw(["application": ["applicationId": application.applicationId, "applicationName": application.name,
-                                         "createTime": application.createTime, "linkedToGitHub": false, "computePlatform": application.computePlatform]],
-                        contentType: Self.contentType)
+            let application = try requireApplication(try name("applicationName"))
+            return reply(GetApplicationOutput(application: .init(applicationId: application.applicationId, applicationName: application.name,
+                                                                 createTime: application.createTime, computePlatform: application.computePlatform)))
         case "ListApplications":
-            return .raw(["applications": try registry.codeDeployApplications()], contentType: Self.contentType)
+            return reply(ListApplicationsOutput(applications: try registry.codeDeployApplications()))
         case "CreateDeploymentGroup":
-            let application = try requireApplication(registry, try name("applicationName")).name
+            let application = try requireApplication(try name("applicationName")).name
             let groupName = try name("deploymentGroupName")
-            if let config = try body.string("deploymentConfigName") { _ = try await policy(named: config, registry: registry) }
-            let definition = String(decoding: request.body, as: UTF8.self)
+            if let config = try body.string("deploymentConfigName") { _ = try await policy(named: config) }
+            let definition = String(decoding: rawBody, as: UTF8.self)
             guard let group = try registry.createCodeDeployGroup(application: application, name: groupName, definition: definition) else {
                 throw CodeDeployError(type: "DeploymentGroupAlreadyExistsException", message: "A deployment group with the specified name already exists with the specified application.")
             }
-            return .raw(["deploymentGroupId": group.deploymentGroupId], contentType: Self.contentType)
+            return reply(CreateDeploymentGroupOutput(deploymentGroupId: group.deploymentGroupId))
         case "GetDeploymentGroup":
-            let group = try requireGroup(registry, try name("applicationName"), try name("deploymentGroupName"))
-            var info = (try? JSONSerialization.jsonObject(with: Data(group.definition.utf8))) as? [String: Any] ?? [:]
-            info["deploymentGroupId"] = group.deploymentGroupId
-            info["computePlatform"] = "Lambda"
-            info["deploymentConfigName"] = info["deploymentConfigName"] ?? "CodeDeployDefault.LambdaAllAtOnce"
-            return .raw(["deploymentGroupInfo": info], contentType: Self.contentType)
+            let group = try requireGroup(try name("applicationName"), try name("deploymentGroupName"))
+            var info: [String: JSONValue] = [:]
+            if case .object(let stored)? = JSONValue(json: group.definition) { info = stored }
+            info["deploymentGroupId"] = .string(group.deploymentGroupId)
+            info["computePlatform"] = .string("Lambda")
+            info["deploymentConfigName"] = info["deploymentConfigName"] ?? .string("CodeDeployDefault.LambdaAllAtOnce")
+            return reply(GetDeploymentGroupOutput(deploymentGroupInfo: .object(info)))
         case "ListDeploymentGroups":
-            let application = try requireApplication(registry, try name("applicationName")).name
-            return .raw(["applicationName": application, "deploymentGroups": try registry.codeDeployGroups(application: application)], contentType: Self.contentType)
+            let application = try requireApplication(try name("applicationName")).name
+            return reply(ListDeploymentGroupsOutput(applicationName: application, deploymentGroups: try registry.codeDeployGroups(application: application)))
         case "CreateDeploymentConfig":
             let configName = try name("deploymentConfigName")
             guard (try body.string("computePlatform") ?? "Lambda") == "Lambda" else {
@@ -81,59 +105,58 @@ struct CodeDeployAPI: Sendable {
             guard let config = try registry.createCodeDeployConfig(name: configName, definition: definition) else {
                 throw CodeDeployError(type: "DeploymentConfigAlreadyExistsException", message: "A deployment configuration with the specified name already exists.")
             }
-            return .raw(["deploymentConfigId": config.configId], contentType: Self.contentType)
+            return reply(CreateDeploymentConfigOutput(deploymentConfigId: config.configId))
         case "GetDeploymentConfig":
             let configName = try name("deploymentConfigName")
-            let policy = try await policy(named: configName, registry: registry)
+            let policy = try await policy(named: configName)
             let stored = try registry.codeDeployConfig(configName)
-            return .raw(["deploymentConfigInfo": [
-                "deploymentConfigId": stored?.configId ?? configName, "deploymentConfigName": configName,
-                "createTime": stored?.createTime ?? 0, "computePlatform": "Lambda", "trafficRoutingConfig": TrafficRouting.routingConfig(policy),
-            ] as [String: Any]], contentType: Self.contentType)
+            return reply(GetDeploymentConfigOutput(deploymentConfigInfo: .init(
+                deploymentConfigId: stored?.configId ?? configName, deploymentConfigName: configName, createTime: stored?.createTime ?? 0,
+                trafficRoutingConfig: JSONValue(TrafficRouting.routingConfig(policy)))))
         case "ListDeploymentConfigs":
             // Every name a deployment may use: the presets by their CodeDeploy names, the YAML
             // policies and the configs created here (the presets' short names are aliases of the former).
             let names = try await PolicyCatalog.load(for: registry).entries.map { entry in
                 entry.aliases.first { $0.hasPrefix("CodeDeployDefault.") } ?? entry.policy.name
             }
-            return .raw(["deploymentConfigsList": names], contentType: Self.contentType)
+            return reply(ListDeploymentConfigsOutput(deploymentConfigsList: names))
         case "CreateDeployment":
-            return try await createDeployment(request, body: body)
+            return try await createDeployment(body)
         case "GetDeployment":
-            let deployment = try requireDeployment(registry, try name("deploymentId"))
-            return .raw(["deploymentInfo": try info(deployment, registry: registry)], contentType: Self.contentType)
+            let deployment = try requireDeployment(try name("deploymentId"))
+            return reply(GetDeploymentOutput(deploymentInfo: try info(deployment)))
         case "BatchGetDeployments":
             let ids = try body.strings("deploymentIds") ?? []
-            let infos = try ids.compactMap { id -> [String: Any]? in
+            let infos = try ids.compactMap { id -> DeploymentInfo? in
                 guard let deployment = try? registry.deployment(id: id) else { return nil }
-                return try info(deployment, registry: registry)
+                return try info(deployment)
             }
-            return .raw(["deploymentsInfo": infos], contentType: Self.contentType)
+            return reply(BatchGetDeploymentsOutput(deploymentsInfo: infos))
         case "ListDeployments":
             let application = try body.string("applicationName")
             let group = try body.string("deploymentGroupName")
-            if let application { _ = try requireApplication(registry, application) }
-            if let application, let group { _ = try requireGroup(registry, application, group) }
+            if let application { _ = try requireApplication(application) }
+            if let application, let group { _ = try requireGroup(application, group) }
             let statuses = Set(try body.strings("includeOnlyStatuses") ?? [])
             var ids = try registry.codeDeployDeploymentIds(application: application, group: group)
             if application == nil && group == nil {
                 ids = try registry.listDeployments(limit: 1000).map(\.id)
             }
             if !statuses.isEmpty {
-                ids = ids.filter { (try? registry.deployment(id: $0)).map { statuses.contains(Self.status($0)) } ?? false }
+                ids = ids.filter { (try? registry.deployment(id: $0)).map { statuses.contains(DeploymentInfo.codeDeployStatus($0)) } ?? false }
             }
-            return .raw(["deployments": ids], contentType: Self.contentType)
+            return reply(ListDeploymentsOutput(deployments: ids))
         case "StopDeployment":
             let id = try name("deploymentId")
-            let deployment = try requireDeployment(registry, id)
+            let deployment = try requireDeployment(id)
             guard deployment.status.isActive else {
                 throw CodeDeployError(type: "DeploymentAlreadyCompletedException", message: "The deployment is already complete.")
             }
             let stopped = try await RolloutEngine(store: registry).stop(id: id, rollback: try body.bool("autoRollbackEnabled") ?? deployment.autoRollback)
-            return .raw(["status": "Succeeded", "statusMessage": stopped.rollbackMessage ?? "Deployment \(id) stopped."], contentType: Self.contentType)
+            return reply(StopDeploymentOutput(status: "Succeeded", statusMessage: stopped.rollbackMessage ?? "Deployment \(id) stopped."))
         case "PutLifecycleEventHookExecutionStatus":
             let id = try name("deploymentId")
-            let deployment = try requireDeployment(registry, id)
+            let deployment = try requireDeployment(id)
             guard let executionId = try body.string("lifecycleEventHookExecutionId") else {
                 throw CodeDeployError(type: "InvalidLifecycleEventHookExecutionIdException", message: "lifecycleEventHookExecutionId is required.")
             }
@@ -147,26 +170,27 @@ struct CodeDeployAPI: Sendable {
                 throw CodeDeployError(type: "LifecycleEventAlreadyCompletedException", message: "The lifecycle event is already \(execution.status.rawValue).")
             }
             _ = try await RolloutEngine(store: registry).reportHook(deploymentId: id, executionId: executionId, status: status, output: "reported through the CodeDeploy API")
-            return .raw(["lifecycleEventHookExecutionId": executionId], contentType: Self.contentType)
+            return reply(PutLifecycleEventHookExecutionStatusOutput(lifecycleEventHookExecutionId: executionId))
         default:
             throw CodeDeployError(type: "UnknownOperationException", message: "relctl does not implement CodeDeploy's \(action).")
         }
     }
 
-    static let contentType = "application/x-amz-json-1.1"
+    func reply(_ output: some Encodable) -> Response {
+        .awsJSON(output, contentType: CodeDeployRoutes.contentType)
+    }
 
     // MARK: - CreateDeployment
 
-    func createDeployment(_ request: APIRequest, body: JSONObject) async throws -> APIResponse {
-        let registry = request.registry
+    func createDeployment(_ body: JSONObject) async throws -> Response {
         guard let applicationName = try body.string("applicationName") else {
             throw CodeDeployError(type: "ApplicationNameRequiredException", message: "applicationName is required.")
         }
-        _ = try requireApplication(registry, applicationName)
+        _ = try requireApplication(applicationName)
         guard let groupName = try body.string("deploymentGroupName") else {
             throw CodeDeployError(type: "DeploymentGroupNameRequiredException", message: "deploymentGroupName is required.")
         }
-        let group = try requireGroup(registry, applicationName, groupName)
+        let group = try requireGroup(applicationName, groupName)
         let groupDefinition = JSONObject((try? JSONSerialization.jsonObject(with: Data(group.definition.utf8))) as? [String: Any] ?? [:])
         guard let revision = try body.object("revision") else {
             throw CodeDeployError(type: "RevisionRequiredException", message: "A Lambda deployment needs a revision (AppSpecContent).")
@@ -177,7 +201,7 @@ struct CodeDeployAPI: Sendable {
         }
         let appSpec = try AppSpec(parsing: content)
         let configName = try body.string("deploymentConfigName") ?? groupDefinition.string("deploymentConfigName") ?? "CodeDeployDefault.LambdaAllAtOnce"
-        let policy = try await policy(named: configName, registry: registry)
+        let policy = try await policy(named: configName)
         var alarms: [String] = []
         if let alarmConfiguration = try groupDefinition.object("alarmConfiguration"), try alarmConfiguration.bool("enabled") == true,
            let list = alarmConfiguration.values["alarms"] as? [[String: Any]] {
@@ -187,7 +211,7 @@ struct CodeDeployAPI: Sendable {
         if let override = try body.object("autoRollbackConfiguration") ?? groupDefinition.object("autoRollbackConfiguration") {
             autoRollback = try override.bool("enabled") ?? true
         }
-        for hook in [appSpec.beforeAllowTraffic, appSpec.afterAllowTraffic].compactMap({ $0 }) where hook.hasPrefix("exec:") && !context.options.allowExecHooks {
+        for hook in [appSpec.beforeAllowTraffic, appSpec.afterAllowTraffic].compactMap({ $0 }) where hook.hasPrefix("exec:") && !allowExecHooks {
             throw CodeDeployError(type: "InvalidRevisionException", message: "exec: hooks run commands on the server; it was started without --allow-exec-hooks, so a hook must be a Lambda function.")
         }
         let alias = try registry.getAlias(function: appSpec.function, name: appSpec.alias)
@@ -200,34 +224,15 @@ struct CodeDeployAPI: Sendable {
         let revisionJSON = (try? JSONSerialization.data(withJSONObject: revision.values, options: [.sortedKeys])).map { String(decoding: $0, as: UTF8.self) }
         try registry.linkCodeDeployDeployment(deployment.id, application: applicationName, group: groupName,
                                               description: try body.string("description"), revision: revisionJSON)
-        return .raw(["deploymentId": deployment.id], contentType: Self.contentType)
+        return reply(CreateDeploymentOutput(deploymentId: deployment.id))
     }
 
     // MARK: - Shapes
 
-    static func status(_ deployment: Deployment) -> String {
-        switch deployment.status {
-        case .paused: "InProgress"
-        default: deployment.status.rawValue
-        }
-    }
-
-    func info(_ deployment: Deployment, registry: Registry) throws -> [String: Any] {
+    func info(_ deployment: Deployment) throws -> DeploymentInfo {
         let link = try registry.codeDeployLink(deployment.id)
-        var info: [String: Any] = [
-            "deploymentId": deployment.id, "applicationName": link?.0 ?? "relctl", "deploymentGroupName": link?.1 ?? "\(deployment.functionName):\(deployment.alias)",
-            "deploymentConfigName": deployment.policy.name, "status": Self.status(deployment), "createTime": deployment.createTime,
-            "creator": "user", "computePlatform": "Lambda", "deploymentStyle": ["deploymentType": "BLUE_GREEN", "deploymentOption": "WITH_TRAFFIC_CONTROL"],
-            "deploymentOverview": ["Pending": 0, "InProgress": deployment.status.isActive ? 1 : 0, "Succeeded": deployment.status == .succeeded ? 1 : 0,
-                                   "Failed": deployment.status == .failed ? 1 : 0, "Skipped": 0, "Ready": 0],
-        ]
-        if let description = link?.2 { info["description"] = description }
-        if let revision = link?.3.flatMap({ try? JSONSerialization.jsonObject(with: Data($0.utf8)) }) { info["revision"] = revision }
-        if let start = deployment.startTime { info["startTime"] = start }
-        if let complete = deployment.completeTime { info["completeTime"] = complete }
-        if let error = deployment.error { info["errorInformation"] = ["code": error.code, "message": error.message] }
-        if let rollback = deployment.rollbackMessage { info["rollbackInfo"] = ["rollbackMessage": rollback] }
-        return info
+        return DeploymentInfo(codeDeploy: deployment, application: link?.0, group: link?.1, description: link?.2,
+                              revision: link?.3.flatMap { JSONValue(json: $0) })
     }
 
     /// A CodeDeploy `trafficRoutingConfig` as a relctl policy (see `TrafficRouting`), with AWS's error types.
@@ -241,7 +246,7 @@ struct CodeDeployAPI: Sendable {
 
     /// A deployment config by name from the one catalogue: presets, `<data-dir>/policies/*.yaml`
     /// and configs created with CreateDeploymentConfig.
-    func policy(named name: String, registry: Registry) async throws -> DeploymentPolicy {
+    func policy(named name: String) async throws -> DeploymentPolicy {
         if var policy = try await PolicyCatalog.load(for: registry).lookup(name)?.policy {
             policy.name = name  // the deployment answers with the config name it was asked for
             return policy
@@ -249,22 +254,22 @@ struct CodeDeployAPI: Sendable {
         throw CodeDeployError(type: "DeploymentConfigDoesNotExistException", message: "The deployment configuration \(name) does not exist.")
     }
 
-    func requireApplication(_ registry: Registry, _ name: String) throws -> CodeDeployApplication {
+    func requireApplication(_ name: String) throws -> CodeDeployApplication {
         guard let application = try registry.codeDeployApplication(name) else {
             throw CodeDeployError(type: "ApplicationDoesNotExistException", message: "No application found for name: \(name)")
         }
         return application
     }
 
-    func requireGroup(_ registry: Registry, _ application: String, _ name: String) throws -> CodeDeployGroup {
-        _ = try requireApplication(registry, application)
+    func requireGroup(_ application: String, _ name: String) throws -> CodeDeployGroup {
+        _ = try requireApplication(application)
         guard let group = try registry.codeDeployGroup(application: application, name: name) else {
             throw CodeDeployError(type: "DeploymentGroupDoesNotExistException", message: "No Deployment Group found for name: \(name)")
         }
         return group
     }
 
-    func requireDeployment(_ registry: Registry, _ id: String) throws -> Deployment {
+    func requireDeployment(_ id: String) throws -> Deployment {
         guard id.hasPrefix("d-") else {
             throw CodeDeployError(type: "InvalidDeploymentIdException", message: "The deployment ID \(id) is not valid.")
         }

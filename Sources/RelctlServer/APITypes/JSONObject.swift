@@ -1,59 +1,22 @@
 import Foundation
 import RelctlCore
-import RelctlStore
-
-/// One API request, decoded from HTTP, with the registry it acts on (scoped to the request's
-/// region and caller).
-struct APIRequest {
-    var method: String
-    var rawPath: String
-    /// Path segments, percent-decoded.
-    var segments: [String]
-    var query: [String: String]
-    var headers: [(String, String)]
-    var body: Data
-    var registry: Registry
-    var requestId: String
-    /// The function the path names, set (and checked to be reachable) before an operation runs.
-    var function: FunctionReference? = nil
-
-    func header(_ name: String) -> String? {
-        headers.first { $0.0.lowercased() == name.lowercased() }?.1
-    }
-
-    /// The body as a JSON object ({} when empty); InvalidRequestContentException otherwise.
-    func json() throws(RelctlError) -> JSONObject {
-        if body.isEmpty { return JSONObject([:]) }
-        guard let object = (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] else {
-            throw RelctlError(.invalidRequestContent, "Could not parse request body into json: the body is not a JSON object.")
-        }
-        return JSONObject(object)
-    }
-}
-
-struct APIResponse {
-    var status: Int
-    var headers: [(String, String)] = []
-    var body: Data = Data()
-
-    static func json(_ value: some Encodable, status: Int = 200) -> APIResponse {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.withoutEscapingSlashes]
-        return APIResponse(status: status, headers: [("Content-Type", "application/json")], body: (try? encoder.encode(value)) ?? Data("{}".utf8))
-    }
-
-    static func raw(_ object: [String: Any], status: Int = 200, contentType: String = "application/json") -> APIResponse {
-        APIResponse(status: status, headers: [("Content-Type", contentType)],
-                    body: (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8))
-    }
-
-    static let noContent = APIResponse(status: 204)
-}
 
 /// Typed access to a JSON request body, with AWS-style messages for wrong types.
 struct JSONObject {
     let values: [String: Any]
     init(_ values: [String: Any]) { self.values = values }
+
+    /// A request body as a JSON object ({} when empty); InvalidRequestContentException otherwise.
+    init(body: Data) throws(RelctlError) {
+        if body.isEmpty {
+            self.init([:])
+            return
+        }
+        guard let object = (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] else {
+            throw RelctlError(.invalidRequestContent, "Could not parse request body into json: the body is not a JSON object.")
+        }
+        self.init(object)
+    }
 
     func has(_ key: String) -> Bool { values[key] != nil && !(values[key] is NSNull) }
 

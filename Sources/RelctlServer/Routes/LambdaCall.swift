@@ -1,0 +1,111 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOPosix
+import RelctlCore
+import RelctlStore
+
+/// A Lambda REST request as an operation sees it: the path's names (percent-decoded), the query,
+/// the body the middleware read and the registry scoped to the request.
+struct LambdaCall: Sendable {
+    var operation: String
+    var method: String
+    var rawPath: String
+    var query: [String: String]
+    var body: Data
+    var scope: RegistryScope
+    var headers: HTTPFields
+    /// The function the path names, checked to be reachable (this region, this account) before the operation runs.
+    var function: FunctionReference?
+    private var parameters: [String: String]
+
+    /// The API versions in Lambda's paths (botocore's model).
+    static let apiVersions: Set<String> = ["2015-03-31", "2016-08-19", "2017-03-31", "2017-10-31", "2018-10-31", "2019-09-30"]
+
+    init(_ request: Request, _ context: AppRequestContext) throws(RelctlError) {
+        let apiVersion = context.parameters.get("apiVersion") ?? ""
+        guard Self.apiVersions.contains(apiVersion), let scope = context.scope else {
+            throw RelctlError(.resourceNotFound, "No operation at \(request.method.rawValue) \(request.uri.path).")
+        }
+        operation = context.operation.name
+        method = request.method.rawValue
+        rawPath = request.uri.path
+        query = Self.parseQuery(request.uri.query)
+        body = context.body
+        self.scope = scope
+        headers = request.headers
+        var decoded: [String: String] = [:]
+        for (name, value) in context.parameters { decoded[String(name)] = String(value).removingPercentEncoding ?? String(value) }
+        parameters = decoded
+        // Isolation, before any operation runs: every operation on /functions/{FunctionName}/…
+        // acts only on a function of the signed region and this account (CreateFunction, which
+        // names its function in the body, checks the same way).
+        if let name = decoded["function"] {
+            function = try reachableFunction(named: name)
+        }
+    }
+
+    var registry: Registry { scope.registry }
+
+    /// A path parameter, percent-decoded.
+    func parameter(_ name: String) -> String { parameters[name] ?? "" }
+
+    func header(_ name: String) -> String? { HTTPField.Name(name).flatMap { headers[$0] } }
+
+    func json() throws(RelctlError) -> JSONObject { try JSONObject(body: body) }
+
+    /// Runs registry work on the store threads (see `AppRequestContext.store`).
+    func store<T: Sendable>(_ body: @escaping @Sendable (Registry) throws -> T) async throws -> T {
+        let registry = scope.registry
+        return try await scope.threads.runIfActive { try body(registry) }
+    }
+
+    /// The function named in the path, with a qualifier from the name or `?Qualifier=`.
+    func functionReference(qualifierAllowed: Bool = true) throws(RelctlError) -> FunctionReference {
+        guard var reference = function else {
+            throw RelctlError(.service, "\(method) \(rawPath) names no function.")
+        }
+        if let qualifier = query["Qualifier"] {
+            let parsed = try Qualifier(parsing: qualifier)
+            if let derived = reference.qualifier, derived != parsed {
+                throw RelctlError(.invalidParameterValue, "The derived qualifier from the function name does not match the specified qualifier.")
+            }
+            reference.qualifier = parsed
+        }
+        if reference.qualifier != nil && !qualifierAllowed {
+            throw RelctlError(.invalidParameterValue, "This operation does not take a qualified function name.")
+        }
+        return reference
+    }
+
+    /// The operations whose FunctionName is botocore's NamespacedFunctionName (256 characters, its own pattern).
+    static let namespacedActions: Set<String> = ["GetFunction", "GetFunctionConfiguration", "DeleteFunction", "Invoke", "ListVersionsByFunction"]
+
+    /// A function name from the request, refused unless it is in the request's region and account.
+    func reachableFunction(named text: String) throws(RelctlError) -> FunctionReference {
+        let shape: FunctionReference.NameShape = Self.namespacedActions.contains(operation) ? .namespaced : .functionName
+        let reference = try FunctionReference(parsing: text, shape: shape)
+        try registry.arn.requireReachable(reference, named: text, shape: shape, action: operation, caller: registry.actor)
+        return reference
+    }
+
+    func maxItems(cap: Int, hardMax: Int) throws(RelctlError) -> Int {
+        guard let text = query["MaxItems"] else { return cap }
+        guard let value = Int(text), (1...hardMax).contains(value) else {
+            throw .validation(value: text, field: "maxItems", constraint: "Member must have value between 1 and \(hardMax)")
+        }
+        return min(value, cap)
+    }
+
+    static func parseQuery(_ raw: String?) -> [String: String] {
+        guard let raw, !raw.isEmpty else { return [:] }
+        var result: [String: String] = [:]
+        for item in raw.split(separator: "&") {
+            let parts = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let key = String(parts[0]).removingPercentEncoding ?? String(parts[0])
+            let value = parts.count > 1 ? (String(parts[1]).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String(parts[1])) : ""
+            result[key] = value
+        }
+        return result
+    }
+}
