@@ -145,6 +145,7 @@ let package = Package(
             dependencies: [
                 "RelctlCore",
                 "RelctlPackages",
+                "RelctlStorage",
                 "RelctlStore",
                 "RelctlRuntime",
                 "RelctlRollout",

@@ -213,4 +213,38 @@ struct EventCLITests {
         let missing = try cli.run("notify", "delete", "nobody")
         #expect(missing.status == 1 && missing.stderr.contains("ResourceNotFoundException"))
     }
+    @Test func serveStreamsEventsAsServerSentEventsAndResumesFromLastEventId() throws {
+        let cli = try CLI()
+        try Self.makeHistory(cli, versions: 3)
+        let published = try Self.events(cli, ["--type", "VersionPublished"]).compactMap { $0["seq"] as? Int }
+        let server = try ServerProcess(cli)
+        // Resume after the first publish: the two later ones, each with its id, type and JSON.
+        let resumed = try ChildProcess.run(
+            arguments: ["/usr/bin/env", "curl", "-sN", "--max-time", "2", "-H", "Last-Event-ID: \(published[0])", "\(server.endpoint)/events?type=VersionPublished"],
+            environment: ProcessInfo.processInfo.environment, timeout: 30)
+        let ids = resumed.stdout.split(separator: "\n").filter { $0.hasPrefix("id: ") }.map { String($0.dropFirst(4)) }
+        #expect(ids == published.dropFirst().map(String.init), "\(resumed.stdout)")
+        #expect(resumed.stdout.contains("event: VersionPublished\ndata: {"))
+
+        // Live: a publish made while the stream is open arrives on it.
+        let log = cli.workDirectory.appendingPathComponent("sse.log")
+        let stream = try ChildProcess.spawn(.init(
+            arguments: ["/usr/bin/env", "curl", "-sN", "--max-time", "60", "\(server.endpoint)/events?since=\(published.last!)&function=orders"],
+            environment: ProcessInfo.processInfo.environment, logPath: log.path))
+        defer { stream.killGroupAndWait() }
+        try cli.json("function", "update-code", "orders", "--dir", try cli.source("live", marker: "live"), "--publish")
+        let deadline = Date().addingTimeInterval(30)
+        var text = ""
+        while Date() < deadline && !text.contains(#""version":"4""#) {
+            usleep(50_000)
+            text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+        }
+        #expect(text.contains(#""version":"4""#), "\(text)")
+
+        let bad = try ChildProcess.run(arguments: ["/usr/bin/env", "curl", "-s", "-w", "\n%{http_code}", "-H", "Last-Event-ID: x", "\(server.endpoint)/events"],
+                                       environment: ProcessInfo.processInfo.environment, timeout: 30)
+        #expect(bad.stdout.hasSuffix("\n400") && bad.stdout.contains("use an event's sequence number"), "\(bad.stdout)")
+        // An open stream does not hold up a graceful stop.
+        #expect(server.stop() == 0)
+    }
 }
