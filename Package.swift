@@ -52,7 +52,7 @@ let package = Package(
             name: "RelctlMigrations",
             path: "migrations",
             sources: ["Migrations.swift"],
-            resources: [.embedInCode("0001_registry.sql"), .embedInCode("0002_rollouts.sql"), .embedInCode("0003_concurrency.sql"), .embedInCode("0004_codedeploy.sql")]
+            resources: [.embedInCode("0001_registry.sql"), .embedInCode("0002_rollouts.sql"), .embedInCode("0003_concurrency.sql"), .embedInCode("0004_codedeploy.sql"), .embedInCode("0005_stacks.sql")]
         ),
         // The SQLite registry (GRDB, WAL), the migrator, the content-addressed blob store, quota, cleanup.
         .target(
@@ -125,10 +125,13 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
+        // SAM templates, pure: YAML/JSON with intrinsics → a typed stack model → a change set (no I/O).
+        .target(name: "RelctlSAM", dependencies: ["RelctlCore", .product(name: "Yams", package: "Yams")]),
         // Subcommands and rendering (tables and AWS-shaped JSON).
         .target(
             name: "RelctlCLI",
             dependencies: [
+                "RelctlSAM",
                 "RelctlStore",
                 "RelctlRollout",
                 "RelctlRuntime",
@@ -156,6 +159,7 @@ let package = Package(
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             ]
         ),
+        .testTarget(name: "RelctlSAMTests", dependencies: ["RelctlSAM", "RelctlCore"]),
         // End-to-end: runs the built `relctl` binary as a child process (and SIGKILLs it).
         .testTarget(
             name: "RelctlCLITests",
