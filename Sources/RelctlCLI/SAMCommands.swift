@@ -9,7 +9,7 @@ struct SAMCommand: ParsableCommand {
         commandName: "sam", abstract: "Deploy a SAM template: functions, layers, alarms, AutoPublishAlias and DeploymentPreference.",
         subcommands: [DeployCommand.self])
 
-    struct DeployCommand: ParsableCommand {
+    struct DeployCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "deploy",
             abstract: "Make the registry match a SAM template (YAML or JSON) and run its gradual deployments.",
@@ -53,9 +53,9 @@ struct SAMCommand: ParsableCommand {
             return result
         }
 
-        func run() throws {
+        func run() async throws {
             let applier = StackApplier(registry: try global.registry())
-            let prepared = try applier.prepare(templatePath: template, stackName: stackName, overrides: try overrides())
+            let prepared = try await applier.prepare(templatePath: template, stackName: stackName, overrides: try overrides())
             for notice in prepared.model.notices { Output.note("notice: \(notice)") }
             if noExecute {
                 if global.output == .json { return Output.json(ChangeSet(prepared)) }
@@ -68,7 +68,7 @@ struct SAMCommand: ParsableCommand {
                 return
             }
             if global.output == .table { StackText.changeSet(prepared.plan) }
-            let ids = try applier.execute(prepared)
+            let ids = try await applier.execute(prepared)
             if ids.isEmpty || detach {
                 let stack = try applier.stack(stackName)
                 if global.output == .json { return Output.json(StackInfo(stack, resources: try applier.resources(stackName), deployments: try applier.deployments(ids))) }
@@ -79,7 +79,7 @@ struct SAMCommand: ParsableCommand {
             let terminal = isatty(STDOUT_FILENO) == 1 && ProcessInfo.processInfo.environment["TERM"] != "dumb" && global.output == .table
             var drawn = 0
             var lastEvent: [String: Int64] = [:]
-            let finished = try applier.follow(ids, interval: interval) { deployments in
+            let finished = try await applier.follow(ids, interval: interval) { deployments in
                 guard global.output == .table else { return }
                 if terminal {
                     let lines = deployments.map { StackText.row($0, now: Date().timeIntervalSince1970) }

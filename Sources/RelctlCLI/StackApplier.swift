@@ -4,6 +4,7 @@ import RelctlPackages
 import RelctlRollout
 import RelctlRuntime
 import RelctlSAM
+import RelctlStorage
 import RelctlStore
 
 /// Every call `relctl sam deploy` and `relctl stack` make into the registry and the rollout engine,
@@ -11,6 +12,7 @@ import RelctlStore
 /// it, watching its deployments, and deleting a stack.
 struct StackApplier {
     let registry: Registry
+    var engine: RolloutEngine { RolloutEngine(store: registry) }
 
     /// A template read, resolved, planned and checked: nothing has changed yet.
     struct Prepared {
@@ -26,7 +28,7 @@ struct StackApplier {
 
     // MARK: - Prepare (reads only)
 
-    func prepare(templatePath: String, stackName: String, overrides: [String: String]) throws -> Prepared {
+    func prepare(templatePath: String, stackName: String, overrides: [String: String]) async throws -> Prepared {
         let templateURL = URL(fileURLWithPath: templatePath)
         let text: String
         do { text = try String(contentsOf: templateURL, encoding: .utf8) } catch {
@@ -61,7 +63,7 @@ struct StackApplier {
             try StackModel.build(template, overrides: overrides, stackName: stackName, arn: registry.arn, plannedVersions: versions)
         }
         let plan = StackPlanner.plan(model, codeKeys: codeKeys, deployed: deployed, observed: observed)
-        let policies = try check(plan, model: model, deployed: deployed, templatePath: templatePath)
+        let policies = try await check(plan, model: model, deployed: deployed, templatePath: templatePath)
         return Prepared(stackName: stackName, templateHash: CodeHash.hex(of: Data(text.utf8)), model: model, plan: plan, previous: previous,
                         packages: packages, policies: policies)
     }
@@ -108,7 +110,7 @@ struct StackApplier {
 
     /// Everything that could make the apply fail half-way, checked first: policies, hooks, alarms,
     /// layers, configs and aliases. Returns the policy of each deployment.
-    func check(_ plan: StackPlan, model: StackModel, deployed: [String: DeployedResource], templatePath: String) throws -> [String: DeploymentPolicy] {
+    func check(_ plan: StackPlan, model: StackModel, deployed: [String: DeployedResource], templatePath: String) async throws -> [String: DeploymentPolicy] {
         func fail(_ line: Int?, _ message: String) -> RelctlError { RelctlError(.validation, "\(templatePath): \(lineText(line))\(message)") }
         let ownConfigs = Set(deployed.values.filter { $0.resourceType == "AWS::CodeDeploy::DeploymentConfig" }.map(\.physicalId))
         for config in model.deploymentConfigs where !ownConfigs.contains(config.name) {
@@ -124,7 +126,7 @@ struct StackApplier {
             throw fail(nil, error.message)
         }
         let functionNames = Set(model.functions.map(\.name))
-        let alarmNames = Set(model.alarms.map(\.definition.name)).union(try registry.listAlarms().map(\.AlarmName))
+        let alarmNames = Set(model.alarms.map(\.definition.name)).union(try await engine.listAlarms().map(\.AlarmName))
         var policies: [String: DeploymentPolicy] = [:]
         for function in model.functions {
             guard let preference = function.deploymentPreference, preference.enabled else { continue }
@@ -180,7 +182,7 @@ struct StackApplier {
     /// versions and aliases, alarms, then the deployments — and removals last. Returns the
     /// deployments started. The stack's record is written even when a step fails, so it owns
     /// everything that was created.
-    func execute(_ prepared: Prepared) throws -> [String] {
+    func execute(_ prepared: Prepared) async throws -> [String] {
         let plan = prepared.plan
         var done = Set<String>()
         var events: [StackEvent] = []
@@ -227,7 +229,7 @@ struct StackApplier {
             }
             for step in plan.functions {
                 guard case .deploy(_, let target, let preference) = step.aliasStep, let alias = step.spec.alias else { continue }
-                let deployment = try registry.createDeployment(DeploymentRequest(
+                let deployment = try await engine.create(DeploymentRequest(
                     function: step.spec.name, alias: alias, targetVersion: String(target), policy: prepared.policies[step.spec.logicalId]!,
                     preTrafficHook: preference.preTrafficHook, postTrafficHook: preference.postTrafficHook, alarms: preference.alarms))
                 deployments.append(deployment.id)
@@ -330,17 +332,25 @@ struct StackApplier {
 
     /// Runs the stack's deployments in the foreground, all at once (one controller each), calling
     /// `show` after every tick; returns them finished.
-    func follow(_ ids: [String], interval: Double, show: ([Deployment]) -> Void) throws -> [Deployment] {
-        let pool = RuntimePool(registry: registry)
-        defer { pool.shutdownAndWait() }
-        let controllers = ids.map { makeController(registry, scope: $0, pool: pool) }
+    func follow(_ ids: [String], interval: Double, show: ([Deployment]) -> Void) async throws -> [Deployment] {
+        let engine = self.engine
+        let pool = RuntimePool(store: registry, rollout: engine)
+        let controllers = ids.map { Controller(engine: engine, scope: $0, invokeFunctionHook: pool.invokeHook) }
         defer { for controller in controllers { controller.hooks.stopAll() } }
-        while true {
-            for controller in controllers { try controller.tick() }
-            let deployments = try ids.map { id throws(RelctlError) in try registry.deployment(id: id) }
-            show(deployments)
-            if !deployments.contains(where: \.status.isActive) { return deployments }
-            usleep(useconds_t(max(0.01, interval) * 1_000_000))
+        do {
+            while true {
+                for controller in controllers { try await controller.tick() }
+                let deployments = try ids.map { id throws(RelctlError) in try registry.deployment(id: id) }
+                show(deployments)
+                if !deployments.contains(where: \.status.isActive) {
+                    await pool.shutdown()
+                    return deployments
+                }
+                try await Task.sleep(nanoseconds: UInt64(max(0.01, interval) * 1_000_000_000))
+            }
+        } catch {
+            await pool.shutdown()
+            throw error
         }
     }
 
