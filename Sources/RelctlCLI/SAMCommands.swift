@@ -176,8 +176,8 @@ struct StackCommand: ParsableCommand {
 
         func run() throws {
             let applier = StackApplier(registry: try global.registry())
+            _ = try applier.stack(name)
             let resources = dryRun ? try applier.resources(name) : try applier.delete(name)
-            if dryRun { _ = try applier.stack(name) }
             if global.output == .json { return Output.json(["StackName": name, "DryRun": dryRun ? "true" : "false", "Resources": resources.map(\.physicalId).joined(separator: ",")]) }
             for resource in resources { print("\(dryRun ? "would delete" : "deleted") \(resource.resourceType) \(resource.logicalId) (\(resource.physicalId))") }
             print(dryRun ? "Stack \(name): nothing deleted (--dry-run)." : "Stack \(name) deleted.")

@@ -248,8 +248,10 @@ public enum StackPlanner {
             for (id, type) in [(function.versionLogicalId, "AWS::Lambda::Version"), (function.aliasLogicalId, "AWS::Lambda::Alias")] {
                 guard let id else { continue }
                 let physical = type == "AWS::Lambda::Version" ? "\(function.name):\(target ?? 0)" : "\(function.name):\(function.alias ?? "")"
-                change(id, type, physical, physical, [type == "AWS::Lambda::Version" ? "version \(target ?? 0)" : "alias on version \(target ?? 0)"])
-                plan.states[id] = ResourceState(fingerprint: physical)
+                // The alias's state is the version it ends on: moving it is a modify.
+                let print = "\(physical)@\(target ?? 0)"
+                change(id, type, physical, print, [type == "AWS::Lambda::Version" ? "version \(target ?? 0)" : "alias on version \(target ?? 0)"])
+                plan.states[id] = ResourceState(fingerprint: print)
             }
         }
 

@@ -1,4 +1,5 @@
 import Foundation
+import RelctlProcess
 import Testing
 
 /// `relctl sam deploy` and `relctl stack` with the real binary, on examples/sam (AWS's "safe
@@ -165,5 +166,67 @@ struct SAMCLITests {
         let policies = (try cli.json("policy", "list")["policies"] as? [[String: Any]]) ?? []
         #expect(!policies.contains { $0["name"] as? String == "Canary50Percent1Minute" })
         #expect(try functionNames(cli).isEmpty)
+    }
+
+    /// Two functions deploy at once, one row each redrawn in place on a terminal; the one whose
+    /// alarm fires rolls back alone and the command exits 1.
+    @Test func functionsDeployAtOnceOneRowEachAndAFailedOneRollsBackAlone() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/script") else {
+            Issue.record("util-linux's `script` is needed to give relctl a terminal")
+            return
+        }
+        let (cli, _) = try Self.fixture()
+        let a = try cli.source("a", marker: "a1")
+        let b = try cli.source("b", marker: "b1")
+        let template = cli.workDirectory.appendingPathComponent("template.yaml")
+        func function(_ name: String, _ code: String) -> String {
+            """
+              \(name):
+                Type: AWS::Serverless::Function
+                Properties:
+                  CodeUri: \(code)
+                  Handler: bootstrap
+                  FunctionName: \(name)
+                  AutoPublishAlias: live
+                  DeploymentPreference: {Type: Canary10Percent2Seconds, Alarms: [!Ref \(name)Errors]}
+              \(name)Errors:
+                Type: AWS::CloudWatch::Alarm
+                Properties:
+                  Namespace: AWS/Lambda
+                  MetricName: Errors
+                  Dimensions: [{Name: FunctionName, Value: !Ref \(name)}, {Name: ExecutedVersion, Value: !GetAtt \(name).Version.Version}]
+                  Statistic: Sum
+                  Period: 60
+                  EvaluationPeriods: 1
+                  Threshold: 1
+                  ComparisonOperator: GreaterThanOrEqualToThreshold
+            """
+        }
+        try ("Resources:\n" + function("alpha", a) + "\n" + function("beta", b) + "\n").write(to: template, atomically: true, encoding: .utf8)
+        #expect(try cli.run("sam", "deploy", "-t", template.path, "--stack-name", "pair").status == 0)
+        for folder in [a, b] {
+            try Data("#!/bin/sh\necho 2\n".utf8).write(to: URL(fileURLWithPath: folder).appendingPathComponent("bootstrap"))
+        }
+        try cli.run("metrics", "put", "--function", "beta", "--version", "2", "--metric", "Errors", "--value", "3")
+        let command = [CLI.binary.path, "sam", "deploy", "-t", template.path, "--stack-name", "pair"].map { "'\($0)'" }.joined(separator: " ")
+        let result = try ChildProcess.run(arguments: ["/usr/bin/script", "-qec", command, "/dev/null"],
+                                          environment: cli.environment(["TERM": "xterm"]), timeout: childDeadline)
+        let text = result.stdout
+        #expect(!result.timedOut)
+        #expect(result.status == 1, "\(text)")
+        #expect(text.contains("\u{1B}[2A\u{1B}[J"), "both rows are redrawn in place")
+        #expect(text.contains("alpha:live  v1 → v2") && text.contains("beta:live  v1 → v2"))
+        #expect(text.contains("next shift in"))
+        #expect(text.contains("Succeeded: alpha:live now runs version 2"))
+        #expect(text.contains("Alias restored to version 1"))
+        #expect(try cli.json("alias", "get", "alpha", "live")["FunctionVersion"] as? String == "2")
+        #expect(try cli.json("alias", "get", "beta", "live")["FunctionVersion"] as? String == "1")
+        let stack = try cli.json("stack", "get", "pair")
+        #expect(stack["StackStatus"] as? String == "UPDATE_FAILED")
+        #expect((stack["StackStatusReason"] as? String)?.contains("beta:live") == true)
+        // The same template again retries only beta's deployment (its alarm still fires).
+        let preview = try cli.run("sam", "deploy", "-t", template.path, "--stack-name", "pair", "--no-execute")
+        #expect(preview.stdout.contains("deploy live 1 → 2") && !preview.stdout.contains("publish version"), "\(preview.stdout)")
+        #expect(preview.stdout.split(separator: "\n").filter { $0.contains("deploy live") }.count == 1)
     }
 }

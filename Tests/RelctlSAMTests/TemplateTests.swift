@@ -22,6 +22,11 @@ func failure(_ text: String, overrides: [String: String] = [:], sourceLocation: 
     }
 }
 
+/// A template with one function `Fn` whose properties are `lines` (the first on line 5).
+func oneFunction(_ lines: [String]) -> String {
+    "Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n" + lines.map { "      \($0)" }.joined(separator: "\n")
+}
+
 /// In the style of AWS's "safe deployments" hello-world: a canary with hooks and an Errors alarm on the alias.
 let safeDeployments = """
     AWSTemplateFormatVersion: '2010-09-09'
@@ -240,29 +245,13 @@ let safeDeployments = """
     }
 
     @Test func missingCodeUriIsRefused() throws {
-        let error = try #require(failure("""
-            Resources:
-              Fn:
-                Type: AWS::Serverless::Function
-                Properties:
-                  Handler: app.handler
-                  Runtime: python3.12
-            """))
+        let error = try #require(failure(oneFunction(["Handler: app.handler", "Runtime: python3.12"])))
         #expect(error.code == .missingProperty)
         #expect(error.message.contains("resource Fn") && error.message.contains("CodeUri"))
     }
 
     @Test func unsupportedPropertyNamesResourcePropertyAndLine() throws {
-        let error = try #require(failure("""
-            Resources:
-              Fn:
-                Type: AWS::Serverless::Function
-                Properties:
-                  CodeUri: src
-                  Handler: app.handler
-                  Runtime: python3.12
-                  Frobnicate: true
-            """))
+        let error = try #require(failure(oneFunction(["CodeUri: src", "Handler: app.handler", "Runtime: python3.12", "Frobnicate: true"])))
         #expect(error.code == .unsupportedProperty)
         #expect(error.line == 8)
         #expect(error.message.contains("resource Fn, property Frobnicate"))
@@ -279,14 +268,8 @@ let safeDeployments = """
         ("Handler: !Frob x", .invalidIntrinsic),
     ])
     func badIntrinsicsAreRefusedWithTheirLine(property: String, code: TemplateError.Code) throws {
-        let error = try #require(failure("""
-            Resources:
-              Fn:
-                Type: AWS::Serverless::Function
-                Properties:
-                  CodeUri: src
-                  Runtime: python3.12
-                  \(property)
+        let error = try #require(failure(oneFunction(["CodeUri: src", "Runtime: python3.12", property]) + """
+
               Other:
                 Type: AWS::Serverless::Function
                 Properties: {CodeUri: src, Handler: h, Runtime: python3.12}
