@@ -58,9 +58,18 @@ struct StackApplier {
                                                             physicalId: resource.physicalId, state: state)
         }
         let observed = try observe(firstPass, deployed: deployed, templatePath: templatePath)
-        let versions = StackPlanner.plannedVersions(firstPass, codeKeys: codeKeys, deployed: deployed, observed: observed)
-        let model = try mapped { () throws(TemplateError) in
-            try StackModel.build(template, overrides: overrides, stackName: stackName, arn: registry.arn, plannedVersions: versions)
+        // Version numbers and the values that refer to them settle in a pass or two (a function's
+        // configuration names its layers' new versions; with AutoPublishAliasAllProperties that decides its own).
+        var versions = StackPlanner.plannedVersions(firstPass, codeKeys: codeKeys, deployed: deployed, observed: observed)
+        var model = firstPass
+        for _ in 0..<3 {
+            let planned = versions
+            model = try mapped { () throws(TemplateError) in
+                try StackModel.build(template, overrides: overrides, stackName: stackName, arn: registry.arn, plannedVersions: planned)
+            }
+            let next = StackPlanner.plannedVersions(model, codeKeys: codeKeys, deployed: deployed, observed: observed)
+            if next == versions { break }
+            versions = next
         }
         let plan = StackPlanner.plan(model, codeKeys: codeKeys, deployed: deployed, observed: observed)
         let policies = try await check(plan, model: model, deployed: deployed, templatePath: templatePath)

@@ -81,6 +81,13 @@ public struct StackModel: Sendable, Equatable {
     /// Accepted but ignored, each naming what and where (Role, Events, …).
     public var notices: [String] = []
 
+    /// Registry names of the functions, layers, alarms and deployment configs, by logical id.
+    public var names: [String: String] {
+        Dictionary(functions.map { ($0.logicalId, $0.name) } + layers.map { ($0.logicalId, $0.name) }
+                   + alarms.map { ($0.logicalId, $0.definition.name) } + deploymentConfigs.map { ($0.logicalId, $0.name) },
+                   uniquingKeysWith: { first, _ in first })
+    }
+
     public static let supportedTypes = [
         "AWS::Serverless::Function", "AWS::Serverless::LayerVersion", "AWS::Lambda::Function", "AWS::Lambda::Version",
         "AWS::Lambda::Alias", "AWS::Lambda::LayerVersion", "AWS::CloudWatch::Alarm", "AWS::CodeDeploy::DeploymentConfig",

@@ -123,8 +123,9 @@ public enum StackPlanner {
     /// The version numbers this deploy ends with, by logical id — what `StackModel.build` needs for
     /// `Fn.Version.Version` and layer Refs. `codeKeys` are the code hashes (the caller hashed the zips).
     public static func plannedVersions(
-        _ model: StackModel, codeKeys: [String: String], deployed: [String: DeployedResource], observed: [String: Observed]
+        _ model: StackModel, codeKeys: [String: String], deployed allDeployed: [String: DeployedResource], observed: [String: Observed]
     ) -> [String: Int] {
+        let deployed = kept(model, allDeployed)
         var result: [String: Int] = [:]
         for layer in model.layers {
             let previous = deployed[layer.logicalId]?.state
@@ -134,9 +135,18 @@ public enum StackPlanner {
         for function in model.functions where function.alias != nil {
             let previous = deployed[function.logicalId]?.state
             let publish = needsPublish(function, codeKey: codeKey(function, codeKeys), previous: previous)
-            result[function.logicalId] = publish || previous?.version == nil ? (observed[function.logicalId]?.highestVersion ?? 0) + 1 : previous!.version!
+            // A function the stack creates starts at version 1 (any other of that name is refused before).
+            let highest = previous == nil ? 0 : observed[function.logicalId]?.highestVersion ?? 0
+            result[function.logicalId] = publish || previous?.version == nil ? highest + 1 : previous!.version!
         }
         return result
+    }
+
+    /// The deployed resources that are still the same resource: a renamed one (another registry name
+    /// for the same logical id) is a new resource.
+    static func kept(_ model: StackModel, _ deployed: [String: DeployedResource]) -> [String: DeployedResource] {
+        let names = model.names
+        return deployed.filter { id, resource in names[id].map { $0 == resource.physicalId } ?? true }
     }
 
     static func codeKey(_ function: FunctionSpec, _ codeKeys: [String: String]) -> String {
@@ -170,9 +180,17 @@ public enum StackPlanner {
     }
 
     public static func plan(
-        _ model: StackModel, codeKeys: [String: String], deployed: [String: DeployedResource], observed: [String: Observed]
+        _ model: StackModel, codeKeys: [String: String], deployed allDeployed: [String: DeployedResource], observed: [String: Observed]
     ) -> StackPlan {
         var plan = StackPlan()
+        // A resource whose name changed is replaced, as CloudFormation does: the new one is created
+        // and the old one removed.
+        let deployed = kept(model, allDeployed)
+        for (id, resource) in allDeployed.sorted(by: { $0.key < $1.key }) where deployed[id] == nil && model.names[id] != nil {
+            plan.removed.append(resource)
+            plan.changes.append(StackPlan.Change(logicalId: id, resourceType: resource.resourceType, physicalId: resource.physicalId,
+                                                 action: .remove, details: ["delete \(resource.physicalId) (replaced by \(model.names[id]!))"]))
+        }
         let versions = plannedVersions(model, codeKeys: codeKeys, deployed: deployed, observed: observed)
         func change(_ id: String, _ type: String, _ physical: String, _ fingerprint: String, _ details: [String], changed: Bool? = nil) {
             let previous = deployed[id]
@@ -213,7 +231,7 @@ public enum StackPlanner {
             let config = configKey(function)
             let publish = previous?.version == nil ? function.alias != nil : needsPublish(function, codeKey: key, previous: previous)
             let target = function.alias == nil ? nil : versions[function.logicalId]
-            let seen = observed[function.logicalId]
+            let seen = previous == nil ? nil : observed[function.logicalId]
             var step = StackPlan.FunctionStep(
                 spec: function, create: previous == nil, updateCode: previous != nil && previous?.codeKey != key,
                 updateConfiguration: previous != nil && previous?.configKey != config, publish: publish, targetVersion: target,

@@ -169,4 +169,14 @@ let canaryTemplate = """
         let first = try plan(safeDeployments, code: ["HelloWorldFunction": "a", "PreTrafficLambdaFunction": "h", "PostTrafficLambdaFunction": "h"])
         #expect(first.functions.map(\.spec.logicalId) == ["PreTrafficLambdaFunction", "PostTrafficLambdaFunction", "HelloWorldFunction"])
     }
+
+    @Test func renamedFunctionIsReplacedCreatedAnewAndTheOldOneRemoved() throws {
+        let named = canaryTemplate.replacingOccurrences(of: "AutoPublishAlias: live", with: "AutoPublishAlias: live\n      FunctionName: orders")
+        let first = try plan(canaryTemplate, code: ["Fn": "aaa"])
+        let second = try plan(named, code: ["Fn": "aaa"], deployed: recorded(first), observed: ["Fn": Observed(highestVersion: 1, aliasVersion: 1)])
+        let step = try #require(second.functions.first)
+        #expect(step.create && step.spec.name == "orders" && step.targetVersion == 1 && step.aliasStep == .create(version: 1))
+        #expect(second.removed.map(\.physicalId) == ["app-Fn"])
+        #expect(second.changes.filter { $0.logicalId == "Fn" }.map(\.action) == [.remove, .add])
+    }
 }
