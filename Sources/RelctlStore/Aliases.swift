@@ -16,6 +16,52 @@ public struct HistoryEntry: Codable, Sendable, Equatable {
     public var After: String?
 }
 
+struct AliasRecord: SnakeCaseRecord {
+    static let databaseTableName = "aliases"
+    var functionName: String
+    var name: String
+    var functionVersion: Int
+    var additionalVersion: Int?
+    var additionalWeight: Double?
+    var description: String
+    var revisionId: String
+
+    var target: AliasTarget {
+        AliasTarget(
+            functionVersion: functionVersion,
+            additional: additionalVersion.map { AliasTarget.Additional(version: $0, weight: additionalWeight ?? 0) })
+    }
+
+    mutating func setTarget(_ target: AliasTarget) {
+        functionVersion = target.functionVersion
+        additionalVersion = target.additional?.version
+        additionalWeight = target.additional?.weight
+    }
+}
+
+struct AliasMoveRecord: SnakeCaseRecord {
+    static let databaseTableName = "alias_moves"
+    var id: Int64?
+    var functionName: String
+    var aliasName: String
+    var at: String
+    var actor: String
+    var cause: String
+    var fromVersion: Int?
+    var fromAdditionalVersion: Int?
+    var fromAdditionalWeight: Double?
+    var toVersion: Int?
+    var toAdditionalVersion: Int?
+    var toAdditionalWeight: Double?
+
+    var from: AliasTarget? { Self.target(fromVersion, fromAdditionalVersion, fromAdditionalWeight) }
+    var to: AliasTarget? { Self.target(toVersion, toAdditionalVersion, toAdditionalWeight) }
+
+    static func target(_ version: Int?, _ additional: Int?, _ weight: Double?) -> AliasTarget? {
+        version.map { AliasTarget(functionVersion: $0, additional: additional.map { .init(version: $0, weight: weight ?? 0) }) }
+    }
+}
+
 extension Registry {
     /// CreateAlias.
     public func createAlias(
