@@ -6,6 +6,7 @@ import PackageDescription
 // only the server, the CLI, the benchmarks and the tests name it; Rollout and Runtime never do.
 // RelctlPackages (zips) serves RelctlStore and RelctlRuntime; RelctlProcess (child processes that die with
 // relctl) serves RelctlRuntime, RelctlRollout and the tests; RelctlSigV4 serves RelctlServer and RelctlRuntime.
+// RelctlSAM (SAM templates → a stack model → a change set, pure) serves RelctlCLI.
 let package = Package(
     name: "relctl",
     platforms: [.macOS(.v14)],
