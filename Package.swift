@@ -7,6 +7,10 @@ import PackageDescription
 // RelctlPackages (zips) serves RelctlStore and RelctlRuntime; RelctlProcess (child processes that die with
 // relctl) serves RelctlRuntime, RelctlRollout and the tests; RelctlSigV4 serves RelctlServer and RelctlRuntime.
 // RelctlSAM (SAM templates → a stack model → a change set, pure) serves RelctlCLI.
+
+/// Every module declares what it imports (`MemberImportVisibility`).
+let strictImports: [SwiftSetting] = [.enableUpcomingFeature("MemberImportVisibility")]
+
 let package = Package(
     name: "relctl",
     platforms: [.macOS(.v14)],
@@ -28,7 +32,7 @@ let package = Package(
     ],
     targets: [
         // Pure values and rules: names, ARNs, limits, routing, errors, the cleanup planner. No I/O.
-        .target(name: "RelctlCore"),
+        .target(name: "RelctlCore", swiftSettings: strictImports),
         // Zip packages: validation (zip-slip, bombs, CRC), hashing, deterministic zipping of a folder.
         .target(
             name: "RelctlPackages",
@@ -36,7 +40,8 @@ let package = Package(
                 "RelctlCore",
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
                 .product(name: "Crypto", package: "swift-crypto"),
-            ]
+            ],
+            swiftSettings: strictImports
         ),
         // AWS Signature Version 4: verifying signed requests (the server, the function-facing endpoint)
         // and signing outgoing ones (S3 reads).
@@ -45,14 +50,15 @@ let package = Package(
             dependencies: [
                 "RelctlCore",
                 .product(name: "Crypto", package: "swift-crypto"),
-            ]
+            ],
+            swiftSettings: strictImports
         ),
         // Child processes: spawned with a clean descriptor table in their own process group, reaped,
         // and made to die with relctl (bubblewrap's PID namespace, or a parent-death signal).
-        .target(name: "RelctlProcess"),
+        .target(name: "RelctlProcess", swiftSettings: strictImports),
         // What relctl needs from storage, as protocols: the rollout engine's transaction, the runtime's
         // lookups, the code store. RelctlRollout and RelctlRuntime depend on these, not on an engine.
-        .target(name: "RelctlStorage", dependencies: ["RelctlCore"]),
+        .target(name: "RelctlStorage", dependencies: ["RelctlCore"], swiftSettings: strictImports),
         // The SQL schema: `migrations/*.sql`, embedded in the binary and applied in order.
         .target(
             name: "RelctlMigrations",
@@ -69,7 +75,8 @@ let package = Package(
                 "RelctlStorage",
                 "RelctlMigrations",
                 .product(name: "GRDB", package: "GRDB.swift"),
-            ]
+            ],
+            swiftSettings: strictImports
         ),
         // The shipped deployment preferences: `policies/*.yaml`, embedded in the binary.
         .target(
@@ -93,7 +100,8 @@ let package = Package(
                 "RelctlPolicies",
                 "RelctlProcess",
                 .product(name: "Yams", package: "Yams"),
-            ]
+            ],
+            swiftSettings: strictImports
         ),
         // The local runtime: package cache, instances speaking the Lambda Runtime API (Hummingbird),
         // weighted routing, warm pool, per-version metrics.
@@ -110,7 +118,8 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
-            ]
+            ],
+            swiftSettings: strictImports
         ),
         // `relctl serve`: the AWS-compatible HTTP API (Lambda rest-json, CodeDeploy JSON 1.1), SigV4,
         // /metrics, with the controller and the warm runtime pool as services.
@@ -118,6 +127,7 @@ let package = Package(
             name: "RelctlServer",
             dependencies: [
                 "RelctlCore",
+                "RelctlPackages",
                 "RelctlStore",
                 "RelctlRuntime",
                 "RelctlRollout",
@@ -130,10 +140,11 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Yams", package: "Yams"),
-            ]
+            ],
+            swiftSettings: strictImports
         ),
         // SAM templates, pure: YAML/JSON with intrinsics → a typed stack model → a change set (no I/O).
-        .target(name: "RelctlSAM", dependencies: ["RelctlCore", .product(name: "Yams", package: "Yams")]),
+        .target(name: "RelctlSAM", dependencies: ["RelctlCore", .product(name: "Yams", package: "Yams")], swiftSettings: strictImports),
         // Subcommands and rendering (tables and AWS-shaped JSON).
         .target(
             name: "RelctlCLI",
@@ -148,9 +159,10 @@ let package = Package(
                 "RelctlServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            swiftSettings: strictImports
         ),
-        .executableTarget(name: "relctl", dependencies: ["RelctlCLI"]),
+        .executableTarget(name: "relctl", dependencies: ["RelctlCLI"], swiftSettings: strictImports),
         .executableTarget(
             name: "relctl-bench",
             dependencies: [
@@ -158,7 +170,8 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
-            path: "Benchmarks/RelctlBenchmarks"
+            path: "Benchmarks/RelctlBenchmarks",
+            swiftSettings: strictImports
         ),
         .testTarget(
             name: "RelctlTests",
@@ -167,13 +180,15 @@ let package = Package(
                 "RelctlProcess", "RelctlSigV4",
                 // To write zips no builder would (links in any order, entries under a link).
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
-            ]
+            ],
+            swiftSettings: strictImports
         ),
-        .testTarget(name: "RelctlSAMTests", dependencies: ["RelctlSAM", "RelctlCore"]),
+        .testTarget(name: "RelctlSAMTests", dependencies: ["RelctlSAM", "RelctlCore"], swiftSettings: strictImports),
         // End-to-end: runs the built `relctl` binary as a child process (and SIGKILLs it).
         .testTarget(
             name: "RelctlCLITests",
-            dependencies: ["RelctlCore", "RelctlStore", "RelctlProcess", "relctl"]
+            dependencies: ["RelctlCore", "RelctlStore", "RelctlProcess", "relctl"],
+            swiftSettings: strictImports
         ),
     ]
 )

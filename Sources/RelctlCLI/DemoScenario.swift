@@ -3,6 +3,7 @@ import RelctlCore
 import RelctlPackages
 import RelctlRollout
 import RelctlRuntime
+import RelctlStorage
 import RelctlStore
 
 /// `relctl demo`: a real canary that fails, from one command.

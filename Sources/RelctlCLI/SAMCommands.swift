@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import RelctlCore
 import RelctlSAM
+import RelctlStorage
 import RelctlStore
 
 struct SAMCommand: ParsableCommand {

@@ -220,11 +220,12 @@ public struct RolloutEngine: Sendable {
         }
         var start = 0
         while start < due.count {
-            let batch = Set(due[start..<min(due.count, start + Self.batchSize)])
+            let batch = Array(due[start..<min(due.count, start + Self.batchSize)])
             start += Self.batchSize
             try await store.write { tx in
                 var cache = AlarmCache()
-                for var deployment in try tx.activeDeployments() where batch.contains(deployment.id) {
+                for id in batch {
+                    guard var deployment = try tx.deployment(id: id) else { continue }
                     try Self.advance(tx, &deployment, cache: &cache)
                 }
             }

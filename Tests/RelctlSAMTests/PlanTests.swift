@@ -1,3 +1,4 @@
+import Foundation
 import RelctlCore
 import RelctlSAM
 import Testing

@@ -1,0 +1,49 @@
+import ArgumentParser
+import Foundation
+import RelctlCore
+import RelctlRollout
+import RelctlRuntime
+import RelctlStorage
+import RelctlStore
+
+struct ControllerCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "controller", abstract: "The rollout controller.", subcommands: [Run.self])
+
+    struct Run: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Advance every deployment (and run exec: hooks) until interrupted; several may run at once.")
+        @OptionGroup var global: GlobalOptions
+        @Option(help: "Seconds between ticks (alarms are evaluated on every tick).") var interval: Double = 0.5
+        @Flag(name: .customLong("until-idle"), help: "Exit once no deployment is active.") var untilIdle = false
+
+        func run() async throws {
+            let registry = try global.registry()
+            let pool = RuntimePool(store: registry, rollout: RolloutEngine(store: registry))
+            let controller = makeController(registry, scope: nil, pool: pool)
+            let stop = SignalFlag()
+            Output.note("controller: ticking every \(DurationText.format(interval)) on \(global.resolvedDataDirectory.path) (Ctrl-C stops)")
+            let untilIdle = untilIdle
+            do {
+                try await controller.run(interval: interval, shouldStop: {
+                    if stop.raised { return true }
+                    return untilIdle && ((try? registry.activeDeployments().isEmpty) ?? false)
+                }, afterTick: {})
+            } catch {
+                await pool.shutdown()
+                throw error
+            }
+            await pool.shutdown()
+        }
+    }
+}
+
+/// Set by SIGINT/SIGTERM so a loop can finish its tick and exit cleanly.
+final class SignalFlag: @unchecked Sendable {
+    nonisolated(unsafe) static var raisedFlag: sig_atomic_t = 0
+    init() {
+        signal(SIGINT) { _ in SignalFlag.raisedFlag = 1 }
+        signal(SIGTERM) { _ in SignalFlag.raisedFlag = 1 }
+    }
+    var raised: Bool { SignalFlag.raisedFlag != 0 }
+}
