@@ -1,9 +1,11 @@
 // swift-tools-version:6.1
 import PackageDescription
 
-// Dependencies point one way: relctl → RelctlCLI → RelctlServer → RelctlRuntime / RelctlRollout →
-// RelctlStore → RelctlPackages → RelctlCore. RelctlProcess (child processes that die with relctl)
-// serves RelctlRuntime, RelctlRollout and the tests; RelctlSigV4 serves RelctlServer and RelctlRuntime.
+// Dependencies point one way: relctl → RelctlCLI → RelctlServer → RelctlRollout / RelctlRuntime →
+// RelctlStorage (protocols) → RelctlCore. RelctlStore (SQLite through GRDB) implements RelctlStorage and
+// only the server, the CLI, the benchmarks and the tests name it; Rollout and Runtime never do.
+// RelctlPackages (zips) serves RelctlStore and RelctlRuntime; RelctlProcess (child processes that die with
+// relctl) serves RelctlRuntime, RelctlRollout and the tests; RelctlSigV4 serves RelctlServer and RelctlRuntime.
 let package = Package(
     name: "relctl",
     platforms: [.macOS(.v14)],
@@ -47,6 +49,9 @@ let package = Package(
         // Child processes: spawned with a clean descriptor table in their own process group, reaped,
         // and made to die with relctl (bubblewrap's PID namespace, or a parent-death signal).
         .target(name: "RelctlProcess"),
+        // What relctl needs from storage, as protocols: the rollout engine's transaction, the runtime's
+        // lookups, the code store. RelctlRollout and RelctlRuntime depend on these, not on an engine.
+        .target(name: "RelctlStorage", dependencies: ["RelctlCore"]),
         // The SQL schema: `migrations/*.sql`, embedded in the binary and applied in order.
         .target(
             name: "RelctlMigrations",
@@ -60,6 +65,7 @@ let package = Package(
             dependencies: [
                 "RelctlCore",
                 "RelctlPackages",
+                "RelctlStorage",
                 "RelctlMigrations",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
@@ -82,7 +88,7 @@ let package = Package(
             name: "RelctlRollout",
             dependencies: [
                 "RelctlCore",
-                "RelctlStore",
+                "RelctlStorage",
                 "RelctlPolicies",
                 "RelctlProcess",
                 .product(name: "Yams", package: "Yams"),
@@ -94,7 +100,7 @@ let package = Package(
             name: "RelctlRuntime",
             dependencies: [
                 "RelctlCore",
-                "RelctlStore",
+                "RelctlStorage",
                 "RelctlPackages",
                 "RelctlProcess",
                 "RelctlSigV4",
@@ -129,6 +135,9 @@ let package = Package(
         .target(
             name: "RelctlCLI",
             dependencies: [
+                "RelctlCore",
+                "RelctlPackages",
+                "RelctlStorage",
                 "RelctlStore",
                 "RelctlRollout",
                 "RelctlRuntime",
@@ -141,7 +150,7 @@ let package = Package(
         .executableTarget(
             name: "relctl-bench",
             dependencies: [
-                "RelctlStore", "RelctlPackages", "RelctlRollout", "RelctlRuntime", "RelctlProcess",
+                "RelctlCore", "RelctlStorage", "RelctlStore", "RelctlPackages", "RelctlRollout", "RelctlRuntime", "RelctlProcess",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
@@ -150,7 +159,7 @@ let package = Package(
         .testTarget(
             name: "RelctlTests",
             dependencies: [
-                "RelctlCore", "RelctlPackages", "RelctlStore", "RelctlMigrations", "RelctlRollout", "RelctlPolicies", "RelctlRuntime",
+                "RelctlCore", "RelctlPackages", "RelctlStorage", "RelctlStore", "RelctlMigrations", "RelctlRollout", "RelctlPolicies", "RelctlRuntime",
                 "RelctlProcess", "RelctlSigV4",
                 // To write zips no builder would (links in any order, entries under a link).
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import RelctlCore
+import RelctlRollout
 import RelctlStore
 
 struct AliasCommand: ParsableCommand {
@@ -97,7 +98,7 @@ struct AliasCommand: ParsableCommand {
     }
 }
 
-struct Rollback: ParsableCommand {
+struct Rollback: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Point an alias back at its previous version (or --to VERSION) and clear its routing, in one transaction.")
     @OptionGroup var global: GlobalOptions
@@ -105,11 +106,11 @@ struct Rollback: ParsableCommand {
     @Argument var alias: String
     @Option(help: "The version to go back to (default: the one before the last move).") var to: String?
 
-    func run() throws {
+    func run() async throws {
         let registry = try global.registry()
         let name = try parseFunction(function).name
         let before = try registry.getAlias(function: name, name: alias)
-        let after = try registry.rollback(function: name, alias: alias, to: to)
+        let after = try await RolloutEngine(store: registry).rollback(function: name, alias: alias, to: to)
         if global.output == .json { return Output.json(after) }
         let routing = before.RoutingConfig?.AdditionalVersionWeights.map { " + \($0.key)@\(formatWeight($0.value))" }.joined() ?? ""
         print("Rolled back \(name):\(alias) from \(before.FunctionVersion)\(routing) to \(after.FunctionVersion).")

@@ -35,8 +35,9 @@ struct DemoScenario {
     func run(say: (String) -> Void) async throws -> Deployment {
         let name = Self.function
         // Start afresh: stop a leftover deployment, delete the function and the alarm.
+        let engine = RolloutEngine(store: registry)
         for deployment in try registry.activeDeployments() where deployment.functionName == name {
-            _ = try registry.stopDeployment(id: deployment.id, rollback: true)
+            _ = try await engine.stop(id: deployment.id, rollback: true)
         }
         if (try? registry.getFunction(FunctionReference(name: name))) != nil { try registry.deleteFunction(FunctionReference(name: name)) }
         let package = try PackageInspector.inspect(try PackageBuilder.zip(directory: source))
@@ -57,14 +58,14 @@ struct DemoScenario {
         let policy = DeploymentPolicy(name: "DemoCanary", kind: .steps([.weight(percent: 20, hold: 20), .weight(percent: 50, hold: 20)]), source: "relctl demo")
         say("Policy DemoCanary: 20% for 20s, 50% for 20s, then 100%. Traffic: 20 invocations/s on \(name):live.\n")
 
-        let pool = RuntimePool(registry: registry)
+        let pool = RuntimePool(store: registry, rollout: engine)
         let stopTraffic = StopFlag()
-        let generator = TrafficGenerator(registry: registry, function: FunctionReference(name: name, qualifier: .alias("live")), payload: Data("{\"demo\":true}".utf8))
+        let generator = TrafficGenerator(store: registry, rollout: engine, function: FunctionReference(name: name, qualifier: .alias("live")), payload: Data("{\"demo\":true}".utf8))
         let traffic = Task { await generator.run(rate: 20, duration: 90, pool: pool, shouldStop: { stopTraffic.raised }, report: { _ in }) }
         // Give the healthy version a moment of traffic (and warm instances) before the canary starts.
         try await Task.sleep(nanoseconds: 2_000_000_000)
 
-        let deployment = try registry.createDeployment(DeploymentRequest(
+        let deployment = try await engine.create(DeploymentRequest(
             function: name, alias: "live", targetVersion: "2", policy: policy, alarms: [alarm.name]))
         let controller = makeController(registry, scope: deployment.id, pool: pool)
         var lastEvent: Int64 = 0
@@ -72,7 +73,7 @@ struct DemoScenario {
         let started = Date()
         var nextStatus = 2.0
         while true {
-            try controller.tick()
+            try await controller.tick()
             for entry in try registry.deploymentEvents(id: deployment.id, after: lastEvent) {
                 lastEvent = entry.id
                 say("\(DeploymentText.clock(entry.event.at))  \(entry.event.kind): \(entry.event.message)")
@@ -82,10 +83,10 @@ struct DemoScenario {
             let elapsed = Date().timeIntervalSince(started)
             if elapsed >= nextStatus {
                 nextStatus += 5
-                let status = try registry.alarmStatuses(names: [alarm.name], targetVersion: 2)[alarm.name]
+                let status = try await engine.alarmStatuses(names: [alarm.name], targetVersion: 2)[alarm.name]
                 say("          traffic \(DeploymentText.weights(current)); alarm \(status?.StateValue ?? "?")")
             }
-            if elapsed > 120 { _ = try registry.stopDeployment(id: deployment.id); continue }
+            if elapsed > 120 { _ = try await engine.stop(id: deployment.id); continue }
             try await Task.sleep(nanoseconds: 250_000_000)
         }
         stopTraffic.raise()

@@ -1,5 +1,7 @@
 import Foundation
 import RelctlCore
+import RelctlRollout
+import RelctlStorage
 import RelctlStore
 
 /// The deployment record with CodeDeploy's `DeploymentInfo` field names where they exist.

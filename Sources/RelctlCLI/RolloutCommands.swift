@@ -3,16 +3,17 @@ import Foundation
 import RelctlCore
 import RelctlRollout
 import RelctlRuntime
+import RelctlStorage
 import RelctlStore
 
 extension GlobalOptions {
     /// The one catalogue: presets, `<data-dir>/policies/*.yaml` and configs created over the CodeDeploy API.
-    func policies() throws -> PolicyCatalog {
-        try PolicyCatalog.load(for: try registry())
+    func policies() async throws -> PolicyCatalog {
+        try await PolicyCatalog.load(for: try registry())
     }
 }
 
-struct Deploy: ParsableCommand {
+struct Deploy: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Shift an alias to a new version with a deployment policy, hooks and alarms; roll back on failure.",
         discussion: """
@@ -47,7 +48,7 @@ struct Deploy: ParsableCommand {
         if interval <= 0 { throw ValidationError("--interval must be more than 0.") }
     }
 
-    func run() throws {
+    func run() async throws {
         let registry = try global.registry()
         var deployment: Deployment
         if let resume {
@@ -55,16 +56,16 @@ struct Deploy: ParsableCommand {
         } else {
             let request = DeploymentRequest(
                 function: try parseFunction(function!).name, alias: alias!, targetVersion: version!,
-                policy: try global.policies().policy(named: policy!), preTrafficHook: preTrafficHook, postTrafficHook: postTrafficHook,
+                policy: try await global.policies().policy(named: policy!), preTrafficHook: preTrafficHook, postTrafficHook: postTrafficHook,
                 alarms: alarm, hookTimeout: try DurationText.parse(hookTimeout), autoRollback: !noRollback)
-            deployment = try registry.createDeployment(request)
+            deployment = try await RolloutEngine(store: registry).create(request)
         }
         if detach {
             if global.output == .json { return Output.json(DeploymentInfo(deployment)) }
             print("Created deployment \(deployment.id) (\(deployment.status.rawValue)); `relctl controller run` advances it, `relctl deployments get \(deployment.id)` shows it.")
             return
         }
-        deployment = try Watch(registry: registry, id: deployment.id, json: global.output == .json).follow(interval: interval)
+        deployment = try await Watch(registry: registry, id: deployment.id, json: global.output == .json).follow(interval: interval)
         if global.output == .json {
             Output.json(DeploymentInfo(deployment, events: try registry.deploymentEvents(id: deployment.id)))
         }
@@ -79,20 +80,21 @@ struct Watch {
     let id: String
     let json: Bool
 
-    func follow(interval: Double) throws -> Deployment {
-        let pool = RuntimePool(registry: registry)
+    func follow(interval: Double) async throws -> Deployment {
+        let engine = RolloutEngine(store: registry)
+        let pool = RuntimePool(store: registry, rollout: engine)
         let controller = makeController(registry, scope: id, pool: pool)
         let terminal = isatty(STDOUT_FILENO) == 1 && ProcessInfo.processInfo.environment["TERM"] != "dumb" && !json
         var lastEvent: Int64 = 0
         var drawn = 0
         var deployment = try registry.deployment(id: id)
-        func show() throws {
+        func show() async throws {
             deployment = try registry.deployment(id: id)
             let events = try registry.deploymentEvents(id: id, after: lastEvent)
             lastEvent = events.last?.id ?? lastEvent
             if json { return }
             if terminal {
-                let alarms = try registry.alarmStatuses(names: deployment.alarms, targetVersion: deployment.targetVersion)
+                let alarms = try await engine.alarmStatuses(names: deployment.alarms, targetVersion: deployment.targetVersion)
                 var lines = events.map { "\(DeploymentText.clock($0.event.at))  \($0.event.message)" }
                 lines += DeploymentText.panel(deployment, alarms: alarms, now: Date().timeIntervalSince1970)
                 // Move up over the previous panel, clear it, print the new events and the panel again.
@@ -105,9 +107,18 @@ struct Watch {
             }
             fflush(nil)
         }
-        try show()
-        defer { pool.shutdownAndWait() }
-        try controller.run(interval: interval, shouldStop: { !deployment.status.isActive }, afterTick: { try? show() })
+        try await show()
+        let finished = StopFlag()
+        do {
+            try await controller.run(interval: interval, shouldStop: { finished.raised }, afterTick: {
+                try? await show()
+                if !deployment.status.isActive { finished.raise() }
+            })
+        } catch {
+            await pool.shutdown()
+            throw error
+        }
+        await pool.shutdown()
         if !json { print(DeploymentText.outcome(deployment)) }
         return deployment
     }
@@ -141,15 +152,15 @@ struct Deployments: ParsableCommand {
         }
     }
 
-    struct Get: ParsableCommand {
+    struct Get: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "The full record: steps with times, hooks, alarms, every decision (GetDeployment).")
         @OptionGroup var global: GlobalOptions
         @Argument var id: String
 
-        func run() throws {
+        func run() async throws {
             let registry = try global.registry()
             let deployment = try registry.deployment(id: id)
-            let alarms = try registry.alarmStatuses(names: deployment.alarms, targetVersion: deployment.targetVersion)
+            let alarms = try await RolloutEngine(store: registry).alarmStatuses(names: deployment.alarms, targetVersion: deployment.targetVersion)
             let events = try registry.deploymentEvents(id: id)
             if global.output == .json { return Output.json(DeploymentInfo(deployment, alarms: alarms, events: events)) }
             for line in DeploymentText.panel(deployment, alarms: alarms, now: Date().timeIntervalSince1970) { print(line) }
@@ -169,57 +180,57 @@ struct Deployments: ParsableCommand {
         }
     }
 
-    struct Stop: ParsableCommand {
+    struct Stop: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Stop a deployment; the alias is restored unless --no-rollback (StopDeployment).")
         @OptionGroup var global: GlobalOptions
         @Argument var id: String
         @Flag(name: .customLong("no-rollback"), help: "Leave the alias where it is.") var noRollback = false
 
-        func run() throws {
-            let deployment = try global.registry().stopDeployment(id: id, rollback: !noRollback)
+        func run() async throws {
+            let deployment = try await global.engine().stop(id: id, rollback: !noRollback)
             if global.output == .json { return Output.json(DeploymentInfo(deployment)) }
             print(DeploymentText.outcome(deployment))
         }
     }
 
-    struct Promote: ParsableCommand {
+    struct Promote: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Skip the current wait (or pause step); --full goes straight to 100%.")
         @OptionGroup var global: GlobalOptions
         @Argument var id: String
         @Flag(help: "Skip every remaining step.") var full = false
 
-        func run() throws {
-            let deployment = try global.registry().promoteDeployment(id: id, full: full)
+        func run() async throws {
+            let deployment = try await global.engine().promote(id: id, full: full)
             if global.output == .json { return Output.json(DeploymentInfo(deployment)) }
             print("Deployment \(deployment.id): traffic \(DeploymentText.weights(deployment)), step \(DeploymentInfo(deployment).step), \(deployment.status.rawValue).")
         }
     }
 
-    struct Pause: ParsableCommand {
+    struct Pause: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Freeze a deployment's timers (alarms are still checked).")
         @OptionGroup var global: GlobalOptions
         @Argument var id: String
 
-        func run() throws {
-            let deployment = try global.registry().pauseDeployment(id: id)
+        func run() async throws {
+            let deployment = try await global.engine().pause(id: id)
             if global.output == .json { return Output.json(DeploymentInfo(deployment)) }
             print("Deployment \(deployment.id) paused at \(DeploymentText.weights(deployment)).")
         }
     }
 
-    struct Resume: ParsableCommand {
+    struct Resume: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Resume a paused deployment; the current hold continues where it stopped.")
         @OptionGroup var global: GlobalOptions
         @Argument var id: String
 
-        func run() throws {
-            let deployment = try global.registry().resumeDeployment(id: id)
+        func run() async throws {
+            let deployment = try await global.engine().resume(id: id)
             if global.output == .json { return Output.json(DeploymentInfo(deployment)) }
             print("Deployment \(deployment.id) resumed (\(deployment.status.rawValue)).")
         }
     }
 
-    struct HookStatusCommand: ParsableCommand {
+    struct HookStatusCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "hook-status", abstract: "Report a hook's result (PutLifecycleEventHookExecutionStatus).")
         @OptionGroup var global: GlobalOptions
@@ -228,11 +239,11 @@ struct Deployments: ParsableCommand {
         @Option(help: "Succeeded or Failed.") var status: String
         @Option(help: "A note kept in the deployment record.") var message: String?
 
-        func run() throws {
+        func run() async throws {
             guard let status = HookStatus(rawValue: status), status.isFinal else {
                 throw ValidationError("--status is Succeeded or Failed.")
             }
-            let deployment = try global.registry().reportHookStatus(deploymentId: id, executionId: executionId, status: status, output: message)
+            let deployment = try await global.engine().reportHook(deploymentId: id, executionId: executionId, status: status, output: message)
             if global.output == .json { return Output.json(DeploymentInfo(deployment)) }
             print("Recorded \(status.rawValue) for \(executionId); deployment \(deployment.id) is \(deployment.status.rawValue).")
         }
@@ -243,24 +254,30 @@ struct ControllerCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "controller", abstract: "The rollout controller.", subcommands: [Run.self])
 
-    struct Run: ParsableCommand {
+    struct Run: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Advance every deployment (and run exec: hooks) until interrupted; several may run at once.")
         @OptionGroup var global: GlobalOptions
         @Option(help: "Seconds between ticks (alarms are evaluated on every tick).") var interval: Double = 0.5
         @Flag(name: .customLong("until-idle"), help: "Exit once no deployment is active.") var untilIdle = false
 
-        func run() throws {
+        func run() async throws {
             let registry = try global.registry()
-            let pool = RuntimePool(registry: registry)
-            defer { pool.shutdownAndWait() }
+            let pool = RuntimePool(store: registry, rollout: RolloutEngine(store: registry))
             let controller = makeController(registry, scope: nil, pool: pool)
             let stop = SignalFlag()
             Output.note("controller: ticking every \(DurationText.format(interval)) on \(global.resolvedDataDirectory.path) (Ctrl-C stops)")
-            try controller.run(interval: interval, shouldStop: {
-                if stop.raised { return true }
-                return untilIdle && ((try? registry.activeDeployments().isEmpty) ?? false)
-            }, afterTick: {})
+            let untilIdle = untilIdle
+            do {
+                try await controller.run(interval: interval, shouldStop: {
+                    if stop.raised { return true }
+                    return untilIdle && ((try? registry.activeDeployments().isEmpty) ?? false)
+                }, afterTick: {})
+            } catch {
+                await pool.shutdown()
+                throw error
+            }
+            await pool.shutdown()
         }
     }
 }
@@ -280,12 +297,12 @@ struct PolicyCommand: ParsableCommand {
         commandName: "policy", abstract: "Deployment policies: the nine CodeDeploy presets and custom YAML ones.",
         subcommands: [List.self, Show.self, Validate.self])
 
-    struct List: ParsableCommand {
+    struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List every policy.")
         @OptionGroup var global: GlobalOptions
 
-        func run() throws {
-            let catalog = try global.policies()
+        func run() async throws {
+            let catalog = try await global.policies()
             if global.output == .json {
                 struct Item: Encodable { var name: String; var type: String; var aliases: [String]; var totalDuration: String?; var source: String }
                 return Output.json(["policies": catalog.entries.map {
@@ -300,13 +317,13 @@ struct PolicyCommand: ParsableCommand {
         }
     }
 
-    struct Show: ParsableCommand {
+    struct Show: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "The step expansion: each shift with its time, and the total.")
         @OptionGroup var global: GlobalOptions
         @Argument var name: String
 
-        func run() throws {
-            let catalog = try global.policies()
+        func run() async throws {
+            let catalog = try await global.policies()
             let policy = try catalog.policy(named: name)
             if global.output == .json {
                 struct Shape: Encodable { var name: String; var type: String; var schedule: [DeploymentPolicy.Shift]; var totalDurationSeconds: Double? }
@@ -321,19 +338,19 @@ struct PolicyCommand: ParsableCommand {
         }
     }
 
-    struct Validate: ParsableCommand {
+    struct Validate: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Check a policy file (fields, weights, durations, names) without installing it.")
         @OptionGroup var global: GlobalOptions
         @Argument var file: String
 
-        func run() throws {
+        func run() async throws {
             let url = URL(fileURLWithPath: file)
             let text: String
             do { text = try String(contentsOf: url, encoding: .utf8) } catch {
                 throw RelctlError(.invalidParameterValue, "Cannot read \(file): \(error.localizedDescription)")
             }
             let entries = try PolicyParser.parse(text, source: file)
-            let catalog = try global.policies()
+            let catalog = try await global.policies()
             for entry in entries {
                 for name in [entry.policy.name] + entry.aliases {
                     if let existing = catalog.lookup(name), existing.policy.source != url.path {
@@ -354,7 +371,7 @@ struct AlarmCommand: ParsableCommand {
         commandName: "alarm", abstract: "CloudWatch-style metric alarms that deployments watch.",
         subcommands: [Put.self, List.self, Delete.self])
 
-    struct Put: ParsableCommand {
+    struct Put: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create or replace an alarm (PutMetricAlarm).")
         @OptionGroup var global: GlobalOptions
         @Argument var name: String
@@ -370,7 +387,7 @@ struct AlarmCommand: ParsableCommand {
         @Option(name: .customLong("comparison-operator")) var comparisonOperator: String
         @Option(name: .customLong("treat-missing-data"), help: "missing, notBreaching, breaching or ignore.") var treatMissingData: String = "missing"
 
-        func run() throws {
+        func run() async throws {
             guard let comparison = ComparisonOperator(rawValue: comparisonOperator) else {
                 throw RelctlError(.invalidParameterValue, "Unknown comparison operator '\(comparisonOperator)': use \(ComparisonOperator.allCases.map(\.rawValue).joined(separator: ", ")).")
             }
@@ -383,18 +400,18 @@ struct AlarmCommand: ParsableCommand {
                 datapointsToAlarm: datapointsToAlarm, threshold: threshold, comparisonOperator: comparison, treatMissingData: missing)
             let registry = try global.registry()
             try registry.putAlarm(definition)
-            let status = try registry.listAlarms().first { $0.AlarmName == name }
+            let status = try await RolloutEngine(store: registry).listAlarms().first { $0.AlarmName == name }
             if global.output == .json { return Output.json(status) }
             print("Alarm \(name): \(status?.StateValue ?? "?") — \(status?.StateReason ?? "")")
         }
     }
 
-    struct List: ParsableCommand {
+    struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Every alarm, evaluated now, with the reason and datapoints (DescribeAlarms).")
         @OptionGroup var global: GlobalOptions
 
-        func run() throws {
-            let alarms = try global.registry().listAlarms()
+        func run() async throws {
+            let alarms = try await global.engine().listAlarms()
             if global.output == .json { return Output.json(["MetricAlarms": alarms]) }
             Output.table(["Alarm", "State", "Metric", "Datapoints", "Reason"], alarms.map {
                 let definition = $0.Definition
@@ -448,7 +465,7 @@ struct MetricsCommand: ParsableCommand {
         }
     }
 
-    struct Put: ParsableCommand {
+    struct Put: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Record one datapoint (PutMetricData).")
         @OptionGroup var global: GlobalOptions
         @Option var function: String
@@ -459,7 +476,7 @@ struct MetricsCommand: ParsableCommand {
         @Option var unit: String?
         @Option(help: "Epoch seconds or a Lambda timestamp (default: now).") var timestamp: String?
 
-        func run() throws {
+        func run() async throws {
             var date = Date()
             if let timestamp {
                 guard let parsed = Double(timestamp).map({ Date(timeIntervalSince1970: $0) }) ?? LambdaTimestamp.date(from: timestamp) else {
@@ -468,7 +485,7 @@ struct MetricsCommand: ParsableCommand {
                 date = parsed
             }
             if let version { _ = try AliasTarget.parseVersion(version) }
-            try global.registry().putMetricData([MetricDatapoint(
+            try await global.engine().putMetricData([MetricDatapoint(
                 functionName: try parseFunction(function).name, resource: resource, executedVersion: version,
                 metric: metric, value: value, unit: unit, timestamp: date)])
             if global.output == .json { return Output.json(["Recorded": 1]) }

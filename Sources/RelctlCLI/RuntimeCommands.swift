@@ -21,7 +21,7 @@ struct Invoke: AsyncParsableCommand {
 
     func run() async throws {
         let registry = try global.registry()
-        let pool = RuntimePool(registry: registry)
+        let pool = RuntimePool(store: registry, rollout: RolloutEngine(store: registry))
         let body = try readPayload(payload)
         let result: InvocationResult
         do {
@@ -76,7 +76,7 @@ struct Traffic: AsyncParsableCommand {
         let seconds = try DurationText.parse(duration)
         guard seconds > 0, seconds <= 86_400 else { throw RelctlError(.invalidParameterValue, "--duration must be between 0s and 24h.") }
         let registry = try global.registry()
-        let generator = TrafficGenerator(registry: registry, function: try parseFunction(function), payload: try readPayload(payload),
+        let generator = TrafficGenerator(store: registry, rollout: RolloutEngine(store: registry), function: try parseFunction(function), payload: try readPayload(payload),
                                          routingKeys: routingKeyFrom, concurrency: concurrency)
         let terminal = isatty(STDOUT_FILENO) == 1 && global.output == .table
         var drawn = 0
@@ -111,7 +111,7 @@ struct Demo: AsyncParsableCommand {
     func run() async throws {
         let registry = try global.registry()
         let folder = try DemoScenario.locateSource(source)
-        let scenario = DemoScenario(registry: registry, source: folder, failRate: failRate, policies: try global.policies())
+        let scenario = DemoScenario(registry: registry, source: folder, failRate: failRate, policies: try await global.policies())
         let outcome = try await scenario.run { print($0); fflush(nil) }
         if outcome.status != .failed { throw CommandFailure(status: 1) }
     }
@@ -119,5 +119,12 @@ struct Demo: AsyncParsableCommand {
 
 /// A controller whose function hooks are invoked by the local runtime.
 func makeController(_ registry: Registry, scope: String?, pool: RuntimePool) -> Controller {
-    Controller(registry: registry, scope: scope, invokeFunctionHook: pool.invokeHook)
+    Controller(engine: RolloutEngine(store: registry), scope: scope, invokeFunctionHook: pool.invokeHook)
+}
+
+extension GlobalOptions {
+    /// The rollout engine on this data directory's registry.
+    func engine() throws -> RolloutEngine {
+        RolloutEngine(store: try registry())
+    }
 }

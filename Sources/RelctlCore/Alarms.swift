@@ -250,3 +250,57 @@ public enum AlarmEvaluator {
         value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(value)
     }
 }
+
+/// One stored value of a metric.
+public struct MetricSample: Sendable, Equatable {
+    public var timestamp: Double
+    public var value: Double
+
+    public init(timestamp: Double, value: Double) {
+        self.timestamp = timestamp
+        self.value = value
+    }
+}
+
+/// Consecutive periods of a metric, aligned to multiples of the period since the epoch.
+public struct MetricPeriods: Sendable, Equatable {
+    public var firstStart: Double
+    public var period: Double
+    public var count: Int
+
+    public init(firstStart: Double, period: Double, count: Int) {
+        self.firstStart = firstStart
+        self.period = period
+        self.count = count
+    }
+
+    /// The `count` periods ending with the one that contains `now` (so a datapoint counts the
+    /// moment it lands; CloudWatch itself lags by a period).
+    public static func ending(at now: Double, period: Int, count: Int) -> MetricPeriods {
+        let length = Double(period)
+        let lastStart = (now / length).rounded(.down) * length
+        return MetricPeriods(firstStart: lastStart - Double(count - 1) * length, period: length, count: count)
+    }
+
+    /// The periods from the one containing `since` to the one containing `now`.
+    public static func covering(since: Double, now: Double, period: Int) -> MetricPeriods {
+        let length = Double(period)
+        let first = (since / length).rounded(.down) * length
+        return MetricPeriods(firstStart: first, period: length, count: max(1, Int(((now - first) / length).rounded(.down)) + 1))
+    }
+
+    /// Where the range ends (exclusive).
+    public var end: Double { firstStart + Double(count) * period }
+
+    /// One statistic per period; samples outside the range are ignored, a period without samples is nil.
+    public func datapoints(_ samples: [MetricSample], statistic: Statistic) -> [AlarmEvaluation.Datapoint] {
+        var buckets = [[Double]](repeating: [], count: count)
+        for sample in samples {
+            let index = Int(((sample.timestamp - firstStart) / period).rounded(.down))
+            if buckets.indices.contains(index) { buckets[index].append(sample.value) }
+        }
+        return buckets.enumerated().map { index, values in
+            AlarmEvaluation.Datapoint(periodStart: firstStart + Double(index) * period, value: statistic.aggregate(values))
+        }
+    }
+}

@@ -1,25 +1,26 @@
 import Foundation
 import RelctlCore
 import RelctlProcess
-import RelctlStore
+import RelctlStorage
 
 /// Advances deployments: every tick it moves due deployments a step (alarms are evaluated on
 /// every tick), and runs `exec:` hooks. `relctl deploy` runs one scoped to its deployment,
-/// `relctl controller run` one for all of them. Several may run at once against one data directory.
+/// `relctl controller run` and `relctl serve` one for all of them. Several may run at once against
+/// one store. Between ticks it sleeps for the interval or until another process signals a change.
 /// One task drives a controller at a time (it is not shared between tasks concurrently).
 public final class Controller: @unchecked Sendable {
-    public let registry: Registry
+    public let engine: RolloutEngine
     public let hooks: HookRunner
     /// Only this deployment (a foreground `relctl deploy`), or all.
     public let scope: String?
 
     /// `invokeFunctionHook` invokes a hook that is a registry function (the local runtime does it);
     /// without one, such hooks wait for `relctl deployments hook-status`.
-    public init(registry: Registry, scope: String? = nil, runnerName: String = Controller.defaultRunnerName(),
+    public init(engine: RolloutEngine, scope: String? = nil, runnerName: String = Controller.defaultRunnerName(),
                 invokeFunctionHook: (@Sendable (ClaimedHook) -> Void)? = nil) {
-        self.registry = registry
+        self.engine = engine
         self.scope = scope
-        self.hooks = HookRunner(registry: registry, name: runnerName, dataDirectory: registry.dataDirectory)
+        self.hooks = HookRunner(engine: engine, name: runnerName)
         self.hooks.invokeFunctionHook = invokeFunctionHook
     }
 
@@ -29,23 +30,34 @@ public final class Controller: @unchecked Sendable {
 
     /// One pass: run hooks that finished or are due, then tick the deployments.
     @discardableResult
-    public func tick() throws(RelctlError) -> [String] {
-        try hooks.poll(scope: scope)
-        let changed = try registry.tickDeployments(only: scope)
+    public func tick() async throws(RelctlError) -> [String] {
+        try await hooks.poll(scope: scope)
+        let changed = try await engine.tick(only: scope)
         // A tick may have started new `exec:` hooks; launch them without waiting for the next pass.
-        if !changed.isEmpty { try hooks.poll(scope: scope) }
+        if !changed.isEmpty { try await hooks.poll(scope: scope) }
         return changed
     }
 
-    /// Ticks every `interval` seconds until `shouldStop` says so (checked after each tick).
-    public func run(interval: Double, shouldStop: () -> Bool, afterTick: () -> Void = {}) throws(RelctlError) {
-        while true {
-            try tick()
-            afterTick()
-            if shouldStop() { break }
-            usleep(useconds_t(max(0.01, interval) * 1_000_000))
+    /// Ticks every `interval` seconds (sooner when another process signals a change) until
+    /// `shouldStop` says so (checked after each tick) or the task is cancelled.
+    public func run(interval: Double, shouldStop: @Sendable () -> Bool, afterTick: () async -> Void = {}) async throws(RelctlError) {
+        let listener = engine.store.localDirectory.flatMap(WakeListener.init(directory:))
+        defer {
+            listener?.close()
+            hooks.stopAll()
         }
-        hooks.stopAll()
+        while true {
+            try await tick()
+            await afterTick()
+            if shouldStop() || Task.isCancelled { break }
+            // Running hooks are polled often (they finish at their own pace); otherwise the interval.
+            let wait = hooks.runningCount > 0 ? min(interval, 0.2) : max(0.01, interval)
+            if let listener {
+                _ = await listener.wait(timeout: wait)
+            } else {
+                try? await Task.sleep(nanoseconds: UInt64(wait * 1_000_000_000))
+            }
+        }
     }
 }
 
@@ -53,24 +65,27 @@ public final class Controller: @unchecked Sendable {
 /// `RELCTL_*` variables, output to `<data-dir>/hooks/<execution-id>.log`. Exit status 0 reports
 /// Succeeded, anything else Failed, with the output's tail kept in the deployment record.
 public final class HookRunner {
-    let registry: Registry
+    let engine: RolloutEngine
     let name: String
     let logFolder: URL
+    let dataDirectory: URL?
     private var running: [String: (deploymentId: String, process: ChildProcess, log: URL)] = [:]
     private var lastHeartbeat = Date.distantPast
     var invokeFunctionHook: (@Sendable (ClaimedHook) -> Void)?
 
-    init(registry: Registry, name: String, dataDirectory: URL) {
+    init(engine: RolloutEngine, name: String) {
         // A hook that exits without reading its stdin must not kill us with SIGPIPE.
         signal(SIGPIPE, SIG_IGN)
-        self.registry = registry
+        self.engine = engine
         self.name = name
-        self.logFolder = dataDirectory.appendingPathComponent("hooks", isDirectory: true)
+        self.dataDirectory = engine.store.localDirectory
+        self.logFolder = (engine.store.localDirectory ?? FileManager.default.temporaryDirectory)
+            .appendingPathComponent("hooks", isDirectory: true)
     }
 
     public var runningCount: Int { running.count }
 
-    func poll(scope: String?) throws(RelctlError) {
+    func poll(scope: String?) async throws(RelctlError) {
         // Finished processes report their outcome.
         for (executionId, entry) in running {
             guard let raw = entry.process.exitStatus else { continue }
@@ -79,7 +94,7 @@ public final class HookRunner {
             let status: HookStatus = entry.process.succeeded ? .succeeded : .failed
             let output = Self.tail(entry.log) + (status == .failed ? "\n[\(ChildProcess.describe(raw))]" : "")
             do {
-                _ = try registry.reportHookStatus(deploymentId: entry.deploymentId, executionId: executionId, status: status, output: output)
+                try await engine.reportHook(deploymentId: entry.deploymentId, executionId: executionId, status: status, output: output)
             } catch where error.code == .resourceConflict {
                 // Already decided (timed out, or the deployment ended): nothing to report.
             }
@@ -87,7 +102,7 @@ public final class HookRunner {
         // Heartbeats, and stopping processes nobody waits for any more.
         if Date().timeIntervalSince(lastHeartbeat) >= 2, !running.isEmpty {
             lastHeartbeat = Date()
-            let unwanted = try registry.heartbeatHooks(runner: name, executions: running.map { ($0.value.deploymentId, $0.key) })
+            let unwanted = try await engine.heartbeatHooks(runner: name, executions: running.map { ($0.value.deploymentId, $0.key) })
             for executionId in unwanted {
                 if let entry = running.removeValue(forKey: executionId) {
                     entry.process.killGroupAndWait()
@@ -95,17 +110,17 @@ public final class HookRunner {
                 }
             }
         }
-        for claim in try registry.claimExecHooks(runner: name, only: scope) where running[claim.execution.executionId] == nil {
-            start(claim)
+        for claim in try await engine.claimExecHooks(runner: name, only: scope) where running[claim.execution.executionId] == nil {
+            await start(claim)
         }
         if let invokeFunctionHook {
-            for claim in try registry.claimFunctionHooks(runner: name, only: scope) { invokeFunctionHook(claim) }
+            for claim in try await engine.claimFunctionHooks(runner: name, only: scope) { invokeFunctionHook(claim) }
         }
     }
 
     /// Starts the hook's command in its own process group, made to die with this controller (so a
     /// restarted controller that runs the hook again never races an orphan of the first run).
-    private func start(_ claim: ClaimedHook) {
+    private func start(_ claim: ClaimedHook) async {
         try? FileManager.default.createDirectory(at: logFolder, withIntermediateDirectories: true)
         let log = logFolder.appendingPathComponent("\(claim.execution.executionId).log")
         let event = eventFile(claim.execution.executionId)
@@ -121,13 +136,13 @@ public final class HookRunner {
         environment["RELCTL_ALIAS"] = claim.payload["Alias"]
         environment["RELCTL_CURRENT_VERSION"] = claim.payload["CurrentVersion"]
         environment["RELCTL_TARGET_VERSION"] = claim.payload["TargetVersion"]
-        environment["RELCTL_HOME"] = registry.dataDirectory.path
+        environment["RELCTL_HOME"] = dataDirectory?.path
         let command = Containment.dieWithParent(["/bin/sh", "-c", claim.execution.command ?? "false"])
         do {
-            let process = try ChildProcess.spawn(.init(arguments: command, environment: environment, stdinPath: event.path, logPath: log.path, lifeline: true))
+            let process = try await ChildProcess.spawn(.init(arguments: command, environment: environment, stdinPath: event.path, logPath: log.path, lifeline: true))
             running[claim.execution.executionId] = (claim.deploymentId, process, log)
         } catch {
-            _ = try? registry.reportHookStatus(
+            _ = try? await engine.reportHook(
                 deploymentId: claim.deploymentId, executionId: claim.execution.executionId, status: .failed,
                 output: "cannot start /bin/sh: \(error.localizedDescription)")
         }

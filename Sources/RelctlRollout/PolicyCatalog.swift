@@ -1,7 +1,7 @@
 import Foundation
 import RelctlCore
 import RelctlPolicies
-import RelctlStore
+import RelctlStorage
 import Yams
 
 /// Deployment preferences by name, one catalogue for the CLI and the server: the shipped presets
@@ -18,9 +18,9 @@ public struct PolicyCatalog: Sendable {
     public private(set) var entries: [Entry] = []
 
     /// The catalogue of a data directory: presets, its `policies/*.yaml` and its stored CodeDeploy configs.
-    public static func load(for registry: Registry) throws(RelctlError) -> PolicyCatalog {
-        try PolicyCatalog(customFolder: registry.dataDirectory.appendingPathComponent("policies", isDirectory: true),
-                          deploymentConfigs: try registry.codeDeployConfigDefinitions())
+    public static func load(for store: any RolloutStore) async throws(RelctlError) -> PolicyCatalog {
+        try PolicyCatalog(customFolder: store.localDirectory?.appendingPathComponent("policies", isDirectory: true),
+                          deploymentConfigs: try await store.deploymentConfigDefinitions().map { ($0.name, $0.definition) })
     }
 
     /// Loads the shipped policies, those in `customFolder` (if it exists) and `deploymentConfigs`

@@ -5,7 +5,7 @@ import Logging
 import NIOCore
 import RelctlCore
 import RelctlProcess
-import RelctlStore
+import RelctlStorage
 
 /// The outcome of one invocation, in Invoke's terms.
 public struct InvocationResult: Sendable, Codable {

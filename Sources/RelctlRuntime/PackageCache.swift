@@ -1,16 +1,16 @@
 import Foundation
 import RelctlCore
 import RelctlPackages
-import RelctlStore
+import RelctlStorage
 
 /// Extracted packages, once per content hash, in `<data-dir>/cache/<sha256>/`, and the merged
 /// layer folder (Lambda's `/opt`) per list of layers. Extraction goes to a temporary folder that
 /// is renamed into place, so concurrent processes never see half a package.
 struct PackageCache: Sendable {
     let root: URL
-    let blobs: BlobStore
+    let blobs: any CodeStore
 
-    init(dataDirectory: URL, blobs: BlobStore) {
+    init(dataDirectory: URL, blobs: any CodeStore) {
         self.root = dataDirectory.appendingPathComponent("cache", isDirectory: true)
         self.blobs = blobs
     }

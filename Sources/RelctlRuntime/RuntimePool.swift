@@ -2,13 +2,15 @@ import Foundation
 import NIOCore
 import RelctlCore
 import RelctlProcess
-import RelctlStore
+import RelctlStorage
 
 /// Runs invocations: picks the version by the alias's routing, reuses a warm instance of it or
 /// starts one (a cold start), enforces timeouts and reserved concurrency, and records
 /// Invocations / Errors / Throttles / Duration with FunctionName, Resource and ExecutedVersion.
 public actor RuntimePool {
-    let registry: Registry
+    let store: any InvocationStore
+    /// Where function hooks report and metrics go: the rollout engine.
+    let rollout: any HookStatusReporter & MetricSink
     let cache: PackageCache
     let logFolder: URL
     let metrics: MetricsRecorder
@@ -22,12 +24,14 @@ public actor RuntimePool {
     /// Told about every invocation (the server's /metrics).
     let observer: (@Sendable (_ function: String, _ version: String, _ result: InvocationResult?) -> Void)?
 
-    public init(registry: Registry, observer: (@Sendable (_ function: String, _ version: String, _ result: InvocationResult?) -> Void)? = nil) {
-        self.registry = registry
+    public init(store: any InvocationStore, rollout: any HookStatusReporter & MetricSink,
+                observer: (@Sendable (_ function: String, _ version: String, _ result: InvocationResult?) -> Void)? = nil) {
+        self.store = store
+        self.rollout = rollout
         self.observer = observer
-        self.cache = PackageCache(dataDirectory: registry.dataDirectory, blobs: registry.blobs)
-        self.logFolder = registry.dataDirectory.appendingPathComponent("logs", isDirectory: true)
-        self.metrics = MetricsRecorder(registry: registry)
+        self.cache = PackageCache(dataDirectory: store.dataDirectory, blobs: store.code)
+        self.logFolder = store.dataDirectory.appendingPathComponent("logs", isDirectory: true)
+        self.metrics = MetricsRecorder(sink: rollout)
         try? FileManager.default.createDirectory(at: logFolder, withIntermediateDirectories: true)
         signal(SIGPIPE, SIG_IGN)
     }
@@ -38,7 +42,7 @@ public actor RuntimePool {
 
     /// Invoke. `routingKey` pins a caller to a version for given weights.
     public func invoke(_ function: FunctionReference, payload: Data, routingKey: String? = nil, logTail: Bool = false) async throws(RelctlError) -> InvocationResult {
-        let target = try registry.invocationTarget(function)
+        let target = try await store.resolveInvocation(function)
         return try await invoke(target, payload: payload, routingKey: routingKey, logTail: logTail)
     }
 
@@ -146,23 +150,23 @@ public actor RuntimePool {
 
     private func startInstance(_ execution: VersionExecution, files: (taskRoot: URL, opt: URL?), grant: HookGrant?) async throws(RelctlError) -> Instance {
         let (taskRoot, opt) = files
-        let sandbox = try Sandbox.resolve(Sandbox.Mode(rawValue: try registry.setting(Registry.sandboxKey) ?? "auto") ?? .auto)
+        let sandbox = try Sandbox.resolve(Sandbox.Mode(rawValue: try await store.readSetting("sandbox") ?? "auto") ?? .auto)
         let log = logFolder.appendingPathComponent("\(execution.functionName)-\(execution.versionText)-\(UUID().uuidString.prefix(8)).log")
         let instance = Instance(execution: execution, logURL: log)
-        let registry = registry
+        let rollout = rollout
         let endpoint = FunctionEndpoint(
             grant: grant,
             report: { grant, status throws(RelctlError) in
-                _ = try registry.reportHookStatus(deploymentId: grant.deploymentId, executionId: grant.executionId, status: status,
-                                                  output: "reported \(status.rawValue) by the hook function")
+                try await rollout.reportHookStatus(deploymentId: grant.deploymentId, executionId: grant.executionId, status: status,
+                                                   output: "reported \(status.rawValue) by the hook function")
             },
             invoke: { [weak self] function, payload throws(RelctlError) in
                 guard let self else { throw RelctlError(.service, "The runtime is shutting down.") }
                 return try await self.invoke(function, payload: payload)
             })
         do {
-            try await instance.start(taskRoot: taskRoot, opt: opt, region: registry.arn.region, sandbox: sandbox,
-                                     dataDirectory: registry.dataDirectory, endpoint: endpoint)
+            try await instance.start(taskRoot: taskRoot, opt: opt, region: store.arn.region, sandbox: sandbox,
+                                     dataDirectory: store.dataDirectory, endpoint: endpoint)
         } catch {
             await instance.shutdown()
             throw RelctlError(.service, "Cannot start an instance of \(execution.functionName):\(execution.versionText): \(error)")
@@ -193,33 +197,24 @@ public actor RuntimePool {
     /// Invokes a deployment hook that is a registry function, asynchronously (as CodeDeploy does);
     /// the function then reports its result. An invocation that fails marks the hook Failed at once.
     public nonisolated func invokeHook(_ claim: ClaimedHook) {
-        let registry = registry
+        let store = store
+        let rollout = rollout
         Task.detached {
             let payload = (try? JSONSerialization.data(withJSONObject: claim.payload, options: [.sortedKeys])) ?? Data("{}".utf8)
             do {
                 let hook = try FunctionReference(parsing: claim.execution.hook)
                 let grant = HookGrant(deploymentId: claim.deploymentId, executionId: claim.execution.executionId,
                                       functionName: claim.payload["FunctionName"] ?? "")
-                let result = try await self.invoke(try registry.invocationTarget(hook), payload: payload, routingKey: nil, logTail: false, grant: grant)
+                let result = try await self.invoke(try await store.resolveInvocation(hook), payload: payload, routingKey: nil, logTail: false, grant: grant)
                 if result.FunctionError != nil {
-                    _ = try? registry.reportHookStatus(deploymentId: claim.deploymentId, executionId: claim.execution.executionId,
-                                                       status: .failed, output: "the hook function failed: \(result.Payload)")
+                    try? await rollout.reportHookStatus(deploymentId: claim.deploymentId, executionId: claim.execution.executionId,
+                                                        status: .failed, output: "the hook function failed: \(result.Payload)")
                 }
             } catch {
-                _ = try? registry.reportHookStatus(deploymentId: claim.deploymentId, executionId: claim.execution.executionId,
-                                                   status: .failed, output: "cannot invoke the hook function: \(error)")
+                try? await rollout.reportHookStatus(deploymentId: claim.deploymentId, executionId: claim.execution.executionId,
+                                                    status: .failed, output: "cannot invoke the hook function: \(error)")
             }
         }
-    }
-
-    /// `shutdown()` for synchronous callers: waits until every instance is stopped.
-    public nonisolated func shutdownAndWait() {
-        let done = DispatchSemaphore(value: 0)
-        Task {
-            await shutdown()
-            done.signal()
-        }
-        done.wait()
     }
 
     static func fileSize(_ url: URL) -> Int64 {
@@ -237,12 +232,12 @@ public actor RuntimePool {
 
 /// Buffers metric datapoints and writes them in batches (one transaction per flush).
 public actor MetricsRecorder {
-    let registry: Registry
+    let sink: any MetricSink
     private var buffer: [MetricDatapoint] = []
     private var flusher: Task<Void, Never>?
 
-    init(registry: Registry) {
-        self.registry = registry
+    init(sink: any MetricSink) {
+        self.sink = sink
     }
 
     func record(_ target: InvocationTarget, _ execution: VersionExecution, metric: String, value: Double, at time: Date) {
@@ -250,26 +245,32 @@ public actor MetricsRecorder {
             functionName: target.functionName, resource: target.resource, executedVersion: execution.versionText,
             metric: metric, value: value, unit: metric == "Duration" ? "Milliseconds" : "Count", timestamp: time))
         if buffer.count >= 500 {
-            flushNow()
+            let batch = take()
+            Task { await self.write(batch) }
         } else if flusher == nil {
             flusher = Task {
                 try? await Task.sleep(nanoseconds: 100_000_000)
-                self.flushNow()
+                await self.write(self.take())
             }
         }
     }
 
-    private func flushNow() {
+    private func take() -> [MetricDatapoint] {
         flusher = nil
-        guard !buffer.isEmpty else { return }
         let batch = buffer
         buffer.removeAll(keepingCapacity: true)
-        try? registry.putMetricData(batch)
+        return batch
     }
 
-    public func flush() {
+    /// One transaction per batch; the engine evaluates the alarms the batch concerns in it.
+    private func write(_ batch: [MetricDatapoint]) async {
+        guard !batch.isEmpty else { return }
+        try? await sink.putMetricData(batch)
+    }
+
+    public func flush() async {
         flusher?.cancel()
-        flushNow()
+        await write(take())
     }
 }
 

@@ -1,6 +1,6 @@
 import Foundation
 import RelctlCore
-import RelctlStore
+import RelctlStorage
 
 /// Per-version counts and latency percentiles of a traffic run.
 public struct TrafficTally: Sendable, Codable {
@@ -63,15 +63,17 @@ actor TallyCollector {
 
 /// `relctl traffic`: invokes at a fixed rate for a fixed time (open loop, bounded in-flight).
 public struct TrafficGenerator: Sendable {
-    let registry: Registry
+    let store: any InvocationStore
+    let rollout: any HookStatusReporter & MetricSink
     let function: FunctionReference
     let payload: Data
     /// `uuid`, `fixed` or `none`.
     let routingKeys: String
     let concurrency: Int
 
-    public init(registry: Registry, function: FunctionReference, payload: Data, routingKeys: String = "none", concurrency: Int = 16) {
-        self.registry = registry
+    public init(store: any InvocationStore, rollout: any HookStatusReporter & MetricSink, function: FunctionReference, payload: Data, routingKeys: String = "none", concurrency: Int = 16) {
+        self.store = store
+        self.rollout = rollout
         self.function = function
         self.payload = payload
         self.routingKeys = routingKeys
@@ -82,7 +84,7 @@ public struct TrafficGenerator: Sendable {
     public func run(rate: Double, duration: Double, pool: RuntimePool? = nil, shouldStop: @Sendable () -> Bool = { false },
                     report: (TrafficTally) -> Void) async -> TrafficTally {
         let ownPool = pool == nil
-        let pool = pool ?? RuntimePool(registry: registry)
+        let pool = pool ?? RuntimePool(store: store, rollout: rollout)
         let collector = TallyCollector()
         let inflight = InflightCounter()
         let start = Date()

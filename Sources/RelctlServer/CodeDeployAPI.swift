@@ -49,7 +49,7 @@ struct CodeDeployAPI: Sendable {
         case "CreateDeploymentGroup":
             let application = try requireApplication(registry, try name("applicationName")).name
             let groupName = try name("deploymentGroupName")
-            if let config = try body.string("deploymentConfigName") { _ = try policy(named: config, registry: registry) }
+            if let config = try body.string("deploymentConfigName") { _ = try await policy(named: config, registry: registry) }
             let definition = String(decoding: request.body, as: UTF8.self)
             guard let group = try registry.createCodeDeployGroup(application: application, name: groupName, definition: definition) else {
                 throw CodeDeployError(type: "DeploymentGroupAlreadyExistsException", message: "A deployment group with the specified name already exists with the specified application.")
@@ -74,7 +74,7 @@ struct CodeDeployAPI: Sendable {
                 throw CodeDeployError(type: "InvalidDeploymentConfigNameException", message: "trafficRoutingConfig is required for a Lambda deployment config.")
             }
             _ = try Self.policy(configName, from: routing.values)
-            if try PolicyCatalog.load(for: registry).lookup(configName) != nil {
+            if try await PolicyCatalog.load(for: registry).lookup(configName) != nil {
                 throw CodeDeployError(type: "DeploymentConfigAlreadyExistsException", message: "A deployment configuration with the specified name already exists.")
             }
             let definition = String(decoding: (try? JSONSerialization.data(withJSONObject: routing.values, options: [.sortedKeys])) ?? Data(), as: UTF8.self)
@@ -84,7 +84,7 @@ struct CodeDeployAPI: Sendable {
             return .raw(["deploymentConfigId": config.configId], contentType: Self.contentType)
         case "GetDeploymentConfig":
             let configName = try name("deploymentConfigName")
-            let policy = try policy(named: configName, registry: registry)
+            let policy = try await policy(named: configName, registry: registry)
             let stored = try registry.codeDeployConfig(configName)
             return .raw(["deploymentConfigInfo": [
                 "deploymentConfigId": stored?.configId ?? configName, "deploymentConfigName": configName,
@@ -93,12 +93,12 @@ struct CodeDeployAPI: Sendable {
         case "ListDeploymentConfigs":
             // Every name a deployment may use: the presets by their CodeDeploy names, the YAML
             // policies and the configs created here (the presets' short names are aliases of the former).
-            let names = try PolicyCatalog.load(for: registry).entries.map { entry in
+            let names = try await PolicyCatalog.load(for: registry).entries.map { entry in
                 entry.aliases.first { $0.hasPrefix("CodeDeployDefault.") } ?? entry.policy.name
             }
             return .raw(["deploymentConfigsList": names], contentType: Self.contentType)
         case "CreateDeployment":
-            return try createDeployment(request, body: body)
+            return try await createDeployment(request, body: body)
         case "GetDeployment":
             let deployment = try requireDeployment(registry, try name("deploymentId"))
             return .raw(["deploymentInfo": try info(deployment, registry: registry)], contentType: Self.contentType)
@@ -129,7 +129,7 @@ struct CodeDeployAPI: Sendable {
             guard deployment.status.isActive else {
                 throw CodeDeployError(type: "DeploymentAlreadyCompletedException", message: "The deployment is already complete.")
             }
-            let stopped = try registry.stopDeployment(id: id, rollback: try body.bool("autoRollbackEnabled") ?? deployment.autoRollback)
+            let stopped = try await RolloutEngine(store: registry).stop(id: id, rollback: try body.bool("autoRollbackEnabled") ?? deployment.autoRollback)
             return .raw(["status": "Succeeded", "statusMessage": stopped.rollbackMessage ?? "Deployment \(id) stopped."], contentType: Self.contentType)
         case "PutLifecycleEventHookExecutionStatus":
             let id = try name("deploymentId")
@@ -146,7 +146,7 @@ struct CodeDeployAPI: Sendable {
             guard !execution.status.isFinal, deployment.status.isActive else {
                 throw CodeDeployError(type: "LifecycleEventAlreadyCompletedException", message: "The lifecycle event is already \(execution.status.rawValue).")
             }
-            _ = try registry.reportHookStatus(deploymentId: id, executionId: executionId, status: status, output: "reported through the CodeDeploy API")
+            _ = try await RolloutEngine(store: registry).reportHook(deploymentId: id, executionId: executionId, status: status, output: "reported through the CodeDeploy API")
             return .raw(["lifecycleEventHookExecutionId": executionId], contentType: Self.contentType)
         default:
             throw CodeDeployError(type: "UnknownOperationException", message: "relctl does not implement CodeDeploy's \(action).")
@@ -157,7 +157,7 @@ struct CodeDeployAPI: Sendable {
 
     // MARK: - CreateDeployment
 
-    func createDeployment(_ request: APIRequest, body: JSONObject) throws -> APIResponse {
+    func createDeployment(_ request: APIRequest, body: JSONObject) async throws -> APIResponse {
         let registry = request.registry
         guard let applicationName = try body.string("applicationName") else {
             throw CodeDeployError(type: "ApplicationNameRequiredException", message: "applicationName is required.")
@@ -177,7 +177,7 @@ struct CodeDeployAPI: Sendable {
         }
         let appSpec = try AppSpec(parsing: content)
         let configName = try body.string("deploymentConfigName") ?? groupDefinition.string("deploymentConfigName") ?? "CodeDeployDefault.LambdaAllAtOnce"
-        let policy = try policy(named: configName, registry: registry)
+        let policy = try await policy(named: configName, registry: registry)
         var alarms: [String] = []
         if let alarmConfiguration = try groupDefinition.object("alarmConfiguration"), try alarmConfiguration.bool("enabled") == true,
            let list = alarmConfiguration.values["alarms"] as? [[String: Any]] {
@@ -194,7 +194,7 @@ struct CodeDeployAPI: Sendable {
         if let current = appSpec.currentVersion, alias.FunctionVersion != current {
             throw CodeDeployError(type: "InvalidRevisionException", message: "The AppSpec's CurrentVersion \(current) is not the version alias \(appSpec.alias) points at (\(alias.FunctionVersion)).")
         }
-        let deployment = try registry.createDeployment(DeploymentRequest(
+        let deployment = try await RolloutEngine(store: registry).create(DeploymentRequest(
             function: appSpec.function, alias: appSpec.alias, targetVersion: appSpec.targetVersion, policy: policy,
             preTrafficHook: appSpec.beforeAllowTraffic, postTrafficHook: appSpec.afterAllowTraffic, alarms: alarms, autoRollback: autoRollback))
         let revisionJSON = (try? JSONSerialization.data(withJSONObject: revision.values, options: [.sortedKeys])).map { String(decoding: $0, as: UTF8.self) }
@@ -241,8 +241,8 @@ struct CodeDeployAPI: Sendable {
 
     /// A deployment config by name from the one catalogue: presets, `<data-dir>/policies/*.yaml`
     /// and configs created with CreateDeploymentConfig.
-    func policy(named name: String, registry: Registry) throws -> DeploymentPolicy {
-        if var policy = try PolicyCatalog.load(for: registry).lookup(name)?.policy {
+    func policy(named name: String, registry: Registry) async throws -> DeploymentPolicy {
+        if var policy = try await PolicyCatalog.load(for: registry).lookup(name)?.policy {
             policy.name = name  // the deployment answers with the config name it was asked for
             return policy
         }

@@ -156,7 +156,7 @@ public enum RelctlHTTPServer {
         let logger = configuredLogger
         let metrics = ServerMetrics()
         // Functions get no key of the server's: a hook reports through its own instance's endpoint.
-        let pool = RuntimePool(registry: registry, observer: { function, version, result in metrics.invocation(function: function, version: version, result: result) })
+        let pool = RuntimePool(store: registry, rollout: RolloutEngine(store: registry), observer: { function, version, result in metrics.invocation(function: function, version: version, result: result) })
         let context = ServerContext(registry: registry, pool: pool, options: options, metrics: metrics,
                                     credentials: CredentialCache(store: store), authRequired: authRequired, logger: logger)
         let responder = APIResponder(context: context)
@@ -189,22 +189,28 @@ struct ControllerService: Service {
     let context: ServerContext
 
     func run() async throws {
-        let controller = Controller(registry: context.registry, invokeFunctionHook: context.pool.invokeHook)
-        let interval = UInt64(context.options.tickInterval * 1e9)
+        let controller = Controller(engine: RolloutEngine(store: context.registry), invokeFunctionHook: context.pool.invokeHook)
+        // Another process that changes a deployment (a metric, a stop) wakes this one; else the interval.
+        let listener = context.registry.localDirectory.flatMap(WakeListener.init(directory:))
         do {
             try await cancelWhenGracefulShutdown {
                 while !Task.isCancelled {
                     do {
-                        try controller.tick()
+                        try await controller.tick()
                     } catch {
                         context.logger.error("controller tick failed", metadata: ["error": "\(error)"])
                     }
-                    try await Task.sleep(nanoseconds: interval)
+                    if let listener {
+                        _ = await listener.wait(timeout: context.options.tickInterval)
+                    } else {
+                        try await Task.sleep(nanoseconds: UInt64(context.options.tickInterval * 1e9))
+                    }
                 }
             }
         } catch is CancellationError {
             // Graceful shutdown between ticks: every step taken so far is persisted.
         }
+        listener?.close()
         controller.hooks.stopAll()
         context.logger.info("controller stopped")
     }

@@ -74,6 +74,36 @@ struct RolloutCLITests {
         #expect(alarms.first?["StateValue"] as? String == "ALARM", "the alarm still shows what failed the deployment")
     }
 
+    /// The process that writes a breaching datapoint rolls the alias back itself, and wakes a
+    /// foreground `relctl deploy` whose tick interval is an hour: it reports the failure at once.
+    @Test func aDatapointFromAnotherProcessRollsBackWithoutWaitingForATick() throws {
+        let cli = try Self.fixture(holds: "1h")
+        try cli.json("alarm", "put", "orders-errors", "--function", "orders", "--executed-version", "target", "--metric", "Errors",
+                     "--statistic", "Sum", "--period", "60", "--evaluation-periods", "1", "--threshold", "1",
+                     "--comparison-operator", "GreaterThanOrEqualToThreshold", "--treat-missing-data", "notBreaching")
+        let output = cli.workDirectory.appendingPathComponent("deploy.json")
+        let deploy = try cli.start(["deploy", "orders", "--alias", "live", "--version", "2", "--policy", "Quick", "--alarm", "orders-errors",
+                                    "--interval", "3600", "--output", "json"], log: output.path, stderr: "/dev/null")
+        defer { deploy.killGroupAndWait() }
+        var routed = false
+        for _ in 0..<600 where !routed {
+            routed = (try? cli.json("alias", "get", "orders", "live")["RoutingConfig"]) != nil
+            if !routed { usleep(50_000) }
+        }
+        #expect(routed, "the deployment started")
+        try cli.json("metrics", "put", "--function", "orders", "--version", "2", "--metric", "Errors", "--value", "1")
+        // Restored by the time `metrics put` returned: the foreground deploy has not ticked since it started.
+        let alias = try cli.json("alias", "get", "orders", "live")
+        #expect(alias["FunctionVersion"] as? String == "1")
+        #expect(alias["RoutingConfig"] == nil)
+        // Woken, the foreground deploy sees the failure long before its hour-long interval.
+        #expect(deploy.wait(timeout: childDeadline))
+        #expect(deploy.terminationStatus == 1)
+        let record = try JSONSerialization.jsonObject(with: try Data(contentsOf: output)) as? [String: Any] ?? [:]
+        #expect(record["status"] as? String == "Failed")
+        #expect((record["errorInformation"] as? [String: Any])?["code"] as? String == "ALARM_ACTIVE")
+    }
+
     @Test func killedForegroundDeployIsFinishedByTheControllerWithoutRepeatingASteps() throws {
         let cli = try Self.fixture(holds: "2s")
         let deploy = try cli.start(["deploy", "orders", "--alias", "live", "--version", "3", "--policy", "Quick"])

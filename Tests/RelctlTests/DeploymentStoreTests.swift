@@ -1,6 +1,7 @@
 import Foundation
 import RelctlCore
 import RelctlRollout
+import RelctlStorage
 import RelctlStore
 import Testing
 
@@ -19,6 +20,7 @@ struct RolloutFixture {
     let clock = ManualClock()
     let sandbox: Sandbox
     var registry: Registry { sandbox.registry }
+    var engine: RolloutEngine { RolloutEngine(store: registry) }
     static let catalog = try! PolicyCatalog(customFolder: nil)
 
     init() throws {
@@ -30,8 +32,8 @@ struct RolloutFixture {
     }
 
     func deploy(_ policy: String, to version: String = "2", pre: String? = nil, post: String? = nil, alarms: [String] = [],
-                hookTimeout: Double = 3600, autoRollback: Bool = true) throws -> Deployment {
-        try registry.createDeployment(DeploymentRequest(
+                hookTimeout: Double = 3600, autoRollback: Bool = true) async throws -> Deployment {
+        try await engine.create(DeploymentRequest(
             function: "orders", alias: "live", targetVersion: version, policy: try Self.catalog.policy(named: policy),
             preTrafficHook: pre, postTrafficHook: post, alarms: alarms, hookTimeout: hookTimeout, autoRollback: autoRollback))
     }
@@ -54,23 +56,23 @@ struct RolloutFixture {
             treatMissingData: .notBreaching))
     }
 
-    func putErrors(version: String, _ value: Double) throws {
-        try registry.putMetricData([MetricDatapoint(functionName: "orders", executedVersion: version, metric: "Errors", value: value, timestamp: clock.now())])
+    func putErrors(version: String, _ value: Double) async throws {
+        try await engine.putMetricData([MetricDatapoint(functionName: "orders", executedVersion: version, metric: "Errors", value: value, timestamp: clock.now())])
     }
 }
 
 @Suite("Deployments in the registry")
 struct DeploymentStoreTests {
-    @Test func canaryMovesTheAliasAtThePinnedTimesAndRecordsEveryDecision() throws {
+    @Test func canaryMovesTheAliasAtThePinnedTimesAndRecordsEveryDecision() async throws {
         let fixture = try RolloutFixture()
-        let deployment = try fixture.deploy("Canary10Percent5Minutes")
+        let deployment = try await fixture.deploy("Canary10Percent5Minutes")
         #expect(deployment.status == .inProgress)
         #expect(try fixture.alias() == AliasTarget(functionVersion: 1, additional: .init(version: 2, weight: 0.1)))
         fixture.clock.advance(299)
-        try fixture.registry.tickDeployments()
+        try await fixture.engine.tick()
         #expect(try fixture.alias().additional?.weight == 0.1)
         fixture.clock.advance(1)
-        try fixture.registry.tickDeployments()
+        try await fixture.engine.tick()
         #expect(try fixture.alias() == AliasTarget(functionVersion: 2))
         let done = try fixture.registry.deployment(id: deployment.id)
         #expect(done.status == .succeeded)
@@ -80,14 +82,14 @@ struct DeploymentStoreTests {
     }
 
     @Test(arguments: PolicyTests.presets.map(\.0))
-    func everyPresetRunsToOneHundredPercentInSimulatedTime(_ name: String) throws {
+    func everyPresetRunsToOneHundredPercentInSimulatedTime(_ name: String) async throws {
         let fixture = try RolloutFixture()
         let policy = try RolloutFixture.catalog.policy(named: name)
-        let deployment = try fixture.deploy(name)
+        let deployment = try await fixture.deploy(name)
         var ticks = 0
         while try fixture.registry.deployment(id: deployment.id).status.isActive, ticks < 10_000 {
             fixture.clock.advance(1)
-            try fixture.registry.tickDeployments()
+            try await fixture.engine.tick()
             ticks += 1
         }
         let done = try fixture.registry.deployment(id: deployment.id)
@@ -97,20 +99,20 @@ struct DeploymentStoreTests {
         #expect(abs(((done.completeTime ?? 0) - (done.startTime ?? 0)) - (policy.totalDuration ?? 0)) <= 1)
     }
 
-    @Test func alarmTrippedByADatapointRestoresTheAliasInTheSameTick() throws {
+    @Test func alarmTrippedByADatapointRestoresTheAliasInTheSameTick() async throws {
         let fixture = try RolloutFixture()
         try fixture.errorsAlarm()
-        let deployment = try fixture.deploy("Linear10PercentEvery1Minute", alarms: ["orders-errors"])
+        let deployment = try await fixture.deploy("Linear10PercentEvery1Minute", alarms: ["orders-errors"])
         fixture.clock.advance(60)
-        try fixture.registry.tickDeployments()
+        try await fixture.engine.tick()
         #expect(try fixture.alias().additional?.weight == 0.2)
-        try fixture.putErrors(version: "1", 5)  // the old version's errors do not count against the target
+        try await fixture.putErrors(version: "1", 5)  // the old version's errors do not count against the target
         fixture.clock.advance(1)
-        try fixture.registry.tickDeployments()
+        try await fixture.engine.tick()
         #expect(try fixture.registry.deployment(id: deployment.id).status == .inProgress)
-        try fixture.putErrors(version: "2", 1)
+        try await fixture.putErrors(version: "2", 1)
         fixture.clock.advance(1)
-        try fixture.registry.tickDeployments()
+        try await fixture.engine.tick()
         let failed = try fixture.registry.deployment(id: deployment.id)
         #expect(failed.status == .failed)
         #expect(failed.error?.code == "ALARM_ACTIVE")
@@ -121,111 +123,111 @@ struct DeploymentStoreTests {
         #expect(failure.event.details["reason"]?.contains("[1]") == true, "the datapoint that decided is in the log")
     }
 
-    @Test func alarmAlreadyInAlarmFailsTheDeploymentBeforeTrafficMoves() throws {
+    @Test func alarmAlreadyInAlarmFailsTheDeploymentBeforeTrafficMoves() async throws {
         let fixture = try RolloutFixture()
         try fixture.registry.putAlarm(AlarmDefinition(
             name: "any-errors", functionName: "orders", metric: "Errors", statistic: .sum, period: 60, evaluationPeriods: 1,
             threshold: 1, comparisonOperator: .greaterThanOrEqualToThreshold))
-        try fixture.putErrors(version: "1", 3)
-        let deployment = try fixture.deploy("Canary10Percent5Minutes", alarms: ["any-errors"])
+        try await fixture.putErrors(version: "1", 3)
+        let deployment = try await fixture.deploy("Canary10Percent5Minutes", alarms: ["any-errors"])
         #expect(deployment.status == .failed)
         #expect(try fixture.alias() == AliasTarget(functionVersion: 1))
         #expect(try fixture.deploymentMoves().isEmpty)
     }
 
-    @Test func oneActiveDeploymentPerAliasAndTheConflictNamesIt() throws {
+    @Test func oneActiveDeploymentPerAliasAndTheConflictNamesIt() async throws {
         let fixture = try RolloutFixture()
-        let first = try fixture.deploy("Canary10Percent5Minutes")
-        expectFailure(.resourceConflict, containing: first.id) { _ = try fixture.deploy("AllAtOnce", to: "3") }
-        expectFailure(.resourceConflict, containing: first.id) {
+        let first = try await fixture.deploy("Canary10Percent5Minutes")
+        await expectFailureAsync(.resourceConflict, containing: first.id) { _ = try await fixture.deploy("AllAtOnce", to: "3") }
+        await expectFailureAsync(.resourceConflict, containing: first.id) {
             _ = try fixture.registry.updateAlias(function: "orders", name: "live", functionVersion: "3")
         }
-        expectFailure(.resourceConflict, containing: first.id) { try fixture.registry.deleteAlias(function: "orders", name: "live") }
+        await expectFailureAsync(.resourceConflict, containing: first.id) { try fixture.registry.deleteAlias(function: "orders", name: "live") }
     }
 
-    @Test func versionsOfAnActiveDeploymentCannotBeDeletedOrCleanedUp() throws {
+    @Test func versionsOfAnActiveDeploymentCannotBeDeletedOrCleanedUp() async throws {
         let fixture = try RolloutFixture()
         _ = try fixture.registry.updateAlias(function: "orders", name: "live", functionVersion: "3")
-        let deployment = try fixture.deploy("Canary10Percent5Minutes", to: "1")
+        let deployment = try await fixture.deploy("Canary10Percent5Minutes", to: "1")
         // The alias points at 3 + 1@10%; version 2 is free, 1 and 3 are in the deployment.
-        expectFailure(.resourceConflict) { try fixture.registry.deleteFunction(FunctionReference(name: "orders", qualifier: .version(1))) }
+        await expectFailureAsync(.resourceConflict) { try fixture.registry.deleteFunction(FunctionReference(name: "orders", qualifier: .version(1))) }
         let plan = try fixture.registry.cleanup(CleanupRequest(keep: 0), dryRun: true)
         #expect(plan.Deletions.map(\.Version) == [2])
         #expect(plan.Protected["orders:1"]?.contains("deployment \(deployment.id)") == true)
-        expectFailure(.resourceConflict) { try fixture.registry.deleteFunction(FunctionReference(name: "orders")) }
+        await expectFailureAsync(.resourceConflict) { try fixture.registry.deleteFunction(FunctionReference(name: "orders")) }
     }
 
-    @Test func rollbackDuringADeploymentStopsItAndRestoresTheOriginal() throws {
+    @Test func rollbackDuringADeploymentStopsItAndRestoresTheOriginal() async throws {
         let fixture = try RolloutFixture()
-        let deployment = try fixture.deploy("Linear10PercentEvery1Minute")
+        let deployment = try await fixture.deploy("Linear10PercentEvery1Minute")
         fixture.clock.advance(120)
-        try fixture.registry.tickDeployments()
-        let alias = try fixture.registry.rollback(function: "orders", alias: "live")
+        try await fixture.engine.tick()
+        let alias = try await fixture.engine.rollback(function: "orders", alias: "live")
         #expect(alias.FunctionVersion == "1" && alias.RoutingConfig == nil)
         let stopped = try fixture.registry.deployment(id: deployment.id)
         #expect(stopped.status == .stopped && stopped.rolledBack)
     }
 
-    @Test func stopWithoutRollbackLeavesTheSplitInPlace() throws {
+    @Test func stopWithoutRollbackLeavesTheSplitInPlace() async throws {
         let fixture = try RolloutFixture()
-        let deployment = try fixture.deploy("Canary10Percent5Minutes")
-        let stopped = try fixture.registry.stopDeployment(id: deployment.id, rollback: false)
+        let deployment = try await fixture.deploy("Canary10Percent5Minutes")
+        let stopped = try await fixture.engine.stop(id: deployment.id, rollback: false)
         #expect(stopped.status == .stopped && !stopped.rolledBack)
         #expect(try fixture.alias().additional?.weight == 0.1)
     }
 
-    @Test func functionHookWaitsForItsReportAndTheReportAdvancesAtOnce() throws {
+    @Test func functionHookWaitsForItsReportAndTheReportAdvancesAtOnce() async throws {
         let fixture = try RolloutFixture()
         try fixture.sandbox.create("checkFn", try fixture.sandbox.code("hook"))
-        let deployment = try fixture.deploy("AllAtOnce", pre: "checkFn")
+        let deployment = try await fixture.deploy("AllAtOnce", pre: "checkFn")
         let execution = try #require(deployment.hooks.first)
         #expect(execution.status == .pending && execution.event == .beforeAllowTraffic)
         fixture.clock.advance(30)
-        try fixture.registry.tickDeployments()
+        try await fixture.engine.tick()
         #expect(try fixture.alias() == AliasTarget(functionVersion: 1), "no traffic before the hook reports")
-        expectFailure(.resourceNotFound) {
-            _ = try fixture.registry.reportHookStatus(deploymentId: deployment.id, executionId: "nope", status: .succeeded)
+        await expectFailureAsync(.resourceNotFound) {
+            _ = try await fixture.engine.reportHook(deploymentId: deployment.id, executionId: "nope", status: .succeeded)
         }
-        let done = try fixture.registry.reportHookStatus(deploymentId: deployment.id, executionId: execution.executionId, status: .succeeded)
+        let done = try await fixture.engine.reportHook(deploymentId: deployment.id, executionId: execution.executionId, status: .succeeded)
         #expect(done.status == .succeeded)
         #expect(try fixture.alias() == AliasTarget(functionVersion: 2))
-        expectFailure(.resourceConflict) {
-            _ = try fixture.registry.reportHookStatus(deploymentId: deployment.id, executionId: execution.executionId, status: .failed)
+        await expectFailureAsync(.resourceConflict) {
+            _ = try await fixture.engine.reportHook(deploymentId: deployment.id, executionId: execution.executionId, status: .failed)
         }
     }
 
-    @Test func hookFunctionMustExist() throws {
+    @Test func hookFunctionMustExist() async throws {
         let fixture = try RolloutFixture()
-        expectFailure(.resourceNotFound, containing: "ghostFn") { _ = try fixture.deploy("AllAtOnce", pre: "ghostFn") }
-        expectFailure(.resourceNotFound, containing: "no-such-alarm") { _ = try fixture.deploy("AllAtOnce", alarms: ["no-such-alarm"]) }
+        await expectFailureAsync(.resourceNotFound, containing: "ghostFn") { _ = try await fixture.deploy("AllAtOnce", pre: "ghostFn") }
+        await expectFailureAsync(.resourceNotFound, containing: "no-such-alarm") { _ = try await fixture.deploy("AllAtOnce", alarms: ["no-such-alarm"]) }
     }
 
-    @Test func hookTimeoutFailsAndRollsBack() throws {
+    @Test func hookTimeoutFailsAndRollsBack() async throws {
         let fixture = try RolloutFixture()
         try fixture.sandbox.create("smokeFn", try fixture.sandbox.code("hook"))
-        let deployment = try fixture.deploy("AllAtOnce", post: "smokeFn", hookTimeout: 600)
+        let deployment = try await fixture.deploy("AllAtOnce", post: "smokeFn", hookTimeout: 600)
         #expect(try fixture.alias() == AliasTarget(functionVersion: 2))
         fixture.clock.advance(600)
-        try fixture.registry.tickDeployments()
+        try await fixture.engine.tick()
         let failed = try fixture.registry.deployment(id: deployment.id)
         #expect(failed.status == .failed && failed.error?.code == "TIMEOUT")
         #expect(try fixture.alias() == AliasTarget(functionVersion: 1))
     }
 
-    @Test func anotherProcessContinuesAtTheRightStepWithTheRightRemainingWait() throws {
+    @Test func anotherProcessContinuesAtTheRightStepWithTheRightRemainingWait() async throws {
         let fixture = try RolloutFixture()
-        let deployment = try fixture.deploy("Linear10PercentEvery1Minute")
+        let deployment = try await fixture.deploy("Linear10PercentEvery1Minute")
         fixture.clock.advance(60)
-        try fixture.registry.tickDeployments()
+        try await fixture.engine.tick()
         fixture.clock.advance(30)
         // The first process is gone; a new one opens the same data directory.
         let clock = fixture.clock
         let other = try fixture.sandbox.openAnotherRegistry(clock: { clock.now() })
-        try other.tickDeployments()
+        try await RolloutEngine(store: other).tick()
         #expect(try fixture.alias().additional?.weight == 0.2, "30 s of the 60 s hold remain")
         #expect(try other.deployment(id: deployment.id).nextShiftAt == deployment.createTime + 120)
         fixture.clock.advance(30)
-        try other.tickDeployments()
+        try await RolloutEngine(store: other).tick()
         #expect(try fixture.alias().additional?.weight == 0.3)
         #expect(try fixture.deploymentMoves().count == 3)
     }
@@ -234,12 +236,12 @@ struct DeploymentStoreTests {
         let fixture = try RolloutFixture()
         let clock = fixture.clock
         let registries = [fixture.registry] + (try (0..<3).map { _ in try fixture.sandbox.openAnotherRegistry(clock: { clock.now() }) })
-        let deployment = try fixture.deploy("Linear10PercentEvery1Minute")
+        let deployment = try await fixture.deploy("Linear10PercentEvery1Minute")
         for _ in 0..<10 {
             clock.advance(60)
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for registry in registries {
-                    group.addTask { for _ in 0..<5 { try registry.tickDeployments() } }
+                    group.addTask { for _ in 0..<5 { try await RolloutEngine(store: registry).tick() } }
                 }
                 try await group.waitForAll()
             }
@@ -249,20 +251,20 @@ struct DeploymentStoreTests {
         #expect(try fixture.registry.deploymentEvents(id: deployment.id).filter { $0.event.kind == "Shift" }.count == 10)
     }
 
-    @Test func execHooksRunThroughTheControllerAndFailuresKeepTheirOutput() throws {
+    @Test func execHooksRunThroughTheControllerAndFailuresKeepTheirOutput() async throws {
         let fixture = try RolloutFixture()
-        let ok = try fixture.deploy("AllAtOnce", pre: "exec:test \"$RELCTL_TARGET_VERSION\" = 2 && grep -q LifecycleEventHookExecutionId")
-        let controller = Controller(registry: fixture.registry, scope: ok.id)
+        let ok = try await fixture.deploy("AllAtOnce", pre: "exec:test \"$RELCTL_TARGET_VERSION\" = 2 && grep -q LifecycleEventHookExecutionId")
+        let controller = Controller(engine: fixture.engine, scope: ok.id)
         for _ in 0..<200 where try fixture.registry.deployment(id: ok.id).status.isActive {
-            try controller.tick()
+            try await controller.tick()
             usleep(20_000)
         }
         #expect(try fixture.registry.deployment(id: ok.id).status == .succeeded)
 
-        let bad = try fixture.deploy("AllAtOnce", to: "3", post: "exec:echo smoke test broke; exit 3")
-        let second = Controller(registry: fixture.registry, scope: bad.id)
+        let bad = try await fixture.deploy("AllAtOnce", to: "3", post: "exec:echo smoke test broke; exit 3")
+        let second = Controller(engine: fixture.engine, scope: bad.id)
         for _ in 0..<200 where try fixture.registry.deployment(id: bad.id).status.isActive {
-            try second.tick()
+            try await second.tick()
             usleep(20_000)
         }
         let failed = try fixture.registry.deployment(id: bad.id)
@@ -271,45 +273,45 @@ struct DeploymentStoreTests {
         #expect(try fixture.alias() == AliasTarget(functionVersion: 2), "rolled back to the version before this deployment")
     }
 
-    @Test func anExecHookWhoseRunnerDiedIsRunAgainByAnother() throws {
+    @Test func anExecHookWhoseRunnerDiedIsRunAgainByAnother() async throws {
         let fixture = try RolloutFixture()
-        let deployment = try fixture.deploy("AllAtOnce", pre: "exec:true")
-        let claimed = try fixture.registry.claimExecHooks(runner: "dead-runner")
+        let deployment = try await fixture.deploy("AllAtOnce", pre: "exec:true")
+        let claimed = try await fixture.engine.claimExecHooks(runner: "dead-runner")
         #expect(claimed.count == 1)
-        #expect(try fixture.registry.claimExecHooks(runner: "other").isEmpty, "a live runner's hook is not taken")
+        #expect(try await fixture.engine.claimExecHooks(runner: "other").isEmpty, "a live runner's hook is not taken")
         fixture.clock.advance(20)
-        let retaken = try fixture.registry.claimExecHooks(runner: "other")
+        let retaken = try await fixture.engine.claimExecHooks(runner: "other")
         #expect(retaken.first?.execution.attempt == 2)
         #expect(retaken.first?.payload["TargetVersion"] == "2")
-        _ = try fixture.registry.reportHookStatus(deploymentId: deployment.id, executionId: retaken[0].execution.executionId, status: .succeeded)
+        _ = try await fixture.engine.reportHook(deploymentId: deployment.id, executionId: retaken[0].execution.executionId, status: .succeeded)
         #expect(try fixture.registry.deployment(id: deployment.id).status == .succeeded)
     }
 
-    @Test func pauseAndPromoteThroughTheRegistry() throws {
+    @Test func pauseAndPromoteThroughTheRegistry() async throws {
         let fixture = try RolloutFixture()
-        let deployment = try fixture.deploy("Canary10Percent30Minutes")
-        _ = try fixture.registry.pauseDeployment(id: deployment.id)
+        let deployment = try await fixture.deploy("Canary10Percent30Minutes")
+        _ = try await fixture.engine.pause(id: deployment.id)
         fixture.clock.advance(3600)
-        try fixture.registry.tickDeployments()
+        try await fixture.engine.tick()
         #expect(try fixture.alias().additional?.weight == 0.1)
-        expectFailure(.resourceConflict) { _ = try fixture.registry.promoteDeployment(id: deployment.id) }
-        _ = try fixture.registry.resumeDeployment(id: deployment.id)
-        let promoted = try fixture.registry.promoteDeployment(id: deployment.id)
+        await expectFailureAsync(.resourceConflict) { _ = try await fixture.engine.promote(id: deployment.id) }
+        _ = try await fixture.engine.resume(id: deployment.id)
+        let promoted = try await fixture.engine.promote(id: deployment.id)
         #expect(promoted.status == .succeeded)
         #expect(try fixture.alias() == AliasTarget(functionVersion: 2))
     }
 
-    @Test func alarmListShowsTheStateReasonAndDatapoints() throws {
+    @Test func alarmListShowsTheStateReasonAndDatapoints() async throws {
         let fixture = try RolloutFixture()
         try fixture.registry.putAlarm(AlarmDefinition(
             name: "p99", functionName: "orders", metric: "Duration", statistic: .percentile(99), period: 60, evaluationPeriods: 2,
             datapointsToAlarm: 2, threshold: 500, comparisonOperator: .greaterThanThreshold))
-        #expect(try fixture.registry.listAlarms().first?.StateValue == "INSUFFICIENT_DATA")
+        #expect(try await fixture.engine.listAlarms().first?.StateValue == "INSUFFICIENT_DATA")
         let samples = (1...1000).map { MetricDatapoint(functionName: "orders", metric: "Duration", value: Double($0), timestamp: fixture.clock.now()) }
-        try fixture.registry.putMetricData(samples)
+        try await fixture.engine.putMetricData(samples)
         fixture.clock.advance(60)
-        try fixture.registry.putMetricData(samples.map { var s = $0; s.timestamp = fixture.clock.now(); return s })
-        let status = try #require(try fixture.registry.listAlarms().first)
+        try await fixture.engine.putMetricData(samples.map { var s = $0; s.timestamp = fixture.clock.now(); return s })
+        let status = try #require(try await fixture.engine.listAlarms().first)
         #expect(status.StateValue == "ALARM")
         #expect(status.Datapoints.suffix(2).map(\.value) == [990, 990])
         #expect(status.StateReason.contains("990"))
@@ -317,6 +319,19 @@ struct DeploymentStoreTests {
 }
 
 /// Expects `body` to throw a RelctlError with `code` whose message contains `text`.
+func expectFailureAsync(_ code: RelctlError.Code, containing text: String? = nil, sourceLocation: SourceLocation = #_sourceLocation,
+                         _ body: () async throws -> Void) async {
+    do {
+        try await body()
+        Issue.record("expected \(code.awsErrorType), the call succeeded", sourceLocation: sourceLocation)
+    } catch let error as RelctlError {
+        #expect(error.code == code, "\(error)", sourceLocation: sourceLocation)
+        if let text { #expect(error.message.contains(text), "\(error.message)", sourceLocation: sourceLocation) }
+    } catch {
+        Issue.record("expected a RelctlError, got \(error)", sourceLocation: sourceLocation)
+    }
+}
+
 func expectFailure(_ code: RelctlError.Code, containing text: String? = nil, sourceLocation: SourceLocation = #_sourceLocation, _ body: () throws -> Void) {
     do {
         try body()

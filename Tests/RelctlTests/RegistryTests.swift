@@ -1,5 +1,6 @@
 import Foundation
 import RelctlCore
+import RelctlRollout
 import RelctlMigrations
 import RelctlPackages
 import RelctlStore
@@ -538,14 +539,14 @@ struct RegistryTests {
 
     // MARK: - Rollback and history
 
-    @Test func rollbackRestoresThePreviousPrimaryAndClearsRouting() throws {
+    @Test func rollbackRestoresThePreviousPrimaryAndClearsRouting() async throws {
         try sandbox.create("orders", try sandbox.code("one"), publish: true)
         try sandbox.publishNewCode("orders", "two")
         try sandbox.publishNewCode("orders", "three")
         _ = try registry.createAlias(function: "orders", name: "live", functionVersion: "1")
         _ = try registry.updateAlias(function: "orders", name: "live", functionVersion: "2")
         let before = try registry.updateAlias(function: "orders", name: "live", functionVersion: "3", additionalVersionWeights: [:])
-        let rolledBack = try registry.rollback(function: "orders", alias: "live")
+        let rolledBack = try await RolloutEngine(store: registry).rollback(function: "orders", alias: "live")
         #expect(rolledBack.FunctionVersion == "2")
         #expect(rolledBack.RoutingConfig == nil)
         #expect(rolledBack.RevisionId != before.RevisionId)
@@ -553,56 +554,56 @@ struct RegistryTests {
         #expect(try registry.getFunction(ref("orders", .alias("live"))).Version == "2")
     }
 
-    @Test func rollbackOfACanarySplitReturnsToThePrimary() throws {
+    @Test func rollbackOfACanarySplitReturnsToThePrimary() async throws {
         try sandbox.create("orders", try sandbox.code("one"), publish: true)
         try sandbox.publishNewCode("orders", "two")
         _ = try registry.createAlias(function: "orders", name: "live", functionVersion: "1")
         _ = try registry.updateAlias(function: "orders", name: "live", additionalVersionWeights: ["2": 0.1])
-        let rolledBack = try registry.rollback(function: "orders", alias: "live")
+        let rolledBack = try await RolloutEngine(store: registry).rollback(function: "orders", alias: "live")
         #expect(rolledBack.FunctionVersion == "1")
         #expect(rolledBack.RoutingConfig == nil)
     }
 
-    @Test func rollbackToANamedVersion() throws {
+    @Test func rollbackToANamedVersion() async throws {
         try sandbox.create("orders", try sandbox.code("one"), publish: true)
         try sandbox.publishNewCode("orders", "two")
         try sandbox.publishNewCode("orders", "three")
         _ = try registry.createAlias(function: "orders", name: "live", functionVersion: "3", additionalVersionWeights: ["2": 0.5])
-        let rolledBack = try registry.rollback(function: "orders", alias: "live", to: "1")
+        let rolledBack = try await RolloutEngine(store: registry).rollback(function: "orders", alias: "live", to: "1")
         #expect(rolledBack.FunctionVersion == "1")
         #expect(rolledBack.RoutingConfig == nil)
-        expectRelctlError(.resourceNotFound, messagePrefix: "Function not found: \(TestData.arnPrefix)orders:9") {
-            try registry.rollback(function: "orders", alias: "live", to: "9")
+        await expectRelctlErrorAsync(.resourceNotFound, messagePrefix: "Function not found: \(TestData.arnPrefix)orders:9") {
+            try await RolloutEngine(store: registry).rollback(function: "orders", alias: "live", to: "9")
         }
-        expectRelctlError(.validation) { try registry.rollback(function: "orders", alias: "live", to: "latest") }
+        await expectRelctlErrorAsync(.validation) { try await RolloutEngine(store: registry).rollback(function: "orders", alias: "live", to: "latest") }
     }
 
-    @Test func rollbackWithoutAPreviousVersionIsAConflict() throws {
+    @Test func rollbackWithoutAPreviousVersionIsAConflict() async throws {
         try sandbox.create("orders", try sandbox.code("one"), publish: true)
         _ = try registry.createAlias(function: "orders", name: "live", functionVersion: "1")
-        expectRelctlError(.resourceConflict, messagePrefix: "Alias live has no previous version to roll back to") {
-            try registry.rollback(function: "orders", alias: "live")
+        await expectRelctlErrorAsync(.resourceConflict, messagePrefix: "Alias live has no previous version to roll back to") {
+            try await RolloutEngine(store: registry).rollback(function: "orders", alias: "live")
         }
-        expectRelctlError(.resourceNotFound, message: "Alias not found: \(TestData.arnPrefix)orders:nope") {
-            try registry.rollback(function: "orders", alias: "nope")
+        await expectRelctlErrorAsync(.resourceNotFound, message: "Alias not found: \(TestData.arnPrefix)orders:nope") {
+            try await RolloutEngine(store: registry).rollback(function: "orders", alias: "nope")
         }
     }
 
-    @Test func rollbackToAVersionThatWasDeletedIsNotFound() throws {
+    @Test func rollbackToAVersionThatWasDeletedIsNotFound() async throws {
         try sandbox.create("orders", try sandbox.code("one"), publish: true)
         try sandbox.publishNewCode("orders", "two")
         _ = try registry.createAlias(function: "orders", name: "live", functionVersion: "1")
         _ = try registry.updateAlias(function: "orders", name: "live", functionVersion: "2")
         try registry.deleteFunction(ref("orders", .version(1)))
-        expectRelctlError(.resourceNotFound, messagePrefix: "Function not found: \(TestData.arnPrefix)orders:1") {
-            try registry.rollback(function: "orders", alias: "live")
+        await expectRelctlErrorAsync(.resourceNotFound, messagePrefix: "Function not found: \(TestData.arnPrefix)orders:1") {
+            try await RolloutEngine(store: registry).rollback(function: "orders", alias: "live")
         }
         #expect(try registry.getAlias(function: "orders", name: "live").FunctionVersion == "2")
     }
 
     /// A function deleted and created again starts over (its versions restart at 1): the old
     /// incarnation's alias moves must not steer a rollback of the new alias to unrelated code.
-    @Test func rollbackIgnoresAliasMovesOfADeletedFunctionWithTheSameName() throws {
+    @Test func rollbackIgnoresAliasMovesOfADeletedFunctionWithTheSameName() async throws {
         try sandbox.create("orders", try sandbox.code("old-1"), publish: true)
         try sandbox.publishNewCode("orders", "old-2")
         try sandbox.publishNewCode("orders", "old-3")
@@ -614,19 +615,19 @@ struct RegistryTests {
         try sandbox.publishNewCode("orders", "new-2")
         _ = try registry.createAlias(function: "orders", name: "live", functionVersion: "1")
         // The new `live` has only ever pointed at 1.
-        expectRelctlError(.resourceConflict, messagePrefix: "Alias live has no previous version to roll back to") {
-            try registry.rollback(function: "orders", alias: "live")
+        await expectRelctlErrorAsync(.resourceConflict, messagePrefix: "Alias live has no previous version to roll back to") {
+            try await RolloutEngine(store: registry).rollback(function: "orders", alias: "live")
         }
         #expect(try registry.getAlias(function: "orders", name: "live").FunctionVersion == "1")
     }
 
-    @Test func aliasHistoryIsNewestFirst() throws {
+    @Test func aliasHistoryIsNewestFirst() async throws {
         try sandbox.create("orders", try sandbox.code("one"), publish: true)
         try sandbox.publishNewCode("orders", "two")
         _ = try registry.createAlias(function: "orders", name: "live", functionVersion: "1")
         _ = try registry.updateAlias(function: "orders", name: "live", additionalVersionWeights: ["2": 0.1])
         _ = try registry.updateAlias(function: "orders", name: "live", functionVersion: "2", additionalVersionWeights: [:])
-        _ = try registry.rollback(function: "orders", alias: "live")
+        _ = try await RolloutEngine(store: registry).rollback(function: "orders", alias: "live")
         let history = try registry.history(function: "orders", alias: "live")
         #expect(history.map(\.Action) == ["Rollback", "UpdateAlias", "UpdateAlias", "CreateAlias"])
         #expect(history.map(\.From) == ["2", "1 + 2@10%", "1", nil])
@@ -983,14 +984,14 @@ struct RegistryTests {
 
     // MARK: - Integrity and gc
 
-    @Test func integrityCheckIsConsistentAfterEveryKindOfOperation() throws {
+    @Test func integrityCheckIsConsistentAfterEveryKindOfOperation() async throws {
         try sandbox.create("orders", try sandbox.code("one"), publish: true)
         try sandbox.publishNewCode("orders", "two")
         _ = try registry.publishLayerVersion(name: "deps", code: try sandbox.code("layer"))
         _ = try registry.updateFunctionConfiguration(ref("orders"), ConfigurationUpdate(layers: [layerArn("deps", 1)]))
         _ = try registry.publishVersion(ref("orders"))
         _ = try registry.createAlias(function: "orders", name: "live", functionVersion: "2", additionalVersionWeights: ["3": 0.2])
-        _ = try registry.rollback(function: "orders", alias: "live")
+        _ = try await RolloutEngine(store: registry).rollback(function: "orders", alias: "live")
         try registry.deleteLayerVersion(name: "deps", version: 1)
         try registry.deleteFunction(ref("orders", .version(1)))
         _ = try registry.cleanup(CleanupRequest(keep: 0), dryRun: false)

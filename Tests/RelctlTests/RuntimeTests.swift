@@ -1,6 +1,7 @@
 import Foundation
 import RelctlProcess
 import RelctlCore
+import RelctlRollout
 import RelctlPackages
 import RelctlRuntime
 import RelctlStore
@@ -145,7 +146,7 @@ struct RuntimeFixture {
 
     init() throws {
         sandbox = try Sandbox()
-        pool = RuntimePool(registry: sandbox.registry)
+        pool = RuntimePool(store: sandbox.registry, rollout: RolloutEngine(store: sandbox.registry))
     }
 
     /// `timeout` defaults to two minutes: under a full parallel test run the two cooperative threads

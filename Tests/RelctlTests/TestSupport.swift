@@ -184,6 +184,26 @@ enum ZipWriter {
 /// Runs `body` and checks it throws a `RelctlError` with `code` (and exactly `message`, or a
 /// message starting with `messagePrefix`, when given). Returns the error for further checks.
 @discardableResult
+func expectRelctlErrorAsync<T>(
+    _ code: RelctlError.Code, message: String? = nil, messagePrefix: String? = nil,
+    sourceLocation: SourceLocation = #_sourceLocation, _ body: () async throws -> T
+) async -> RelctlError? {
+    do {
+        let value = try await body()
+        Issue.record("Expected \(code.awsErrorType), but the call succeeded and returned \(value)", sourceLocation: sourceLocation)
+        return nil
+    } catch let error as RelctlError {
+        #expect(error.code == code, "\(error)", sourceLocation: sourceLocation)
+        if let message { #expect(error.message == message, sourceLocation: sourceLocation) }
+        if let messagePrefix { #expect(error.message.hasPrefix(messagePrefix), "\(error.message)", sourceLocation: sourceLocation) }
+        return error
+    } catch {
+        Issue.record("Expected a RelctlError, got \(error)", sourceLocation: sourceLocation)
+        return nil
+    }
+}
+
+@discardableResult
 func expectRelctlError<T>(
     _ code: RelctlError.Code, message: String? = nil, messagePrefix: String? = nil,
     sourceLocation: SourceLocation = #_sourceLocation, _ body: () throws -> T

@@ -3,6 +3,15 @@ import GRDB
 import RelctlCore
 import RelctlPackages
 
+struct FunctionRecord: SnakeCaseRecord {
+    static let databaseTableName = "functions"
+    var name: String
+    var createdAt: String
+    var highestVersion: Int
+    var changedSincePublish: Bool
+    var reservedConcurrency: Int?
+}
+
 extension Registry {
     /// CreateFunction. With `publish`, version 1 is published in the same transaction.
     public func createFunction(
@@ -269,5 +278,64 @@ extension Registry {
             try audit(db, "DeleteFunction", function: function.name, resource: arn.functionArn(function.name), before: before)
             return .function(versions: versions.count - 1, aliases: aliasCount)
         }
+    }
+}
+
+// MARK: - Inside a transaction
+
+extension Registry {
+    func requireFunction(_ db: Database, _ name: String) throws -> FunctionRecord {
+        guard let function = try FunctionRecord.fetchOne(db, key: name) else {
+            throw RelctlError.functionNotFound(arn.functionArn(name))
+        }
+        return function
+    }
+
+    func latest(_ db: Database, _ function: String) throws -> VersionRecord {
+        guard let latest = try version(db, function, AliasTarget.latestVersionNumber) else {
+            throw RelctlError.functionNotFound(arn.functionArn(function))
+        }
+        return latest
+    }
+
+    /// `qualifier` is what the ARN ends with: nil for the unqualified ARN.
+    func configuration(_ db: Database, _ record: VersionRecord, arnQualifier: String?) throws -> FunctionConfiguration {
+        configuration(record, layers: try layers(db, of: record.functionName, version: record.version), arnQualifier: arnQualifier)
+    }
+
+    /// Many configurations with one layer query, for lists.
+    func configurations(_ db: Database, _ records: some Collection<VersionRecord>, arnQualifier: (VersionRecord) -> String?) throws -> [FunctionConfiguration] {
+        var layersByKey: [String: [LayerVersionRecord]] = [:]
+        // One range query per function in the list (a page is usually one function, or one version each).
+        for (function, versions) in Dictionary(grouping: records, by: \.functionName) {
+            let numbers = versions.map(\.version)
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT vl.version AS owner, lv.* FROM version_layers vl
+                JOIN layer_versions lv ON lv.layer_name = vl.layer_name AND lv.version = vl.layer_version
+                WHERE vl.function_name = ? AND vl.version BETWEEN ? AND ? ORDER BY vl.version, vl.position
+                """, arguments: [function, numbers.min()!, numbers.max()!])
+            for row in rows {
+                layersByKey["\(function):\(row["owner"] as Int)", default: []].append(try LayerVersionRecord(row: row))
+            }
+        }
+        return records.map {
+            configuration($0, layers: layersByKey["\($0.functionName):\($0.version)"] ?? [], arnQualifier: arnQualifier($0))
+        }
+    }
+
+    func configuration(_ record: VersionRecord, layers: [LayerVersionRecord], arnQualifier: String?) -> FunctionConfiguration {
+        FunctionConfiguration(
+            FunctionName: record.functionName,
+            FunctionArn: arn.functionArn(record.functionName, qualifier: arnQualifier),
+            Runtime: record.runtime, Role: record.role, Handler: record.handler, CodeSize: record.codeSize,
+            Description: record.description, Timeout: record.timeout, MemorySize: record.memorySize,
+            LastModified: record.lastModified, CodeSha256: CodeHash.base64(fromHex: record.codeSha256),
+            Version: AliasTarget.versionText(record.version),
+            Environment: record.environmentVariables.map { EnvironmentResponse(Variables: $0) },
+            RevisionId: record.revisionId,
+            Layers: layers.isEmpty ? nil : layers.map {
+                LayerReference(Arn: arn.layerVersionArn($0.layerName, version: $0.version), CodeSize: $0.codeSize)
+            },
+            Architectures: [record.architecture])
     }
 }

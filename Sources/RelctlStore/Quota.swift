@@ -19,6 +19,13 @@ public struct QuotaReport: Codable, Sendable, Equatable {
     public var TopConsumers: [Consumer]
 }
 
+struct UsageRecord: SnakeCaseRecord {
+    static let databaseTableName = "usage"
+    var id: Int
+    var totalCodeSize: Int64
+    var storedBytes: Int64
+}
+
 extension Registry {
     /// GetAccountSettings.
     public func accountSettings() throws(RelctlError) -> AccountSettings {
@@ -65,5 +72,35 @@ extension Registry {
                            arguments: [Registry.quotaLimitKey, String(bytes)])
             try audit(db, "SetQuota", function: nil, resource: "quota", before: ["TotalCodeSize": before], after: ["TotalCodeSize": bytes])
         }
+    }
+}
+
+// MARK: - Inside a transaction
+
+extension Registry {
+    static let quotaLimitKey = "quota-limit"
+
+    func usage(_ db: Database) throws -> UsageRecord {
+        guard let usage = try UsageRecord.fetchOne(db, key: 1) else {
+            throw RelctlError(.service, "The registry's usage row is missing; run `relctl fsck`.")
+        }
+        return usage
+    }
+
+    func limit(_ db: Database) throws -> Int64 {
+        try String.fetchOne(db, sql: "SELECT value FROM settings WHERE key = ?", arguments: [Registry.quotaLimitKey])
+            .flatMap { Int64($0) } ?? Limits.defaultTotalCodeSize
+    }
+
+    /// Refuses, before anything is written, a change that would take usage past the limit.
+    func requireQuota(_ db: Database, adding bytes: Int64) throws {
+        guard bytes > 0 else { return }
+        let usage = try usage(db).totalCodeSize
+        if usage + bytes > (try limit(db)) { throw RelctlError.codeStorageExceeded }
+    }
+
+    func addUsage(_ db: Database, codeSize delta: Int64) throws {
+        guard delta != 0 else { return }
+        try db.execute(sql: "UPDATE usage SET total_code_size = total_code_size + ? WHERE id = 1", arguments: [delta])
     }
 }

@@ -3,6 +3,53 @@ import GRDB
 import RelctlCore
 import RelctlPackages
 
+/// `$LATEST` (version 0) or a published version.
+struct VersionRecord: SnakeCaseRecord {
+    static let databaseTableName = "versions"
+    var functionName: String
+    var version: Int
+    var codeSha256: String
+    var codeSize: Int64
+    var unzippedSize: Int64
+    var runtime: String?
+    var handler: String?
+    var role: String
+    var description: String
+    var memorySize: Int
+    var timeout: Int
+    var environment: String?
+    var architecture: String
+    var lastModified: String
+    var revisionId: String
+
+    enum Columns {
+        static let functionName = Column("function_name")
+        static let version = Column("version")
+    }
+
+    var settings: FunctionSettings {
+        FunctionSettings(
+            runtime: runtime, handler: handler, role: role, description: description, memorySize: memorySize,
+            timeout: timeout, environment: environmentVariables, layers: [], architecture: architecture)
+    }
+
+    var environmentVariables: [String: String]? {
+        guard let environment else { return nil }
+        return try? JSONDecoder().decode([String: String].self, from: Data(environment.utf8))
+    }
+
+    mutating func apply(_ settings: FunctionSettings) {
+        runtime = settings.runtime
+        handler = settings.handler
+        role = settings.role
+        description = settings.description
+        memorySize = settings.memorySize
+        timeout = settings.timeout
+        environment = settings.environment.map(FunctionSettings.environmentText)
+        architecture = settings.architecture
+    }
+}
+
 extension Registry {
     /// PublishVersion. Like AWS, "nothing changed" is decided by update events, not content: when
     /// no update touched `$LATEST` since the last publish, the last version is returned as it is.
@@ -54,5 +101,25 @@ extension Registry {
         let configuration = try configuration(db, published, arnQualifier: String(number))
         try audit(db, "PublishVersion", function: name, resource: configuration.FunctionArn, after: configuration)
         return configuration
+    }
+}
+
+// MARK: - Inside a transaction
+
+extension Registry {
+    func version(_ db: Database, _ function: String, _ version: Int) throws -> VersionRecord? {
+        try VersionRecord.fetchOne(db, key: ["function_name": function, "version": version])
+    }
+
+    /// Deletes one version row (its layer links cascade) and what hangs off it: usage, an
+    /// unreferenced blob, layer versions that were deleted and waited only for this user.
+    func deleteVersionRow(_ db: Database, _ record: VersionRecord, _ effects: inout WriteEffects) throws {
+        let usedLayers = try layers(db, of: record.functionName, version: record.version)
+        try record.delete(db)
+        try addUsage(db, codeSize: -record.codeSize)
+        try releaseBlobIfUnreferenced(db, record.codeSha256, &effects)
+        for layer in usedLayers where layer.deleted {
+            try purgeLayerVersionIfUnused(db, layer, &effects)
+        }
     }
 }

@@ -16,6 +16,52 @@ public struct HistoryEntry: Codable, Sendable, Equatable {
     public var After: String?
 }
 
+struct AliasRecord: SnakeCaseRecord {
+    static let databaseTableName = "aliases"
+    var functionName: String
+    var name: String
+    var functionVersion: Int
+    var additionalVersion: Int?
+    var additionalWeight: Double?
+    var description: String
+    var revisionId: String
+
+    var target: AliasTarget {
+        AliasTarget(
+            functionVersion: functionVersion,
+            additional: additionalVersion.map { AliasTarget.Additional(version: $0, weight: additionalWeight ?? 0) })
+    }
+
+    mutating func setTarget(_ target: AliasTarget) {
+        functionVersion = target.functionVersion
+        additionalVersion = target.additional?.version
+        additionalWeight = target.additional?.weight
+    }
+}
+
+struct AliasMoveRecord: SnakeCaseRecord {
+    static let databaseTableName = "alias_moves"
+    var id: Int64?
+    var functionName: String
+    var aliasName: String
+    var at: String
+    var actor: String
+    var cause: String
+    var fromVersion: Int?
+    var fromAdditionalVersion: Int?
+    var fromAdditionalWeight: Double?
+    var toVersion: Int?
+    var toAdditionalVersion: Int?
+    var toAdditionalWeight: Double?
+
+    var from: AliasTarget? { Self.target(fromVersion, fromAdditionalVersion, fromAdditionalWeight) }
+    var to: AliasTarget? { Self.target(toVersion, toAdditionalVersion, toAdditionalWeight) }
+
+    static func target(_ version: Int?, _ additional: Int?, _ weight: Double?) -> AliasTarget? {
+        version.map { AliasTarget(functionVersion: $0, additional: additional.map { .init(version: $0, weight: weight ?? 0) }) }
+    }
+}
+
 extension Registry {
     /// CreateAlias.
     public func createAlias(
@@ -61,51 +107,6 @@ extension Registry {
                 ?? alias.target.additional.map { [String($0.version): $0.weight] } ?? [:]
             let target = try AliasTarget.from(functionVersion: primary ?? alias.functionVersion, additionalVersionWeights: weights)
             return try move(db, &alias, to: target, description: description, cause: cause)
-        }
-    }
-
-    /// Restores the alias's previous primary version (or `to`), with routing cleared, in one transaction.
-    /// With a routing split in place, "previous" is the primary it already has: the split is undone.
-    /// With a deployment in flight on the alias (and no `to`), the deployment is stopped and the alias
-    /// restored to its original version, in the same transaction.
-    public func rollback(function: String, alias name: String, to explicit: String? = nil) throws(RelctlError) -> AliasConfiguration {
-        let explicitVersion = try explicit.map { text throws(RelctlError) in try AliasTarget.parseVersion(text) }
-        return try write { db, _ in
-            if var deployment = try activeDeployment(db, function: function, alias: name) {
-                guard explicitVersion == nil || explicitVersion == deployment.currentVersion else {
-                    throw RelctlError(.resourceConflict, "Deployment \(deployment.id) is in progress on \(function):\(name); `relctl rollback` without --to stops it and restores version \(deployment.currentVersion).")
-                }
-                let now = clock().timeIntervalSince1970
-                let actions = try deployment.stop(now: now, rollback: true, by: actor)
-                try apply(db, &deployment, actions, now: now)
-                return aliasConfiguration(try requireAlias(db, function, name, missing: "Alias not found"))
-            }
-            var alias = try requireAlias(db, function, name, missing: "Alias not found")
-            let version: Int
-            if let explicitVersion {
-                version = explicitVersion
-            } else if alias.additionalVersion != nil {
-                version = alias.functionVersion
-            } else {
-                guard let previous = try Int.fetchOne(db, sql: """
-                    SELECT from_version FROM alias_moves
-                    WHERE function_name = ?1 AND alias_name = ?2 AND from_version IS NOT NULL AND from_version <> ?3
-                      AND id > COALESCE((SELECT MAX(id) FROM alias_moves WHERE function_name = ?1 AND alias_name = ?2 AND cause = 'CreateAlias'), 0)
-                    ORDER BY id DESC LIMIT 1
-                    """, arguments: [function, name, alias.functionVersion])
-                else {
-                    throw RelctlError(
-                        .resourceConflict,
-                        "Alias \(name) has no previous version to roll back to (it has only ever pointed at \(AliasTarget.versionText(alias.functionVersion))); name one with --to.")
-                }
-                version = previous
-            }
-            guard try self.version(db, function, version) != nil else {
-                throw RelctlError(
-                    .resourceNotFound,
-                    "Function not found: \(arn.functionArn(function, qualifier: AliasTarget.versionText(version))) (the version to roll back to was deleted; name another with --to)")
-            }
-            return try move(db, &alias, to: AliasTarget(functionVersion: version), description: nil, cause: "Rollback")
         }
     }
 

@@ -3,6 +3,36 @@ import GRDB
 import RelctlCore
 import RelctlPackages
 
+struct VersionLayerRecord: SnakeCaseRecord {
+    static let databaseTableName = "version_layers"
+    var functionName: String
+    var version: Int
+    var position: Int
+    var layerName: String
+    var layerVersion: Int
+}
+
+struct LayerRecord: SnakeCaseRecord {
+    static let databaseTableName = "layers"
+    var name: String
+    var highestVersion: Int
+}
+
+struct LayerVersionRecord: SnakeCaseRecord {
+    static let databaseTableName = "layer_versions"
+    var layerName: String
+    var version: Int
+    var codeSha256: String
+    var codeSize: Int64
+    var unzippedSize: Int64
+    var description: String
+    var compatibleRuntimes: String
+    var compatibleArchitectures: String
+    var licenseInfo: String?
+    var createdDate: String
+    var deleted: Bool
+}
+
 extension Registry {
     /// PublishLayerVersion: always a new version, numbered after the highest ever.
     public func publishLayerVersion(
@@ -126,5 +156,83 @@ extension Registry {
 
     static func decodeArray(_ text: String) -> [String] {
         (try? JSONDecoder().decode([String].self, from: Data(text.utf8))) ?? []
+    }
+}
+
+// MARK: - Inside a transaction
+
+extension Registry {
+    func layers(_ db: Database, of function: String, version: Int) throws -> [LayerVersionRecord] {
+        try LayerVersionRecord.fetchAll(db, sql: """
+            SELECT lv.* FROM version_layers vl
+            JOIN layer_versions lv ON lv.layer_name = vl.layer_name AND lv.version = vl.layer_version
+            WHERE vl.function_name = ? AND vl.version = ? ORDER BY vl.position
+            """, arguments: [function, version])
+    }
+
+    /// Resolves layer version ARNs for a function, with Lambda's rules and messages.
+    func resolveLayers(_ db: Database, _ arns: [String]) throws -> [LayerVersionRecord] {
+        guard arns.count <= Limits.layersPerFunction else {
+            throw RelctlError(.invalidParameterValue, "Cannot reference more than 5 layers.")
+        }
+        try requireLayersInRegion(arns)
+        var resolved: [LayerVersionRecord] = []
+        var byName: [String: String] = [:]
+        for text in arns {
+            let reference = try LayerVersionReference(parsing: text)
+            if let other = byName[reference.name] {
+                throw RelctlError(
+                    .invalidParameterValue,
+                    "Two different versions of the same layer are not allowed to be referenced in the same function. \(other) and \(text) are versions of the same layer.")
+            }
+            byName[reference.name] = text
+            guard reference.account == arn.account,
+                  let layer = try LayerVersionRecord.fetchOne(db, key: ["layer_name": reference.name, "version": reference.version]),
+                  !layer.deleted
+            else {
+                throw RelctlError(.invalidParameterValue, "Layer version \(text) does not exist.")
+            }
+            resolved.append(layer)
+        }
+        return resolved
+    }
+
+    /// A function's layers live in its region. AWS checks this before anything about the function
+    /// itself, even whether it already exists. A malformed ARN is left to `resolveLayers`.
+    func requireLayersInRegion(_ arns: [String]) throws(RelctlError) {
+        for text in arns {
+            guard let reference = try? LayerVersionReference(parsing: text), reference.region != arn.region else { continue }
+            throw RelctlError(
+                .invalidParameterValue,
+                "Layers are not in the same region as the function. Layers are expected to be in region \(arn.region).")
+        }
+    }
+
+    /// The function's code plus its layers, unzipped, must fit Lambda's 250 MB.
+    func requireUnzippedFits(code: Int64, layers: [LayerVersionRecord]) throws {
+        let total = layers.reduce(code) { $0 + $1.unzippedSize }
+        guard total <= Limits.codeSizeUnzipped else {
+            throw RelctlError(.invalidParameterValue, "Unzipped size must be smaller than \(Limits.codeSizeUnzipped) bytes")
+        }
+    }
+
+    func setLayers(_ db: Database, function: String, version: Int, _ layers: [LayerVersionRecord]) throws {
+        try db.execute(sql: "DELETE FROM version_layers WHERE function_name = ? AND version = ?", arguments: [function, version])
+        for (position, layer) in layers.enumerated() {
+            try VersionLayerRecord(
+                functionName: function, version: version, position: position,
+                layerName: layer.layerName, layerVersion: layer.version
+            ).insert(db)
+        }
+    }
+
+    func purgeLayerVersionIfUnused(_ db: Database, _ layer: LayerVersionRecord, _ effects: inout WriteEffects) throws {
+        let used = try Bool.fetchOne(db, sql: """
+            SELECT EXISTS (SELECT 1 FROM version_layers WHERE layer_name = ? AND layer_version = ?)
+            """, arguments: [layer.layerName, layer.version]) ?? true
+        guard !used else { return }
+        try layer.delete(db)
+        try addUsage(db, codeSize: -layer.codeSize)
+        try releaseBlobIfUnreferenced(db, layer.codeSha256, &effects)
     }
 }

@@ -1,0 +1,74 @@
+import Foundation
+import RelctlCore
+
+/// Everything the runtime needs to run one version.
+public struct VersionExecution: Sendable, Hashable {
+    public struct Layer: Sendable, Hashable {
+        public var arn: String
+        public var sha256Hex: String
+
+        public init(arn: String, sha256Hex: String) {
+            self.arn = arn
+            self.sha256Hex = sha256Hex
+        }
+    }
+
+    public var functionName: String
+    public var version: Int
+    public var sha256Hex: String
+    public var runtime: String?
+    public var handler: String?
+    public var memorySize: Int
+    public var timeout: Int
+    public var environment: [String: String]
+    public var layers: [Layer]
+    public var architecture: String
+    /// The private `/tmp`'s size (Lambda's EphemeralStorage; 512 MB, the default, until it is settable).
+    public var ephemeralStorageMB: Int { 512 }
+
+    public init(functionName: String, version: Int, sha256Hex: String, runtime: String?, handler: String?, memorySize: Int,
+                timeout: Int, environment: [String: String], layers: [Layer], architecture: String) {
+        self.functionName = functionName
+        self.version = version
+        self.sha256Hex = sha256Hex
+        self.runtime = runtime
+        self.handler = handler
+        self.memorySize = memorySize
+        self.timeout = timeout
+        self.environment = environment
+        self.layers = layers
+        self.architecture = architecture
+    }
+
+    public var versionText: String { AliasTarget.versionText(version) }
+    /// Instances are shared by executions that are the same in every field.
+    public var instanceKey: String { "\(functionName):\(version):\(hashValue)" }
+}
+
+/// A function reference resolved for Invoke: where traffic goes and how each candidate runs.
+public struct InvocationTarget: Sendable {
+    public var functionName: String
+    /// The `Resource` metric dimension: `F`, `F:alias` or `F:version`.
+    public var resource: String
+    /// The ARN the function sees as invoked (`Lambda-Runtime-Invoked-Function-Arn`).
+    public var invokedArn: String
+    /// For an alias: its routing. For a version or `$LATEST`: that version alone.
+    public var routing: AliasTarget
+    public var executions: [Int: VersionExecution]
+    public var reservedConcurrency: Int?
+
+    public init(functionName: String, resource: String, invokedArn: String, routing: AliasTarget,
+                executions: [Int: VersionExecution], reservedConcurrency: Int?) {
+        self.functionName = functionName
+        self.resource = resource
+        self.invokedArn = invokedArn
+        self.routing = routing
+        self.executions = executions
+        self.reservedConcurrency = reservedConcurrency
+    }
+
+    public func execution(routingKey: String?, random: Double) -> VersionExecution {
+        executions[TrafficRouter.version(for: routing, routingKey: routingKey, random: random)]!
+    }
+}
+

@@ -1,0 +1,32 @@
+import Foundation
+import GRDB
+import RelctlCore
+
+struct AuditRecord: SnakeCaseRecord {
+    static let databaseTableName = "audit"
+    var id: Int64?
+    var at: String
+    var actor: String
+    var action: String
+    var functionName: String?
+    var resource: String
+    var before: String?
+    var after: String?
+}
+
+// The audit log: who changed what, with the record before and after, in the same transaction.
+extension Registry {
+    func audit(_ db: Database, _ action: String, function: String?, resource: String,
+               before: (any Encodable)? = nil, after: (any Encodable)? = nil) throws {
+        func json(_ value: (any Encodable)?) -> String? {
+            guard let value else { return nil }
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            return (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) }
+        }
+        let record = AuditRecord(
+            at: now, actor: actor, action: action, functionName: function, resource: resource,
+            before: json(before), after: json(after))
+        try record.insert(db)
+    }
+}

@@ -1,0 +1,145 @@
+import Foundation
+import GRDB
+import RelctlCore
+import RelctlStorage
+
+/// Decoded `Deployment`s keyed by id and the exact JSON they came from.
+final class DecodedDeploymentCache: @unchecked Sendable {
+    private let lock = NSLock()
+    private var entries: [String: (state: String, deployment: Deployment)] = [:]
+
+    func decode(id: String, state: String) throws -> Deployment {
+        if let hit = lock.withLock({ entries[id] }), hit.state == state { return hit.deployment }
+        let deployment = try JSONDecoder().decode(Deployment.self, from: Data(state.utf8))
+        lock.withLock {
+            if entries.count > 50_000 { entries.removeAll(keepingCapacity: true) }
+            entries[id] = (state, deployment)
+        }
+        return deployment
+    }
+}
+
+struct DeploymentRecord: SnakeCaseRecord {
+    static let databaseTableName = "deployments"
+    var id: String
+    var functionName: String
+    var aliasName: String
+    var currentVersion: Int
+    var targetVersion: Int
+    var status: String
+    var createTime: Double
+    var completeTime: Double?
+    var state: String
+
+    init(_ deployment: Deployment) throws {
+        id = deployment.id
+        functionName = deployment.functionName
+        aliasName = deployment.alias
+        currentVersion = deployment.currentVersion
+        targetVersion = deployment.targetVersion
+        status = deployment.status.rawValue
+        createTime = deployment.createTime
+        completeTime = deployment.completeTime
+        state = String(decoding: try JSONEncoder.sorted.encode(deployment), as: UTF8.self)
+    }
+
+    func decoded() throws -> Deployment {
+        try JSONDecoder().decode(Deployment.self, from: Data(state.utf8))
+    }
+}
+
+extension Registry {
+    public func deployment(id: String) throws(RelctlError) -> Deployment {
+        try read { db in try requireDeployment(db, id) }
+    }
+
+    public func listDeployments(function: String? = nil, status: DeploymentStatus? = nil, limit: Int = 100) throws(RelctlError) -> [Deployment] {
+        try read { db in
+            try DeploymentRecord.fetchAll(db, sql: """
+                SELECT * FROM deployments WHERE (?1 IS NULL OR function_name = ?1) AND (?2 IS NULL OR status = ?2)
+                ORDER BY create_time DESC, id LIMIT ?3
+                """, arguments: [function, status?.rawValue, limit]).map { try $0.decoded() }
+        }
+    }
+
+    /// Deployments that are Created, InProgress or Paused (decoded once per state change).
+    public func activeDeployments() throws(RelctlError) -> [Deployment] {
+        try read { db in try activeDeployments(db) }
+    }
+
+    /// The event log, oldest first, after `afterId`.
+    public func deploymentEvents(id: String, after afterId: Int64 = 0) throws(RelctlError) -> [DeploymentEventEntry] {
+        try read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT id, at, kind, message, details FROM deployment_events WHERE deployment_id = ? AND id > ? ORDER BY id
+                """, arguments: [id, afterId]).map {
+                DeploymentEventEntry(id: $0[0], event: DeploymentEvent(
+                    at: $0[1], kind: $0[2], message: $0[3],
+                    details: (try? JSONDecoder().decode([String: String].self, from: Data(($0[4] as String).utf8))) ?? [:]))
+            }
+        }
+    }
+
+    func recordEvents(_ db: Database, _ id: String, _ events: [DeploymentEvent]) throws {
+        for event in events {
+            try db.execute(sql: "INSERT INTO deployment_events (deployment_id, at, kind, message, details) VALUES (?, ?, ?, ?, ?)",
+                           arguments: [id, event.at, event.kind, event.message,
+                                       String(decoding: try JSONEncoder.sorted.encode(event.details), as: UTF8.self)])
+        }
+    }
+
+    func requireDeployment(_ db: Database, _ id: String) throws -> Deployment {
+        guard let record = try DeploymentRecord.fetchOne(db, key: id) else {
+            throw RelctlError(.resourceNotFound, "Deployment \(id) does not exist.")
+        }
+        return try record.decoded()
+    }
+
+    func activeDeployments(_ db: Database) throws -> [Deployment] {
+        try Row.fetchAll(db, DeploymentRecord.all().active().select(DeploymentRecord.Columns.id, DeploymentRecord.Columns.state)
+            .order(DeploymentRecord.Columns.createTime, DeploymentRecord.Columns.id))
+            .map { try deploymentCache.decode(id: $0[0], state: $0[1]) }
+    }
+
+    func activeDeployment(_ db: Database, function: String, alias: String) throws -> Deployment? {
+        try DeploymentRecord.all().active().of(function: function, alias: alias).fetchOne(db).map { try $0.decoded() }
+    }
+
+    /// Versions that active deployments reference, for deletion and cleanup guards.
+    func versionsInDeployments(_ db: Database) throws -> [String: [String]] {
+        var result: [String: [String]] = [:]
+        for row in try Row.fetchAll(db, sql: """
+            SELECT id, function_name, current_version, target_version FROM deployments WHERE status IN ('Created', 'InProgress', 'Paused')
+            """) {
+            let id: String = row[0]
+            let function: String = row[1]
+            result["\(function):\(row[2] as Int)", default: []].append("deployment \(id)")
+            result["\(function):\(row[3] as Int)", default: []].append("deployment \(id)")
+        }
+        return result
+    }
+}
+
+extension DeploymentRecord {
+    enum Columns {
+        static let id = Column("id")
+        static let functionName = Column("function_name")
+        static let aliasName = Column("alias_name")
+        static let status = Column("status")
+        static let createTime = Column("create_time")
+        static let state = Column("state")
+    }
+
+    static let activeStatuses = [DeploymentStatus.created, .inProgress, .paused].map(\.rawValue)
+}
+
+extension DerivableRequest<DeploymentRecord> {
+    /// Deployments that are Created, InProgress or Paused.
+    func active() -> Self {
+        filter(DeploymentRecord.activeStatuses.contains(DeploymentRecord.Columns.status))
+    }
+
+    func of(function: String, alias: String) -> Self {
+        filter(DeploymentRecord.Columns.functionName == function && DeploymentRecord.Columns.aliasName == alias)
+    }
+}

@@ -1,0 +1,137 @@
+import Foundation
+import GRDB
+import RelctlCore
+import RelctlStorage
+
+/// The rollout engine's transaction on SQLite: a GRDB `Database` inside `pool.read`/`pool.write`.
+struct SQLiteTransaction: RolloutTransaction {
+    let db: Database
+    let registry: Registry
+
+    var now: Double { registry.clock().timeIntervalSince1970 }
+    var actor: String { registry.actor }
+    var arn: ArnContext { registry.arn }
+
+    func activeDeployments() throws -> [Deployment] { try registry.activeDeployments(db) }
+
+    func deployment(id: String) throws -> Deployment? {
+        try DeploymentRecord.fetchOne(db, key: id)?.decoded()
+    }
+
+    func activeDeployment(function: String, alias: String) throws -> Deployment? {
+        try registry.activeDeployment(db, function: function, alias: alias)
+    }
+
+    func insertDeployment(_ deployment: Deployment) throws { try DeploymentRecord(deployment).insert(db) }
+
+    func updateDeployment(_ deployment: Deployment) throws { try DeploymentRecord(deployment).update(db) }
+
+    func appendEvents(_ events: [DeploymentEvent], to deploymentId: String) throws {
+        try registry.recordEvents(db, deploymentId, events)
+    }
+
+    func latestTargetVersion(function: String, alias: String?) throws -> Int? {
+        try Int.fetchOne(db, sql: """
+            SELECT target_version FROM deployments WHERE function_name = ?1 AND (?2 IS NULL OR alias_name = ?2)
+            ORDER BY status IN ('Created', 'InProgress', 'Paused') DESC, create_time DESC LIMIT 1
+            """, arguments: [function, alias])
+    }
+
+    func functionExists(_ name: String) throws -> Bool { try FunctionRecord.exists(db, key: name) }
+
+    func versionExists(function: String, version: Int) throws -> Bool {
+        try registry.version(db, function, version) != nil
+    }
+
+    func aliasTarget(function: String, alias: String) throws -> AliasTarget? {
+        try AliasRecord.fetchOne(db, key: ["function_name": function, "name": alias])?.target
+    }
+
+    func requireAliasConfiguration(function: String, alias: String) throws -> AliasConfiguration {
+        registry.aliasConfiguration(try registry.requireAlias(db, function, alias, missing: "Alias not found"))
+    }
+
+    func moveAlias(function: String, alias: String, to target: AliasTarget, cause: String) throws -> AliasConfiguration {
+        var record = try registry.requireAlias(db, function, alias, missing: "Alias not found")
+        return try registry.move(db, &record, to: target, description: nil, cause: cause)
+    }
+
+    func previousPrimaryVersion(function: String, alias: String, current: Int) throws -> Int? {
+        try Int.fetchOne(db, sql: """
+            SELECT from_version FROM alias_moves
+            WHERE function_name = ?1 AND alias_name = ?2 AND from_version IS NOT NULL AND from_version <> ?3
+              AND id > COALESCE((SELECT MAX(id) FROM alias_moves WHERE function_name = ?1 AND alias_name = ?2 AND cause = 'CreateAlias'), 0)
+            ORDER BY id DESC LIMIT 1
+            """, arguments: [function, alias, current])
+    }
+
+    func audit(_ action: String, function: String?, resource: String, after: [String: String]) throws {
+        try registry.audit(db, action, function: function, resource: resource, after: after)
+    }
+
+    func alarm(_ name: String) throws -> StoredAlarm? { try AlarmRecord.fetchOne(db, key: name)?.stored() }
+
+    func alarms() throws -> [StoredAlarm] {
+        try AlarmRecord.order(AlarmRecord.Columns.name).fetchAll(db).map { try $0.stored() }
+    }
+
+    func saveAlarmState(_ name: String, state: AlarmState, reason: String, datapoints: [AlarmEvaluation.Datapoint], changedAt: Double) throws {
+        try db.execute(sql: """
+            UPDATE alarms SET state = ?, state_reason = ?, state_datapoints = ?, state_updated_at = ? WHERE name = ?
+            """, arguments: [state.rawValue, reason, String(decoding: try JSONEncoder.sorted.encode(datapoints), as: UTF8.self), changedAt, name])
+    }
+
+    func metricSamples(_ query: MetricQuery) throws -> [MetricSample] { try registry.metricSamples(db, query) }
+
+    func insertMetricData(_ datapoints: [MetricDatapoint]) throws { try registry.insertMetricData(db, datapoints) }
+}
+
+extension Registry: RolloutStore, InvocationStore {
+    public var localDirectory: URL? { dataDirectory }
+    public var code: any CodeStore { blobs }
+
+    public func read<T: Sendable>(_ body: @escaping @Sendable (any RolloutTransaction) throws -> T) async throws(RelctlError) -> T {
+        do {
+            return try await pool.read { db in try body(SQLiteTransaction(db: db, registry: self)) }
+        } catch {
+            throw Registry.map(error)
+        }
+    }
+
+    public func write<T: Sendable>(_ body: @escaping @Sendable (any RolloutTransaction) throws -> T) async throws(RelctlError) -> T {
+        do {
+            return try await pool.write { db in try body(SQLiteTransaction(db: db, registry: self)) }
+        } catch {
+            throw Registry.map(error)
+        }
+    }
+
+    public func deploymentConfigDefinitions() async throws(RelctlError) -> [DeploymentConfigDefinition] {
+        do {
+            return try await pool.read { db in
+                try Row.fetchAll(db, sql: "SELECT name, definition FROM codedeploy_configs ORDER BY name")
+                    .map { DeploymentConfigDefinition(name: $0[0], definition: $0[1]) }
+            }
+        } catch {
+            throw Registry.map(error)
+        }
+    }
+
+    public func resolveInvocation(_ function: FunctionReference) async throws(RelctlError) -> InvocationTarget {
+        do {
+            return try await pool.read { db in try self.invocationTarget(db, function) }
+        } catch {
+            throw Registry.map(error)
+        }
+    }
+
+    public func readSetting(_ key: String) async throws(RelctlError) -> String? {
+        do {
+            return try await pool.read { db in try String.fetchOne(db, sql: "SELECT value FROM settings WHERE key = ?", arguments: [key]) }
+        } catch {
+            throw Registry.map(error)
+        }
+    }
+}
+
+extension BlobStore: CodeStore {}
