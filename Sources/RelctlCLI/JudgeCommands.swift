@@ -9,7 +9,7 @@ struct JudgeCommand: ParsableCommand {
         commandName: "judge", abstract: "The anytime-valid canary judge: size steps by simulating it.",
         subcommands: [Simulate.self])
 
-    struct Simulate: ParsableCommand {
+    struct Simulate: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Monte-Carlo of the judge on a canary: false-abort rate, time to abort or promote, requests needed.",
             discussion: """
@@ -48,7 +48,7 @@ struct JudgeCommand: ParsableCommand {
             return value
         }
 
-        func run() throws {
+        func run() async throws {
             var scenario = JudgeScenario()
             scenario.rate = rate
             scenario.baselineErrorRate = try Self.fraction(baselineError, "--baseline-error", range: 0...1)
@@ -66,7 +66,7 @@ struct JudgeCommand: ParsableCommand {
             scenario.seconds = Int(length)
             let configuration: JudgeConfiguration
             if let policy {
-                let found = try global.policies().policy(named: policy)
+                let found = try await global.policies().policy(named: policy)
                 guard let judge = found.judge else {
                     throw RelctlError(.invalidParameterValue, "Policy \(policy) has no judge: section; add one (see README, \"Judged canaries\") or leave out --policy.")
                 }
