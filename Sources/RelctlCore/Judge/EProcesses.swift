@@ -107,10 +107,10 @@ public struct RatioEProcess: Sendable, Equatable, Codable {
                       weights: [0.1, 0.2, 0.4, 0.15, 0.1, 0.05])
     }
 
-    /// A two-sided test of r = 1 on a log grid (1/16…64, 41 points): the likelihood of every point,
-    /// from which the confidence sequence for r is read.
+    /// A two-sided test of r = 1 on a log grid (1/16…64 in half-octaves, 21 points): the likelihood
+    /// of every point, from which the confidence sequence for r is read.
     public static func ratioProfile() -> RatioEProcess {
-        RatioEProcess(alternatives: (0...40).map { pow(2, -4 + Double($0) / 4) }, null: 1)
+        RatioEProcess(alternatives: (0...20).map { pow(2, -4 + Double($0) / 2) }, null: 1)
     }
 
     /// One second: `canary` of `events` events were on the canary, whose share of the eligible

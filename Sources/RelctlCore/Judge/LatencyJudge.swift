@@ -110,14 +110,19 @@ public struct LatencyJudge: Sendable, Equatable, Codable {
         let bins = cuts.count + 1
         // The canary's bins, then the baseline's: a request is in bin b when it is above b cuts.
         var counts = [Int](repeating: 0, count: 2 * bins)
-        for (offset, values) in [(0, canary), (bins, baseline)] {
-            for value in values {
-                var low = 0, high = cuts.count
-                while low < high {
-                    let middle = (low + high) >> 1
-                    if value <= cuts[middle] { high = middle } else { low = middle + 1 }
+        cuts.withUnsafeBufferPointer { cuts in
+            counts.withUnsafeMutableBufferPointer { counts in
+                func count(_ values: [Double], into offset: Int) {
+                    for value in values {
+                        // Counting the cuts below the value with no branch beats a binary search
+                        // over a dozen cuts (its branches are unpredictable).
+                        var bin = 0
+                        for cut in cuts { bin &+= Int(unsafeBitCast(value > cut, to: UInt8.self)) }
+                        counts[offset &+ bin] &+= 1
+                    }
                 }
-                counts[offset + low] += 1
+                count(canary, into: 0)
+                count(baseline, into: bins)
             }
         }
         shift!.observe(counts: counts, weight: weight)
