@@ -176,6 +176,8 @@ let package = Package(
             ],
             path: "Benchmarks/RelctlBenchmarks"
         ),
+        // The canary judge's seeded figures (pure: RelctlCore only, so its release build is quick).
+        .executableTarget(name: "relctl-judge-bench", dependencies: ["RelctlCore"], path: "Benchmarks/JudgeBenchmarks"),
         .testTarget(
             name: "RelctlTests",
             dependencies: [

@@ -17,7 +17,7 @@ public struct Relctl: ParsableCommand {
             LayerCommand.self, QuotaCommand.self, Cleanup.self, GC.self, Fsck.self,
             Deploy.self, Deployments.self, ControllerCommand.self, PolicyCommand.self, AlarmCommand.self, MetricsCommand.self,
             Invoke.self, Traffic.self, Demo.self, Serve.self, CredentialsCommand.self, ConfigCommand.self,
-            SAMCommand.self, StackCommand.self,
+            SAMCommand.self, StackCommand.self, JudgeCommand.self,
         ]
     )
 
