@@ -6,6 +6,7 @@ import PackageDescription
 // only the server, the CLI, the benchmarks and the tests name it; Rollout and Runtime never do.
 // RelctlPackages (zips) serves RelctlStore and RelctlRuntime; RelctlProcess (child processes that die with
 // relctl) serves RelctlRuntime, RelctlRollout and the tests; RelctlSigV4 serves RelctlServer and RelctlRuntime.
+// RelctlSAM (SAM templates → a stack model → a change set, pure) serves RelctlCLI.
 // RelctlNotify (the webhook dispatcher, over RelctlStorage's EventStore) serves RelctlServer and RelctlCLI.
 
 /// Modules declare what they import (`MemberImportVisibility`). Not yet on the modules that read
@@ -68,7 +69,7 @@ let package = Package(
             name: "RelctlMigrations",
             path: "migrations",
             sources: ["Migrations.swift"],
-            resources: [.embedInCode("0001_registry.sql"), .embedInCode("0002_rollouts.sql"), .embedInCode("0003_concurrency.sql"), .embedInCode("0004_codedeploy.sql"), .embedInCode("0006_events.sql")]
+            resources: [.embedInCode("0001_registry.sql"), .embedInCode("0002_rollouts.sql"), .embedInCode("0003_concurrency.sql"), .embedInCode("0004_codedeploy.sql"), .embedInCode("0005_stacks.sql"), .embedInCode("0006_events.sql")]
         ),
         // The SQLite registry (GRDB, WAL), the migrator, the content-addressed blob store, quota, cleanup.
         .target(
@@ -165,12 +166,15 @@ let package = Package(
             ],
             swiftSettings: strictImports
         ),
+        // SAM templates, pure: YAML/JSON with intrinsics → a typed stack model → a change set (no I/O).
+        .target(name: "RelctlSAM", dependencies: ["RelctlCore", .product(name: "Yams", package: "Yams")], swiftSettings: strictImports),
         // Subcommands and rendering (tables and AWS-shaped JSON).
         .target(
             name: "RelctlCLI",
             dependencies: [
                 "RelctlCore",
                 "RelctlPackages",
+                "RelctlSAM",
                 "RelctlStorage",
                 "RelctlStore",
                 "RelctlRollout",
@@ -191,6 +195,8 @@ let package = Package(
             ],
             path: "Benchmarks/RelctlBenchmarks"
         ),
+        // The canary judge's seeded figures (pure: RelctlCore only, so its release build is quick).
+        .executableTarget(name: "relctl-judge-bench", dependencies: ["RelctlCore"], path: "Benchmarks/JudgeBenchmarks"),
         .testTarget(
             name: "RelctlTests",
             dependencies: [
@@ -201,6 +207,7 @@ let package = Package(
             ],
             swiftSettings: strictImports
         ),
+        .testTarget(name: "RelctlSAMTests", dependencies: ["RelctlSAM", "RelctlCore"], swiftSettings: strictImports),
         // End-to-end: runs the built `relctl` binary as a child process (and SIGKILLs it).
         .testTarget(
             name: "RelctlCLITests",

@@ -13,6 +13,7 @@ public enum Migrations {
         Migration(identifier: "0002_rollouts", sql: String(decoding: PackageResources._002_rollouts_sql, as: UTF8.self)),
         Migration(identifier: "0003_concurrency", sql: String(decoding: PackageResources._003_concurrency_sql, as: UTF8.self)),
         Migration(identifier: "0004_codedeploy", sql: String(decoding: PackageResources._004_codedeploy_sql, as: UTF8.self)),
+        Migration(identifier: "0005_stacks", sql: String(decoding: PackageResources._005_stacks_sql, as: UTF8.self)),
         Migration(identifier: "0006_events", sql: String(decoding: PackageResources._006_events_sql, as: UTF8.self)),
     ]
 }

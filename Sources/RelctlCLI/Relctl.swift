@@ -16,7 +16,8 @@ public struct Relctl: ParsableCommand {
             FunctionCommand.self, Publish.self, Versions.self, AliasCommand.self, Rollback.self, History.self,
             LayerCommand.self, QuotaCommand.self, Cleanup.self, GC.self, Fsck.self,
             Deploy.self, Deployments.self, ControllerCommand.self, PolicyCommand.self, AlarmCommand.self, MetricsCommand.self,
-            Invoke.self, Traffic.self, Demo.self, Serve.self, CredentialsCommand.self, ConfigCommand.self, Events.self, NotifyCommand.self,
+            Invoke.self, Traffic.self, Demo.self, Serve.self, CredentialsCommand.self, ConfigCommand.self,
+            SAMCommand.self, StackCommand.self, JudgeCommand.self, Events.self, NotifyCommand.self,
         ]
     )
 

@@ -27,11 +27,14 @@ public struct DeploymentPolicy: Sendable, Equatable, Codable {
     public var kind: Kind
     /// Where it came from: `shipped`, or a file path.
     public var source: String
+    /// The canary judge (the `judge:` section); nil: the canary is judged by its alarms only.
+    public var judge: JudgeConfiguration?
 
-    public init(name: String, kind: Kind, source: String = "custom") {
+    public init(name: String, kind: Kind, source: String = "custom", judge: JudgeConfiguration? = nil) {
         self.name = name
         self.kind = kind
         self.source = source
+        self.judge = judge
     }
 
     /// Most shifts a policy may make, the final 100% included: Linear at 1% makes exactly 100.
@@ -147,6 +150,7 @@ public struct DeploymentPolicy: Sendable, Equatable, Codable {
                 previous = percent
             }
         }
+        do { try judge?.validate() } catch { throw invalid(error.message) }
     }
 
     public static func percentText(_ value: Double) -> String {

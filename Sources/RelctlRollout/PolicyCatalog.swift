@@ -78,7 +78,7 @@ public struct PolicyCatalog: Sendable {
 
 /// Reads policy YAML: one or more documents (`---`), each one policy.
 public enum PolicyParser {
-    static let commonKeys: Set<String> = ["name", "type", "aliases", "description"]
+    static let commonKeys: Set<String> = ["name", "type", "aliases", "description", "judge"]
     static let keysByType: [String: Set<String>] = [
         "Canary": ["percentage", "interval"],
         "Linear": ["percentage", "interval"],
@@ -163,7 +163,8 @@ public enum PolicyParser {
             }
             kind = .steps(stages)
         }
-        let policy = DeploymentPolicy(name: name, kind: kind, source: source)
+        let judge = try map["judge"].map { (section: Any) throws(RelctlError) in try JudgePolicyParser.parse(section, place: place) }
+        let policy = DeploymentPolicy(name: name, kind: kind, source: source, judge: judge)
         do { try policy.validate() } catch { throw invalid(error.message) }
         return PolicyCatalog.Entry(policy: policy, aliases: aliases, description: map["description"] as? String)
     }
