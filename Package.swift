@@ -164,6 +164,8 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
+            // The dashboard's page, served at `/` from the binary (no CDN, works offline).
+            resources: [.embedInCode("Dashboard/dashboard.html"), .embedInCode("Dashboard/dashboard.css"), .embedInCode("Dashboard/dashboard.js")],
             swiftSettings: strictImports
         ),
         // SAM templates, pure: YAML/JSON with intrinsics → a typed stack model → a change set (no I/O).

@@ -93,7 +93,7 @@ final class ServerServices: Sendable {
 /// (outermost first) operation naming, request logs, request metrics, AWS error rendering and SigV4.
 func buildRouter(services: ServerServices) -> Router<AppRequestContext> {
     let routes = SystemRoutes(services: services).routes + LambdaRoutes(services: services).routes + CodeDeployRoutes(services: services).routes
-        + EventRoutes(services: services).routes
+        + EventRoutes(services: services).routes + DashboardRoutes(services: services).routes
     let router = Router(context: AppRequestContext.self)
     router.add(middleware: OperationMiddleware(routes: routes))
     router.add(middleware: RequestLoggingMiddleware(logger: services.logger))
