@@ -36,8 +36,8 @@ extension RolloutEngine: MetricSink {
             try tx.insertMetricData(datapoints)
             var cache = AlarmCache()
             var changed = false
-            for var deployment in try tx.activeDeployments() where !deployment.alarms.isEmpty {
-                let watches = try deployment.alarms.contains { name in
+            for var deployment in try tx.activeDeployments() where !deployment.alarms.isEmpty || deployment.policy.judge != nil {
+                let watches = try Self.judgeWatches(deployment, datapoints) || deployment.alarms.contains { name in
                     guard let alarm = try tx.alarm(name)?.definition else { return false }
                     return watched.contains("\(alarm.functionName)\u{0}\(alarm.metric)")
                 }

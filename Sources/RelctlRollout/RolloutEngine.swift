@@ -214,7 +214,8 @@ public struct RolloutEngine: Sendable {
                 var copy = deployment
                 let observations = try Self.observeAlarms(tx, deployment, now: now, cache: &cache, save: false)
                 let actions = copy.tick(now: now, alarms: observations, newExecutionId: { "pending" })
-                if !actions.isEmpty || copy != deployment { result.append(deployment.id) }
+                let judgeDue = try Self.judgeDue(tx, deployment, now: now)
+                if !actions.isEmpty || copy != deployment || judgeDue { result.append(deployment.id) }
             }
             return result
         }
@@ -239,8 +240,12 @@ public struct RolloutEngine: Sendable {
         guard deployment.status.isActive else { return }
         let now = tx.now
         let observations = try observeAlarms(tx, deployment, now: now, cache: &cache, save: true)
-        let actions = deployment.tick(now: now, alarms: observations, newExecutionId: newExecutionId)
+        // The canary judge (a policy's `judge:` section) decides first: abort, end the hold, pause.
+        var judging = try JudgeStep(tx, deployment)
+        var actions = try judging?.decide(tx, &deployment, now: now) ?? []
+        actions += deployment.tick(now: now, alarms: observations, newExecutionId: newExecutionId)
         try apply(tx, &deployment, actions, now: now)
+        try judging?.finish(tx, deployment, now: now)
     }
 
     /// Applies the machine's actions: alias moves (each checked against what the deployment last
