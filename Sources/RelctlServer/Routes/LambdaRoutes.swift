@@ -140,7 +140,7 @@ struct LambdaRoutes: Sendable {
         let zip = try await packageBytes(from: code)
         let publish = try body.bool("Publish") ?? false
         var configuration = try await call.store { registry in
-            try registry.createFunction(name: reference.name, settings: settings, code: try PackageInspector.inspect(zip), publish: publish)
+            try registry.createFunction(name: reference.name, settings: settings, code: try registry.blobs.inspectAndStage(zip), publish: publish)
         }
         configuration.State = "Active"
         return .awsJSON(configuration, status: .created)
@@ -181,7 +181,7 @@ struct LambdaRoutes: Sendable {
         let zip = try await packageBytes(from: body)
         let (revision, publish) = (try body.string("RevisionId"), try body.bool("Publish") ?? false)
         return .awsJSON(try await call.store { registry in
-            try registry.updateFunctionCode(reference, code: try PackageInspector.inspect(zip), expectedRevisionId: revision, publish: publish)
+            try registry.updateFunctionCode(reference, code: try registry.blobs.inspectAndStage(zip), expectedRevisionId: revision, publish: publish)
         })
     }
 
@@ -277,7 +277,7 @@ struct LambdaRoutes: Sendable {
         let (description, runtimes, architectures, license) = (try body.string("Description") ?? "", try body.strings("CompatibleRuntimes") ?? [],
                                                                try body.strings("CompatibleArchitectures") ?? [], try body.string("LicenseInfo"))
         let layer = try await call.store { registry in
-            try registry.publishLayerVersion(name: name, code: try PackageInspector.inspect(zip), description: description, compatibleRuntimes: runtimes,
+            try registry.publishLayerVersion(name: name, code: try registry.blobs.inspectAndStage(zip), description: description, compatibleRuntimes: runtimes,
                                              compatibleArchitectures: architectures, licenseInfo: license)
         }
         return .awsJSON(withContentLocation(layer, region: call.registry.arn.region), status: .created)
