@@ -206,9 +206,10 @@ public struct RolloutEngine: Sendable {
     /// Returns the ids that changed.
     @discardableResult
     public func tick(only id: String? = nil) async throws(RelctlError) -> [String] {
+        let readings = await prometheusReadings(only: id)
         let due: [String] = try await store.read { tx in
             let now = tx.now
-            var cache = AlarmCache()
+            var cache = AlarmCache(prometheus: readings)
             var result: [String] = []
             for deployment in try tx.activeDeployments() where id == nil || deployment.id == id {
                 var copy = deployment
@@ -224,7 +225,7 @@ public struct RolloutEngine: Sendable {
             let batch = Array(due[start..<min(due.count, start + Self.batchSize)])
             start += Self.batchSize
             try await store.write { tx in
-                var cache = AlarmCache()
+                var cache = AlarmCache(prometheus: readings)
                 for id in batch {
                     guard var deployment = try tx.deployment(id: id) else { continue }
                     try Self.advance(tx, &deployment, cache: &cache)
