@@ -67,7 +67,7 @@ struct Deploy: AsyncParsableCommand {
         }
         deployment = try await Watch(registry: registry, id: deployment.id, json: global.output == .json).follow(interval: interval)
         if global.output == .json {
-            Output.json(DeploymentInfo(deployment, events: try registry.deploymentEvents(id: deployment.id)))
+            Output.json(DeploymentInfo(deployment, events: try registry.deploymentEvents(id: deployment.id), judge: try registry.deploymentJudge(id: deployment.id)))
         }
         if deployment.status != .succeeded { throw CommandFailure(status: 1) }
     }
@@ -96,7 +96,8 @@ struct Watch {
             if terminal {
                 let alarms = try await engine.alarmStatuses(names: deployment.alarms, targetVersion: deployment.targetVersion)
                 var lines = events.map { "\(DeploymentText.clock($0.event.at))  \($0.event.message)" }
-                lines += DeploymentText.panel(deployment, alarms: alarms, now: Date().timeIntervalSince1970)
+                lines += DeploymentText.panel(deployment, alarms: alarms, now: Date().timeIntervalSince1970,
+                                              judge: deployment.policy.judge == nil ? nil : try registry.deploymentJudge(id: id))
                 // Move up over the previous panel, clear it, print the new events and the panel again.
                 var text = drawn > 0 ? "\u{1B}[\(drawn)A\u{1B}[J" : ""
                 text += lines.joined(separator: "\n") + "\n"

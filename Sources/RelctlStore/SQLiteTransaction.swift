@@ -95,6 +95,14 @@ struct SQLiteTransaction: RolloutTransaction {
     func metricSamples(_ query: MetricQuery) throws -> [MetricSample] { try registry.metricSamples(db, query) }
 
     func insertMetricData(_ datapoints: [MetricDatapoint]) throws { try registry.insertMetricData(db, datapoints) }
+
+    func judgeCursor(deploymentId: String) throws -> JudgeCursor? { try registry.judgeCursor(db, deploymentId) }
+
+    func deploymentJudge(deploymentId: String) throws -> DeploymentJudge? { try registry.deploymentJudge(db, deploymentId) }
+
+    func saveDeploymentJudge(_ judge: DeploymentJudge, deploymentId: String) throws {
+        try registry.saveDeploymentJudge(db, judge, deploymentId: deploymentId)
+    }
 }
 
 extension Registry: RolloutStore, InvocationStore {
