@@ -59,6 +59,29 @@ struct VersionRecord: SnakeCaseRecord {
     }
 }
 
+extension VersionRecord {
+    init(row: Row) {
+        functionName = row["function_name"]
+        version = row["version"]
+        codeSha256 = row["code_sha256"]
+        codeSize = row["code_size"]
+        unzippedSize = row["unzipped_size"]
+        runtime = row["runtime"]
+        handler = row["handler"]
+        role = row["role"]
+        description = row["description"]
+        memorySize = row["memory_size"]
+        timeout = row["timeout"]
+        environment = row["environment"]
+        architecture = row["architecture"]
+        lastModified = row["last_modified"]
+        revisionId = row["revision_id"]
+        loggingConfig = row["logging_config"]
+        ephemeralStorageSize = row["ephemeral_storage_size"]
+        tracingMode = row["tracing_mode"]
+    }
+}
+
 extension Registry {
     /// PublishVersion. Like AWS, "nothing changed" is decided by update events, not content: when
     /// no update touched `$LATEST` since the last publish, the last version is returned as it is.
@@ -120,7 +143,7 @@ extension Registry {
 
 extension Registry {
     func version(_ db: Database, _ function: String, _ version: Int) throws -> VersionRecord? {
-        try VersionRecord.fetchOne(db, key: ["function_name": function, "version": version])
+        try db.fetchOne(VersionRecord.self, cached: "SELECT * FROM versions WHERE function_name = ? AND version = ?", [function, version])
     }
 
     /// Deletes one version row (its layer links cascade) and what hangs off it: usage, an

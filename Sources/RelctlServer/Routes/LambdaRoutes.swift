@@ -145,7 +145,7 @@ struct LambdaRoutes: Sendable {
         let package = try await packageBytes(from: code)
         let (publish, settle, complete) = (try body.bool("Publish") ?? false, services.settle, settings)
         let configuration = try await call.store { registry in
-            try registry.createFunction(name: reference.name, settings: complete, code: try package.inspect(), publish: publish, tags: tags,
+            try registry.createFunction(name: reference.name, settings: complete, code: try package.inspect(staging: registry.blobs), publish: publish, tags: tags,
                                         settle: settle)
         }
         services.scheduleSettle(reference.name, registry: call.registry, pendingCreate: true)
@@ -193,14 +193,14 @@ struct LambdaRoutes: Sendable {
         if try body.bool("DryRun") == true {
             let package = try await packageBytes(from: body)
             return .awsJSON(try await call.store { registry in
-                _ = try package.inspect()
+                _ = try package.validate()
                 return try registry.getFunction(reference)
             })
         }
         let package = try await packageBytes(from: body)
         let (revision, publish, settle) = (try body.string("RevisionId"), try body.bool("Publish") ?? false, services.settle)
         let configuration = try await call.store { registry in
-            try registry.updateFunctionCode(reference, code: try package.inspect(), expectedRevisionId: revision, publish: publish, settle: settle)
+            try registry.updateFunctionCode(reference, code: try package.inspect(staging: registry.blobs), expectedRevisionId: revision, publish: publish, settle: settle)
         }
         services.scheduleSettle(reference.name, registry: call.registry)
         return .awsJSON(configuration)
@@ -315,7 +315,7 @@ struct LambdaRoutes: Sendable {
         try Self.validateLayerCompatibility(runtimes: runtimes, architectures: architectures)
         let package = try await packageBytes(from: content)
         let layer = try await call.store { registry in
-            try registry.publishLayerVersion(name: name, code: try package.inspect(), description: description, compatibleRuntimes: runtimes,
+            try registry.publishLayerVersion(name: name, code: try package.inspect(staging: registry.blobs), description: description, compatibleRuntimes: runtimes,
                                              compatibleArchitectures: architectures, licenseInfo: license)
         }
         return .awsJSON(withContentLocation(layer, region: call.registry.arn.region), status: .created)
@@ -409,9 +409,14 @@ struct LambdaRoutes: Sendable {
     struct UploadedPackage: Sendable {
         var bytes: Data
         var fromS3: Bool
-        /// Checks the zip; runs on the store threads.
-        func inspect() throws(RelctlError) -> InspectedPackage {
-            try PackageInspector.inspect(bytes, zippedLimit: fromS3 ? nil : Limits.codeSizeZipped)
+        var zippedLimit: Int64? { fromS3 ? nil : Limits.codeSizeZipped }
+        /// Checks the zip while its bytes are staged in the blob store; runs on the store threads.
+        func inspect(staging blobs: BlobStore) throws(RelctlError) -> InspectedPackage {
+            try blobs.inspectAndStage(bytes, zippedLimit: zippedLimit)
+        }
+        /// Checks the zip only (DryRun).
+        func validate() throws(RelctlError) -> PackageInspector.Validation {
+            try PackageInspector.validate(bytes, zippedLimit: zippedLimit)
         }
     }
 
