@@ -93,8 +93,11 @@ public enum CodeHash {
 /// (absolute, `..`, backslashes, symlinks that lead outside it alone or through other links, entries
 /// stored under a symlink; see `SymlinkRules`) and no duplicate names.
 public enum PackageInspector {
-    public static func inspect(_ bytes: Data, unzippedAllowance: Int64 = Limits.codeSizeUnzipped) throws(RelctlError) -> InspectedPackage {
-        let validation = try validate(bytes, unzippedAllowance: unzippedAllowance)
+    /// `zippedLimit`: the 50 MB limit of a directly uploaded zip; nil for code read from S3, which
+    /// only the unzipped allowance bounds (as on AWS).
+    public static func inspect(_ bytes: Data, unzippedAllowance: Int64 = Limits.codeSizeUnzipped,
+                               zippedLimit: Int64? = Limits.codeSizeZipped) throws(RelctlError) -> InspectedPackage {
+        let validation = try validate(bytes, unzippedAllowance: unzippedAllowance, zippedLimit: zippedLimit)
         return InspectedPackage(
             bytes: bytes, sha256Hex: CodeHash.hex(of: bytes), unzippedSize: validation.unzippedSize, entryCount: validation.entryCount)
     }
@@ -106,8 +109,9 @@ public enum PackageInspector {
     }
 
     /// Every check of `inspect`, without hashing (so the hash can be computed elsewhere at the same time).
-    public static func validate(_ bytes: Data, unzippedAllowance: Int64 = Limits.codeSizeUnzipped) throws(RelctlError) -> Validation {
-        guard Int64(bytes.count) <= Limits.codeSizeZipped else {
+    public static func validate(_ bytes: Data, unzippedAllowance: Int64 = Limits.codeSizeUnzipped,
+                                zippedLimit: Int64? = Limits.codeSizeZipped) throws(RelctlError) -> Validation {
+        if let zippedLimit, Int64(bytes.count) > zippedLimit {
             throw RelctlError(.requestEntityTooLarge, "Zipped size must be smaller than \(Limits.codeSizeZipped) bytes")
         }
         let archive: Archive

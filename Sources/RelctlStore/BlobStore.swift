@@ -49,12 +49,13 @@ public struct BlobStore: Sendable {
     /// the store on a second thread while the zip is validated on this one: a publish then costs about
     /// the slower of the two instead of their sum. The temporary file goes away with the returned
     /// package unless `stage`/`install` use it; a package that fails validation leaves nothing behind.
-    public func inspectAndStage(_ bytes: Data, unzippedAllowance: Int64 = Limits.codeSizeUnzipped) throws(RelctlError) -> InspectedPackage {
+    public func inspectAndStage(_ bytes: Data, unzippedAllowance: Int64 = Limits.codeSizeUnzipped,
+                                zippedLimit: Int64? = Limits.codeSizeZipped) throws(RelctlError) -> InspectedPackage {
         let validation = Slot<Result<PackageInspector.Validation, RelctlError>>()
         let written = Slot<Result<(String, PrestagedFile), RelctlError>>()
         DispatchQueue.concurrentPerform(iterations: 2) { index in
             if index == 0 {
-                validation.value = Result { () throws(RelctlError) in try PackageInspector.validate(bytes, unzippedAllowance: unzippedAllowance) }
+                validation.value = Result { () throws(RelctlError) in try PackageInspector.validate(bytes, unzippedAllowance: unzippedAllowance, zippedLimit: zippedLimit) }
             } else {
                 written.value = Result { () throws(RelctlError) in
                     let hex = CodeHash.hex(of: bytes)

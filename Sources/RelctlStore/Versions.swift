@@ -21,6 +21,10 @@ struct VersionRecord: SnakeCaseRecord {
     var architecture: String
     var lastModified: String
     var revisionId: String
+    /// LoggingConfig as set (JSON), the size of /tmp in MB and the tracing mode; nil is AWS's default.
+    var loggingConfig: String? = nil
+    var ephemeralStorageSize: Int? = nil
+    var tracingMode: String? = nil
 
     enum Columns {
         static let functionName = Column("function_name")
@@ -30,7 +34,9 @@ struct VersionRecord: SnakeCaseRecord {
     var settings: FunctionSettings {
         FunctionSettings(
             runtime: runtime, handler: handler, role: role, description: description, memorySize: memorySize,
-            timeout: timeout, environment: environmentVariables, layers: [], architecture: architecture)
+            timeout: timeout, environment: environmentVariables, layers: [], architecture: architecture,
+            loggingConfig: loggingConfig.flatMap { try? JSONDecoder().decode(LoggingConfig.self, from: Data($0.utf8)) },
+            ephemeralStorageSize: ephemeralStorageSize, tracingMode: tracingMode)
     }
 
     var environmentVariables: [String: String]? {
@@ -47,6 +53,9 @@ struct VersionRecord: SnakeCaseRecord {
         timeout = settings.timeout
         environment = settings.environment.map(FunctionSettings.environmentText)
         architecture = settings.architecture
+        loggingConfig = settings.loggingConfig.flatMap { try? String(decoding: JSONEncoder().encode($0), as: UTF8.self) }
+        ephemeralStorageSize = settings.ephemeralStorageSize
+        tracingMode = settings.tracingMode
     }
 }
 
@@ -67,6 +76,9 @@ extension VersionRecord {
         architecture = row["architecture"]
         lastModified = row["last_modified"]
         revisionId = row["revision_id"]
+        loggingConfig = row["logging_config"]
+        ephemeralStorageSize = row["ephemeral_storage_size"]
+        tracingMode = row["tracing_mode"]
     }
 }
 
@@ -75,7 +87,7 @@ extension Registry {
     /// no update touched `$LATEST` since the last publish, the last version is returned as it is.
     public func publishVersion(
         _ function: FunctionReference, description: String? = nil,
-        expectedCodeSha256: String? = nil, expectedRevisionId: String? = nil
+        expectedCodeSha256: String? = nil, expectedRevisionId: String? = nil, settle: Double? = nil
     ) throws(RelctlError) -> FunctionConfiguration {
         try requireUnqualified(function)
         if let description, description.count > Limits.descriptionLength {
@@ -84,6 +96,7 @@ extension Registry {
         return try write { db, _ in
             try requireAccount(function)
             _ = try requireFunction(db, function.name)
+            try requireSettled(db, function.name, settle: settle)
             let latest = try latest(db, function.name)
             if let expectedRevisionId, expectedRevisionId != latest.revisionId { throw RelctlError.revisionMismatch }
             let actual = CodeHash.base64(fromHex: latest.codeSha256)

@@ -23,8 +23,9 @@ struct AWSError: HTTPResponseError {
             return .awsJSON(JSON11Error(type: type, message: error.message), status: status, contentType: CodeDeployRoutes.contentType,
                             headers: [.amzErrorType: type])
         }
-        // Shapes with a capital M are modeled that way in botocore (ResourceNotFoundException, …).
-        let capitalM = ["ResourceNotFoundException", "ServiceException", "TooManyRequestsException"].contains(type)
+        // The member botocore's model gives each shape: `Message` for ResourceNotFoundException and
+        // ServiceException, `message` for the others relctl sends (TooManyRequestsException included).
+        let capitalM = ["ResourceNotFoundException", "ServiceException"].contains(type)
         var headers: HTTPFields = [.amzErrorType: type]
         if error.code == .tooManyRequests { headers[.retryAfter] = "1" }
         return .awsJSON(RestJSONError(message: error.message, capitalM: capitalM), status: status, headers: headers)
