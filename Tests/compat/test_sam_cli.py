@@ -15,6 +15,7 @@ Needs RELCTL_BIN (a server this suite starts, with its data directory) and `sam`
 import json
 import os
 import pathlib
+import re
 import shutil
 import subprocess
 import uuid
@@ -320,7 +321,11 @@ def test_sam_deploy_and_delete_unchanged(server, project, lambda_client):
     assert described["StackStatus"] == "UPDATE_FAILED"
     assert orders in described["StackStatusReason"]
 
-    # 5. sam delete: the stack's functions, layer versions, alarms and config go; so do its artifacts.
+    # 5. sam delete: the stack's functions, layer versions, alarms and config go; so do the artifacts
+    #    its last template names (earlier deploys' templates stay in the bucket, as on S3).
+    last = cloudformation.get_template(StackName=stack)["TemplateBody"]
+    named = set(re.findall(rf"s3://{project.bucket}/([0-9a-f]+)", last))
+    assert named
     status, output = project.sam("delete", "--stack-name", stack, "--region", REGION, "--no-prompts")
     assert status == 0, output
     with pytest.raises(ClientError) as error:
@@ -328,5 +333,5 @@ def test_sam_deploy_and_delete_unchanged(server, project, lambda_client):
     assert f"Stack with id {stack} does not exist" in str(error.value)
     names = {f["FunctionName"] for f in lambda_client.list_functions()["Functions"]}
     assert not {hello, orders, f"CodeDeployHook_{stack}_pre", f"CodeDeployHook_{stack}_post"} & names
-    remaining = [o["Key"] for o in s3.list_objects_v2(Bucket=project.bucket).get("Contents", [])]
-    assert not any(k.endswith(".template") for k in remaining), remaining
+    remaining = {o["Key"] for o in s3.list_objects_v2(Bucket=project.bucket).get("Contents", [])}
+    assert not named & remaining, remaining

@@ -101,7 +101,8 @@ struct QueryEnvelope: Encodable {
 
     func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: Key.self)
-        if let result { try container.encode(result, forKey: Key(stringValue: resultKey)) }
+        // botocore finds `<ActionResult>` even for operations that answer nothing in it.
+        try container.encode(result ?? AnyEncodable(EmptyResult()), forKey: Key(stringValue: resultKey))
         try container.encode(metadata, forKey: Key(stringValue: "ResponseMetadata"))
     }
 }

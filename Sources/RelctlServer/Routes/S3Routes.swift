@@ -23,12 +23,13 @@ struct S3Routes: Sendable {
         let objectMethods: [HTTPRequest.Method] = [.put, .head, .get, .delete, .post]
         return [Route(.get, "/", APIOperation(name: "ListBuckets", api: .s3)) { _, context in try await listBuckets(context) }]
             + bucketMethods.map { method in
-                Route(method, "/{bucket}", operation: { Self.operation($0, objectLevel: false) }) { request, context in
+                // The Lambda API's routes capture the same first segment (`/{apiVersion}/…`): one trie node.
+                Route(method, "/{apiVersion}", operation: { Self.operation($0, objectLevel: false) }) { request, context in
                     try await bucket(request, context)
                 }
             }
             + objectMethods.map { method in
-                Route(method, "/{bucket}/**", operation: { Self.operation($0, objectLevel: true) }) { request, context in
+                Route(method, "/{apiVersion}/**", operation: { Self.operation($0, objectLevel: true) }) { request, context in
                     try await object(request, context)
                 }
             }
