@@ -68,7 +68,7 @@ extension Registry {
     public func deleteS3Bucket(_ name: String) throws(RelctlError) -> Bool? {
         try write { db, _ in
             guard try S3BucketRecord.exists(db, key: name) else { return nil }
-            guard try !S3ObjectRecord.filter(Column("bucket") == name).isEmpty(db) else { return false }
+            guard try S3ObjectRecord.filter(Column("bucket") == name).isEmpty(db) else { return false }
             try S3BucketRecord.deleteOne(db, key: name)
             try audit(db, "DeleteBucket", function: nil, resource: "s3:\(name)")
             return true
