@@ -21,8 +21,8 @@ struct S3Routes: Sendable {
     var routes: [Route] {
         let bucketMethods: [HTTPRequest.Method] = [.put, .head, .get, .delete, .post]
         let objectMethods: [HTTPRequest.Method] = [.put, .head, .get, .delete, .post]
-        return [Route(.get, "/", APIOperation(name: "ListBuckets", api: .s3)) { _, context in try await listBuckets(context) }]
-            + bucketMethods.map { method in
+        // No ListBuckets: `GET /` is the dashboard's (sam-cli never lists buckets).
+        return bucketMethods.map { method in
                 // The Lambda API's routes capture the same first segment (`/{apiVersion}/…`): one trie node.
                 Route(method, "/{apiVersion}", operation: { Self.operation($0, objectLevel: false) }) { request, context in
                     try await bucket(request, context)
@@ -73,18 +73,6 @@ struct S3Routes: Sendable {
     }
 
     // MARK: - Buckets
-
-    func listBuckets(_ context: AppRequestContext) async throws -> Response {
-        struct Bucket: Encodable { var Name: String; var CreationDate: String }
-        struct Buckets: Encodable { var Bucket: [Bucket] }
-        struct Owner: Encodable { var ID: String; var DisplayName: String }
-        struct Result: Encodable { var Owner: Owner; var Buckets: Buckets }
-        let buckets = try await context.store { try $0.s3Buckets() }
-        let account = try context.registry.arn.account
-        return QueryXML.document(Result(Owner: Owner(ID: account, DisplayName: "relctl"),
-                                        Buckets: Buckets(Bucket: buckets.map { Bucket(Name: $0.name, CreationDate: QueryXML.timestamp($0.createTime)) })),
-                                 root: "ListAllMyBucketsResult", namespace: Self.namespace)
-    }
 
     func bucket(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         guard context.operation.api == .s3 else { throw HTTPError(.notFound) }
@@ -314,7 +302,7 @@ struct S3Error: HTTPResponseError {
     }
 
     static func notImplemented(_ operation: String) -> S3Error {
-        S3Error(code: "NotImplemented", message: "relctl's S3 (artifacts for sam deploy) does not offer \(operation); it offers CreateBucket, HeadBucket, DeleteBucket, ListBuckets, ListObjectsV2, PutObject, HeadObject, GetObject, DeleteObject and DeleteObjects.",
+        S3Error(code: "NotImplemented", message: "relctl's S3 (artifacts for sam deploy) does not offer \(operation); it offers CreateBucket, HeadBucket, DeleteBucket, ListObjectsV2, PutObject, HeadObject, GetObject, DeleteObject and DeleteObjects.",
                 status: .notImplemented, resource: operation)
     }
 
