@@ -97,11 +97,15 @@ final class ServerServices: Sendable {
     }
 }
 
-/// The router: relctl's own endpoints, the Lambda REST API and the CodeDeploy JSON 1.1 API, behind
+/// The router: relctl's own endpoints, the Lambda REST API, the CodeDeploy JSON 1.1 API, CloudFormation
+/// (awsquery, sharing `POST /` with CodeDeploy) and path-style S3 for `sam deploy`'s artifacts, behind
 /// (outermost first) operation naming, request logs, request metrics, AWS error rendering and SigV4.
 func buildRouter(services: ServerServices) -> Router<AppRequestContext> {
-    let routes = SystemRoutes(services: services).routes + LambdaRoutes(services: services).routes + CodeDeployRoutes(services: services).routes
+    let routes = SystemRoutes(services: services).routes + LambdaRoutes(services: services).routes
+        + CloudFormationRoutes(services: services).sharingRoot(with: CodeDeployRoutes(services: services).routes)
         + EventRoutes(services: services).routes + DashboardRoutes(services: services).routes
+        // Last: path-style S3 (`/{bucket}/**`) takes only what no other route matched.
+        + S3Routes(services: services).routes
     let router = Router(context: AppRequestContext.self)
     router.add(middleware: OperationMiddleware(routes: routes))
     router.add(middleware: RequestLoggingMiddleware(logger: services.logger))

@@ -73,7 +73,17 @@ struct AWSErrorMiddleware: RouterMiddleware {
         do {
             response = try await next(request, context)
         } catch {
-            response = try Self.responseError(for: error, request: request).response(from: request, context: context)
+            switch context.operation.api {
+            // CloudFormation (awsquery) and S3 answer in their own XML shapes.
+            case .cloudFormation:
+                let cloudFormationError = (error as? CloudFormationError) ?? (error as? RelctlError).map(CloudFormationError.init)
+                    ?? CloudFormationError(code: "InternalFailure", message: "\(error)", status: .internalServerError)
+                response = try cloudFormationError.response(from: request, context: context)
+            case .s3:
+                response = try S3Error(error).response(from: request, context: context)
+            default:
+                response = try Self.responseError(for: error, request: request).response(from: request, context: context)
+            }
         }
         response.headers[.amzRequestId] = context.requestId
         return response
