@@ -225,7 +225,9 @@ struct FunctionHookTests {
                 -d "{\\"deploymentId\\":\\"$DEPLOYMENT\\",\\"lifecycleEventHookExecutionId\\":\\"$EXECUTION\\",\\"status\\":\\"$STATUS\\"}" >&2
               curl -sS -X POST "$API/invocation/$ID/response" -d '{}' >/dev/null
             """)
-        try cli.json("function", "create", "checkFn", "--dir", folder, "--env", "EXPECTED_TARGET=2")
+        // 30 s, not Lambda's default 3: the hook starts python three times and curl twice, which a loaded
+        // machine (the whole suite at once on 2 cores) can take longer than 3 s to do.
+        try cli.json("function", "create", "checkFn", "--dir", folder, "--env", "EXPECTED_TARGET=2", "--timeout", "30")
         let passing = try cli.run("deploy", "orders", "--alias", "live", "--version", "2", "--policy", "AllAtOnce", "--pre-traffic-hook", "checkFn")
         #expect(passing.status == 0, "\(passing.stdout)\n\(passing.stderr)")
         #expect(passing.stdout.contains("HookInvoke") && passing.stdout.contains("reported Succeeded"))
