@@ -57,14 +57,7 @@ extension Registry {
 }
 
 extension AlarmRecord {
-    func stored() throws -> StoredAlarm {
-        StoredAlarm(
-            definition: try decoded(), state: AlarmState(rawValue: state) ?? .insufficientData, reason: stateReason,
-            datapoints: (try? JSONDecoder().decode([AlarmEvaluation.Datapoint].self, from: Data(stateDatapoints.utf8))) ?? [],
-            updatedAt: stateUpdatedAt)
-    }
-
-    /// `stored()`, with the JSON columns decoded at most once per distinct text.
+    /// The alarm with its JSON columns decoded, at most once per distinct text.
     func stored(cache: DecodedAlarmCache) throws -> StoredAlarm {
         StoredAlarm(
             definition: try cache.definitions.decode(id: name, text: definition),

@@ -127,7 +127,7 @@ extension Registry {
 
     /// AlarmStateChanged when a saved alarm state differs from the stored one.
     func recordAlarmChange(_ db: Database, name: String, to state: AlarmState, reason: String) throws {
-        guard let alarm = try AlarmRecord.fetchOne(db, key: name)?.stored(), alarm.state != state else { return }
+        guard let alarm = try AlarmRecord.fetchOne(db, key: name)?.stored(cache: alarmCache), alarm.state != state else { return }
         try recordEvent(db, .alarmStateChanged, function: alarm.definition.functionName,
                         alias: alarm.definition.resource.flatMap { $0.split(separator: ":").dropFirst().first.map(String.init) },
                         message: "Alarm \(name) went from \(alarm.state.rawValue) to \(state.rawValue): \(reason)",

@@ -82,7 +82,7 @@ struct SQLiteTransaction: RolloutTransaction {
     }
 
     func alarms() throws -> [StoredAlarm] {
-        try AlarmRecord.order(AlarmRecord.Columns.name).fetchAll(db).map { try $0.stored() }
+        try AlarmRecord.order(AlarmRecord.Columns.name).fetchAll(db).map { try $0.stored(cache: registry.alarmCache) }
     }
 
     func saveAlarmState(_ name: String, state: AlarmState, reason: String, datapoints: [AlarmEvaluation.Datapoint], changedAt: Double) throws {

@@ -444,7 +444,7 @@ struct LambdaRoutes: Sendable {
     }
 
     static func hex(fromBase64 text: String) -> String {
-        (Data(base64Encoded: text) ?? Data()).map { String(format: "%02x", $0) }.joined()
+        CodeHash.hex(Data(base64Encoded: text) ?? Data())
     }
 }
 

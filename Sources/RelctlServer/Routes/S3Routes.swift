@@ -229,7 +229,7 @@ struct S3Routes: Sendable {
         if let declared = request.headers[.contentMD5], Data(base64Encoded: declared) != Data(md5) {
             throw S3Error(code: "BadDigest", message: "The Content-MD5 you specified did not match what we received.", status: .badRequest, resource: "/\(bucket)/\(key)")
         }
-        let etag = md5.map { String(format: "%02x", $0) }.joined()
+        let etag = CodeHash.hex(md5)
         var metadata: [String: String] = [:]
         for field in request.headers where field.name.canonicalName.hasPrefix("x-amz-meta-") {
             metadata[String(field.name.canonicalName.dropFirst("x-amz-meta-".count))] = field.value
