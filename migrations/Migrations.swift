@@ -15,5 +15,6 @@ public enum Migrations {
         Migration(identifier: "0004_codedeploy", sql: String(decoding: PackageResources._004_codedeploy_sql, as: UTF8.self)),
         Migration(identifier: "0005_stacks", sql: String(decoding: PackageResources._005_stacks_sql, as: UTF8.self)),
         Migration(identifier: "0006_events", sql: String(decoding: PackageResources._006_events_sql, as: UTF8.self)),
+        Migration(identifier: "0008_releases", sql: String(decoding: PackageResources._008_releases_sql, as: UTF8.self)),
     ]
 }
