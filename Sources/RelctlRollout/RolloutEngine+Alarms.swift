@@ -46,7 +46,7 @@ extension RolloutEngine: MetricSink {
                 try Self.advance(tx, &deployment, cache: &cache)
                 changed = changed || deployment != before
             }
-            return changed
+            return try Self.advanceReleases(watching: watched, tx, cache: &cache) || changed
         }
         if changed { wakeOthers() }
     }
