@@ -170,11 +170,7 @@ extension RolloutEngine {
     static func advanceReleases(watching watched: Set<String>, _ tx: any RolloutTransaction, cache: inout AlarmCache) throws -> Bool {
         var changed = false
         for var release in try tx.activeReleases() where !release.machine.alarms.isEmpty {
-            let watches = try release.machine.alarms.contains { name in
-                guard let alarm = try tx.alarm(name)?.definition else { return false }
-                return watched.contains("\(alarm.functionName)\u{0}\(alarm.metric)")
-            }
-            guard watches else { continue }
+            guard try anyAlarm(tx, release.machine.alarms, watches: watched) else { continue }
             let before = release
             try advanceRelease(tx, &release, cache: &cache)
             changed = changed || release != before
