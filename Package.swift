@@ -6,7 +6,8 @@ import PackageDescription
 // only the server, the CLI, the benchmarks and the tests name it; Rollout and Runtime never do.
 // RelctlPackages (zips) serves RelctlStore and RelctlRuntime; RelctlProcess (child processes that die with
 // relctl) serves RelctlRuntime, RelctlRollout and the tests; RelctlSigV4 serves RelctlServer and RelctlRuntime.
-// RelctlSAM (SAM templates → a stack model → a change set, pure) serves RelctlCLI.
+// RelctlSAM (SAM templates → a stack model → a change set, pure) serves RelctlStacks (the stack engine over the
+// registry and the rollout engine), which serves RelctlCLI and RelctlServer (its CloudFormation API).
 // RelctlNotify (the webhook dispatcher, over RelctlStorage's EventStore) serves RelctlServer and RelctlCLI.
 
 /// Modules declare what they import (`MemberImportVisibility`). Not yet on the modules that read
@@ -35,6 +36,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/CoreOffice/XMLCoder", from: "0.18.2"),
     ],
     targets: [
         // Pure values and rules: names, ARNs, limits, routing, errors, the cleanup planner. No I/O.
@@ -69,7 +71,7 @@ let package = Package(
             name: "RelctlMigrations",
             path: "migrations",
             sources: ["Migrations.swift"],
-            resources: [.embedInCode("0001_registry.sql"), .embedInCode("0002_rollouts.sql"), .embedInCode("0003_concurrency.sql"), .embedInCode("0004_codedeploy.sql"), .embedInCode("0005_stacks.sql"), .embedInCode("0006_events.sql"), .embedInCode("0008_releases.sql")]
+            resources: [.embedInCode("0001_registry.sql"), .embedInCode("0002_rollouts.sql"), .embedInCode("0003_concurrency.sql"), .embedInCode("0004_codedeploy.sql"), .embedInCode("0005_stacks.sql"), .embedInCode("0006_events.sql"), .embedInCode("0007_judge.sql"), .embedInCode("0008_releases.sql"), .embedInCode("0009_lambda_fidelity.sql"), .embedInCode("0010_cloudformation.sql")]
         ),
         // The SQLite registry (GRDB, WAL), the migrator, the content-addressed blob store, quota, cleanup.
         .target(
@@ -104,6 +106,9 @@ let package = Package(
                 "RelctlPolicies",
                 "RelctlProcess",
                 .product(name: "Yams", package: "Yams"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: strictImports
         ),
@@ -152,6 +157,8 @@ let package = Package(
                 "RelctlRollout",
                 "RelctlNotify",
                 "RelctlSigV4",
+                "RelctlSAM",
+                "RelctlStacks",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -163,8 +170,18 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "XMLCoder", package: "XMLCoder"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
+            // The dashboard's page, served at `/` from the binary (no CDN, works offline).
+            resources: [.embedInCode("Dashboard/dashboard.html"), .embedInCode("Dashboard/dashboard.css"), .embedInCode("Dashboard/dashboard.js")],
             swiftSettings: strictImports
+        ),
+        // The stack engine `relctl sam deploy` and the server's CloudFormation API share: a SAM template's
+        // plan checked against the registry, applied, its deployments followed, a stack deleted.
+        .target(
+            name: "RelctlStacks",
+            dependencies: ["RelctlCore", "RelctlPackages", "RelctlSAM", "RelctlStorage", "RelctlStore", "RelctlRollout", "RelctlRuntime"]
         ),
         // SAM templates, pure: YAML/JSON with intrinsics → a typed stack model → a change set (no I/O).
         .target(name: "RelctlSAM", dependencies: ["RelctlCore", .product(name: "Yams", package: "Yams")], swiftSettings: strictImports),
@@ -175,6 +192,7 @@ let package = Package(
                 "RelctlCore",
                 "RelctlPackages",
                 "RelctlSAM",
+                "RelctlStacks",
                 "RelctlStorage",
                 "RelctlStore",
                 "RelctlRollout",

@@ -67,7 +67,7 @@ struct Deploy: AsyncParsableCommand {
         }
         deployment = try await Watch(registry: registry, id: deployment.id, json: global.output == .json).follow(interval: interval)
         if global.output == .json {
-            Output.json(DeploymentInfo(deployment, events: try registry.deploymentEvents(id: deployment.id)))
+            Output.json(DeploymentInfo(deployment, events: try registry.deploymentEvents(id: deployment.id), judge: try registry.deploymentJudge(id: deployment.id)))
         }
         if deployment.status != .succeeded { throw CommandFailure(status: 1) }
     }
@@ -88,7 +88,9 @@ struct Watch {
             lastEvent = events.last?.id ?? lastEvent
             guard terminal else { return (events, [], deployment.status.isActive) }
             let alarms = try await engine.alarmStatuses(names: deployment.alarms, targetVersion: deployment.targetVersion)
-            return (events, DeploymentText.panel(deployment, alarms: alarms, now: Date().timeIntervalSince1970), deployment.status.isActive)
+            let judge = deployment.policy.judge == nil ? nil : try registry.deploymentJudge(id: id)
+            return (events, DeploymentText.panel(deployment, alarms: alarms, now: Date().timeIntervalSince1970, judge: judge),
+                    deployment.status.isActive)
         }
         if !json { print(DeploymentText.outcome(deployment)) }
         return deployment

@@ -17,7 +17,7 @@ enum DeploymentText {
     }
 
     /// The block a terminal redraws in place.
-    static func panel(_ d: Deployment, alarms: [String: AlarmStatus], now: Double) -> [String] {
+    static func panel(_ d: Deployment, alarms: [String: AlarmStatus], now: Double, judge: DeploymentJudge? = nil) -> [String] {
         let info = DeploymentInfo(d)
         var lines = ["Deployment \(d.id)  \(d.functionName):\(d.alias)  v\(d.currentVersion) → v\(d.targetVersion)  policy \(d.policy.name)  [\(d.status.rawValue)]"]
         var progress = "Step \(info.step ?? "")  traffic: \(weights(d))"
@@ -36,6 +36,10 @@ enum DeploymentText {
         for name in d.alarms {
             let status = alarms[name]
             lines.append("Alarm \(name): \(status?.StateValue ?? "?")\(status.map { " — \($0.StateReason)" } ?? "")")
+        }
+        if let judge {
+            lines.append("Judge (\(judge.judge.seconds)s judged, through \(clock(judge.judgedThrough))):")
+            lines += judge.judge.evidence.lines.map { "  " + $0 }
         }
         return lines
     }

@@ -44,8 +44,9 @@ struct Deployments: ParsableCommand {
             let deployment = try registry.deployment(id: id)
             let alarms = try await RolloutEngine(store: registry).alarmStatuses(names: deployment.alarms, targetVersion: deployment.targetVersion)
             let events = try registry.deploymentEvents(id: id)
-            if global.output == .json { return Output.json(DeploymentInfo(deployment, alarms: alarms, events: events)) }
-            for line in DeploymentText.panel(deployment, alarms: alarms, now: Date().timeIntervalSince1970) { print(line) }
+            let judge = try registry.deploymentJudge(id: id)
+            if global.output == .json { return Output.json(DeploymentInfo(deployment, alarms: alarms, events: events, judge: judge)) }
+            for line in DeploymentText.panel(deployment, alarms: alarms, now: Date().timeIntervalSince1970, judge: judge) { print(line) }
             if !deployment.status.isActive { print(DeploymentText.outcome(deployment)) }
             print("")
             Output.table(["Step", "Kind", "Weight", "Hold", "Started"], (DeploymentInfo(deployment).steps ?? []).map {

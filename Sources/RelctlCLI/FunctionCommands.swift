@@ -36,7 +36,7 @@ struct FunctionCommand: ParsableCommand {
                 environment: environment.isEmpty ? nil : environment, layers: layer, architecture: architecture)
             try settings.validate()
             try FunctionReference.validateName(name)
-            render(try registry.createFunction(name: name, settings: settings, code: try code.load(), publish: publish), global.output)
+            render(try registry.createFunction(name: name, settings: settings, code: try code.load(into: registry), publish: publish), global.output)
         }
     }
 
@@ -50,8 +50,9 @@ struct FunctionCommand: ParsableCommand {
 
         func run() throws {
             let reference = try parseFunction(function)
-            let package = try code.load()
-            render(try global.registry().updateFunctionCode(reference, code: package, expectedRevisionId: expectRevision, publish: publish), global.output)
+            let registry = try global.registry()
+            let package = try code.load(into: registry)
+            render(try registry.updateFunctionCode(reference, code: package, expectedRevisionId: expectRevision, publish: publish), global.output)
         }
     }
 

@@ -6,8 +6,53 @@ import RelctlRollout
 /// `relctl judge …`: the canary judge's tools.
 struct JudgeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "judge", abstract: "The anytime-valid canary judge: size steps by simulating it.",
-        subcommands: [Simulate.self])
+        commandName: "judge", abstract: "The anytime-valid canary judge: size steps by simulating it, replay a deployment through it.",
+        subcommands: [Simulate.self, Replay.self])
+
+    struct Replay: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Re-run a deployment's recorded per-second metrics through its judge (or another policy's) and print when it would have aborted or promoted.",
+            discussion: """
+                The seconds are those in which the deployment split the alias between its versions, at the weights it set
+                (from its judge's record, or else from its event log); each second's Invocations, Errors and Duration of both
+                versions on the alias are fed to the judge in order. A promote marks a hold that would have ended early; the
+                replay stops at the first abort or pause. Any deployment can be replayed with --policy, judged or not.
+                """)
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The deployment id.") var id: String
+        @Option(help: "Judge with this policy's judge: section (default: the deployment's own).") var policy: String?
+
+        func run() async throws {
+            let registry = try global.registry()
+            let deployment = try registry.deployment(id: id)
+            let configuration: JudgeConfiguration
+            let name: String
+            if let policy {
+                let found = try await global.policies().policy(named: policy)
+                guard let judge = found.judge else {
+                    throw RelctlError(.invalidParameterValue, "Policy \(policy) has no judge: section; name a policy with one (see README, \"Judged canaries\").")
+                }
+                (configuration, name) = (judge, found.name)
+            } else {
+                guard let judge = deployment.policy.judge else {
+                    throw RelctlError(.invalidParameterValue, "Deployment \(id) ran policy \(deployment.policy.name), which has no judge: section; name one with --policy.")
+                }
+                (configuration, name) = (judge, deployment.policy.name)
+            }
+            let weights = try registry.deploymentJudge(id: id)?.weights
+                ?? DeploymentJudge.weights(from: try registry.deploymentEvents(id: id).map(\.event))
+            let replay = try await RolloutEngine(store: registry).replayJudge(deployment, weights: weights, configuration: configuration, policy: name)
+            if global.output == .json { return Output.json(replay) }
+            print("Replay of \(deployment.id) (\(deployment.functionName):\(deployment.alias) v\(deployment.currentVersion) → v\(deployment.targetVersion), \(deployment.status.rawValue)) with the judge of \(name): \(replay.seconds) seconds judged")
+            if !replay.changes.isEmpty {
+                Output.table(["At", "Weight", "Verdict"], replay.changes.map {
+                    ["+" + DurationText.format($0.offset), DeploymentPolicy.percentText($0.weight), $0.text]
+                })
+            }
+            for line in replay.evidence.lines { print(line) }
+            print(replay.outcome)
+        }
+    }
 
     struct Simulate: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

@@ -21,8 +21,9 @@ struct LayerCommand: ParsableCommand {
         @Option(name: .customLong("license-info")) var licenseInfo: String?
 
         func run() throws {
-            let package = try code.load()
-            let layer = try global.registry().publishLayerVersion(
+            let registry = try global.registry()
+            let package = try code.load(into: registry)
+            let layer = try registry.publishLayerVersion(
                 name: name, code: package, description: description, compatibleRuntimes: compatibleRuntimes,
                 compatibleArchitectures: compatibleArchitectures, licenseInfo: licenseInfo)
             render(layer, global.output)

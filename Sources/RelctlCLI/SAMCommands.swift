@@ -3,6 +3,7 @@ import Foundation
 import RelctlCore
 import RelctlRollout
 import RelctlSAM
+import RelctlStacks
 import RelctlStorage
 import RelctlStore
 

@@ -20,11 +20,23 @@ struct Serve: AsyncParsableCommand {
     @Flag(name: .customLong("allow-exec-hooks"), help: "Accept exec:COMMAND hooks over the API (they run shell commands here).") var allowExecHooks = false
     @Option(name: .customLong("s3-endpoint"), help: "S3-compatible endpoint (path-style) for Code.S3Bucket/S3Key.") var s3Endpoint: String?
     @Option(help: "Seconds between controller ticks.") var tick: Double = 0.5
+    @Option(help: ArgumentHelp(
+        "How long a function created or updated through the API stays Pending / InProgress before it turns Active / Successful (its RevisionId changes then), as on AWS; 0 makes answers final at once.",
+        valueName: "duration")) var settle: String = "5ms"
 
     func validate() throws {
         guard ["auto", "on", "off"].contains(auth) else { throw ValidationError("--auth is auto, on or off.") }
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0–65535.") }
         guard tick > 0 else { throw ValidationError("--tick must be more than 0.") }
+        _ = try settleSeconds()
+    }
+
+    func settleSeconds() throws -> Double {
+        if settle == "0" { return 0 }
+        guard let seconds = try? DurationText.parse(settle), seconds <= 600 else {
+            throw ValidationError("--settle is a duration from 0 to 10m, e.g. 0, 5ms or 2s, not '\(settle)'.")
+        }
+        return seconds
     }
 
     func run() async throws {
@@ -41,7 +53,7 @@ struct Serve: AsyncParsableCommand {
                     throw RelctlError(.invalidParameterValue, "--s3-endpoint must be an http(s) URL.")
                 }
                 return url
-            }, tickInterval: tick)
+            }, tickInterval: tick, settle: try settleSeconds())
         try await RelctlHTTPServer.run(registry: registry, options: options) { port in
             print("relctl serve: listening on http://\(host):\(port)")
             fflush(nil)

@@ -24,7 +24,8 @@ struct CodeSource: ParsableArguments {
         }
     }
 
-    func load() throws -> InspectedPackage {
+    /// The package, validated; with a registry, also written into its blob store while it is validated.
+    func load(into registry: Registry? = nil) throws -> InspectedPackage {
         let bytes: Data
         if let zipFile {
             let url = URL(fileURLWithPath: zipFile)
@@ -43,7 +44,7 @@ struct CodeSource: ParsableArguments {
         } else {
             bytes = try PackageBuilder.zip(directory: URL(fileURLWithPath: directory!, isDirectory: true))
         }
-        return try PackageInspector.inspect(bytes)
+        return try registry?.blobs.inspectAndStage(bytes) ?? PackageInspector.inspect(bytes)
     }
 }
 

@@ -114,11 +114,13 @@ public struct AlarmDefinition: Sendable, Codable, Equatable {
     public var threshold: Double
     public var comparisonOperator: ComparisonOperator
     public var treatMissingData: TreatMissingData
+    /// Read a PromQL query from a Prometheus server instead of relctl's metric store (nil: the store).
+    public var prometheus: PrometheusQuery?
 
     public init(
         name: String, functionName: String, resource: String? = nil, executedVersion: String? = nil, metric: String,
         statistic: Statistic, period: Int, evaluationPeriods: Int, datapointsToAlarm: Int? = nil, threshold: Double,
-        comparisonOperator: ComparisonOperator, treatMissingData: TreatMissingData = .missing
+        comparisonOperator: ComparisonOperator, treatMissingData: TreatMissingData = .missing, prometheus: PrometheusQuery? = nil
     ) {
         self.name = name
         self.functionName = functionName
@@ -132,6 +134,7 @@ public struct AlarmDefinition: Sendable, Codable, Equatable {
         self.threshold = threshold
         self.comparisonOperator = comparisonOperator
         self.treatMissingData = treatMissingData
+        self.prometheus = prometheus
     }
 
     /// PutMetricAlarm's rules.
@@ -155,6 +158,7 @@ public struct AlarmDefinition: Sendable, Codable, Equatable {
             throw RelctlError(.invalidParameterValue, "--datapoints-to-alarm must be between 1 and --evaluation-periods (\(evaluationPeriods)).")
         }
         guard threshold.isFinite else { throw RelctlError(.invalidParameterValue, "The threshold must be a finite number.") }
+        try prometheus?.validate()
         if let executedVersion, executedVersion != "target", !(Int(executedVersion).map { $0 >= 1 } ?? false) {
             throw RelctlError(.invalidParameterValue, "--executed-version is a version number or `target`, not '\(executedVersion)'.")
         }
@@ -170,6 +174,12 @@ public struct AlarmEvaluation: Sendable, Equatable, Codable {
     public var reason: String
     /// The datapoints considered, oldest first (nil = missing), with each period's start.
     public var datapoints: [Datapoint]
+
+    public init(state: AlarmState, reason: String, datapoints: [Datapoint]) {
+        self.state = state
+        self.reason = reason
+        self.datapoints = datapoints
+    }
 
     public struct Datapoint: Sendable, Equatable, Codable {
         public var periodStart: Double

@@ -12,12 +12,20 @@ public struct FunctionSettings: Sendable, Equatable, Codable {
     /// Layer version ARNs, in the order they are applied.
     public var layers: [String]
     public var architecture: String
+    /// LoggingConfig as set (nil: Text to /aws/lambda/NAME), /tmp in MB (nil: 512), tracing (nil: PassThrough).
+    public var loggingConfig: LoggingConfig?
+    public var ephemeralStorageSize: Int?
+    public var tracingMode: String?
 
     public init(
         runtime: String? = nil, handler: String? = nil, role: String, description: String = "",
         memorySize: Int = Limits.defaultMemorySize, timeout: Int = Limits.defaultTimeout,
-        environment: [String: String]? = nil, layers: [String] = [], architecture: String = "x86_64"
+        environment: [String: String]? = nil, layers: [String] = [], architecture: String = "x86_64",
+        loggingConfig: LoggingConfig? = nil, ephemeralStorageSize: Int? = nil, tracingMode: String? = nil
     ) {
+        self.loggingConfig = loggingConfig
+        self.ephemeralStorageSize = ephemeralStorageSize
+        self.tracingMode = tracingMode
         self.runtime = runtime
         self.handler = handler
         self.role = role
@@ -67,6 +75,58 @@ public struct FunctionSettings: Sendable, Equatable, Codable {
                 value: architecture, field: "architectures",
                 constraint: "Member must satisfy enum value set: [\(Self.architectures.joined(separator: ", "))]")
         }
+        if let loggingConfig { try Self.validateLoggingConfig(loggingConfig) }
+        if let ephemeralStorageSize, !Limits.ephemeralStorageSize.contains(ephemeralStorageSize) {
+            throw .validation(
+                value: String(ephemeralStorageSize), field: "ephemeralStorage.size",
+                constraint: ephemeralStorageSize < Limits.ephemeralStorageSize.lowerBound
+                    ? "Member must have value greater than or equal to 512"
+                    : "Member must have value less than or equal to 10240")
+        }
+        if let tracingMode, !Self.tracingModes.contains(tracingMode) {
+            throw .validation(value: tracingMode, field: "tracingConfig.mode",
+                              constraint: "Member must satisfy enum value set: [\(Self.tracingModes.joined(separator: ", "))]")
+        }
+    }
+
+    /// botocore's enums for LoggingConfig, and the LogGroup pattern `[\.\-_/#A-Za-z0-9]+` (1–512).
+    public static let logFormats = ["JSON", "Text"]
+    public static let applicationLogLevels = ["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"]
+    public static let systemLogLevels = ["DEBUG", "INFO", "WARN"]
+    public static let tracingModes = ["Active", "PassThrough"]
+
+    public static func validateLoggingConfig(_ config: LoggingConfig) throws(RelctlError) {
+        func member(_ value: String?, of allowed: [String], field: String) throws(RelctlError) {
+            guard let value, !allowed.contains(value) else { return }
+            throw .validation(value: value, field: "loggingConfig.\(field)",
+                              constraint: "Member must satisfy enum value set: [\(allowed.joined(separator: ", "))]")
+        }
+        try member(config.LogFormat, of: logFormats, field: "logFormat")
+        try member(config.ApplicationLogLevel, of: applicationLogLevels, field: "applicationLogLevel")
+        try member(config.SystemLogLevel, of: systemLogLevels, field: "systemLogLevel")
+        if let group = config.LogGroup {
+            let allowed = Set(".-_/#")
+            guard !group.isEmpty, group.count <= 512, group.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || allowed.contains($0)) }) else {
+                throw .validation(value: group, field: "loggingConfig.logGroup",
+                                  constraint: "Member must satisfy regular expression pattern: [\\.\\-_/#A-Za-z0-9]+")
+            }
+        }
+    }
+
+    /// The LoggingConfig a function reports: AWS's defaults filled in (Text, /aws/lambda/NAME; INFO
+    /// levels with JSON, none with Text).
+    public static func effectiveLoggingConfig(_ config: LoggingConfig?, functionName: String) -> LoggingConfig {
+        var result = config ?? LoggingConfig()
+        result.LogFormat = result.LogFormat ?? "Text"
+        result.LogGroup = result.LogGroup ?? "/aws/lambda/\(functionName)"
+        if result.LogFormat == "JSON" {
+            result.ApplicationLogLevel = result.ApplicationLogLevel ?? "INFO"
+            result.SystemLogLevel = result.SystemLogLevel ?? "INFO"
+        } else {
+            result.ApplicationLogLevel = nil
+            result.SystemLogLevel = nil
+        }
+        return result
     }
 
     /// `arn:(aws[a-zA-Z-]*)?:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+` — there is no IAM here, only the shape.
@@ -178,6 +238,10 @@ public struct ConfigurationUpdate: Sendable, Equatable {
     /// `.some([:])` removes all variables.
     public var environment: [String: String]?
     public var layers: [String]?
+    /// Merged into the current LoggingConfig: members not sent stay as they are.
+    public var loggingConfig: LoggingConfig?
+    public var ephemeralStorageSize: Int?
+    public var tracingMode: String?
 
     public init(
         runtime: String? = nil, handler: String? = nil, role: String? = nil, description: String? = nil,
@@ -203,6 +267,20 @@ public struct ConfigurationUpdate: Sendable, Equatable {
         if let timeout { result.timeout = timeout }
         if let environment { result.environment = environment.isEmpty ? nil : environment }
         if let layers { result.layers = layers }
+        if let loggingConfig {
+            var merged = result.loggingConfig ?? LoggingConfig()
+            if let format = loggingConfig.LogFormat {
+                merged.LogFormat = format
+                // Levels belong to the JSON format; switching to Text drops them.
+                if format == "Text" { merged.ApplicationLogLevel = nil; merged.SystemLogLevel = nil }
+            }
+            if let level = loggingConfig.ApplicationLogLevel { merged.ApplicationLogLevel = level }
+            if let level = loggingConfig.SystemLogLevel { merged.SystemLogLevel = level }
+            if let group = loggingConfig.LogGroup { merged.LogGroup = group }
+            result.loggingConfig = merged
+        }
+        if let ephemeralStorageSize { result.ephemeralStorageSize = ephemeralStorageSize }
+        if let tracingMode { result.tracingMode = tracingMode }
         return result
     }
 }

@@ -10,6 +10,8 @@ public enum Limits {
     public static let memorySize = 128...10240
     public static let defaultMemorySize = 128
     public static let timeout = 1...900
+    /// `EphemeralStorage.Size`, in MB.
+    public static let ephemeralStorageSize = 512...10240
     public static let defaultTimeout = 3
     /// Environment variables, measured as their JSON text.
     public static let environmentBytes = 4096

@@ -16,8 +16,39 @@ public struct LayerReference: Codable, Sendable, Equatable {
     }
 }
 
-public struct EphemeralStorage: Codable, Sendable, Equatable { public var Size: Int }
-public struct TracingConfig: Codable, Sendable, Equatable { public var Mode: String }
+public struct EphemeralStorage: Codable, Sendable, Equatable {
+    public var Size: Int
+    public init(Size: Int) { self.Size = Size }
+}
+public struct TracingConfig: Codable, Sendable, Equatable {
+    public var Mode: String
+    public init(Mode: String) { self.Mode = Mode }
+}
+
+/// `LoggingConfig`: where and in which format the function's logs go (levels only with JSON).
+public struct LoggingConfig: Codable, Sendable, Equatable {
+    public var LogFormat: String?
+    public var ApplicationLogLevel: String?
+    public var SystemLogLevel: String?
+    public var LogGroup: String?
+    public init(LogFormat: String? = nil, ApplicationLogLevel: String? = nil, SystemLogLevel: String? = nil, LogGroup: String? = nil) {
+        self.LogFormat = LogFormat
+        self.ApplicationLogLevel = ApplicationLogLevel
+        self.SystemLogLevel = SystemLogLevel
+        self.LogGroup = LogGroup
+    }
+}
+
+/// `SnapStartResponse`: relctl has no SnapStart, so always what AWS reports for a function without it.
+public struct SnapStartResponse: Codable, Sendable, Equatable {
+    public var ApplyOn = "None"
+    public var OptimizationStatus = "Off"
+}
+
+public struct RuntimeVersionConfig: Codable, Sendable, Equatable {
+    public var RuntimeVersionArn: String
+    public init(RuntimeVersionArn: String) { self.RuntimeVersionArn = RuntimeVersionArn }
+}
 
 /// `FunctionConfiguration`: `$LATEST` or one published version.
 public struct FunctionConfiguration: Codable, Sendable, Equatable {
@@ -36,12 +67,21 @@ public struct FunctionConfiguration: Codable, Sendable, Equatable {
     public var Environment: EnvironmentResponse?
     public var RevisionId: String
     public var Layers: [LayerReference]?
-    public var State: String = "Active"
-    public var LastUpdateStatus: String = "Successful"
+    /// The state fields; list items leave them out (nil), as AWS's ListFunctions does.
+    public var State: String? = "Active"
+    public var StateReason: String?
+    public var StateReasonCode: String?
+    public var LastUpdateStatus: String? = "Successful"
+    public var LastUpdateStatusReason: String?
+    public var LastUpdateStatusReasonCode: String?
     public var PackageType: String = "Zip"
     public var Architectures: [String]
     public var EphemeralStorage = RelctlCore.EphemeralStorage(Size: 512)
     public var TracingConfig = RelctlCore.TracingConfig(Mode: "PassThrough")
+    public var LoggingConfig: RelctlCore.LoggingConfig?
+    /// Omitted from list items, and for a function without a runtime.
+    public var RuntimeVersionConfig: RelctlCore.RuntimeVersionConfig?
+    public var SnapStart = SnapStartResponse()
 
     public init(
         FunctionName: String, FunctionArn: String, Runtime: String?, Role: String, Handler: String?, CodeSize: Int64,
@@ -64,6 +104,22 @@ public struct FunctionConfiguration: Codable, Sendable, Equatable {
         self.RevisionId = RevisionId
         self.Layers = Layers
         self.Architectures = Architectures
+    }
+}
+
+extension FunctionConfiguration {
+    /// The configuration as ListFunctions and ListVersionsByFunction show it: without the state
+    /// fields and RuntimeVersionConfig, which AWS leaves out of list items.
+    public var listItem: FunctionConfiguration {
+        var item = self
+        item.State = nil
+        item.StateReason = nil
+        item.StateReasonCode = nil
+        item.LastUpdateStatus = nil
+        item.LastUpdateStatusReason = nil
+        item.LastUpdateStatusReasonCode = nil
+        item.RuntimeVersionConfig = nil
+        return item
     }
 }
 

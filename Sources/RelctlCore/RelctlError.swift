@@ -19,6 +19,8 @@ public struct RelctlError: Error, Sendable, CustomStringConvertible, Equatable {
             case invalidSignature = "InvalidSignatureException"
             case unrecognizedClient = "UnrecognizedClientException"
             case accessDenied = "AccessDeniedException"
+            case provisionedConcurrencyConfigNotFound = "ProvisionedConcurrencyConfigNotFoundException"
+            case unsupportedOperation = "UnsupportedOperationException"
         }
         private let value: Value
         private init(_ value: Value) { self.value = value }
@@ -41,6 +43,9 @@ public struct RelctlError: Error, Sendable, CustomStringConvertible, Equatable {
         public static let invalidSignature = Code(.invalidSignature)
         public static let unrecognizedClient = Code(.unrecognizedClient)
         public static let accessDenied = Code(.accessDenied)
+        public static let provisionedConcurrencyConfigNotFound = Code(.provisionedConcurrencyConfigNotFound)
+        /// An AWS operation relctl does not implement (answered 501, never as "not found").
+        public static let unsupportedOperation = Code(.unsupportedOperation)
 
         /// The AWS error type, as sent in `x-amzn-ErrorType`.
         public var awsErrorType: String { value.rawValue }
@@ -48,7 +53,7 @@ public struct RelctlError: Error, Sendable, CustomStringConvertible, Equatable {
         /// The HTTP status AWS answers with for this error type.
         public var httpStatus: Int {
             switch value {
-            case .resourceNotFound: 404
+            case .resourceNotFound, .provisionedConcurrencyConfigNotFound: 404
             case .resourceConflict: 409
             case .invalidParameterValue, .validation, .codeStorageExceeded, .invalidRequestContent: 400
             case .preconditionFailed: 412
@@ -56,6 +61,7 @@ public struct RelctlError: Error, Sendable, CustomStringConvertible, Equatable {
             case .invalidSignature, .unrecognizedClient, .accessDenied: 403
             case .tooManyRequests: 429
             case .service, .integrityCheckFailed: 500
+            case .unsupportedOperation: 501
             }
         }
 

@@ -15,7 +15,7 @@ public struct ReleaseEvent: Sendable, Codable, Equatable {
         case hookSucceeded = "HookSucceeded"
         case hookFailed = "HookFailed"
         case alarmStateChanged = "AlarmStateChanged"
-        /// Reserved for the canary judge.
+        /// The canary judge's verdict changed (WAIT, PROMOTE, ABORT, PAUSE), with its evidence.
         case judgeVerdict = "JudgeVerdict"
         case paused = "Paused"
         case resumed = "Resumed"
@@ -136,6 +136,7 @@ public struct ReleaseEvent: Sendable, Codable, Equatable {
         case "Paused": return [.paused]
         case "Resumed": return [.resumed]
         case "Promote": return [.promoted]
+        case "JudgeVerdict": return [.judgeVerdict]
         case "Succeeded": return [.succeeded]
         case "Stopped": return [.stopped]
         case "Rollback": return [.rolledBack]

@@ -12,24 +12,76 @@ public struct InspectedPackage: Sendable, Equatable {
     public var unzippedSize: Int64
     public var entryCount: Int
 
+    /// The bytes already written durably to a temporary file while they were validated (see
+    /// `BlobStore.inspectAndStage`), for the blob store to rename instead of writing them again.
+    public var prestaged: PrestagedFile?
+
+    public init(bytes: Data, sha256Hex: String, unzippedSize: Int64, entryCount: Int, prestaged: PrestagedFile? = nil) {
+        self.bytes = bytes
+        self.sha256Hex = sha256Hex
+        self.unzippedSize = unzippedSize
+        self.entryCount = entryCount
+        self.prestaged = prestaged
+    }
+
     public var size: Int64 { Int64(bytes.count) }
     /// `CodeSha256` as AWS reports it: base64 of the SHA-256 digest.
     public var codeSha256: String { CodeHash.base64(fromHex: sha256Hex) }
 }
 
-public enum CodeHash {
-    public static func hex(of data: Data) -> String {
-        SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+/// A temporary file holding a package's bytes. It is removed when the last reference goes away,
+/// unless the blob store renamed it into place first (then the unlink finds nothing).
+public final class PrestagedFile: Sendable, Equatable {
+    public let url: URL
+
+    public init(url: URL) {
+        self.url = url
     }
 
+    deinit {
+        unlink(url.path)
+    }
+
+    public static func == (lhs: PrestagedFile, rhs: PrestagedFile) -> Bool { lhs === rhs }
+}
+
+public enum CodeHash {
+    private static let digits = Array("0123456789abcdef".utf8)
+
+    public static func hex(of data: Data) -> String {
+        hex(SHA256.hash(data: data))
+    }
+
+    public static func hex(_ digest: some Sequence<UInt8>) -> String {
+        var text = [UInt8]()
+        text.reserveCapacity(64)
+        for byte in digest {
+            text.append(digits[Int(byte >> 4)])
+            text.append(digits[Int(byte & 0x0f)])
+        }
+        return String(decoding: text, as: UTF8.self)
+    }
+
+    /// Base64 of the bytes a hex string spells (listing a million versions calls this a million times).
     public static func base64(fromHex hex: String) -> String {
+        func nibble(_ character: UInt8) -> UInt8 {
+            switch character {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): character - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): character - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): character - UInt8(ascii: "A") + 10
+            default: 0
+            }
+        }
         var bytes = [UInt8]()
         bytes.reserveCapacity(hex.utf8.count / 2)
-        var index = hex.startIndex
-        while index < hex.endIndex {
-            let next = hex.index(index, offsetBy: 2)
-            bytes.append(UInt8(hex[index..<next], radix: 16) ?? 0)
-            index = next
+        var high: UInt8?
+        for character in hex.utf8 {
+            if let first = high {
+                bytes.append(first << 4 | nibble(character))
+                high = nil
+            } else {
+                high = nibble(character)
+            }
         }
         return Data(bytes).base64EncodedString()
     }
@@ -41,8 +93,25 @@ public enum CodeHash {
 /// (absolute, `..`, backslashes, symlinks that lead outside it alone or through other links, entries
 /// stored under a symlink; see `SymlinkRules`) and no duplicate names.
 public enum PackageInspector {
-    public static func inspect(_ bytes: Data, unzippedAllowance: Int64 = Limits.codeSizeUnzipped) throws(RelctlError) -> InspectedPackage {
-        guard Int64(bytes.count) <= Limits.codeSizeZipped else {
+    /// `zippedLimit`: the 50 MB limit of a directly uploaded zip; nil for code read from S3, which
+    /// only the unzipped allowance bounds (as on AWS).
+    public static func inspect(_ bytes: Data, unzippedAllowance: Int64 = Limits.codeSizeUnzipped,
+                               zippedLimit: Int64? = Limits.codeSizeZipped) throws(RelctlError) -> InspectedPackage {
+        let validation = try validate(bytes, unzippedAllowance: unzippedAllowance, zippedLimit: zippedLimit)
+        return InspectedPackage(
+            bytes: bytes, sha256Hex: CodeHash.hex(of: bytes), unzippedSize: validation.unzippedSize, entryCount: validation.entryCount)
+    }
+
+    /// What validation learns about a package besides "it is acceptable".
+    public struct Validation: Sendable {
+        public var unzippedSize: Int64
+        public var entryCount: Int
+    }
+
+    /// Every check of `inspect`, without hashing (so the hash can be computed elsewhere at the same time).
+    public static func validate(_ bytes: Data, unzippedAllowance: Int64 = Limits.codeSizeUnzipped,
+                                zippedLimit: Int64? = Limits.codeSizeZipped) throws(RelctlError) -> Validation {
+        if let zippedLimit, Int64(bytes.count) > zippedLimit {
             throw RelctlError(.requestEntityTooLarge, "Zipped size must be smaller than \(Limits.codeSizeZipped) bytes")
         }
         let archive: Archive
@@ -87,7 +156,7 @@ public enum PackageInspector {
                 path: entry.path, symlinkTarget: entry.type == .symlink ? String(decoding: symlinkTarget, as: UTF8.self) : nil))
         }
         try SymlinkRules.check(items)
-        return InspectedPackage(bytes: bytes, sha256Hex: CodeHash.hex(of: bytes), unzippedSize: unzipped, entryCount: entries.count)
+        return Validation(unzippedSize: unzipped, entryCount: entries.count)
     }
 
     private enum InspectionAbort: Error { case sizeLie, tooLarge }

@@ -36,6 +36,30 @@ public struct DeploymentInfo: Encodable, Sendable {
     }
     public struct Alarm: Encodable, Sendable { public var name: String; public var state: String?; public var reason: String? }
     public struct Event: Encodable, Sendable { public var time: Double; public var kind: String; public var message: String; public var details: [String: String] }
+    /// The canary judge: its verdict now and the evidence behind it.
+    public struct JudgeView: Encodable, Sendable {
+        public var verdict: String
+        public var reason: String?
+        public var needMore: Int?
+        /// Every second before this (seconds since 1970) has been judged.
+        public var judgedThrough: Double
+        public var evidence: JudgeEvidence
+        /// The evidence as the text view shows it.
+        public var lines: [String]
+
+        public init(_ judge: DeploymentJudge) {
+            let evidence = judge.judge.evidence
+            verdict = evidence.verdict.word
+            switch evidence.verdict {
+            case .abort(let why), .pause(let why): reason = why
+            default: reason = nil
+            }
+            needMore = evidence.needMore
+            judgedThrough = judge.judgedThrough
+            self.evidence = evidence
+            lines = evidence.lines
+        }
+    }
 
     // CodeDeploy's fields, both renderings.
     public var deploymentId: String
@@ -69,6 +93,7 @@ public struct DeploymentInfo: Encodable, Sendable {
     public var hooks: [Hook]?
     public var alarms: [Alarm]?
     public var events: [Event]?
+    public var judge: JudgeView?
 
     private init(common d: Deployment, status: String, creator: String) {
         deploymentId = d.id
@@ -105,7 +130,7 @@ public struct DeploymentInfo: Encodable, Sendable {
     }
 
     /// As the CLI shows it: relctl's own status (Paused included), the step, the hooks, the alarms' states and the event log.
-    public init(_ d: Deployment, alarms states: [String: AlarmStatus] = [:], events: [DeploymentEventEntry]? = nil) {
+    public init(_ d: Deployment, alarms states: [String: AlarmStatus] = [:], events: [DeploymentEventEntry]? = nil, judge: DeploymentJudge? = nil) {
         self.init(common: d, status: d.status.rawValue, creator: d.creator)
         functionName = d.functionName
         alias = d.alias
@@ -131,6 +156,7 @@ public struct DeploymentInfo: Encodable, Sendable {
         }
         alarms = d.alarms.map { Alarm(name: $0, state: states[$0]?.StateValue, reason: states[$0]?.StateReason) }
         self.events = events?.map { Event(time: $0.event.at, kind: $0.event.kind, message: $0.event.message, details: $0.event.details) }
+        self.judge = judge.map(JudgeView.init)
     }
 }
 

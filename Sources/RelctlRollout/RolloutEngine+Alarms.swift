@@ -15,6 +15,8 @@ public struct AlarmStatus: Sendable, Codable, Equatable {
 /// Alarm observations made at one instant, shared by the deployments of one transaction.
 struct AlarmCache {
     var observations: [String: AlarmObservation] = [:]
+    /// Prometheus alarms' answers, queried before the transaction (absent: the stored state stands).
+    var prometheus: [String: PrometheusReading] = [:]
 }
 
 extension RolloutEngine: MetricSink {
@@ -36,8 +38,9 @@ extension RolloutEngine: MetricSink {
             try tx.insertMetricData(datapoints)
             var cache = AlarmCache()
             var changed = false
-            for var deployment in try tx.activeDeployments() where !deployment.alarms.isEmpty {
-                guard try Self.anyAlarm(tx, deployment.alarms, watches: watched) else { continue }
+            for var deployment in try tx.activeDeployments() where !deployment.alarms.isEmpty || deployment.policy.judge != nil {
+                let watches = try Self.judgeWatches(deployment, datapoints) || Self.anyAlarm(tx, deployment.alarms, watches: watched)
+                guard watches else { continue }
                 let before = deployment
                 try Self.advance(tx, &deployment, cache: &cache)
                 changed = changed || deployment != before
@@ -57,13 +60,14 @@ extension RolloutEngine: MetricSink {
 
     /// DescribeAlarms: every alarm evaluated now, states saved.
     public func listAlarms() async throws(RelctlError) -> [AlarmStatus] {
-        try await store.write { tx in
+        let readings = await prometheusReadingsForAllAlarms()
+        return try await store.write { tx in
             let now = tx.now
             return try tx.alarms().map { alarm in
                 let definition = alarm.definition
                 let target = definition.executedVersion == "target"
                     ? try tx.latestTargetVersion(function: definition.functionName, alias: Self.aliasName(of: definition)) : nil
-                let evaluation = try Self.evaluate(tx, alarm, now: now, targetVersion: target)
+                let evaluation = try Self.evaluate(tx, alarm, now: now, targetVersion: target, prometheus: readings)
                 let updated = try Self.save(tx, alarm, evaluation, now: now, onlyOnStateChange: false)
                 return AlarmStatus(
                     AlarmName: alarm.name, StateValue: evaluation.state.rawValue, StateReason: evaluation.reason,
@@ -108,7 +112,7 @@ extension RolloutEngine: MetricSink {
                 continue
             }
             guard let alarm = try tx.alarm(name) else { continue }
-            let evaluation = try evaluate(tx, alarm, now: now, targetVersion: deployment.targetVersion)
+            let evaluation = try evaluate(tx, alarm, now: now, targetVersion: deployment.targetVersion, prometheus: cache.prometheus)
             if save { try Self.save(tx, alarm, evaluation, now: now, onlyOnStateChange: true) }
             let observation = AlarmObservation(state: evaluation.state, reason: evaluation.reason)
             cache.observations[key] = observation
@@ -118,9 +122,13 @@ extension RolloutEngine: MetricSink {
     }
 
     /// Evaluates an alarm at `now` over its evaluation range (see `MetricPeriods`).
-    static func evaluate(_ tx: any RolloutTransaction, _ alarm: StoredAlarm, now: Double, targetVersion: Int?) throws -> AlarmEvaluation {
+    static func evaluate(_ tx: any RolloutTransaction, _ alarm: StoredAlarm, now: Double, targetVersion: Int?,
+                         prometheus readings: [String: PrometheusReading] = [:]) throws -> AlarmEvaluation {
         let definition = alarm.definition
         let periods = MetricPeriods.ending(at: now, period: definition.period, count: definition.evaluationRange)
+        if definition.prometheus != nil {
+            return prometheusEvaluation(alarm, periods: periods, reading: readings[PrometheusReading.key(alarm.name, target: targetVersion)])
+        }
         let version: String?
         switch definition.executedVersion {
         case "target"?: version = targetVersion.map(String.init) ?? "-none-"

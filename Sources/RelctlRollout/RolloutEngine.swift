@@ -228,15 +228,17 @@ public struct RolloutEngine: Sendable {
     /// Returns the ids that changed.
     @discardableResult
     public func tick(only id: String? = nil) async throws(RelctlError) -> [String] {
+        let readings = await prometheusReadings(only: id)
         let due: [String] = try await store.read { tx in
             let now = tx.now
-            var cache = AlarmCache()
+            var cache = AlarmCache(prometheus: readings)
             var result: [String] = []
             for deployment in try tx.activeDeployments() where id == nil || deployment.id == id {
                 var copy = deployment
                 let observations = try Self.observeAlarms(tx, deployment, now: now, cache: &cache, save: false)
                 let actions = copy.tick(now: now, alarms: observations, newExecutionId: { "pending" })
-                if !actions.isEmpty || copy != deployment { result.append(deployment.id) }
+                let judgeDue = try Self.judgeDue(tx, deployment, now: now)
+                if !actions.isEmpty || copy != deployment || judgeDue { result.append(deployment.id) }
             }
             return result
         }
@@ -245,7 +247,7 @@ public struct RolloutEngine: Sendable {
             let batch = Array(due[start..<min(due.count, start + Self.batchSize)])
             start += Self.batchSize
             try await store.write { tx in
-                var cache = AlarmCache()
+                var cache = AlarmCache(prometheus: readings)
                 for id in batch {
                     guard var deployment = try tx.deployment(id: id) else { continue }
                     try Self.advance(tx, &deployment, cache: &cache)
@@ -261,8 +263,12 @@ public struct RolloutEngine: Sendable {
         guard deployment.status.isActive else { return }
         let now = tx.now
         let observations = try observeAlarms(tx, deployment, now: now, cache: &cache, save: true)
-        let actions = deployment.tick(now: now, alarms: observations, newExecutionId: newExecutionId)
+        // The canary judge (a policy's `judge:` section) decides first: abort, end the hold, pause.
+        var judging = try JudgeStep(tx, deployment)
+        var actions = try judging?.decide(tx, &deployment, now: now) ?? []
+        actions += deployment.tick(now: now, alarms: observations, newExecutionId: newExecutionId)
         try apply(tx, &deployment, actions, now: now)
+        try judging?.finish(tx, deployment, now: now)
     }
 
     /// Applies the machine's actions: alias moves (each checked against what the deployment last

@@ -54,6 +54,8 @@ actor Instance {
     private var server: Task<Void, any Error>?
     private var waitingForNext: CheckedContinuation<PendingInvocation?, Never>?
     private var queued: PendingInvocation?
+    private var queuedTimeout = 0.0
+    private var timer: Task<Void, any Error>?
     private var current: (requestId: String, continuation: CheckedContinuation<InvocationOutcome, Never>)?
 
     init(execution: VersionExecution, logURL: URL) {
@@ -183,6 +185,8 @@ actor Instance {
         if isDead { return nil }
         if let queued {
             self.queued = nil
+            // Init is over: from here the invocation has the function's own timeout, as on Lambda.
+            startTimer(for: queued.requestId, timeout: queuedTimeout, allowance: 0)
             return queued
         }
         return await withCheckedContinuation { continuation in
@@ -247,19 +251,31 @@ actor Instance {
             }
             return .notDelivered
         }
-        let timer = Task { [weak self] in
-            try await Task.sleep(nanoseconds: UInt64(timeout * 1e9))
-            await self?.timeOut(invocation.requestId, after: timeout)
-        }
-        defer { timer.cancel() }
+        defer { timer?.cancel(); timer = nil }
         return await withCheckedContinuation { continuation in
             current = (invocation.requestId, continuation)
             if let waiting = waitingForNext {
                 waitingForNext = nil
+                startTimer(for: invocation.requestId, timeout: timeout, allowance: 0)
                 waiting.resume(returning: invocation)
             } else {
+                // The runtime is still initializing: as on Lambda, init has its own allowance
+                // (10 s) before the function's timeout starts counting.
                 queued = invocation
+                queuedTimeout = timeout
+                startTimer(for: invocation.requestId, timeout: timeout, allowance: Self.initAllowance)
             }
+        }
+    }
+
+    /// Lambda's limit on the Init phase of an on-demand function.
+    static let initAllowance = 10.0
+
+    private func startTimer(for requestId: String, timeout: Double, allowance: Double) {
+        timer?.cancel()
+        timer = Task { [weak self] in
+            try await Task.sleep(nanoseconds: UInt64((timeout + allowance) * 1e9))
+            await self?.timeOut(requestId, after: timeout)
         }
     }
 

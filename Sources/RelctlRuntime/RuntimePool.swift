@@ -125,9 +125,7 @@ public actor RuntimePool {
             let log = (try? Data(contentsOf: await instance.logURL)) ?? Data()
             result.LogResult = Data(log.dropFirst(Int(logStart)).suffix(4096)).base64EncodedString()
         }
-        await metrics.record(target, execution, metric: "Invocations", value: 1, at: now)
-        await metrics.record(target, execution, metric: "Errors", value: result.FunctionError == nil ? 0 : 1, at: now)
-        await metrics.record(target, execution, metric: "Duration", value: duration, at: now)
+        await metrics.record(target, execution, [("Invocations", 1), ("Errors", result.FunctionError == nil ? 0 : 1), ("Duration", duration)], at: now)
         observer?(function, execution.versionText, result)
         return result
     }
@@ -178,8 +176,7 @@ public actor RuntimePool {
         let payload = Instance.errorJSON(type: "Runtime.InvalidPackage", message: "RequestId: \(requestId) Error: the deployment package of \(execution.functionName):\(execution.versionText) cannot be extracted: \(error.message)")
         let result = InvocationResult(StatusCode: 200, Payload: String(buffer: payload), ExecutedVersion: execution.versionText, FunctionError: "Unhandled",
                                       LogResult: nil, DurationMs: 0, ColdStart: true, RequestId: requestId)
-        await metrics.record(target, execution, metric: "Invocations", value: 1, at: now)
-        await metrics.record(target, execution, metric: "Errors", value: 1, at: now)
+        await metrics.record(target, execution, [("Invocations", 1), ("Errors", 1)], at: now)
         observer?(target.functionName, execution.versionText, result)
         return result
     }
@@ -241,9 +238,16 @@ public actor MetricsRecorder {
     }
 
     func record(_ target: InvocationTarget, _ execution: VersionExecution, metric: String, value: Double, at time: Date) {
-        buffer.append(MetricDatapoint(
-            functionName: target.functionName, resource: target.resource, executedVersion: execution.versionText,
-            metric: metric, value: value, unit: metric == "Duration" ? "Milliseconds" : "Count", timestamp: time))
+        record(target, execution, [(metric, value)], at: time)
+    }
+
+    /// Several metrics of one invocation in one call (one actor hop per invocation, not three).
+    func record(_ target: InvocationTarget, _ execution: VersionExecution, _ values: [(metric: String, value: Double)], at time: Date) {
+        for (metric, value) in values {
+            buffer.append(MetricDatapoint(
+                functionName: target.functionName, resource: target.resource, executedVersion: execution.versionText,
+                metric: metric, value: value, unit: metric == "Duration" ? "Milliseconds" : "Count", timestamp: time))
+        }
         if buffer.count >= 500 {
             let batch = take()
             Task { await self.write(batch) }

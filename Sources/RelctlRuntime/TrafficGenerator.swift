@@ -92,14 +92,18 @@ public struct TrafficGenerator: Sendable {
         let fixedKey = UUID().uuidString
         await withTaskGroup(of: Void.self) { group in
             var sent = 0
+            // A run that ends by its duration sends exactly rate × duration requests, however late
+            // the loop wakes (a loaded machine): what is owed when time is up goes out before it stops.
+            let total = Int((duration * rate).rounded(.up))
             while true {
                 let elapsed = Date().timeIntervalSince(start)
-                if elapsed >= duration || shouldStop() { break }
-                if elapsed >= nextReport {
+                if shouldStop() { break }
+                let finished = elapsed >= duration
+                if !finished, elapsed >= nextReport {
                     report(await collector.snapshot(elapsed: elapsed))
                     nextReport += 1
                 }
-                let due = Int(elapsed * rate) + 1
+                let due = finished ? total : min(total, Int(elapsed * rate) + 1)
                 while sent < due {
                     sent += 1
                     if await inflight.tryEnter(limit: concurrency) {
@@ -119,6 +123,7 @@ public struct TrafficGenerator: Sendable {
                         await collector.dropped()
                     }
                 }
+                if finished { break }
                 try? await Task.sleep(nanoseconds: UInt64(min(0.05, 1 / rate) * 1e9))
             }
             await group.waitForAll()

@@ -268,8 +268,8 @@ final class ModelBuilder {
         guard let codeUri = properties["CodeUri"] else {
             throw properties.error(nil, .missingProperty, "CodeUri is required (a folder or .zip file, relative to the template).")
         }
-        guard let path = codeUri.string else {
-            throw properties.error("CodeUri", .invalidProperty, "relctl deploys local code: give a folder or .zip path, not an S3 location.")
+        guard let path = codeUri.string ?? Self.s3Location(codeUri, bucket: "Bucket", key: "Key") else {
+            throw properties.error("CodeUri", .invalidProperty, "a folder or .zip path, an s3:// location or {Bucket, Key}.")
         }
         var preference: DeploymentPreferenceSpec?
         if let node = properties["DeploymentPreference"] {
@@ -310,8 +310,8 @@ final class ModelBuilder {
             ignored: ["Role", "Tags", "TracingConfig", "VpcConfig", "KmsKeyArn", "DeadLetterConfig", "LoggingConfig", "EphemeralStorage", "SnapStart", "RuntimeManagementConfig", "PackageType"],
             notices: &notices)
         guard let code = properties["Code"] else { throw properties.error(nil, .missingProperty, "Code is required (a local folder or .zip path).") }
-        guard let path = code.string else {
-            throw properties.error("Code", .invalidProperty, "relctl deploys local code: give a folder or .zip path (as `sam package` would upload), not S3Bucket/S3Key or ZipFile.")
+        guard let path = code.string ?? Self.s3Location(code, bucket: "S3Bucket", key: "S3Key") else {
+            throw properties.error("Code", .invalidProperty, "a folder or .zip path, or {S3Bucket, S3Key} (as `sam package` writes it); not ZipFile.")
         }
         return FunctionSpec(
             logicalId: id, resourceType: type(id), line: properties.line, name: try physicalName(id, line: properties.line), codeUri: path,
@@ -325,8 +325,8 @@ final class ModelBuilder {
         let allowed: Set<String> = ["LayerName", "Description", contentKey, "CompatibleRuntimes", "CompatibleArchitectures", "LicenseInfo"]
         try properties.check(allowed: allowed.union(serverless ? ["RetentionPolicy"] : []), ignored: [], notices: &notices)
         guard let content = properties[contentKey] else { throw properties.error(nil, .missingProperty, "\(contentKey) is required (a folder or .zip path).") }
-        guard let path = content.string else {
-            throw properties.error(contentKey, .invalidProperty, "relctl deploys local code: give a folder or .zip path, not an S3 location.")
+        guard let path = content.string ?? Self.s3Location(content, bucket: serverless ? "Bucket" : "S3Bucket", key: serverless ? "Key" : "S3Key") else {
+            throw properties.error(contentKey, .invalidProperty, "a folder or .zip path, an s3:// location or {\(serverless ? "Bucket, Key" : "S3Bucket, S3Key")}.")
         }
         var retain = node["DeletionPolicy"]?.string == "Retain"
         if serverless {
@@ -340,6 +340,14 @@ final class ModelBuilder {
                          description: try properties.string("Description") ?? "", compatibleRuntimes: try properties.strings("CompatibleRuntimes") ?? [],
                          compatibleArchitectures: try properties.strings("CompatibleArchitectures") ?? [], licenseInfo: try properties.string("LicenseInfo"),
                          retain: retain)
+    }
+
+    /// `{Bucket, Key}` / `{S3Bucket, S3Key}` (what `sam package` writes for some resource types) as `s3://BUCKET/KEY`;
+    /// whoever loads the code decides whether it can read S3 (`relctl serve` can, from its own S3 subset).
+    static func s3Location(_ node: TemplateNode, bucket: String, key: String) -> String? {
+        guard let entries = node.entries, let name = node[bucket]?.string, let object = node[key]?.string,
+              entries.allSatisfy({ [bucket, key, "Version", "S3ObjectVersion"].contains($0.key) }) else { return nil }
+        return "s3://\(name)/\(object)"
     }
 
     static let alarmMetrics = ["Errors", "Throttles", "Duration", "Invocations", "ConcurrentExecutions"]

@@ -61,7 +61,7 @@ struct RegistryScope: Sendable {
 /// The AWS operation a request was routed to: its name for logs, metrics and IAM-style messages,
 /// and what the middleware needs to know before the body is read.
 struct APIOperation: Sendable {
-    enum API: Sendable { case lambda, codeDeploy, relctl }
+    enum API: Sendable { case lambda, codeDeploy, relctl, cloudFormation, s3 }
 
     var name: String
     var api: API
@@ -80,12 +80,17 @@ struct APIOperation: Sendable {
         switch api {
         case .codeDeploy: return !(name.hasPrefix("Get") || name.hasPrefix("List") || name.hasPrefix("BatchGet"))
         case .lambda, .relctl: return name != "Invoke" && method != .get && method != .head
+        // CloudFormation's action is in the body: its handler refuses a read-only key's mutations.
+        case .cloudFormation: return false
+        case .s3: return method != .get && method != .head
         }
     }
 
     /// The IAM service prefix in an AccessDenied message.
     var service: String {
-        ["CreateApplication", "CreateDeploymentGroup", "CreateDeployment", "StopDeployment", "PutLifecycleEventHookExecutionStatus",
+        if api == .s3 { return "s3" }
+        if api == .cloudFormation { return "cloudformation" }
+        return ["CreateApplication", "CreateDeploymentGroup", "CreateDeployment", "StopDeployment", "PutLifecycleEventHookExecutionStatus",
          "CreateDeploymentConfig", "GetDeployment", "ListDeployments", "GetDeploymentConfig", "ListDeploymentConfigs"].contains(name) ? "codedeploy" : "lambda"
     }
 

@@ -22,9 +22,15 @@ public struct ServerOptions: Sendable {
     public var allowExecHooks: Bool
     public var s3Endpoint: URL?
     public var tickInterval: Double
+    /// Seconds a created or updated function stays `Pending` / `InProgress` before it settles, as on
+    /// AWS (0: answers are final at once).
+    public var settle: Double
+
+    public static let defaultSettle = 0.005
 
     public init(host: String = "127.0.0.1", port: Int = 9000, requireAuth: Bool? = nil, allowExecHooks: Bool = false,
-                s3Endpoint: URL? = nil, tickInterval: Double = 0.5) {
+                s3Endpoint: URL? = nil, tickInterval: Double = 0.5, settle: Double = ServerOptions.defaultSettle) {
+        self.settle = settle
         self.host = host
         self.port = port
         self.requireAuth = requireAuth
@@ -55,6 +61,8 @@ final class ServerServices: Sendable {
     let storeThreads: NIOThreadPool
     let clock: @Sendable () -> Date
     let logger: Logger
+    /// Functions created through the API that may still be `Pending` (see FunctionSettling.swift).
+    let settling = FunctionSettling()
     /// Where clients reach us (for GetFunction's Code.Location), set once the port is known.
     private let base = NIOLockedValueBox("")
     var baseURL: String { base.withLockedValue { $0 } }
@@ -89,11 +97,15 @@ final class ServerServices: Sendable {
     }
 }
 
-/// The router: relctl's own endpoints, the Lambda REST API and the CodeDeploy JSON 1.1 API, behind
+/// The router: relctl's own endpoints, the Lambda REST API, the CodeDeploy JSON 1.1 API, CloudFormation
+/// (awsquery, sharing `POST /` with CodeDeploy) and path-style S3 for `sam deploy`'s artifacts, behind
 /// (outermost first) operation naming, request logs, request metrics, AWS error rendering and SigV4.
 func buildRouter(services: ServerServices) -> Router<AppRequestContext> {
-    let routes = SystemRoutes(services: services).routes + LambdaRoutes(services: services).routes + CodeDeployRoutes(services: services).routes
-        + EventRoutes(services: services).routes
+    let routes = SystemRoutes(services: services).routes + LambdaRoutes(services: services).routes
+        + CloudFormationRoutes(services: services).sharingRoot(with: CodeDeployRoutes(services: services).routes)
+        + EventRoutes(services: services).routes + DashboardRoutes(services: services).routes
+        // Last: path-style S3 (`/{bucket}/**`) takes only what no other route matched.
+        + S3Routes(services: services).routes
     let router = Router(context: AppRequestContext.self)
     router.add(middleware: OperationMiddleware(routes: routes))
     router.add(middleware: RequestLoggingMiddleware(logger: services.logger))
@@ -127,6 +139,8 @@ public enum RelctlHTTPServer {
         // SQLite calls block (a write waits for fsync): enough threads that a few slow writes leave readers running.
         let storeThreads = NIOThreadPool(numberOfThreads: max(4, 2 * System.coreCount))
         storeThreads.start()
+        // Transitions a previous run left unsettled (its timers died with it) settle now.
+        try registry.settleAllTransitions()
         let services = ServerServices(registry: registry, pool: pool, options: options, metrics: metrics,
                                       credentials: CredentialCache(store: store), authRequired: authRequired, storeThreads: storeThreads, logger: logger)
         let app = Application(

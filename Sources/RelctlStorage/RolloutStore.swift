@@ -43,6 +43,24 @@ public protocol RolloutTransaction: ReleaseTransaction {
     func saveAlarmState(_ name: String, state: AlarmState, reason: String, datapoints: [AlarmEvaluation.Datapoint], changedAt: Double) throws
     func metricSamples(_ query: MetricQuery) throws -> [MetricSample]
     func insertMetricData(_ datapoints: [MetricDatapoint]) throws
+
+    // The canary judge of a deployment whose policy has a `judge:` section.
+    /// How far the judge has read and the weight it last saw, without decoding its state (nil: no judge yet).
+    func judgeCursor(deploymentId: String) throws -> JudgeCursor?
+    func deploymentJudge(deploymentId: String) throws -> DeploymentJudge?
+    /// Inserts or replaces the judge's row.
+    func saveDeploymentJudge(_ judge: DeploymentJudge, deploymentId: String) throws
+}
+
+/// The cheap part of a judge's row: whether a tick has anything new to feed it.
+public struct JudgeCursor: Sendable, Equatable {
+    public var judgedThrough: Double
+    public var weight: Double
+
+    public init(judgedThrough: Double, weight: Double) {
+        self.judgedThrough = judgedThrough
+        self.weight = weight
+    }
 }
 
 /// A store the rollout engine runs on: SQLite (GRDB) today.

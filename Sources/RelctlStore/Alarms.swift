@@ -17,6 +17,11 @@ struct AlarmRecord: SnakeCaseRecord {
     }
 }
 
+final class DecodedAlarmCache: Sendable {
+    let definitions = DecodedJSONCache<AlarmDefinition>()
+    let datapoints = DecodedJSONCache<[AlarmEvaluation.Datapoint]>()
+}
+
 extension Registry {
     /// PutMetricAlarm: creates or replaces an alarm (its state is kept when it already exists).
     public func putAlarm(_ definition: AlarmDefinition) throws(RelctlError) {
@@ -56,6 +61,15 @@ extension AlarmRecord {
         StoredAlarm(
             definition: try decoded(), state: AlarmState(rawValue: state) ?? .insufficientData, reason: stateReason,
             datapoints: (try? JSONDecoder().decode([AlarmEvaluation.Datapoint].self, from: Data(stateDatapoints.utf8))) ?? [],
+            updatedAt: stateUpdatedAt)
+    }
+
+    /// `stored()`, with the JSON columns decoded at most once per distinct text.
+    func stored(cache: DecodedAlarmCache) throws -> StoredAlarm {
+        StoredAlarm(
+            definition: try cache.definitions.decode(id: name, text: definition),
+            state: AlarmState(rawValue: state) ?? .insufficientData, reason: stateReason,
+            datapoints: (try? cache.datapoints.decode(id: name, text: stateDatapoints)) ?? [],
             updatedAt: stateUpdatedAt)
     }
 

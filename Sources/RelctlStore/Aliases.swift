@@ -39,6 +39,28 @@ struct AliasRecord: SnakeCaseRecord {
     }
 }
 
+extension AliasRecord {
+    init(row: Row) {
+        functionName = row["function_name"]
+        name = row["name"]
+        functionVersion = row["function_version"]
+        additionalVersion = row["additional_version"]
+        additionalWeight = row["additional_weight"]
+        description = row["description"]
+        revisionId = row["revision_id"]
+    }
+
+    func encode(to container: inout PersistenceContainer) {
+        container["function_name"] = functionName
+        container["name"] = name
+        container["function_version"] = functionVersion
+        container["additional_version"] = additionalVersion
+        container["additional_weight"] = additionalWeight
+        container["description"] = description
+        container["revision_id"] = revisionId
+    }
+}
+
 struct AliasMoveRecord: SnakeCaseRecord {
     static let databaseTableName = "alias_moves"
     var id: Int64?
@@ -59,6 +81,21 @@ struct AliasMoveRecord: SnakeCaseRecord {
 
     static func target(_ version: Int?, _ additional: Int?, _ weight: Double?) -> AliasTarget? {
         version.map { AliasTarget(functionVersion: $0, additional: additional.map { .init(version: $0, weight: weight ?? 0) }) }
+    }
+
+    func encode(to container: inout PersistenceContainer) {
+        container["id"] = id
+        container["function_name"] = functionName
+        container["alias_name"] = aliasName
+        container["at"] = at
+        container["actor"] = actor
+        container["cause"] = cause
+        container["from_version"] = fromVersion
+        container["from_additional_version"] = fromAdditionalVersion
+        container["from_additional_weight"] = fromAdditionalWeight
+        container["to_version"] = toVersion
+        container["to_additional_version"] = toAdditionalVersion
+        container["to_additional_weight"] = toAdditionalWeight
     }
 }
 
@@ -153,7 +190,9 @@ extension Registry {
     public func deleteAlias(function: String, name: String) throws(RelctlError) -> Bool {
         try write { db, _ in
             _ = try requireFunction(db, function)
-            guard let alias = try AliasRecord.fetchOne(db, key: ["function_name": function, "name": name]) else { return false }
+            guard let alias = try db.fetchOne(
+            AliasRecord.self, cached: "SELECT * FROM aliases WHERE function_name = ? AND name = ?", [function, name])
+        else { return false }
             try requireNoActiveDeployment(db, function, name, verb: "delete")
             try alias.delete(db)
             try recordMove(db, alias: alias, from: alias.target, to: nil, cause: "DeleteAlias")
@@ -205,7 +244,9 @@ extension Registry {
     }
 
     func requireAlias(_ db: Database, _ function: String, _ name: String, missing: String) throws -> AliasRecord {
-        guard let alias = try AliasRecord.fetchOne(db, key: ["function_name": function, "name": name]) else {
+        guard let alias = try db.fetchOne(
+            AliasRecord.self, cached: "SELECT * FROM aliases WHERE function_name = ? AND name = ?", [function, name])
+        else {
             if try !FunctionRecord.exists(db, key: function) { throw RelctlError.functionNotFound(arn.functionArn(function)) }
             throw RelctlError(.resourceNotFound, "\(missing): \(arn.functionArn(function, qualifier: name))")
         }
@@ -213,7 +254,8 @@ extension Registry {
     }
 
     func requireVersionsExist(_ db: Database, _ function: String, _ target: AliasTarget) throws {
-        for number in target.referencedVersions where try version(db, function, number) == nil {
+        for number in target.referencedVersions
+        where try !db.exists(cached: "SELECT 1 FROM versions WHERE function_name = ? AND version = ?", [function, number]) {
             throw RelctlError.functionNotFound(arn.functionArn(function, qualifier: AliasTarget.versionText(number)))
         }
     }

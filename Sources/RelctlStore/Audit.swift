@@ -12,6 +12,17 @@ struct AuditRecord: SnakeCaseRecord {
     var resource: String
     var before: String?
     var after: String?
+
+    func encode(to container: inout PersistenceContainer) {
+        container["id"] = id
+        container["at"] = at
+        container["actor"] = actor
+        container["action"] = action
+        container["function_name"] = functionName
+        container["resource"] = resource
+        container["before"] = before
+        container["after"] = after
+    }
 }
 
 // The audit log: who changed what, with the record before and after, in the same transaction.

@@ -4,20 +4,31 @@ import RelctlCore
 import RelctlStorage
 
 /// Decoded `Deployment`s keyed by id and the exact JSON they came from.
-final class DecodedDeploymentCache: @unchecked Sendable {
+/// Decoded JSON columns by key, reused while the stored text is unchanged: a tick reads every
+/// active deployment's state and every watched alarm's definition, and decoding them with
+/// JSONDecoder each time was most of an idle tick. A hit compares the whole text, so a row changed
+/// by another process is decoded again.
+final class DecodedJSONCache<Value: Decodable & Sendable>: @unchecked Sendable {
     private let lock = NSLock()
-    private var entries: [String: (state: String, deployment: Deployment)] = [:]
+    private var entries: [String: (text: String, value: Value)] = [:]
 
-    func decode(id: String, state: String) throws -> Deployment {
-        if let hit = lock.withLock({ entries[id] }), hit.state == state { return hit.deployment }
-        let deployment = try JSONDecoder().decode(Deployment.self, from: Data(state.utf8))
+    func decode(id: String, text: String) throws -> Value {
+        if let hit = lock.withLock({ entries[id] }), hit.text == text { return hit.value }
+        let value = try JSONDecoder().decode(Value.self, from: Data(text.utf8))
+        remember(id: id, text: text, value: value)
+        return value
+    }
+
+    /// What a writer just stored, so the next read of it is a hit.
+    func remember(id: String, text: String, value: Value) {
         lock.withLock {
             if entries.count > 50_000 { entries.removeAll(keepingCapacity: true) }
-            entries[id] = (state, deployment)
+            entries[id] = (text, value)
         }
-        return deployment
     }
 }
+
+typealias DecodedDeploymentCache = DecodedJSONCache<Deployment>
 
 struct DeploymentRecord: SnakeCaseRecord {
     static let databaseTableName = "deployments"
@@ -98,11 +109,13 @@ extension Registry {
     func activeDeployments(_ db: Database) throws -> [Deployment] {
         try Row.fetchAll(db, DeploymentRecord.all().active().select(DeploymentRecord.Columns.id, DeploymentRecord.Columns.state)
             .order(DeploymentRecord.Columns.createTime, DeploymentRecord.Columns.id))
-            .map { try deploymentCache.decode(id: $0[0], state: $0[1]) }
+            .map { try deploymentCache.decode(id: $0[0], text: $0[1]) }
     }
 
     func activeDeployment(_ db: Database, function: String, alias: String) throws -> Deployment? {
-        try DeploymentRecord.all().active().of(function: function, alias: alias).fetchOne(db).map { try $0.decoded() }
+        try db.fetchOne(DeploymentRecord.self, cached: """
+            SELECT * FROM deployments WHERE function_name = ? AND alias_name = ? AND status IN ('Created', 'InProgress', 'Paused') LIMIT 1
+            """, [function, alias]).map { try $0.decoded() }
     }
 
     /// Versions that active deployments (and release groups) reference, for deletion and cleanup guards.

@@ -13,12 +13,15 @@ struct FunctionRecord: SnakeCaseRecord {
 }
 
 extension Registry {
-    /// CreateFunction. With `publish`, version 1 is published in the same transaction.
+    /// CreateFunction. With `publish`, version 1 is published in the same transaction. With `settle`
+    /// seconds (the API server's `--settle`), the function is `Pending` until `settleTransition`.
     public func createFunction(
-        name: String, settings: FunctionSettings, code package: InspectedPackage, publish: Bool = false
+        name: String, settings: FunctionSettings, code package: InspectedPackage, publish: Bool = false, tags: [String: String] = [:],
+        settle: Double? = nil
     ) throws(RelctlError) -> FunctionConfiguration {
         try FunctionReference.validateName(name)
         try settings.validate()
+        try Self.validateTags(tags)
         try requireLayersInRegion(settings.layers)
         return try write(staging: package) { db, effects, staged in
             if try FunctionRecord.exists(db, key: name) {
@@ -39,12 +42,15 @@ extension Registry {
             try latest.insert(db)
             try setLayers(db, function: name, version: latest.version, layers)
             try addUsage(db, codeSize: package.size)
+            for (key, value) in tags { try FunctionTagRecord(functionName: name, key: key, value: value).insert(db) }
+            try beginTransition(db, name, kind: "create", settle: settle)
             let configuration = try configuration(db, latest, arnQualifier: nil)
             try audit(db, "CreateFunction", function: name, resource: arn.functionArn(name), after: configuration)
             if publish {
                 var published = try publishLatest(db, name, description: nil)
                 // AWS answers CreateFunction(Publish) with the unqualified ARN and Version "1".
                 published.FunctionArn = arn.functionArn(name)
+                Self.applyState((settle ?? 0) > 0 ? "create" : nil, to: &published)
                 return published
             }
             return configuration
@@ -53,11 +59,13 @@ extension Registry {
 
     /// UpdateFunctionCode: new code for `$LATEST`; with `publish`, also publishes it.
     public func updateFunctionCode(
-        _ function: FunctionReference, code package: InspectedPackage, expectedRevisionId: String? = nil, publish: Bool = false
+        _ function: FunctionReference, code package: InspectedPackage, expectedRevisionId: String? = nil, publish: Bool = false,
+        settle: Double? = nil
     ) throws(RelctlError) -> FunctionConfiguration {
         try requireUnqualified(function)
         return try write(staging: package) { db, effects, staged in
             var function = try requireFunction(db, function.name)
+            try requireSettled(db, function.name, settle: settle)
             var latest = try latest(db, function.name)
             if let expectedRevisionId, expectedRevisionId != latest.revisionId { throw RelctlError.revisionMismatch }
             try requireUnzippedFits(code: package.unzippedSize, layers: try layers(db, of: function.name, version: 0))
@@ -75,6 +83,7 @@ extension Registry {
             function.changedSincePublish = true
             try function.update(db)
             try releaseBlobIfUnreferenced(db, oldHash, &effects)
+            try beginTransition(db, function.name, kind: "update", settle: settle)
             let after = try configuration(db, latest, arnQualifier: nil)
             try audit(db, "UpdateFunctionCode", function: function.name, resource: after.FunctionArn, before: before, after: after)
             return publish ? try publishLatest(db, function.name, description: nil) : after
@@ -83,11 +92,12 @@ extension Registry {
 
     /// UpdateFunctionConfiguration: only the fields set in `update` change.
     public func updateFunctionConfiguration(
-        _ function: FunctionReference, _ update: ConfigurationUpdate, expectedRevisionId: String? = nil
+        _ function: FunctionReference, _ update: ConfigurationUpdate, expectedRevisionId: String? = nil, settle: Double? = nil
     ) throws(RelctlError) -> FunctionConfiguration {
         try requireUnqualified(function)
         return try write { db, effects in
             var record = try requireFunction(db, function.name)
+            try requireSettled(db, function.name, settle: settle)
             var latest = try latest(db, function.name)
             if let expectedRevisionId, expectedRevisionId != latest.revisionId { throw RelctlError.revisionMismatch }
             var settings = latest.settings
@@ -108,6 +118,7 @@ extension Registry {
             try latest.update(db)
             record.changedSincePublish = true
             try record.update(db)
+            try beginTransition(db, function.name, kind: "update", settle: settle)
             let after = try configuration(db, latest, arnQualifier: nil)
             try audit(db, "UpdateFunctionConfiguration", function: function.name, resource: after.FunctionArn, before: before, after: after)
             return after
@@ -174,7 +185,7 @@ extension Registry {
                 ORDER BY function_name, version LIMIT ?
                 """, arguments: [afterName, afterVersion, limit + 1])
             let page = records.prefix(limit)
-            let items = try configurations(db, page) { allVersions ? AliasTarget.versionText($0.version) : nil }
+            let items = try configurations(db, page) { allVersions ? AliasTarget.versionText($0.version) : nil }.map(\.listItem)
             let next = records.count > limit ? page.last.map { "\($0.functionName):\($0.version)" } : nil
             return Page(items: items, nextMarker: next)
         }
@@ -217,7 +228,7 @@ extension Registry {
                 .limit(limit + 1)
                 .fetchAll(db)
             let page = records.prefix(limit)
-            let items = try configurations(db, page) { AliasTarget.versionText($0.version) }
+            let items = try configurations(db, page) { AliasTarget.versionText($0.version) }.map(\.listItem)
             return Page(items: items, nextMarker: records.count > limit ? page.last.map { String($0.version) } : nil)
         }
     }
@@ -299,8 +310,11 @@ extension Registry {
     }
 
     /// `qualifier` is what the ARN ends with: nil for the unqualified ARN.
+    /// One configuration as a single read shows it: `$LATEST` with its state fields.
     func configuration(_ db: Database, _ record: VersionRecord, arnQualifier: String?) throws -> FunctionConfiguration {
-        configuration(record, layers: try layers(db, of: record.functionName, version: record.version), arnQualifier: arnQualifier)
+        var configuration = configuration(record, layers: try layers(db, of: record.functionName, version: record.version), arnQualifier: arnQualifier)
+        if record.version == AliasTarget.latestVersionNumber { try applyState(db, to: &configuration) }
+        return configuration
     }
 
     /// Many configurations with one layer query, for lists.
@@ -324,7 +338,7 @@ extension Registry {
     }
 
     func configuration(_ record: VersionRecord, layers: [LayerVersionRecord], arnQualifier: String?) -> FunctionConfiguration {
-        FunctionConfiguration(
+        var configuration = FunctionConfiguration(
             FunctionName: record.functionName,
             FunctionArn: arn.functionArn(record.functionName, qualifier: arnQualifier),
             Runtime: record.runtime, Role: record.role, Handler: record.handler, CodeSize: record.codeSize,
@@ -337,5 +351,16 @@ extension Registry {
                 LayerReference(Arn: arn.layerVersionArn($0.layerName, version: $0.version), CodeSize: $0.codeSize)
             },
             Architectures: [record.architecture])
+        configuration.LoggingConfig = FunctionSettings.effectiveLoggingConfig(record.settings.loggingConfig, functionName: record.functionName)
+        configuration.EphemeralStorage = EphemeralStorage(Size: record.ephemeralStorageSize ?? 512)
+        configuration.TracingConfig = TracingConfig(Mode: record.tracingMode ?? "PassThrough")
+        configuration.RuntimeVersionConfig = record.runtime.map { RuntimeVersionConfig(RuntimeVersionArn: runtimeVersionArn($0)) }
+        return configuration
+    }
+
+    /// The RuntimeVersionArn AWS reports (`arn:aws:lambda:REGION::runtime:<64 hex>`): one per runtime
+    /// identifier here, since relctl runs the runtime the machine has.
+    func runtimeVersionArn(_ runtime: String) -> String {
+        "arn:aws:lambda:\(arn.region)::runtime:\(CodeHash.hex(of: Data("relctl:\(runtime)".utf8)))"
     }
 }

@@ -83,7 +83,8 @@ extension Registry {
     }
 
     /// ListLayerVersions, newest first. An unknown layer has no versions (not an error, as on AWS).
-    public func listLayerVersions(name: String, compatibleRuntime: String? = nil, marker: String? = nil, maxItems: Int? = nil) throws(RelctlError) -> Page<LayerVersion> {
+    public func listLayerVersions(name: String, compatibleRuntime: String? = nil, compatibleArchitecture: String? = nil, marker: String? = nil,
+                                  maxItems: Int? = nil) throws(RelctlError) -> Page<LayerVersion> {
         let name = try LayerName.parse(name, context: arn)
         let limit = try pageSize(maxItems, max: 50)
         let before = try marker.map { text throws(RelctlError) -> Int in
@@ -92,27 +93,31 @@ extension Registry {
         } ?? Int.max
         return try read { db in
             let records = try LayerVersionRecord.fetchAll(db, sql: """
-                SELECT * FROM layer_versions WHERE layer_name = ? AND deleted = 0 AND version < ?
+                SELECT * FROM layer_versions WHERE layer_name = ?1 AND deleted = 0 AND version < ?2
                   AND (?3 IS NULL OR EXISTS (SELECT 1 FROM json_each(compatible_runtimes) WHERE value = ?3))
-                ORDER BY version DESC LIMIT ?
-                """, arguments: [name, before, compatibleRuntime, limit + 1])
+                  AND (?5 IS NULL OR EXISTS (SELECT 1 FROM json_each(compatible_architectures) WHERE value = ?5))
+                ORDER BY version DESC LIMIT ?4
+                """, arguments: [name, before, compatibleRuntime, limit + 1, compatibleArchitecture])
             let page = records.prefix(limit)
             return Page(items: page.map(layerVersion), nextMarker: records.count > limit ? page.last.map { String($0.version) } : nil)
         }
     }
 
     /// ListLayers: each layer with a live version, and its newest (matching) version.
-    public func listLayers(compatibleRuntime: String? = nil, marker: String? = nil, maxItems: Int? = nil) throws(RelctlError) -> Page<LayerSummary> {
+    public func listLayers(compatibleRuntime: String? = nil, compatibleArchitecture: String? = nil, marker: String? = nil,
+                           maxItems: Int? = nil) throws(RelctlError) -> Page<LayerSummary> {
         let limit = try pageSize(maxItems, max: 50)
         return try read { db in
             let records = try LayerVersionRecord.fetchAll(db, sql: """
                 SELECT lv.* FROM layer_versions lv
-                WHERE lv.layer_name > ? AND lv.deleted = 0
+                WHERE lv.layer_name > ?1 AND lv.deleted = 0
                   AND (?2 IS NULL OR EXISTS (SELECT 1 FROM json_each(lv.compatible_runtimes) WHERE value = ?2))
+                  AND (?4 IS NULL OR EXISTS (SELECT 1 FROM json_each(lv.compatible_architectures) WHERE value = ?4))
                   AND lv.version = (SELECT MAX(o.version) FROM layer_versions o WHERE o.layer_name = lv.layer_name AND o.deleted = 0
-                      AND (?2 IS NULL OR EXISTS (SELECT 1 FROM json_each(o.compatible_runtimes) WHERE value = ?2)))
-                ORDER BY lv.layer_name LIMIT ?
-                """, arguments: [marker ?? "", compatibleRuntime, limit + 1])
+                      AND (?2 IS NULL OR EXISTS (SELECT 1 FROM json_each(o.compatible_runtimes) WHERE value = ?2))
+                      AND (?4 IS NULL OR EXISTS (SELECT 1 FROM json_each(o.compatible_architectures) WHERE value = ?4)))
+                ORDER BY lv.layer_name LIMIT ?3
+                """, arguments: [marker ?? "", compatibleRuntime, limit + 1, compatibleArchitecture])
             let page = records.prefix(limit)
             let items = page.map {
                 LayerSummary(LayerName: $0.layerName, LayerArn: arn.layerArn($0.layerName), LatestMatchingVersion: layerVersion($0))

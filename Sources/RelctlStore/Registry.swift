@@ -17,6 +17,7 @@ public final class Registry: Sendable {
     /// Decoded deployment states by id, reused while the stored JSON is unchanged: an idle
     /// controller tick then costs a read, not thousands of JSON decodes.
     let deploymentCache: DecodedDeploymentCache
+    let alarmCache: DecodedAlarmCache
 
     /// Opens (creating and migrating if needed) the registry in `dataDirectory`.
     public init(
@@ -50,6 +51,7 @@ public final class Registry: Sendable {
                 region: regionSetting ?? ArnContext.defaultRegion,
                 account: accountOverride ?? environmentAccount ?? stored ?? ArnContext.defaultAccount)
             deploymentCache = DecodedDeploymentCache()
+            alarmCache = DecodedAlarmCache()
         } catch {
             throw Registry.map(error)
         }
@@ -69,6 +71,7 @@ public final class Registry: Sendable {
         self.actor = actor
         self.arn = arn
         deploymentCache = other.deploymentCache
+        alarmCache = other.alarmCache
     }
 
     /// Sets `account-id` (in every ARN), `region` (the CLI's ARNs; the server answers in the signed

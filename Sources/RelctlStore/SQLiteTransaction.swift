@@ -15,7 +15,10 @@ struct SQLiteTransaction: RolloutTransaction {
     func activeDeployments() throws -> [Deployment] { try registry.activeDeployments(db) }
 
     func deployment(id: String) throws -> Deployment? {
-        try DeploymentRecord.fetchOne(db, key: id)?.decoded()
+        guard let state = try String.fetchOne(db.cachedStatement(sql: "SELECT state FROM deployments WHERE id = ?"), arguments: [id]) else {
+            return nil
+        }
+        return try registry.deploymentCache.decode(id: id, text: state)
     }
 
     func activeDeployment(function: String, alias: String) throws -> Deployment? {
@@ -24,7 +27,11 @@ struct SQLiteTransaction: RolloutTransaction {
 
     func insertDeployment(_ deployment: Deployment) throws { try DeploymentRecord(deployment).insert(db) }
 
-    func updateDeployment(_ deployment: Deployment) throws { try DeploymentRecord(deployment).update(db) }
+    func updateDeployment(_ deployment: Deployment) throws {
+        let record = try DeploymentRecord(deployment)
+        try record.update(db)
+        registry.deploymentCache.remember(id: deployment.id, text: record.state, value: deployment)
+    }
 
     func appendEvents(_ events: [DeploymentEvent], to deploymentId: String) throws {
         try registry.recordEvents(db, deploymentId, events)
@@ -41,11 +48,11 @@ struct SQLiteTransaction: RolloutTransaction {
     func functionExists(_ name: String) throws -> Bool { try FunctionRecord.exists(db, key: name) }
 
     func versionExists(function: String, version: Int) throws -> Bool {
-        try registry.version(db, function, version) != nil
+        try db.exists(cached: "SELECT 1 FROM versions WHERE function_name = ? AND version = ?", [function, version])
     }
 
     func aliasTarget(function: String, alias: String) throws -> AliasTarget? {
-        try AliasRecord.fetchOne(db, key: ["function_name": function, "name": alias])?.target
+        try db.fetchOne(AliasRecord.self, cached: "SELECT * FROM aliases WHERE function_name = ? AND name = ?", [function, alias])?.target
     }
 
     func requireAliasConfiguration(function: String, alias: String) throws -> AliasConfiguration {
@@ -58,19 +65,21 @@ struct SQLiteTransaction: RolloutTransaction {
     }
 
     func previousPrimaryVersion(function: String, alias: String, current: Int) throws -> Int? {
-        try Int.fetchOne(db, sql: """
+        try Int.fetchOne(db.cachedStatement(sql: """
             SELECT from_version FROM alias_moves
             WHERE function_name = ?1 AND alias_name = ?2 AND from_version IS NOT NULL AND from_version <> ?3
               AND id > COALESCE((SELECT MAX(id) FROM alias_moves WHERE function_name = ?1 AND alias_name = ?2 AND cause = 'CreateAlias'), 0)
             ORDER BY id DESC LIMIT 1
-            """, arguments: [function, alias, current])
+            """), arguments: [function, alias, current])
     }
 
     func audit(_ action: String, function: String?, resource: String, after: [String: String]) throws {
         try registry.audit(db, action, function: function, resource: resource, after: after)
     }
 
-    func alarm(_ name: String) throws -> StoredAlarm? { try AlarmRecord.fetchOne(db, key: name)?.stored() }
+    func alarm(_ name: String) throws -> StoredAlarm? {
+        try db.fetchOne(AlarmRecord.self, cached: "SELECT * FROM alarms WHERE name = ?", [name])?.stored(cache: registry.alarmCache)
+    }
 
     func alarms() throws -> [StoredAlarm] {
         try AlarmRecord.order(AlarmRecord.Columns.name).fetchAll(db).map { try $0.stored() }
@@ -86,6 +95,14 @@ struct SQLiteTransaction: RolloutTransaction {
     func metricSamples(_ query: MetricQuery) throws -> [MetricSample] { try registry.metricSamples(db, query) }
 
     func insertMetricData(_ datapoints: [MetricDatapoint]) throws { try registry.insertMetricData(db, datapoints) }
+
+    func judgeCursor(deploymentId: String) throws -> JudgeCursor? { try registry.judgeCursor(db, deploymentId) }
+
+    func deploymentJudge(deploymentId: String) throws -> DeploymentJudge? { try registry.deploymentJudge(db, deploymentId) }
+
+    func saveDeploymentJudge(_ judge: DeploymentJudge, deploymentId: String) throws {
+        try registry.saveDeploymentJudge(db, judge, deploymentId: deploymentId)
+    }
 }
 
 extension Registry: RolloutStore, InvocationStore {

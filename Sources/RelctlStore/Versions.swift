@@ -21,6 +21,10 @@ struct VersionRecord: SnakeCaseRecord {
     var architecture: String
     var lastModified: String
     var revisionId: String
+    /// LoggingConfig as set (JSON), the size of /tmp in MB and the tracing mode; nil is AWS's default.
+    var loggingConfig: String? = nil
+    var ephemeralStorageSize: Int? = nil
+    var tracingMode: String? = nil
 
     enum Columns {
         static let functionName = Column("function_name")
@@ -30,7 +34,9 @@ struct VersionRecord: SnakeCaseRecord {
     var settings: FunctionSettings {
         FunctionSettings(
             runtime: runtime, handler: handler, role: role, description: description, memorySize: memorySize,
-            timeout: timeout, environment: environmentVariables, layers: [], architecture: architecture)
+            timeout: timeout, environment: environmentVariables, layers: [], architecture: architecture,
+            loggingConfig: loggingConfig.flatMap { try? JSONDecoder().decode(LoggingConfig.self, from: Data($0.utf8)) },
+            ephemeralStorageSize: ephemeralStorageSize, tracingMode: tracingMode)
     }
 
     var environmentVariables: [String: String]? {
@@ -47,6 +53,32 @@ struct VersionRecord: SnakeCaseRecord {
         timeout = settings.timeout
         environment = settings.environment.map(FunctionSettings.environmentText)
         architecture = settings.architecture
+        loggingConfig = settings.loggingConfig.flatMap { try? String(decoding: JSONEncoder().encode($0), as: UTF8.self) }
+        ephemeralStorageSize = settings.ephemeralStorageSize
+        tracingMode = settings.tracingMode
+    }
+}
+
+extension VersionRecord {
+    init(row: Row) {
+        functionName = row["function_name"]
+        version = row["version"]
+        codeSha256 = row["code_sha256"]
+        codeSize = row["code_size"]
+        unzippedSize = row["unzipped_size"]
+        runtime = row["runtime"]
+        handler = row["handler"]
+        role = row["role"]
+        description = row["description"]
+        memorySize = row["memory_size"]
+        timeout = row["timeout"]
+        environment = row["environment"]
+        architecture = row["architecture"]
+        lastModified = row["last_modified"]
+        revisionId = row["revision_id"]
+        loggingConfig = row["logging_config"]
+        ephemeralStorageSize = row["ephemeral_storage_size"]
+        tracingMode = row["tracing_mode"]
     }
 }
 
@@ -55,7 +87,7 @@ extension Registry {
     /// no update touched `$LATEST` since the last publish, the last version is returned as it is.
     public func publishVersion(
         _ function: FunctionReference, description: String? = nil,
-        expectedCodeSha256: String? = nil, expectedRevisionId: String? = nil
+        expectedCodeSha256: String? = nil, expectedRevisionId: String? = nil, settle: Double? = nil
     ) throws(RelctlError) -> FunctionConfiguration {
         try requireUnqualified(function)
         if let description, description.count > Limits.descriptionLength {
@@ -64,6 +96,7 @@ extension Registry {
         return try write { db, _ in
             try requireAccount(function)
             _ = try requireFunction(db, function.name)
+            try requireSettled(db, function.name, settle: settle)
             let latest = try latest(db, function.name)
             if let expectedRevisionId, expectedRevisionId != latest.revisionId { throw RelctlError.revisionMismatch }
             let actual = CodeHash.base64(fromHex: latest.codeSha256)
@@ -110,7 +143,7 @@ extension Registry {
 
 extension Registry {
     func version(_ db: Database, _ function: String, _ version: Int) throws -> VersionRecord? {
-        try VersionRecord.fetchOne(db, key: ["function_name": function, "version": version])
+        try db.fetchOne(VersionRecord.self, cached: "SELECT * FROM versions WHERE function_name = ? AND version = ?", [function, version])
     }
 
     /// Deletes one version row (its layer links cascade) and what hangs off it: usage, an

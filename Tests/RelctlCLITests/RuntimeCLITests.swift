@@ -48,8 +48,16 @@ struct RuntimeCLITests {
         #expect(result.status == 0, "\(result.stderr)")
         let versions = result.object["Versions"] as? [String: [String: Any]] ?? [:]
         let requests = versions.values.compactMap { $0["Requests"] as? Int }.reduce(0, +)
-        #expect(requests >= 30 && requests <= 41, "about 20/s for 2 s: \(requests)")
-        #expect(Set(versions.keys) == ["1", "2"])
+        // Open loop: exactly 20/s × 2 s are sent, each one served, throttled, dropped (too many in
+        // flight) or failed, whatever the machine's load (how many are served depends on it).
+        let accounted = ["Throttles", "Dropped", "Failures"].compactMap { result.object[$0] as? Int }.reduce(requests, +)
+        #expect(accounted == 40, "\(result.stdout)")
+        #expect(requests > 0)
+        #expect(Set(versions.keys).isSubset(of: ["1", "2"]), "only the alias's two versions serve it")
+        if requests >= 20 {
+            // 50/50: the chance that 20 served requests all went to one version is 2 in a million.
+            #expect(Set(versions.keys) == ["1", "2"])
+        }
     }
 
     @Test func demoTripsTheAlarmWithRealTrafficAndRollsBack() throws {

@@ -14,7 +14,8 @@ final class ServerProcess {
         log = cli.workDirectory.appendingPathComponent("serve-\(UUID().uuidString.prefix(6)).log")
         FileManager.default.createFile(atPath: log.path, contents: nil)
         port = Self.freePort()
-        process = try cli.start(["serve", "--port", String(port), "--tick", "0.2"] + extra, log: log.path)
+        // --settle 0: these tests expect final answers at once (Tests/compat/test_states.py pins the states).
+        process = try cli.start(["serve", "--port", String(port), "--tick", "0.2", "--settle", "0"] + extra, log: log.path)
         for _ in 0..<300 {
             if (try? Self.get("http://127.0.0.1:\(port)/healthz").0) == 200 { return }
             if process.hasExited { break }

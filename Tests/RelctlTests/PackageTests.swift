@@ -85,6 +85,43 @@ struct PackageTests {
         }
     }
 
+    /// Validation on one thread while the bytes are hashed and written on another: the same
+    /// verdict as `inspect` for every fixture, and no temporary file left in the store either way.
+    @Test(.enabled(if: fixturesPresent, fixturesAbsent), arguments: ZipFixture.all)
+    func inspectAndStageGivesInspectsVerdictAndLeavesNoTemporaryFile(_ fixture: ZipFixture) throws {
+        let bytes = try fixture.bytes()
+        let store = sandbox.registry.blobs
+        switch fixture.expectation {
+        case .accepted:
+            let expected = try PackageInspector.inspect(bytes)
+            let package = try store.inspectAndStage(bytes)
+            #expect(package.sha256Hex == expected.sha256Hex)
+            #expect(package.unzippedSize == expected.unzippedSize)
+            #expect(package.entryCount == expected.entryCount)
+            let staged = try #require(package.prestaged)
+            #expect(try Data(contentsOf: staged.url) == bytes, "the prestaged file holds the package's bytes")
+            let name = "f" + String(package.sha256Hex.prefix(12))
+            _ = try sandbox.create(name, package)
+            #expect(FileManager.default.fileExists(atPath: store.url(for: package.sha256Hex).path))
+            #expect(!FileManager.default.fileExists(atPath: staged.url.path), "renamed into place, not copied")
+        case .refused(let prefix, _):
+            _ = expectRelctlError(.invalidParameterValue, messagePrefix: prefix) { try store.inspectAndStage(bytes) }
+        }
+        #expect(store.files().filter(\.isTemporary).map(\.name) == [])
+        try sandbox.expectConsistent()
+    }
+
+    @Test func aStagedPackageThatIsNeverUsedTakesItsTemporaryFileWithIt() throws {
+        let store = sandbox.registry.blobs
+        var package: InspectedPackage? = try sandbox.package(["bootstrap": Data("#!/bin/sh\necho unused\n".utf8)])
+        package = try store.inspectAndStage(package!.bytes)
+        let url = try #require(package?.prestaged?.url)
+        #expect(FileManager.default.fileExists(atPath: url.path))
+        package = nil
+        #expect(!FileManager.default.fileExists(atPath: url.path))
+        #expect(store.files().filter(\.isTemporary).isEmpty)
+    }
+
     @Test(.enabled(if: fixturesPresent, fixturesAbsent))
     func acceptedFixturesCanBeCreatedAsFunctions() throws {
         for fixture in ZipFixture.all {

@@ -27,7 +27,11 @@ import urllib.request
 import uuid
 import zipfile
 
-import boto3
+# aws-sam-cli installs awscrt, with which botocore signs SigV4 in the CRT (its own clock): the
+# suite's tests that move botocore's clock need botocore's Python signer.
+os.environ.setdefault("BOTO_DISABLE_CRT", "true")
+
+import boto3  # noqa: E402
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
@@ -159,6 +163,28 @@ def _stop(process):
         process.wait(timeout=10)
 
 
+@contextlib.contextmanager
+def extra_relctl_server(tmp_path_factory, *options, what="relctl serve"):
+    """Another `$RELCTL_BIN serve` with its own data directory and OPTIONS, stopped on exit:
+    yields (endpoint, data_dir). Skips the test without RELCTL_BIN."""
+    if not RELCTL_BIN:
+        pytest.skip(f"needs RELCTL_BIN ({what} started by the test)")
+    binary = os.path.abspath(RELCTL_BIN)
+    data_dir = str(tmp_path_factory.mktemp("relctl-extra-data"))
+    log_path = os.path.join(str(tmp_path_factory.mktemp("relctl-extra-log")), "serve.log")
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k != "RELCTL_HOME"}
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen([binary, "serve", "--port", str(port), "--data-dir", data_dir, *options],
+                                   stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_up(process, f"{endpoint}/healthz", log_path, what)
+        yield endpoint, data_dir
+    finally:
+        _stop(process)
+
+
 @pytest.fixture(scope="session")
 def server(tmp_path_factory):
     if RELCTL_ENDPOINT:
@@ -174,7 +200,9 @@ def server(tmp_path_factory):
         env.pop("RELCTL_HOME", None)
         with open(log_path, "wb") as log:
             process = subprocess.Popen(
-                [binary, "serve", "--port", str(port), "--data-dir", data_dir],
+                # --settle 0: answers are final at once, so tests need no waiters; test_states.py
+                # starts a server of its own to see the Pending/InProgress states.
+                [binary, "serve", "--port", str(port), "--data-dir", data_dir, "--settle", "0"],
                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
             )
         endpoint = f"http://127.0.0.1:{port}"

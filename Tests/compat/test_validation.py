@@ -12,7 +12,7 @@ configuration-concurrency.html).
 
 import pytest
 
-from conftest import REGION, arn_base, expect_error, unique_name
+from conftest import REGION, arn_base, expect_error, make_zip, unique_name
 
 NAMESPACED_PATTERN = (
     r"(arn:(aws[a-zA-Z-]*)?:lambda:)?((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}:)?"
@@ -140,3 +140,107 @@ def test_invoking_a_missing_function_names_its_latest_arn(lambda_client, functio
         lambda_client.invoke(FunctionName=missing, Payload=b"{}")
     with expect_error(lambda_client, "ResourceNotFoundException", 404, message=f"Function not found: {base}:function:{missing}:1"):
         lambda_client.invoke(FunctionName=missing, Qualifier="1", Payload=b"{}")
+
+
+# PublishLayerVersion's CompatibleRuntimes / CompatibleArchitectures are lists of botocore's enums
+# (`CompatibleRuntimes` max 15, `CompatibleArchitectures` max 2): a wrong member is a
+# ValidationException naming the list, in AWS's words for a list member ("Member must satisfy
+# constraint: [Member must satisfy enum value set: …]", the same form as AWS's 'layers' answer in
+# lambda-api.md §3.8).
+def test_publish_layer_version_with_an_unknown_runtime_or_architecture_is_a_validation_error(raw_lambda_client):
+    name = unique_name("layer")
+    content = {"ZipFile": make_zip({"a.txt": "a"})}
+    with expect_error(raw_lambda_client, "ValidationException", 400,
+                      contains="Value '[python3.99]' at 'compatibleRuntimes' failed to satisfy constraint: "
+                               "Member must satisfy constraint: [Member must satisfy enum value set: [") as caught:
+        raw_lambda_client.publish_layer_version(LayerName=name, Content=content, CompatibleRuntimes=["python3.99"])
+    assert caught.value.response["Error"]["Message"].startswith("1 validation error detected: ")
+    with expect_error(raw_lambda_client, "ValidationException", 400,
+                      message="1 validation error detected: Value '[sparc]' at 'compatibleArchitectures' failed to satisfy "
+                              "constraint: Member must satisfy constraint: [Member must satisfy enum value set: [x86_64, arm64]]"):
+        raw_lambda_client.publish_layer_version(LayerName=name, Content=content, CompatibleArchitectures=["sparc"])
+    assert raw_lambda_client.list_layer_versions(LayerName=name)["LayerVersions"] == []
+
+
+# Error bodies carry the member botocore's model gives each error shape: `Message` for
+# ResourceNotFoundException, `message` for InvalidParameterValueException, ResourceConflictException,
+# PreconditionFailedException and ProvisionedConcurrencyConfigNotFoundException, and `Type: User`
+# (lambda-api.md §1 [LS snapshot; BC shapes]).
+def test_error_bodies_carry_the_keys_aws_sends(server, functions):
+    import json
+    import urllib.error
+    import urllib.request
+
+    def body_of(method, path):
+        request = urllib.request.Request(server.endpoint + path, method=method)
+        try:
+            urllib.request.urlopen(request, timeout=30)
+        except urllib.error.HTTPError as error:
+            return error.code, error.headers.get("x-amzn-ErrorType"), json.loads(error.read())
+        raise AssertionError(f"{method} {path} succeeded")
+
+    name = functions.create(Publish=True)["FunctionName"]
+    status, kind, body = body_of("GET", f"/2015-03-31/functions/{unique_name('missing')}")
+    assert (status, kind, set(body), body["Type"]) == (404, "ResourceNotFoundException", {"Type", "Message"}, "User")
+    status, kind, body = body_of("DELETE", f"/2015-03-31/functions/{name}?Qualifier=%24LATEST")
+    assert (status, kind, set(body)) == (400, "InvalidParameterValueException", {"Type", "message"})
+    status, kind, body = body_of("GET", f"/2019-09-30/functions/{name}/provisioned-concurrency?Qualifier=1")
+    assert (status, kind, set(body)) == (404, "ProvisionedConcurrencyConfigNotFoundException", {"Type", "message"})
+
+
+# Code size (lambda-api.md §3.8–3.9, AWS Lambda quotas page): the 50 MB (52,428,800 bytes) limit
+# is for a zip uploaded directly (ZipFile); code from S3 may be larger as long as the unzipped total is
+# at most 262,144,000 bytes, beyond which AWS answers 400 InvalidParameterValueException "Unzipped size
+# must be smaller than 262144000 bytes" [LS test_oversized_unzipped_lambda].
+def test_zipped_limit_applies_to_direct_uploads_only_and_unzipped_limit_to_both(tmp_path_factory, raw_lambda_client):
+    import http.server
+    import os
+    import threading
+    import zipfile
+    import io
+
+    from conftest import ROLE, extra_relctl_server, make_client
+
+    big = io.BytesIO()
+    with zipfile.ZipFile(big, "w", zipfile.ZIP_STORED) as archive:
+        archive.writestr("bootstrap", b"#!/bin/sh\n")
+        archive.writestr("blob.bin", os.urandom(52_428_800 + 1024))
+    huge = io.BytesIO()
+    with zipfile.ZipFile(huge, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("bootstrap", b"#!/bin/sh\n")
+        archive.writestr("zeros.bin", bytes(262_144_000))
+    objects = {"/code/big.zip": big.getvalue(), "/code/huge.zip": huge.getvalue()}
+
+    class Objects(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            data = objects.get(self.path.split("?")[0])
+            self.send_response(200 if data is not None else 404)
+            self.send_header("Content-Length", str(len(data or b"")))
+            self.end_headers()
+            self.wfile.write(data or b"")
+
+        def log_message(self, *args):
+            pass
+
+    s3 = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Objects)
+    thread = threading.Thread(target=s3.serve_forever, daemon=True)
+    thread.start()
+    try:
+        with extra_relctl_server(tmp_path_factory, "--settle", "0", "--s3-endpoint",
+                                 f"http://127.0.0.1:{s3.server_address[1]}") as (endpoint, _):
+            client = make_client("lambda", endpoint, read_timeout=300)
+            common = dict(Runtime="provided.al2023", Role=ROLE, Handler="bootstrap")
+            created = client.create_function(FunctionName="from-s3", Code={"S3Bucket": "code", "S3Key": "big.zip"}, **common)
+            assert created["CodeSize"] == len(objects["/code/big.zip"])
+            with expect_error(client, "RequestEntityTooLargeException", 413,
+                              message="Zipped size must be smaller than 52428800 bytes"):
+                client.update_function_code(FunctionName="from-s3", ZipFile=objects["/code/big.zip"])
+            with expect_error(client, "InvalidParameterValueException", 400,
+                              message="Unzipped size must be smaller than 262144000 bytes"):
+                client.update_function_code(FunctionName="from-s3", S3Bucket="code", S3Key="huge.zip")
+            with expect_error(client, "InvalidParameterValueException", 400,
+                              message="Unzipped size must be smaller than 262144000 bytes"):
+                client.create_function(FunctionName="direct-huge", Code={"ZipFile": objects["/code/huge.zip"]}, **common)
+    finally:
+        s3.shutdown()
+        thread.join(timeout=10)

@@ -23,8 +23,9 @@ struct AWSError: HTTPResponseError {
             return .awsJSON(JSON11Error(type: type, message: error.message), status: status, contentType: CodeDeployRoutes.contentType,
                             headers: [.amzErrorType: type])
         }
-        // Shapes with a capital M are modeled that way in botocore (ResourceNotFoundException, …).
-        let capitalM = ["ResourceNotFoundException", "ServiceException", "TooManyRequestsException"].contains(type)
+        // The member botocore's model gives each shape: `Message` for ResourceNotFoundException and
+        // ServiceException, `message` for the others relctl sends (TooManyRequestsException included).
+        let capitalM = ["ResourceNotFoundException", "ServiceException"].contains(type)
         var headers: HTTPFields = [.amzErrorType: type]
         if error.code == .tooManyRequests { headers[.retryAfter] = "1" }
         return .awsJSON(RestJSONError(message: error.message, capitalM: capitalM), status: status, headers: headers)
@@ -72,7 +73,17 @@ struct AWSErrorMiddleware: RouterMiddleware {
         do {
             response = try await next(request, context)
         } catch {
-            response = try Self.responseError(for: error, request: request).response(from: request, context: context)
+            switch context.operation.api {
+            // CloudFormation (awsquery) and S3 answer in their own XML shapes.
+            case .cloudFormation:
+                let cloudFormationError = (error as? CloudFormationError) ?? (error as? RelctlError).map(CloudFormationError.init)
+                    ?? CloudFormationError(code: "InternalFailure", message: "\(error)", status: .internalServerError)
+                response = try cloudFormationError.response(from: request, context: context)
+            case .s3:
+                response = try S3Error(error).response(from: request, context: context)
+            default:
+                response = try Self.responseError(for: error, request: request).response(from: request, context: context)
+            }
         }
         response.headers[.amzRequestId] = context.requestId
         return response

@@ -12,6 +12,8 @@ struct LambdaCall: Sendable {
     var method: String
     var rawPath: String
     var query: [String: String]
+    /// Every query pair in order (UntagResource repeats `tagKeys`).
+    var queryPairs: [(String, String)]
     var body: Data
     var scope: RegistryScope
     var headers: HTTPFields
@@ -20,7 +22,8 @@ struct LambdaCall: Sendable {
     private var parameters: [String: String]
 
     /// The API versions in Lambda's paths (botocore's model).
-    static let apiVersions: Set<String> = ["2015-03-31", "2016-08-19", "2017-03-31", "2017-10-31", "2018-10-31", "2019-09-30"]
+    static let apiVersions: Set<String> = ["2015-03-31", "2016-08-19", "2017-03-31", "2017-10-31", "2018-10-31", "2019-09-25", "2019-09-30",
+                                           "2020-06-30", "2021-07-20", "2021-10-31", "2024-08-31"]
 
     init(_ request: Request, _ context: AppRequestContext) throws(RelctlError) {
         let apiVersion = context.parameters.get("apiVersion") ?? ""
@@ -30,7 +33,8 @@ struct LambdaCall: Sendable {
         operation = context.operation.name
         method = request.method.rawValue
         rawPath = request.uri.path
-        query = Self.parseQuery(request.uri.query)
+        queryPairs = Self.parseQueryPairs(request.uri.query)
+        query = Dictionary(queryPairs, uniquingKeysWith: { $1 })
         body = context.body
         self.scope = scope
         headers = request.headers
@@ -78,8 +82,19 @@ struct LambdaCall: Sendable {
         return reference
     }
 
+    /// The function of an alias operation. AWS accepts it named by an alias ARN
+    /// (`…:function:NAME:ALIAS`); the qualifier names nothing more there and is set aside.
+    func aliasFunction() throws(RelctlError) -> FunctionReference {
+        guard var reference = function else {
+            throw RelctlError(.service, "\(method) \(rawPath) names no function.")
+        }
+        reference.qualifier = nil
+        return reference
+    }
+
     /// The operations whose FunctionName is botocore's NamespacedFunctionName (256 characters, its own pattern).
-    static let namespacedActions: Set<String> = ["GetFunction", "GetFunctionConfiguration", "DeleteFunction", "Invoke", "ListVersionsByFunction"]
+    static let namespacedActions: Set<String> = ["GetFunction", "GetFunctionConfiguration", "DeleteFunction", "Invoke", "ListVersionsByFunction",
+                                                 "AddPermission", "GetPolicy", "RemovePermission"]
 
     /// A function name from the request, refused unless it is in the request's region and account.
     func reachableFunction(named text: String) throws(RelctlError) -> FunctionReference {
@@ -98,14 +113,16 @@ struct LambdaCall: Sendable {
     }
 
     static func parseQuery(_ raw: String?) -> [String: String] {
-        guard let raw, !raw.isEmpty else { return [:] }
-        var result: [String: String] = [:]
-        for item in raw.split(separator: "&") {
+        Dictionary(parseQueryPairs(raw), uniquingKeysWith: { $1 })
+    }
+
+    static func parseQueryPairs(_ raw: String?) -> [(String, String)] {
+        guard let raw, !raw.isEmpty else { return [] }
+        return raw.split(separator: "&").map { item in
             let parts = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             let key = String(parts[0]).removingPercentEncoding ?? String(parts[0])
             let value = parts.count > 1 ? (String(parts[1]).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String(parts[1])) : ""
-            result[key] = value
+            return (key, value)
         }
-        return result
     }
 }

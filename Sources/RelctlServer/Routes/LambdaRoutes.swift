@@ -47,18 +47,18 @@ struct LambdaRoutes: Sendable {
             },
             route(.post, function + "/aliases", "CreateAlias", createAlias),
             route(.get, function + "/aliases", "ListAliases") { call in
-                let reference = try call.functionReference(qualifierAllowed: false)
+                let reference = try call.aliasFunction()
                 let (version, marker, maxItems) = (call.query["FunctionVersion"], call.query["Marker"], try call.maxItems(cap: 50, hardMax: 10_000))
                 let page = try await call.store { try $0.listAliases(function: reference.name, functionVersion: version, marker: marker, maxItems: maxItems) }
                 return .awsJSON(AliasList(Aliases: page.items, NextMarker: page.nextMarker))
             },
             route(.get, function + "/aliases/{alias}", "GetAlias") { call in
-                let (function, alias) = (try call.functionReference(qualifierAllowed: false).name, call.parameter("alias"))
+                let (function, alias) = (try call.aliasFunction().name, call.parameter("alias"))
                 return .awsJSON(try await call.store { try $0.getAlias(function: function, name: alias) })
             },
             route(.put, function + "/aliases/{alias}", "UpdateAlias", updateAlias),
             route(.delete, function + "/aliases/{alias}", "DeleteAlias") { call in
-                let (function, alias) = (try call.functionReference(qualifierAllowed: false).name, call.parameter("alias"))
+                let (function, alias) = (try call.aliasFunction().name, call.parameter("alias"))
                 try await call.store { _ = try $0.deleteAlias(function: function, name: alias) }
                 return Response(status: .noContent)
             },
@@ -81,7 +81,6 @@ struct LambdaRoutes: Sendable {
                 try await call.store { _ = try $0.putFunctionConcurrency(name, reserved: nil) }
                 return Response(status: .noContent)
             },
-            route(.get, "/{apiVersion}/tags/{resource}", "ListTags") { _ in .awsJSON(TagList(Tags: [:])) },
             Route(.get, .init(stringLiteral: layers), operation: { request in
                 Self.operation(request.uri.queryParameters.get("find") == "LayerVersion" ? "GetLayerVersionByArn" : "ListLayers")
             }) { request, context in
@@ -91,10 +90,13 @@ struct LambdaRoutes: Sendable {
             route(.post, layers + "/{layer}/versions", "PublishLayerVersion", bodyLimit: Self.packageLimit, publishLayerVersion),
             route(.get, layers + "/{layer}/versions", "ListLayerVersions", bodyLimit: Self.packageLimit) { call in
                 try Self.validateLayerFilters(call)
-                let (name, runtime, marker, maxItems) = (call.parameter("layer"), call.query["CompatibleRuntime"], call.query["Marker"],
-                                                         try call.maxItems(cap: 50, hardMax: 50))
-                let page = try await call.store { try $0.listLayerVersions(name: name, compatibleRuntime: runtime, marker: marker, maxItems: maxItems) }
-                return .awsJSON(LayerVersionList(LayerVersions: page.items, NextMarker: page.nextMarker))
+                let (name, runtime, architecture, marker, maxItems) = (call.parameter("layer"), call.query["CompatibleRuntime"],
+                                                                       call.query["CompatibleArchitecture"], call.query["Marker"],
+                                                                       try call.maxItems(cap: 50, hardMax: 50))
+                let page = try await call.store {
+                    try $0.listLayerVersions(name: name, compatibleRuntime: runtime, compatibleArchitecture: architecture, marker: marker, maxItems: maxItems)
+                }
+                return .awsJSON(LayerVersionList(LayerVersions: page.items.map(LayerVersionsListItem.init), NextMarker: page.nextMarker))
             },
             route(.get, layers + "/{layer}/versions/{number}", "GetLayerVersion", bodyLimit: Self.packageLimit) { call in
                 let (name, number) = (call.parameter("layer"), try Self.layerVersionNumber(call.parameter("number")))
@@ -106,7 +108,7 @@ struct LambdaRoutes: Sendable {
                 try await call.store { _ = try $0.deleteLayerVersion(name: name, version: number) }
                 return Response(status: .noContent)
             },
-        ]
+        ] + LambdaResourceRoutes(services: services).routes
     }
 
     /// A route whose handler takes the decoded `LambdaCall`.
@@ -129,21 +131,37 @@ struct LambdaRoutes: Sendable {
             throw RelctlError(.invalidParameterValue, "PackageType \(type) is not supported by relctl; use Zip.")
         }
         guard let code = try body.object("Code") else { throw RelctlError.validation(value: "null", field: "code", constraint: "Member must not be null") }
-        let settings = FunctionSettings(
+        var settings = FunctionSettings(
             runtime: try body.string("Runtime"), handler: try body.string("Handler"), role: try body.requiredString("Role"),
             description: try body.string("Description") ?? "",
             memorySize: try body.int("MemorySize", within: Limits.memorySize) ?? Limits.defaultMemorySize,
             timeout: try body.int("Timeout", within: Limits.timeout) ?? Limits.defaultTimeout,
-            environment: try body.object("Environment")?.stringMap("Variables").flatMap { $0.isEmpty ? nil : $0 },
+            // An Environment sent with no variables is kept, and reported as {"Variables": {}}, as AWS does.
+            environment: try body.object("Environment").map { try $0.stringMap("Variables") ?? [:] },
             layers: try body.strings("Layers") ?? [], architecture: try Self.architecture(body) ?? "x86_64")
+        try Self.readExtras(body, into: &settings)
         try settings.validate()
-        let zip = try await packageBytes(from: code)
-        let publish = try body.bool("Publish") ?? false
-        var configuration = try await call.store { registry in
-            try registry.createFunction(name: reference.name, settings: settings, code: try PackageInspector.inspect(zip), publish: publish)
+        let tags = try body.stringMap("Tags") ?? [:]
+        let package = try await packageBytes(from: code)
+        let (publish, settle, complete) = (try body.bool("Publish") ?? false, services.settle, settings)
+        let configuration = try await call.store { registry in
+            try registry.createFunction(name: reference.name, settings: complete, code: try package.inspect(staging: registry.blobs), publish: publish, tags: tags,
+                                        settle: settle)
         }
-        configuration.State = "Active"
+        services.scheduleSettle(reference.name, registry: call.registry, pendingCreate: true)
         return .awsJSON(configuration, status: .created)
+    }
+
+    /// LoggingConfig, TracingConfig and EphemeralStorage from a create or update body.
+    static func readExtras(_ body: JSONObject, into settings: inout FunctionSettings) throws(RelctlError) {
+        if let logging = try body.object("LoggingConfig") { settings.loggingConfig = try loggingConfig(logging) }
+        if let tracing = try body.object("TracingConfig") { settings.tracingMode = try tracing.string("Mode") }
+        if let storage = try body.object("EphemeralStorage") { settings.ephemeralStorageSize = try storage.int("Size") }
+    }
+
+    static func loggingConfig(_ object: JSONObject) throws(RelctlError) -> LoggingConfig {
+        LoggingConfig(LogFormat: try object.string("LogFormat"), ApplicationLogLevel: try object.string("ApplicationLogLevel"),
+                      SystemLogLevel: try object.string("SystemLogLevel"), LogGroup: try object.string("LogGroup"))
     }
 
     @Sendable func listFunctions(_ call: LambdaCall) async throws -> Response {
@@ -157,13 +175,14 @@ struct LambdaRoutes: Sendable {
 
     @Sendable func getFunction(_ call: LambdaCall) async throws -> Response {
         let reference = try call.functionReference()
-        let (configuration, reserved) = try await call.store { registry in
-            (try registry.getFunction(reference), try registry.reservedConcurrency(reference.name))
+        let (configuration, reserved, tags) = try await call.store { registry in
+            (try registry.getFunction(reference), try registry.reservedConcurrency(reference.name), try registry.tags(of: reference.name))
         }
         return .awsJSON(GetFunctionResponse(
             Configuration: configuration,
             Code: .init(RepositoryType: "S3", Location: services.codeLocation(sha256Hex: Self.hex(fromBase64: configuration.CodeSha256),
                                                                                region: call.registry.arn.region)),
+            Tags: tags.isEmpty ? nil : tags,
             Concurrency: reserved.map { .init(ReservedConcurrentExecutions: $0) }))
     }
 
@@ -172,17 +191,19 @@ struct LambdaRoutes: Sendable {
         let reference = try call.functionReference(qualifierAllowed: false)
         _ = try Self.architecture(body)
         if try body.bool("DryRun") == true {
-            let zip = try await packageBytes(from: body)
+            let package = try await packageBytes(from: body)
             return .awsJSON(try await call.store { registry in
-                _ = try PackageInspector.inspect(zip)
+                _ = try package.validate()
                 return try registry.getFunction(reference)
             })
         }
-        let zip = try await packageBytes(from: body)
-        let (revision, publish) = (try body.string("RevisionId"), try body.bool("Publish") ?? false)
-        return .awsJSON(try await call.store { registry in
-            try registry.updateFunctionCode(reference, code: try PackageInspector.inspect(zip), expectedRevisionId: revision, publish: publish)
-        })
+        let package = try await packageBytes(from: body)
+        let (revision, publish, settle) = (try body.string("RevisionId"), try body.bool("Publish") ?? false, services.settle)
+        let configuration = try await call.store { registry in
+            try registry.updateFunctionCode(reference, code: try package.inspect(staging: registry.blobs), expectedRevisionId: revision, publish: publish, settle: settle)
+        }
+        services.scheduleSettle(reference.name, registry: call.registry)
+        return .awsJSON(configuration)
     }
 
     @Sendable func updateFunctionConfiguration(_ call: LambdaCall) async throws -> Response {
@@ -194,17 +215,27 @@ struct LambdaRoutes: Sendable {
             timeout: try body.int("Timeout", within: Limits.timeout))
         if let environment = try body.object("Environment") { update.environment = try environment.stringMap("Variables") ?? [:] }
         update.layers = try body.strings("Layers")
+        if let logging = try body.object("LoggingConfig") {
+            update.loggingConfig = try Self.loggingConfig(logging)
+            try FunctionSettings.validateLoggingConfig(update.loggingConfig!)
+        }
+        if let tracing = try body.object("TracingConfig") { update.tracingMode = try tracing.string("Mode") }
+        if let storage = try body.object("EphemeralStorage") { update.ephemeralStorageSize = try storage.int("Size") }
         if let role = update.role { try FunctionSettings.validateRole(role) }
-        let (change, revision) = (update, try body.string("RevisionId"))
-        return .awsJSON(try await call.store { try $0.updateFunctionConfiguration(reference, change, expectedRevisionId: revision) })
+        let (change, revision, settle) = (update, try body.string("RevisionId"), services.settle)
+        let configuration = try await call.store { try $0.updateFunctionConfiguration(reference, change, expectedRevisionId: revision, settle: settle) }
+        services.scheduleSettle(reference.name, registry: call.registry)
+        return .awsJSON(configuration)
     }
 
     @Sendable func publishVersion(_ call: LambdaCall) async throws -> Response {
         let body = try call.json()
         let reference = try call.functionReference(qualifierAllowed: false)
         let (description, codeSha256, revision) = (try body.string("Description"), try body.string("CodeSha256"), try body.string("RevisionId"))
+        let settle = services.settle
         return .awsJSON(try await call.store { registry in
-            try registry.publishVersion(reference, description: description, expectedCodeSha256: codeSha256, expectedRevisionId: revision)
+            try registry.publishVersion(reference, description: description, expectedCodeSha256: codeSha256, expectedRevisionId: revision,
+                                        settle: settle)
         }, status: .created)
     }
 
@@ -212,7 +243,7 @@ struct LambdaRoutes: Sendable {
 
     @Sendable func createAlias(_ call: LambdaCall) async throws -> Response {
         let body = try call.json()
-        let reference = try call.functionReference(qualifierAllowed: false)
+        let reference = try call.aliasFunction()
         let (name, version) = (try body.requiredString("Name"), try body.requiredString("FunctionVersion"))
         let weights = try body.object("RoutingConfig")?.doubleMap("AdditionalVersionWeights") ?? [:]
         let description = try body.string("Description") ?? ""
@@ -226,7 +257,7 @@ struct LambdaRoutes: Sendable {
         let body = try call.json()
         var weights: [String: Double]?
         if let routing = try body.object("RoutingConfig") { weights = try routing.doubleMap("AdditionalVersionWeights") ?? [:] }
-        let function = try call.functionReference(qualifierAllowed: false).name
+        let function = try call.aliasFunction().name
         let (alias, version, description, revision) = (call.parameter("alias"), try body.string("FunctionVersion"), try body.string("Description"),
                                                        try body.string("RevisionId"))
         let routing = weights
@@ -241,6 +272,12 @@ struct LambdaRoutes: Sendable {
     @Sendable func invoke(_ call: LambdaCall) async throws -> Response {
         let reference = try call.functionReference()
         let type = call.header("X-Amz-Invocation-Type") ?? "RequestResponse"
+        // A function still being created cannot run yet (AWS's ResourceConflictException); only
+        // functions this server created with --settle can be, so other invocations skip the read.
+        if services.mayBePending(reference.name), try await call.store({ try $0.isPending(reference.name) }) {
+            throw RelctlError(.resourceConflict,
+                              "The operation cannot be performed at this time. The function is currently in the following state: Pending")
+        }
         let target = try await call.store { try $0.invocationTarget(reference) }
         switch type {
         case "DryRun":
@@ -272,12 +309,13 @@ struct LambdaRoutes: Sendable {
         guard let content = try body.object("Content") else {
             throw RelctlError.validation(value: "null", field: "content", constraint: "Member must not be null")
         }
-        let zip = try await packageBytes(from: content)
         let name = call.parameter("layer")
         let (description, runtimes, architectures, license) = (try body.string("Description") ?? "", try body.strings("CompatibleRuntimes") ?? [],
                                                                try body.strings("CompatibleArchitectures") ?? [], try body.string("LicenseInfo"))
+        try Self.validateLayerCompatibility(runtimes: runtimes, architectures: architectures)
+        let package = try await packageBytes(from: content)
         let layer = try await call.store { registry in
-            try registry.publishLayerVersion(name: name, code: try PackageInspector.inspect(zip), description: description, compatibleRuntimes: runtimes,
+            try registry.publishLayerVersion(name: name, code: try package.inspect(staging: registry.blobs), description: description, compatibleRuntimes: runtimes,
                                              compatibleArchitectures: architectures, licenseInfo: license)
         }
         return .awsJSON(withContentLocation(layer, region: call.registry.arn.region), status: .created)
@@ -297,9 +335,15 @@ struct LambdaRoutes: Sendable {
 
     func listLayers(_ call: LambdaCall) async throws -> Response {
         try Self.validateLayerFilters(call)
-        let (runtime, marker, maxItems) = (call.query["CompatibleRuntime"], call.query["Marker"], try call.maxItems(cap: 50, hardMax: 50))
-        let page = try await call.store { try $0.listLayers(compatibleRuntime: runtime, marker: marker, maxItems: maxItems) }
-        return .awsJSON(LayerList(Layers: page.items, NextMarker: page.nextMarker))
+        let (runtime, architecture, marker, maxItems) = (call.query["CompatibleRuntime"], call.query["CompatibleArchitecture"], call.query["Marker"],
+                                                         try call.maxItems(cap: 50, hardMax: 50))
+        let page = try await call.store {
+            try $0.listLayers(compatibleRuntime: runtime, compatibleArchitecture: architecture, marker: marker, maxItems: maxItems)
+        }
+        let layers = page.items.map {
+            LayerList.Item(LayerName: $0.LayerName, LayerArn: $0.LayerArn, LatestMatchingVersion: LayerVersionsListItem($0.LatestMatchingVersion))
+        }
+        return .awsJSON(LayerList(Layers: layers, NextMarker: page.nextMarker))
     }
 
     // MARK: - Helpers
@@ -327,6 +371,31 @@ struct LambdaRoutes: Sendable {
         }
     }
 
+    /// PublishLayerVersion's lists of botocore's enums (at most 15 runtimes and 2 architectures), in
+    /// AWS's words for a list member.
+    static func validateLayerCompatibility(runtimes: [String], architectures: [String]) throws(RelctlError) {
+        var failures: [(String, String, String)] = []
+        let runtimeList = "[\(runtimes.joined(separator: ", "))]", architectureList = "[\(architectures.joined(separator: ", "))]"
+        if runtimes.count > 15 {
+            failures.append((runtimeList, "compatibleRuntimes", "Member must have length less than or equal to 15"))
+        }
+        if runtimes.contains(where: { !FunctionSettings.runtimes.contains($0) }) {
+            failures.append((runtimeList, "compatibleRuntimes",
+                             "Member must satisfy constraint: [Member must satisfy enum value set: [\(FunctionSettings.runtimes.joined(separator: ", "))]]"))
+        }
+        if architectures.count > 2 {
+            failures.append((architectureList, "compatibleArchitectures", "Member must have length less than or equal to 2"))
+        }
+        if architectures.contains(where: { !FunctionSettings.architectures.contains($0) }) {
+            failures.append((architectureList, "compatibleArchitectures",
+                             "Member must satisfy constraint: [Member must satisfy enum value set: [\(FunctionSettings.architectures.joined(separator: ", "))]]"))
+        }
+        guard !failures.isEmpty else { return }
+        let details = failures.map { "Value '\($0.0)' at '\($0.1)' failed to satisfy constraint: \($0.2)" }
+        let count = details.count == 1 ? "1 validation error detected" : "\(details.count) validation errors detected"
+        throw RelctlError(.validation, "\(count): \(details.joined(separator: "; "))")
+    }
+
     static func layerVersionNumber(_ text: String) throws(RelctlError) -> Int {
         guard let number = Int(text) else {
             throw .validation(value: text, field: "versionNumber", constraint: "Member must be a number")
@@ -335,9 +404,25 @@ struct LambdaRoutes: Sendable {
         return number
     }
 
+    /// A zip as the request gave it: uploaded directly (bounded by the 50 MB zipped limit) or read
+    /// from S3 (bounded only by the unzipped limit, as on AWS).
+    struct UploadedPackage: Sendable {
+        var bytes: Data
+        var fromS3: Bool
+        var zippedLimit: Int64? { fromS3 ? nil : Limits.codeSizeZipped }
+        /// Checks the zip while its bytes are staged in the blob store; runs on the store threads.
+        func inspect(staging blobs: BlobStore) throws(RelctlError) -> InspectedPackage {
+            try blobs.inspectAndStage(bytes, zippedLimit: zippedLimit)
+        }
+        /// Checks the zip only (DryRun).
+        func validate() throws(RelctlError) -> PackageInspector.Validation {
+            try PackageInspector.validate(bytes, zippedLimit: zippedLimit)
+        }
+    }
+
     /// The zip of `ZipFile` (base64 in the JSON) or of an S3 object; inspected on the store threads.
-    func packageBytes(from object: JSONObject) async throws(RelctlError) -> Data {
-        if let zip = try object.data("ZipFile") { return zip }
+    func packageBytes(from object: JSONObject) async throws(RelctlError) -> UploadedPackage {
+        if let zip = try object.data("ZipFile") { return UploadedPackage(bytes: zip, fromS3: false) }
         if try object.string("ImageUri") != nil {
             throw RelctlError(.invalidParameterValue, "Container images (ImageUri) are not supported by relctl; upload a zip.")
         }
@@ -345,7 +430,8 @@ struct LambdaRoutes: Sendable {
             guard let key = try object.string("S3Key") else {
                 throw RelctlError(.invalidParameterValue, "S3Key is required with S3Bucket.")
             }
-            return try await services.s3.fetch(bucket: bucket, key: key, version: try object.string("S3ObjectVersion"))
+            return UploadedPackage(bytes: try await services.s3.fetch(bucket: bucket, key: key, version: try object.string("S3ObjectVersion")),
+                                   fromS3: true)
         }
         throw RelctlError(.invalidParameterValue, "Please provide a source for function code: ZipFile, or S3Bucket and S3Key.")
     }

@@ -7,33 +7,51 @@ import RelctlSAM
 import RelctlStorage
 import RelctlStore
 
-/// Every call `relctl sam deploy` and `relctl stack` make into the registry and the rollout engine,
-/// in one file: reading what a stack and the registry hold, checking a plan against them, applying
-/// it, watching its deployments, and deleting a stack.
-struct StackApplier {
-    let registry: Registry
+/// The stack engine both `relctl sam deploy` / `relctl stack` and the server's CloudFormation API
+/// call into the registry and the rollout engine through: reading what a stack and the registry
+/// hold, checking a plan against them, applying it, watching its deployments, and deleting a stack.
+public struct StackApplier: Sendable {
+    public let registry: Registry
     var engine: RolloutEngine { RolloutEngine(store: registry) }
 
-    /// A template read, resolved, planned and checked: nothing has changed yet.
-    struct Prepared {
-        var stackName: String
-        var templateHash: String
-        var model: StackModel
-        var plan: StackPlan
-        var previous: Stack?
-        var packages: [String: InspectedPackage]
-        /// Policies of the functions that get a deployment, by logical id.
-        var policies: [String: DeploymentPolicy]
+    public init(registry: Registry) {
+        self.registry = registry
     }
+
+    /// A template read, resolved, planned and checked: nothing has changed yet.
+    public struct Prepared: Sendable {
+        public var stackName: String
+        public var templateHash: String
+        public var model: StackModel
+        public var plan: StackPlan
+        public var previous: Stack?
+        public var packages: [String: InspectedPackage]
+        /// Policies of the functions that get a deployment, by logical id.
+        public var policies: [String: DeploymentPolicy]
+    }
+
+    /// Where a CodeUri / ContentUri's package comes from: given the URI and the place to name in an
+    /// error ("template.yaml: line 12: resource Fn, property CodeUri"), the package.
+    public typealias CodeLoader = @Sendable (_ uri: String, _ place: String) throws -> InspectedPackage
 
     // MARK: - Prepare (reads only)
 
-    func prepare(templatePath: String, stackName: String, overrides: [String: String]) async throws -> Prepared {
+    /// A template file whose CodeUris are local folders or zips, relative to it (`relctl sam deploy`).
+    public func prepare(templatePath: String, stackName: String, overrides: [String: String]) async throws -> Prepared {
         let templateURL = URL(fileURLWithPath: templatePath)
         let text: String
         do { text = try String(contentsOf: templateURL, encoding: .utf8) } catch {
             throw RelctlError(.invalidParameterValue, "Cannot read --template \(templatePath): \(error.localizedDescription)")
         }
+        let folder = templateURL.deletingLastPathComponent()
+        return try await prepare(template: text, source: templatePath, stackName: stackName, overrides: overrides) { uri, place in
+            try Self.loadLocal(uri, from: folder, place: place)
+        }
+    }
+
+    /// A template's text (`source` names it in errors), its code fetched by `loadCode`.
+    public func prepare(template text: String, source templatePath: String, stackName: String, overrides: [String: String],
+                        loadCode: CodeLoader) async throws -> Prepared {
         func mapped<T>(_ body: () throws(TemplateError) -> T) throws(RelctlError) -> T {
             do { return try body() } catch { throw RelctlError(.validation, "\(templatePath): \(error.description)") }
         }
@@ -41,13 +59,12 @@ struct StackApplier {
         let firstPass = try mapped { () throws(TemplateError) in
             try StackModel.build(template, overrides: overrides, stackName: stackName, arn: registry.arn)
         }
-        let folder = templateURL.deletingLastPathComponent()
         var packages: [String: InspectedPackage] = [:]
         for function in firstPass.functions {
-            packages[function.logicalId] = try load(function.codeUri, from: folder, place: "\(templatePath): \(lineText(function.line))resource \(function.logicalId), property \(function.resourceType == "AWS::Lambda::Function" ? "Code" : "CodeUri")")
+            packages[function.logicalId] = try loadCode(function.codeUri, "\(templatePath): \(lineText(function.line))resource \(function.logicalId), property \(function.resourceType == "AWS::Lambda::Function" ? "Code" : "CodeUri")")
         }
         for layer in firstPass.layers {
-            packages[layer.logicalId] = try load(layer.contentUri, from: folder, place: "\(templatePath): \(lineText(layer.line))resource \(layer.logicalId), property \(layer.resourceType == "AWS::Lambda::LayerVersion" ? "Content" : "ContentUri")")
+            packages[layer.logicalId] = try loadCode(layer.contentUri, "\(templatePath): \(lineText(layer.line))resource \(layer.logicalId), property \(layer.resourceType == "AWS::Lambda::LayerVersion" ? "Content" : "ContentUri")")
         }
         let codeKeys = packages.mapValues(\.sha256Hex)
         let previous = try registry.stack(stackName)
@@ -77,10 +94,13 @@ struct StackApplier {
                         packages: packages, policies: policies)
     }
 
-    func lineText(_ line: Int?) -> String { line.map { "line \($0): " } ?? "" }
+    public func lineText(_ line: Int?) -> String { line.map { "line \($0): " } ?? "" }
 
     /// A CodeUri / ContentUri: a folder (zipped as `relctl function create --dir` does) or a .zip file.
-    func load(_ path: String, from folder: URL, place: String) throws -> InspectedPackage {
+    public static func loadLocal(_ path: String, from folder: URL, place: String) throws -> InspectedPackage {
+        if path.hasPrefix("s3://") {
+            throw RelctlError(.validation, "\(place): \(path) is in S3; `relctl sam deploy` deploys local code (a folder or .zip file). Code uploaded by `sam deploy` deploys through `relctl serve` (README: \"The real sam deploy\").")
+        }
         let url = path.hasPrefix("/") ? URL(fileURLWithPath: path) : folder.appendingPathComponent(path)
         var isFolder: ObjCBool = false
         guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isFolder) else {
@@ -191,7 +211,7 @@ struct StackApplier {
     /// versions and aliases, alarms, then the deployments — and removals last. Returns the
     /// deployments started. The stack's record is written even when a step fails, so it owns
     /// everything that was created.
-    func execute(_ prepared: Prepared) async throws -> [String] {
+    public func execute(_ prepared: Prepared) async throws -> [String] {
         let plan = prepared.plan
         var done = Set<String>()
         var events: [StackEvent] = []
@@ -341,7 +361,7 @@ struct StackApplier {
 
     /// Runs the stack's deployments in the foreground, all at once (one controller each), calling
     /// `show` after every tick; returns them finished.
-    func follow(_ ids: [String], interval: Double, show: ([Deployment]) -> Void) async throws -> [Deployment] {
+    public func follow(_ ids: [String], interval: Double, show: ([Deployment]) -> Void) async throws -> [Deployment] {
         let engine = self.engine
         let pool = RuntimePool(store: registry, rollout: engine)
         let controllers = ids.map { Controller(engine: engine, scope: $0, invokeFunctionHook: pool.invokeHook) }
@@ -363,16 +383,16 @@ struct StackApplier {
         }
     }
 
-    func deployments(_ ids: [String]) throws -> [Deployment] {
+    public func deployments(_ ids: [String]) throws -> [Deployment] {
         try ids.map { id throws(RelctlError) in try registry.deployment(id: id) }
     }
 
-    func deploymentEvents(_ id: String, after: Int64) throws -> [DeploymentEventEntry] {
+    public func deploymentEvents(_ id: String, after: Int64) throws -> [DeploymentEventEntry] {
         try registry.deploymentEvents(id: id, after: after)
     }
 
     /// Records how the deploy's deployments ended.
-    func finish(_ stackName: String, _ deployments: [Deployment], created: Bool) throws {
+    public func finish(_ stackName: String, _ deployments: [Deployment], created: Bool) throws {
         let failed = deployments.filter { $0.status != .succeeded }
         let status = failed.isEmpty ? (created ? "CREATE_COMPLETE" : "UPDATE_COMPLETE") : (created ? "CREATE_FAILED" : "UPDATE_FAILED")
         let reason = failed.isEmpty ? nil : failed.map { "\($0.functionName):\($0.alias) deployment \($0.id) \($0.status.rawValue)\($0.error.map { " (\($0.code): \($0.message))" } ?? "")" }.joined(separator: "; ")
@@ -390,19 +410,19 @@ struct StackApplier {
 
     // MARK: - Stacks
 
-    func stack(_ name: String) throws -> Stack {
+    public func stack(_ name: String) throws -> Stack {
         guard let stack = try registry.stack(name) else {
             throw RelctlError(.resourceNotFound, "Stack \(name) does not exist; `relctl stack list` shows the stacks.")
         }
         return stack
     }
 
-    func stacks() throws -> [Stack] { try registry.stacks() }
-    func resources(_ name: String) throws -> [StackResource] { try registry.stackResources(name) }
-    func events(_ name: String) throws -> [StackEvent] { try registry.stackEvents(name) }
+    public func stacks() throws -> [Stack] { try registry.stacks() }
+    public func resources(_ name: String) throws -> [StackResource] { try registry.stackResources(name) }
+    public func events(_ name: String) throws -> [StackEvent] { try registry.stackEvents(name) }
 
     /// Deletes what the stack created (alarms and functions first, then layers and configs) and its record.
-    func delete(_ name: String) throws -> [StackResource] {
+    public func delete(_ name: String) throws -> [StackResource] {
         _ = try stack(name)
         let resources = try registry.stackResources(name)
         let active = try registry.activeDeployments()

@@ -1,0 +1,103 @@
+import Foundation
+import GRDB
+import RelctlCore
+
+/// PutProvisionedConcurrencyConfig on a version or an alias: recorded and reported READY.
+struct ProvisionedConcurrencyRecord: SnakeCaseRecord {
+    static let databaseTableName = "provisioned_concurrency"
+    var functionName: String
+    var qualifier: String
+    var requested: Int
+    var lastModified: String
+}
+
+/// A provisioned-concurrency setting as GetProvisionedConcurrencyConfig reports it.
+public struct ProvisionedConcurrencyConfig: Sendable, Equatable {
+    /// The version or alias ARN it is set on.
+    public var functionArn: String
+    public var requested: Int
+    public var lastModified: String
+}
+
+extension Registry {
+    /// The qualifier of a provisioned-concurrency call: a published version or an alias that exists.
+    func provisionedTarget(_ db: Database, _ function: String, _ qualifier: Qualifier, latestMessage: String) throws -> String {
+        _ = try requireFunction(db, function)
+        switch qualifier {
+        case .latest:
+            throw RelctlError(.invalidParameterValue, latestMessage)
+        case .version(let number):
+            guard try version(db, function, number) != nil else {
+                throw RelctlError.functionNotFound(arn.functionArn(function, qualifier: String(number)))
+            }
+            return String(number)
+        case .alias(let name):
+            guard try AliasRecord.fetchOne(db, key: ["function_name": function, "name": name]) != nil else {
+                throw RelctlError(.resourceNotFound, "Cannot find alias arn: \(arn.functionArn(function, qualifier: name))")
+            }
+            return name
+        }
+    }
+
+    static let latestHasNoProvisionedConcurrency = "The function resource provided must be an alias or a published version."
+
+    /// PutProvisionedConcurrencyConfig.
+    public func putProvisionedConcurrency(_ function: String, qualifier: Qualifier, executions: Int) throws(RelctlError) -> ProvisionedConcurrencyConfig {
+        guard executions >= 1 else {
+            throw .validation(value: String(executions), field: "provisionedConcurrentExecutions", constraint: "Member must have value greater than or equal to 1")
+        }
+        return try write { db, _ in
+            let key = try provisionedTarget(db, function, qualifier,
+                                            latestMessage: "Provisioned Concurrency Configs cannot be applied to unpublished function versions.")
+            // An alias and the version it points to cannot both carry a setting (AWS's conflict).
+            if case .alias(let name) = qualifier, let alias = try AliasRecord.fetchOne(db, key: ["function_name": function, "name": name]),
+               try ProvisionedConcurrencyRecord.fetchOne(db, key: ["function_name": function, "qualifier": String(alias.functionVersion)]) != nil {
+                throw RelctlError(.resourceConflict, "Alias can't be used for Provisioned Concurrency configuration on an already Provisioned version")
+            }
+            let reserved = try FunctionRecord.fetchOne(db, key: function)?.reservedConcurrency
+            if let reserved, executions > reserved {
+                throw RelctlError(.invalidParameterValue,
+                                  "Requested Provisioned Concurrency should not be greater than the reservedConcurrentExecution for function")
+            }
+            let record = ProvisionedConcurrencyRecord(functionName: function, qualifier: key, requested: executions, lastModified: now)
+            try record.save(db)
+            let config = ProvisionedConcurrencyConfig(functionArn: arn.functionArn(function, qualifier: key), requested: executions,
+                                                      lastModified: record.lastModified)
+            try audit(db, "PutProvisionedConcurrencyConfig", function: function, resource: config.functionArn, after: ["requested": executions])
+            return config
+        }
+    }
+
+    /// GetProvisionedConcurrencyConfig.
+    public func provisionedConcurrency(_ function: String, qualifier: Qualifier) throws(RelctlError) -> ProvisionedConcurrencyConfig {
+        try read { db in
+            let key = try provisionedTarget(db, function, qualifier, latestMessage: Self.latestHasNoProvisionedConcurrency)
+            guard let record = try ProvisionedConcurrencyRecord.fetchOne(db, key: ["function_name": function, "qualifier": key]) else {
+                throw RelctlError(.provisionedConcurrencyConfigNotFound, "No Provisioned Concurrency Config found for this function")
+            }
+            return ProvisionedConcurrencyConfig(functionArn: arn.functionArn(function, qualifier: key), requested: record.requested,
+                                                lastModified: record.lastModified)
+        }
+    }
+
+    /// ListProvisionedConcurrencyConfigs: every setting of the function, by qualifier.
+    public func provisionedConcurrencies(_ function: String) throws(RelctlError) -> [ProvisionedConcurrencyConfig] {
+        try read { db in
+            _ = try requireFunction(db, function)
+            return try ProvisionedConcurrencyRecord.filter(Column("function_name") == function).order(Column("qualifier")).fetchAll(db).map {
+                ProvisionedConcurrencyConfig(functionArn: arn.functionArn(function, qualifier: $0.qualifier), requested: $0.requested,
+                                             lastModified: $0.lastModified)
+            }
+        }
+    }
+
+    /// DeleteProvisionedConcurrencyConfig (idempotent, as on AWS).
+    public func deleteProvisionedConcurrency(_ function: String, qualifier: Qualifier) throws(RelctlError) {
+        try write { db, _ in
+            let key = try provisionedTarget(db, function, qualifier, latestMessage: Self.latestHasNoProvisionedConcurrency)
+            if try ProvisionedConcurrencyRecord.deleteOne(db, key: ["function_name": function, "qualifier": key]) {
+                try audit(db, "DeleteProvisionedConcurrencyConfig", function: function, resource: arn.functionArn(function, qualifier: key))
+            }
+        }
+    }
+}
