@@ -16,6 +16,7 @@ public enum Migrations {
         Migration(identifier: "0005_stacks", sql: String(decoding: PackageResources._005_stacks_sql, as: UTF8.self)),
         Migration(identifier: "0006_events", sql: String(decoding: PackageResources._006_events_sql, as: UTF8.self)),
         Migration(identifier: "0007_judge", sql: String(decoding: PackageResources._007_judge_sql, as: UTF8.self)),
+        Migration(identifier: "0008_releases", sql: String(decoding: PackageResources._008_releases_sql, as: UTF8.self)),
         Migration(identifier: "0009_lambda_fidelity", sql: String(decoding: PackageResources._009_lambda_fidelity_sql, as: UTF8.self)),
         Migration(identifier: "0010_cloudformation", sql: String(decoding: PackageResources._010_cloudformation_sql, as: UTF8.self)),
     ]

@@ -16,7 +16,7 @@ struct ControllerCommand: ParsableCommand {
             abstract: "Advance every deployment (and run exec: hooks) until interrupted; several may run at once.")
         @OptionGroup var global: GlobalOptions
         @Option(help: "Seconds between ticks (alarms are evaluated on every tick).") var interval: Double = 0.5
-        @Flag(name: .customLong("until-idle"), help: "Exit once no deployment is active.") var untilIdle = false
+        @Flag(name: .customLong("until-idle"), help: "Exit once no deployment or release is active.") var untilIdle = false
 
         func run() async throws {
             let registry = try global.registry()
@@ -31,7 +31,7 @@ struct ControllerCommand: ParsableCommand {
             do {
                 try await controller.run(interval: interval, shouldStop: {
                     if stop.raised { return true }
-                    return untilIdle && ((try? registry.activeDeployments().isEmpty) ?? false)
+                    return untilIdle && ((try? registry.activeDeployments().isEmpty && registry.activeReleases().isEmpty) ?? false)
                 }, afterTick: {})
             } catch {
                 await pool.shutdown()

@@ -73,38 +73,61 @@ struct Deploy: AsyncParsableCommand {
     }
 }
 
-/// Runs a deployment in the foreground and shows it: a panel redrawn in place on a terminal, one
-/// line per event otherwise.
+/// Runs a deployment in the foreground and shows it (see `LiveView`).
 struct Watch {
     let registry: Registry
     let id: String
     let json: Bool
 
     func follow(interval: Double) async throws -> Deployment {
+        var deployment = try registry.deployment(id: id)
+        var lastEvent: Int64 = 0
+        try await LiveView(registry: registry, id: id, json: json).run(interval: interval) { engine, terminal in
+            deployment = try registry.deployment(id: id)
+            let events = try registry.deploymentEvents(id: id, after: lastEvent)
+            lastEvent = events.last?.id ?? lastEvent
+            guard terminal else { return (events, [], deployment.status.isActive) }
+            let alarms = try await engine.alarmStatuses(names: deployment.alarms, targetVersion: deployment.targetVersion)
+            let judge = deployment.policy.judge == nil ? nil : try registry.deploymentJudge(id: id)
+            return (events, DeploymentText.panel(deployment, alarms: alarms, now: Date().timeIntervalSince1970, judge: judge),
+                    deployment.status.isActive)
+        }
+        if !json { print(DeploymentText.outcome(deployment)) }
+        return deployment
+    }
+}
+
+/// The foreground run of a deployment or a release: a controller scoped to its id ticks until it
+/// ends, and after every tick the new events are shown — on a terminal with a panel redrawn in
+/// place below them, otherwise one line per event.
+struct LiveView {
+    let registry: Registry
+    let id: String
+    let json: Bool
+
+    /// Reads the record again: the events since the last call, the panel (on a terminal), whether it is still active.
+    typealias Refresh = (_ engine: RolloutEngine, _ terminal: Bool) async throws -> (events: [DeploymentEventEntry], panel: [String], active: Bool)
+
+    func run(interval: Double, refresh: Refresh) async throws {
         let engine = RolloutEngine(store: registry)
         let pool = RuntimePool(store: registry, rollout: engine)
         let controller = makeController(registry, scope: id, pool: pool)
         let terminal = isatty(STDOUT_FILENO) == 1 && ProcessInfo.processInfo.environment["TERM"] != "dumb" && !json
-        var lastEvent: Int64 = 0
         var drawn = 0
-        var deployment = try registry.deployment(id: id)
+        var active = true
         func show() async throws {
-            deployment = try registry.deployment(id: id)
-            let events = try registry.deploymentEvents(id: id, after: lastEvent)
-            lastEvent = events.last?.id ?? lastEvent
+            let (events, panel, stillActive) = try await refresh(engine, terminal)
+            active = stillActive
             if json { return }
             if terminal {
-                let alarms = try await engine.alarmStatuses(names: deployment.alarms, targetVersion: deployment.targetVersion)
-                var lines = events.map { "\(DeploymentText.clock($0.event.at))  \($0.event.message)" }
-                lines += DeploymentText.panel(deployment, alarms: alarms, now: Date().timeIntervalSince1970,
-                                              judge: deployment.policy.judge == nil ? nil : try registry.deploymentJudge(id: id))
+                let lines = events.map { "\(DeploymentText.clock($0.event.at))  \($0.event.message)" } + panel
                 // Move up over the previous panel, clear it, print the new events and the panel again.
                 var text = drawn > 0 ? "\u{1B}[\(drawn)A\u{1B}[J" : ""
                 text += lines.joined(separator: "\n") + "\n"
                 print(text, terminator: "")
-                drawn = lines.count - events.count
+                drawn = panel.count
             } else {
-                for entry in events { print("\(DeploymentText.clock(entry.event.at))  \(deployment.id)  \(entry.event.kind): \(entry.event.message)") }
+                for entry in events { print("\(DeploymentText.clock(entry.event.at))  \(id)  \(entry.event.kind): \(entry.event.message)") }
             }
             fflush(nil)
         }
@@ -113,14 +136,12 @@ struct Watch {
         do {
             try await controller.run(interval: interval, shouldStop: { finished.raised }, afterTick: {
                 try? await show()
-                if !deployment.status.isActive { finished.raise() }
+                if !active { finished.raise() }
             })
         } catch {
             await pool.shutdown()
             throw error
         }
         await pool.shutdown()
-        if !json { print(DeploymentText.outcome(deployment)) }
-        return deployment
     }
 }

@@ -18,6 +18,7 @@ public struct Relctl: ParsableCommand {
             Deploy.self, Deployments.self, ControllerCommand.self, PolicyCommand.self, AlarmCommand.self, MetricsCommand.self,
             Invoke.self, Traffic.self, Demo.self, Serve.self, CredentialsCommand.self, ConfigCommand.self,
             SAMCommand.self, StackCommand.self, JudgeCommand.self, Events.self, NotifyCommand.self,
+            ReleaseCommand.self,
         ]
     )
 

@@ -3,7 +3,7 @@ import RelctlCore
 import RelctlProcess
 import RelctlStorage
 
-/// Advances deployments: every tick it moves due deployments a step (alarms are evaluated on
+/// Advances deployments (and release groups): every tick it moves due deployments a step (alarms are evaluated on
 /// every tick), and runs `exec:` hooks. `relctl deploy` runs one scoped to its deployment,
 /// `relctl controller run` and `relctl serve` one for all of them. Several may run at once against
 /// one store. Between ticks it sleeps for the interval or until another process signals a change.
@@ -32,7 +32,7 @@ public final class Controller: @unchecked Sendable {
     @discardableResult
     public func tick() async throws(RelctlError) -> [String] {
         try await hooks.poll(scope: scope)
-        let changed = try await engine.tick(only: scope)
+        let changed = try await engine.tick(only: scope) + engine.tickReleases(only: scope)
         // A tick may have started new `exec:` hooks; launch them without waiting for the next pass.
         if !changed.isEmpty { try await hooks.poll(scope: scope) }
         return changed

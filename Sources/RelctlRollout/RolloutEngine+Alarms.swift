@@ -39,18 +39,23 @@ extension RolloutEngine: MetricSink {
             var cache = AlarmCache()
             var changed = false
             for var deployment in try tx.activeDeployments() where !deployment.alarms.isEmpty || deployment.policy.judge != nil {
-                let watches = try Self.judgeWatches(deployment, datapoints) || deployment.alarms.contains { name in
-                    guard let alarm = try tx.alarm(name)?.definition else { return false }
-                    return watched.contains("\(alarm.functionName)\u{0}\(alarm.metric)")
-                }
+                let watches = try Self.judgeWatches(deployment, datapoints) || Self.anyAlarm(tx, deployment.alarms, watches: watched)
                 guard watches else { continue }
                 let before = deployment
                 try Self.advance(tx, &deployment, cache: &cache)
                 changed = changed || deployment != before
             }
-            return changed
+            return try Self.advanceReleases(watching: watched, tx, cache: &cache) || changed
         }
         if changed { wakeOthers() }
+    }
+
+    /// Whether one of the named alarms reads one of `watched` (`function\0metric`).
+    static func anyAlarm(_ tx: any RolloutTransaction, _ names: [String], watches watched: Set<String>) throws -> Bool {
+        try names.contains { name in
+            guard let alarm = try tx.alarm(name)?.definition else { return false }
+            return watched.contains("\(alarm.functionName)\u{0}\(alarm.metric)")
+        }
     }
 
     /// DescribeAlarms: every alarm evaluated now, states saved.

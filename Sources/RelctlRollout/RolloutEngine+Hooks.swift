@@ -14,30 +14,35 @@ extension RolloutEngine: HookStatusReporter {
             let now = tx.now
             var claimed: [ClaimedHook] = []
             for var deployment in try tx.activeDeployments() where id == nil || deployment.id == id {
-                var events: [DeploymentEvent] = []
-                var changed = false
-                for index in deployment.hooks.indices {
-                    var execution = deployment.hooks[index]
-                    guard execution.isExec, execution.status == .inProgress else { continue }
-                    if let owner = execution.runner, let beat = execution.heartbeatAt, now - beat < staleAfter || owner == runner { continue }
-                    if let previous = execution.runner {
-                        execution.attempt += 1
-                        events.append(.init(at: now, kind: "HookRetry", message: "Runner \(previous) went quiet; \(runner) runs \(execution.hook) again (attempt \(execution.attempt))",
-                                            details: ["executionId": execution.executionId, "previousRunner": previous]))
-                    }
-                    execution.runner = runner
-                    execution.heartbeatAt = now
-                    deployment.hooks[index] = execution
-                    changed = true
-                    claimed.append(Self.claim(deployment, execution))
-                }
-                if changed {
-                    if !events.isEmpty { try tx.appendEvents(events, to: deployment.id) }
-                    try tx.updateDeployment(deployment)
-                }
+                let (executions, events) = Self.claimExec(&deployment, runner: runner, now: now, staleAfter: staleAfter)
+                guard !executions.isEmpty else { continue }
+                if !events.isEmpty { try tx.appendEvents(events, to: deployment.id) }
+                try tx.updateDeployment(deployment)
+                claimed += executions.map { Self.claim(deployment, $0) }
             }
-            return claimed
+            return claimed + (try Self.claimReleaseHooks(tx, exec: true, runner: runner, only: id, staleAfter: staleAfter))
         }
+    }
+
+    /// The `exec:` executions of one machine that nobody runs, now marked as `runner`'s, and the log entries for retries.
+    static func claimExec(_ machine: inout Deployment, runner: String, now: Double, staleAfter: Double) -> ([HookExecution], [DeploymentEvent]) {
+        var claimed: [HookExecution] = []
+        var events: [DeploymentEvent] = []
+        for index in machine.hooks.indices {
+            var execution = machine.hooks[index]
+            guard execution.isExec, execution.status == .inProgress else { continue }
+            if let owner = execution.runner, let beat = execution.heartbeatAt, now - beat < staleAfter || owner == runner { continue }
+            if let previous = execution.runner {
+                execution.attempt += 1
+                events.append(.init(at: now, kind: "HookRetry", message: "Runner \(previous) went quiet; \(runner) runs \(execution.hook) again (attempt \(execution.attempt))",
+                                    details: ["executionId": execution.executionId, "previousRunner": previous]))
+            }
+            execution.runner = runner
+            execution.heartbeatAt = now
+            machine.hooks[index] = execution
+            claimed.append(execution)
+        }
+        return (claimed, events)
     }
 
     /// Takes on function hooks nobody has invoked yet (each is invoked once; the function then
@@ -47,24 +52,30 @@ extension RolloutEngine: HookStatusReporter {
             let now = tx.now
             var claimed: [ClaimedHook] = []
             for var deployment in try tx.activeDeployments() where id == nil || deployment.id == id {
-                var mine: [ClaimedHook] = []
-                for index in deployment.hooks.indices {
-                    let execution = deployment.hooks[index]
-                    guard !execution.isExec, execution.status == .pending, execution.runner == nil else { continue }
-                    deployment.hooks[index].runner = runner
-                    deployment.hooks[index].heartbeatAt = now
-                    mine.append(Self.claim(deployment, deployment.hooks[index]))
-                }
-                guard !mine.isEmpty else { continue }
-                try tx.appendEvents(mine.map {
-                    .init(at: now, kind: "HookInvoke", message: "Invoking \($0.execution.hook) for \($0.execution.event.rawValue) (execution \($0.execution.executionId)); waiting for its report",
-                          details: ["executionId": $0.execution.executionId, "runner": runner])
-                }, to: deployment.id)
+                let (executions, events) = Self.claimFunction(&deployment, runner: runner, now: now)
+                guard !executions.isEmpty else { continue }
+                try tx.appendEvents(events, to: deployment.id)
                 try tx.updateDeployment(deployment)
-                claimed += mine
+                claimed += executions.map { Self.claim(deployment, $0) }
             }
-            return claimed
+            return claimed + (try Self.claimReleaseHooks(tx, exec: false, runner: runner, only: id, staleAfter: 0))
         }
+    }
+
+    /// The function-hook executions of one machine nobody has invoked, now marked as `runner`'s, and their log entries.
+    static func claimFunction(_ machine: inout Deployment, runner: String, now: Double) -> ([HookExecution], [DeploymentEvent]) {
+        var claimed: [HookExecution] = []
+        for index in machine.hooks.indices {
+            let execution = machine.hooks[index]
+            guard !execution.isExec, execution.status == .pending, execution.runner == nil else { continue }
+            machine.hooks[index].runner = runner
+            machine.hooks[index].heartbeatAt = now
+            claimed.append(machine.hooks[index])
+        }
+        return (claimed, claimed.map {
+            .init(at: now, kind: "HookInvoke", message: "Invoking \($0.hook) for \($0.event.rawValue) (execution \($0.executionId)); waiting for its report",
+                  details: ["executionId": $0.executionId, "runner": runner])
+        })
     }
 
     /// Tells the store a runner is still running these executions. Returns the ones that are
@@ -76,7 +87,7 @@ extension RolloutEngine: HookStatusReporter {
             let now = tx.now
             var unwanted = Set<String>()
             for (deploymentId, group) in groups {
-                guard var deployment = try tx.deployment(id: deploymentId) else {
+                guard var deployment = try Self.hookHolder(tx, deploymentId) else {
                     group.forEach { unwanted.insert($0.executionId) }
                     continue
                 }
@@ -89,7 +100,7 @@ extension RolloutEngine: HookStatusReporter {
                     }
                     deployment.hooks[index].heartbeatAt = now
                 }
-                try tx.updateDeployment(deployment)
+                try Self.saveHookHolder(tx, deployment)
             }
             return unwanted
         }

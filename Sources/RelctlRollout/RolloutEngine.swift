@@ -60,45 +60,18 @@ public struct RolloutEngine: Sendable {
             throw RelctlError(.invalidParameterValue, "A deployment shifts traffic to a published version, not $LATEST; run `relctl publish` first.")
         }
         let deployment = try await store.write { tx in
-            let arn = tx.arn
-            guard let alias = try tx.aliasTarget(function: request.function, alias: request.alias) else {
-                guard try tx.functionExists(request.function) else { throw RelctlError.functionNotFound(arn.functionArn(request.function)) }
-                throw RelctlError(.resourceNotFound, "Alias not found: \(arn.functionArn(request.function, qualifier: request.alias))")
-            }
-            if let active = try tx.activeDeployment(function: request.function, alias: request.alias) {
-                throw RelctlError(.resourceConflict, "Deployment \(active.id) is already in progress for \(request.function):\(request.alias); stop it or wait for it to finish.")
-            }
-            guard alias.additional == nil else {
-                throw RelctlError(.resourceConflict, "Alias \(request.alias) already splits traffic (\(alias.summary)); clear its routing (`relctl alias update \(request.function) \(request.alias) --no-routing`) before deploying.")
-            }
-            guard alias.functionVersion != AliasTarget.latestVersionNumber else {
-                throw RelctlError(.invalidParameterValue, "Alias \(request.alias) points at $LATEST, which cannot share traffic; point it at a published version first.")
-            }
-            guard alias.functionVersion != target else {
-                throw RelctlError(.invalidParameterValue, "Alias \(request.alias) already points at version \(target); nothing to deploy.")
-            }
-            guard try tx.versionExists(function: request.function, version: target) else {
-                throw RelctlError.functionNotFound(arn.functionArn(request.function, qualifier: String(target)))
-            }
-            for name in request.alarms where try tx.alarm(name) == nil {
-                throw RelctlError(.resourceNotFound, "Alarm \(name) does not exist; create it with `relctl alarm put`.")
-            }
-            for hook in [request.preTrafficHook, request.postTrafficHook].compactMap({ $0 }) where !hook.hasPrefix("exec:") {
-                let reference = try FunctionReference(parsing: hook)
-                guard try tx.functionExists(reference.name) else {
-                    throw RelctlError(.resourceNotFound, "Hook function \(hook) does not exist in the registry (or use exec:COMMAND).")
-                }
-            }
+            let current = try Self.requireShiftableAlias(tx, function: request.function, alias: request.alias, target: target)
+            try Self.requireAlarmsAndHooks(tx, alarms: request.alarms, hooks: [request.preTrafficHook, request.postTrafficHook])
             let actor = tx.actor
             var deployment = Deployment(
                 id: Self.newDeploymentId(), functionName: request.function, alias: request.alias,
-                currentVersion: alias.functionVersion, targetVersion: target, policy: request.policy,
+                currentVersion: current, targetVersion: target, policy: request.policy,
                 preTrafficHook: request.preTrafficHook, postTrafficHook: request.postTrafficHook, alarms: request.alarms,
                 hookTimeout: request.hookTimeout, autoRollback: request.autoRollback, creator: actor,
                 createTime: tx.now)
             try tx.insertDeployment(deployment)
             try tx.appendEvents([.init(at: deployment.createTime, kind: "Created",
-                message: "Created by \(actor): \(request.function):\(request.alias) \(alias.functionVersion) → \(target), policy \(request.policy.name)",
+                message: "Created by \(actor): \(request.function):\(request.alias) \(current) → \(target), policy \(request.policy.name)",
                 details: ["actor": actor])], to: deployment.id)
             try tx.audit("CreateDeployment", function: request.function, resource: "deployment:\(deployment.id)",
                          after: ["policy": request.policy.name, "targetVersion": String(target)])
@@ -110,6 +83,49 @@ public struct RolloutEngine: Sendable {
         return deployment
     }
 
+    /// Checks that `function:alias` can be shifted to `target` by a deployment or a release: it
+    /// exists, nothing else owns it, it has no split and points at another published version.
+    /// Returns the version it points at.
+    static func requireShiftableAlias(_ tx: any RolloutTransaction, function: String, alias name: String, target: Int) throws -> Int {
+        let arn = tx.arn
+        guard let alias = try tx.aliasTarget(function: function, alias: name) else {
+            guard try tx.functionExists(function) else { throw RelctlError.functionNotFound(arn.functionArn(function)) }
+            throw RelctlError(.resourceNotFound, "Alias not found: \(arn.functionArn(function, qualifier: name))")
+        }
+        if let active = try tx.activeDeployment(function: function, alias: name) {
+            throw RelctlError(.resourceConflict, "Deployment \(active.id) is already in progress for \(function):\(name); stop it or wait for it to finish.")
+        }
+        if let release = try tx.activeRelease(function: function, alias: name) {
+            throw RelctlError(.resourceConflict, "Alias \(function):\(name) belongs to release \(release.name) (\(release.id)), which is \(release.status.rawValue); stop it (`relctl release stop \(release.name)`) or wait for it to finish.")
+        }
+        guard alias.additional == nil else {
+            throw RelctlError(.resourceConflict, "Alias \(name) already splits traffic (\(alias.summary)); clear its routing (`relctl alias update \(function) \(name) --no-routing`) before deploying.")
+        }
+        guard alias.functionVersion != AliasTarget.latestVersionNumber else {
+            throw RelctlError(.invalidParameterValue, "Alias \(name) points at $LATEST, which cannot share traffic; point it at a published version first.")
+        }
+        guard alias.functionVersion != target else {
+            throw RelctlError(.invalidParameterValue, "Alias \(name) already points at version \(target); nothing to deploy.")
+        }
+        guard try tx.versionExists(function: function, version: target) else {
+            throw RelctlError.functionNotFound(arn.functionArn(function, qualifier: String(target)))
+        }
+        return alias.functionVersion
+    }
+
+    /// Checks that the alarms exist and that the hooks are registry functions or `exec:` commands.
+    static func requireAlarmsAndHooks(_ tx: any RolloutTransaction, alarms: [String], hooks: [String?]) throws {
+        for name in alarms where try tx.alarm(name) == nil {
+            throw RelctlError(.resourceNotFound, "Alarm \(name) does not exist; create it with `relctl alarm put`.")
+        }
+        for hook in hooks.compactMap({ $0 }) where !hook.hasPrefix("exec:") {
+            let reference = try FunctionReference(parsing: hook)
+            guard try tx.functionExists(reference.name) else {
+                throw RelctlError(.resourceNotFound, "Hook function \(hook) does not exist in the registry (or use exec:COMMAND).")
+            }
+        }
+    }
+
     // MARK: - Operator commands (each one transaction, then a tick)
 
     /// Restores the alias's previous primary version (or `to`), with routing cleared, in one transaction.
@@ -119,6 +135,9 @@ public struct RolloutEngine: Sendable {
     public func rollback(function: String, alias name: String, to explicit: String? = nil) async throws(RelctlError) -> AliasConfiguration {
         let explicitVersion = try explicit.map { text throws(RelctlError) in try AliasTarget.parseVersion(text) }
         let configuration = try await store.write { tx in
+            if let release = try tx.activeRelease(function: function, alias: name) {
+                throw RelctlError(.resourceConflict, "Alias \(function):\(name) belongs to release \(release.name) (\(release.id)), which is \(release.status.rawValue); `relctl release stop \(release.name)` restores every member together.")
+            }
             if var deployment = try tx.activeDeployment(function: function, alias: name) {
                 guard explicitVersion == nil || explicitVersion == deployment.currentVersion else {
                     throw RelctlError(.resourceConflict, "Deployment \(deployment.id) is in progress on \(function):\(name); `relctl rollback` without --to stops it and restores version \(deployment.currentVersion).")
@@ -174,7 +193,10 @@ public struct RolloutEngine: Sendable {
     /// PutLifecycleEventHookExecutionStatus.
     @discardableResult
     public func reportHook(deploymentId: String, executionId: String, status: HookStatus, output: String? = nil) async throws(RelctlError) -> Deployment {
-        try await transition(deploymentId) { deployment, now, _ in
+        if ReleaseGroup.isReleaseId(deploymentId) {
+            return try await reportReleaseHook(id: deploymentId, executionId: executionId, status: status, output: output).machine
+        }
+        return try await transition(deploymentId) { deployment, now, _ in
             try deployment.reportHook(executionId: executionId, status: status, output: output, now: now)
         }
     }

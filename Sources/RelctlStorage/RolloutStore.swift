@@ -5,7 +5,7 @@ import RelctlCore
 /// caller's transaction; nothing here commits on its own. The methods are synchronous because a
 /// transaction's body runs where its engine keeps the connection (GRDB's writer queue for SQLite);
 /// the store's `read`/`write` that open a transaction are `async` and never block a caller's thread.
-public protocol RolloutTransaction {
+public protocol RolloutTransaction: ReleaseTransaction {
     /// The transaction's clock, seconds since 1970.
     var now: Double { get }
     /// Who is recorded in the audit log and in deployment events.

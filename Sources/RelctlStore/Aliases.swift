@@ -236,6 +236,11 @@ extension Registry {
                 .resourceConflict,
                 "Deployment \(deployment.id) is shifting traffic on \(function):\(alias); cannot \(verb) the alias by hand now (`relctl deployments stop \(deployment.id)` or `relctl rollback \(function) \(alias)`).")
         }
+        if let release = try SQLiteTransaction(db: db, registry: self).activeRelease(function: function, alias: alias) {
+            throw RelctlError(
+                .resourceConflict,
+                "Release \(release.name) (\(release.id)) is shifting traffic on \(function):\(alias); cannot \(verb) the alias by hand now (`relctl release stop \(release.name)` restores every member).")
+        }
     }
 
     func requireAlias(_ db: Database, _ function: String, _ name: String, missing: String) throws -> AliasRecord {

@@ -118,7 +118,7 @@ extension Registry {
             """, [function, alias]).map { try $0.decoded() }
     }
 
-    /// Versions that active deployments reference, for deletion and cleanup guards.
+    /// Versions that active deployments (and release groups) reference, for deletion and cleanup guards.
     func versionsInDeployments(_ db: Database) throws -> [String: [String]] {
         var result: [String: [String]] = [:]
         for row in try Row.fetchAll(db, sql: """
@@ -129,7 +129,7 @@ extension Registry {
             result["\(function):\(row[2] as Int)", default: []].append("deployment \(id)")
             result["\(function):\(row[3] as Int)", default: []].append("deployment \(id)")
         }
-        return result
+        return result.merging(try versionsInReleases(db)) { $0 + $1 }
     }
 }
 

@@ -17,7 +17,10 @@ struct CodeDeployRoutes: Sendable {
 
     /// The operation `X-Amz-Target` names (every CodeDeploy body is at most 1 MB).
     static func operation(_ request: Request) -> APIOperation {
-        guard let target = request.headers[.amzTarget], target.hasPrefix(targetPrefix) else { return .unknown }
+        guard let target = request.headers[.amzTarget] else { return .unknown }
+        // relctl's release-group actions sit beside CodeDeploy's, under the same signature and key rules.
+        if let action = ReleaseOperations.action(target) { return APIOperation(name: action, api: .codeDeploy) }
+        guard target.hasPrefix(targetPrefix) else { return .unknown }
         return APIOperation(name: String(target.dropFirst(targetPrefix.count)), api: .codeDeploy)
     }
 
@@ -28,6 +31,9 @@ struct CodeDeployRoutes: Sendable {
                 throw RelctlError(.resourceNotFound, "No operation at \(request.method.rawValue) \(request.uri.path).")
             }
             let (action, body, allowExecHooks) = (context.operation.name, context.body, services.options.allowExecHooks)
+            if ReleaseOperations.action(request.headers[.amzTarget] ?? "") != nil {
+                return try await ReleaseOperations(registry: try context.registry, allowExecHooks: allowExecHooks).perform(action, body: body)
+            }
             // The rollout engine's calls are async (GRDB's writer, off the cooperative pool); the
             // CodeDeploy records' own reads and writes are still synchronous here (rare control-plane
             // calls) until the registry records have an async protocol too.
@@ -156,7 +162,8 @@ struct CodeDeployOperations {
             return reply(StopDeploymentOutput(status: "Succeeded", statusMessage: stopped.rollbackMessage ?? "Deployment \(id) stopped."))
         case "PutLifecycleEventHookExecutionStatus":
             let id = try name("deploymentId")
-            let deployment = try requireDeployment(id)
+            // A release group's hooks report here too, under the release's id (r-…).
+            let deployment = try (ReleaseGroup.isReleaseId(id) ? try? registry.release(id).machine : nil) ?? requireDeployment(id)
             guard let executionId = try body.string("lifecycleEventHookExecutionId") else {
                 throw CodeDeployError(type: "InvalidLifecycleEventHookExecutionIdException", message: "lifecycleEventHookExecutionId is required.")
             }
