@@ -4,7 +4,9 @@ import RelctlCore
 /// Reads a policy's `judge:` section (YAML already loaded by Yams) into a `JudgeConfiguration`;
 /// ranges are checked by `JudgeConfiguration.validate()` when the policy is validated.
 enum JudgePolicyParser {
-    static let keys: Set<String> = ["errors", "latency", "alpha", "beta", "minRequests", "earlyPromote", "onInsufficientData"]
+    static let keys: Set<String> = ["errors", "latency", "alpha", "beta", "minRequests", "earlyPromote", "onInsufficientData", "source"]
+    static let sourceKeys: Set<String> = ["prometheus", "canary", "baseline", "step"]
+    static let queryKeys: Set<String> = ["invocations", "errors"]
     static let errorKeys: Set<String> = ["maxRatio", "floor"]
     static let latencyKeys: Set<String> = ["metric", "quantiles", "maxIncrease"]
 
@@ -78,6 +80,32 @@ enum JudgePolicyParser {
                 throw invalid("`onInsufficientData` must be one of \(JudgeConfiguration.InsufficientData.allCases.map(\.rawValue).joined(separator: ", ")) (got \(value)).")
             }
             configuration.onInsufficientData = choice
+        }
+        if let value = map["source"] {
+            let source = try mapping(value, "source", allowed: sourceKeys)
+            guard let url = source["prometheus"] as? String else {
+                throw invalid("`source.prometheus` is the Prometheus server's base URL, such as http://127.0.0.1:9090.")
+            }
+            func queries(_ side: String) throws(RelctlError) -> JudgeSource.Queries {
+                let example = "{invocations: 'sum(http_requests_total{version=\"{{\(side == "canary" ? "target" : "current")}}\"})', errors: '…'}"
+                guard let value = source[side] else { throw invalid("`source.\(side)` is missing: a mapping \(example) of cumulative counters.") }
+                let fields = try mapping(value, "source.\(side)", allowed: queryKeys)
+                guard let invocations = fields["invocations"] as? String, let errors = fields["errors"] as? String else {
+                    throw invalid("`source.\(side)` needs both `invocations` and `errors`, each a PromQL query of a cumulative counter, such as \(example).")
+                }
+                return JudgeSource.Queries(invocations: invocations, errors: errors)
+            }
+            var result = JudgeSource(prometheus: url, canary: try queries("canary"), baseline: try queries("baseline"))
+            if let step = source["step"] {
+                if let number = PolicyParser.number(step) {
+                    result.step = number
+                } else if let text = step as? String {
+                    do { result.step = try DurationText.parse(text) } catch { throw invalid("`source.step`: \(error.message)") }
+                } else {
+                    throw invalid("`source.step` is a duration such as 15s (got \(step)).")
+                }
+            }
+            configuration.source = result
         }
         return configuration
     }

@@ -17,6 +17,8 @@ struct AlarmCache {
     var observations: [String: AlarmObservation] = [:]
     /// Prometheus alarms' answers, queried before the transaction (absent: the stored state stands).
     var prometheus: [String: PrometheusReading] = [:]
+    /// Prometheus-sourced judges' answers by deployment id, queried before the transaction.
+    var judgeSources: [String: JudgeSourceReading] = [:]
 }
 
 extension RolloutEngine: MetricSink {

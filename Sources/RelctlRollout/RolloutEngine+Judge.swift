@@ -32,23 +32,37 @@ struct JudgeStep {
 
     /// Feeds the closed seconds and returns what the verdict asks of the deployment (in the same
     /// transaction, before the machine's own tick).
-    mutating func decide(_ tx: any RolloutTransaction, _ deployment: inout Deployment, now: Double) throws -> [DeploymentAction] {
+    /// `source`: what Prometheus answered before the transaction, for a judge with a `source:` (nil:
+    /// not queried on this path — such a judge then reads nothing new).
+    mutating func decide(_ tx: any RolloutTransaction, _ deployment: inout Deployment, now: Double,
+                         source: JudgeSourceReading? = nil) throws -> [DeploymentAction] {
         guard deployment.status.isActive else { return [] }
-        let through = DeploymentJudge.closedThrough(now: now)
+        // From a Prometheus source: as far as its answer covers, nothing when it failed.
+        let external = configuration.source != nil
+        let through = external ? (source.flatMap { $0.failure == nil ? $0.through : nil } ?? 0) : DeploymentJudge.closedThrough(now: now)
         let split = deployment.aliasWeight > 0 && deployment.aliasWeight < 100
         let endOfLastHold = Self.lastHoldEnded(deployment, now: now)
         let due = cursor == nil || cursor!.weight != deployment.aliasWeight || endOfLastHold
-            || (split && through > cursor!.judgedThrough)
+            || (split && through > cursor!.judgedThrough) || source != nil
         guard due else { return [] }
         var judge = try load(tx, deployment, now: now)
         defer { state = judge }
         judge.follow(weight: deployment.aliasWeight, at: now)
+        var actions: [DeploymentAction] = []
+        if external, let source, source.failure != judge.sourceProblem {
+            judge.sourceProblem = source.failure
+            let message = source.failure.map { "Canary judge: Prometheus data is missing (\($0)); no evidence is counted until it answers." }
+                ?? "Canary judge: Prometheus answers again; judging from the first unread window."
+            actions.append(.record(DeploymentEvent(at: now, kind: "JudgeSource", message: message,
+                                                   details: source.failure.map { ["missingData": $0] } ?? [:])))
+        }
         if through > judge.judgedThrough {
             // Only the seconds since the judge last read, and none before traffic was first split.
             let firstSplit = judge.weights.first { $0.percent > 0 && $0.percent < 100 }?.at.rounded(.down)
             if let firstSplit, firstSplit < through {
                 let from = max(judge.judgedThrough, firstSplit)
-                let samples = try RolloutEngine.judgeSamples(tx, deployment, from: from, to: through, latency: configuration.latency != nil)
+                let samples = external ? source!.samples
+                    : try RolloutEngine.judgeSamples(tx, deployment, from: from, to: through, latency: configuration.latency != nil)
                 judge.judgedThrough = from
                 judge.feed(samples, through: through)
             } else {
@@ -56,7 +70,6 @@ struct JudgeStep {
             }
         }
         dirty = true
-        var actions: [DeploymentAction] = []
         let verdict = judge.judge.verdict
         if !verdict.sameKind(as: judge.logged) {
             judge.logged = verdict
@@ -171,10 +184,12 @@ extension RolloutEngine {
 
     /// Whether a tick has work for the deployment's judge (closed seconds to feed while traffic is
     /// split, or a weight it has not seen), read from its cursor without decoding its state.
-    static func judgeDue(_ tx: any RolloutTransaction, _ deployment: Deployment, now: Double) throws -> Bool {
-        guard deployment.policy.judge != nil, deployment.status.isActive else { return false }
+    static func judgeDue(_ tx: any RolloutTransaction, _ deployment: Deployment, now: Double, source: JudgeSourceReading? = nil) throws -> Bool {
+        guard let judge = deployment.policy.judge, deployment.status.isActive else { return false }
         guard let cursor = try tx.judgeCursor(deploymentId: deployment.id) else { return true }
         if cursor.weight != deployment.aliasWeight { return true }
+        // A Prometheus-sourced judge has news only when the source was read (its answer or its failure).
+        if judge.source != nil { return source != nil }
         return deployment.aliasWeight > 0 && deployment.aliasWeight < 100 && DeploymentJudge.closedThrough(now: now) > cursor.judgedThrough
     }
 

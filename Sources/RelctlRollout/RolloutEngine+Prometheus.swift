@@ -100,9 +100,29 @@ extension RolloutEngine {
         var reading = PrometheusReading(values: [:], failure: nil, query: plan.query)
         // The newest period ends after now: its value is the one at now.
         let times = stride(from: plan.start, through: plan.end + plan.period - 1e-6, by: plan.period).map { min($0, plan.end) }
-        guard let first = times.first, let url = plan.source.rangeURL(plan.query, start: first, end: plan.end, step: plan.period) else {
-            reading.failure = "cannot build a query URL from \(plan.source.url)"
+        guard let first = times.first else {
+            reading.failure = "no period to query"
             return reading
+        }
+        switch await fetchRange(plan.source, query: plan.query, start: first, end: plan.end, step: plan.period) {
+        case .success(let points):
+            for point in points {
+                // A value at time t belongs to the period that ends at t (the newest: the one containing now).
+                let start = ((point.time - 1e-6) / plan.period).rounded(.down) * plan.period
+                reading.values[start] = point.value
+            }
+            if points.isEmpty { reading.failure = "the query returned no data" }
+        case .failure(let failure):
+            reading.failure = failure.description
+        }
+        return reading
+    }
+
+    /// One `/api/v1/query_range` of `query` (placeholders already filled in) on `source`'s server, with the timeout.
+    static func fetchRange(_ source: PrometheusQuery, query: String, start: Double, end: Double,
+                           step: Double) async -> Result<[(time: Double, value: Double)], PrometheusFailure> {
+        guard let url = source.rangeURL(query, start: start, end: end, step: step) else {
+            return .failure(PrometheusFailure("cannot build a query URL from \(source.url)"))
         }
         do {
             var request = HTTPClientRequest(url: url.absoluteString)
@@ -110,20 +130,13 @@ extension RolloutEngine {
             let response = try await HTTPClient.shared.execute(request, timeout: prometheusTimeout)
             let body = try await response.body.collect(upTo: 8 << 20)
             switch PrometheusQuery.parseRange(Data(body.readableBytesView)) {
-            case .success(let points):
-                for point in points {
-                    // A value at time t belongs to the period that ends at t (the newest: the one containing now).
-                    let start = ((point.time - 1e-6) / plan.period).rounded(.down) * plan.period
-                    reading.values[start] = point.value
-                }
-                if points.isEmpty { reading.failure = "the query returned no data" }
+            case .success(let points): return .success(points)
             case .failure(let failure):
-                reading.failure = response.status.code == 200 ? failure.description : "HTTP \(response.status.code): \(failure.description)"
+                return .failure(response.status.code == 200 ? failure : PrometheusFailure("HTTP \(response.status.code): \(failure.description)"))
             }
         } catch {
-            reading.failure = "cannot query \(plan.source.url): \(error)"
+            return .failure(PrometheusFailure("cannot query \(source.url): \(error)"))
         }
-        return reading
     }
 
     /// A Prometheus alarm's evaluation from its reading: failed or empty queries are missing data

@@ -229,15 +229,16 @@ public struct RolloutEngine: Sendable {
     @discardableResult
     public func tick(only id: String? = nil) async throws(RelctlError) -> [String] {
         let readings = await prometheusReadings(only: id)
+        let judgeSources = await judgeSourceReadings(only: id)
         let due: [String] = try await store.read { tx in
             let now = tx.now
-            var cache = AlarmCache(prometheus: readings)
+            var cache = AlarmCache(prometheus: readings, judgeSources: judgeSources)
             var result: [String] = []
             for deployment in try tx.activeDeployments() where id == nil || deployment.id == id {
                 var copy = deployment
                 let observations = try Self.observeAlarms(tx, deployment, now: now, cache: &cache, save: false)
                 let actions = copy.tick(now: now, alarms: observations, newExecutionId: { "pending" })
-                let judgeDue = try Self.judgeDue(tx, deployment, now: now)
+                let judgeDue = try Self.judgeDue(tx, deployment, now: now, source: judgeSources[deployment.id])
                 if !actions.isEmpty || copy != deployment || judgeDue { result.append(deployment.id) }
             }
             return result
@@ -247,7 +248,7 @@ public struct RolloutEngine: Sendable {
             let batch = Array(due[start..<min(due.count, start + Self.batchSize)])
             start += Self.batchSize
             try await store.write { tx in
-                var cache = AlarmCache(prometheus: readings)
+                var cache = AlarmCache(prometheus: readings, judgeSources: judgeSources)
                 for id in batch {
                     guard var deployment = try tx.deployment(id: id) else { continue }
                     try Self.advance(tx, &deployment, cache: &cache)
@@ -265,7 +266,7 @@ public struct RolloutEngine: Sendable {
         let observations = try observeAlarms(tx, deployment, now: now, cache: &cache, save: true)
         // The canary judge (a policy's `judge:` section) decides first: abort, end the hold, pause.
         var judging = try JudgeStep(tx, deployment)
-        var actions = try judging?.decide(tx, &deployment, now: now) ?? []
+        var actions = try judging?.decide(tx, &deployment, now: now, source: cache.judgeSources[deployment.id]) ?? []
         actions += deployment.tick(now: now, alarms: observations, newExecutionId: newExecutionId)
         try apply(tx, &deployment, actions, now: now)
         try judging?.finish(tx, deployment, now: now)

@@ -118,4 +118,55 @@ struct PrometheusCLITests {
         #expect(result.status == 1)
         #expect(((result.object["errorInformation"] as? [String: Any])?["message"] as? String)?.contains("Prometheus: cannot query") == true, "\(result.stdout)")
     }
+
+    /// A judge whose `source:` is Prometheus: the counters serve's `/metrics` exports, scraped by a
+    /// real Prometheus, are the evidence. Version 2 fails every request, version 1 none: the judge
+    /// aborts the canary from Prometheus' counts and the alias goes back.
+    @Test func aJudgeReadingPrometheusCountersAbortsAFailingCanary() throws {
+        let cli = try Self.fixture(canary: 100)
+        let server = try ServerProcess(cli)
+        defer { _ = server.stop() }
+        let prometheus = try PrometheusProcess(cli, scraping: server.port)
+        func counter(_ name: String, _ version: String) -> String {
+            "'sum(\(name){function=\"{{function}}\",version=\"{{\(version)}}\"}) or vector(0)'"
+        }
+        try """
+            name: PromJudged
+            type: Steps
+            steps:
+              - weight: 50
+                hold: 10m
+            judge:
+              minRequests: 10
+              source:
+                prometheus: \(prometheus.endpoint)
+                step: 2s
+                canary: {invocations: \(counter("relctl_invocations_total", "target")), errors: \(counter("relctl_invocation_errors_total", "target"))}
+                baseline: {invocations: \(counter("relctl_invocations_total", "current")), errors: \(counter("relctl_invocation_errors_total", "current"))}
+            """.write(to: cli.dataDirectory.appendingPathComponent("policies/prom-judged.yaml"), atomically: true, encoding: .utf8)
+        let created = try cli.json("deploy", "orders", "--alias", "live", "--version", "2", "--policy", "PromJudged", "--detach")
+        let id = created["deploymentId"] as? String ?? ""
+        var record: [String: Any] = [:]
+        let deadline = Date().addingTimeInterval(150)
+        while Date() < deadline {
+            // Invocations through the server, so its /metrics counts them (relctl's own metric store is not read).
+            for _ in 0..<4 {
+                _ = try? ChildProcess.run(arguments: ["/usr/bin/curl", "-s", "-m", "30", "-o", "/dev/null", "-X", "POST", "-d", "{}",
+                                                      "\(server.endpoint)/2015-03-31/functions/orders:live/invocations"],
+                                          environment: ProcessInfo.processInfo.environment, timeout: 60)
+            }
+            record = try cli.json("deployments", "get", id)
+            if record["status"] as? String != "InProgress" { break }
+            usleep(100_000)
+        }
+        #expect(record["status"] as? String == "Failed", "\(record["status"] ?? "-")")
+        let error = record["errorInformation"] as? [String: Any] ?? [:]
+        #expect((error["message"] as? String)?.contains("The canary judge aborted at 50% to version 2: errors:") == true, "\(error)")
+        let events = record["events"] as? [[String: Any]] ?? []
+        #expect(!events.contains { $0["kind"] as? String == "JudgeSource" }, "Prometheus answered throughout: \(events)")
+        let abort = events.last { $0["kind"] as? String == "JudgeVerdict" }?["details"] as? [String: String] ?? [:]
+        #expect(abort["verdict"] == "ABORT" && Int(abort["canaryErrors"] ?? "") ?? 0 > 0 && abort["baselineErrors"] == "0", "\(abort)")
+        let alias = try cli.json("alias", "get", "orders", "live")
+        #expect(alias["FunctionVersion"] as? String == "1" && alias["RoutingConfig"] == nil)
+    }
 }

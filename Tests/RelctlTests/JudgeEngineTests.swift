@@ -133,4 +133,37 @@ struct JudgeEngineTests {
         #expect(failed.error?.message.contains("insufficient evidence") == true)
         #expect(try fixture.alias() == AliasTarget(functionVersion: 1))
     }
+
+    /// A judge reading a Prometheus that does not answer counts nothing — missing data is logged
+    /// once, never a pass — and at the end of its last hold follows onInsufficientData.
+    @Test func aPrometheusSourceThatDoesNotAnswerIsMissingDataNeverAPass() async throws {
+        let fixture = try RolloutFixture()
+        let closed = "http://127.0.0.1:1"  // nothing listens on port 1: refused at once
+        var configuration = JudgeConfiguration(minRequests: 0, earlyPromote: true, onInsufficientData: .fail)
+        configuration.source = JudgeSource(prometheus: closed, canary: .init(invocations: "a", errors: "b"),
+                                           baseline: .init(invocations: "c", errors: "d"), step: 5)
+        let deployment = try await Self.deploy(fixture, Self.policy([(10, 60)], judge: configuration))
+        // relctl's own store has a healthy canary: a source judge must not read it. (Few ticks: each
+        // waits out the Prometheus timeout, as the HTTP client retries a refused connection until then.)
+        for _ in 0..<3 {
+            for _ in 0..<19 {
+                fixture.clock.advance(1)
+                try await Self.second(fixture, canary: (10, 0), baseline: (90, 0))
+            }
+            try await fixture.engine.tick()
+        }
+        #expect(try fixture.registry.deployment(id: deployment.id).status == .inProgress, "no early promote on no evidence")
+        fixture.clock.advance(4)
+        try await fixture.engine.tick()
+        let failed = try fixture.registry.deployment(id: deployment.id)
+        #expect(failed.status == .failed)
+        #expect(failed.error?.message.contains("insufficient evidence") == true, "\(failed.error?.message ?? "")")
+        let events = try fixture.registry.deploymentEvents(id: deployment.id).map(\.event)
+        let missing = events.filter { $0.kind == "JudgeSource" }
+        #expect(!missing.isEmpty && zip(missing, missing.dropFirst()).allSatisfy { $0.message != $1.message },
+                "missing data is logged when it starts (and again only when its reason changes): \(missing.map(\.message))")
+        #expect(missing.first?.details["missingData"]?.contains("canary.invocations: cannot query \(closed)") == true, "\(missing.first?.details ?? [:])")
+        #expect(!events.contains { $0.kind == "JudgeVerdict" && $0.details["verdict"] == "PROMOTE" })
+        #expect(try fixture.alias() == AliasTarget(functionVersion: 1))
+    }
 }

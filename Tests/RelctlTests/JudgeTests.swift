@@ -282,6 +282,23 @@ struct JudgePolicyTests {
         #expect(judge.onInsufficientData == .fail)
     }
 
+    @Test func aPrometheusSourceParsesWithItsStep() throws {
+        let policy = try Self.parse("""
+              source:
+                prometheus: http://127.0.0.1:9090
+                step: 5s
+                canary:   {invocations: 'sum(http_requests_total{version="{{target}}"})', errors: 'sum(http_errors_total{version="{{target}}"}) or vector(0)'}
+                baseline: {invocations: 'sum(http_requests_total{version="{{current}}"})', errors: 'sum(http_errors_total{version="{{current}}"}) or vector(0)'}
+            """)
+        let source = try #require(policy.judge?.source)
+        #expect(source.prometheus == "http://127.0.0.1:9090" && source.step == 5)
+        #expect(source.canary.invocations == #"sum(http_requests_total{version="{{target}}"})"#)
+        #expect(source.baseline.errors == #"sum(http_errors_total{version="{{current}}"}) or vector(0)"#)
+        #expect(try JSONDecoder().decode(DeploymentPolicy.self, from: JSONEncoder().encode(policy)) == policy, "stored with the deployment")
+        let defaulted = try #require(try Self.parse("  source: {prometheus: 'http://p:9090', canary: {invocations: a, errors: b}, baseline: {invocations: c, errors: d}}").judge?.source)
+        #expect(defaulted.step == 15)
+    }
+
     @Test func defaultsFillAnEmptySectionAndPoliciesWithoutOneHaveNoJudge() throws {
         let judge = try #require(try Self.parse("  errors: {maxRatio: 1.5}").judge)
         #expect(judge.errors.floor == 0.001 && judge.latency == nil && judge.onInsufficientData == .pause)
@@ -312,6 +329,14 @@ struct JudgePolicyTests {
         ("  earlyPromote: sometimes", "`earlyPromote` must be true or false"),
         ("  onInsufficientData: guess", "`onInsufficientData` must be one of fail, promote, pause"),
         ("  judgement: yes", "unknown field judgement"),
+        ("  source: {canary: {invocations: a, errors: b}, baseline: {invocations: c, errors: d}}", "`source.prometheus` is the Prometheus server's base URL"),
+        ("  source: {prometheus: 'ftp://x', canary: {invocations: a, errors: b}, baseline: {invocations: c, errors: d}}", "prometheus 'ftp://x' must be a Prometheus server's base URL"),
+        ("  source: {prometheus: 'http://p:9090', canary: {invocations: a}, baseline: {invocations: c, errors: d}}", "`source.canary` needs both `invocations` and `errors`"),
+        ("  source: {prometheus: 'http://p:9090', canary: {invocations: a, errors: b}}", "`source.baseline` is missing"),
+        ("  source: {prometheus: 'http://p:9090', canary: {invocations: 'x{v=\"{{version}}\"}', errors: b}, baseline: {invocations: c, errors: d}}", "canary.invocations names an unknown placeholder {{version}}"),
+        ("  source: {prometheus: 'http://p:9090', step: 0.5s, canary: {invocations: a, errors: b}, baseline: {invocations: c, errors: d}}", "step 500ms must be from 1s to 1h"),
+        ("  source: {prometheus: 'http://p:9090', query: up, canary: {invocations: a, errors: b}, baseline: {invocations: c, errors: d}}", "unknown field source.query"),
+        ("  latency: {}\n  source: {prometheus: 'http://p:9090', canary: {invocations: a, errors: b}, baseline: {invocations: c, errors: d}}", "remove `latency:`"),
     ])
     func badJudgeSectionsAreRefusedWithTheFieldNamed(_ section: String, _ message: String) {
         do {
@@ -322,5 +347,38 @@ struct JudgePolicyTests {
             #expect(error.message.contains(message), "\(error.message)")
             #expect(error.message.hasPrefix("judged.yaml"))
         }
+    }
+}
+
+@Suite("Canary judge: Prometheus counters")
+struct JudgeSourceTests {
+    static let source = JudgeSource(prometheus: "http://p:9090", canary: .init(invocations: "a", errors: "b"),
+                                    baseline: .init(invocations: "c", errors: "d"), step: 10)
+
+    @Test func windowsAreWholeStepsFromTheCursorReadOneStepAfterTheyEnd() {
+        // Cursor at 1003: the first window starts at 1010; at 1035 the window [1020, 1030) ended
+        // 5 s ago — not yet a whole step — so the last evaluation read is 1020.
+        #expect(Self.source.evaluationTimes(judgedThrough: 1003, now: 1035)! == (1010, 1020))
+        #expect(Self.source.evaluationTimes(judgedThrough: 1003, now: 1029) == nil, "no whole window yet")
+        #expect(Self.source.evaluationTimes(judgedThrough: 1010, now: 1040)! == (1010, 1030))
+        // A long outage reads at most maxPoints evaluations, the newest.
+        let far = Self.source.evaluationTimes(judgedThrough: 0, now: 10_000_000)!
+        #expect(far.end == 9_999_990 && (far.end - far.start) / 10 == Double(JudgeSource.maxPoints - 1))
+    }
+
+    @Test func countsAreDifferencesOfConsecutiveEvaluationsAtEachWindowsFirstSecond() {
+        let points: [String: [(time: Double, value: Double)]] = [
+            "canary.invocations": [(1000, 50), (1010, 60), (1020, 75), (1030, 5)],   // reset before 1030: 5 new
+            "canary.errors": [(1000, 1), (1010, 3), (1020, 40), (1030, 0)],           // 37 > 15 requests: capped
+            "baseline.invocations": [(1000, 500), (1010, 590), (1030, 770)],          // 1020 missing: no window spans the gap
+            "baseline.errors": [(1000, 2), (1010, 3), (1030, 4)],
+        ]
+        let samples = JudgeSource.samples(points, source: Self.source)
+        #expect(samples.second(1000, weight: 0.1).canary == VersionSecond(invocations: 10, errors: 2))
+        #expect(samples.second(1010, weight: 0.1).canary == VersionSecond(invocations: 15, errors: 15))
+        #expect(samples.second(1020, weight: 0.1).canary == VersionSecond(invocations: 5, errors: 0))
+        #expect(samples.second(1000, weight: 0.1).baseline == VersionSecond(invocations: 90, errors: 1))
+        #expect(samples.second(1010, weight: 0.1).baseline == VersionSecond(invocations: 0, errors: 0))
+        #expect(samples.second(1005, weight: 0.1).canary == VersionSecond(invocations: 0, errors: 0), "the window's other seconds are empty")
     }
 }

@@ -27,6 +27,8 @@ public struct DeploymentJudge: Sendable, Equatable, Codable {
     public var pausedByJudge = false
     /// The end of the last hold was judged (the verdict there is acted on once).
     public var endOfLastHoldJudged = false
+    /// Why the judge's Prometheus source last failed (nil: it answers), so the change is logged once.
+    public var sourceProblem: String?
 
     public init(judge: Judge, judgedThrough: Double, weights: [WeightMark] = []) {
         self.judge = judge

@@ -47,9 +47,12 @@ public struct JudgeConfiguration: Sendable, Equatable, Codable {
     /// End a hold as soon as the evidence says "not worse".
     public var earlyPromote: Bool
     public var onInsufficientData: InsufficientData
+    /// Counts from Prometheus instead of relctl's metric store (nil: the runtime's own samples).
+    public var source: JudgeSource?
 
     public init(errors: Errors = Errors(), latency: Latency? = nil, alpha: Double = 0.05, beta: Double = 0.05,
-                minRequests: Int = 200, earlyPromote: Bool = true, onInsufficientData: InsufficientData = .pause) {
+                minRequests: Int = 200, earlyPromote: Bool = true, onInsufficientData: InsufficientData = .pause,
+                source: JudgeSource? = nil) {
         self.errors = errors
         self.latency = latency
         self.alpha = alpha
@@ -57,6 +60,7 @@ public struct JudgeConfiguration: Sendable, Equatable, Codable {
         self.minRequests = minRequests
         self.earlyPromote = earlyPromote
         self.onInsufficientData = onInsufficientData
+        self.source = source
     }
 
     /// The metric names a latency section may judge.
@@ -77,6 +81,12 @@ public struct JudgeConfiguration: Sendable, Equatable, Codable {
         guard beta.isFinite, beta > 0, beta <= 0.5 else { throw invalid("beta \(beta) must be above 0 and at most 0.5 (0.05 or 5%).") }
         guard minRequests >= 0, minRequests <= 100_000_000 else {
             throw invalid("minRequests \(minRequests) must be from 0 to 100000000.")
+        }
+        if let source {
+            try source.validate()
+            guard latency == nil else {
+                throw invalid("latency is judged from relctl's own Duration samples, not from a Prometheus source: remove `latency:` (errors are judged from the source's counters) or `source:`.")
+            }
         }
         if let latency {
             guard Self.latencyMetrics.contains(latency.metric) else {
