@@ -57,10 +57,16 @@ actor Instance {
     private var queuedTimeout = 0.0
     private var timer: Task<Void, any Error>?
     private var current: (requestId: String, continuation: CheckedContinuation<InvocationOutcome, Never>)?
+    /// Lambda's `AWS_LAMBDA_INITIALIZATION_TYPE`: `on-demand`, or `provisioned-concurrency` for an
+    /// instance started ahead of any invocation.
+    let initializationType: String
+    /// Who waits for the init to end (`waitUntilInitialized`): nil on success, else why it failed.
+    private var initWaiters: [CheckedContinuation<String?, Never>] = []
 
-    init(execution: VersionExecution, logURL: URL) {
+    init(execution: VersionExecution, logURL: URL, initializationType: String = "on-demand") {
         self.execution = execution
         self.logURL = logURL
+        self.initializationType = initializationType
     }
 
     // MARK: Start and stop
@@ -73,6 +79,7 @@ actor Instance {
         let view = (taskRoot: sandbox.taskRoot(host: taskRoot), opt: sandbox.opt(host: opt))
         let command = try Self.command(for: execution, taskRoot: taskRoot, opt: opt, view: view)
         var environment = Self.environment(for: execution, taskRoot: view.taskRoot, opt: view.opt, region: region, port: port)
+        environment["AWS_LAMBDA_INITIALIZATION_TYPE"] = initializationType
         environment["AWS_LAMBDA_LOG_STREAM_NAME"] = "\(LambdaTimestamp.string(from: Date()).prefix(10))/[\(execution.versionText)]\(id)"
         // The function's AWS credentials are its own: they reach this instance's endpoint, which grants
         // a deployment hook the report of its own execution (and an invoke of the function it guards), nothing else.
@@ -182,6 +189,8 @@ actor Instance {
 
     func next() async -> PendingInvocation? {
         initialized = true
+        for waiter in initWaiters { waiter.resume(returning: nil) }
+        initWaiters.removeAll()
         if isDead { return nil }
         if let queued {
             self.queued = nil
@@ -231,10 +240,41 @@ actor Instance {
         }
     }
 
+    /// Waits until the bootstrap has finished its init (asked for its first invocation), at most
+    /// `limit` seconds (the instance is stopped then). Nil when it is ready, else why it is not.
+    func waitUntilInitialized(limit: Double = Instance.initAllowance) async -> String? {
+        if initialized && !isDead { return nil }
+        if isDead { return initFailure }
+        let timer = Task { [weak self] in
+            try await Task.sleep(nanoseconds: UInt64(limit * 1e9))
+            await self?.initTimedOut(after: limit)
+        }
+        defer { timer.cancel() }
+        return await withCheckedContinuation { initWaiters.append($0) }
+    }
+
+    private func initTimedOut(after seconds: Double) {
+        guard !initialized else { return }
+        shutdown(reason: "init did not finish within \(Int(seconds)) s")
+    }
+
+    /// Why the init failed: the error the runtime reported, else how the process ended.
+    private var initFailure: String {
+        if let initError, let object = try? JSONSerialization.jsonObject(with: Data(initError.readableBytesView)) as? [String: Any] {
+            return "\(object["errorType"] as? String ?? "Runtime.InitError"): \(object["errorMessage"] as? String ?? "")"
+        }
+        return "Runtime.ExitError: the runtime \(deathReason) before it finished its init"
+    }
+
     private func markDead(_ reason: String) {
         guard !isDead else { return }
         isDead = true
         deathReason = reason
+        if !initWaiters.isEmpty {
+            let failure = initFailure
+            for waiter in initWaiters { waiter.resume(returning: failure) }
+            initWaiters.removeAll()
+        }
         waitingForNext?.resume(returning: nil)
         waitingForNext = nil
     }

@@ -20,6 +20,16 @@ public actor RuntimePool {
     private var inflight: [String: Int] = [:]
     private var generator = RoutingRandom()
     public private(set) var coldStarts = 0
+    /// Provisioned concurrency (see RuntimePool+Provisioned.swift): every instance kept for it, by
+    /// instance id — free, running an invocation or still in its init. Kept apart from `idle`, so
+    /// nothing that trims idle instances can touch them.
+    var provisioned: [String: ProvisionedInstance] = [:]
+    /// Initialised provisioned instances not running an invocation, by `instanceKey`.
+    var provisionedFree: [String: [Instance]] = [:]
+    /// The reconcile running now: one at a time, so that two never start the same missing instance.
+    var provisioning: Task<RelctlError?, Never>?
+    /// Why provisioning a version execution failed (its init failed): not retried until the settings change.
+    var provisionFailures: [String: String] = [:]
 
     /// Told about every invocation (the server's /metrics).
     let observer: (@Sendable (_ function: String, _ version: String, _ result: InvocationResult?) -> Void)?
@@ -76,7 +86,13 @@ public actor RuntimePool {
         var attempts = 0
         repeat {
             attempts += 1
-            if attempts == 1, grant == nil, let warm = await takeIdle(execution.instanceKey) {
+            // Provisioned instances first (their init ran before any invocation), then on-demand ones.
+            var warm: Instance?
+            if attempts == 1, grant == nil {
+                warm = await takeProvisioned(execution.instanceKey)
+                if warm == nil { warm = await takeIdle(execution.instanceKey) }
+            }
+            if let warm {
                 instance = warm
                 cold = false
             } else {
@@ -101,13 +117,17 @@ public actor RuntimePool {
                 PendingInvocation(requestId: requestId, payload: ByteBuffer(bytes: payload), deadlineMs: deadline, invokedArn: target.invokedArn),
                 timeout: Double(execution.timeout))
             // A warm instance that died while idle never saw the invocation: run it on a fresh one.
+            if outcome.isNotDelivered { forgetProvisioned(key) }
         } while outcome.isNotDelivered && attempts < 2
         let duration = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6
         Self.appendLog(await instance.logURL, "END RequestId: \(requestId)\nREPORT RequestId: \(requestId)\tDuration: \(String(format: "%.2f", duration)) ms\tMemory Size: \(execution.memorySize) MB\(cold ? "\tInit: cold start" : "")\n")
         if grant != nil {
             await instance.shutdown(reason: "hook invocation done")
         } else if await !instance.isDead {
-            idle[execution.instanceKey, default: []].append(instance)
+            if !returnProvisioned(instance, key: await instance.id) { idle[execution.instanceKey, default: []].append(instance) }
+        } else {
+            // A provisioned instance that died (a timeout, a crash) is replaced on the next reconcile.
+            forgetProvisioned(await instance.id)
         }
         var result = InvocationResult(
             StatusCode: 200, Payload: "", ExecutedVersion: execution.versionText, FunctionError: nil, LogResult: nil,
@@ -138,7 +158,7 @@ public actor RuntimePool {
     }
 
     /// The package's folder and the merged layers, extracted (once per content) from the blobs.
-    private func extractedFiles(_ execution: VersionExecution) -> Result<(taskRoot: URL, opt: URL?), RelctlError> {
+    func extractedFiles(_ execution: VersionExecution) -> Result<(taskRoot: URL, opt: URL?), RelctlError> {
         do throws(RelctlError) {
             return .success((try cache.extracted(execution.sha256Hex), try cache.mergedLayers(execution.layers)))
         } catch {
@@ -146,11 +166,12 @@ public actor RuntimePool {
         }
     }
 
-    private func startInstance(_ execution: VersionExecution, files: (taskRoot: URL, opt: URL?), grant: HookGrant?) async throws(RelctlError) -> Instance {
+    func startInstance(_ execution: VersionExecution, files: (taskRoot: URL, opt: URL?), grant: HookGrant?,
+                       initializationType: String = "on-demand") async throws(RelctlError) -> Instance {
         let (taskRoot, opt) = files
         let sandbox = try Sandbox.resolve(Sandbox.Mode(rawValue: try await store.readSetting("sandbox") ?? "auto") ?? .auto)
         let log = logFolder.appendingPathComponent("\(execution.functionName)-\(execution.versionText)-\(UUID().uuidString.prefix(8)).log")
-        let instance = Instance(execution: execution, logURL: log)
+        let instance = Instance(execution: execution, logURL: log, initializationType: initializationType)
         let rollout = rollout
         let endpoint = FunctionEndpoint(
             grant: grant,
@@ -183,9 +204,12 @@ public actor RuntimePool {
 
     /// Stops every instance and flushes the metrics.
     public func shutdown() async {
-        for instance in Array(idle.values.joined()) + Array(busy.values) { await instance.shutdown() }
+        provisioning?.cancel()
+        for instance in Array(idle.values.joined()) + Array(busy.values) + provisioned.values.map(\.instance) { await instance.shutdown() }
         idle.removeAll()
         busy.removeAll()
+        provisioned.removeAll()
+        provisionedFree.removeAll()
         await metrics.flush()
     }
 

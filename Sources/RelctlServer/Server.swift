@@ -146,7 +146,8 @@ public enum RelctlHTTPServer {
         let app = Application(
             router: buildRouter(services: services),
             configuration: .init(address: .hostname(options.host, port: options.port), serverName: "relctl"),
-            services: [ControllerService(services: services), WebhookDispatcher(store: registry, logger: logger)],
+            services: [ControllerService(services: services), WebhookDispatcher(store: registry, logger: logger),
+                       ProvisionedConcurrencyService(services: services)],
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? options.port
                 services.setBaseURL("http://\(options.host.contains(":") ? "[\(options.host)]" : options.host):\(port)")
@@ -165,6 +166,25 @@ public enum RelctlHTTPServer {
         await pool.shutdown()
         try? await storeThreads.shutdownGracefully()
         logger.info("relctl serve stopped")
+    }
+}
+
+/// Keeps the runtime's provisioned instances in line with the settings and the aliases, which
+/// deployments (here or in another process) move: one reconcile per controller interval.
+struct ProvisionedConcurrencyService: Service {
+    let services: ServerServices
+
+    func run() async throws {
+        try? await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do {
+                    try await services.pool.reconcileProvisionedConcurrency()
+                } catch {
+                    services.logger.error("provisioned concurrency reconcile failed", metadata: ["error": "\(error)"])
+                }
+                try await Task.sleep(nanoseconds: UInt64(services.options.tickInterval * 1e9))
+            }
+        }
     }
 }
 

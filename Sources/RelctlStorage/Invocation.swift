@@ -72,3 +72,26 @@ public struct InvocationTarget: Sendable {
     }
 }
 
+
+/// A provisioned-concurrency setting with where its qualifier's traffic goes now.
+public struct ProvisionedConcurrencyTarget: Sendable {
+    public var functionName: String
+    /// The version number or alias name the setting is on.
+    public var qualifier: String
+    public var requested: Int
+    public var target: InvocationTarget
+
+    public init(functionName: String, qualifier: String, requested: Int, target: InvocationTarget) {
+        self.functionName = functionName
+        self.qualifier = qualifier
+        self.requested = requested
+        self.target = target
+    }
+
+    /// The instances to keep warm: per version the qualifier routes to, split by the alias's weights.
+    public var allocation: [(execution: VersionExecution, count: Int)] {
+        target.routing.provisionedSplit(requested).sorted { $0.key < $1.key }.compactMap { version, count in
+            target.executions[version].map { ($0, count) }
+        }
+    }
+}

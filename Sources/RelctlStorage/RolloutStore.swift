@@ -193,6 +193,9 @@ public protocol InvocationStore: Sendable {
     func resolveInvocation(_ function: FunctionReference) async throws(RelctlError) -> InvocationTarget
     /// A setting's stored value (nil: never set).
     func readSetting(_ key: String) async throws(RelctlError) -> String?
+    /// Every provisioned-concurrency setting (PutProvisionedConcurrencyConfig), resolved as of now:
+    /// the runtime keeps that many instances of the versions they route to warm.
+    func provisionedConcurrencyTargets() async throws(RelctlError) -> [ProvisionedConcurrencyTarget]
 }
 
 /// Content-addressed code: zip packages by their SHA-256 (64 lowercase hex digits).

@@ -87,6 +87,17 @@ extension Registry {
         configuration.LastUpdateStatusReasonCode = kind == "update" ? "Creating" : nil
     }
 
+    /// A version just published, as AWS answers it until it turns Active: `Pending`, `Creating`, and no
+    /// LastUpdateStatus (a version has none then). The server keeps the window (FunctionSettling).
+    public static func applyPublishingState(to configuration: inout FunctionConfiguration) {
+        configuration.State = "Pending"
+        configuration.StateReason = creatingReason
+        configuration.StateReasonCode = "Creating"
+        configuration.LastUpdateStatus = nil
+        configuration.LastUpdateStatusReason = nil
+        configuration.LastUpdateStatusReasonCode = nil
+    }
+
     /// Whether `function` is still being created (Invoke is refused then, as on AWS).
     public func isPending(_ function: String) throws(RelctlError) -> Bool {
         try read { db in try FunctionTransitionRecord.fetchOne(db, key: function)?.kind == "create" }

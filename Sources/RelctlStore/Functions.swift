@@ -247,6 +247,14 @@ extension Registry {
         switch function.qualifier {
         case .latest:
             throw RelctlError(.invalidParameterValue, "$LATEST version cannot be deleted without deleting the function.")
+        case .alias(let name) where !name.allSatisfy(\.isNameCharacter):
+            // `$latest`, `$LATES`: the qualifier pattern allows `$`, alias names do not, so it names
+            // nothing: AWS's "not found" with the qualifier as given (once the function exists).
+            try read { db in
+                try requireAccount(function)
+                _ = try requireFunction(db, function.name)
+            }
+            throw RelctlError.functionNotFound(arn.functionArn(function.name, qualifier: name))
         case .alias:
             throw RelctlError(.invalidParameterValue, "Deletion of aliases is not currently supported.")
         case .version, nil:

@@ -1,8 +1,9 @@
 import Foundation
 import GRDB
 import RelctlCore
+import RelctlStorage
 
-/// PutProvisionedConcurrencyConfig on a version or an alias: recorded and reported READY.
+/// PutProvisionedConcurrencyConfig on a version or an alias: recorded here, kept warm by the runtime.
 struct ProvisionedConcurrencyRecord: SnakeCaseRecord {
     static let databaseTableName = "provisioned_concurrency"
     var functionName: String
@@ -54,8 +55,12 @@ extension Registry {
                try ProvisionedConcurrencyRecord.fetchOne(db, key: ["function_name": function, "qualifier": String(alias.functionVersion)]) != nil {
                 throw RelctlError(.resourceConflict, "Alias can't be used for Provisioned Concurrency configuration on an already Provisioned version")
             }
+            // Provisioned concurrency counts against the function's reserved concurrency: every
+            // setting of the function together, this one at its new value, must fit in it.
             let reserved = try FunctionRecord.fetchOne(db, key: function)?.reservedConcurrency
-            if let reserved, executions > reserved {
+            let others = try Int.fetchOne(db, sql: "SELECT COALESCE(SUM(requested), 0) FROM provisioned_concurrency WHERE function_name = ? AND qualifier <> ?",
+                                          arguments: [function, key]) ?? 0
+            if let reserved, others + executions > reserved {
                 throw RelctlError(.invalidParameterValue,
                                   "Requested Provisioned Concurrency should not be greater than the reservedConcurrentExecution for function")
             }
@@ -80,14 +85,36 @@ extension Registry {
         }
     }
 
-    /// ListProvisionedConcurrencyConfigs: every setting of the function, by qualifier.
-    public func provisionedConcurrencies(_ function: String) throws(RelctlError) -> [ProvisionedConcurrencyConfig] {
-        try read { db in
+    /// ListProvisionedConcurrencyConfigs: one page of the function's settings, by qualifier; the
+    /// marker is the last qualifier of the previous page.
+    public func provisionedConcurrencies(_ function: String, marker: String? = nil, maxItems: Int? = nil) throws(RelctlError) -> Page<ProvisionedConcurrencyConfig> {
+        let limit = try pageSize(maxItems, max: 50)
+        return try read { db in
             _ = try requireFunction(db, function)
-            return try ProvisionedConcurrencyRecord.filter(Column("function_name") == function).order(Column("qualifier")).fetchAll(db).map {
+            let records = try ProvisionedConcurrencyRecord.filter(Column("function_name") == function && Column("qualifier") > (marker ?? ""))
+                .order(Column("qualifier")).limit(limit + 1).fetchAll(db)
+            let page = records.prefix(limit)
+            return Page(items: page.map {
                 ProvisionedConcurrencyConfig(functionArn: arn.functionArn(function, qualifier: $0.qualifier), requested: $0.requested,
                                              lastModified: $0.lastModified)
+            }, nextMarker: records.count > limit ? page.last?.qualifier : nil)
+        }
+    }
+
+    /// Every setting of every function with where its qualifier routes now (what the runtime keeps warm).
+    public func provisionedConcurrencyTargets() async throws(RelctlError) -> [ProvisionedConcurrencyTarget] {
+        do {
+            return try await pool.read { db in
+                try ProvisionedConcurrencyRecord.order(Column("function_name"), Column("qualifier")).fetchAll(db).compactMap { record in
+                    let qualifier = try Qualifier(parsing: record.qualifier)
+                    // A setting whose qualifier no longer resolves keeps nothing warm (its row goes with it).
+                    guard let target = try? self.invocationTarget(db, FunctionReference(name: record.functionName, qualifier: qualifier)) else { return nil }
+                    return ProvisionedConcurrencyTarget(functionName: record.functionName, qualifier: record.qualifier,
+                                                        requested: record.requested, target: target)
+                }
             }
+        } catch {
+            throw Registry.map(error)
         }
     }
 

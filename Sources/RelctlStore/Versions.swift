@@ -95,7 +95,7 @@ extension Registry {
         }
         return try write { db, _ in
             try requireAccount(function)
-            _ = try requireFunction(db, function.name)
+            let lastVersion = try requireFunction(db, function.name).highestVersion
             try requireSettled(db, function.name, settle: settle)
             let latest = try latest(db, function.name)
             if let expectedRevisionId, expectedRevisionId != latest.revisionId { throw RelctlError.revisionMismatch }
@@ -105,7 +105,10 @@ extension Registry {
                     .invalidParameterValue,
                     "CodeSHA256 (\(expectedCodeSha256)) is different from current CodeSHA256 in $LATEST (\(actual)). Please try again with the CodeSHA256 in $LATEST.")
             }
-            return try publishLatest(db, function.name, description: description)
+            var configuration = try publishLatest(db, function.name, description: description)
+            // Through the API (`settle`), a version just published starts Pending, as on AWS.
+            if let settle, settle > 0, configuration.Version != String(lastVersion) { Self.applyPublishingState(to: &configuration) }
+            return configuration
         }
     }
 

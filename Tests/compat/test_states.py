@@ -16,6 +16,7 @@ observable between two calls; the shared server of the suite runs with `--settle
 final at once), so that the other tests need no waiters.
 """
 
+import json
 import os
 import subprocess
 
@@ -83,6 +84,40 @@ def test_update_is_in_progress_and_conflicts_until_it_settles(settling):
     assert settled["LastUpdateStatus"] == "Successful" and "LastUpdateStatusReason" not in settled
     assert settled["RevisionId"] != updated["RevisionId"]
     assert client.publish_version(FunctionName=name)["Version"] == "1"
+    client.delete_function(FunctionName=name)
+
+
+# PublishVersion answers the new version `State: Pending`, `StateReasonCode: Creating`, "The function is
+# being created." and no LastUpdateStatus; the version turns Active a moment later (LocalStack's
+# AWS-validated provider, `_publish_version_with_changes`: "versions never have a last update status";
+# botocore's `published_version_active` waiter polls GetFunctionConfiguration(Qualifier) until Active).
+# A publish that changed nothing returns the existing version as it is; relctl's CLI sees Active.
+def test_publish_answers_pending_then_the_version_turns_active(settling):
+    binary, data_dir, client = settling
+    name = unique_name("publishing")
+    create(client, name)
+    wait(client, "function_active_v2", name)
+    published = client.publish_version(FunctionName=name)
+    assert (published["Version"], published["State"], published["StateReason"], published["StateReasonCode"]) == (
+        "1", "Pending", CREATING, "Creating")
+    assert "LastUpdateStatus" not in published
+    assert client.get_function_configuration(FunctionName=name, Qualifier="1")["State"] == "Pending"
+    assert client.get_function(FunctionName=name, Qualifier="1")["Configuration"]["State"] == "Pending"
+    assert client.get_function_configuration(FunctionName=name)["State"] == "Active"
+    client.get_waiter("published_version_active").wait(FunctionName=name, Qualifier="1",
+                                                       WaiterConfig={"Delay": 1, "MaxAttempts": 30})
+    active = client.get_function_configuration(FunctionName=name, Qualifier="1")
+    assert active["State"] == "Active" and "StateReason" not in active
+    again = client.publish_version(FunctionName=name)
+    assert (again["Version"], again["State"]) == ("1", "Active")
+
+    client.update_function_configuration(FunctionName=name, Description="v2")
+    wait(client, "function_updated_v2", name)
+    done = subprocess.run([binary, "publish", name, "--data-dir", data_dir, "--output", "json"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    cli = json.loads(done.stdout)
+    assert (cli["Version"], cli["State"]) == ("2", "Active")
     client.delete_function(FunctionName=name)
 
 

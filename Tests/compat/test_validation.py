@@ -244,3 +244,28 @@ def test_zipped_limit_applies_to_direct_uploads_only_and_unzipped_limit_to_both(
     finally:
         s3.shutdown()
         thread.join(timeout=10)
+
+
+# DeleteFunction with a qualifier that is almost `$LATEST` (issue 11 §2). `$LATEST` is case-sensitive:
+# `$latest` names no version or alias, so AWS answers 404 "Function not found: …:NAME:$latest", the
+# qualifier as given (lambda-api.md §3.1 [LS]); `$LATES` as a Qualifier is the same (it fits the
+# qualifier pattern `[a-zA-Z0-9-_$]+` but names nothing). Inside FunctionName (`NAME:$LATES`) it fails
+# the NamespacedFunctionName pattern: ValidationException with the pattern (lambda-api.md §3.1, issue
+# 11 §2). Neither deletes anything.
+@pytest.mark.parametrize("qualifier", ["$latest", "$LATES"])
+def test_delete_function_with_a_near_latest_qualifier_is_not_found_and_deletes_nothing(lambda_client, functions, qualifier):
+    created = functions.create(Publish=True)
+    name, arn = created["FunctionName"], created["FunctionArn"]
+    with expect_error(lambda_client, "ResourceNotFoundException", 404, message=f"Function not found: {arn}:{qualifier}"):
+        lambda_client.delete_function(FunctionName=name, Qualifier=qualifier)
+    versions = lambda_client.list_versions_by_function(FunctionName=name)["Versions"]
+    assert [v["Version"] for v in versions] == ["$LATEST", "1"]
+
+
+def test_delete_function_named_with_a_near_latest_qualifier_is_a_validation_error(lambda_client, functions):
+    name = functions.create(Publish=True)["FunctionName"]
+    message = (f"1 validation error detected: Value '{name}:$LATES' at 'functionName' failed to satisfy constraint: "
+               f"Member must satisfy regular expression pattern: {NAMESPACED_PATTERN}")
+    with expect_error(lambda_client, "ValidationException", 400, message=message):
+        lambda_client.delete_function(FunctionName=f"{name}:$LATES")
+    assert [v["Version"] for v in lambda_client.list_versions_by_function(FunctionName=name)["Versions"]] == ["$LATEST", "1"]

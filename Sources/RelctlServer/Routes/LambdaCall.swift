@@ -100,6 +100,11 @@ struct LambdaCall: Sendable {
     func reachableFunction(named text: String) throws(RelctlError) -> FunctionReference {
         let shape: FunctionReference.NameShape = Self.namespacedActions.contains(operation) ? .namespaced : .functionName
         let reference = try FunctionReference(parsing: text, shape: shape)
+        // In a name, AWS's pattern allows `$` only in `$LATEST`: `NAME:$LATES` is a ValidationException
+        // on functionName (a `Qualifier` parameter of that text is merely not found).
+        if case .alias(let qualifier)? = reference.qualifier, !qualifier.allSatisfy(\.isNameCharacter) {
+            throw .validation(value: text, field: "functionName", constraint: "Member must satisfy regular expression pattern: \(shape.pattern)")
+        }
         try registry.arn.requireReachable(reference, named: text, shape: shape, action: operation, caller: registry.actor)
         return reference
     }

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import RelctlCore
+import RelctlRuntime
 import RelctlStore
 
 /// The Lambda operations release tooling calls around functions: resource policies (function and
@@ -71,6 +72,8 @@ struct LambdaResourceRoutes: Sendable {
             route(.delete, provisioned, "DeleteProvisionedConcurrencyConfig") { call in
                 let (name, qualifier) = try Self.provisionedTarget(call)
                 try await call.store { try $0.deleteProvisionedConcurrency(name, qualifier: qualifier) }
+                // Its instances are released before the answer.
+                try await services.pool.reconcileProvisionedConcurrency()
                 return Response(status: .noContent)
             },
         ]
@@ -238,23 +241,33 @@ struct LambdaResourceRoutes: Sendable {
             throw RelctlError.validation(value: "null", field: "provisionedConcurrentExecutions", constraint: "Member must not be null")
         }
         let config = try await call.store { try $0.putProvisionedConcurrency(name, qualifier: qualifier, executions: executions) }
-        // Accepted: AWS reports IN_PROGRESS until the instances are allocated; reads report READY.
-        return .awsJSON(ProvisionedConcurrencyResponse(config, status: "IN_PROGRESS"), status: .accepted)
+        // The runtime starts the instances now and the answer waits for their init (each at most
+        // Lambda's 10 s init limit), so that a read right after it tells how it went: READY, or
+        // FAILED with the init's error. The answer itself is AWS's: 202, IN_PROGRESS.
+        try await services.pool.reconcileProvisionedConcurrency(retryingFailuresOf: name)
+        return .awsJSON(ProvisionedConcurrencyResponse(config, status: .init(state: .inProgress, allocated: 0)), status: .accepted)
     }
 
     func getProvisionedConcurrency(_ call: LambdaCall) async throws -> Response {
         let (name, qualifier) = try Self.provisionedTarget(call)
         let config = try await call.store { try $0.provisionedConcurrency(name, qualifier: qualifier) }
-        return .awsJSON(ProvisionedConcurrencyResponse(config, status: "READY"))
+        let status = try await services.pool.provisionedConcurrencyStatuses(function: name)[Self.qualifierText(config)]
+        return .awsJSON(ProvisionedConcurrencyResponse(config, status: status ?? .init(state: .inProgress, allocated: 0)))
     }
 
     func listProvisionedConcurrency(_ call: LambdaCall) async throws -> Response {
         let name = try call.functionReference(qualifierAllowed: false).name
-        _ = try call.maxItems(cap: 50, hardMax: 50)
-        let configs = try await call.store { try $0.provisionedConcurrencies(name) }
-        return .awsJSON(ProvisionedConcurrencyList(ProvisionedConcurrencyConfigs: configs.map {
-            ProvisionedConcurrencyResponse($0, status: "READY", withArn: true)
-        }))
+        let (marker, maxItems) = (call.query["Marker"], try call.maxItems(cap: 50, hardMax: 50))
+        let page = try await call.store { try $0.provisionedConcurrencies(name, marker: marker, maxItems: maxItems) }
+        let statuses = try await services.pool.provisionedConcurrencyStatuses(function: name)
+        return .awsJSON(ProvisionedConcurrencyList(ProvisionedConcurrencyConfigs: page.items.map {
+            ProvisionedConcurrencyResponse($0, status: statuses[Self.qualifierText($0)] ?? .init(state: .inProgress, allocated: 0), withArn: true)
+        }, NextMarker: page.nextMarker))
+    }
+
+    /// The version or alias a setting's ARN ends with.
+    static func qualifierText(_ config: ProvisionedConcurrencyConfig) -> String {
+        String(config.functionArn.split(separator: ":").last ?? "")
     }
 }
 
@@ -268,17 +281,21 @@ struct ProvisionedConcurrencyResponse: Encodable {
     var AvailableProvisionedConcurrentExecutions: Int
     var AllocatedProvisionedConcurrentExecutions: Int
     var Status: String
+    var StatusReason: String?
     var LastModified: String
 
-    init(_ config: ProvisionedConcurrencyConfig, status: String, withArn: Bool = false) {
+    init(_ config: ProvisionedConcurrencyConfig, status: ProvisionedConcurrencyStatus, withArn: Bool = false) {
         FunctionArn = withArn ? config.functionArn : nil
         RequestedProvisionedConcurrentExecutions = config.requested
-        let ready = status == "READY" ? config.requested : 0
-        AvailableProvisionedConcurrentExecutions = ready
-        AllocatedProvisionedConcurrentExecutions = ready
-        Status = status
+        AvailableProvisionedConcurrentExecutions = status.allocated
+        AllocatedProvisionedConcurrentExecutions = status.allocated
+        Status = status.state.rawValue
+        StatusReason = status.reason
         LastModified = config.lastModified
     }
 }
 
-struct ProvisionedConcurrencyList: Encodable { var ProvisionedConcurrencyConfigs: [ProvisionedConcurrencyResponse] }
+struct ProvisionedConcurrencyList: Encodable {
+    var ProvisionedConcurrencyConfigs: [ProvisionedConcurrencyResponse]
+    var NextMarker: String?
+}

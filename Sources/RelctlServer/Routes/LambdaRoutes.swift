@@ -34,7 +34,7 @@ struct LambdaRoutes: Sendable {
             },
             route(.get, function + "/configuration", "GetFunctionConfiguration") { call in
                 let reference = try call.functionReference()
-                return .awsJSON(try await call.store { try $0.getFunction(reference) })
+                return .awsJSON(services.withPublishingState(try await call.store { try $0.getFunction(reference) }))
             },
             route(.put, function + "/configuration", "UpdateFunctionConfiguration", updateFunctionConfiguration),
             route(.put, function + "/code", "UpdateFunctionCode", bodyLimit: Self.packageLimit, updateFunctionCode),
@@ -179,7 +179,7 @@ struct LambdaRoutes: Sendable {
             (try registry.getFunction(reference), try registry.reservedConcurrency(reference.name), try registry.tags(of: reference.name))
         }
         return .awsJSON(GetFunctionResponse(
-            Configuration: configuration,
+            Configuration: services.withPublishingState(configuration),
             Code: .init(RepositoryType: "S3", Location: services.codeLocation(sha256Hex: Self.hex(fromBase64: configuration.CodeSha256),
                                                                                region: call.registry.arn.region)),
             Tags: tags.isEmpty ? nil : tags,
@@ -233,10 +233,12 @@ struct LambdaRoutes: Sendable {
         let reference = try call.functionReference(qualifierAllowed: false)
         let (description, codeSha256, revision) = (try body.string("Description"), try body.string("CodeSha256"), try body.string("RevisionId"))
         let settle = services.settle
-        return .awsJSON(try await call.store { registry in
+        let configuration = try await call.store { registry in
             try registry.publishVersion(reference, description: description, expectedCodeSha256: codeSha256, expectedRevisionId: revision,
                                         settle: settle)
-        }, status: .created)
+        }
+        services.notePublishing(configuration)
+        return .awsJSON(configuration, status: .created)
     }
 
     // MARK: - Aliases
