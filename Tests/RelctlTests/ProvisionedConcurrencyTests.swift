@@ -27,8 +27,16 @@ struct ProvisionedRuntimeTests {
         _ = try fixture.registry.createAlias(function: "warm", name: "live", functionVersion: "1")
         _ = try fixture.registry.putProvisionedConcurrency("warm", qualifier: .alias("live"), executions: 2)
         try await fixture.pool.reconcileProvisionedConcurrency()
+        // An init past Lambda's 10 s limit (python's first import on a loaded machine) is FAILED, as on
+        // AWS; a Put retries a failed setting, so does this test — at most twice, saying why.
+        for _ in 0..<2 {
+            guard let status = try await fixture.pool.provisionedConcurrencyStatuses(function: "warm")["live"], status.state == .failed else { break }
+            print("provisioned init failed, retrying: \(status.reason ?? "-")")
+            try await fixture.pool.reconcileProvisionedConcurrency(retryingFailuresOf: "warm")
+        }
         #expect(await fixture.pool.provisionedInstances == 2)
-        #expect(try await fixture.pool.provisionedConcurrencyStatuses(function: "warm")["live"] == ProvisionedConcurrencyStatus(state: .ready, allocated: 2))
+        let status = try await fixture.pool.provisionedConcurrencyStatuses(function: "warm")["live"]
+        #expect(status == ProvisionedConcurrencyStatus(state: .ready, allocated: 2), "\(String(describing: status))")
 
         // The invocation runs on an instance whose init ran before it: no cold start, Lambda's variable says so.
         let (first, body) = try await fixture.invoke("warm:live", ["cmd": "env"])
