@@ -129,6 +129,23 @@ let package = Package(
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             ]
         ),
+        // An S3-compatible content-addressed code store (`--code-store s3://bucket/prefix`): RelctlStorage's
+        // CodeObjectStore over AsyncHTTPClient, signed with RelctlSigV4. RelctlStore does not depend on it.
+        .target(
+            name: "RelctlS3",
+            dependencies: [
+                "RelctlCore",
+                "RelctlStorage",
+                "RelctlSigV4",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "XMLCoder", package: "XMLCoder"),
+            ],
+            swiftSettings: strictImports
+        ),
         // Webhooks: delivers the event log to subscribers (signed, retried, in order) from a cursor per webhook.
         .target(
             name: "RelctlNotify",
@@ -199,6 +216,7 @@ let package = Package(
                 "RelctlRuntime",
                 "RelctlServer",
                 "RelctlNotify",
+                "RelctlS3",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -219,7 +237,7 @@ let package = Package(
             name: "RelctlTests",
             dependencies: [
                 "RelctlCore", "RelctlPackages", "RelctlStorage", "RelctlStore", "RelctlMigrations", "RelctlRollout", "RelctlPolicies", "RelctlRuntime",
-                "RelctlProcess", "RelctlSigV4", "RelctlNotify",
+                "RelctlProcess", "RelctlSigV4", "RelctlNotify", "RelctlS3",
                 // To write zips no builder would (links in any order, entries under a link).
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             ],

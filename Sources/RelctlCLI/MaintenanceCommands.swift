@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import RelctlCore
+import RelctlStorage
 import RelctlStore
 
 struct QuotaCommand: ParsableCommand {
@@ -97,9 +98,23 @@ struct GC: ParsableCommand {
     var temporaryAge: Double = 3600
 
     func run() throws {
-        let report = try global.registry().collectGarbage(temporaryAge: temporaryAge)
+        let registry = try global.registry()
+        var report = try registry.collectGarbage(temporaryAge: temporaryAge)
+        if let remote = registry.remoteCode {
+            // The bucket is listed first and the rows read after, so an upload whose row has not
+            // committed is either unlisted or younger than --temporary-age.
+            let collected = try OffPoolWait.run { () async throws(RelctlError) in
+                try await CodeObjectMaintenance.collectGarbage(
+                    in: remote, referenced: { () throws(RelctlError) in Set(try registry.blobSizes().keys) }, now: Date(), minimumAge: temporaryAge)
+            }
+            report.RemovedObjects = collected.removed.count
+            report.RemovedObjectBytes = collected.removedBytes
+        }
         if global.output == .json { return Output.json(report) }
         print("Removed \(report.RemovedFiles) orphan blob file(s) (\(Output.size(report.RemovedBytes))) and \(report.RemovedTemporaryFiles) stale temporary file(s).")
+        if let objects = report.RemovedObjects, let remote = registry.remoteCode {
+            print("Removed \(objects) unreferenced object(s) (\(Output.size(report.RemovedObjectBytes ?? 0))) older than \(Int(temporaryAge)) s from \(remote.location).")
+        }
     }
 }
 
@@ -112,7 +127,14 @@ struct Fsck: ParsableCommand {
     @Flag(name: .customLong("skip-hashes"), help: "Do not re-hash blob files (faster).") var skipHashes = false
 
     func run() throws {
-        let report = try global.registry().checkIntegrity(verifyHashes: !skipHashes)
+        let registry = try global.registry()
+        var report = try registry.checkIntegrity(verifyHashes: !skipHashes)
+        if let remote = registry.remoteCode {
+            let expected = try registry.blobSizes()
+            report.Problems += try OffPoolWait.run { () async throws(RelctlError) in
+                try await CodeObjectMaintenance.check(remote, expected: expected, verifyHashes: !skipHashes)
+            }
+        }
         if global.output == .json {
             Output.json(report)
         } else {

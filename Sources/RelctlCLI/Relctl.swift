@@ -62,6 +62,11 @@ struct GlobalOptions: ParsableArguments {
     @Option(name: .shortAndLong, help: "table for people, json for scripts (AWS Lambda field names).")
     var output: OutputFormat = .table
 
+    @Option(name: .customLong("code-store"), help: ArgumentHelp(
+        "Also keep code in a bucket: s3://BUCKET[/PREFIX] (default: $RELCTL_CODE_STORE, else the data directory alone); endpoint from $RELCTL_S3_ENDPOINT (serve: --s3-endpoint), keys from $RELCTL_S3_ACCESS_KEY_ID / $RELCTL_S3_SECRET_ACCESS_KEY, region $RELCTL_S3_REGION.",
+        valueName: "url"))
+    var codeStore: String?
+
     var resolvedDataDirectory: URL {
         if let dataDirectory { return URL(fileURLWithPath: dataDirectory, isDirectory: true) }
         if let home = ProcessInfo.processInfo.environment["RELCTL_HOME"], !home.isEmpty {

@@ -45,7 +45,7 @@ struct Serve: AsyncParsableCommand {
             handler.logLevel = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
             return handler
         }
-        let registry = try global.registry()
+        let registry = try global.registry(s3Endpoint: s3Endpoint)
         let options = ServerOptions(
             host: host, port: port, requireAuth: auth == "auto" ? nil : auth == "on", allowExecHooks: allowExecHooks,
             s3Endpoint: try s3Endpoint.map { text in

@@ -2,11 +2,22 @@ import ArgumentParser
 import Foundation
 import RelctlCore
 import RelctlPackages
+import RelctlS3
+import RelctlStorage
 import RelctlStore
 
 extension GlobalOptions {
-    func registry() throws -> Registry {
-        try Registry(dataDirectory: resolvedDataDirectory)
+    /// The registry of the data directory, writing code through to the bucket of `--code-store` when one is named.
+    func registry(s3Endpoint: String? = nil) throws -> Registry {
+        try Registry(dataDirectory: resolvedDataDirectory, remoteCode: try remoteCodeStore(s3Endpoint: s3Endpoint))
+    }
+
+    /// `--code-store` / `RELCTL_CODE_STORE` as a store (nil: the data directory alone); a wrong setting is one error line.
+    func remoteCodeStore(s3Endpoint: String? = nil) throws -> (any CodeObjectStore)? {
+        switch try CodeStoreLocation.parse(codeStore: codeStore, s3Endpoint: s3Endpoint, environment: ProcessInfo.processInfo.environment) {
+        case .dataDirectory: return nil
+        case .s3(let settings): return S3CodeStore(settings: settings)
+        }
     }
 }
 

@@ -15,11 +15,12 @@ struct PackageCache: Sendable {
         self.blobs = blobs
     }
 
-    /// The folder holding the package's files.
-    func extracted(_ sha256Hex: String) throws(RelctlError) -> URL {
+    /// The folder holding the package's files (the package read by hash from the code store,
+    /// which may download it).
+    func extracted(_ sha256Hex: String) async throws(RelctlError) -> URL {
         let folder = root.appendingPathComponent(sha256Hex, isDirectory: true)
         if FileManager.default.fileExists(atPath: folder.path) { return folder }
-        let bytes = try blobs.read(sha256Hex)
+        let bytes = try await blobs.fetch(sha256Hex)
         // The same checks as at upload (paths, bombs, CRCs): the cache never trusts the blob blindly.
         _ = try PackageInspector.inspect(bytes)
         let temporary = root.appendingPathComponent(".tmp-\(UUID().uuidString)", isDirectory: true)
@@ -42,7 +43,7 @@ struct PackageCache: Sendable {
     }
 
     /// Lambda's `/opt`: the layers' files merged in order (a later layer's file wins), built once per list.
-    func mergedLayers(_ layers: [VersionExecution.Layer]) throws(RelctlError) -> URL? {
+    func mergedLayers(_ layers: [VersionExecution.Layer]) async throws(RelctlError) -> URL? {
         guard !layers.isEmpty else { return nil }
         let key = CodeHash.hex(of: Data(layers.map(\.sha256Hex).joined(separator: ",").utf8))
         let folder = root.appendingPathComponent("opt-\(key)", isDirectory: true)
@@ -54,7 +55,7 @@ struct PackageCache: Sendable {
             // `up → x/x/../..` from another), so the merged tree is judged as a whole too.
             var merged: [String: String?] = [:]
             for layer in layers {
-                for item in try PackageExtractor.copyTree(from: try extracted(layer.sha256Hex), into: temporary) {
+                for item in try PackageExtractor.copyTree(from: try await extracted(layer.sha256Hex), into: temporary) {
                     merged[item.path] = item.symlinkTarget
                 }
             }

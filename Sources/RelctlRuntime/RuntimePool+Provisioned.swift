@@ -138,7 +138,7 @@ extension RuntimePool {
         let key = execution.instanceKey
         let instance: Instance
         do throws(RelctlError) {
-            let files = try extractedFiles(execution).get()
+            let files = try await extractedFiles(execution).get()
             instance = try await startInstance(execution, files: files, grant: nil, initializationType: Self.provisionedInitializationType)
         } catch {
             provisionFailures[key] = Self.failure(execution, error.message)

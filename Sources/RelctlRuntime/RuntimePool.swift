@@ -97,7 +97,7 @@ public actor RuntimePool {
                 cold = false
             } else {
                 let files: (taskRoot: URL, opt: URL?)
-                switch extractedFiles(execution) {
+                switch await extractedFiles(execution) {
                 case .success(let extracted): files = extracted
                 case .failure(let error):
                     // A package that cannot be extracted is the function's error, as a broken deployment package is on Lambda.
@@ -158,9 +158,9 @@ public actor RuntimePool {
     }
 
     /// The package's folder and the merged layers, extracted (once per content) from the blobs.
-    func extractedFiles(_ execution: VersionExecution) -> Result<(taskRoot: URL, opt: URL?), RelctlError> {
+    func extractedFiles(_ execution: VersionExecution) async -> Result<(taskRoot: URL, opt: URL?), RelctlError> {
         do throws(RelctlError) {
-            return .success((try cache.extracted(execution.sha256Hex), try cache.mergedLayers(execution.layers)))
+            return .success((try await cache.extracted(execution.sha256Hex), try await cache.mergedLayers(execution.layers)))
         } catch {
             return .failure(error)
         }

@@ -202,4 +202,11 @@ public protocol InvocationStore: Sendable {
 public protocol CodeStore: Sendable {
     /// The whole package, checked against its hash.
     func read(_ sha256Hex: String) throws(RelctlError) -> Data
+    /// The same, for async callers: a store that may download (a bucket) does it here without
+    /// blocking a thread. By default, `read`.
+    func fetch(_ sha256Hex: String) async throws(RelctlError) -> Data
+}
+
+extension CodeStore {
+    public func fetch(_ sha256Hex: String) async throws(RelctlError) -> Data { try read(sha256Hex) }
 }

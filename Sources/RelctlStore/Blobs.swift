@@ -22,6 +22,15 @@ extension Registry {
     }
 }
 
+extension Registry {
+    /// Every stored package's hash and size (the `blobs` rows): what gc keeps and fsck expects in a code store.
+    public func blobSizes() throws(RelctlError) -> [String: Int64] {
+        try read { db in
+            Dictionary(try Row.fetchAll(db, sql: "SELECT sha256, size FROM blobs").map { ($0[0] as String, $0[1] as Int64) }, uniquingKeysWith: { a, _ in a })
+        }
+    }
+}
+
 // MARK: - Inside a transaction
 
 extension Registry {

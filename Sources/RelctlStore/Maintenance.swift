@@ -8,6 +8,9 @@ public struct GarbageReport: Codable, Sendable, Equatable {
     public var RemovedFiles: Int
     public var RemovedBytes: Int64
     public var RemovedTemporaryFiles: Int
+    /// Objects removed from the bucket of `--code-store` (absent without one).
+    public var RemovedObjects: Int?
+    public var RemovedObjectBytes: Int64?
 }
 
 /// `relctl fsck`'s findings: `Problems` break an invariant, `Notices` do not (gc clears them).

@@ -3,12 +3,17 @@ import GRDB
 import RelctlCore
 import RelctlMigrations
 import RelctlPackages
+import RelctlStorage
 
 /// The registry: the one owner of the SQLite database and the blob store of a data directory.
 /// Every public method that changes something is one write transaction.
 public final class Registry: Sendable {
     public let dataDirectory: URL
     public let blobs: BlobStore
+    /// The bucket code also goes to (`--code-store s3://…`), nil for the data directory alone. Every
+    /// package is uploaded and checked there before the row naming it commits; `blobs` stays this
+    /// machine's copy. Objects whose rows go are left to `gc` and its age guard (see `write(staging:)`).
+    public let remoteCode: (any CodeObjectStore)?
     let pool: DatabasePool
     let clock: @Sendable () -> Date
     /// Who is recorded in the audit log for mutations made through this instance.
@@ -22,10 +27,11 @@ public final class Registry: Sendable {
     /// Opens (creating and migrating if needed) the registry in `dataDirectory`.
     public init(
         dataDirectory: URL, actor: String = Registry.defaultActor(),
-        clock: @escaping @Sendable () -> Date = { Date() }, accountOverride: String? = nil
+        clock: @escaping @Sendable () -> Date = { Date() }, accountOverride: String? = nil, remoteCode: (any CodeObjectStore)? = nil
     ) throws(RelctlError) {
         self.dataDirectory = dataDirectory
         self.blobs = BlobStore(root: dataDirectory.appendingPathComponent("blobs/sha256", isDirectory: true))
+        self.remoteCode = remoteCode
         self.clock = clock
         self.actor = actor
         try FileSystem.createDirectory(dataDirectory)
@@ -66,6 +72,7 @@ public final class Registry: Sendable {
     private init(sharing other: Registry, arn: ArnContext, actor: String) {
         dataDirectory = other.dataDirectory
         blobs = other.blobs
+        remoteCode = other.remoteCode
         pool = other.pool
         clock = other.clock
         self.actor = actor
@@ -156,9 +163,23 @@ public final class Registry: Sendable {
     }
 
     /// Writes with code: stages the blob outside the transaction (the slow part), installs it
-    /// inside, and discards the temporary file if the transaction fails.
+    /// inside, and discards the temporary file if the transaction fails. With a bucket, the staged
+    /// file is uploaded and checked before the transaction starts — also when the hash is stored
+    /// already, so the object's LastModified is fresh and gc's age guard covers this write until
+    /// its row commits. (Deleting a released object at once could race a publisher of the same
+    /// bytes whose upload landed just before; gc's age guard cannot.)
     func write<T>(staging package: InspectedPackage?, _ body: (Database, inout WriteEffects, StagedBlob?) throws -> T) throws(RelctlError) -> T {
         let staged = try package.map { p throws(RelctlError) in try blobs.stage(p) }
+        if let staged, let remoteCode {
+            do {
+                try OffPoolWait.run { () async throws(RelctlError) in
+                    try await remoteCode.put(staged.sha256Hex, size: staged.size, from: staged.temporaryURL)
+                }
+            } catch {
+                blobs.discard(staged)
+                throw error
+            }
+        }
         do {
             return try write { db, effects in try body(db, &effects, staged) }
         } catch {

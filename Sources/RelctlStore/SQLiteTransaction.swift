@@ -107,7 +107,7 @@ struct SQLiteTransaction: RolloutTransaction {
 
 extension Registry: RolloutStore, InvocationStore {
     public var localDirectory: URL? { dataDirectory }
-    public var code: any CodeStore { blobs }
+    public var code: any CodeStore { remoteCode.map { MirroredCode(local: blobs, remote: $0) } ?? blobs }
 
     public func read<T: Sendable>(_ body: @escaping @Sendable (any RolloutTransaction) throws -> T) async throws(RelctlError) -> T {
         do {

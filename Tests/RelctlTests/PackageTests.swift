@@ -271,7 +271,7 @@ struct PackageTests {
         #expect(written.first { $0.path == "lib/libx.so" }?.symlinkTarget == "libx.so.1")
     }
 
-    @Test func theFirstInvokeNeverWritesThroughASymlinkChain() throws {
+    @Test func theFirstInvokeNeverWritesThroughASymlinkChain() async throws {
         // The blob as if it had been stored before the upload checks knew about chains.
         let escaped = try emptyFolder("escaped")
         let cacheFolder = sandbox.dataDirectory.appendingPathComponent("cache", isDirectory: true)
@@ -283,7 +283,7 @@ struct PackageTests {
         try bytes.write(to: blob)
 
         let cache = PackageCache(dataDirectory: sandbox.dataDirectory, blobs: sandbox.registry.blobs)
-        #expect(throws: RelctlError.self) { try cache.extracted(hash) }
+        await #expect(throws: RelctlError.self) { try await cache.extracted(hash) }
         #expect(try contents(escaped) == [], "nothing written or created outside the package")
     }
 
