@@ -233,6 +233,12 @@ let package = Package(
             ],
             path: "Benchmarks/RelctlBenchmarks"
         ),
+        // The PostgreSQL store beside SQLite (needs a running PostgreSQL; see its main.swift).
+        .executableTarget(
+            name: "relctl-pg-bench",
+            dependencies: ["RelctlCore", "RelctlPackages", "RelctlPostgres", "RelctlStorage", "RelctlStore"],
+            path: "Benchmarks/PostgresBenchmarks"
+        ),
         // The canary judge's seeded figures (pure: RelctlCore only, so its release build is quick).
         .executableTarget(name: "relctl-judge-bench", dependencies: ["RelctlCore"], path: "Benchmarks/JudgeBenchmarks"),
         .testTarget(
