@@ -21,3 +21,11 @@ public enum Migrations {
         Migration(identifier: "0010_cloudformation", sql: String(decoding: PackageResources._010_cloudformation_sql, as: UTF8.self)),
     ]
 }
+
+/// The PostgreSQL store's schema (`migrations/postgres/*.sql`), applied in order like `Migrations.all`.
+/// Add each new file here and to Package.swift (a test checks this list against the folder).
+public enum PostgresMigrations {
+    public static let all: [Migration] = [
+        Migration(identifier: "0001_pg_rollout", sql: String(decoding: PackageResources._001_pg_rollout_sql, as: UTF8.self)),
+    ]
+}

@@ -269,13 +269,5 @@ extension Registry: EventStore {
 
 extension Registry {
     /// `version 3`, `version 3 + 10% to version 4`, `(none)`: an alias target in an event's words.
-    static func describe(_ target: AliasTarget?) -> String {
-        guard let target else { return "(none)" }
-        let primary = "version \(AliasTarget.versionText(target.functionVersion))"
-        guard let additional = target.additional else { return primary }
-        let percent = (additional.weight * 100 * 1000).rounded() / 1000
-        // Shortest form without FormatStyle (ICU is most of the cost of an alias move's event otherwise).
-        let text = percent == percent.rounded() ? String(Int(percent)) : String(percent)
-        return primary + " + \(text)% to version \(additional.version)"
-    }
+    static func describe(_ target: AliasTarget?) -> String { AliasTarget.eventWords(target) }
 }

@@ -1,0 +1,74 @@
+import Foundation
+import RelctlCore
+
+/// The registry records every engine keeps — functions, versions, aliases and their history,
+/// deployments as recorded, alarms — as one async protocol, so the same code (tests first, the server
+/// later) runs on SQLite and on PostgreSQL. The start of issue 9 §1's registry-records protocol: only
+/// what the rollout engine's callers need so far; each method is one transaction.
+public protocol RegistryRecords: Sendable {
+    /// CreateFunction from a zip package (validated by the engine); `$LATEST` is version 0.
+    func createFunction(name: String, settings: FunctionSettings, zip: Data) async throws(RelctlError)
+    /// UpdateFunctionCode of `$LATEST` from a zip package.
+    func updateFunctionCode(name: String, zip: Data) async throws(RelctlError)
+    /// PublishVersion: `$LATEST` frozen as the next number (never reused), or the last number when nothing changed.
+    func publishVersion(name: String, description: String?) async throws(RelctlError) -> Int
+
+    func createAlias(
+        function: String, name: String, functionVersion: String, additionalVersionWeights: [String: Double], description: String
+    ) async throws(RelctlError) -> AliasConfiguration
+    /// UpdateAlias: nil leaves a field as it is; `additionalVersionWeights: [:]` removes the routing;
+    /// a RevisionId that is not the alias's current one is refused (PreconditionFailed).
+    func updateAlias(
+        function: String, name: String, functionVersion: String?, additionalVersionWeights: [String: Double]?,
+        description: String?, expectedRevisionId: String?, cause: String
+    ) async throws(RelctlError) -> AliasConfiguration
+    func getAlias(function: String, name: String) async throws(RelctlError) -> AliasConfiguration
+    /// An alias's moves, newest first.
+    func aliasMoves(function: String, alias: String, limit: Int) async throws(RelctlError) -> [AliasMove]
+
+    /// A deployment as last saved (ResourceNotFound when there is none).
+    func deployment(id: String) async throws(RelctlError) -> Deployment
+    /// A deployment's event log, oldest first, after `afterId`.
+    func deploymentEvents(id: String, after afterId: Int64) async throws(RelctlError) -> [DeploymentEventEntry]
+
+    /// PutMetricAlarm: creates or replaces an alarm (its state is kept when it already exists).
+    func putAlarm(_ definition: AlarmDefinition) async throws(RelctlError)
+}
+
+/// One recorded move of an alias: what caused it and where it pointed before and after (nil: no alias).
+public struct AliasMove: Sendable, Equatable {
+    public var id: Int64
+    public var at: String
+    public var actor: String
+    public var cause: String
+    public var from: AliasTarget?
+    public var to: AliasTarget?
+
+    public init(id: Int64, at: String, actor: String, cause: String, from: AliasTarget?, to: AliasTarget?) {
+        self.id = id
+        self.at = at
+        self.actor = actor
+        self.cause = cause
+        self.from = from
+        self.to = to
+    }
+}
+
+extension AliasTarget {
+    /// A target from its stored columns (nil when there is no primary version: a move's missing side).
+    public static func stored(_ version: Int?, additional: Int?, weight: Double?) -> AliasTarget? {
+        version.map { AliasTarget(functionVersion: $0, additional: additional.map { Additional(version: $0, weight: weight ?? 0) }) }
+    }
+
+    /// `version 3`, `version 3 + 10% to version 4`, `(none)`: an alias target in an event's words
+    /// (the same on every engine).
+    public static func eventWords(_ target: AliasTarget?) -> String {
+        guard let target else { return "(none)" }
+        let primary = "version \(AliasTarget.versionText(target.functionVersion))"
+        guard let additional = target.additional else { return primary }
+        let percent = (additional.weight * 100 * 1000).rounded() / 1000
+        // Shortest form without FormatStyle (ICU is most of the cost of an alias move's event otherwise).
+        let text = percent == percent.rounded() ? String(Int(percent)) : String(percent)
+        return primary + " + \(text)% to version \(additional.version)"
+    }
+}

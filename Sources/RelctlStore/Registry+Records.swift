@@ -1,0 +1,31 @@
+import Foundation
+import GRDB
+import RelctlCore
+import RelctlPackages
+import RelctlStorage
+
+// The SQLite registry as `RegistryRecords` (the protocol PostgreSQL implements too). createAlias,
+// updateAlias, getAlias, deployment(id:), deploymentEvents and putAlarm are the registry's own methods.
+extension Registry: RegistryRecords {
+    public func createFunction(name: String, settings: FunctionSettings, zip: Data) async throws(RelctlError) {
+        _ = try createFunction(name: name, settings: settings, code: try PackageInspector.inspect(zip))
+    }
+
+    public func updateFunctionCode(name: String, zip: Data) async throws(RelctlError) {
+        _ = try updateFunctionCode(FunctionReference(name: name), code: try PackageInspector.inspect(zip))
+    }
+
+    public func publishVersion(name: String, description: String?) async throws(RelctlError) -> Int {
+        let published = try publishVersion(FunctionReference(name: name), description: description)
+        return Int(published.Version) ?? 0
+    }
+
+    public func aliasMoves(function: String, alias: String, limit: Int) async throws(RelctlError) -> [AliasMove] {
+        try read { db in
+            try AliasMoveRecord.fetchAll(db, sql: """
+                SELECT * FROM alias_moves WHERE function_name = ? AND alias_name = ? ORDER BY id DESC LIMIT ?
+                """, arguments: [function, alias, limit])
+                .map { AliasMove(id: $0.id ?? 0, at: $0.at, actor: $0.actor, cause: $0.cause, from: $0.from, to: $0.to) }
+        }
+    }
+}
