@@ -74,7 +74,7 @@ let package = Package(
             path: "migrations",
             sources: ["Migrations.swift"],
             resources: [.embedInCode("0001_registry.sql"), .embedInCode("0002_rollouts.sql"), .embedInCode("0003_concurrency.sql"), .embedInCode("0004_codedeploy.sql"), .embedInCode("0005_stacks.sql"), .embedInCode("0006_events.sql"), .embedInCode("0007_judge.sql"), .embedInCode("0008_releases.sql"), .embedInCode("0009_lambda_fidelity.sql"), .embedInCode("0010_cloudformation.sql"),
-                        .embedInCode("postgres/0001_pg_rollout.sql")]
+                        .embedInCode("postgres/0001_pg_rollout.sql"), .embedInCode("postgres/0002_pg_releases.sql")]
         ),
         // The SQLite registry (GRDB, WAL), the migrator, the content-addressed blob store, quota, cleanup.
         .target(

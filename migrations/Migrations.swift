@@ -27,5 +27,6 @@ public enum Migrations {
 public enum PostgresMigrations {
     public static let all: [Migration] = [
         Migration(identifier: "0001_pg_rollout", sql: String(decoding: PackageResources._001_pg_rollout_sql, as: UTF8.self)),
+        Migration(identifier: "0002_pg_releases", sql: String(decoding: PackageResources._002_pg_releases_sql, as: UTF8.self)),
     ]
 }
