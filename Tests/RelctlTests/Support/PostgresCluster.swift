@@ -12,7 +12,11 @@ import RelctlProcess
 /// process ends, however it ends — kill -9 included — so no server outlives the tests.
 /// If PostgreSQL cannot start, every test that asks for it fails with one line saying why.
 final class PostgresCluster: Sendable {
-    static let binaries = "/usr/lib/postgresql/15/bin"
+    /// Debian's server binaries: the newest major version installed (15 on Debian 12), or 15's path to name in the error.
+    static let binaries: String = {
+        let majors = ((try? FileManager.default.contentsOfDirectory(atPath: "/usr/lib/postgresql")) ?? []).compactMap(Int.init).sorted()
+        return "/usr/lib/postgresql/\(majors.last ?? 15)/bin"
+    }()
     static let user = "relctl"
 
     let root: URL
