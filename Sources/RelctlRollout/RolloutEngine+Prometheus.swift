@@ -28,6 +28,17 @@ extension RolloutEngine {
     /// How long one Prometheus query may take before it counts as failed (missing data).
     static let prometheusTimeout = TimeAmount.seconds(5)
 
+    /// The client for Prometheus queries: a server that refuses connections is missing data at once
+    /// (AsyncHTTPClient's default retries the connection until the request's deadline, which would make
+    /// every tick wait out the timeout while Prometheus is down).
+    static let prometheusClient: HTTPClient = {
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.timeout.connect = .seconds(2)
+        // Lives as long as the process, as `HTTPClient.shared` does.
+        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+    }()
+
     /// One alarm to query: its definition and the values its placeholders take.
     struct PrometheusPlan: Sendable {
         var key: String
@@ -127,7 +138,7 @@ extension RolloutEngine {
         do {
             var request = HTTPClientRequest(url: url.absoluteString)
             request.method = .GET
-            let response = try await HTTPClient.shared.execute(request, timeout: prometheusTimeout)
+            let response = try await prometheusClient.execute(request, timeout: prometheusTimeout)
             let body = try await response.body.collect(upTo: 8 << 20)
             switch PrometheusQuery.parseRange(Data(body.readableBytesView)) {
             case .success(let points): return .success(points)

@@ -143,8 +143,7 @@ struct JudgeEngineTests {
         configuration.source = JudgeSource(prometheus: closed, canary: .init(invocations: "a", errors: "b"),
                                            baseline: .init(invocations: "c", errors: "d"), step: 5)
         let deployment = try await Self.deploy(fixture, Self.policy([(10, 60)], judge: configuration))
-        // relctl's own store has a healthy canary: a source judge must not read it. (Few ticks: each
-        // waits out the Prometheus timeout, as the HTTP client retries a refused connection until then.)
+        // relctl's own store has a healthy canary: a source judge must not read it.
         for _ in 0..<3 {
             for _ in 0..<19 {
                 fixture.clock.advance(1)
