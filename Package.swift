@@ -73,8 +73,14 @@ let package = Package(
             name: "RelctlMigrations",
             path: "migrations",
             sources: ["Migrations.swift"],
-            resources: [.embedInCode("0001_registry.sql"), .embedInCode("0002_rollouts.sql"), .embedInCode("0003_concurrency.sql"), .embedInCode("0004_codedeploy.sql"), .embedInCode("0005_stacks.sql"), .embedInCode("0006_events.sql"), .embedInCode("0007_judge.sql"), .embedInCode("0008_releases.sql"), .embedInCode("0009_lambda_fidelity.sql"), .embedInCode("0010_cloudformation.sql"),
-                        .embedInCode("postgres/0001_pg_rollout.sql"), .embedInCode("postgres/0002_pg_releases.sql")]
+            resources: [
+                .embedInCode("0001_registry.sql"), .embedInCode("0002_rollouts.sql"),
+                .embedInCode("0003_concurrency.sql"), .embedInCode("0004_codedeploy.sql"),
+                .embedInCode("0005_stacks.sql"), .embedInCode("0006_events.sql"), .embedInCode("0007_judge.sql"),
+                .embedInCode("0008_releases.sql"), .embedInCode("0009_lambda_fidelity.sql"),
+                .embedInCode("0010_cloudformation.sql"),
+                .embedInCode("postgres/0001_pg_rollout.sql"), .embedInCode("postgres/0002_pg_releases.sql"),
+            ]
         ),
         // The SQLite registry (GRDB, WAL), the migrator, the content-addressed blob store, quota, cleanup.
         .target(
@@ -211,17 +217,25 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             // The dashboard's page, served at `/` from the binary (no CDN, works offline).
-            resources: [.embedInCode("Dashboard/dashboard.html"), .embedInCode("Dashboard/dashboard.css"), .embedInCode("Dashboard/dashboard.js")],
+            resources: [
+                .embedInCode("Dashboard/dashboard.html"), .embedInCode("Dashboard/dashboard.css"),
+                .embedInCode("Dashboard/dashboard.js"),
+            ],
             swiftSettings: strictImports
         ),
         // The stack engine `relctl sam deploy` and the server's CloudFormation API share: a SAM template's
         // plan checked against the registry, applied, its deployments followed, a stack deleted.
         .target(
             name: "RelctlStacks",
-            dependencies: ["RelctlCore", "RelctlPackages", "RelctlSAM", "RelctlStorage", "RelctlStore", "RelctlRollout", "RelctlRuntime"]
+            dependencies: [
+                "RelctlCore", "RelctlPackages", "RelctlSAM", "RelctlStorage", "RelctlStore", "RelctlRollout",
+                "RelctlRuntime",
+            ]
         ),
         // SAM templates, pure: YAML/JSON with intrinsics → a typed stack model → a change set (no I/O).
-        .target(name: "RelctlSAM", dependencies: ["RelctlCore", .product(name: "Yams", package: "Yams")], swiftSettings: strictImports),
+        .target(
+            name: "RelctlSAM", dependencies: ["RelctlCore", .product(name: "Yams", package: "Yams")],
+            swiftSettings: strictImports),
         // Subcommands and rendering (tables and AWS-shaped JSON).
         .target(
             name: "RelctlCLI",
@@ -245,7 +259,8 @@ let package = Package(
         .executableTarget(
             name: "relctl-bench",
             dependencies: [
-                "RelctlCore", "RelctlStorage", "RelctlStore", "RelctlPackages", "RelctlRollout", "RelctlRuntime", "RelctlProcess",
+                "RelctlCore", "RelctlStorage", "RelctlStore", "RelctlPackages", "RelctlRollout", "RelctlRuntime",
+                "RelctlProcess",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
@@ -262,7 +277,8 @@ let package = Package(
         .testTarget(
             name: "RelctlTests",
             dependencies: [
-                "RelctlCore", "RelctlPackages", "RelctlStorage", "RelctlStore", "RelctlMigrations", "RelctlRollout", "RelctlPolicies", "RelctlRuntime",
+                "RelctlCore", "RelctlPackages", "RelctlStorage", "RelctlStore", "RelctlMigrations", "RelctlRollout",
+                "RelctlPolicies", "RelctlRuntime",
                 "RelctlProcess", "RelctlSigV4", "RelctlNotify", "RelctlS3", "RelctlPostgres",
                 // To write zips no builder would (links in any order, entries under a link).
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),

@@ -17,13 +17,15 @@ struct AliasCommand: ParsableCommand {
         @Argument var function: String
         @Argument var name: String
         @Option(help: "The version it points at: a number or $LATEST.") var version: String
-        @Option(help: "VERSION=WEIGHT: send WEIGHT (0.0–1.0, or 0–100%) of traffic to a second published version.") var weight: String?
+        @Option(help: "VERSION=WEIGHT: send WEIGHT (0.0–1.0, or 0–100%) of traffic to a second published version.")
+        var weight: String?
         @Option var description: String = ""
 
         func run() throws {
-            render(try global.registry().createAlias(
-                function: try parseFunction(function).name, name: name, functionVersion: version,
-                additionalVersionWeights: try parseWeight(weight) ?? [:], description: description), global.output)
+            render(
+                try global.registry().createAlias(
+                    function: try parseFunction(function).name, name: name, functionVersion: version,
+                    additionalVersionWeights: try parseWeight(weight) ?? [:], description: description), global.output)
         }
     }
 
@@ -36,17 +38,19 @@ struct AliasCommand: ParsableCommand {
         @Option(help: "VERSION=WEIGHT for the additional version.") var weight: String?
         @Flag(name: .customLong("no-routing"), help: "Remove the additional version.") var noRouting = false
         @Option var description: String?
-        @Option(name: .customLong("expect-revision"), help: "Fail unless the alias's RevisionId is this one.") var expectRevision: String?
+        @Option(name: .customLong("expect-revision"), help: "Fail unless the alias's RevisionId is this one.")
+        var expectRevision: String?
 
         func validate() throws {
             if noRouting && weight != nil { throw ValidationError("--weight and --no-routing cannot be combined.") }
         }
 
         func run() throws {
-            render(try global.registry().updateAlias(
-                function: try parseFunction(function).name, name: name, functionVersion: version,
-                additionalVersionWeights: noRouting ? [:] : try parseWeight(weight),
-                description: description, expectedRevisionId: expectRevision), global.output)
+            render(
+                try global.registry().updateAlias(
+                    function: try parseFunction(function).name, name: name, functionVersion: version,
+                    additionalVersionWeights: noRouting ? [:] : try parseWeight(weight),
+                    description: description, expectedRevisionId: expectRevision), global.output)
         }
     }
 
@@ -57,7 +61,8 @@ struct AliasCommand: ParsableCommand {
         @Argument var name: String
 
         func run() throws {
-            render(try global.registry().getAlias(function: try parseFunction(function).name, name: name), global.output)
+            render(
+                try global.registry().getAlias(function: try parseFunction(function).name, name: name), global.output)
         }
     }
 
@@ -65,27 +70,34 @@ struct AliasCommand: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List a function's aliases (ListAliases).")
         @OptionGroup var global: GlobalOptions
         @Argument var function: String
-        @Option(name: .customLong("function-version"), help: "Only aliases whose primary version is this one.") var functionVersion: String?
+        @Option(name: .customLong("function-version"), help: "Only aliases whose primary version is this one.")
+        var functionVersion: String?
         @Option(name: .customLong("max-items")) var maxItems: Int?
         @Option var marker: String?
 
         func run() throws {
             let page = try global.registry().listAliases(
-                function: try parseFunction(function).name, functionVersion: functionVersion, marker: marker, maxItems: maxItems)
+                function: try parseFunction(function).name, functionVersion: functionVersion, marker: marker,
+                maxItems: maxItems)
             if global.output == .json {
                 struct Listing: Encodable { var Aliases: [AliasConfiguration]; var NextMarker: String? }
                 return Output.json(Listing(Aliases: page.items, NextMarker: page.nextMarker))
             }
-            Output.table(["Name", "Version", "Routing", "Description"], page.items.map { alias in
-                let routing = alias.RoutingConfig?.AdditionalVersionWeights.map { "\($0.key)@\(formatWeight($0.value))" }.joined(separator: ",") ?? "-"
-                return [alias.Name, alias.FunctionVersion, routing, alias.Description]
-            })
+            Output.table(
+                ["Name", "Version", "Routing", "Description"],
+                page.items.map { alias in
+                    let routing =
+                        alias.RoutingConfig?.AdditionalVersionWeights.map { "\($0.key)@\(formatWeight($0.value))" }
+                        .joined(separator: ",") ?? "-"
+                    return [alias.Name, alias.FunctionVersion, routing, alias.Description]
+                })
             if let next = page.nextMarker { Output.note("more: --marker \(next)") }
         }
     }
 
     struct Delete: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Delete an alias (DeleteAlias); a missing alias is not an error.")
+        static let configuration = CommandConfiguration(
+            abstract: "Delete an alias (DeleteAlias); a missing alias is not an error.")
         @OptionGroup var global: GlobalOptions
         @Argument var function: String
         @Argument var name: String
@@ -100,7 +112,8 @@ struct AliasCommand: ParsableCommand {
 
 struct Rollback: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Point an alias back at its previous version (or --to VERSION) and clear its routing, in one transaction.")
+        abstract:
+            "Point an alias back at its previous version (or --to VERSION) and clear its routing, in one transaction.")
     @OptionGroup var global: GlobalOptions
     @Argument var function: String
     @Argument var alias: String
@@ -112,7 +125,9 @@ struct Rollback: AsyncParsableCommand {
         let before = try registry.getAlias(function: name, name: alias)
         let after = try await RolloutEngine(store: registry).rollback(function: name, alias: alias, to: to)
         if global.output == .json { return Output.json(after) }
-        let routing = before.RoutingConfig?.AdditionalVersionWeights.map { " + \($0.key)@\(formatWeight($0.value))" }.joined() ?? ""
+        let routing =
+            before.RoutingConfig?.AdditionalVersionWeights.map { " + \($0.key)@\(formatWeight($0.value))" }.joined()
+            ?? ""
         print("Rolled back \(name):\(alias) from \(before.FunctionVersion)\(routing) to \(after.FunctionVersion).")
     }
 }
@@ -126,15 +141,19 @@ struct History: ParsableCommand {
     @Option(help: "At most this many entries.") var limit: Int = 100
 
     func run() throws {
-        let entries = try global.registry().history(function: try parseFunction(function).name, alias: alias, limit: limit)
+        let entries = try global.registry().history(
+            function: try parseFunction(function).name, alias: alias, limit: limit)
         if global.output == .json {
             struct Listing: Encodable { var History: [HistoryEntry] }
             return Output.json(Listing(History: entries))
         }
         if alias != nil {
-            Output.table(["Time", "Action", "From", "To", "Actor"], entries.map { [$0.Time, $0.Action, $0.From ?? "-", $0.To ?? "-", $0.Actor] })
+            Output.table(
+                ["Time", "Action", "From", "To", "Actor"],
+                entries.map { [$0.Time, $0.Action, $0.From ?? "-", $0.To ?? "-", $0.Actor] })
         } else {
-            Output.table(["Time", "Action", "Resource", "Actor"], entries.map { [$0.Time, $0.Action, $0.Resource, $0.Actor] })
+            Output.table(
+                ["Time", "Action", "Resource", "Actor"], entries.map { [$0.Time, $0.Action, $0.Resource, $0.Actor] })
         }
     }
 }

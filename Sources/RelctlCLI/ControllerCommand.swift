@@ -16,23 +16,30 @@ struct ControllerCommand: ParsableCommand {
             abstract: "Advance every deployment (and run exec: hooks) until interrupted; several may run at once.")
         @OptionGroup var global: GlobalOptions
         @Option(help: "Seconds between ticks (alarms are evaluated on every tick).") var interval: Double = 0.5
-        @Flag(name: .customLong("until-idle"), help: "Exit once no deployment or release is active.") var untilIdle = false
+        @Flag(name: .customLong("until-idle"), help: "Exit once no deployment or release is active.") var untilIdle =
+            false
 
         func run() async throws {
             let registry = try global.registry()
             let pool = RuntimePool(store: registry, rollout: RolloutEngine(store: registry))
             let controller = makeController(registry, scope: nil, pool: pool)
             let stop = SignalFlag()
-            Output.note("controller: ticking every \(DurationText.format(interval)) on \(global.resolvedDataDirectory.path) (Ctrl-C stops)")
+            Output.note(
+                "controller: ticking every \(DurationText.format(interval)) on \(global.resolvedDataDirectory.path) (Ctrl-C stops)"
+            )
             let untilIdle = untilIdle
             // Webhooks are delivered beside the controller, from their outbox cursors.
             let dispatcher = Task { try await WebhookDispatcher(store: registry).run() }
             defer { dispatcher.cancel() }
             do {
-                try await controller.run(interval: interval, shouldStop: {
-                    if stop.raised { return true }
-                    return untilIdle && ((try? registry.activeDeployments().isEmpty && registry.activeReleases().isEmpty) ?? false)
-                }, afterTick: {})
+                try await controller.run(
+                    interval: interval,
+                    shouldStop: {
+                        if stop.raised { return true }
+                        return untilIdle
+                            && ((try? registry.activeDeployments().isEmpty && registry.activeReleases().isEmpty)
+                                ?? false)
+                    }, afterTick: {})
             } catch {
                 await pool.shutdown()
                 throw error

@@ -22,15 +22,18 @@ struct DemoScenario {
             candidates.append(folder.appendingPathComponent("examples/demo"))
             folder.deleteLastPathComponent()
         }
-        var binary = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        var binary = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+            .deletingLastPathComponent()
         for _ in 0..<5 {
             candidates.append(binary.appendingPathComponent("examples/demo"))
             binary.deleteLastPathComponent()
         }
-        for candidate in candidates where FileManager.default.fileExists(atPath: candidate.appendingPathComponent("bootstrap").path) {
+        for candidate in candidates
+        where FileManager.default.fileExists(atPath: candidate.appendingPathComponent("bootstrap").path) {
             return candidate
         }
-        throw RelctlError(.resourceNotFound, "Cannot find examples/demo (run from the repository, or pass --source FOLDER).")
+        throw RelctlError(
+            .resourceNotFound, "Cannot find examples/demo (run from the repository, or pass --source FOLDER).")
     }
 
     func run(say: (String) -> Void) async throws -> Deployment {
@@ -40,34 +43,48 @@ struct DemoScenario {
         for deployment in try registry.activeDeployments() where deployment.functionName == name {
             _ = try await engine.stop(id: deployment.id, rollback: true)
         }
-        if (try? registry.getFunction(FunctionReference(name: name))) != nil { try registry.deleteFunction(FunctionReference(name: name)) }
+        if (try? registry.getFunction(FunctionReference(name: name))) != nil {
+            try registry.deleteFunction(FunctionReference(name: name))
+        }
         let package = try PackageInspector.inspect(try PackageBuilder.zip(directory: source))
-        let settings = FunctionSettings(runtime: "provided.al2023", handler: "bootstrap", role: "arn:aws:iam::\(registry.arn.account):role/relctl-demo",
-                                        description: "relctl demo", timeout: 10, environment: ["FAIL_PERCENT": "0"])
+        let settings = FunctionSettings(
+            runtime: "provided.al2023", handler: "bootstrap",
+            role: "arn:aws:iam::\(registry.arn.account):role/relctl-demo",
+            description: "relctl demo", timeout: 10, environment: ["FAIL_PERCENT": "0"])
         _ = try registry.createFunction(name: name, settings: settings, code: package, publish: true)
         let percent = Int((failRate * 100).rounded())
-        _ = try registry.updateFunctionConfiguration(FunctionReference(name: name), ConfigurationUpdate(environment: ["FAIL_PERCENT": String(percent)]))
+        _ = try registry.updateFunctionConfiguration(
+            FunctionReference(name: name), ConfigurationUpdate(environment: ["FAIL_PERCENT": String(percent)]))
         _ = try registry.publishVersion(FunctionReference(name: name), description: "fails \(percent)% of requests")
         _ = try registry.createAlias(function: name, name: "live", functionVersion: "1")
         say("Published \(name) v1 (healthy) and v2 (fails \(percent)% of requests); alias live → v1.")
         let alarm = AlarmDefinition(
-            name: "\(name)-errors", functionName: name, resource: "\(name):live", executedVersion: "target", metric: "Errors",
+            name: "\(name)-errors", functionName: name, resource: "\(name):live", executedVersion: "target",
+            metric: "Errors",
             statistic: .sum, period: 10, evaluationPeriods: 2, datapointsToAlarm: 1, threshold: 5,
             comparisonOperator: .greaterThanOrEqualToThreshold, treatMissingData: .notBreaching)
         try registry.putAlarm(alarm)
         say("Alarm \(alarm.name): Sum(Errors) of the canary's version ≥ 5 in a 10 s period (1 of 2).")
-        let policy = DeploymentPolicy(name: "DemoCanary", kind: .steps([.weight(percent: 20, hold: 20), .weight(percent: 50, hold: 20)]), source: "relctl demo")
+        let policy = DeploymentPolicy(
+            name: "DemoCanary", kind: .steps([.weight(percent: 20, hold: 20), .weight(percent: 50, hold: 20)]),
+            source: "relctl demo")
         say("Policy DemoCanary: 20% for 20s, 50% for 20s, then 100%. Traffic: 20 invocations/s on \(name):live.\n")
 
         let pool = RuntimePool(store: registry, rollout: engine)
         let stopTraffic = StopFlag()
-        let generator = TrafficGenerator(store: registry, rollout: engine, function: FunctionReference(name: name, qualifier: .alias("live")), payload: Data("{\"demo\":true}".utf8))
-        let traffic = Task { await generator.run(rate: 20, duration: 90, pool: pool, shouldStop: { stopTraffic.raised }, report: { _ in }) }
+        let generator = TrafficGenerator(
+            store: registry, rollout: engine, function: FunctionReference(name: name, qualifier: .alias("live")),
+            payload: Data("{\"demo\":true}".utf8))
+        let traffic = Task {
+            await generator.run(
+                rate: 20, duration: 90, pool: pool, shouldStop: { stopTraffic.raised }, report: { _ in })
+        }
         // Give the healthy version a moment of traffic (and warm instances) before the canary starts.
         try await Task.sleep(nanoseconds: 2_000_000_000)
 
-        let deployment = try await engine.create(DeploymentRequest(
-            function: name, alias: "live", targetVersion: "2", policy: policy, alarms: [alarm.name]))
+        let deployment = try await engine.create(
+            DeploymentRequest(
+                function: name, alias: "live", targetVersion: "2", policy: policy, alarms: [alarm.name]))
         let controller = makeController(registry, scope: deployment.id, pool: pool)
         var lastEvent: Int64 = 0
         var current = deployment
@@ -97,7 +114,9 @@ struct DemoScenario {
         for line in tally.lines() { say(line) }
         say(DeploymentText.outcome(current))
         let alias = try registry.getAlias(function: name, name: "live")
-        say("Alias live now → v\(alias.FunctionVersion)\(alias.RoutingConfig == nil ? " (no routing)" : ""). `relctl deployments get \(deployment.id)` has the full record.")
+        say(
+            "Alias live now → v\(alias.FunctionVersion)\(alias.RoutingConfig == nil ? " (no routing)" : ""). `relctl deployments get \(deployment.id)` has the full record."
+        )
         return current
     }
 }

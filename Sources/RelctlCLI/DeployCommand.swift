@@ -30,11 +30,15 @@ struct Deploy: AsyncParsableCommand {
     @Argument(help: "The function.") var function: String?
     @Option(help: "The alias to shift.") var alias: String?
     @Option(help: "The version to shift to.") var version: String?
-    @Option(help: "A policy name: AllAtOnce, Canary10Percent5Minutes, …, CodeDeployDefault.Lambda…, or a custom one.") var policy: String?
-    @Option(name: .customLong("pre-traffic-hook"), help: "Function name or exec:COMMAND run before any traffic moves.") var preTrafficHook: String?
-    @Option(name: .customLong("post-traffic-hook"), help: "Function name or exec:COMMAND run after 100%.") var postTrafficHook: String?
+    @Option(help: "A policy name: AllAtOnce, Canary10Percent5Minutes, …, CodeDeployDefault.Lambda…, or a custom one.")
+    var policy: String?
+    @Option(name: .customLong("pre-traffic-hook"), help: "Function name or exec:COMMAND run before any traffic moves.")
+    var preTrafficHook: String?
+    @Option(name: .customLong("post-traffic-hook"), help: "Function name or exec:COMMAND run after 100%.")
+    var postTrafficHook: String?
     @Option(help: "An alarm that fails the deployment when in ALARM (repeatable).") var alarm: [String] = []
-    @Option(name: .customLong("hook-timeout"), help: "How long a hook may take (default 1h).") var hookTimeout: String = "1h"
+    @Option(name: .customLong("hook-timeout"), help: "How long a hook may take (default 1h).") var hookTimeout: String =
+        "1h"
     @Flag(name: .customLong("no-rollback"), help: "On failure leave the alias where it is.") var noRollback = false
     @Flag(help: "Create the deployment and return; `relctl controller run` advances it.") var detach = false
     @Option(help: "Continue running an existing deployment in the foreground.") var resume: String?
@@ -56,18 +60,25 @@ struct Deploy: AsyncParsableCommand {
         } else {
             let request = DeploymentRequest(
                 function: try parseFunction(function!).name, alias: alias!, targetVersion: version!,
-                policy: try await global.policies().policy(named: policy!), preTrafficHook: preTrafficHook, postTrafficHook: postTrafficHook,
+                policy: try await global.policies().policy(named: policy!), preTrafficHook: preTrafficHook,
+                postTrafficHook: postTrafficHook,
                 alarms: alarm, hookTimeout: try DurationText.parse(hookTimeout), autoRollback: !noRollback)
             deployment = try await RolloutEngine(store: registry).create(request)
         }
         if detach {
             if global.output == .json { return Output.json(DeploymentInfo(deployment)) }
-            print("Created deployment \(deployment.id) (\(deployment.status.rawValue)); `relctl controller run` advances it, `relctl deployments get \(deployment.id)` shows it.")
+            print(
+                "Created deployment \(deployment.id) (\(deployment.status.rawValue)); `relctl controller run` advances it, `relctl deployments get \(deployment.id)` shows it."
+            )
             return
         }
-        deployment = try await Watch(registry: registry, id: deployment.id, json: global.output == .json).follow(interval: interval)
+        deployment = try await Watch(registry: registry, id: deployment.id, json: global.output == .json).follow(
+            interval: interval)
         if global.output == .json {
-            Output.json(DeploymentInfo(deployment, events: try registry.deploymentEvents(id: deployment.id), judge: try registry.deploymentJudge(id: deployment.id)))
+            Output.json(
+                DeploymentInfo(
+                    deployment, events: try registry.deploymentEvents(id: deployment.id),
+                    judge: try registry.deploymentJudge(id: deployment.id)))
         }
         if deployment.status != .succeeded { throw CommandFailure(status: 1) }
     }
@@ -87,10 +98,14 @@ struct Watch {
             let events = try registry.deploymentEvents(id: id, after: lastEvent)
             lastEvent = events.last?.id ?? lastEvent
             guard terminal else { return (events, [], deployment.status.isActive) }
-            let alarms = try await engine.alarmStatuses(names: deployment.alarms, targetVersion: deployment.targetVersion)
+            let alarms = try await engine.alarmStatuses(
+                names: deployment.alarms, targetVersion: deployment.targetVersion)
             let judge = deployment.policy.judge == nil ? nil : try registry.deploymentJudge(id: id)
-            return (events, DeploymentText.panel(deployment, alarms: alarms, now: Date().timeIntervalSince1970, judge: judge),
-                    deployment.status.isActive)
+            return (
+                events,
+                DeploymentText.panel(deployment, alarms: alarms, now: Date().timeIntervalSince1970, judge: judge),
+                deployment.status.isActive
+            )
         }
         if !json { print(DeploymentText.outcome(deployment)) }
         return deployment
@@ -106,7 +121,9 @@ struct LiveView {
     let json: Bool
 
     /// Reads the record again: the events since the last call, the panel (on a terminal), whether it is still active.
-    typealias Refresh = (_ engine: RolloutEngine, _ terminal: Bool) async throws -> (events: [DeploymentEventEntry], panel: [String], active: Bool)
+    typealias Refresh = (_ engine: RolloutEngine, _ terminal: Bool) async throws -> (
+        events: [DeploymentEventEntry], panel: [String], active: Bool
+    )
 
     func run(interval: Double, refresh: Refresh) async throws {
         let engine = RolloutEngine(store: registry)
@@ -127,17 +144,21 @@ struct LiveView {
                 print(text, terminator: "")
                 drawn = panel.count
             } else {
-                for entry in events { print("\(DeploymentText.clock(entry.event.at))  \(id)  \(entry.event.kind): \(entry.event.message)") }
+                for entry in events {
+                    print("\(DeploymentText.clock(entry.event.at))  \(id)  \(entry.event.kind): \(entry.event.message)")
+                }
             }
             fflush(nil)
         }
         try await show()
         let finished = StopFlag()
         do {
-            try await controller.run(interval: interval, shouldStop: { finished.raised }, afterTick: {
-                try? await show()
-                if !active { finished.raise() }
-            })
+            try await controller.run(
+                interval: interval, shouldStop: { finished.raised },
+                afterTick: {
+                    try? await show()
+                    if !active { finished.raise() }
+                })
         } catch {
             await pool.shutdown()
             throw error

@@ -21,50 +21,73 @@ struct Deployments: ParsableCommand {
 
         func run() throws {
             let deployments = try global.registry().listDeployments(
-                function: try function.map { try parseFunction($0).name }, status: try status.map(DeploymentStatus.parse), limit: limit)
+                function: try function.map { try parseFunction($0).name },
+                status: try status.map(DeploymentStatus.parse), limit: limit)
             if global.output == .json {
                 struct Listing: Encodable { var deployments: [DeploymentInfo] }
                 return Output.json(Listing(deployments: deployments.map { DeploymentInfo($0) }))
             }
-            Output.table(["Id", "Alias", "Versions", "Policy", "Status", "Step", "Created"], deployments.map {
-                let info = DeploymentInfo($0)
-                return [$0.id, "\($0.functionName):\($0.alias)", "\($0.currentVersion) → \($0.targetVersion)", $0.policy.name,
-                        $0.status.rawValue, info.step ?? "", LambdaTimestamp.string(from: Date(timeIntervalSince1970: $0.createTime))]
-            })
+            Output.table(
+                ["Id", "Alias", "Versions", "Policy", "Status", "Step", "Created"],
+                deployments.map {
+                    let info = DeploymentInfo($0)
+                    return [
+                        $0.id, "\($0.functionName):\($0.alias)", "\($0.currentVersion) → \($0.targetVersion)",
+                        $0.policy.name,
+                        $0.status.rawValue, info.step ?? "",
+                        LambdaTimestamp.string(from: Date(timeIntervalSince1970: $0.createTime)),
+                    ]
+                })
         }
     }
 
     struct Get: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "The full record: steps with times, hooks, alarms, every decision (GetDeployment).")
+        static let configuration = CommandConfiguration(
+            abstract: "The full record: steps with times, hooks, alarms, every decision (GetDeployment).")
         @OptionGroup var global: GlobalOptions
         @Argument var id: String
 
         func run() async throws {
             let registry = try global.registry()
             let deployment = try registry.deployment(id: id)
-            let alarms = try await RolloutEngine(store: registry).alarmStatuses(names: deployment.alarms, targetVersion: deployment.targetVersion)
+            let alarms = try await RolloutEngine(store: registry).alarmStatuses(
+                names: deployment.alarms, targetVersion: deployment.targetVersion)
             let events = try registry.deploymentEvents(id: id)
             let judge = try registry.deploymentJudge(id: id)
-            if global.output == .json { return Output.json(DeploymentInfo(deployment, alarms: alarms, events: events, judge: judge)) }
-            for line in DeploymentText.panel(deployment, alarms: alarms, now: Date().timeIntervalSince1970, judge: judge) { print(line) }
+            if global.output == .json {
+                return Output.json(DeploymentInfo(deployment, alarms: alarms, events: events, judge: judge))
+            }
+            for line in DeploymentText.panel(
+                deployment, alarms: alarms, now: Date().timeIntervalSince1970, judge: judge)
+            { print(line) }
             if !deployment.status.isActive { print(DeploymentText.outcome(deployment)) }
             print("")
-            Output.table(["Step", "Kind", "Weight", "Hold", "Started"], (DeploymentInfo(deployment).steps ?? []).map {
-                [String($0.step), $0.kind, $0.weight.map(DeploymentPolicy.percentText) ?? "-", $0.hold ?? "-",
-                 $0.startTime.map { LambdaTimestamp.string(from: Date(timeIntervalSince1970: $0)) } ?? "-"]
-            })
+            Output.table(
+                ["Step", "Kind", "Weight", "Hold", "Started"],
+                (DeploymentInfo(deployment).steps ?? []).map {
+                    [
+                        String($0.step), $0.kind, $0.weight.map(DeploymentPolicy.percentText) ?? "-", $0.hold ?? "-",
+                        $0.startTime.map { LambdaTimestamp.string(from: Date(timeIntervalSince1970: $0)) } ?? "-",
+                    ]
+                })
             for hook in deployment.hooks where hook.output?.isEmpty == false {
                 print("\n\(hook.event.rawValue) \(hook.hook) output:\n\(hook.output!)")
             }
             print("")
-            Output.table(["Time", "Event", "Message"], events.map {
-                [LambdaTimestamp.string(from: Date(timeIntervalSince1970: $0.event.at)), $0.event.kind, $0.event.message]
-            })
+            Output.table(
+                ["Time", "Event", "Message"],
+                events.map {
+                    [
+                        LambdaTimestamp.string(from: Date(timeIntervalSince1970: $0.event.at)), $0.event.kind,
+                        $0.event.message,
+                    ]
+                })
         }
     }
 
     struct Stop: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Stop a deployment; the alias is restored unless --no-rollback (StopDeployment).")
+        static let configuration = CommandConfiguration(
+            abstract: "Stop a deployment; the alias is restored unless --no-rollback (StopDeployment).")
         @OptionGroup var global: GlobalOptions
         @Argument var id: String
         @Flag(name: .customLong("no-rollback"), help: "Leave the alias where it is.") var noRollback = false
@@ -77,7 +100,8 @@ struct Deployments: ParsableCommand {
     }
 
     struct Promote: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Skip the current wait (or pause step); --full goes straight to 100%.")
+        static let configuration = CommandConfiguration(
+            abstract: "Skip the current wait (or pause step); --full goes straight to 100%.")
         @OptionGroup var global: GlobalOptions
         @Argument var id: String
         @Flag(help: "Skip every remaining step.") var full = false
@@ -85,12 +109,15 @@ struct Deployments: ParsableCommand {
         func run() async throws {
             let deployment = try await global.engine().promote(id: id, full: full)
             if global.output == .json { return Output.json(DeploymentInfo(deployment)) }
-            print("Deployment \(deployment.id): traffic \(DeploymentText.weights(deployment)), step \(DeploymentInfo(deployment).step ?? ""), \(deployment.status.rawValue).")
+            print(
+                "Deployment \(deployment.id): traffic \(DeploymentText.weights(deployment)), step \(DeploymentInfo(deployment).step ?? ""), \(deployment.status.rawValue)."
+            )
         }
     }
 
     struct Pause: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Freeze a deployment's timers (alarms are still checked).")
+        static let configuration = CommandConfiguration(
+            abstract: "Freeze a deployment's timers (alarms are still checked).")
         @OptionGroup var global: GlobalOptions
         @Argument var id: String
 
@@ -102,7 +129,8 @@ struct Deployments: ParsableCommand {
     }
 
     struct Resume: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Resume a paused deployment; the current hold continues where it stopped.")
+        static let configuration = CommandConfiguration(
+            abstract: "Resume a paused deployment; the current hold continues where it stopped.")
         @OptionGroup var global: GlobalOptions
         @Argument var id: String
 
@@ -126,9 +154,12 @@ struct Deployments: ParsableCommand {
             guard let status = HookStatus(rawValue: status), status.isFinal else {
                 throw ValidationError("--status is Succeeded or Failed.")
             }
-            let deployment = try await global.engine().reportHook(deploymentId: id, executionId: executionId, status: status, output: message)
+            let deployment = try await global.engine().reportHook(
+                deploymentId: id, executionId: executionId, status: status, output: message)
             if global.output == .json { return Output.json(DeploymentInfo(deployment)) }
-            print("Recorded \(status.rawValue) for \(executionId); deployment \(deployment.id) is \(deployment.status.rawValue).")
+            print(
+                "Recorded \(status.rawValue) for \(executionId); deployment \(deployment.id) is \(deployment.status.rawValue)."
+            )
         }
     }
 }

@@ -9,12 +9,15 @@ import RelctlStore
 struct Events: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Print the event log as JSON lines (deployments, alias moves, publishes, cleanups, quota warnings).",
-        discussion: "Types: \(ReleaseEvent.EventType.allCases.filter { $0 != .test }.map(\.rawValue).joined(separator: ", ")).")
+        discussion:
+            "Types: \(ReleaseEvent.EventType.allCases.filter { $0 != .test }.map(\.rawValue).joined(separator: ", ")).")
     @OptionGroup var global: GlobalOptions
     @Flag(help: "Keep printing new events as they are committed (Ctrl-C stops).") var follow = false
     @Option(help: "Only events after this sequence number (default: from the first).") var since: Int64 = 0
     @Option(help: "Only events of this function.") var function: String?
-    @Option(name: .customLong("type"), parsing: .upToNextOption, help: "Only these event types (repeatable, or comma-separated).")
+    @Option(
+        name: .customLong("type"), parsing: .upToNextOption,
+        help: "Only these event types (repeatable, or comma-separated).")
     var types: [String] = []
 
     func validate() throws {
@@ -44,27 +47,35 @@ struct Events: AsyncParsableCommand {
 /// `relctl notify`: webhooks that receive the event log.
 struct NotifyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "notify", abstract: "Webhooks: POST events to a URL, signed, retried, in order (delivered by `serve` and `controller run`).",
+        commandName: "notify",
+        abstract:
+            "Webhooks: POST events to a URL, signed, retried, in order (delivered by `serve` and `controller run`).",
         subcommands: [Add.self, List.self, Test.self, Delete.self])
 
     struct Add: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Add a webhook; it receives events committed from now on.")
+        static let configuration = CommandConfiguration(
+            abstract: "Add a webhook; it receives events committed from now on.")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The webhook's name (letters, digits, '-', '_').") var name: String
         @Option(help: "Where events are POSTed (http:// or https://).") var url: String
-        @Option(name: .customLong("on"), parsing: .upToNextOption, help: "Only these event types (comma-separated or repeated; default: all).")
+        @Option(
+            name: .customLong("on"), parsing: .upToNextOption,
+            help: "Only these event types (comma-separated or repeated; default: all).")
         var types: [String] = []
         @Option(help: "Only events of this function.") var function: String?
         @Option(help: "Signs each body: X-Relctl-Signature: sha256=<HMAC-SHA256 hex>.") var secret: String?
-        @Option(help: "json (the event) or slack ({\"text\": summary}).") var format: String = WebhookFormat.json.rawValue
+        @Option(help: "json (the event) or slack ({\"text\": summary}).") var format: String = WebhookFormat.json
+            .rawValue
 
         func run() async throws {
             guard let format = WebhookFormat(rawValue: format.lowercased()) else {
                 throw RelctlError(.invalidParameterValue, "--format '\(format)' is not allowed: use json or slack.")
             }
-            let webhook = try global.registry().addWebhook(Webhook(
-                name: name, url: url, types: try ReleaseEvent.EventType.parseList(types), function: function, secret: secret,
-                format: format, createdAt: 0))
+            let webhook = try global.registry().addWebhook(
+                Webhook(
+                    name: name, url: url, types: try ReleaseEvent.EventType.parseList(types), function: function,
+                    secret: secret,
+                    format: format, createdAt: 0))
             if global.output == .json { return Output.json(WebhookView(webhook)) }
             print("Added webhook \(webhook.name) → \(webhook.url) (events after #\(webhook.deliveredSeq)).")
         }
@@ -79,23 +90,30 @@ struct NotifyCommand: ParsableCommand {
             let webhooks = try registry.listWebhooks()
             if global.output == .json { return Output.json(webhooks.map(WebhookView.init)) }
             let last = try registry.lastEventSeq()
-            Output.table(["NAME", "URL", "ON", "FUNCTION", "FORMAT", "DELIVERED", "FAILURES", "LAST ERROR"], webhooks.map {
-                [$0.name, $0.url, $0.types.isEmpty ? "all" : $0.types.map(\.rawValue).joined(separator: ","), $0.function ?? "all",
-                 $0.format.rawValue, "#\($0.deliveredSeq) of #\(last)", String($0.attempts), $0.lastError ?? "-"]
-            })
+            Output.table(
+                ["NAME", "URL", "ON", "FUNCTION", "FORMAT", "DELIVERED", "FAILURES", "LAST ERROR"],
+                webhooks.map {
+                    [
+                        $0.name, $0.url, $0.types.isEmpty ? "all" : $0.types.map(\.rawValue).joined(separator: ","),
+                        $0.function ?? "all",
+                        $0.format.rawValue, "#\($0.deliveredSeq) of #\(last)", String($0.attempts), $0.lastError ?? "-",
+                    ]
+                })
         }
     }
 
     struct Test: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "POST a Test event to the webhook now and show the answer.")
+        static let configuration = CommandConfiguration(
+            abstract: "POST a Test event to the webhook now and show the answer.")
         @OptionGroup var global: GlobalOptions
         @Argument var name: String
 
         func run() async throws {
             let registry = try global.registry()
             let webhook = try registry.webhook(named: name)
-            let event = ReleaseEvent(time: Date().timeIntervalSince1970, type: .test, actor: registry.actor,
-                                     message: "Test event from relctl for webhook \(name)")
+            let event = ReleaseEvent(
+                time: Date().timeIntervalSince1970, type: .test, actor: registry.actor,
+                message: "Test event from relctl for webhook \(name)")
             do {
                 try await WebhookDispatcher(store: registry).post(event, to: webhook)
             } catch {

@@ -11,7 +11,8 @@ struct FunctionCommand: ParsableCommand {
     )
 
     struct Create: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Create a function from a zip package (CreateFunction).")
+        static let configuration = CommandConfiguration(
+            abstract: "Create a function from a zip package (CreateFunction).")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The function name ([a-zA-Z0-9-_], up to 64 characters).") var name: String
         @OptionGroup var code: CodeSource
@@ -36,7 +37,10 @@ struct FunctionCommand: ParsableCommand {
                 environment: environment.isEmpty ? nil : environment, layers: layer, architecture: architecture)
             try settings.validate()
             try FunctionReference.validateName(name)
-            render(try registry.createFunction(name: name, settings: settings, code: try code.load(into: registry), publish: publish), global.output)
+            render(
+                try registry.createFunction(
+                    name: name, settings: settings, code: try code.load(into: registry), publish: publish),
+                global.output)
         }
     }
 
@@ -46,13 +50,16 @@ struct FunctionCommand: ParsableCommand {
         @Argument var function: String
         @OptionGroup var code: CodeSource
         @Flag(help: "Also publish a version.") var publish = false
-        @Option(name: .customLong("expect-revision"), help: "Fail unless $LATEST's RevisionId is this one.") var expectRevision: String?
+        @Option(name: .customLong("expect-revision"), help: "Fail unless $LATEST's RevisionId is this one.")
+        var expectRevision: String?
 
         func run() throws {
             let reference = try parseFunction(function)
             let registry = try global.registry()
             let package = try code.load(into: registry)
-            render(try registry.updateFunctionCode(reference, code: package, expectedRevisionId: expectRevision, publish: publish), global.output)
+            render(
+                try registry.updateFunctionCode(
+                    reference, code: package, expectedRevisionId: expectRevision, publish: publish), global.output)
         }
     }
 
@@ -71,13 +78,21 @@ struct FunctionCommand: ParsableCommand {
         @Flag(name: .customLong("clear-layers"), help: "Detach every layer.") var clearLayers = false
         @Option var role: String?
         @Option var description: String?
-        @Option(name: .customLong("expect-revision"), help: "Fail unless $LATEST's RevisionId is this one.") var expectRevision: String?
-        @Option(name: .customLong("reserved-concurrency"), help: "At most N invocations at once (PutFunctionConcurrency); excess ones are throttled. 0 stops the function.")
+        @Option(name: .customLong("expect-revision"), help: "Fail unless $LATEST's RevisionId is this one.")
+        var expectRevision: String?
+        @Option(
+            name: .customLong("reserved-concurrency"),
+            help:
+                "At most N invocations at once (PutFunctionConcurrency); excess ones are throttled. 0 stops the function."
+        )
         var reservedConcurrency: Int?
-        @Flag(name: .customLong("no-reserved-concurrency"), help: "Remove the reservation (DeleteFunctionConcurrency).") var noReservedConcurrency = false
+        @Flag(name: .customLong("no-reserved-concurrency"), help: "Remove the reservation (DeleteFunctionConcurrency).")
+        var noReservedConcurrency = false
 
         func validate() throws {
-            if reservedConcurrency != nil && noReservedConcurrency { throw ValidationError("--reserved-concurrency and --no-reserved-concurrency cannot be combined.") }
+            if reservedConcurrency != nil && noReservedConcurrency {
+                throw ValidationError("--reserved-concurrency and --no-reserved-concurrency cannot be combined.")
+            }
             if clearEnvironment && !env.isEmpty { throw ValidationError("--env and --clear-env cannot be combined.") }
             if clearLayers && !layer.isEmpty { throw ValidationError("--layer and --clear-layers cannot be combined.") }
         }
@@ -85,25 +100,38 @@ struct FunctionCommand: ParsableCommand {
         func run() throws {
             let reference = try parseFunction(function)
             var update = ConfigurationUpdate(
-                runtime: runtime, handler: handler, role: role, description: description, memorySize: memory, timeout: timeout)
-            if clearEnvironment { update.environment = [:] } else if !env.isEmpty { update.environment = try parseAssignments(env, flag: "--env") }
+                runtime: runtime, handler: handler, role: role, description: description, memorySize: memory,
+                timeout: timeout)
+            if clearEnvironment {
+                update.environment = [:]
+            } else if !env.isEmpty {
+                update.environment = try parseAssignments(env, flag: "--env")
+            }
             if clearLayers { update.layers = [] } else if !layer.isEmpty { update.layers = layer }
             let registry = try global.registry()
-            let concurrencyOnly = update == ConfigurationUpdate() && (reservedConcurrency != nil || noReservedConcurrency)
+            let concurrencyOnly =
+                update == ConfigurationUpdate() && (reservedConcurrency != nil || noReservedConcurrency)
             if reservedConcurrency != nil || noReservedConcurrency {
-                try registry.putFunctionConcurrency(reference.name, reserved: noReservedConcurrency ? nil : reservedConcurrency)
+                try registry.putFunctionConcurrency(
+                    reference.name, reserved: noReservedConcurrency ? nil : reservedConcurrency)
             }
             if concurrencyOnly {
                 if global.output == .json { return Output.json(["ReservedConcurrentExecutions": reservedConcurrency]) }
-                print(noReservedConcurrency ? "Removed \(reference.name)'s reserved concurrency." : "Reserved concurrency of \(reference.name): \(reservedConcurrency!).")
+                print(
+                    noReservedConcurrency
+                        ? "Removed \(reference.name)'s reserved concurrency."
+                        : "Reserved concurrency of \(reference.name): \(reservedConcurrency!).")
                 return
             }
-            render(try registry.updateFunctionConfiguration(reference, update, expectedRevisionId: expectRevision), global.output)
+            render(
+                try registry.updateFunctionConfiguration(reference, update, expectedRevisionId: expectRevision),
+                global.output)
         }
     }
 
     struct Get: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show a function's configuration: NAME, NAME:VERSION, NAME:ALIAS or an ARN.")
+        static let configuration = CommandConfiguration(
+            abstract: "Show a function's configuration: NAME, NAME:VERSION, NAME:ALIAS or an ARN.")
         @OptionGroup var global: GlobalOptions
         @Argument var function: String
 
@@ -115,7 +143,8 @@ struct FunctionCommand: ParsableCommand {
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List functions ($LATEST of each, or every version).")
         @OptionGroup var global: GlobalOptions
-        @Flag(name: .customLong("all-versions"), help: "List every published version too (FunctionVersion=ALL).") var allVersions = false
+        @Flag(name: .customLong("all-versions"), help: "List every published version too (FunctionVersion=ALL).")
+        var allVersions = false
         @Option(name: .customLong("max-items")) var maxItems: Int?
         @Option var marker: String?
 
@@ -141,7 +170,8 @@ struct FunctionCommand: ParsableCommand {
             case .version(let number):
                 text = "Deleted version \(number) of \(reference.name)."
             case .nothing:
-                text = "Version \(reference.qualifier.map { "\($0)" } ?? "") of \(reference.name) does not exist; nothing to delete."
+                text =
+                    "Version \(reference.qualifier.map { "\($0)" } ?? "") of \(reference.name) does not exist; nothing to delete."
             }
             if global.output == .json {
                 Output.json(["StatusCode": 204])
@@ -154,22 +184,28 @@ struct FunctionCommand: ParsableCommand {
 
 struct Publish: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Publish $LATEST as an immutable version (PublishVersion); returns the last version if nothing changed.")
+        abstract:
+            "Publish $LATEST as an immutable version (PublishVersion); returns the last version if nothing changed.")
     @OptionGroup var global: GlobalOptions
     @Argument var function: String
     @Option(help: "The version's description (the function's by default).") var description: String?
-    @Option(name: .customLong("expect-code-sha256"), help: "Fail unless $LATEST's CodeSha256 is this one.") var expectCodeSha256: String?
-    @Option(name: .customLong("expect-revision"), help: "Fail unless $LATEST's RevisionId is this one.") var expectRevision: String?
+    @Option(name: .customLong("expect-code-sha256"), help: "Fail unless $LATEST's CodeSha256 is this one.")
+    var expectCodeSha256: String?
+    @Option(name: .customLong("expect-revision"), help: "Fail unless $LATEST's RevisionId is this one.")
+    var expectRevision: String?
 
     func run() throws {
         let reference = try parseFunction(function)
-        render(try global.registry().publishVersion(
-            reference, description: description, expectedCodeSha256: expectCodeSha256, expectedRevisionId: expectRevision), global.output)
+        render(
+            try global.registry().publishVersion(
+                reference, description: description, expectedCodeSha256: expectCodeSha256,
+                expectedRevisionId: expectRevision), global.output)
     }
 }
 
 struct Versions: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "List $LATEST and the published versions (ListVersionsByFunction).")
+    static let configuration = CommandConfiguration(
+        abstract: "List $LATEST and the published versions (ListVersionsByFunction).")
     @OptionGroup var global: GlobalOptions
     @Argument var function: String
     @Option(name: .customLong("max-items")) var maxItems: Int?

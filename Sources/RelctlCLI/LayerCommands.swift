@@ -11,12 +11,15 @@ struct LayerCommand: ParsableCommand {
     )
 
     struct PublishLayer: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "publish", abstract: "Publish a new layer version (PublishLayerVersion).")
+        static let configuration = CommandConfiguration(
+            commandName: "publish", abstract: "Publish a new layer version (PublishLayerVersion).")
         @OptionGroup var global: GlobalOptions
         @Argument var name: String
         @OptionGroup var code: CodeSource
-        @Option(name: .customLong("compatible-runtime"), help: "A runtime it supports (repeatable).") var compatibleRuntimes: [String] = []
-        @Option(name: .customLong("compatible-architecture"), help: "x86_64 or arm64 (repeatable).") var compatibleArchitectures: [String] = []
+        @Option(name: .customLong("compatible-runtime"), help: "A runtime it supports (repeatable).")
+        var compatibleRuntimes: [String] = []
+        @Option(name: .customLong("compatible-architecture"), help: "x86_64 or arm64 (repeatable).")
+        var compatibleArchitectures: [String] = []
         @Option var description: String = ""
         @Option(name: .customLong("license-info")) var licenseInfo: String?
 
@@ -38,20 +41,27 @@ struct LayerCommand: ParsableCommand {
         @Option var marker: String?
 
         func run() throws {
-            let page = try global.registry().listLayers(compatibleRuntime: compatibleRuntime, marker: marker, maxItems: maxItems)
+            let page = try global.registry().listLayers(
+                compatibleRuntime: compatibleRuntime, marker: marker, maxItems: maxItems)
             if global.output == .json {
                 struct Listing: Encodable { var Layers: [LayerSummary]; var NextMarker: String? }
                 return Output.json(Listing(Layers: page.items, NextMarker: page.nextMarker))
             }
-            Output.table(["Layer", "Latest", "CodeSize", "Description", "LayerVersionArn"], page.items.map {
-                [$0.LayerName, String($0.LatestMatchingVersion.Version), Output.size($0.LatestMatchingVersion.Content.CodeSize),
-                 $0.LatestMatchingVersion.Description, $0.LatestMatchingVersion.LayerVersionArn]
-            })
+            Output.table(
+                ["Layer", "Latest", "CodeSize", "Description", "LayerVersionArn"],
+                page.items.map {
+                    [
+                        $0.LayerName, String($0.LatestMatchingVersion.Version),
+                        Output.size($0.LatestMatchingVersion.Content.CodeSize),
+                        $0.LatestMatchingVersion.Description, $0.LatestMatchingVersion.LayerVersionArn,
+                    ]
+                })
         }
     }
 
     struct Versions: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List a layer's versions, newest first (ListLayerVersions).")
+        static let configuration = CommandConfiguration(
+            abstract: "List a layer's versions, newest first (ListLayerVersions).")
         @OptionGroup var global: GlobalOptions
         @Argument var name: String
         @Option(name: .customLong("compatible-runtime")) var compatibleRuntime: String?
@@ -59,14 +69,20 @@ struct LayerCommand: ParsableCommand {
         @Option var marker: String?
 
         func run() throws {
-            let page = try global.registry().listLayerVersions(name: name, compatibleRuntime: compatibleRuntime, marker: marker, maxItems: maxItems)
+            let page = try global.registry().listLayerVersions(
+                name: name, compatibleRuntime: compatibleRuntime, marker: marker, maxItems: maxItems)
             if global.output == .json {
                 struct Listing: Encodable { var LayerVersions: [LayerVersion]; var NextMarker: String? }
                 return Output.json(Listing(LayerVersions: page.items, NextMarker: page.nextMarker))
             }
-            Output.table(["Version", "CodeSize", "Created", "Runtimes", "Description"], page.items.map {
-                [String($0.Version), Output.size($0.Content.CodeSize), $0.CreatedDate, $0.CompatibleRuntimes.joined(separator: ","), $0.Description]
-            })
+            Output.table(
+                ["Version", "CodeSize", "Created", "Runtimes", "Description"],
+                page.items.map {
+                    [
+                        String($0.Version), Output.size($0.Content.CodeSize), $0.CreatedDate,
+                        $0.CompatibleRuntimes.joined(separator: ","), $0.Description,
+                    ]
+                })
         }
     }
 
@@ -91,7 +107,10 @@ struct LayerCommand: ParsableCommand {
         func run() throws {
             let deleted = try global.registry().deleteLayerVersion(name: name, version: version)
             if global.output == .json { return Output.json(["StatusCode": 204]) }
-            print(deleted ? "Deleted layer version \(name):\(version)." : "Layer version \(name):\(version) does not exist; nothing to delete.")
+            print(
+                deleted
+                    ? "Deleted layer version \(name):\(version)."
+                    : "Layer version \(name):\(version) does not exist; nothing to delete.")
         }
     }
 }
@@ -101,7 +120,8 @@ func render(_ layer: LayerVersion, _ output: OutputFormat) {
     var pairs: [(String, String)] = [
         ("LayerVersionArn", layer.LayerVersionArn), ("Version", String(layer.Version)),
         ("CodeSize", "\(layer.Content.CodeSize) (\(Output.size(layer.Content.CodeSize)))"),
-        ("CodeSha256", layer.Content.CodeSha256), ("Description", layer.Description), ("CreatedDate", layer.CreatedDate),
+        ("CodeSha256", layer.Content.CodeSha256), ("Description", layer.Description),
+        ("CreatedDate", layer.CreatedDate),
         ("CompatibleRuntimes", layer.CompatibleRuntimes.joined(separator: ", ")),
     ]
     if let license = layer.LicenseInfo { pairs.append(("LicenseInfo", license)) }

@@ -13,7 +13,8 @@ struct QuotaCommand: ParsableCommand {
     )
 
     struct Show: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show the limit, the usage and the biggest functions and layers.")
+        static let configuration = CommandConfiguration(
+            abstract: "Show the limit, the usage and the biggest functions and layers.")
         @OptionGroup var global: GlobalOptions
 
         func run() throws {
@@ -22,22 +23,28 @@ struct QuotaCommand: ParsableCommand {
             let usage = report.AccountUsage.TotalCodeSize
             let percent = (report.UsedPercent * 100).rounded() / 100
             Output.fields([
-                ("Limit", "\(Output.size(report.AccountLimit.TotalCodeSize)) (\(report.AccountLimit.TotalCodeSize) bytes)"),
+                (
+                    "Limit",
+                    "\(Output.size(report.AccountLimit.TotalCodeSize)) (\(report.AccountLimit.TotalCodeSize) bytes)"
+                ),
                 ("Used", "\(Output.size(usage)) (\(usage) bytes, \(percent)%)"),
                 ("Stored on disk", "\(Output.size(report.StoredBytes)) after dedupe"),
                 ("Functions", String(report.AccountUsage.FunctionCount)),
             ])
             if !report.TopConsumers.isEmpty {
                 print("")
-                Output.table(["Name", "Kind", "Versions", "CodeSize"], report.TopConsumers.map {
-                    [$0.Name, $0.Kind, String($0.Versions), Output.size($0.CodeSize)]
-                })
+                Output.table(
+                    ["Name", "Kind", "Versions", "CodeSize"],
+                    report.TopConsumers.map {
+                        [$0.Name, $0.Kind, String($0.Versions), Output.size($0.CodeSize)]
+                    })
             }
         }
     }
 
     struct Set: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Set the code storage limit, e.g. 75GB (binary units, as AWS counts).")
+        static let configuration = CommandConfiguration(
+            abstract: "Set the code storage limit, e.g. 75GB (binary units, as AWS counts).")
         @OptionGroup var global: GlobalOptions
         @Argument var size: String
 
@@ -62,11 +69,15 @@ struct Cleanup: ParsableCommand {
     @OptionGroup var global: GlobalOptions
     @Option(help: "Only this function's versions.") var function: String?
     @Option(help: "Keep the newest N versions of each function.") var keep: Int?
-    @Option(name: .customLong("target-usage"), help: "Stop once usage is at most this: 80% of the limit, or a size such as 60GB.") var targetUsage: String?
+    @Option(
+        name: .customLong("target-usage"),
+        help: "Stop once usage is at most this: 80% of the limit, or a size such as 60GB.") var targetUsage: String?
     @Flag(name: .customLong("dry-run"), help: "Print the plan; delete nothing.") var dryRun = false
 
     func validate() throws {
-        if keep == nil && targetUsage == nil { throw ValidationError("Say what to keep: --keep N and/or --target-usage 80%.") }
+        if keep == nil && targetUsage == nil {
+            throw ValidationError("Say what to keep: --keep N and/or --target-usage 80%.")
+        }
         if let keep, keep < 0 { throw ValidationError("--keep must be 0 or more.") }
     }
 
@@ -79,13 +90,18 @@ struct Cleanup: ParsableCommand {
         if plan.Deletions.isEmpty {
             print("Nothing to delete.")
         } else {
-            Output.table(["Delete", "Kind", "CodeSize", "Created"], plan.Deletions.map {
-                ["\($0.Name):\($0.Version)", $0.Kind.rawValue, Output.size($0.CodeSize), $0.Created]
-            })
+            Output.table(
+                ["Delete", "Kind", "CodeSize", "Created"],
+                plan.Deletions.map {
+                    ["\($0.Name):\($0.Version)", $0.Kind.rawValue, Output.size($0.CodeSize), $0.Created]
+                })
         }
-        print("\(dryRun ? "Would free" : "Freed") \(Output.size(plan.BytesFreed)) (\(plan.Deletions.count) version(s)); usage \(Output.size(plan.UsageBefore)) → \(Output.size(plan.UsageAfter)) of \(Output.size(plan.Limit)).")
+        print(
+            "\(dryRun ? "Would free" : "Freed") \(Output.size(plan.BytesFreed)) (\(plan.Deletions.count) version(s)); usage \(Output.size(plan.UsageBefore)) → \(Output.size(plan.UsageAfter)) of \(Output.size(plan.Limit))."
+        )
         if !plan.TargetReached, let target = plan.TargetUsage {
-            Output.note("note: the target \(Output.size(target)) cannot be reached without deleting protected versions.")
+            Output.note(
+                "note: the target \(Output.size(target)) cannot be reached without deleting protected versions.")
         }
     }
 }
@@ -94,7 +110,9 @@ struct GC: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gc", abstract: "Remove blob files no row references (left by interrupted writes).")
     @OptionGroup var global: GlobalOptions
-    @Option(name: .customLong("temporary-age"), help: "Remove temporary files older than this many seconds (younger ones may belong to a write in progress).")
+    @Option(
+        name: .customLong("temporary-age"),
+        help: "Remove temporary files older than this many seconds (younger ones may belong to a write in progress).")
     var temporaryAge: Double = 3600
 
     func run() throws {
@@ -105,15 +123,20 @@ struct GC: ParsableCommand {
             // committed is either unlisted or younger than --temporary-age.
             let collected = try OffPoolWait.run { () async throws(RelctlError) in
                 try await CodeObjectMaintenance.collectGarbage(
-                    in: remote, referenced: { () throws(RelctlError) in Set(try registry.blobSizes().keys) }, now: Date(), minimumAge: temporaryAge)
+                    in: remote, referenced: { () throws(RelctlError) in Set(try registry.blobSizes().keys) },
+                    now: Date(), minimumAge: temporaryAge)
             }
             report.RemovedObjects = collected.removed.count
             report.RemovedObjectBytes = collected.removedBytes
         }
         if global.output == .json { return Output.json(report) }
-        print("Removed \(report.RemovedFiles) orphan blob file(s) (\(Output.size(report.RemovedBytes))) and \(report.RemovedTemporaryFiles) stale temporary file(s).")
+        print(
+            "Removed \(report.RemovedFiles) orphan blob file(s) (\(Output.size(report.RemovedBytes))) and \(report.RemovedTemporaryFiles) stale temporary file(s)."
+        )
         if let objects = report.RemovedObjects, let remote = registry.remoteCode {
-            print("Removed \(objects) unreferenced object(s) (\(Output.size(report.RemovedObjectBytes ?? 0))) older than \(Int(temporaryAge)) s from \(remote.location).")
+            print(
+                "Removed \(objects) unreferenced object(s) (\(Output.size(report.RemovedObjectBytes ?? 0))) older than \(Int(temporaryAge)) s from \(remote.location)."
+            )
         }
     }
 }
@@ -122,7 +145,9 @@ struct Fsck: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fsck",
         abstract: "Check every registry invariant; exit 1 if one fails.",
-        discussion: "Checks: no dangling alias or orphan row, every version's blob present with a matching hash, usage = Σ CodeSize, stored bytes = the blob files.")
+        discussion:
+            "Checks: no dangling alias or orphan row, every version's blob present with a matching hash, usage = Σ CodeSize, stored bytes = the blob files."
+    )
     @OptionGroup var global: GlobalOptions
     @Flag(name: .customLong("skip-hashes"), help: "Do not re-hash blob files (faster).") var skipHashes = false
 
@@ -140,12 +165,15 @@ struct Fsck: ParsableCommand {
         } else {
             for problem in report.Problems { print("problem: \(problem)") }
             for notice in report.Notices { print("notice: \(notice)") }
-            print(report.isConsistent
-                  ? "ok: \(report.CheckedVersions) version(s), \(report.CheckedBlobs) blob(s) consistent"
-                  : "\(report.Problems.count) problem(s) found")
+            print(
+                report.isConsistent
+                    ? "ok: \(report.CheckedVersions) version(s), \(report.CheckedBlobs) blob(s) consistent"
+                    : "\(report.Problems.count) problem(s) found")
         }
         if !report.isConsistent {
-            Output.error(RelctlError(.integrityCheckFailed, "\(report.Problems.count) invariant(s) broken: \(report.Problems[0])"))
+            Output.error(
+                RelctlError(
+                    .integrityCheckFailed, "\(report.Problems.count) invariant(s) broken: \(report.Problems[0])"))
             throw CommandFailure(status: 1)
         }
     }

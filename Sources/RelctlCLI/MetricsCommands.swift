@@ -11,7 +11,8 @@ struct MetricsCommand: ParsableCommand {
         commandName: "metrics", abstract: "The metric store alarms read.", subcommands: [Put.self, Get.self])
 
     struct Get: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Print a metric's series: one statistic per period (GetMetricStatistics).")
+        static let configuration = CommandConfiguration(
+            abstract: "Print a metric's series: one statistic per period (GetMetricStatistics).")
         @OptionGroup var global: GlobalOptions
         @Option var function: String
         @Option(help: "The ExecutedVersion dimension.") var version: String?
@@ -25,14 +26,20 @@ struct MetricsCommand: ParsableCommand {
             let statistic = try Statistic(parsing: statistic)
             let points = try global.registry().metricSeries(
                 function: try parseFunction(function).name, version: version, resource: resource, metric: metric,
-                statistic: statistic, period: period, since: Date().addingTimeInterval(-(try DurationText.parse(since))))
+                statistic: statistic, period: period, since: Date().addingTimeInterval(-(try DurationText.parse(since)))
+            )
             if global.output == .json {
                 struct Series: Encodable { var Label: String; var Datapoints: [AlarmEvaluation.Datapoint] }
                 return Output.json(Series(Label: metric, Datapoints: points))
             }
-            Output.table(["Period", "\(statistic)(\(metric))"], points.map {
-                [LambdaTimestamp.string(from: Date(timeIntervalSince1970: $0.periodStart)), $0.value.map(AlarmEvaluator.formatNumber) ?? "-"]
-            })
+            Output.table(
+                ["Period", "\(statistic)(\(metric))"],
+                points.map {
+                    [
+                        LambdaTimestamp.string(from: Date(timeIntervalSince1970: $0.periodStart)),
+                        $0.value.map(AlarmEvaluator.formatNumber) ?? "-",
+                    ]
+                })
         }
     }
 
@@ -50,15 +57,22 @@ struct MetricsCommand: ParsableCommand {
         func run() async throws {
             var date = Date()
             if let timestamp {
-                guard let parsed = Double(timestamp).map({ Date(timeIntervalSince1970: $0) }) ?? LambdaTimestamp.date(from: timestamp) else {
-                    throw RelctlError(.invalidParameterValue, "Invalid --timestamp '\(timestamp)': epoch seconds or 2026-01-31T12:00:00.000+0000.")
+                guard
+                    let parsed = Double(timestamp).map({ Date(timeIntervalSince1970: $0) })
+                        ?? LambdaTimestamp.date(from: timestamp)
+                else {
+                    throw RelctlError(
+                        .invalidParameterValue,
+                        "Invalid --timestamp '\(timestamp)': epoch seconds or 2026-01-31T12:00:00.000+0000.")
                 }
                 date = parsed
             }
             if let version { _ = try AliasTarget.parseVersion(version) }
-            try await global.engine().putMetricData([MetricDatapoint(
-                functionName: try parseFunction(function).name, resource: resource, executedVersion: version,
-                metric: metric, value: value, unit: unit, timestamp: date)])
+            try await global.engine().putMetricData([
+                MetricDatapoint(
+                    functionName: try parseFunction(function).name, resource: resource, executedVersion: version,
+                    metric: metric, value: value, unit: unit, timestamp: date)
+            ])
             if global.output == .json { return Output.json(["Recorded": 1]) }
         }
     }

@@ -15,7 +15,8 @@ public struct Relctl: ParsableCommand {
         subcommands: [
             FunctionCommand.self, Publish.self, Versions.self, AliasCommand.self, Rollback.self, History.self,
             LayerCommand.self, QuotaCommand.self, Cleanup.self, GC.self, Fsck.self,
-            Deploy.self, Deployments.self, ControllerCommand.self, PolicyCommand.self, AlarmCommand.self, MetricsCommand.self,
+            Deploy.self, Deployments.self, ControllerCommand.self, PolicyCommand.self, AlarmCommand.self,
+            MetricsCommand.self,
             Invoke.self, Traffic.self, Demo.self, Serve.self, CredentialsCommand.self, ConfigCommand.self,
             SAMCommand.self, StackCommand.self, JudgeCommand.self, Events.self, NotifyCommand.self,
             ReleaseCommand.self,
@@ -62,9 +63,11 @@ struct GlobalOptions: ParsableArguments {
     @Option(name: .shortAndLong, help: "table for people, json for scripts (AWS Lambda field names).")
     var output: OutputFormat = .table
 
-    @Option(name: .customLong("code-store"), help: ArgumentHelp(
-        "Also keep code in a bucket: s3://BUCKET[/PREFIX] (default: $RELCTL_CODE_STORE, else the data directory alone); endpoint from $RELCTL_S3_ENDPOINT (serve: --s3-endpoint), keys from $RELCTL_S3_ACCESS_KEY_ID / $RELCTL_S3_SECRET_ACCESS_KEY, region $RELCTL_S3_REGION.",
-        valueName: "url"))
+    @Option(
+        name: .customLong("code-store"),
+        help: ArgumentHelp(
+            "Also keep code in a bucket: s3://BUCKET[/PREFIX] (default: $RELCTL_CODE_STORE, else the data directory alone); endpoint from $RELCTL_S3_ENDPOINT (serve: --s3-endpoint), keys from $RELCTL_S3_ACCESS_KEY_ID / $RELCTL_S3_SECRET_ACCESS_KEY, region $RELCTL_S3_REGION.",
+            valueName: "url"))
     var codeStore: String?
 
     var resolvedDataDirectory: URL {

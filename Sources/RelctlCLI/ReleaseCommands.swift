@@ -9,7 +9,8 @@ import RelctlStore
 struct ReleaseCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "release",
-        abstract: "Release groups: move several functions' aliases in lockstep under one policy; any failure rolls every member back.",
+        abstract:
+            "Release groups: move several functions' aliases in lockstep under one policy; any failure rolls every member back.",
         subcommands: [Create.self, List.self, Get.self, Stop.self, Promote.self, Pause.self, Resume.self]
     )
 
@@ -27,12 +28,19 @@ struct ReleaseCommand: ParsableCommand {
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The release's name (letters, digits, - and _).") var name: String
         @Option(name: .customLong("member"), help: "FUNCTION:ALIAS=VERSION (repeatable).") var members: [String] = []
-        @Option(help: "A policy name: a preset, a YAML policy or a config created over the CodeDeploy API.") var policy: String
-        @Option(name: .customLong("pre-traffic-hook"), help: "Function name or exec:COMMAND run before any traffic moves.") var preTrafficHook: String?
-        @Option(name: .customLong("post-traffic-hook"), help: "Function name or exec:COMMAND run after 100% on every member.") var postTrafficHook: String?
+        @Option(help: "A policy name: a preset, a YAML policy or a config created over the CodeDeploy API.") var policy:
+            String
+        @Option(
+            name: .customLong("pre-traffic-hook"), help: "Function name or exec:COMMAND run before any traffic moves.")
+        var preTrafficHook: String?
+        @Option(
+            name: .customLong("post-traffic-hook"),
+            help: "Function name or exec:COMMAND run after 100% on every member.") var postTrafficHook: String?
         @Option(help: "An alarm that fails the release when in ALARM (repeatable).") var alarm: [String] = []
-        @Option(name: .customLong("hook-timeout"), help: "How long a hook may take (default 1h).") var hookTimeout: String = "1h"
-        @Flag(name: .customLong("no-rollback"), help: "On failure leave every alias where it is.") var noRollback = false
+        @Option(name: .customLong("hook-timeout"), help: "How long a hook may take (default 1h).") var hookTimeout:
+            String = "1h"
+        @Flag(name: .customLong("no-rollback"), help: "On failure leave every alias where it is.") var noRollback =
+            false
         @Flag(help: "Create the release and return; `relctl controller run` advances it.") var detach = false
         @Option(help: "Seconds between ticks in the foreground.") var interval: Double = 0.25
 
@@ -46,16 +54,23 @@ struct ReleaseCommand: ParsableCommand {
             var specs: [ReleaseMemberSpec] = []
             for text in members { specs.append(try ReleaseMemberSpec.parse(text)) }
             let request = ReleaseRequest(
-                name: name, members: specs, policy: try await global.policies().policy(named: policy), preTrafficHook: preTrafficHook,
-                postTrafficHook: postTrafficHook, alarms: alarm, hookTimeout: try DurationText.parse(hookTimeout), autoRollback: !noRollback)
+                name: name, members: specs, policy: try await global.policies().policy(named: policy),
+                preTrafficHook: preTrafficHook,
+                postTrafficHook: postTrafficHook, alarms: alarm, hookTimeout: try DurationText.parse(hookTimeout),
+                autoRollback: !noRollback)
             var release = try await RolloutEngine(store: registry).createRelease(request)
             if detach {
                 if global.output == .json { return Output.json(ReleaseInfo(release)) }
-                print("Created release \(release.name) (\(release.id), \(release.status.rawValue)); `relctl controller run` advances it, `relctl release get \(release.name)` shows it.")
+                print(
+                    "Created release \(release.name) (\(release.id), \(release.status.rawValue)); `relctl controller run` advances it, `relctl release get \(release.name)` shows it."
+                )
                 return
             }
-            release = try await ReleaseWatch(registry: registry, id: release.id, json: global.output == .json).follow(interval: interval)
-            if global.output == .json { Output.json(ReleaseInfo(release, events: try registry.releaseEvents(id: release.id))) }
+            release = try await ReleaseWatch(registry: registry, id: release.id, json: global.output == .json).follow(
+                interval: interval)
+            if global.output == .json {
+                Output.json(ReleaseInfo(release, events: try registry.releaseEvents(id: release.id)))
+            }
             if release.status != .succeeded { throw CommandFailure(status: 1) }
         }
     }
@@ -67,20 +82,27 @@ struct ReleaseCommand: ParsableCommand {
         @Option var limit: Int = 100
 
         func run() throws {
-            let releases = try global.registry().listReleases(status: try status.map(DeploymentStatus.parse), limit: limit)
+            let releases = try global.registry().listReleases(
+                status: try status.map(DeploymentStatus.parse), limit: limit)
             if global.output == .json {
                 struct Listing: Encodable { var releases: [ReleaseInfo] }
                 return Output.json(Listing(releases: releases.map { ReleaseInfo($0) }))
             }
-            Output.table(["Id", "Name", "Members", "Policy", "Status", "Step", "Created"], releases.map {
-                [$0.id, $0.name, $0.transitions, $0.machine.policy.name, $0.status.rawValue, ReleaseInfo($0).step ?? "",
-                 LambdaTimestamp.string(from: Date(timeIntervalSince1970: $0.machine.createTime))]
-            })
+            Output.table(
+                ["Id", "Name", "Members", "Policy", "Status", "Step", "Created"],
+                releases.map {
+                    [
+                        $0.id, $0.name, $0.transitions, $0.machine.policy.name, $0.status.rawValue,
+                        ReleaseInfo($0).step ?? "",
+                        LambdaTimestamp.string(from: Date(timeIntervalSince1970: $0.machine.createTime)),
+                    ]
+                })
         }
     }
 
     struct Get: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "The full record: members, steps with times, hooks, alarms, every decision.")
+        static let configuration = CommandConfiguration(
+            abstract: "The full record: members, steps with times, hooks, alarms, every decision.")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "A release id (r-…) or name (the newest of that name).") var release: String
 
@@ -93,14 +115,20 @@ struct ReleaseCommand: ParsableCommand {
             for line in ReleaseText.panel(release, alarms: alarms, now: Date().timeIntervalSince1970) { print(line) }
             if !release.status.isActive { print(ReleaseText.outcome(release)) }
             print("")
-            Output.table(["Time", "Event", "Message"], events.map {
-                [LambdaTimestamp.string(from: Date(timeIntervalSince1970: $0.event.at)), $0.event.kind, $0.event.message]
-            })
+            Output.table(
+                ["Time", "Event", "Message"],
+                events.map {
+                    [
+                        LambdaTimestamp.string(from: Date(timeIntervalSince1970: $0.event.at)), $0.event.kind,
+                        $0.event.message,
+                    ]
+                })
         }
     }
 
     struct Stop: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Stop a release; every member is restored unless --no-rollback.")
+        static let configuration = CommandConfiguration(
+            abstract: "Stop a release; every member is restored unless --no-rollback.")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "A release id or name.") var release: String
         @Flag(name: .customLong("no-rollback"), help: "Leave every alias where it is.") var noRollback = false
@@ -113,7 +141,8 @@ struct ReleaseCommand: ParsableCommand {
     }
 
     struct Promote: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Skip the current wait for every member; --full goes straight to 100%.")
+        static let configuration = CommandConfiguration(
+            abstract: "Skip the current wait for every member; --full goes straight to 100%.")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "A release id or name.") var release: String
         @Flag(help: "Skip every remaining step.") var full = false
@@ -121,12 +150,15 @@ struct ReleaseCommand: ParsableCommand {
         func run() async throws {
             let release = try await global.engine().promoteRelease(self.release, full: full)
             if global.output == .json { return Output.json(ReleaseInfo(release)) }
-            print("Release \(release.name) (\(release.id)): \(ReleaseText.weight(release)) on every member, step \(ReleaseInfo(release).step ?? ""), \(release.status.rawValue).")
+            print(
+                "Release \(release.name) (\(release.id)): \(ReleaseText.weight(release)) on every member, step \(ReleaseInfo(release).step ?? ""), \(release.status.rawValue)."
+            )
         }
     }
 
     struct Pause: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Freeze a release's timers (alarms are still checked).")
+        static let configuration = CommandConfiguration(
+            abstract: "Freeze a release's timers (alarms are still checked).")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "A release id or name.") var release: String
 
@@ -138,7 +170,8 @@ struct ReleaseCommand: ParsableCommand {
     }
 
     struct Resume: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Resume a paused release; the current hold continues where it stopped.")
+        static let configuration = CommandConfiguration(
+            abstract: "Resume a paused release; the current hold continues where it stopped.")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "A release id or name.") var release: String
 
@@ -165,7 +198,10 @@ struct ReleaseWatch {
             lastEvent = events.last?.id ?? lastEvent
             guard terminal else { return (events, [], release.status.isActive) }
             let alarms = try await engine.alarmStatuses(of: release)
-            return (events, ReleaseText.panel(release, alarms: alarms, now: Date().timeIntervalSince1970), release.status.isActive)
+            return (
+                events, ReleaseText.panel(release, alarms: alarms, now: Date().timeIntervalSince1970),
+                release.status.isActive
+            )
         }
         if !json { print(ReleaseText.outcome(release)) }
         return release
@@ -182,17 +218,22 @@ enum ReleaseText {
         let target = member.aliasWeight
         if target <= 0 { return "v\(member.currentVersion) 100%" }
         if target >= 100 { return "v\(member.targetVersion) 100%" }
-        return "v\(member.currentVersion) \(DeploymentPolicy.percentText(100 - target)) | v\(member.targetVersion) \(DeploymentPolicy.percentText(target))"
+        return
+            "v\(member.currentVersion) \(DeploymentPolicy.percentText(100 - target)) | v\(member.targetVersion) \(DeploymentPolicy.percentText(target))"
     }
 
     /// The block a terminal redraws: the group's line, its progress, a row per member, hooks and alarms.
     static func panel(_ release: ReleaseGroup, alarms: [String: AlarmStatus], now: Double) -> [String] {
         let machine = release.machine
         let info = ReleaseInfo(release)
-        var lines = ["Release \(release.name) (\(release.id))  \(release.members.count) members  policy \(machine.policy.name)  [\(release.status.rawValue)]"]
+        var lines = [
+            "Release \(release.name) (\(release.id))  \(release.members.count) members  policy \(machine.policy.name)  [\(release.status.rawValue)]"
+        ]
         var progress = "Step \(info.step ?? "")"
         if let next = machine.nextShiftAt { progress += "  next shift in \(DurationText.format(max(0, next - now)))" }
-        if let eta = machine.estimatedCompletion { progress += "  ETA \(DeploymentText.clock(eta)) (\(DurationText.format(max(0, eta - now))))" }
+        if let eta = machine.estimatedCompletion {
+            progress += "  ETA \(DeploymentText.clock(eta)) (\(DurationText.format(max(0, eta - now))))"
+        }
         if machine.phase == .allowTraffic, machine.nextShiftAt == nil, machine.status == .inProgress {
             progress += "  waiting for `relctl release promote \(release.name)`"
         }
@@ -200,7 +241,9 @@ enum ReleaseText {
         lines.append(progress)
         let width = release.members.map(\.label.count).max() ?? 0
         for member in release.members {
-            lines.append("  \(member.label.padding(toLength: width, withPad: " ", startingAt: 0))  v\(member.currentVersion) → v\(member.targetVersion)  traffic: \(weights(member))")
+            lines.append(
+                "  \(member.label.padding(toLength: width, withPad: " ", startingAt: 0))  v\(member.currentVersion) → v\(member.targetVersion)  traffic: \(weights(member))"
+            )
         }
         // The hook and alarm lines are the deployment panel's (after its two lines about one alias).
         lines += DeploymentText.panel(machine, alarms: alarms, now: now).dropFirst(2)
@@ -213,11 +256,14 @@ enum ReleaseText {
         let subject = "Release \(release.name) (\(release.id))"
         switch release.status {
         case .succeeded:
-            return "\(subject) Succeeded: \(release.members.map { "\($0.label) → \($0.targetVersion)" }.joined(separator: ", ")) (\(DurationText.format(elapsed)))."
+            return
+                "\(subject) Succeeded: \(release.members.map { "\($0.label) → \($0.targetVersion)" }.joined(separator: ", ")) (\(DurationText.format(elapsed)))."
         case .failed, .stopped:
             var why = machine.error.map { "\($0.code): \($0.message)" } ?? ""
             if !why.hasSuffix(".") { why += "." }
-            let restored = machine.rolledBack ? " Every member restored to its original version." : " The aliases were left as they are."
+            let restored =
+                machine.rolledBack
+                ? " Every member restored to its original version." : " The aliases were left as they are."
             return "\(subject) \(release.status.rawValue) after \(DurationText.format(elapsed)) — \(why)\(restored)"
         default:
             return "\(subject) is \(release.status.rawValue)."

@@ -16,7 +16,9 @@ struct Invoke: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
     @Argument var function: String
     @Option(help: "The event: JSON text, or @FILE.") var payload: String = "{}"
-    @Option(name: .customLong("routing-key"), help: "The same key always reaches the same version for the same weights.") var routingKey: String?
+    @Option(
+        name: .customLong("routing-key"), help: "The same key always reaches the same version for the same weights.")
+    var routingKey: String?
     @Flag(name: .customLong("log-tail"), help: "Show the last 4 KB of the function's log.") var logTail = false
 
     func run() async throws {
@@ -25,7 +27,8 @@ struct Invoke: AsyncParsableCommand {
         let body = try readPayload(payload)
         let result: InvocationResult
         do {
-            result = try await pool.invoke(try parseFunction(function), payload: body, routingKey: routingKey, logTail: logTail)
+            result = try await pool.invoke(
+                try parseFunction(function), payload: body, routingKey: routingKey, logTail: logTail)
         } catch {
             await pool.shutdown()
             throw error
@@ -35,7 +38,8 @@ struct Invoke: AsyncParsableCommand {
             Output.json(result)
         } else {
             print(result.Payload)
-            var line = "ExecutedVersion: \(result.ExecutedVersion)  Duration: \(String(format: "%.2f", result.DurationMs)) ms  \(result.ColdStart ? "cold start" : "warm")"
+            var line =
+                "ExecutedVersion: \(result.ExecutedVersion)  Duration: \(String(format: "%.2f", result.DurationMs)) ms  \(result.ColdStart ? "cold start" : "warm")"
             if let error = result.FunctionError { line += "  FunctionError: \(error)" }
             Output.note(line)
             if let log = result.LogResult, let data = Data(base64Encoded: log) {
@@ -57,27 +61,35 @@ func readPayload(_ text: String) throws -> Data {
 
 struct Traffic: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "A bounded load generator: invoke at --rate per second for --duration, with a live per-version tally.")
+        abstract: "A bounded load generator: invoke at --rate per second for --duration, with a live per-version tally."
+    )
     @OptionGroup var global: GlobalOptions
     @Argument var function: String
     @Option(help: "Invocations per second.") var rate: Double = 10
     @Option(help: "How long, e.g. 30s or 2m.") var duration: String = "30s"
     @Option(help: "The event: JSON text, or @FILE.") var payload: String = "{}"
-    @Option(name: .customLong("routing-key-from"), help: "uuid: a new key per request; fixed: one key for all; none.") var routingKeyFrom: String = "none"
+    @Option(name: .customLong("routing-key-from"), help: "uuid: a new key per request; fixed: one key for all; none.")
+    var routingKeyFrom: String = "none"
     @Option(help: "At most this many invocations in flight.") var concurrency: Int = 16
 
     func validate() throws {
         guard rate > 0, rate <= 10_000 else { throw ValidationError("--rate must be between 0 and 10000 per second.") }
-        guard ["uuid", "fixed", "none"].contains(routingKeyFrom) else { throw ValidationError("--routing-key-from is uuid, fixed or none.") }
+        guard ["uuid", "fixed", "none"].contains(routingKeyFrom) else {
+            throw ValidationError("--routing-key-from is uuid, fixed or none.")
+        }
         guard concurrency >= 1 else { throw ValidationError("--concurrency must be at least 1.") }
     }
 
     func run() async throws {
         let seconds = try DurationText.parse(duration)
-        guard seconds > 0, seconds <= 86_400 else { throw RelctlError(.invalidParameterValue, "--duration must be between 0s and 24h.") }
+        guard seconds > 0, seconds <= 86_400 else {
+            throw RelctlError(.invalidParameterValue, "--duration must be between 0s and 24h.")
+        }
         let registry = try global.registry()
-        let generator = TrafficGenerator(store: registry, rollout: RolloutEngine(store: registry), function: try parseFunction(function), payload: try readPayload(payload),
-                                         routingKeys: routingKeyFrom, concurrency: concurrency)
+        let generator = TrafficGenerator(
+            store: registry, rollout: RolloutEngine(store: registry), function: try parseFunction(function),
+            payload: try readPayload(payload),
+            routingKeys: routingKeyFrom, concurrency: concurrency)
         let terminal = isatty(STDOUT_FILENO) == 1 && global.output == .table
         var drawn = 0
         let tally = await generator.run(rate: rate, duration: seconds) { snapshot in
@@ -97,7 +109,8 @@ struct Traffic: AsyncParsableCommand {
 
 struct Demo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Watch a real canary fail: two versions of examples/demo, an alarm on v2's errors, traffic, rollback.",
+        abstract:
+            "Watch a real canary fail: two versions of examples/demo, an alarm on v2's errors, traffic, rollback.",
         discussion: """
             Builds examples/demo twice (v1 healthy, v2 failing a share of requests), publishes both, points alias `live`
             at v1, puts an alarm on the target version's Errors, then runs a fast custom canary while `relctl traffic`
@@ -111,8 +124,11 @@ struct Demo: AsyncParsableCommand {
     func run() async throws {
         let registry = try global.registry()
         let folder = try DemoScenario.locateSource(source)
-        let scenario = DemoScenario(registry: registry, source: folder, failRate: failRate, policies: try await global.policies())
-        let outcome = try await scenario.run { print($0); fflush(nil) }
+        let scenario = DemoScenario(
+            registry: registry, source: folder, failRate: failRate, policies: try await global.policies())
+        let outcome = try await scenario.run {
+            print($0); fflush(nil)
+        }
         if outcome.status != .failed { throw CommandFailure(status: 1) }
     }
 }

@@ -9,7 +9,8 @@ import RelctlStore
 
 struct SAMCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "sam", abstract: "Deploy a SAM template: functions, layers, alarms, AutoPublishAlias and DeploymentPreference.",
+        commandName: "sam",
+        abstract: "Deploy a SAM template: functions, layers, alarms, AutoPublishAlias and DeploymentPreference.",
         subcommands: [DeployCommand.self])
 
     struct DeployCommand: AsyncParsableCommand {
@@ -25,8 +26,11 @@ struct SAMCommand: ParsableCommand {
                 """)
         @OptionGroup var global: GlobalOptions
         @Option(name: [.short, .long], help: "The template file.") var template: String = "template.yaml"
-        @Option(name: .customLong("stack-name"), help: "The stack's name (its record in `relctl stack`).") var stackName: String = "sam-app"
-        @Option(name: .customLong("parameter-overrides"), parsing: .upToNextOption, help: "Parameter values: KEY=VALUE … (or ParameterKey=K,ParameterValue=V).")
+        @Option(name: .customLong("stack-name"), help: "The stack's name (its record in `relctl stack`).")
+        var stackName: String = "sam-app"
+        @Option(
+            name: .customLong("parameter-overrides"), parsing: .upToNextOption,
+            help: "Parameter values: KEY=VALUE … (or ParameterKey=K,ParameterValue=V).")
         var parameterOverrides: [String] = []
         @Flag(help: "Start the deployments and return; `relctl controller run` advances them.") var detach = false
         @Flag(name: .customLong("no-execute"), help: "Print the change set and change nothing.") var noExecute = false
@@ -35,8 +39,10 @@ struct SAMCommand: ParsableCommand {
         func validate() throws {
             if interval <= 0 { throw ValidationError("--interval must be more than 0.") }
             guard !stackName.isEmpty, stackName.count <= 128, stackName.first!.isLetter,
-                  stackName.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }) else {
-                throw ValidationError("--stack-name is 1–128 characters: letters, digits and '-', starting with a letter.")
+                stackName.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") })
+            else {
+                throw ValidationError(
+                    "--stack-name is 1–128 characters: letters, digits and '-', starting with a letter.")
             }
         }
 
@@ -46,9 +52,11 @@ struct SAMCommand: ParsableCommand {
                 if item.hasPrefix("ParameterKey=") {
                     let fields = item.split(separator: ",", maxSplits: 1).map(String.init)
                     guard fields.count == 2, fields[1].hasPrefix("ParameterValue=") else {
-                        throw ValidationError("--parameter-overrides takes KEY=VALUE or ParameterKey=K,ParameterValue=V, got '\(item)'.")
+                        throw ValidationError(
+                            "--parameter-overrides takes KEY=VALUE or ParameterKey=K,ParameterValue=V, got '\(item)'.")
                     }
-                    result[String(fields[0].dropFirst("ParameterKey=".count))] = String(fields[1].dropFirst("ParameterValue=".count))
+                    result[String(fields[0].dropFirst("ParameterKey=".count))] = String(
+                        fields[1].dropFirst("ParameterValue=".count))
                 } else {
                     result.merge(try parseAssignments([item], flag: "--parameter-overrides")) { _, new in new }
                 }
@@ -58,7 +66,8 @@ struct SAMCommand: ParsableCommand {
 
         func run() async throws {
             let applier = StackApplier(registry: try global.registry())
-            let prepared = try await applier.prepare(templatePath: template, stackName: stackName, overrides: try overrides())
+            let prepared = try await applier.prepare(
+                templatePath: template, stackName: stackName, overrides: try overrides())
             for notice in prepared.model.notices { Output.note("notice: \(notice)") }
             if noExecute {
                 if global.output == .json { return Output.json(ChangeSet(prepared)) }
@@ -74,12 +83,23 @@ struct SAMCommand: ParsableCommand {
             let ids = try await applier.execute(prepared)
             if ids.isEmpty || detach {
                 let stack = try applier.stack(stackName)
-                if global.output == .json { return Output.json(StackInfo(stack, resources: try applier.resources(stackName), deployments: try applier.deployments(ids))) }
+                if global.output == .json {
+                    return Output.json(
+                        StackInfo(
+                            stack, resources: try applier.resources(stackName),
+                            deployments: try applier.deployments(ids)))
+                }
                 print("Stack \(stackName): \(stack.status).")
-                if !ids.isEmpty { print("Started \(ids.count) deployment(s): \(ids.joined(separator: ", ")); `relctl controller run` advances them, `relctl stack get \(stackName)` shows them.") }
+                if !ids.isEmpty {
+                    print(
+                        "Started \(ids.count) deployment(s): \(ids.joined(separator: ", ")); `relctl controller run` advances them, `relctl stack get \(stackName)` shows them."
+                    )
+                }
                 return
             }
-            let terminal = isatty(STDOUT_FILENO) == 1 && ProcessInfo.processInfo.environment["TERM"] != "dumb" && global.output == .table
+            let terminal =
+                isatty(STDOUT_FILENO) == 1 && ProcessInfo.processInfo.environment["TERM"] != "dumb"
+                && global.output == .table
             var drawn = 0
             var lastEvent: [String: Int64] = [:]
             let finished = try await applier.follow(ids, interval: interval) { deployments in
@@ -90,10 +110,13 @@ struct SAMCommand: ParsableCommand {
                     drawn = lines.count
                 } else {
                     for deployment in deployments {
-                        let events = (try? applier.deploymentEvents(deployment.id, after: lastEvent[deployment.id] ?? 0)) ?? []
+                        let events =
+                            (try? applier.deploymentEvents(deployment.id, after: lastEvent[deployment.id] ?? 0)) ?? []
                         lastEvent[deployment.id] = events.last?.id ?? lastEvent[deployment.id]
                         for entry in events {
-                            print("\(DeploymentText.clock(entry.event.at))  \(deployment.functionName):\(deployment.alias)  \(entry.event.kind): \(entry.event.message)")
+                            print(
+                                "\(DeploymentText.clock(entry.event.at))  \(deployment.functionName):\(deployment.alias)  \(entry.event.kind): \(entry.event.message)"
+                            )
                         }
                     }
                 }
@@ -114,7 +137,8 @@ struct SAMCommand: ParsableCommand {
 
 struct StackCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "stack", abstract: "Stacks made by `relctl sam deploy`: what each owns, its last outcome and events.",
+        commandName: "stack",
+        abstract: "Stacks made by `relctl sam deploy`: what each owns, its last outcome and events.",
         subcommands: [List.self, Get.self, Events.self, Delete.self])
 
     struct List: ParsableCommand {
@@ -124,14 +148,20 @@ struct StackCommand: ParsableCommand {
         func run() throws {
             let stacks = try StackApplier(registry: try global.registry()).stacks()
             if global.output == .json { return Output.json(["Stacks": stacks.map { StackInfo($0) }]) }
-            Output.table(["Stack", "Status", "Updated", "Reason"], stacks.map {
-                [$0.name, $0.status, LambdaTimestamp.string(from: Date(timeIntervalSince1970: $0.updateTime)), $0.statusReason ?? ""]
-            })
+            Output.table(
+                ["Stack", "Status", "Updated", "Reason"],
+                stacks.map {
+                    [
+                        $0.name, $0.status, LambdaTimestamp.string(from: Date(timeIntervalSince1970: $0.updateTime)),
+                        $0.statusReason ?? "",
+                    ]
+                })
         }
     }
 
     struct Get: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "A stack: parameters, resources with their registry names, the last deploy's deployments.")
+        static let configuration = CommandConfiguration(
+            abstract: "A stack: parameters, resources with their registry names, the last deploy's deployments.")
         @OptionGroup var global: GlobalOptions
         @Argument var name: String
 
@@ -140,15 +170,27 @@ struct StackCommand: ParsableCommand {
             let stack = try applier.stack(name)
             let resources = try applier.resources(name)
             let deployments = try applier.deployments(stack.deployments)
-            if global.output == .json { return Output.json(StackInfo(stack, resources: resources, deployments: deployments)) }
-            Output.fields([("StackName", stack.name), ("Status", stack.status), ("Reason", stack.statusReason ?? "-"),
-                           ("TemplateSha256", stack.templateHash),
-                           ("Parameters", stack.parameters.keys.sorted().map { "\($0)=\(stack.parameters[$0]!)" }.joined(separator: " ")),
-                           ("Updated", LambdaTimestamp.string(from: Date(timeIntervalSince1970: stack.updateTime)))])
+            if global.output == .json {
+                return Output.json(StackInfo(stack, resources: resources, deployments: deployments))
+            }
+            Output.fields([
+                ("StackName", stack.name), ("Status", stack.status), ("Reason", stack.statusReason ?? "-"),
+                ("TemplateSha256", stack.templateHash),
+                (
+                    "Parameters",
+                    stack.parameters.keys.sorted().map { "\($0)=\(stack.parameters[$0]!)" }.joined(separator: " ")
+                ),
+                ("Updated", LambdaTimestamp.string(from: Date(timeIntervalSince1970: stack.updateTime))),
+            ])
             print("")
-            Output.table(["LogicalId", "Type", "PhysicalId", "Version"], resources.map {
-                [$0.logicalId, $0.resourceType, $0.physicalId, ResourceState.decode($0.state)?.version.map(String.init) ?? "-"]
-            })
+            Output.table(
+                ["LogicalId", "Type", "PhysicalId", "Version"],
+                resources.map {
+                    [
+                        $0.logicalId, $0.resourceType, $0.physicalId,
+                        ResourceState.decode($0.state)?.version.map(String.init) ?? "-",
+                    ]
+                })
             if !deployments.isEmpty {
                 print("")
                 for deployment in deployments { print(StackText.row(deployment, now: Date().timeIntervalSince1970)) }
@@ -163,16 +205,26 @@ struct StackCommand: ParsableCommand {
 
         func run() throws {
             let events = try StackApplier(registry: try global.registry()).events(name)
-            if events.isEmpty { throw RelctlError(.resourceNotFound, "Stack \(name) has no events: it was never deployed.") }
+            if events.isEmpty {
+                throw RelctlError(.resourceNotFound, "Stack \(name) has no events: it was never deployed.")
+            }
             if global.output == .json { return Output.json(["StackEvents": events]) }
-            Output.table(["Time", "LogicalId", "Type", "Status", "Reason"], events.map {
-                [LambdaTimestamp.string(from: Date(timeIntervalSince1970: $0.time)), $0.logicalId, $0.resourceType, $0.status, $0.reason ?? ""]
-            })
+            Output.table(
+                ["Time", "LogicalId", "Type", "Status", "Reason"],
+                events.map {
+                    [
+                        LambdaTimestamp.string(from: Date(timeIntervalSince1970: $0.time)), $0.logicalId,
+                        $0.resourceType, $0.status, $0.reason ?? "",
+                    ]
+                })
         }
     }
 
     struct Delete: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Delete what the stack created (functions, aliases, alarms, configs, non-retained layer versions) and nothing else.")
+        static let configuration = CommandConfiguration(
+            abstract:
+                "Delete what the stack created (functions, aliases, alarms, configs, non-retained layer versions) and nothing else."
+        )
         @OptionGroup var global: GlobalOptions
         @Argument var name: String
         @Flag(name: .customLong("dry-run"), help: "List what would be deleted.") var dryRun = false
@@ -181,8 +233,17 @@ struct StackCommand: ParsableCommand {
             let applier = StackApplier(registry: try global.registry())
             _ = try applier.stack(name)
             let resources = dryRun ? try applier.resources(name) : try applier.delete(name)
-            if global.output == .json { return Output.json(["StackName": name, "DryRun": dryRun ? "true" : "false", "Resources": resources.map(\.physicalId).joined(separator: ",")]) }
-            for resource in resources { print("\(dryRun ? "would delete" : "deleted") \(resource.resourceType) \(resource.logicalId) (\(resource.physicalId))") }
+            if global.output == .json {
+                return Output.json([
+                    "StackName": name, "DryRun": dryRun ? "true" : "false",
+                    "Resources": resources.map(\.physicalId).joined(separator: ","),
+                ])
+            }
+            for resource in resources {
+                print(
+                    "\(dryRun ? "would delete" : "deleted") \(resource.resourceType) \(resource.logicalId) (\(resource.physicalId))"
+                )
+            }
             print(dryRun ? "Stack \(name): nothing deleted (--dry-run)." : "Stack \(name) deleted.")
         }
     }
@@ -204,7 +265,9 @@ struct ChangeSet: Encodable {
     init(_ prepared: StackApplier.Prepared) {
         StackName = prepared.stackName
         Changes = prepared.plan.changes.map {
-            Change(Action: $0.action.rawValue, LogicalResourceId: $0.logicalId, ResourceType: $0.resourceType, PhysicalResourceId: $0.physicalId, Details: $0.details)
+            Change(
+                Action: $0.action.rawValue, LogicalResourceId: $0.logicalId, ResourceType: $0.resourceType,
+                PhysicalResourceId: $0.physicalId, Details: $0.details)
         }
         Notices = prepared.model.notices
     }
@@ -236,7 +299,9 @@ struct StackInfo: Encodable {
         CreationTime = stack.createTime
         LastUpdatedTime = stack.updateTime
         Resources = resources?.map {
-            Resource(LogicalResourceId: $0.logicalId, ResourceType: $0.resourceType, PhysicalResourceId: $0.physicalId, Version: ResourceState.decode($0.state)?.version)
+            Resource(
+                LogicalResourceId: $0.logicalId, ResourceType: $0.resourceType, PhysicalResourceId: $0.physicalId,
+                Version: ResourceState.decode($0.state)?.version)
         }
         Deployments = deployments?.map { DeploymentInfo($0) }
     }
@@ -244,17 +309,24 @@ struct StackInfo: Encodable {
 
 enum StackText {
     static func changeSet(_ plan: StackPlan) {
-        Output.table(["Action", "LogicalId", "Type", "PhysicalId", "Details"], plan.changes.map {
-            [$0.action.rawValue, $0.logicalId, $0.resourceType, $0.physicalId, $0.details.joined(separator: "; ")]
-        })
+        Output.table(
+            ["Action", "LogicalId", "Type", "PhysicalId", "Details"],
+            plan.changes.map {
+                [$0.action.rawValue, $0.logicalId, $0.resourceType, $0.physicalId, $0.details.joined(separator: "; ")]
+            })
     }
 
     /// One deployment on one line, with the countdown `relctl deploy` shows.
     static func row(_ d: Deployment, now: Double) -> String {
-        var text = "\(d.functionName):\(d.alias)  v\(d.currentVersion) → v\(d.targetVersion)  \(d.policy.name)  [\(d.status.rawValue)]  \(DeploymentText.weights(d))"
+        var text =
+            "\(d.functionName):\(d.alias)  v\(d.currentVersion) → v\(d.targetVersion)  \(d.policy.name)  [\(d.status.rawValue)]  \(DeploymentText.weights(d))"
         if let phase = d.phase, d.status.isActive { text += "  \(phase.rawValue)" }
-        if let next = d.nextShiftAt, d.status.isActive { text += "  next shift in \(DurationText.format(max(0, next - now)))" }
-        if let eta = d.estimatedCompletion, d.status.isActive { text += "  ETA \(DurationText.format(max(0, eta - now)))" }
+        if let next = d.nextShiftAt, d.status.isActive {
+            text += "  next shift in \(DurationText.format(max(0, next - now)))"
+        }
+        if let eta = d.estimatedCompletion, d.status.isActive {
+            text += "  ETA \(DurationText.format(max(0, eta - now)))"
+        }
         if let error = d.error, !d.status.isActive { text += "  \(error.code): \(error.message)" }
         return text
     }

@@ -7,7 +7,8 @@ import RelctlStore
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Serve the AWS-compatible API (Lambda REST, CodeDeploy JSON 1.1), run the controller and the warm runtime.",
+        abstract:
+            "Serve the AWS-compatible API (Lambda REST, CodeDeploy JSON 1.1), run the controller and the warm runtime.",
         discussion: """
             Point awscli or boto3 at it: `aws lambda list-functions --endpoint-url http://127.0.0.1:9000`. Loopback by default;
             any other address requires authentication (SigV4 with keys from `relctl credentials create`). GET /healthz, GET /metrics
@@ -17,12 +18,16 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Address to bind.") var host: String = "127.0.0.1"
     @Option(help: "Port (0 picks a free one and prints it).") var port: Int = 9000
     @Option(help: "auto (on when credentials exist), on or off.") var auth: String = "auto"
-    @Flag(name: .customLong("allow-exec-hooks"), help: "Accept exec:COMMAND hooks over the API (they run shell commands here).") var allowExecHooks = false
-    @Option(name: .customLong("s3-endpoint"), help: "S3-compatible endpoint (path-style) for Code.S3Bucket/S3Key.") var s3Endpoint: String?
+    @Flag(
+        name: .customLong("allow-exec-hooks"),
+        help: "Accept exec:COMMAND hooks over the API (they run shell commands here).") var allowExecHooks = false
+    @Option(name: .customLong("s3-endpoint"), help: "S3-compatible endpoint (path-style) for Code.S3Bucket/S3Key.")
+    var s3Endpoint: String?
     @Option(help: "Seconds between controller ticks.") var tick: Double = 0.5
-    @Option(help: ArgumentHelp(
-        "How long a function created or updated through the API stays Pending / InProgress before it turns Active / Successful (its RevisionId changes then), as on AWS; 0 makes answers final at once.",
-        valueName: "duration")) var settle: String = "5ms"
+    @Option(
+        help: ArgumentHelp(
+            "How long a function created or updated through the API stays Pending / InProgress before it turns Active / Successful (its RevisionId changes then), as on AWS; 0 makes answers final at once.",
+            valueName: "duration")) var settle: String = "5ms"
 
     func validate() throws {
         guard ["auto", "on", "off"].contains(auth) else { throw ValidationError("--auth is auto, on or off.") }
@@ -42,7 +47,8 @@ struct Serve: AsyncParsableCommand {
     func run() async throws {
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+            handler.logLevel =
+                ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
             return handler
         }
         let registry = try global.registry(s3Endpoint: s3Endpoint)
@@ -63,21 +69,29 @@ struct Serve: AsyncParsableCommand {
 
 struct CredentialsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "credentials", abstract: "Access keys for `relctl serve` (SigV4).", subcommands: [Create.self, List.self, Delete.self])
+        commandName: "credentials", abstract: "Access keys for `relctl serve` (SigV4).",
+        subcommands: [Create.self, List.self, Delete.self])
 
     struct Create: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Create a key pair; the secret is printed once (kept in <data-dir>/credentials.json, mode 0600).")
+        static let configuration = CommandConfiguration(
+            abstract: "Create a key pair; the secret is printed once (kept in <data-dir>/credentials.json, mode 0600).")
         @OptionGroup var global: GlobalOptions
         @Option var name: String
         @Flag(name: .customLong("read-only"), help: "May only read and invoke.") var readOnly = false
 
         func run() throws {
-            let credential = try CredentialStore(dataDirectory: global.resolvedDataDirectory).create(name: name, readOnly: readOnly)
+            let credential = try CredentialStore(dataDirectory: global.resolvedDataDirectory).create(
+                name: name, readOnly: readOnly)
             if global.output == .json {
-                return Output.json(["Name": credential.name, "AccessKeyId": credential.accessKeyId, "SecretAccessKey": credential.secretAccessKey,
-                                    "ReadOnly": String(credential.readOnly)])
+                return Output.json([
+                    "Name": credential.name, "AccessKeyId": credential.accessKeyId,
+                    "SecretAccessKey": credential.secretAccessKey,
+                    "ReadOnly": String(credential.readOnly),
+                ])
             }
-            print("AccessKeyId:     \(credential.accessKeyId)\nSecretAccessKey: \(credential.secretAccessKey)\n(\(credential.readOnly ? "read-only; " : "")the secret is not shown again)")
+            print(
+                "AccessKeyId:     \(credential.accessKeyId)\nSecretAccessKey: \(credential.secretAccessKey)\n(\(credential.readOnly ? "read-only; " : "")the secret is not shown again)"
+            )
         }
     }
 
@@ -88,10 +102,18 @@ struct CredentialsCommand: ParsableCommand {
         func run() throws {
             let credentials = try CredentialStore(dataDirectory: global.resolvedDataDirectory).all()
             if global.output == .json {
-                struct Item: Encodable { var Name: String; var AccessKeyId: String; var ReadOnly: Bool; var Created: String }
-                return Output.json(["Credentials": credentials.map { Item(Name: $0.name, AccessKeyId: $0.accessKeyId, ReadOnly: $0.readOnly, Created: $0.created) }])
+                struct Item: Encodable {
+                    var Name: String; var AccessKeyId: String; var ReadOnly: Bool; var Created: String
+                }
+                return Output.json([
+                    "Credentials": credentials.map {
+                        Item(Name: $0.name, AccessKeyId: $0.accessKeyId, ReadOnly: $0.readOnly, Created: $0.created)
+                    }
+                ])
             }
-            Output.table(["Name", "AccessKeyId", "Access", "Created"], credentials.map { [$0.name, $0.accessKeyId, $0.readOnly ? "read-only" : "read-write", $0.created] })
+            Output.table(
+                ["Name", "AccessKeyId", "Access", "Created"],
+                credentials.map { [$0.name, $0.accessKeyId, $0.readOnly ? "read-only" : "read-write", $0.created] })
         }
     }
 
@@ -109,10 +131,15 @@ struct CredentialsCommand: ParsableCommand {
 
 struct ConfigCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "config", abstract: "Settings of the data directory: account-id (ARNs), region (the CLI's ARNs), sandbox (auto|on|off).", subcommands: [Set.self, Get.self])
+        commandName: "config",
+        abstract: "Settings of the data directory: account-id (ARNs), region (the CLI's ARNs), sandbox (auto|on|off).",
+        subcommands: [Set.self, Get.self])
 
     struct Set: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Set account-id, region or sandbox (auto: bubblewrap when it works here; on: bubblewrap or refuse; off: no sandbox).")
+        static let configuration = CommandConfiguration(
+            abstract:
+                "Set account-id, region or sandbox (auto: bubblewrap when it works here; on: bubblewrap or refuse; off: no sandbox)."
+        )
         @OptionGroup var global: GlobalOptions
         @Argument var key: String
         @Argument var value: String
@@ -134,7 +161,8 @@ struct ConfigCommand: ParsableCommand {
             case "account-id": print(registry.arn.account)
             case "region": print(registry.arn.region)
             case Registry.sandboxKey: print(try registry.setting(Registry.sandboxKey) ?? "auto")
-            default: throw RelctlError(.invalidParameterValue, "Unknown setting '\(key)': account-id, region or sandbox.")
+            default:
+                throw RelctlError(.invalidParameterValue, "Unknown setting '\(key)': account-id, region or sandbox.")
             }
         }
     }

@@ -14,7 +14,9 @@ extension GlobalOptions {
 
     /// `--code-store` / `RELCTL_CODE_STORE` as a store (nil: the data directory alone); a wrong setting is one error line.
     func remoteCodeStore(s3Endpoint: String? = nil) throws -> (any CodeObjectStore)? {
-        switch try CodeStoreLocation.parse(codeStore: codeStore, s3Endpoint: s3Endpoint, environment: ProcessInfo.processInfo.environment) {
+        switch try CodeStoreLocation.parse(
+            codeStore: codeStore, s3Endpoint: s3Endpoint, environment: ProcessInfo.processInfo.environment)
+        {
         case .dataDirectory: return nil
         case .s3(let settings): return S3CodeStore(settings: settings)
         }
@@ -42,15 +44,18 @@ struct CodeSource: ParsableArguments {
             let url = URL(fileURLWithPath: zipFile)
             var info = stat()
             guard stat(url.path, &info) == 0 else {
-                throw RelctlError(.invalidParameterValue, "Cannot read --zip-file \(zipFile): \(String(cString: strerror(errno))).")
+                throw RelctlError(
+                    .invalidParameterValue, "Cannot read --zip-file \(zipFile): \(String(cString: strerror(errno))).")
             }
             guard Int64(info.st_size) <= Limits.codeSizeZipped else {
-                throw RelctlError(.requestEntityTooLarge, "Zipped size must be smaller than \(Limits.codeSizeZipped) bytes")
+                throw RelctlError(
+                    .requestEntityTooLarge, "Zipped size must be smaller than \(Limits.codeSizeZipped) bytes")
             }
             do {
                 bytes = try Data(contentsOf: url)
             } catch {
-                throw RelctlError(.invalidParameterValue, "Cannot read --zip-file \(zipFile): \(error.localizedDescription)")
+                throw RelctlError(
+                    .invalidParameterValue, "Cannot read --zip-file \(zipFile): \(error.localizedDescription)")
             }
         } else {
             bytes = try PackageBuilder.zip(directory: URL(fileURLWithPath: directory!, isDirectory: true))
@@ -85,7 +90,8 @@ func parseWeight(_ text: String?) throws -> [String: Double]? {
         scale = 0.01
     }
     guard let weight = Double(value) else {
-        throw ValidationError("--weight takes VERSION=WEIGHT with a number between 0.0 and 1.0 (or 0% and 100%), got '\(text)'.")
+        throw ValidationError(
+            "--weight takes VERSION=WEIGHT with a number between 0.0 and 1.0 (or 0% and 100%), got '\(text)'.")
     }
     return [version: weight * scale]
 }
@@ -153,7 +159,11 @@ func render(_ alias: AliasConfiguration, _ output: OutputFormat) {
     ]
     if let weights = alias.RoutingConfig?.AdditionalVersionWeights {
         for (version, weight) in weights.sorted(by: { $0.key < $1.key }) {
-            pairs.append(("Routing", "\(version) gets \(formatWeight(weight)), \(alias.FunctionVersion) gets \(formatWeight(1 - weight))"))
+            pairs.append(
+                (
+                    "Routing",
+                    "\(version) gets \(formatWeight(weight)), \(alias.FunctionVersion) gets \(formatWeight(1 - weight))"
+                ))
         }
     }
     pairs += [("Description", alias.Description), ("RevisionId", alias.RevisionId)]

@@ -51,7 +51,8 @@ public enum Statistic: Sendable, Equatable, Codable, CustomStringConvertible {
             guard text.hasPrefix("p"), let value = Double(text.dropFirst()), value > 0, value < 100 else {
                 throw RelctlError(
                     .invalidParameterValue,
-                    "Unknown statistic '\(text)': use Sum, Average, SampleCount, Minimum, Maximum or a percentile pNN (0 < NN < 100, e.g. p99, p99.9).")
+                    "Unknown statistic '\(text)': use Sum, Average, SampleCount, Minimum, Maximum or a percentile pNN (0 < NN < 100, e.g. p99, p99.9)."
+                )
             }
             self = .percentile(value)
         }
@@ -120,7 +121,8 @@ public struct AlarmDefinition: Sendable, Codable, Equatable {
     public init(
         name: String, functionName: String, resource: String? = nil, executedVersion: String? = nil, metric: String,
         statistic: Statistic, period: Int, evaluationPeriods: Int, datapointsToAlarm: Int? = nil, threshold: Double,
-        comparisonOperator: ComparisonOperator, treatMissingData: TreatMissingData = .missing, prometheus: PrometheusQuery? = nil
+        comparisonOperator: ComparisonOperator, treatMissingData: TreatMissingData = .missing,
+        prometheus: PrometheusQuery? = nil
     ) {
         self.name = name
         self.functionName = functionName
@@ -146,21 +148,30 @@ public struct AlarmDefinition: Sendable, Codable, Equatable {
             throw RelctlError(.invalidParameterValue, "The metric name must be 1–255 characters.")
         }
         guard period == 10 || period == 30 || (period >= 60 && period % 60 == 0) else {
-            throw RelctlError(.invalidParameterValue, "Period \(period) is not allowed: use 10, 30 or a multiple of 60 seconds (as CloudWatch).")
+            throw RelctlError(
+                .invalidParameterValue,
+                "Period \(period) is not allowed: use 10, 30 or a multiple of 60 seconds (as CloudWatch).")
         }
         guard evaluationPeriods >= 1 else {
             throw RelctlError(.invalidParameterValue, "--evaluation-periods must be at least 1.")
         }
         guard period * evaluationPeriods <= 86400 else {
-            throw RelctlError(.invalidParameterValue, "Period × evaluation periods (\(period * evaluationPeriods) s) must not exceed one day (86400 s).")
+            throw RelctlError(
+                .invalidParameterValue,
+                "Period × evaluation periods (\(period * evaluationPeriods) s) must not exceed one day (86400 s).")
         }
         guard (1...evaluationPeriods).contains(datapointsToAlarm) else {
-            throw RelctlError(.invalidParameterValue, "--datapoints-to-alarm must be between 1 and --evaluation-periods (\(evaluationPeriods)).")
+            throw RelctlError(
+                .invalidParameterValue,
+                "--datapoints-to-alarm must be between 1 and --evaluation-periods (\(evaluationPeriods)).")
         }
-        guard threshold.isFinite else { throw RelctlError(.invalidParameterValue, "The threshold must be a finite number.") }
+        guard threshold.isFinite else {
+            throw RelctlError(.invalidParameterValue, "The threshold must be a finite number.")
+        }
         try prometheus?.validate()
         if let executedVersion, executedVersion != "target", !(Int(executedVersion).map { $0 >= 1 } ?? false) {
-            throw RelctlError(.invalidParameterValue, "--executed-version is a version number or `target`, not '\(executedVersion)'.")
+            throw RelctlError(
+                .invalidParameterValue, "--executed-version is a version number or `target`, not '\(executedVersion)'.")
         }
     }
 
@@ -200,7 +211,9 @@ public enum AlarmEvaluator {
     /// - `missing`/`ignore`: ≥ M breaching real datapoints → ALARM; any non-breaching → OK; no real
     ///   datapoint → INSUFFICIENT_DATA (`ignore`: keep the state); only breaching ones, all older than
     ///   the last N periods → ALARM (`ignore`: keep); only breaching ones within them → INSUFFICIENT_DATA (`ignore`: keep).
-    public static func evaluate(_ definition: AlarmDefinition, periods: [AlarmEvaluation.Datapoint], previous: AlarmState) -> AlarmEvaluation {
+    public static func evaluate(
+        _ definition: AlarmDefinition, periods: [AlarmEvaluation.Datapoint], previous: AlarmState
+    ) -> AlarmEvaluation {
         let n = definition.evaluationPeriods
         let m = definition.datapointsToAlarm
         let values = periods.map(\.value)
@@ -211,7 +224,8 @@ public enum AlarmEvaluator {
 
         func describe(_ considered: [Double], filled: Int, fillText: String) -> String {
             let shown = considered.map { formatNumber($0) }.joined(separator: ", ")
-            return "\(considered.filter(breaches).count + (fillText == "breaching" ? filled : 0)) out of the last \(n) datapoints [\(shown)\(filled > 0 ? "\(shown.isEmpty ? "" : ", ")\(filled) missing treated as \(fillText)" : "")] \(considered.filter(breaches).count + (fillText == "breaching" ? filled : 0) >= m ? "were" : "were not") \(definition.comparisonOperator.phrase) the threshold (\(formatNumber(definition.threshold))); \(m) needed for ALARM."
+            return
+                "\(considered.filter(breaches).count + (fillText == "breaching" ? filled : 0)) out of the last \(n) datapoints [\(shown)\(filled > 0 ? "\(shown.isEmpty ? "" : ", ")\(filled) missing treated as \(fillText)" : "")] \(considered.filter(breaches).count + (fillText == "breaching" ? filled : 0) >= m ? "were" : "were not") \(definition.comparisonOperator.phrase) the threshold (\(formatNumber(definition.threshold))); \(m) needed for ALARM."
         }
 
         let state: AlarmState
@@ -220,22 +234,29 @@ public enum AlarmEvaluator {
             let recent = Array(real.suffix(n))
             let count = recent.filter(breaches).count
             state = count >= m ? .alarm : .ok
-            reason = "Threshold \(state == .alarm ? "Crossed" : "not crossed"): " + describe(recent, filled: 0, fillText: "")
+            reason =
+                "Threshold \(state == .alarm ? "Crossed" : "not crossed"): " + describe(recent, filled: 0, fillText: "")
         } else {
             let missingCount = n - real.count
             switch definition.treatMissingData {
             case .breaching:
                 state = breachingReal + missingCount >= m ? .alarm : .ok
-                reason = "Threshold \(state == .alarm ? "Crossed" : "not crossed"): " + describe(real, filled: missingCount, fillText: "breaching")
+                reason =
+                    "Threshold \(state == .alarm ? "Crossed" : "not crossed"): "
+                    + describe(real, filled: missingCount, fillText: "breaching")
             case .notBreaching:
                 state = breachingReal >= m ? .alarm : .ok
-                reason = "Threshold \(state == .alarm ? "Crossed" : "not crossed"): " + describe(real, filled: missingCount, fillText: "not breaching")
+                reason =
+                    "Threshold \(state == .alarm ? "Crossed" : "not crossed"): "
+                    + describe(real, filled: missingCount, fillText: "not breaching")
             case .missing, .ignore:
                 let keep = definition.treatMissingData == .ignore
                 if real.isEmpty {
                     state = keep ? previous : .insufficientData
-                    reason = keep ? "No datapoints in the last \(periods.count) periods; state kept (TreatMissingData ignore)."
-                                  : "Insufficient Data: no datapoints in the last \(periods.count) periods."
+                    reason =
+                        keep
+                        ? "No datapoints in the last \(periods.count) periods; state kept (TreatMissingData ignore)."
+                        : "Insufficient Data: no datapoints in the last \(periods.count) periods."
                 } else if breachingReal >= m {
                     state = .alarm
                     reason = "Threshold Crossed: " + describe(real, filled: 0, fillText: "")
@@ -244,12 +265,16 @@ public enum AlarmEvaluator {
                     reason = "Threshold not crossed: " + describe(real, filled: 0, fillText: "")
                 } else if values.suffix(n).allSatisfy({ $0 == nil }) {
                     state = keep ? previous : .alarm
-                    reason = keep ? "Only older breaching datapoints; state kept (TreatMissingData ignore)."
-                                  : "Threshold Crossed: the most recent datapoints [\(real.map(formatNumber).joined(separator: ", "))] were \(definition.comparisonOperator.phrase) the threshold (\(formatNumber(definition.threshold))) and none since was within it."
+                    reason =
+                        keep
+                        ? "Only older breaching datapoints; state kept (TreatMissingData ignore)."
+                        : "Threshold Crossed: the most recent datapoints [\(real.map(formatNumber).joined(separator: ", "))] were \(definition.comparisonOperator.phrase) the threshold (\(formatNumber(definition.threshold))) and none since was within it."
                 } else {
                     state = keep ? previous : .insufficientData
-                    reason = keep ? "Fewer than \(m) datapoints, all breaching; state kept (TreatMissingData ignore)."
-                                  : "Insufficient Data: \(real.count) datapoint(s) [\(real.map(formatNumber).joined(separator: ", "))], all breaching, fewer than the \(m) needed for ALARM."
+                    reason =
+                        keep
+                        ? "Fewer than \(m) datapoints, all breaching; state kept (TreatMissingData ignore)."
+                        : "Insufficient Data: \(real.count) datapoint(s) [\(real.map(formatNumber).joined(separator: ", "))], all breaching, fewer than the \(m) needed for ALARM."
                 }
             }
         }
@@ -296,7 +321,8 @@ public struct MetricPeriods: Sendable, Equatable {
     public static func covering(since: Double, now: Double, period: Int) -> MetricPeriods {
         let length = Double(period)
         let first = (since / length).rounded(.down) * length
-        return MetricPeriods(firstStart: first, period: length, count: max(1, Int(((now - first) / length).rounded(.down)) + 1))
+        return MetricPeriods(
+            firstStart: first, period: length, count: max(1, Int(((now - first) / length).rounded(.down)) + 1))
     }
 
     /// Where the range ends (exclusive).
@@ -310,7 +336,8 @@ public struct MetricPeriods: Sendable, Equatable {
             if buckets.indices.contains(index) { buckets[index].append(sample.value) }
         }
         return buckets.enumerated().map { index, values in
-            AlarmEvaluation.Datapoint(periodStart: firstStart + Double(index) * period, value: statistic.aggregate(values))
+            AlarmEvaluation.Datapoint(
+                periodStart: firstStart + Double(index) * period, value: statistic.aggregate(values))
         }
     }
 }

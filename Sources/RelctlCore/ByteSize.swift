@@ -19,14 +19,17 @@ public enum ByteSize {
         guard let value = Double(digits), value.isFinite, value >= 0, value * Double(multiplier) < 9.2e18 else {
             throw RelctlError(
                 .invalidParameterValue,
-                "Invalid size '\(text)': write a number of bytes or a number with a unit (KB, MB, GB, TB; binary, as AWS counts), e.g. 75GB.")
+                "Invalid size '\(text)': write a number of bytes or a number with a unit (KB, MB, GB, TB; binary, as AWS counts), e.g. 75GB."
+            )
         }
         return Int64((value * Double(multiplier)).rounded())
     }
 
     /// `1.5 GB`, `320 KB`, `12 B`: binary units, one decimal.
     public static func format(_ bytes: Int64) -> String {
-        let units: [(String, Double)] = [("TB", 1_099_511_627_776), ("GB", 1_073_741_824), ("MB", 1_048_576), ("KB", 1024)]
+        let units: [(String, Double)] = [
+            ("TB", 1_099_511_627_776), ("GB", 1_073_741_824), ("MB", 1_048_576), ("KB", 1024),
+        ]
         for (name, factor) in units where Double(bytes.magnitude) >= factor {
             let value = Double(bytes) / factor
             let tenths = (value * 10).rounded() / 10

@@ -19,7 +19,9 @@ public struct CleanupInventory: Sendable {
         /// Why it must stay: `alias live`, `deployment d-…`. Empty when nothing references it.
         public var protectedBy: [String]
 
-        public init(function: String, version: Int, codeSize: Int64, created: String, layers: [LayerKey], protectedBy: [String]) {
+        public init(
+            function: String, version: Int, codeSize: Int64, created: String, layers: [LayerKey], protectedBy: [String]
+        ) {
             self.function = function
             self.version = version
             self.codeSize = codeSize
@@ -50,7 +52,10 @@ public struct CleanupInventory: Sendable {
     public var usage: Int64
     public var limit: Int64
 
-    public init(versions: [PublishedVersion], layerVersions: [StoredLayerVersion], latestLayers: Set<LayerKey>, usage: Int64, limit: Int64) {
+    public init(
+        versions: [PublishedVersion], layerVersions: [StoredLayerVersion], latestLayers: Set<LayerKey>, usage: Int64,
+        limit: Int64
+    ) {
         self.versions = versions
         self.layerVersions = layerVersions
         self.latestLayers = latestLayers
@@ -82,7 +87,8 @@ public struct CleanupRequest: Sendable, Equatable {
     public static func parseTarget(_ text: String) throws(RelctlError) -> Target {
         if text.hasSuffix("%") {
             guard let percent = Double(text.dropLast()), percent >= 0, percent <= 100 else {
-                throw RelctlError(.invalidParameterValue, "Invalid target usage '\(text)': a percentage must be between 0% and 100%.")
+                throw RelctlError(
+                    .invalidParameterValue, "Invalid target usage '\(text)': a percentage must be between 0% and 100%.")
             }
             return .fractionOfLimit(percent / 100)
         }
@@ -93,7 +99,9 @@ public struct CleanupRequest: Sendable, Equatable {
 /// The exact list of deletions a cleanup makes; `--dry-run` prints it, the real run applies it.
 public struct CleanupPlan: Sendable, Equatable, Codable {
     public struct Deletion: Sendable, Equatable, Codable {
-        public enum Kind: String, Sendable, Codable { case functionVersion = "FunctionVersion", layerVersion = "LayerVersion" }
+        public enum Kind: String, Sendable, Codable {
+            case functionVersion = "FunctionVersion", layerVersion = "LayerVersion"
+        }
         public var Kind: Kind
         public var Name: String
         public var Version: Int
@@ -152,8 +160,10 @@ public enum CleanupPlanner {
         candidates.sort { ($0.created, $0.function, $0.version) < ($1.created, $1.function, $1.version) }
         var deleted = Set<String>()
         for candidate in candidates where !targetMet() {
-            deletions.append(.init(Kind: .functionVersion, Name: candidate.function, Version: candidate.version,
-                                   CodeSize: candidate.codeSize, Created: candidate.created))
+            deletions.append(
+                .init(
+                    Kind: .functionVersion, Name: candidate.function, Version: candidate.version,
+                    CodeSize: candidate.codeSize, Created: candidate.created))
             usage -= candidate.codeSize
             deleted.insert("\(candidate.function):\(candidate.version)")
         }
@@ -164,32 +174,41 @@ public enum CleanupPlanner {
         }
         // Layer versions already deleted by hand go with their last user: count them, whatever the target.
         for layer in inventory.layerVersions where layer.deleted && !used.contains(layer.key) {
-            deletions.append(.init(Kind: .layerVersion, Name: layer.key.name, Version: layer.key.version,
-                                   CodeSize: layer.codeSize, Created: layer.created))
+            deletions.append(
+                .init(
+                    Kind: .layerVersion, Name: layer.key.name, Version: layer.key.version,
+                    CodeSize: layer.codeSize, Created: layer.created))
             usage -= layer.codeSize
         }
 
         // Layer versions, only in a whole-registry cleanup.
         if request.function == nil {
             var newestLayers: [String: Set<Int>] = [:]
-            for (name, versions) in Dictionary(grouping: inventory.layerVersions.filter { !$0.deleted }, by: \.key.name) {
+            for (name, versions) in Dictionary(grouping: inventory.layerVersions.filter { !$0.deleted }, by: \.key.name)
+            {
                 newestLayers[name] = Set(versions.map(\.key.version).sorted(by: >).prefix(keep))
             }
             var layerCandidates: [CleanupInventory.StoredLayerVersion] = []
             for layer in inventory.layerVersions where !layer.deleted {
                 var reasons: [String] = []
                 if used.contains(layer.key) { reasons.append("used by a function version") }
-                if newestLayers[layer.key.name]?.contains(layer.key.version) == true { reasons.append("newest \(keep)") }
+                if newestLayers[layer.key.name]?.contains(layer.key.version) == true {
+                    reasons.append("newest \(keep)")
+                }
                 if reasons.isEmpty {
                     layerCandidates.append(layer)
                 } else {
                     protected["layer \(layer.key.name):\(layer.key.version)"] = reasons
                 }
             }
-            layerCandidates.sort { ($0.created, $0.key.name, $0.key.version) < ($1.created, $1.key.name, $1.key.version) }
+            layerCandidates.sort {
+                ($0.created, $0.key.name, $0.key.version) < ($1.created, $1.key.name, $1.key.version)
+            }
             for candidate in layerCandidates where !targetMet() {
-                deletions.append(.init(Kind: .layerVersion, Name: candidate.key.name, Version: candidate.key.version,
-                                       CodeSize: candidate.codeSize, Created: candidate.created))
+                deletions.append(
+                    .init(
+                        Kind: .layerVersion, Name: candidate.key.name, Version: candidate.key.version,
+                        CodeSize: candidate.codeSize, Created: candidate.created))
                 usage -= candidate.codeSize
             }
         }

@@ -11,9 +11,13 @@ public enum CodeStoreLocation: Sendable, Equatable {
     /// endpoint), `RELCTL_S3_REGION` (default us-east-1), `RELCTL_S3_ACCESS_KEY_ID` and
     /// `RELCTL_S3_SECRET_ACCESS_KEY` (both required for a bucket). Every mistake is one error naming the
     /// setting and what is allowed.
-    public static func parse(codeStore: String?, s3Endpoint: String?, environment: [String: String]) throws(RelctlError) -> CodeStoreLocation {
+    public static func parse(
+        codeStore: String?, s3Endpoint: String?, environment: [String: String]
+    ) throws(RelctlError) -> CodeStoreLocation {
         func setting(_ flag: String?, _ variable: String) -> (value: String, name: String)? {
-            if let flag, !flag.isEmpty { return (flag, "--\(variable == "RELCTL_CODE_STORE" ? "code-store" : "s3-endpoint")") }
+            if let flag, !flag.isEmpty {
+                return (flag, "--\(variable == "RELCTL_CODE_STORE" ? "code-store" : "s3-endpoint")")
+            }
             if let value = environment[variable], !value.isEmpty { return (value, variable) }
             return nil
         }
@@ -21,8 +25,12 @@ public enum CodeStoreLocation: Sendable, Equatable {
         let (bucket, prefix) = try parseBucketURL(url, name: urlName)
         let region = environment["RELCTL_S3_REGION"].flatMap { $0.isEmpty ? nil : $0 } ?? "us-east-1"
         guard region.utf8.count <= 32, !region.hasPrefix("-"),
-              region.utf8.allSatisfy({ isLowercaseLetterOrDigit($0) || $0 == UInt8(ascii: "-") }) else {
-            throw RelctlError(.invalidParameterValue, "RELCTL_S3_REGION '\(region.prefix(40))' is not a region name: lowercase letters, digits and '-', such as us-east-1.")
+            region.utf8.allSatisfy({ isLowercaseLetterOrDigit($0) || $0 == UInt8(ascii: "-") })
+        else {
+            throw RelctlError(
+                .invalidParameterValue,
+                "RELCTL_S3_REGION '\(region.prefix(40))' is not a region name: lowercase letters, digits and '-', such as us-east-1."
+            )
         }
         let endpoint: URL
         if case let (text, endpointName)? = setting(s3Endpoint, "RELCTL_S3_ENDPOINT") {
@@ -33,10 +41,18 @@ public enum CodeStoreLocation: Sendable, Equatable {
         let keyId = environment["RELCTL_S3_ACCESS_KEY_ID"].flatMap { $0.isEmpty ? nil : $0 }
         let secret = environment["RELCTL_S3_SECRET_ACCESS_KEY"].flatMap { $0.isEmpty ? nil : $0 }
         guard let keyId, let secret else {
-            let missing = [keyId == nil ? "RELCTL_S3_ACCESS_KEY_ID" : nil, secret == nil ? "RELCTL_S3_SECRET_ACCESS_KEY" : nil].compactMap { $0 }
-            throw RelctlError(.invalidParameterValue, "The code store \(url) needs S3 keys: set \(missing.joined(separator: " and ")) (relctl signs every request to the bucket with SigV4).")
+            let missing = [
+                keyId == nil ? "RELCTL_S3_ACCESS_KEY_ID" : nil, secret == nil ? "RELCTL_S3_SECRET_ACCESS_KEY" : nil,
+            ].compactMap { $0 }
+            throw RelctlError(
+                .invalidParameterValue,
+                "The code store \(url) needs S3 keys: set \(missing.joined(separator: " and ")) (relctl signs every request to the bucket with SigV4)."
+            )
         }
-        return .s3(S3CodeStoreSettings(bucket: bucket, prefix: prefix, endpoint: endpoint, region: region, accessKeyId: keyId, secretAccessKey: secret))
+        return .s3(
+            S3CodeStoreSettings(
+                bucket: bucket, prefix: prefix, endpoint: endpoint, region: region, accessKeyId: keyId,
+                secretAccessKey: secret))
     }
 
     /// `s3://bucket` or `s3://bucket/some/prefix` → the bucket and the prefix without its outer slashes.
@@ -44,48 +60,72 @@ public enum CodeStoreLocation: Sendable, Equatable {
         let allowed = "s3://BUCKET or s3://BUCKET/PREFIX (unset: the data directory)"
         guard url.hasPrefix("s3://") else {
             let scheme = url.range(of: "://").map { String(url[..<$0.lowerBound]) }
-            throw RelctlError(.invalidParameterValue, "\(name) '\(url.prefix(100))' \(scheme.map { "has the scheme '\($0.prefix(20))'" } ?? "is not a URL"): a code store is \(allowed).")
+            throw RelctlError(
+                .invalidParameterValue,
+                "\(name) '\(url.prefix(100))' \(scheme.map { "has the scheme '\($0.prefix(20))'" } ?? "is not a URL"): a code store is \(allowed)."
+            )
         }
         let rest = url.dropFirst("s3://".count)
         guard !rest.contains("?"), !rest.contains("#") else {
-            throw RelctlError(.invalidParameterValue, "\(name) '\(url.prefix(100))' has a query or fragment: a code store is \(allowed).")
+            throw RelctlError(
+                .invalidParameterValue,
+                "\(name) '\(url.prefix(100))' has a query or fragment: a code store is \(allowed).")
         }
         let bucket = String(rest.prefix { $0 != "/" })
         guard !bucket.isEmpty else {
-            throw RelctlError(.invalidParameterValue, "\(name) '\(url.prefix(100))' names no bucket: a code store is \(allowed).")
+            throw RelctlError(
+                .invalidParameterValue, "\(name) '\(url.prefix(100))' names no bucket: a code store is \(allowed).")
         }
         guard isBucketName(bucket) else {
-            throw RelctlError(.invalidParameterValue, "\(name): '\(bucket.prefix(80))' is not a bucket name: 3 to 63 lowercase letters, digits, '.' and '-', starting and ending with a letter or digit.")
+            throw RelctlError(
+                .invalidParameterValue,
+                "\(name): '\(bucket.prefix(80))' is not a bucket name: 3 to 63 lowercase letters, digits, '.' and '-', starting and ending with a letter or digit."
+            )
         }
         var prefix = String(rest.dropFirst(bucket.utf8.count))
         while prefix.hasPrefix("/") { prefix.removeFirst() }
         while prefix.hasSuffix("/") { prefix.removeLast() }
         let segments = prefix.split(separator: "/", omittingEmptySubsequences: false)
         guard prefix.isEmpty || (prefix.utf8.count <= 512 && segments.allSatisfy(isPrefixSegment)) else {
-            throw RelctlError(.invalidParameterValue, "\(name): the prefix '\(prefix.prefix(80))' is not allowed: segments of letters, digits, '.', '_' and '-' separated by single '/', no '.' or '..' segment, at most 512 characters.")
+            throw RelctlError(
+                .invalidParameterValue,
+                "\(name): the prefix '\(prefix.prefix(80))' is not allowed: segments of letters, digits, '.', '_' and '-' separated by single '/', no '.' or '..' segment, at most 512 characters."
+            )
         }
         return (bucket, prefix)
     }
 
     static func parseEndpoint(_ text: String, name: String) throws(RelctlError) -> URL {
-        guard let components = URLComponents(string: text), let scheme = components.scheme?.lowercased(), scheme == "http" || scheme == "https",
-              let host = components.host, !host.isEmpty, components.query == nil, components.fragment == nil, components.user == nil,
-              components.path.isEmpty || components.path == "/", let url = components.url else {
-            throw RelctlError(.invalidParameterValue, "\(name) '\(text.prefix(100))' is not an endpoint: http(s)://HOST[:PORT] with no path, such as http://127.0.0.1:9000.")
+        guard let components = URLComponents(string: text), let scheme = components.scheme?.lowercased(),
+            scheme == "http" || scheme == "https",
+            let host = components.host, !host.isEmpty, components.query == nil, components.fragment == nil,
+            components.user == nil,
+            components.path.isEmpty || components.path == "/", let url = components.url
+        else {
+            throw RelctlError(
+                .invalidParameterValue,
+                "\(name) '\(text.prefix(100))' is not an endpoint: http(s)://HOST[:PORT] with no path, such as http://127.0.0.1:9000."
+            )
         }
         return url.absoluteString.hasSuffix("/") ? URL(string: String(url.absoluteString.dropLast()))! : url
     }
 
     static func isBucketName(_ name: String) -> Bool {
         let bytes = Array(name.utf8)
-        guard (3...63).contains(bytes.count), isLowercaseLetterOrDigit(bytes.first!), isLowercaseLetterOrDigit(bytes.last!) else { return false }
-        return bytes.allSatisfy { isLowercaseLetterOrDigit($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-") } && !name.contains("..")
+        guard (3...63).contains(bytes.count), isLowercaseLetterOrDigit(bytes.first!),
+            isLowercaseLetterOrDigit(bytes.last!)
+        else { return false }
+        return bytes.allSatisfy { isLowercaseLetterOrDigit($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-") }
+            && !name.contains("..")
     }
 
     /// Keys stay plain ASCII that needs no encoding, so the path signed is the path sent.
     static func isPrefixSegment(_ segment: Substring) -> Bool {
         !segment.isEmpty && segment != "." && segment != ".."
-            && segment.utf8.allSatisfy { isLowercaseLetterOrDigit($0) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) || "._-".utf8.contains($0) }
+            && segment.utf8.allSatisfy {
+                isLowercaseLetterOrDigit($0) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0)
+                    || "._-".utf8.contains($0)
+            }
     }
 
     private static func isLowercaseLetterOrDigit(_ byte: UInt8) -> Bool {
@@ -112,7 +152,9 @@ public struct S3CodeStoreSettings: Sendable, Equatable {
     public var accessKeyId: String
     public var secretAccessKey: String
 
-    public init(bucket: String, prefix: String, endpoint: URL, region: String, accessKeyId: String, secretAccessKey: String) {
+    public init(
+        bucket: String, prefix: String, endpoint: URL, region: String, accessKeyId: String, secretAccessKey: String
+    ) {
         self.bucket = bucket
         self.prefix = prefix
         self.endpoint = endpoint
@@ -136,7 +178,9 @@ public struct S3CodeStoreSettings: Sendable, Equatable {
     public func sha256Hex(ofKey key: String) -> String? {
         guard key.hasPrefix(objectKeyPrefix) else { return nil }
         let rest = key.dropFirst(objectKeyPrefix.utf8.count).split(separator: "/", omittingEmptySubsequences: false)
-        guard rest.count == 2, rest[0].utf8.count == 2, String(rest[1]).isSHA256Hex, rest[1].hasPrefix(rest[0]) else { return nil }
+        guard rest.count == 2, rest[0].utf8.count == 2, String(rest[1]).isSHA256Hex, rest[1].hasPrefix(rest[0]) else {
+            return nil
+        }
         return String(rest[1])
     }
 }

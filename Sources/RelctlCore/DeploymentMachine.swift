@@ -12,7 +12,9 @@ public enum DeploymentStatus: String, Sendable, Codable, CaseIterable {
 
     public static func parse(_ text: String) throws(RelctlError) -> DeploymentStatus {
         guard let status = allCases.first(where: { $0.rawValue.lowercased() == text.lowercased() }) else {
-            throw RelctlError(.invalidParameterValue, "Unknown status '\(text)': use one of \(allCases.map(\.rawValue).joined(separator: ", ")).")
+            throw RelctlError(
+                .invalidParameterValue,
+                "Unknown status '\(text)': use one of \(allCases.map(\.rawValue).joined(separator: ", ")).")
         }
         return status
     }
@@ -138,8 +140,10 @@ public struct Deployment: Sendable, Codable, Equatable {
     public var stageTimes: [Double] = []
 
     public init(
-        id: String, functionName: String, alias: String, currentVersion: Int, targetVersion: Int, policy: DeploymentPolicy,
-        preTrafficHook: String? = nil, postTrafficHook: String? = nil, alarms: [String] = [], hookTimeout: Double = 3600,
+        id: String, functionName: String, alias: String, currentVersion: Int, targetVersion: Int,
+        policy: DeploymentPolicy,
+        preTrafficHook: String? = nil, postTrafficHook: String? = nil, alarms: [String] = [],
+        hookTimeout: Double = 3600,
         autoRollback: Bool = true, creator: String = "", createTime: Double
     ) {
         self.id = id
@@ -160,19 +164,28 @@ public struct Deployment: Sendable, Codable, Equatable {
     // MARK: - Ticks
 
     /// Advances as far as the time, alarms and hook results allow.
-    public mutating func tick(now: Double, alarms observed: [String: AlarmObservation], newExecutionId: () -> String) -> [DeploymentAction] {
+    public mutating func tick(
+        now: Double, alarms observed: [String: AlarmObservation], newExecutionId: () -> String
+    ) -> [DeploymentAction] {
         guard status.isActive else { return [] }
         var actions: [DeploymentAction] = []
         // Alarms are checked on every tick, in every phase, paused or not.
         for name in alarms {
             guard let observation = observed[name] else {
-                actions += fail(now: now, code: "ALARM_ACTIVE", message: "Alarm \(name) could not be read (it was deleted?); failing safe.", details: ["alarm": name])
+                actions += fail(
+                    now: now, code: "ALARM_ACTIVE",
+                    message: "Alarm \(name) could not be read (it was deleted?); failing safe.",
+                    details: ["alarm": name])
                 return actions
             }
             if observation.state == .alarm {
-                actions += fail(now: now, code: "ALARM_ACTIVE",
-                                message: "Alarm \(name) is in ALARM\(weight == 0 && phase != .allowTraffic ? " before traffic shifted" : " at \(DeploymentPolicy.percentText(weight)) to version \(targetVersion)"): \(observation.reason)",
-                                details: ["alarm": name, "reason": observation.reason, "weight": DeploymentPolicy.percentText(weight)])
+                actions += fail(
+                    now: now, code: "ALARM_ACTIVE",
+                    message:
+                        "Alarm \(name) is in ALARM\(weight == 0 && phase != .allowTraffic ? " before traffic shifted" : " at \(DeploymentPolicy.percentText(weight)) to version \(targetVersion)"): \(observation.reason)",
+                    details: [
+                        "alarm": name, "reason": observation.reason, "weight": DeploymentPolicy.percentText(weight),
+                    ])
                 return actions
             }
         }
@@ -181,21 +194,31 @@ public struct Deployment: Sendable, Codable, Equatable {
             status = .inProgress
             startTime = now
             phase = .beforeAllowTraffic
-            actions.append(.record(.init(at: now, kind: "Start", message: "Deployment started: \(functionName):\(alias) \(currentVersion) → \(targetVersion) with \(policy.name)",
-                                         details: ["policy": policy.name, "currentVersion": String(currentVersion), "targetVersion": String(targetVersion)])))
+            actions.append(
+                .record(
+                    .init(
+                        at: now, kind: "Start",
+                        message:
+                            "Deployment started: \(functionName):\(alias) \(currentVersion) → \(targetVersion) with \(policy.name)",
+                        details: [
+                            "policy": policy.name, "currentVersion": String(currentVersion),
+                            "targetVersion": String(targetVersion),
+                        ])))
         }
         // Several transitions may be due at once (AllAtOnce without hooks finishes in one tick).
         for _ in 0..<(policy.stages.count + 8) {
             let before = (phase, stageIndex, status)
             switch phase {
             case .beforeAllowTraffic?:
-                actions += hookStep(.beforeAllowTraffic, hook: preTrafficHook, now: now, newExecutionId: newExecutionId) {
+                actions += hookStep(.beforeAllowTraffic, hook: preTrafficHook, now: now, newExecutionId: newExecutionId)
+                {
                     $0.enterTraffic(now: now)
                 }
             case .allowTraffic?:
                 actions += trafficStep(now: now)
             case .afterAllowTraffic?:
-                actions += hookStep(.afterAllowTraffic, hook: postTrafficHook, now: now, newExecutionId: newExecutionId) {
+                actions += hookStep(.afterAllowTraffic, hook: postTrafficHook, now: now, newExecutionId: newExecutionId)
+                {
                     $0.succeed(now: now)
                 }
             case nil:
@@ -213,30 +236,45 @@ public struct Deployment: Sendable, Codable, Equatable {
         guard let hook else { return next(&self) }
         guard let index = hooks.lastIndex(where: { $0.event == event }) else {
             let execution = HookExecution(
-                executionId: newExecutionId(), event: event, hook: hook, status: hook.hasPrefix("exec:") ? .inProgress : .pending,
+                executionId: newExecutionId(), event: event, hook: hook,
+                status: hook.hasPrefix("exec:") ? .inProgress : .pending,
                 startedAt: now, finishedAt: nil, output: nil, runner: nil, heartbeatAt: nil, attempt: 1)
             hooks.append(execution)
             return [
                 .startHook(execution),
-                .record(.init(at: now, kind: event.rawValue, message: "\(event.rawValue) hook \(hook) started (execution \(execution.executionId))",
-                              details: ["hook": hook, "executionId": execution.executionId])),
+                .record(
+                    .init(
+                        at: now, kind: event.rawValue,
+                        message: "\(event.rawValue) hook \(hook) started (execution \(execution.executionId))",
+                        details: ["hook": hook, "executionId": execution.executionId])),
             ]
         }
         let execution = hooks[index]
         switch execution.status {
         case .succeeded:
-            return [.record(.init(at: now, kind: event.rawValue, message: "\(event.rawValue) hook \(hook) succeeded",
-                                  details: ["hook": hook, "executionId": execution.executionId]))] + next(&self)
+            return [
+                .record(
+                    .init(
+                        at: now, kind: event.rawValue, message: "\(event.rawValue) hook \(hook) succeeded",
+                        details: ["hook": hook, "executionId": execution.executionId]))
+            ] + next(&self)
         case .failed:
-            return fail(now: now, code: "HOOK_EXECUTION_FAILURE", message: "\(event.rawValue) hook \(hook) failed\(execution.output.map { ": \(Self.lastLine($0))" } ?? "")",
-                        details: ["hook": hook, "executionId": execution.executionId])
+            return fail(
+                now: now, code: "HOOK_EXECUTION_FAILURE",
+                message:
+                    "\(event.rawValue) hook \(hook) failed\(execution.output.map { ": \(Self.lastLine($0))" } ?? "")",
+                details: ["hook": hook, "executionId": execution.executionId])
         case .pending, .inProgress:
             if now - execution.startedAt >= hookTimeout {
                 hooks[index].status = .failed
                 hooks[index].finishedAt = now
-                return fail(now: now, code: "TIMEOUT",
-                            message: "\(event.rawValue) hook \(hook) did not report within \(DurationText.format(hookTimeout))",
-                            details: ["hook": hook, "executionId": execution.executionId, "hookTimeout": DurationText.format(hookTimeout)])
+                return fail(
+                    now: now, code: "TIMEOUT",
+                    message: "\(event.rawValue) hook \(hook) did not report within \(DurationText.format(hookTimeout))",
+                    details: [
+                        "hook": hook, "executionId": execution.executionId,
+                        "hookTimeout": DurationText.format(hookTimeout),
+                    ])
             }
             return []
         }
@@ -257,8 +295,10 @@ public struct Deployment: Sendable, Codable, Equatable {
             phase = .afterAllowTraffic
             return [
                 .setWeight(100),
-                .record(.init(at: now, kind: "Shift", message: "Shifted 100% of \(alias) to version \(targetVersion)",
-                              details: ["weight": "100%", "step": "\(stages.count + 1)/\(stages.count + 1)"])),
+                .record(
+                    .init(
+                        at: now, kind: "Shift", message: "Shifted 100% of \(alias) to version \(targetVersion)",
+                        details: ["weight": "100%", "step": "\(stages.count + 1)/\(stages.count + 1)"])),
             ]
         }
         switch stages[stageIndex] {
@@ -266,14 +306,25 @@ public struct Deployment: Sendable, Codable, Equatable {
             weight = percent
             return [
                 .setWeight(percent),
-                .record(.init(at: now, kind: "Shift",
-                              message: "Shifted \(DeploymentPolicy.percentText(percent)) of \(alias) to version \(targetVersion); holding \(DurationText.format(hold))",
-                              details: ["weight": DeploymentPolicy.percentText(percent), "hold": DurationText.format(hold),
-                                        "step": "\(stageIndex + 1)/\(stages.count + 1)"])),
+                .record(
+                    .init(
+                        at: now, kind: "Shift",
+                        message:
+                            "Shifted \(DeploymentPolicy.percentText(percent)) of \(alias) to version \(targetVersion); holding \(DurationText.format(hold))",
+                        details: [
+                            "weight": DeploymentPolicy.percentText(percent), "hold": DurationText.format(hold),
+                            "step": "\(stageIndex + 1)/\(stages.count + 1)",
+                        ])),
             ]
         case .pause:
-            return [.record(.init(at: now, kind: "Pause", message: "Waiting for `relctl deployments promote \(id)` at \(DeploymentPolicy.percentText(weight))",
-                                  details: ["step": "\(stageIndex + 1)/\(stages.count + 1)"]))]
+            return [
+                .record(
+                    .init(
+                        at: now, kind: "Pause",
+                        message:
+                            "Waiting for `relctl deployments promote \(id)` at \(DeploymentPolicy.percentText(weight))",
+                        details: ["step": "\(stageIndex + 1)/\(stages.count + 1)"]))
+            ]
         }
     }
 
@@ -294,16 +345,25 @@ public struct Deployment: Sendable, Codable, Equatable {
         status = .succeeded
         completeTime = now
         phase = nil
-        return [.record(.init(at: now, kind: "Succeeded", message: "Deployment succeeded: \(alias) → version \(targetVersion)"))]
+        return [
+            .record(
+                .init(at: now, kind: "Succeeded", message: "Deployment succeeded: \(alias) → version \(targetVersion)"))
+        ]
     }
 
     /// Ends the deployment as Failed and, if enabled, restores the original version at once.
-    public mutating func fail(now: Double, code: String, message: String, details: [String: String] = [:], rollback: Bool? = nil) -> [DeploymentAction] {
+    public mutating func fail(
+        now: Double, code: String, message: String, details: [String: String] = [:], rollback: Bool? = nil
+    ) -> [DeploymentAction] {
         guard status.isActive else { return [] }
         status = .failed
         error = DeploymentError(code: code, message: message)
         completeTime = now
-        var actions: [DeploymentAction] = [.record(.init(at: now, kind: "Failed", message: message, details: details.merging(["code": code]) { a, _ in a }))]
+        var actions: [DeploymentAction] = [
+            .record(
+                .init(at: now, kind: "Failed", message: message, details: details.merging(["code": code]) { a, _ in a })
+            )
+        ]
         if rollback ?? autoRollback { actions += restore(now: now, because: message) }
         phase = nil
         return actions
@@ -316,8 +376,13 @@ public struct Deployment: Sendable, Codable, Equatable {
         weight = 0
         return [
             .restoreOriginal,
-            .record(.init(at: now, kind: "Rollback", message: rollbackMessage!,
-                          details: ["from": DeploymentPolicy.percentText(shifted) + " on version \(targetVersion)", "to": "version \(currentVersion)"])),
+            .record(
+                .init(
+                    at: now, kind: "Rollback", message: rollbackMessage!,
+                    details: [
+                        "from": DeploymentPolicy.percentText(shifted) + " on version \(targetVersion)",
+                        "to": "version \(currentVersion)",
+                    ])),
         ]
     }
 
@@ -330,7 +395,9 @@ public struct Deployment: Sendable, Codable, Equatable {
         completeTime = now
         let message = "Stopped by \(actor)\(rollback ? "" : " without rollback (the alias stays where it is)")"
         error = DeploymentError(code: "MANUAL_STOP", message: message)
-        var actions: [DeploymentAction] = [.record(.init(at: now, kind: "Stopped", message: message, details: ["actor": actor]))]
+        var actions: [DeploymentAction] = [
+            .record(.init(at: now, kind: "Stopped", message: message, details: ["actor": actor]))
+        ]
         if rollback { actions += restore(now: now, because: "stopped by \(actor)") }
         phase = nil
         return actions
@@ -344,12 +411,15 @@ public struct Deployment: Sendable, Codable, Equatable {
         }
         guard phase == .allowTraffic || (status == .created && full) else {
             let waiting = phase.map { "its \($0.rawValue) hook" } ?? "its start"
-            throw RelctlError(.resourceConflict, "Deployment \(id) is waiting for \(waiting); only traffic shifting can be promoted.")
+            throw RelctlError(
+                .resourceConflict, "Deployment \(id) is waiting for \(waiting); only traffic shifting can be promoted.")
         }
         if status == .created { _ = tick(now: now, alarms: [:], newExecutionId: { "" }) }
-        let record = DeploymentAction.record(.init(at: now, kind: "Promote",
-                                                   message: "\(full ? "Full promote" : "Promote") by \(actor) at step \(stageIndex + 1)",
-                                                   details: ["actor": actor, "full": String(full)]))
+        let record = DeploymentAction.record(
+            .init(
+                at: now, kind: "Promote",
+                message: "\(full ? "Full promote" : "Promote") by \(actor) at step \(stageIndex + 1)",
+                details: ["actor": actor, "full": String(full)]))
         stageIndex = full ? policy.stages.count : stageIndex + 1
         return [record] + enterStage(now: now)
     }
@@ -365,34 +435,52 @@ public struct Deployment: Sendable, Codable, Equatable {
 
     /// `deployments resume`: the current hold continues with the time it had left.
     public mutating func resume(now: Double, by actor: String) throws(RelctlError) -> [DeploymentAction] {
-        guard status == .paused, let pausedAt else { throw RelctlError(.resourceConflict, "Deployment \(id) is not paused.") }
+        guard status == .paused, let pausedAt else {
+            throw RelctlError(.resourceConflict, "Deployment \(id) is not paused.")
+        }
         status = startTime == nil ? .created : .inProgress
         stageStartedAt = stageStartedAt.map { $0 + (now - pausedAt) }
         self.pausedAt = nil
-        return [.record(.init(at: now, kind: "Resumed", message: "Resumed by \(actor) after \(DurationText.format(now - pausedAt))", details: ["actor": actor]))]
+        return [
+            .record(
+                .init(
+                    at: now, kind: "Resumed",
+                    message: "Resumed by \(actor) after \(DurationText.format(now - pausedAt))",
+                    details: ["actor": actor]))
+        ]
     }
 
     /// A hook's outcome, reported by `hook-status` or by the `exec:` runner.
-    public mutating func reportHook(executionId: String, status reported: HookStatus, output: String?, now: Double) throws(RelctlError) -> [DeploymentAction] {
+    public mutating func reportHook(
+        executionId: String, status reported: HookStatus, output: String?, now: Double
+    ) throws(RelctlError) -> [DeploymentAction] {
         guard let index = hooks.firstIndex(where: { $0.executionId == executionId }) else {
-            throw RelctlError(.resourceNotFound, "Deployment \(id) has no lifecycle event hook execution \(executionId).")
+            throw RelctlError(
+                .resourceNotFound, "Deployment \(id) has no lifecycle event hook execution \(executionId).")
         }
         guard reported.isFinal else {
             throw RelctlError(.invalidParameterValue, "A hook's status can be reported as Succeeded or Failed only.")
         }
         guard !hooks[index].status.isFinal else {
-            throw RelctlError(.resourceConflict, "Hook execution \(executionId) already reported \(hooks[index].status.rawValue).")
+            throw RelctlError(
+                .resourceConflict, "Hook execution \(executionId) already reported \(hooks[index].status.rawValue).")
         }
         hooks[index].status = reported
         hooks[index].finishedAt = now
         if let output { hooks[index].output = output }
-        return [.record(.init(at: now, kind: "HookStatus", message: "\(hooks[index].event.rawValue) hook \(hooks[index].hook) reported \(reported.rawValue)",
-                              details: ["executionId": executionId, "status": reported.rawValue]))]
+        return [
+            .record(
+                .init(
+                    at: now, kind: "HookStatus",
+                    message: "\(hooks[index].event.rawValue) hook \(hooks[index].hook) reported \(reported.rawValue)",
+                    details: ["executionId": executionId, "status": reported.rawValue]))
+        ]
     }
 
     private func requireActive(_ verb: String) throws(RelctlError) {
         guard status.isActive else {
-            throw RelctlError(.resourceConflict, "Deployment \(id) is already \(status.rawValue); there is nothing to \(verb).")
+            throw RelctlError(
+                .resourceConflict, "Deployment \(id) is already \(status.rawValue); there is nothing to \(verb).")
         }
     }
 
@@ -401,7 +489,7 @@ public struct Deployment: Sendable, Codable, Equatable {
     /// When the current stage's hold ends (nil while waiting on a hook, a pause step or an operator).
     public var nextShiftAt: Double? {
         guard status == .inProgress, phase == .allowTraffic, let started = stageStartedAt,
-              stageIndex < policy.stages.count, case .weight(_, let hold) = policy.stages[stageIndex]
+            stageIndex < policy.stages.count, case .weight(_, let hold) = policy.stages[stageIndex]
         else { return nil }
         return started + hold
     }

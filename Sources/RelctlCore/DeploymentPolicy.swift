@@ -105,13 +105,15 @@ public struct DeploymentPolicy: Sendable, Equatable, Codable {
     public func validate() throws(RelctlError) {
         func invalid(_ why: String) -> RelctlError { RelctlError(.invalidParameterValue, "Policy \(name): \(why)") }
         guard !name.isEmpty, name.count <= 100,
-              name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) })
+            name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) })
         else {
             throw invalid("the name must be 1–100 characters of letters, digits, '-', '_' and '.'.")
         }
         func checkPercent(_ value: Double, _ field: String) throws(RelctlError) {
             guard value > 0, value <= 100, value.isFinite else {
-                throw invalid("\(field) \(value) is outside (0, 100]; a weight is a percentage of traffic above 0 and at most 100.")
+                throw invalid(
+                    "\(field) \(value) is outside (0, 100]; a weight is a percentage of traffic above 0 and at most 100."
+                )
             }
         }
         func checkDuration(_ value: Double, _ field: String) throws(RelctlError) {
@@ -130,21 +132,27 @@ public struct DeploymentPolicy: Sendable, Equatable, Codable {
             let shifts = (100 / percentage).rounded(.up)
             guard typeName != "Linear" || shifts <= Double(Self.maxShifts) else {
                 let count = shifts < 1e9 ? String(Int(shifts)) : "more than a billion"
-                throw invalid("a Linear percentage of \(Self.percentText(percentage)) takes \(count) shifts to reach 100%; at most \(Self.maxShifts) are allowed, so the percentage must be at least \(100 / Self.maxShifts)%.")
+                throw invalid(
+                    "a Linear percentage of \(Self.percentText(percentage)) takes \(count) shifts to reach 100%; at most \(Self.maxShifts) are allowed, so the percentage must be at least \(100 / Self.maxShifts)%."
+                )
             }
             try checkDuration(interval, "interval")
             guard interval > 0 else { throw invalid("interval must be more than 0s.") }
         case .steps(let steps):
             guard !steps.isEmpty else { throw invalid("a Steps policy needs at least one step.") }
             guard steps.count < Self.maxShifts else {
-                throw invalid("a Steps policy has at most \(Self.maxShifts - 1) steps (the final 100% makes \(Self.maxShifts) shifts); this one has \(steps.count).")
+                throw invalid(
+                    "a Steps policy has at most \(Self.maxShifts - 1) steps (the final 100% makes \(Self.maxShifts) shifts); this one has \(steps.count)."
+                )
             }
             var previous = 0.0
             for (index, step) in steps.enumerated() {
                 guard case .weight(let percent, let hold) = step else { continue }
                 try checkPercent(percent, "step \(index + 1) weight")
                 guard percent > previous else {
-                    throw invalid("step \(index + 1) weight \(Self.percentText(percent)) does not increase on the previous \(Self.percentText(previous)); weights must increase step by step.")
+                    throw invalid(
+                        "step \(index + 1) weight \(Self.percentText(percent)) does not increase on the previous \(Self.percentText(previous)); weights must increase step by step."
+                    )
                 }
                 try checkDuration(hold, "step \(index + 1) hold")
                 previous = percent

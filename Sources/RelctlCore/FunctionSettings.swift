@@ -44,13 +44,16 @@ public struct FunctionSettings: Sendable, Equatable, Codable {
             guard handler.count <= 128, !handler.isEmpty, !handler.contains(where: \.isWhitespace) else {
                 throw .validation(
                     value: handler, field: "handler",
-                    constraint: "Member must satisfy regular expression pattern: [^\\s]+ and have length less than or equal to 128")
+                    constraint:
+                        "Member must satisfy regular expression pattern: [^\\s]+ and have length less than or equal to 128"
+                )
             }
         }
         try Self.validateRole(role)
         guard description.count <= Limits.descriptionLength else {
             throw .validation(
-                value: description, field: "description", constraint: "Member must have length less than or equal to 256")
+                value: description, field: "description",
+                constraint: "Member must have length less than or equal to 256")
         }
         guard Limits.memorySize.contains(memorySize) else {
             throw .validation(
@@ -84,8 +87,9 @@ public struct FunctionSettings: Sendable, Equatable, Codable {
                     : "Member must have value less than or equal to 10240")
         }
         if let tracingMode, !Self.tracingModes.contains(tracingMode) {
-            throw .validation(value: tracingMode, field: "tracingConfig.mode",
-                              constraint: "Member must satisfy enum value set: [\(Self.tracingModes.joined(separator: ", "))]")
+            throw .validation(
+                value: tracingMode, field: "tracingConfig.mode",
+                constraint: "Member must satisfy enum value set: [\(Self.tracingModes.joined(separator: ", "))]")
         }
     }
 
@@ -98,17 +102,21 @@ public struct FunctionSettings: Sendable, Equatable, Codable {
     public static func validateLoggingConfig(_ config: LoggingConfig) throws(RelctlError) {
         func member(_ value: String?, of allowed: [String], field: String) throws(RelctlError) {
             guard let value, !allowed.contains(value) else { return }
-            throw .validation(value: value, field: "loggingConfig.\(field)",
-                              constraint: "Member must satisfy enum value set: [\(allowed.joined(separator: ", "))]")
+            throw .validation(
+                value: value, field: "loggingConfig.\(field)",
+                constraint: "Member must satisfy enum value set: [\(allowed.joined(separator: ", "))]")
         }
         try member(config.LogFormat, of: logFormats, field: "logFormat")
         try member(config.ApplicationLogLevel, of: applicationLogLevels, field: "applicationLogLevel")
         try member(config.SystemLogLevel, of: systemLogLevels, field: "systemLogLevel")
         if let group = config.LogGroup {
             let allowed = Set(".-_/#")
-            guard !group.isEmpty, group.count <= 512, group.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || allowed.contains($0)) }) else {
-                throw .validation(value: group, field: "loggingConfig.logGroup",
-                                  constraint: "Member must satisfy regular expression pattern: [\\.\\-_/#A-Za-z0-9]+")
+            guard !group.isEmpty, group.count <= 512,
+                group.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || allowed.contains($0)) })
+            else {
+                throw .validation(
+                    value: group, field: "loggingConfig.logGroup",
+                    constraint: "Member must satisfy regular expression pattern: [\\.\\-_/#A-Za-z0-9]+")
             }
         }
     }
@@ -133,14 +141,17 @@ public struct FunctionSettings: Sendable, Equatable, Codable {
     public static func validateRole(_ role: String) throws(RelctlError) {
         let invalid = RelctlError.validation(
             value: role, field: "role",
-            constraint: "Member must satisfy regular expression pattern: arn:(aws[a-zA-Z-]*)?:iam::\\d{12}:role/?[a-zA-Z_0-9+=,.@\\-_/]+")
+            constraint:
+                "Member must satisfy regular expression pattern: arn:(aws[a-zA-Z-]*)?:iam::\\d{12}:role/?[a-zA-Z_0-9+=,.@\\-_/]+"
+        )
         let parts = role.split(separator: ":", maxSplits: 5, omittingEmptySubsequences: false)
         guard parts.count == 6, parts[0] == "arn", parts[1].hasPrefix("aws"), parts[2] == "iam", parts[3].isEmpty,
-              parts[4].count == 12, parts[4].allSatisfy(\.isASCIIDigit), parts[5].hasPrefix("role")
+            parts[4].count == 12, parts[4].allSatisfy(\.isASCIIDigit), parts[5].hasPrefix("role")
         else { throw invalid }
         let path = parts[5].dropFirst(4)
         let allowed = Set("+=,.@-_/")
-        guard !path.isEmpty, path != "/", path.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || allowed.contains($0)) })
+        guard !path.isEmpty, path != "/",
+            path.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || allowed.contains($0)) })
         else { throw invalid }
     }
 
@@ -155,31 +166,38 @@ public struct FunctionSettings: Sendable, Equatable, Codable {
 
     public static func validateEnvironment(_ variables: [String: String]) throws(RelctlError) {
         // A process environment is NUL-terminated strings: a NUL would cut the variable short.
-        if let (key, _) = variables.sorted(by: { $0.key < $1.key }).first(where: { $0.key.contains("\0") || $0.value.contains("\0") }) {
+        if let (key, _) = variables.sorted(by: { $0.key < $1.key }).first(where: {
+            $0.key.contains("\0") || $0.value.contains("\0")
+        }) {
             throw RelctlError(
                 .invalidParameterValue,
-                "Lambda was unable to configure your environment variables because the environment variables you have provided contain a NUL character (\\u0000) in \(key.contains("\0") ? "a key" : "the value of \(key)"); keys and values cannot contain NUL.")
+                "Lambda was unable to configure your environment variables because the environment variables you have provided contain a NUL character (\\u0000) in \(key.contains("\0") ? "a key" : "the value of \(key)"); keys and values cannot contain NUL."
+            )
         }
         for key in variables.keys.sorted() {
             guard key.count >= 2, let first = key.first, first.isASCII, first.isLetter,
-                  key.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") })
+                key.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") })
             else {
                 throw .validation(
                     value: key, field: "environment.variables",
-                    constraint: "Map keys must satisfy constraint: [Member must satisfy regular expression pattern: [a-zA-Z]([a-zA-Z0-9_])+]")
+                    constraint:
+                        "Map keys must satisfy constraint: [Member must satisfy regular expression pattern: [a-zA-Z]([a-zA-Z0-9_])+]"
+                )
             }
         }
         let reserved = variables.keys.filter(reservedEnvironmentKeys.contains).sorted()
         guard reserved.isEmpty else {
             throw RelctlError(
                 .invalidParameterValue,
-                "Lambda was unable to configure your environment variables because the environment variables you have provided contains reserved keys that are currently not supported for modification. Reserved keys used in this request: \(reserved.joined(separator: ", "))")
+                "Lambda was unable to configure your environment variables because the environment variables you have provided contains reserved keys that are currently not supported for modification. Reserved keys used in this request: \(reserved.joined(separator: ", "))"
+            )
         }
         let measured = environmentText(variables)
         guard measured.utf8.count <= Limits.environmentBytes else {
             throw RelctlError(
                 .invalidParameterValue,
-                "Lambda was unable to configure your environment variables because the environment variables you have provided exceeded the 4KB limit. String measured: \(measured)")
+                "Lambda was unable to configure your environment variables because the environment variables you have provided exceeded the 4KB limit. String measured: \(measured)"
+            )
         }
     }
 
@@ -197,12 +215,14 @@ public struct FunctionSettings: Sendable, Equatable, Codable {
         guard runtimes.contains(runtime) else {
             throw RelctlError(
                 .invalidParameterValue,
-                "Value \(runtime) at 'runtime' failed to satisfy constraint: Member must satisfy enum value set: [\(runtimes.joined(separator: ", "))] or be a valid ARN")
+                "Value \(runtime) at 'runtime' failed to satisfy constraint: Member must satisfy enum value set: [\(runtimes.joined(separator: ", "))] or be a valid ARN"
+            )
         }
         guard !blockedRuntimes.contains(runtime) else {
             throw RelctlError(
                 .invalidParameterValue,
-                "The runtime parameter of \(runtime) is no longer supported for creating or updating AWS Lambda functions. We recommend you use a supported runtime while creating or updating functions.")
+                "The runtime parameter of \(runtime) is no longer supported for creating or updating AWS Lambda functions. We recommend you use a supported runtime while creating or updating functions."
+            )
         }
     }
 

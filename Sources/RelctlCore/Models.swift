@@ -31,7 +31,10 @@ public struct LoggingConfig: Codable, Sendable, Equatable {
     public var ApplicationLogLevel: String?
     public var SystemLogLevel: String?
     public var LogGroup: String?
-    public init(LogFormat: String? = nil, ApplicationLogLevel: String? = nil, SystemLogLevel: String? = nil, LogGroup: String? = nil) {
+    public init(
+        LogFormat: String? = nil, ApplicationLogLevel: String? = nil, SystemLogLevel: String? = nil,
+        LogGroup: String? = nil
+    ) {
         self.LogFormat = LogFormat
         self.ApplicationLogLevel = ApplicationLogLevel
         self.SystemLogLevel = SystemLogLevel
@@ -256,8 +259,8 @@ public enum LambdaTimestamp {
         guard u.count == 28 else { return nil }
         func number(_ range: Range<Int>) -> Int32? { Int32(String(decoding: u[range], as: UTF8.self)) }
         guard let year = number(0..<4), let month = number(5..<7), let day = number(8..<10),
-              let hour = number(11..<13), let minute = number(14..<16), let second = number(17..<19),
-              let millis = number(20..<23)
+            let hour = number(11..<13), let minute = number(14..<16), let second = number(17..<19),
+            let millis = number(20..<23)
         else { return nil }
         // One addition from the whole seconds, so every millisecond round-trips exactly.
         let seconds = secondsSince1970(year: year, month: month, day: day, hour: hour, minute: minute, second: second)
@@ -265,7 +268,9 @@ public enum LambdaTimestamp {
     }
 
     /// Seconds since 1970 of a UTC calendar date and time (shared by every timestamp format relctl parses).
-    public static func secondsSince1970(year: Int32, month: Int32, day: Int32, hour: Int32, minute: Int32, second: Int32) -> Double {
+    public static func secondsSince1970(
+        year: Int32, month: Int32, day: Int32, hour: Int32, minute: Int32, second: Int32
+    ) -> Double {
         var parts = tm()
         parts.tm_year = year - 1900
         parts.tm_mon = month - 1

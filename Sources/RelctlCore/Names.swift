@@ -22,20 +22,25 @@ public struct ArnContext: Sendable, Equatable {
     /// resource-based policy can grant it), another region is not reachable (404). `text` is the
     /// name as the caller wrote it, `action` the AWS operation, `caller` who asked.
     public func requireReachable(
-        _ function: FunctionReference, named text: String, shape: FunctionReference.NameShape, action: String, caller: String
+        _ function: FunctionReference, named text: String, shape: FunctionReference.NameShape, action: String,
+        caller: String
     ) throws(RelctlError) {
         if let region = function.region, region != self.region, !FunctionReference.isRegionName(region) {
-            throw .validation(value: text, field: "functionName", constraint: "Member must satisfy regular expression pattern: \(shape.pattern)")
+            throw .validation(
+                value: text, field: "functionName",
+                constraint: "Member must satisfy regular expression pattern: \(shape.pattern)")
         }
         if let account = function.account, account != self.account {
             let resource = ArnContext(region: function.region ?? region, account: account)
                 .functionArn(function.name, qualifier: function.qualifier?.description)
             throw RelctlError(
                 .accessDenied,
-                "User: \(caller) is not authorized to perform: lambda:\(action) on resource: \(resource) because no resource-based policy allows the lambda:\(action) action")
+                "User: \(caller) is not authorized to perform: lambda:\(action) on resource: \(resource) because no resource-based policy allows the lambda:\(action) action"
+            )
         }
         if let region = function.region, region != self.region {
-            throw RelctlError(.resourceNotFound, "Functions from '\(region)' are not reachable in this region ('\(self.region)')")
+            throw RelctlError(
+                .resourceNotFound, "Functions from '\(region)' are not reachable in this region ('\(self.region)')")
         }
     }
 
@@ -53,7 +58,8 @@ public enum Qualifier: Hashable, Sendable, CustomStringConvertible {
     /// Parses a qualifier with Lambda's rule `(|[a-zA-Z0-9$_-]+)`, max 128: `$LATEST` is case-sensitive.
     public init(parsing text: String) throws(RelctlError) {
         guard !text.isEmpty, text.count <= 128 else {
-            throw .validation(value: text, field: "qualifier", constraint: "Member must have length less than or equal to 128")
+            throw .validation(
+                value: text, field: "qualifier", constraint: "Member must have length less than or equal to 128")
         }
         if text == "$LATEST" {
             self = .latest
@@ -103,7 +109,9 @@ public struct FunctionReference: Hashable, Sendable {
         case namespaced
 
         public var maxLength: Int { self == .functionName ? 140 : 256 }
-        public var pattern: String { self == .functionName ? FunctionReference.createPattern : FunctionReference.namespacedPattern }
+        public var pattern: String {
+            self == .functionName ? FunctionReference.createPattern : FunctionReference.namespacedPattern
+        }
     }
 
     /// Parses a name, partial or full ARN. Every constraint the text fails is reported, joined as
@@ -111,11 +119,17 @@ public struct FunctionReference: Hashable, Sendable {
     public init(parsing text: String, shape: NameShape = .functionName) throws(RelctlError) {
         var failures: [String] = []
         if text.isEmpty { failures.append("Member must have length greater than or equal to 1") }
-        if text.utf8.count > shape.maxLength { failures.append("Member must have length less than or equal to \(shape.maxLength)") }
+        if text.utf8.count > shape.maxLength {
+            failures.append("Member must have length less than or equal to \(shape.maxLength)")
+        }
         let parts = Self.components(of: text)
         // An empty name is reported for its length alone.
-        if parts == nil, !text.isEmpty { failures.append("Member must satisfy regular expression pattern: \(shape.pattern)") }
-        guard failures.isEmpty, let parts else { throw .validation(value: text, field: "functionName", constraints: failures) }
+        if parts == nil, !text.isEmpty {
+            failures.append("Member must satisfy regular expression pattern: \(shape.pattern)")
+        }
+        guard failures.isEmpty, let parts else {
+            throw .validation(value: text, field: "functionName", constraints: failures)
+        }
         // Only CreateFunction enforces the 64-character limit; a longer name elsewhere is simply not found.
         self.name = parts.name
         self.qualifier = try parts.qualifier.map { text throws(RelctlError) in try Qualifier(parsing: text) }
@@ -125,14 +139,18 @@ public struct FunctionReference: Hashable, Sendable {
 
     /// The parts of `[arn:PARTITION:lambda:REGION:]ACCOUNT:function:]NAME[:QUALIFIER]`, or nil when
     /// the text has no such shape.
-    private static func components(of text: String) -> (name: String, qualifier: String?, account: String?, region: String?)? {
+    private static func components(
+        of text: String
+    ) -> (name: String, qualifier: String?, account: String?, region: String?)? {
         var parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
         var account: String?
         var region: String?
         if parts.first == "arn", parts.count >= 3 {
             // arn:PARTITION:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]. AWS's pattern makes
             // `function:` optional, so `arn:…:ACCOUNT:function` names the function "function".
-            guard parts.count >= 6, parts[1].hasPrefix("aws"), parts[2] == "lambda", parts.count == 6 || parts[5] == "function" else { return nil }
+            guard parts.count >= 6, parts[1].hasPrefix("aws"), parts[2] == "lambda",
+                parts.count == 6 || parts[5] == "function"
+            else { return nil }
             region = parts[3]
             account = parts[4]
             parts.removeFirst(parts.count == 6 ? 5 : 6)
@@ -141,7 +159,9 @@ public struct FunctionReference: Hashable, Sendable {
             parts.removeFirst(2)
         }
         if let account, !(account.count == 12 && account.allSatisfy(\.isASCIIDigit)) { return nil }
-        guard parts.count == 1 || parts.count == 2, !parts[0].isEmpty, parts[0].allSatisfy(\.isNameCharacter) else { return nil }
+        guard parts.count == 1 || parts.count == 2, !parts[0].isEmpty, parts[0].allSatisfy(\.isNameCharacter) else {
+            return nil
+        }
         return (parts[0], parts.count == 2 ? parts[1] : nil, account, region)
     }
 
@@ -159,9 +179,9 @@ public struct FunctionReference: Hashable, Sendable {
         if parts.first == "eusc" { parts.removeFirst() }
         func lowercase(_ part: String) -> Bool { part.allSatisfy { $0.isASCII && $0.isLowercase } }
         guard parts.count == 3 || parts.count == 4,
-              parts[0].count == 2, lowercase(parts[0]),
-              let digit = parts.last, digit.count == 1, digit.allSatisfy(\.isASCIIDigit),
-              let word = parts.dropLast().last, !word.isEmpty, lowercase(word)
+            parts[0].count == 2, lowercase(parts[0]),
+            let digit = parts.last, digit.count == 1, digit.allSatisfy(\.isASCIIDigit),
+            let word = parts.dropLast().last, !word.isEmpty, lowercase(word)
         else { return false }
         guard parts.count == 4 else { return true }
         let partition = parts[1]
@@ -178,7 +198,8 @@ public struct FunctionReference: Hashable, Sendable {
         guard name.count <= Limits.functionNameLength else {
             throw RelctlError(
                 .invalidParameterValue,
-                "Value '\(name)' at 'functionName' failed to satisfy constraint: Member must have length less than or equal to 64")
+                "Value '\(name)' at 'functionName' failed to satisfy constraint: Member must have length less than or equal to 64"
+            )
         }
     }
 }
@@ -200,13 +221,16 @@ public enum AliasName {
 public enum LayerName {
     /// Accepts `name` or `arn:…:layer:name` and returns the bare name.
     public static func parse(_ text: String, context: ArnContext) throws(RelctlError) -> String {
-        let pattern = "Member must satisfy regular expression pattern: (arn:[a-zA-Z0-9-]+:lambda:[a-zA-Z0-9-]+:\\d{12}:layer:[a-zA-Z0-9-_]+)|[a-zA-Z0-9-_]+"
+        let pattern =
+            "Member must satisfy regular expression pattern: (arn:[a-zA-Z0-9-]+:lambda:[a-zA-Z0-9-]+:\\d{12}:layer:[a-zA-Z0-9-_]+)|[a-zA-Z0-9-_]+"
         guard !text.isEmpty, text.count <= Limits.layerNameLength else {
             throw .validation(value: text, field: "layerName", constraint: "Member must have length between 1 and 140")
         }
         if text.hasPrefix("arn:") {
             let parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
-            guard parts.count == 7, parts[2] == "lambda", parts[5] == "layer", parts[6].allSatisfy(\.isNameCharacter), !parts[6].isEmpty else {
+            guard parts.count == 7, parts[2] == "lambda", parts[5] == "layer", parts[6].allSatisfy(\.isNameCharacter),
+                !parts[6].isEmpty
+            else {
                 throw .validation(value: text, field: "layerName", constraint: pattern)
             }
             return parts[6]
@@ -228,13 +252,15 @@ public struct LayerVersionReference: Hashable, Sendable {
     public init(parsing arn: String) throws(RelctlError) {
         let parts = arn.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
         guard parts.count == 8, parts[0] == "arn", parts[2] == "lambda", parts[5] == "layer",
-              !parts[6].isEmpty, parts[6].allSatisfy(\.isNameCharacter),
-              parts[4].count == 12, parts[4].allSatisfy(\.isASCIIDigit),
-              let version = Int(parts[7]), version >= 1
+            !parts[6].isEmpty, parts[6].allSatisfy(\.isNameCharacter),
+            parts[4].count == 12, parts[4].allSatisfy(\.isASCIIDigit),
+            let version = Int(parts[7]), version >= 1
         else {
             throw .validation(
                 value: arn, field: "layers",
-                constraint: "Member must satisfy constraint: [Member must have length less than or equal to 140, Member must have length greater than or equal to 1, Member must satisfy regular expression pattern: arn:[a-zA-Z0-9-]+:lambda:[a-zA-Z0-9-]+:\\d{12}:layer:[a-zA-Z0-9-_]+:[0-9]+]")
+                constraint:
+                    "Member must satisfy constraint: [Member must have length less than or equal to 140, Member must have length greater than or equal to 1, Member must satisfy regular expression pattern: arn:[a-zA-Z0-9-]+:lambda:[a-zA-Z0-9-]+:\\d{12}:layer:[a-zA-Z0-9-_]+:[0-9]+]"
+            )
         }
         region = parts[3]
         account = parts[4]

@@ -16,9 +16,14 @@ public struct PrometheusQuery: Sendable, Codable, Equatable {
 
     /// Checks the URL and that the query names only known placeholders.
     public func validate() throws(RelctlError) {
-        guard let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme?.lowercased() ?? ""), parsed.host?.isEmpty == false,
-              parsed.query == nil else {
-            throw RelctlError(.invalidParameterValue, "--prometheus '\(url)' must be a Prometheus server's base URL such as http://127.0.0.1:9090 (http or https, no query string).")
+        guard let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme?.lowercased() ?? ""),
+            parsed.host?.isEmpty == false,
+            parsed.query == nil
+        else {
+            throw RelctlError(
+                .invalidParameterValue,
+                "--prometheus '\(url)' must be a Prometheus server's base URL such as http://127.0.0.1:9090 (http or https, no query string)."
+            )
         }
         guard !query.trimmingCharacters(in: .whitespaces).isEmpty, query.count <= 4096 else {
             throw RelctlError(.invalidParameterValue, "--query must be a PromQL expression of 1–4096 characters.")
@@ -28,7 +33,10 @@ public struct PrometheusQuery: Sendable, Codable, Equatable {
             guard let close = rest[open.upperBound...].range(of: "}}") else { break }
             let name = rest[open.upperBound..<close.lowerBound].trimmingCharacters(in: .whitespaces)
             guard Self.placeholders.contains(name) else {
-                throw RelctlError(.invalidParameterValue, "--query names an unknown placeholder {{\(name)}}; allowed: \(Self.placeholders.map { "{{\($0)}}" }.joined(separator: ", ")).")
+                throw RelctlError(
+                    .invalidParameterValue,
+                    "--query names an unknown placeholder {{\(name)}}; allowed: \(Self.placeholders.map { "{{\($0)}}" }.joined(separator: ", "))."
+                )
             }
             rest = rest[close.upperBound...]
         }
@@ -47,11 +55,15 @@ public struct PrometheusQuery: Sendable, Codable, Equatable {
 
     /// `/api/v1/query_range` for `[start, end]` every `step` seconds.
     public func rangeURL(_ query: String, start: Double, end: Double, step: Double) -> URL? {
-        guard var components = URLComponents(string: url.hasSuffix("/") ? String(url.dropLast()) : url) else { return nil }
+        guard var components = URLComponents(string: url.hasSuffix("/") ? String(url.dropLast()) : url) else {
+            return nil
+        }
         components.path += "/api/v1/query_range"
         components.queryItems = [
-            URLQueryItem(name: "query", value: query), URLQueryItem(name: "start", value: String(format: "%.3f", start)),
-            URLQueryItem(name: "end", value: String(format: "%.3f", end)), URLQueryItem(name: "step", value: String(format: "%g", step)),
+            URLQueryItem(name: "query", value: query),
+            URLQueryItem(name: "start", value: String(format: "%.3f", start)),
+            URLQueryItem(name: "end", value: String(format: "%.3f", end)),
+            URLQueryItem(name: "step", value: String(format: "%g", step)),
         ]
         // `+` is a space in a query string: PromQL's `+` must be sent as %2B.
         let encoded = components.percentEncodedQuery?.replacingOccurrences(of: "+", with: "%2B")
@@ -66,17 +78,22 @@ public struct PrometheusQuery: Sendable, Codable, Equatable {
             return .failure(PrometheusFailure("the answer is not JSON"))
         }
         guard object["status"] as? String == "success" else {
-            return .failure(PrometheusFailure("\(object["errorType"] as? String ?? "error"): \(object["error"] as? String ?? "no detail")"))
+            return .failure(
+                PrometheusFailure(
+                    "\(object["errorType"] as? String ?? "error"): \(object["error"] as? String ?? "no detail")"))
         }
         let data = object["data"] as? [String: Any] ?? [:]
         let result = data["result"] as? [[String: Any]] ?? []
         guard result.count <= 1 else {
-            return .failure(PrometheusFailure("the query returned \(result.count) series; wrap it in sum(…) or max(…) to make one"))
+            return .failure(
+                PrometheusFailure("the query returned \(result.count) series; wrap it in sum(…) or max(…) to make one"))
         }
         guard let series = result.first else { return .success([]) }
         var points: [(time: Double, value: Double)] = []
         for pair in series["values"] as? [[Any]] ?? [] where pair.count == 2 {
-            guard let time = (pair[0] as? Double) ?? (pair[0] as? NSNumber)?.doubleValue, let text = pair[1] as? String, let value = Double(text), value.isFinite else { continue }
+            guard let time = (pair[0] as? Double) ?? (pair[0] as? NSNumber)?.doubleValue, let text = pair[1] as? String,
+                let value = Double(text), value.isFinite
+            else { continue }
             points.append((time, value))
         }
         return .success(points)

@@ -35,7 +35,9 @@ public struct ReleaseEvent: Sendable, Codable, Equatable {
         /// The type named `text` (any letter case); the error lists the types there are.
         public static func parse(_ text: String) throws(RelctlError) -> EventType {
             guard let type = allCases.first(where: { $0.rawValue.lowercased() == text.lowercased() }) else {
-                throw RelctlError(.invalidParameterValue, "Unknown event type '\(text)': use one of \(allCases.map(\.rawValue).joined(separator: ", ")).")
+                throw RelctlError(
+                    .invalidParameterValue,
+                    "Unknown event type '\(text)': use one of \(allCases.map(\.rawValue).joined(separator: ", ")).")
             }
             return type
         }
@@ -65,8 +67,10 @@ public struct ReleaseEvent: Sendable, Codable, Equatable {
     /// The values behind it: versions, weights, alarm, reason, sizes.
     public var details: [String: String]
 
-    public init(seq: Int64 = 0, time: Double, type: EventType, actor: String, function: String? = nil, alias: String? = nil,
-                deploymentId: String? = nil, message: String, details: [String: String] = [:]) {
+    public init(
+        seq: Int64 = 0, time: Double, type: EventType, actor: String, function: String? = nil, alias: String? = nil,
+        deploymentId: String? = nil, message: String, details: [String: String] = [:]
+    ) {
         self.seq = seq
         self.time = time
         self.type = type
@@ -87,7 +91,8 @@ public struct ReleaseEvent: Sendable, Codable, Equatable {
         seq = try container.decode(Int64.self, forKey: .seq)
         let text = try container.decode(String.self, forKey: .time)
         guard let date = try? Date(text, strategy: Self.timeStyle) else {
-            throw DecodingError.dataCorruptedError(forKey: .time, in: container, debugDescription: "Not an ISO 8601 time: \(text)")
+            throw DecodingError.dataCorruptedError(
+                forKey: .time, in: container, debugDescription: "Not an ISO 8601 time: \(text)")
         }
         time = date.timeIntervalSince1970
         type = try container.decode(EventType.self, forKey: .type)
@@ -116,7 +121,8 @@ public struct ReleaseEvent: Sendable, Codable, Equatable {
 
     /// One line for people (Slack's `text`): `[relctl] WeightShifted orders:live — Shifted 10% …`.
     public var summary: String {
-        let subject = [function.map { f in alias.map { "\(f):\($0)" } ?? f }, deploymentId].compactMap { $0 }.joined(separator: " ")
+        let subject = [function.map { f in alias.map { "\(f):\($0)" } ?? f }, deploymentId].compactMap { $0 }.joined(
+            separator: " ")
         return "[relctl] \(type.rawValue)\(subject.isEmpty ? "" : " \(subject)") — \(message)"
     }
 

@@ -25,7 +25,8 @@ public struct ReleaseMember: Sendable, Codable, Equatable {
     public func target(weight: Double) -> AliasTarget {
         if weight <= 0 { return AliasTarget(functionVersion: currentVersion) }
         if weight >= 100 { return AliasTarget(functionVersion: targetVersion) }
-        return AliasTarget(functionVersion: currentVersion, additional: .init(version: targetVersion, weight: weight / 100))
+        return AliasTarget(
+            functionVersion: currentVersion, additional: .init(version: targetVersion, weight: weight / 100))
     }
 }
 
@@ -46,7 +47,9 @@ public struct ReleaseMemberSpec: Sendable, Equatable {
         let sides = text.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
         let names = sides.first.map { $0.split(separator: ":", omittingEmptySubsequences: false) } ?? []
         guard sides.count == 2, names.count == 2, !names[0].isEmpty, !names[1].isEmpty, !sides[1].isEmpty else {
-            throw RelctlError(.invalidParameterValue, "--member '\(text)' is not allowed: use FUNCTION:ALIAS=VERSION, e.g. orders:live=8.")
+            throw RelctlError(
+                .invalidParameterValue,
+                "--member '\(text)' is not allowed: use FUNCTION:ALIAS=VERSION, e.g. orders:live=8.")
         }
         return ReleaseMemberSpec(function: String(names[0]), alias: String(names[1]), version: String(sides[1]))
     }
@@ -67,14 +70,17 @@ public struct ReleaseGroup: Sendable, Codable, Equatable {
     /// The timing machine: its id is the release's, its function the release's name.
     public var machine: Deployment
 
-    public init(id: String, name: String, members: [ReleaseMember], policy: DeploymentPolicy, preTrafficHook: String? = nil,
-                postTrafficHook: String? = nil, alarms: [String] = [], hookTimeout: Double = 3600, autoRollback: Bool = true,
-                creator: String = "", createTime: Double) {
+    public init(
+        id: String, name: String, members: [ReleaseMember], policy: DeploymentPolicy, preTrafficHook: String? = nil,
+        postTrafficHook: String? = nil, alarms: [String] = [], hookTimeout: Double = 3600, autoRollback: Bool = true,
+        creator: String = "", createTime: Double
+    ) {
         self.name = name
         self.members = members
-        machine = Deployment(id: id, functionName: name, alias: "", currentVersion: 0, targetVersion: 0, policy: policy,
-                             preTrafficHook: preTrafficHook, postTrafficHook: postTrafficHook, alarms: alarms, hookTimeout: hookTimeout,
-                             autoRollback: autoRollback, creator: creator, createTime: createTime)
+        machine = Deployment(
+            id: id, functionName: name, alias: "", currentVersion: 0, targetVersion: 0, policy: policy,
+            preTrafficHook: preTrafficHook, postTrafficHook: postTrafficHook, alarms: alarms, hookTimeout: hookTimeout,
+            autoRollback: autoRollback, creator: creator, createTime: createTime)
     }
 
     public var id: String { machine.id }
@@ -91,43 +97,61 @@ public struct ReleaseGroup: Sendable, Codable, Equatable {
 
     /// Checks a release name: 1–64 letters, digits, `-` and `_`.
     public static func validateName(_ name: String) throws(RelctlError) {
-        let allowed = name.utf8.allSatisfy { ($0 >= 48 && $0 <= 57) || ($0 >= 65 && $0 <= 90) || ($0 >= 97 && $0 <= 122) || $0 == 45 || $0 == 95 }
+        let allowed = name.utf8.allSatisfy {
+            ($0 >= 48 && $0 <= 57) || ($0 >= 65 && $0 <= 90) || ($0 >= 97 && $0 <= 122) || $0 == 45 || $0 == 95
+        }
         guard !name.isEmpty, name.count <= 64, allowed else {
-            throw RelctlError(.invalidParameterValue, "Release name '\(name.prefix(80))' is not allowed: use 1–64 letters, digits, '-' or '_'.")
+            throw RelctlError(
+                .invalidParameterValue,
+                "Release name '\(name.prefix(80))' is not allowed: use 1–64 letters, digits, '-' or '_'.")
         }
     }
 
     // MARK: - Transitions (the machine's, reworded for a group)
 
-    public mutating func tick(now: Double, alarms: [String: AlarmObservation], newExecutionId: () -> String) -> [DeploymentAction] {
+    public mutating func tick(
+        now: Double, alarms: [String: AlarmObservation], newExecutionId: () -> String
+    ) -> [DeploymentAction] {
         reword(machine.tick(now: now, alarms: alarms, newExecutionId: newExecutionId))
     }
 
-    public mutating func fail(now: Double, code: String, message: String, details: [String: String] = [:], rollback: Bool? = nil) -> [DeploymentAction] {
+    public mutating func fail(
+        now: Double, code: String, message: String, details: [String: String] = [:], rollback: Bool? = nil
+    ) -> [DeploymentAction] {
         reword(machine.fail(now: now, code: code, message: message, details: details, rollback: rollback))
     }
 
     public mutating func stop(now: Double, rollback: Bool, by actor: String) throws(RelctlError) -> [DeploymentAction] {
-        let actions = try rewordingErrors { (machine: inout Deployment) throws(RelctlError) in try machine.stop(now: now, rollback: rollback, by: actor) }
+        let actions = try rewordingErrors { (machine: inout Deployment) throws(RelctlError) in
+            try machine.stop(now: now, rollback: rollback, by: actor)
+        }
         return reword(actions)
     }
 
     public mutating func promote(now: Double, full: Bool, by actor: String) throws(RelctlError) -> [DeploymentAction] {
-        let actions = try rewordingErrors { (machine: inout Deployment) throws(RelctlError) in try machine.promote(now: now, full: full, by: actor) }
+        let actions = try rewordingErrors { (machine: inout Deployment) throws(RelctlError) in
+            try machine.promote(now: now, full: full, by: actor)
+        }
         return reword(actions)
     }
 
     public mutating func pause(now: Double, by actor: String) throws(RelctlError) -> [DeploymentAction] {
-        let actions = try rewordingErrors { (machine: inout Deployment) throws(RelctlError) in try machine.pause(now: now, by: actor) }
+        let actions = try rewordingErrors { (machine: inout Deployment) throws(RelctlError) in
+            try machine.pause(now: now, by: actor)
+        }
         return reword(actions)
     }
 
     public mutating func resume(now: Double, by actor: String) throws(RelctlError) -> [DeploymentAction] {
-        let actions = try rewordingErrors { (machine: inout Deployment) throws(RelctlError) in try machine.resume(now: now, by: actor) }
+        let actions = try rewordingErrors { (machine: inout Deployment) throws(RelctlError) in
+            try machine.resume(now: now, by: actor)
+        }
         return reword(actions)
     }
 
-    public mutating func reportHook(executionId: String, status: HookStatus, output: String?, now: Double) throws(RelctlError) -> [DeploymentAction] {
+    public mutating func reportHook(
+        executionId: String, status: HookStatus, output: String?, now: Double
+    ) throws(RelctlError) -> [DeploymentAction] {
         let actions = try rewordingErrors { (machine: inout Deployment) throws(RelctlError) in
             try machine.reportHook(executionId: executionId, status: status, output: output, now: now)
         }
@@ -135,13 +159,17 @@ public struct ReleaseGroup: Sendable, Codable, Equatable {
     }
 
     /// The machine's errors name "Deployment r-…"; a release's name it by name and id.
-    private mutating func rewordingErrors(_ body: (inout Deployment) throws(RelctlError) -> [DeploymentAction]) throws(RelctlError) -> [DeploymentAction] {
+    private mutating func rewordingErrors(
+        _ body: (inout Deployment) throws(RelctlError) -> [DeploymentAction]
+    ) throws(RelctlError) -> [DeploymentAction] {
         do {
             return try body(&machine)
         } catch {
             var reworded = error
-            reworded.message = error.message.replacingOccurrences(of: "Deployment \(id)", with: "Release \(name) (\(id))")
-                .replacingOccurrences(of: "relctl deployments", with: "relctl release")
+            reworded.message = error.message.replacingOccurrences(
+                of: "Deployment \(id)", with: "Release \(name) (\(id))"
+            )
+            .replacingOccurrences(of: "relctl deployments", with: "relctl release")
             throw reworded
         }
     }
@@ -153,17 +181,21 @@ public struct ReleaseGroup: Sendable, Codable, Equatable {
             machine.error?.message = message
         }
         if let message = machine.rollbackMessage, message.hasPrefix(machineRestorePrefix) {
-            machine.rollbackMessage = "Every member restored to its original version (\(originals)): \(message.dropFirst(machineRestorePrefix.count))"
+            machine.rollbackMessage =
+                "Every member restored to its original version (\(originals)): \(message.dropFirst(machineRestorePrefix.count))"
         }
         return actions.map { action in
             guard case .record(var event) = action else { return action }
             event.message = rewordEvent(event)
             event.details["release"] = name
             // The machine's own versions (0) mean nothing for a group: each member has its pair.
-            if event.details.removeValue(forKey: "currentVersion") != nil { event.details.removeValue(forKey: "targetVersion") }
+            if event.details.removeValue(forKey: "currentVersion") != nil {
+                event.details.removeValue(forKey: "targetVersion")
+            }
             if event.kind == "Start" { event.details["members"] = transitions }
             if event.kind == "Rollback" {
-                event.details["from"] = (event.details["from"]?.components(separatedBy: " on version").first ?? "") + " on every member"
+                event.details["from"] =
+                    (event.details["from"]?.components(separatedBy: " on version").first ?? "") + " on every member"
                 event.details["to"] = originals
             }
             return .record(event)
@@ -171,7 +203,9 @@ public struct ReleaseGroup: Sendable, Codable, Equatable {
     }
 
     /// How the machine begins a restore's message ("Alias  restored to version 0: …").
-    private var machineRestorePrefix: String { "Alias \(machine.alias) restored to version \(machine.currentVersion): " }
+    private var machineRestorePrefix: String {
+        "Alias \(machine.alias) restored to version \(machine.currentVersion): "
+    }
     private var originals: String { members.map { "\($0.label) → \($0.currentVersion)" }.joined(separator: ", ") }
     private var targets: String { members.map { "\($0.label) → \($0.targetVersion)" }.joined(separator: ", ") }
 

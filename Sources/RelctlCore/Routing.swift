@@ -38,29 +38,39 @@ public struct AliasTarget: Hashable, Sendable, Codable {
 
     /// Builds a target from Lambda's `FunctionVersion` + `RoutingConfig.AdditionalVersionWeights`,
     /// checking AWS's rules in AWS's order with AWS's messages. Existence is the store's to check.
-    public static func from(functionVersion: Int, additionalVersionWeights weights: [String: Double]) throws(RelctlError) -> AliasTarget {
+    public static func from(
+        functionVersion: Int, additionalVersionWeights weights: [String: Double]
+    ) throws(RelctlError) -> AliasTarget {
         guard weights.count <= 1 else {
-            throw RelctlError(.invalidParameterValue, "Number of items in AdditionalVersionWeights cannot be greater than 1")
+            throw RelctlError(
+                .invalidParameterValue, "Number of items in AdditionalVersionWeights cannot be greater than 1")
         }
         guard let (key, weight) = weights.first else { return AliasTarget(functionVersion: functionVersion) }
         let mapText = "{\(key)=\(weight)}"
         guard weight.isFinite, weight >= 0, weight <= 1 else {
             throw .validation(
                 value: mapText, field: "routingConfig.additionalVersionWeights",
-                constraint: "Map value must satisfy constraint: [Member must have value less than or equal to 1.0, Member must have value greater than or equal to 0.0, Member must not be null]")
+                constraint:
+                    "Map value must satisfy constraint: [Member must have value less than or equal to 1.0, Member must have value greater than or equal to 0.0, Member must not be null]"
+            )
         }
-        guard !key.isEmpty, key.count <= 1024, key.allSatisfy(\.isASCIIDigit), let version = Int(key), version >= 1 else {
+        guard !key.isEmpty, key.count <= 1024, key.allSatisfy(\.isASCIIDigit), let version = Int(key), version >= 1
+        else {
             throw .validation(
                 value: mapText, field: "routingConfig.additionalVersionWeights",
-                constraint: "Map keys must satisfy constraint: [Member must have length less than or equal to 1024, Member must have length greater than or equal to 1, Member must satisfy regular expression pattern: [0-9]+]")
+                constraint:
+                    "Map keys must satisfy constraint: [Member must have length less than or equal to 1024, Member must have length greater than or equal to 1, Member must satisfy regular expression pattern: [0-9]+]"
+            )
         }
         guard functionVersion != latestVersionNumber else {
-            throw RelctlError(.invalidParameterValue, "$LATEST is not supported for an alias pointing to more than 1 version")
+            throw RelctlError(
+                .invalidParameterValue, "$LATEST is not supported for an alias pointing to more than 1 version")
         }
         guard version != functionVersion else {
             throw RelctlError(
                 .invalidParameterValue,
-                "Invalid function version \(version). Function version \(version) is already included in routing configuration.")
+                "Invalid function version \(version). Function version \(version) is already included in routing configuration."
+            )
         }
         return AliasTarget(functionVersion: functionVersion, additional: Additional(version: version, weight: weight))
     }

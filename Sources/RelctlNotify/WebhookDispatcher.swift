@@ -26,9 +26,12 @@ public struct WebhookDispatcher: Service {
     static let requestTimeout = TimeAmount.seconds(4)
     static let batchSize = 100
 
-    public init(store: any EventStore, owner: String = "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier)",
-                logger: Logger = Logger(label: "relctl.notify"), pollInterval: Double = 0.2,
-                clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) {
+    public init(
+        store: any EventStore,
+        owner: String = "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier)",
+        logger: Logger = Logger(label: "relctl.notify"), pollInterval: Double = 0.2,
+        clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }
+    ) {
         self.store = store
         self.owner = owner
         self.logger = logger
@@ -68,7 +71,8 @@ public struct WebhookDispatcher: Service {
                     do {
                         try await deliverPending(webhook)
                     } catch {
-                        logger.error("webhook delivery failed", metadata: ["webhook": "\(webhook.name)", "error": "\(error)"])
+                        logger.error(
+                            "webhook delivery failed", metadata: ["webhook": "\(webhook.name)", "error": "\(error)"])
                     }
                 }
             }
@@ -79,13 +83,19 @@ public struct WebhookDispatcher: Service {
         let owed = try await store.events(after: listed.deliveredSeq, filter: listed.filter, limit: Self.batchSize)
         guard !owed.events.isEmpty else {
             // Nothing here for this webhook: move past what others wanted, so later reads start there.
-            if owed.scannedThrough > listed.deliveredSeq { try await store.webhookDelivered(listed.name, through: owed.scannedThrough) }
+            if owed.scannedThrough > listed.deliveredSeq {
+                try await store.webhookDelivered(listed.name, through: owed.scannedThrough)
+            }
             return
         }
         let claimedAt = clock()
-        guard try await store.claimWebhook(listed.name, owner: owner, now: claimedAt, seconds: Self.leaseSeconds) else { return }
+        guard try await store.claimWebhook(listed.name, owner: owner, now: claimedAt, seconds: Self.leaseSeconds) else {
+            return
+        }
         // Another dispatcher may have delivered since the listing: continue from the cursor as it is now.
-        guard let webhook = try await store.webhooks().first(where: { $0.name == listed.name }), webhook.nextAttemptAt <= clock() else { return }
+        guard let webhook = try await store.webhooks().first(where: { $0.name == listed.name }),
+            webhook.nextAttemptAt <= clock()
+        else { return }
         let page = try await store.events(after: webhook.deliveredSeq, filter: webhook.filter, limit: Self.batchSize)
         guard !page.events.isEmpty else { return }
         var attempts = webhook.attempts
@@ -97,8 +107,12 @@ public struct WebhookDispatcher: Service {
             } catch {
                 attempts += 1
                 let retryAt = clock() + Self.backoff(attempts: attempts)
-                logger.warning("webhook delivery will be retried", metadata: [
-                    "webhook": "\(webhook.name)", "seq": "\(event.seq)", "attempt": "\(attempts)", "error": "\(error)"])
+                logger.warning(
+                    "webhook delivery will be retried",
+                    metadata: [
+                        "webhook": "\(webhook.name)", "seq": "\(event.seq)", "attempt": "\(attempts)",
+                        "error": "\(error)",
+                    ])
                 try await store.webhookFailed(webhook.name, error: "event \(event.seq): \(error)", retryAt: retryAt)
                 return
             }
@@ -120,12 +134,15 @@ public struct WebhookDispatcher: Service {
         let body = try Self.body(event, format: webhook.format)
         var request = HTTPClientRequest(url: webhook.url)
         request.method = .POST
-        for (name, value) in Self.headers(event, webhook: webhook, body: body) { request.headers.add(name: name, value: value) }
+        for (name, value) in Self.headers(event, webhook: webhook, body: body) {
+            request.headers.add(name: name, value: value)
+        }
         request.body = .bytes(ByteBuffer(bytes: body))
         let response = try await HTTPClient.shared.execute(request, timeout: Self.requestTimeout)
         let answer = try await response.body.collect(upTo: 64 * 1024)
         guard (200..<300).contains(response.status.code) else {
-            throw WebhookDeliveryError(status: Int(response.status.code), body: String(buffer: answer).prefix(200).description)
+            throw WebhookDeliveryError(
+                status: Int(response.status.code), body: String(buffer: answer).prefix(200).description)
         }
     }
 
@@ -140,8 +157,10 @@ public struct WebhookDispatcher: Service {
     }
 
     public static func headers(_ event: ReleaseEvent, webhook: Webhook, body: Data) -> [(String, String)] {
-        var headers = [("Content-Type", "application/json"), ("User-Agent", "relctl-webhook"),
-                       ("X-Relctl-Event", event.type.rawValue), ("X-Relctl-Delivery", "\(webhook.name)-\(event.seq)")]
+        var headers = [
+            ("Content-Type", "application/json"), ("User-Agent", "relctl-webhook"),
+            ("X-Relctl-Event", event.type.rawValue), ("X-Relctl-Delivery", "\(webhook.name)-\(event.seq)"),
+        ]
         if let secret = webhook.secret { headers.append(("X-Relctl-Signature", signature(body: body, secret: secret))) }
         return headers
     }

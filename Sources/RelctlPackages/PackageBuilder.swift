@@ -21,7 +21,9 @@ public enum PackageBuilder {
         for case let url as URL in enumerator {
             let path = url.resolvingSymlinksInPath().path
             guard path.hasPrefix(prefix) else {
-                throw RelctlError(.invalidParameterValue, "\(url.path) points outside \(directory.path); a package holds only its own files.")
+                throw RelctlError(
+                    .invalidParameterValue,
+                    "\(url.path) points outside \(directory.path); a package holds only its own files.")
             }
             relativePaths.append((String(path.dropFirst(prefix.count)), url))
         }
@@ -34,8 +36,9 @@ public enum PackageBuilder {
                 let permissions = (attributes[.posixPermissions] as? NSNumber)?.uint16Value ?? 0o644
                 switch attributes[.type] as? FileAttributeType {
                 case .typeDirectory?:
-                    try archive.addEntry(with: path + "/", type: .directory, uncompressedSize: Int64(0), modificationDate: fixedDate,
-                                         permissions: permissions, provider: { _, _ in Data() })
+                    try archive.addEntry(
+                        with: path + "/", type: .directory, uncompressedSize: Int64(0), modificationDate: fixedDate,
+                        permissions: permissions, provider: { _, _ in Data() })
                 case .typeRegular?:
                     let contents = try Data(contentsOf: url)
                     try archive.addEntry(
@@ -43,7 +46,9 @@ public enum PackageBuilder {
                         permissions: permissions, compressionMethod: .deflate,
                         provider: { position, size in contents.subdata(in: Int(position)..<Int(position) + size) })
                 default:
-                    throw RelctlError(.invalidParameterValue, "\(url.path) is neither a file nor a folder; a package holds only files and folders.")
+                    throw RelctlError(
+                        .invalidParameterValue,
+                        "\(url.path) is neither a file nor a folder; a package holds only files and folders.")
                 }
             }
             guard let data = archive.data else { throw RelctlError(.service, "The zip archive could not be written.") }

@@ -13,7 +13,9 @@ public enum PackageExtractor {
     /// Extracts a zip into `root` (an existing, empty folder): files with their permission bits
     /// (setuid, setgid and sticky dropped), every CRC checked, at most `unzippedAllowance` bytes
     /// inflated and no entry past its declared size.
-    public static func extract(_ bytes: Data, into root: URL, unzippedAllowance: Int64 = Limits.codeSizeUnzipped) throws(RelctlError) {
+    public static func extract(
+        _ bytes: Data, into root: URL, unzippedAllowance: Int64 = Limits.codeSizeUnzipped
+    ) throws(RelctlError) {
         let archive: Archive
         do { archive = try Archive(data: bytes, accessMode: .read) } catch {
             throw PackageInspector.unreadable("the central directory cannot be read")
@@ -31,13 +33,16 @@ public enum PackageExtractor {
                 if let mode { folderModes.append((entry.path, mode)) }
             case .symlink:
                 var target = Data()
-                try PackageInspector.inflate(entry, of: archive, allowance: unzippedAllowance, unzipped: &unzipped) { target.append($0) }
+                try PackageInspector.inflate(entry, of: archive, allowance: unzippedAllowance, unzipped: &unzipped) {
+                    target.append($0)
+                }
                 links.append((entry.path, String(decoding: target, as: UTF8.self)))
             case .file:
                 let (folder, name) = try rootFolder.parent(of: entry.path)
                 let file = try folder.createFile(name, path: entry.path)
                 defer { close(file) }
-                try PackageInspector.inflate(entry, of: archive, allowance: unzippedAllowance, unzipped: &unzipped) { chunk in
+                try PackageInspector.inflate(entry, of: archive, allowance: unzippedAllowance, unzipped: &unzipped) {
+                    chunk in
                     try Folder.writeAll(chunk, to: file, path: entry.path)
                 }
                 fchmod(file, mode ?? 0o644)
@@ -59,11 +64,14 @@ public enum PackageExtractor {
     @discardableResult
     public static func copyTree(from source: URL, into destination: URL) throws(RelctlError) -> [SymlinkRules.Item] {
         var written: [SymlinkRules.Item] = []
-        try copy(from: try Folder(opening: source), into: try Folder(opening: destination), prefix: "", written: &written)
+        try copy(
+            from: try Folder(opening: source), into: try Folder(opening: destination), prefix: "", written: &written)
         return written
     }
 
-    private static func copy(from source: Folder, into destination: Folder, prefix: String, written: inout [SymlinkRules.Item]) throws(RelctlError) {
+    private static func copy(
+        from source: Folder, into destination: Folder, prefix: String, written: inout [SymlinkRules.Item]
+    ) throws(RelctlError) {
         for name in try source.names() {
             let path = prefix + name
             var info = stat()
@@ -72,7 +80,9 @@ public enum PackageExtractor {
             case S_IFDIR:
                 written.append(.init(path: path, symlinkTarget: nil))
                 let target = try destination.replacingFolder(name, path: path)
-                try copy(from: try source.folder(at: name, creating: false), into: target, prefix: path + "/", written: &written)
+                try copy(
+                    from: try source.folder(at: name, creating: false), into: target, prefix: path + "/",
+                    written: &written)
             case S_IFLNK:
                 let target = try source.readSymlink(name, path: path)
                 try destination.removeNonFolder(name, path: path)
@@ -96,7 +106,9 @@ public enum PackageExtractor {
                 fchmod(output, info.st_mode & 0o777)
                 written.append(.init(path: path, symlinkTarget: nil))
             default:
-                throw RelctlError(.invalidParameterValue, "'\(path)' is neither a file, a folder nor a symlink; a package holds only those.")
+                throw RelctlError(
+                    .invalidParameterValue,
+                    "'\(path)' is neither a file, a folder nor a symlink; a package holds only those.")
             }
         }
     }
@@ -116,7 +128,8 @@ final class Folder {
     deinit { close(fd) }
 
     static func failure(_ action: String, _ path: String) -> RelctlError {
-        let reason = errno == ELOOP || errno == ENOTDIR
+        let reason =
+            errno == ELOOP || errno == ENOTDIR
             ? "a symlink or a file is where a folder should be, and symlinks are never followed"
             : String(cString: strerror(errno))
         return RelctlError(.invalidParameterValue, "Cannot \(action) '\(path)' in the package: \(reason).")
@@ -129,7 +142,9 @@ final class Folder {
             let name = String(component)
             var next = openat(current.fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
             if next < 0, errno == ENOENT, creating {
-                guard mkdirat(current.fd, name, 0o755) == 0 || errno == EEXIST else { throw Self.failure("create the folder", path) }
+                guard mkdirat(current.fd, name, 0o755) == 0 || errno == EEXIST else {
+                    throw Self.failure("create the folder", path)
+                }
                 next = openat(current.fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
             }
             guard next >= 0 else { throw Self.failure("open the folder", path) }
@@ -142,7 +157,9 @@ final class Folder {
     func parent(of path: String) throws(RelctlError) -> (Folder, String) {
         let components = SymlinkRules.components(path)
         guard let name = components.last else {
-            throw RelctlError(.invalidParameterValue, "Zip entry '\(path)' has no name; entries must be relative paths inside the package.")
+            throw RelctlError(
+                .invalidParameterValue,
+                "Zip entry '\(path)' has no name; entries must be relative paths inside the package.")
         }
         return (try folder(at: components.dropLast().joined(separator: "/"), creating: true), String(name))
     }
@@ -156,7 +173,8 @@ final class Folder {
 
     func createSymlink(_ name: String, target: String, path: String) throws(RelctlError) {
         guard !target.isEmpty, !target.contains("\0") else {
-            throw RelctlError(.invalidParameterValue, "Zip entry '\(path)' is a symlink with an empty or NUL-bearing target.")
+            throw RelctlError(
+                .invalidParameterValue, "Zip entry '\(path)' is a symlink with an empty or NUL-bearing target.")
         }
         guard symlinkat(target, fd, name) == 0 else { throw Self.failure("create the symlink", path) }
     }
@@ -173,7 +191,10 @@ final class Folder {
         var info = stat()
         guard fstatat(fd, name, &info, AT_SYMLINK_NOFOLLOW) == 0 else { return }
         guard info.st_mode & S_IFMT != S_IFDIR else {
-            throw RelctlError(.invalidParameterValue, "'\(path)' is a folder in an earlier layer and a file or symlink in a later one; layers cannot replace a folder.")
+            throw RelctlError(
+                .invalidParameterValue,
+                "'\(path)' is a folder in an earlier layer and a file or symlink in a later one; layers cannot replace a folder."
+            )
         }
         guard unlinkat(fd, name, 0) == 0 else { throw Self.failure("replace", path) }
     }
@@ -195,7 +216,9 @@ final class Folder {
         rewinddir(stream)
         var result: [String] = []
         while let entry = readdir(stream) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            let name = withUnsafeBytes(of: entry.pointee.d_name) {
+                String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self)
+            }
             if name != "." && name != ".." { result.append(name) }
         }
         return result.sorted()

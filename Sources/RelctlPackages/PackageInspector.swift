@@ -95,11 +95,14 @@ public enum CodeHash {
 public enum PackageInspector {
     /// `zippedLimit`: the 50 MB limit of a directly uploaded zip; nil for code read from S3, which
     /// only the unzipped allowance bounds (as on AWS).
-    public static func inspect(_ bytes: Data, unzippedAllowance: Int64 = Limits.codeSizeUnzipped,
-                               zippedLimit: Int64? = Limits.codeSizeZipped) throws(RelctlError) -> InspectedPackage {
+    public static func inspect(
+        _ bytes: Data, unzippedAllowance: Int64 = Limits.codeSizeUnzipped,
+        zippedLimit: Int64? = Limits.codeSizeZipped
+    ) throws(RelctlError) -> InspectedPackage {
         let validation = try validate(bytes, unzippedAllowance: unzippedAllowance, zippedLimit: zippedLimit)
         return InspectedPackage(
-            bytes: bytes, sha256Hex: CodeHash.hex(of: bytes), unzippedSize: validation.unzippedSize, entryCount: validation.entryCount)
+            bytes: bytes, sha256Hex: CodeHash.hex(of: bytes), unzippedSize: validation.unzippedSize,
+            entryCount: validation.entryCount)
     }
 
     /// What validation learns about a package besides "it is acceptable".
@@ -109,8 +112,10 @@ public enum PackageInspector {
     }
 
     /// Every check of `inspect`, without hashing (so the hash can be computed elsewhere at the same time).
-    public static func validate(_ bytes: Data, unzippedAllowance: Int64 = Limits.codeSizeUnzipped,
-                                zippedLimit: Int64? = Limits.codeSizeZipped) throws(RelctlError) -> Validation {
+    public static func validate(
+        _ bytes: Data, unzippedAllowance: Int64 = Limits.codeSizeUnzipped,
+        zippedLimit: Int64? = Limits.codeSizeZipped
+    ) throws(RelctlError) -> Validation {
         if let zippedLimit, Int64(bytes.count) > zippedLimit {
             throw RelctlError(.requestEntityTooLarge, "Zipped size must be smaller than \(Limits.codeSizeZipped) bytes")
         }
@@ -118,7 +123,9 @@ public enum PackageInspector {
         do {
             archive = try Archive(data: bytes, accessMode: .read)
         } catch {
-            throw unreadable("the central directory cannot be read (\(bytes.isEmpty ? "the file is empty" : "not a zip archive, or truncated"))")
+            throw unreadable(
+                "the central directory cannot be read (\(bytes.isEmpty ? "the file is empty" : "not a zip archive, or truncated"))"
+            )
         }
 
         // 1. Names and declared sizes, from the central directory alone.
@@ -132,7 +139,8 @@ public enum PackageInspector {
             guard seen.insert(normalized).inserted else {
                 throw RelctlError(
                     .invalidParameterValue,
-                    "The package has two entries named '\(normalized)'; each path may appear once (which one would be used is ambiguous).")
+                    "The package has two entries named '\(normalized)'; each path may appear once (which one would be used is ambiguous)."
+                )
             }
             declared += Int64(entry.uncompressedSize)
             guard declared <= unzippedAllowance else { throw unzippedLimitError }
@@ -152,8 +160,10 @@ public enum PackageInspector {
                     symlinkTarget.append(chunk.prefix(SymlinkRules.maxTargetLength + 1 - symlinkTarget.count))
                 }
             }
-            items.append(.init(
-                path: entry.path, symlinkTarget: entry.type == .symlink ? String(decoding: symlinkTarget, as: UTF8.self) : nil))
+            items.append(
+                .init(
+                    path: entry.path,
+                    symlinkTarget: entry.type == .symlink ? String(decoding: symlinkTarget, as: UTF8.self) : nil))
         }
         try SymlinkRules.check(items)
         return Validation(unzippedSize: unzipped, entryCount: entries.count)
@@ -210,10 +220,12 @@ public enum PackageInspector {
             try consumer(raw)
             return rawCRC
         }
-        return try Data.decompress(size: Int64(raw.count), bufferSize: 64 * 1024, skipCRC32: false, provider: { position, size in
-            guard position < raw.count else { throw TruncatedSymlink() }
-            return raw.subdata(in: Int(position)..<min(raw.count, Int(position) + size))
-        }, consumer: consumer)
+        return try Data.decompress(
+            size: Int64(raw.count), bufferSize: 64 * 1024, skipCRC32: false,
+            provider: { position, size in
+                guard position < raw.count else { throw TruncatedSymlink() }
+                return raw.subdata(in: Int(position)..<min(raw.count, Int(position) + size))
+            }, consumer: consumer)
     }
 
     static let unzippedLimitError = RelctlError(
@@ -230,7 +242,8 @@ public enum PackageInspector {
         func refuse(_ why: String) -> RelctlError {
             RelctlError(
                 .invalidParameterValue,
-                "Zip entry '\(path)' \(why); entries must be relative paths inside the package, with '/' separators and no '..'.")
+                "Zip entry '\(path)' \(why); entries must be relative paths inside the package, with '/' separators and no '..'."
+            )
         }
         guard !path.isEmpty else { throw refuse("has an empty name") }
         guard !path.contains("\\") else { throw refuse("contains a backslash") }

@@ -64,7 +64,8 @@ public struct SymlinkRules: Sendable {
                 if let link = rules.linkPaths[node] {
                     throw RelctlError(
                         .invalidParameterValue,
-                        "\(noun) '\(item.path)' lies under '\(link)', which is a symlink; entries must be stored in real folders, never through a symlink.")
+                        "\(noun) '\(item.path)' lies under '\(link)', which is a symlink; entries must be stored in real folders, never through a symlink."
+                    )
                 }
             }
         }
@@ -90,12 +91,17 @@ public struct SymlinkRules: Sendable {
 
     private func checkTarget(_ path: String, _ target: String) throws(RelctlError) {
         let why: String? =
-            target.isEmpty ? "an empty target"
-            : target.utf8.count > Self.maxTargetLength ? "a target longer than \(Self.maxTargetLength) bytes"
-            : target.contains("\0") ? "a NUL byte in its target"
-            : target.contains("\\") ? "a backslash in its target"
-            : target.hasPrefix("/") ? "an absolute target"
-            : nil
+            target.isEmpty
+            ? "an empty target"
+            : target.utf8.count > Self.maxTargetLength
+                ? "a target longer than \(Self.maxTargetLength) bytes"
+                : target.contains("\0")
+                    ? "a NUL byte in its target"
+                    : target.contains("\\")
+                        ? "a backslash in its target"
+                        : target.hasPrefix("/")
+                            ? "an absolute target"
+                            : nil
         if let why { throw refuse(path, target, "has \(why)") }
     }
 
@@ -103,7 +109,8 @@ public struct SymlinkRules: Sendable {
         let shown = target.count > 200 ? String(target.prefix(200)) + "…" : target
         return RelctlError(
             .invalidParameterValue,
-            "\(noun) '\(path)' is a symlink to '\(shown)', which \(why); a symlink must be relative and lead to a path inside the package, also through the package's other symlinks.")
+            "\(noun) '\(path)' is a symlink to '\(shown)', which \(why); a symlink must be relative and lead to a path inside the package, also through the package's other symlinks."
+        )
     }
 
     /// The folder node a link leads to, its target resolved from the link's own folder.
@@ -112,7 +119,9 @@ public struct SymlinkRules: Sendable {
         if let done = resolved[link] { return done }
         let path = linkPaths[link]!, target = targets[link]!
         guard inProgress.insert(link).inserted else { throw refuse(path, target, "is part of a symlink loop") }
-        guard chain < Self.maxChain else { throw refuse(path, target, "starts a chain of more than \(Self.maxChain) symlinks") }
+        guard chain < Self.maxChain else {
+            throw refuse(path, target, "starts a chain of more than \(Self.maxChain) symlinks")
+        }
         var current = parent[link]
         for component in Self.components(target) {
             if component == ".." {

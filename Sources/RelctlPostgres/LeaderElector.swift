@@ -48,14 +48,19 @@ public final class LeaderElector: Sendable {
         if let leadership { return leadership }
         do {
             let connection = try await dedicatedConnection()
-            let locked = try await connection.query("SELECT pg_try_advisory_lock(\(PostgresStore.leadershipLockKey))", logger: logger)
+            let locked =
+                try await connection.query(
+                    "SELECT pg_try_advisory_lock(\(PostgresStore.leadershipLockKey))", logger: logger
+                )
                 .collect().first?.decode(Bool.self) ?? false
             guard locked else { return nil }
             // Waits for any fenced write in flight (it holds the row FOR SHARE), then commits the new epoch.
-            let row = try await connection.query("""
+            let row = try await connection.query(
+                """
                 UPDATE leadership SET epoch = epoch + 1, holder = \(holder), acquired_at = \(clock().timeIntervalSince1970)
                 WHERE id = 1 RETURNING epoch
-                """, logger: logger).collect().first
+                """, logger: logger
+            ).collect().first
             guard let epoch = try row?.decode(Int64.self) else {
                 throw RelctlError(.service, "The leadership row is missing; the PostgreSQL schema is damaged.")
             }
@@ -88,7 +93,8 @@ public final class LeaderElector: Sendable {
     public func backendPID() async throws(RelctlError) -> Int32? {
         guard let connection = state.withLockedValue({ $0.connection }), !connection.isClosed else { return nil }
         do {
-            return try await connection.query("SELECT pg_backend_pid()", logger: logger).collect().first?.decode(Int32.self)
+            return try await connection.query("SELECT pg_backend_pid()", logger: logger).collect().first?.decode(
+                Int32.self)
         } catch {
             throw PostgresStore.map(error, location: location)
         }
@@ -96,7 +102,8 @@ public final class LeaderElector: Sendable {
 
     private func dedicatedConnection() async throws -> PostgresConnection {
         if let connection = state.withLockedValue({ $0.connection }), !connection.isClosed { return connection }
-        let connection = try await PostgresConnection.connect(configuration: location.connectionConfiguration, id: 1, logger: logger)
+        let connection = try await PostgresConnection.connect(
+            configuration: location.connectionConfiguration, id: 1, logger: logger)
         state.withLockedValue { $0 = (connection, nil) }
         return connection
     }

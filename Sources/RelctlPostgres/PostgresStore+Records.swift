@@ -13,7 +13,8 @@ extension PostgresStore: RegistryRecords {
         try FunctionReference.validateName(name)
         try settings.validate()
         guard settings.layers.isEmpty else {
-            throw RelctlError(.unsupportedOperation, "Layers are not stored on PostgreSQL yet; create \(name) without layers.")
+            throw RelctlError(
+                .unsupportedOperation, "Layers are not stored on PostgreSQL yet; create \(name) without layers.")
         }
         let package = try PackageInspector.inspect(zip)
         try await write(records: true) { db in
@@ -21,15 +22,17 @@ extension PostgresStore: RegistryRecords {
                 throw RelctlError(.resourceConflict, "Function already exist: \(db.arn.functionArn(name))")
             }
             try db.db.execute("INSERT INTO functions (name, created_at) VALUES (\(name), \(db.timestamp))")
-            try db.db.execute("""
+            try db.db.execute(
+                """
                 INSERT INTO versions (function_name, version, code_sha256, code_size, unzipped_size, runtime, handler, role, description,
                                       memory_size, timeout, architecture, last_modified, revision_id)
                 VALUES (\(name), 0, \(package.sha256Hex), \(Int64(package.bytes.count)), \(package.unzippedSize), \(settings.runtime),
                         \(settings.handler), \(settings.role), \(settings.description), \(settings.memorySize), \(settings.timeout),
                         \(settings.architecture), \(db.timestamp), \(PostgresStore.newRevisionId()))
                 """)
-            try db.audit("CreateFunction", function: name, resource: db.arn.functionArn(name), before: nil as String?,
-                         after: ["CodeSha256": package.sha256Hex])
+            try db.audit(
+                "CreateFunction", function: name, resource: db.arn.functionArn(name), before: nil as String?,
+                after: ["CodeSha256": package.sha256Hex])
         }
     }
 
@@ -37,29 +40,38 @@ extension PostgresStore: RegistryRecords {
         let package = try PackageInspector.inspect(zip)
         try await write(records: true) { db in
             guard try db.functionExists(name) else { throw RelctlError.functionNotFound(db.arn.functionArn(name)) }
-            try db.db.execute("""
+            try db.db.execute(
+                """
                 UPDATE versions SET code_sha256 = \(package.sha256Hex), code_size = \(Int64(package.bytes.count)),
                   unzipped_size = \(package.unzippedSize), last_modified = \(db.timestamp), revision_id = \(PostgresStore.newRevisionId())
                 WHERE function_name = \(name) AND version = 0
                 """)
             try db.db.execute("UPDATE functions SET changed_since_publish = TRUE WHERE name = \(name)")
-            try db.audit("UpdateFunctionCode", function: name, resource: db.arn.functionArn(name), before: nil as String?,
-                         after: ["CodeSha256": package.sha256Hex])
+            try db.audit(
+                "UpdateFunctionCode", function: name, resource: db.arn.functionArn(name), before: nil as String?,
+                after: ["CodeSha256": package.sha256Hex])
         }
     }
 
     public func publishVersion(name: String, description: String?) async throws(RelctlError) -> Int {
         if let description, description.count > Limits.descriptionLength {
-            throw .validation(value: description, field: "description", constraint: "Member must have length less than or equal to 256")
+            throw .validation(
+                value: description, field: "description",
+                constraint: "Member must have length less than or equal to 256")
         }
         return try await write(records: true) { db in
-            guard let row = try db.db.rows("SELECT highest_version, changed_since_publish FROM functions WHERE name = \(name)").first else {
+            guard
+                let row = try db.db.rows(
+                    "SELECT highest_version, changed_since_publish FROM functions WHERE name = \(name)"
+                ).first
+            else {
                 throw RelctlError.functionNotFound(db.arn.functionArn(name))
             }
             let (highest, changed) = try row.decode((Int, Bool).self)
             if !changed, highest > 0 { return highest }
             let number = highest + 1
-            try db.db.execute("""
+            try db.db.execute(
+                """
                 INSERT INTO versions (function_name, version, code_sha256, code_size, unzipped_size, runtime, handler, role, description,
                                       memory_size, timeout, architecture, last_modified, revision_id)
                 SELECT function_name, \(number), code_sha256, code_size, unzipped_size, runtime, handler, role,
@@ -67,18 +79,25 @@ extension PostgresStore: RegistryRecords {
                        \(PostgresStore.newRevisionId())
                 FROM versions WHERE function_name = \(name) AND version = 0
                 """)
-            try db.db.execute("UPDATE versions SET revision_id = \(PostgresStore.newRevisionId()) WHERE function_name = \(name) AND version = 0")
-            try db.db.execute("UPDATE functions SET highest_version = \(number), changed_since_publish = FALSE WHERE name = \(name)")
+            try db.db.execute(
+                "UPDATE versions SET revision_id = \(PostgresStore.newRevisionId()) WHERE function_name = \(name) AND version = 0"
+            )
+            try db.db.execute(
+                "UPDATE functions SET highest_version = \(number), changed_since_publish = FALSE WHERE name = \(name)")
             let arn = db.arn.functionArn(name, qualifier: String(number))
-            try db.audit("PublishVersion", function: name, resource: arn, before: nil as String?, after: ["Version": String(number)])
-            try db.recordEvent(.versionPublished, function: name, message: "Published \(name) version \(number)",
-                               details: ["version": String(number)])
+            try db.audit(
+                "PublishVersion", function: name, resource: arn, before: nil as String?,
+                after: ["Version": String(number)])
+            try db.recordEvent(
+                .versionPublished, function: name, message: "Published \(name) version \(number)",
+                details: ["version": String(number)])
             return number
         }
     }
 
     public func createAlias(
-        function: String, name: String, functionVersion: String, additionalVersionWeights: [String: Double] = [:], description: String = ""
+        function: String, name: String, functionVersion: String, additionalVersionWeights: [String: Double] = [:],
+        description: String = ""
     ) async throws(RelctlError) -> AliasConfiguration {
         try AliasName.validate(name)
         try Self.validateDescription(description)
@@ -89,26 +108,32 @@ extension PostgresStore: RegistryRecords {
                 throw RelctlError.functionNotFound(db.arn.functionArn(function, qualifier: functionVersion))
             }
             if try db.aliasRow(function, name) != nil {
-                throw RelctlError(.resourceConflict, "Alias already exists: \(db.arn.functionArn(function, qualifier: name))")
+                throw RelctlError(
+                    .resourceConflict, "Alias already exists: \(db.arn.functionArn(function, qualifier: name))")
             }
             try db.requireVersionsExist(function, target)
-            let alias = AliasRow(functionName: function, name: name, functionVersion: target.functionVersion,
-                                 additionalVersion: target.additional?.version, additionalWeight: target.additional?.weight,
-                                 description: description, revisionId: PostgresStore.newRevisionId())
-            try db.db.execute("""
+            let alias = AliasRow(
+                functionName: function, name: name, functionVersion: target.functionVersion,
+                additionalVersion: target.additional?.version, additionalWeight: target.additional?.weight,
+                description: description, revisionId: PostgresStore.newRevisionId())
+            try db.db.execute(
+                """
                 INSERT INTO aliases (function_name, name, function_version, additional_version, additional_weight, description, revision_id)
                 VALUES (\(function), \(name), \(alias.functionVersion), \(alias.additionalVersion), \(alias.additionalWeight),
                         \(description), \(alias.revisionId))
                 """)
             try db.recordMove(alias, from: nil, to: target, cause: "CreateAlias")
             let configuration = db.configuration(alias)
-            try db.audit("CreateAlias", function: function, resource: configuration.AliasArn, before: nil as String?, after: configuration)
+            try db.audit(
+                "CreateAlias", function: function, resource: configuration.AliasArn, before: nil as String?,
+                after: configuration)
             return configuration
         }
     }
 
     public func updateAlias(
-        function: String, name: String, functionVersion: String? = nil, additionalVersionWeights: [String: Double]? = nil,
+        function: String, name: String, functionVersion: String? = nil,
+        additionalVersionWeights: [String: Double]? = nil,
         description: String? = nil, expectedRevisionId: String? = nil, cause: String = "UpdateAlias"
     ) async throws(RelctlError) -> AliasConfiguration {
         if let description { try Self.validateDescription(description) }
@@ -119,10 +144,13 @@ extension PostgresStore: RegistryRecords {
             if let deployment = try db.activeDeployment(function: function, alias: name) {
                 throw RelctlError(
                     .resourceConflict,
-                    "Deployment \(deployment.id) is shifting traffic on \(function):\(name); cannot move the alias by hand now (`relctl deployments stop \(deployment.id)` or `relctl rollback \(function) \(name)`).")
+                    "Deployment \(deployment.id) is shifting traffic on \(function):\(name); cannot move the alias by hand now (`relctl deployments stop \(deployment.id)` or `relctl rollback \(function) \(name)`)."
+                )
             }
-            let weights = additionalVersionWeights ?? alias.target.additional.map { [String($0.version): $0.weight] } ?? [:]
-            let target = try AliasTarget.from(functionVersion: primary ?? alias.functionVersion, additionalVersionWeights: weights)
+            let weights =
+                additionalVersionWeights ?? alias.target.additional.map { [String($0.version): $0.weight] } ?? [:]
+            let target = try AliasTarget.from(
+                functionVersion: primary ?? alias.functionVersion, additionalVersionWeights: weights)
             return try db.move(alias, to: target, description: description, cause: cause)
         }
     }
@@ -130,22 +158,26 @@ extension PostgresStore: RegistryRecords {
     public func getAlias(function: String, name: String) async throws(RelctlError) -> AliasConfiguration {
         try await blocking(write: false) { db in
             let transaction = PostgresTransaction(db: db, store: self)
-            return transaction.configuration(try transaction.requireAlias(function, name, missing: "Cannot find alias arn"))
+            return transaction.configuration(
+                try transaction.requireAlias(function, name, missing: "Cannot find alias arn"))
         }
     }
 
     public func aliasMoves(function: String, alias: String, limit: Int) async throws(RelctlError) -> [AliasMove] {
         try await blocking(write: false) { db in
-            try db.rows("""
+            try db.rows(
+                """
                 SELECT id, at, actor, cause, from_version, from_additional_version, from_additional_weight,
                        to_version, to_additional_version, to_additional_weight
                 FROM alias_moves WHERE function_name = \(function) AND alias_name = \(alias) ORDER BY id DESC LIMIT \(limit)
-                """).map {
-                let (id, at, actor, cause, fromVersion, fromAdditional, fromWeight, toVersion, toAdditional, toWeight)
-                    = try $0.decode((Int64, String, String, String, Int?, Int?, Double?, Int?, Int?, Double?).self)
-                return AliasMove(id: id, at: at, actor: actor, cause: cause,
-                                 from: AliasTarget.stored(fromVersion, additional: fromAdditional, weight: fromWeight),
-                                 to: AliasTarget.stored(toVersion, additional: toAdditional, weight: toWeight))
+                """
+            ).map {
+                let (id, at, actor, cause, fromVersion, fromAdditional, fromWeight, toVersion, toAdditional, toWeight) =
+                    try $0.decode((Int64, String, String, String, Int?, Int?, Double?, Int?, Int?, Double?).self)
+                return AliasMove(
+                    id: id, at: at, actor: actor, cause: cause,
+                    from: AliasTarget.stored(fromVersion, additional: fromAdditional, weight: fromWeight),
+                    to: AliasTarget.stored(toVersion, additional: toAdditional, weight: toWeight))
             }
         }
     }
@@ -159,14 +191,21 @@ extension PostgresStore: RegistryRecords {
         }
     }
 
-    public func deploymentEvents(id: String, after afterId: Int64 = 0) async throws(RelctlError) -> [DeploymentEventEntry] {
+    public func deploymentEvents(
+        id: String, after afterId: Int64 = 0
+    ) async throws(RelctlError) -> [DeploymentEventEntry] {
         try await blocking(write: false) { db in
-            try db.rows("""
+            try db.rows(
+                """
                 SELECT id, at, kind, message, details FROM deployment_events WHERE deployment_id = \(id) AND id > \(afterId) ORDER BY id
-                """).map {
+                """
+            ).map {
                 let (id, at, kind, message, details) = try $0.decode((Int64, Double, String, String, String).self)
-                return DeploymentEventEntry(id: id, event: DeploymentEvent(
-                    at: at, kind: kind, message: message, details: (try? JSON.decode([String: String].self, details)) ?? [:]))
+                return DeploymentEventEntry(
+                    id: id,
+                    event: DeploymentEvent(
+                        at: at, kind: kind, message: message,
+                        details: (try? JSON.decode([String: String].self, details)) ?? [:]))
             }
         }
     }
@@ -176,24 +215,30 @@ extension PostgresStore: RegistryRecords {
         try FunctionReference.validateName(definition.functionName)
         try await write(records: true) { db in
             let json = try JSON.encode(definition)
-            try db.db.execute("""
+            try db.db.execute(
+                """
                 INSERT INTO alarms (name, definition, state_updated_at) VALUES (\(definition.name), \(json), \(db.now))
                 ON CONFLICT (name) DO UPDATE SET definition = excluded.definition
                 """)
-            try db.audit("PutMetricAlarm", function: definition.functionName, resource: "alarm:\(definition.name)",
-                         before: nil as String?, after: definition)
+            try db.audit(
+                "PutMetricAlarm", function: definition.functionName, resource: "alarm:\(definition.name)",
+                before: nil as String?, after: definition)
         }
     }
 
     /// A records write: the store's write transaction (never fenced: an API call is not a controller step).
-    func write<T: Sendable>(records: Bool, _ body: @escaping @Sendable (PostgresTransaction) throws -> T) async throws(RelctlError) -> T {
+    func write<T: Sendable>(
+        records: Bool, _ body: @escaping @Sendable (PostgresTransaction) throws -> T
+    ) async throws(RelctlError) -> T {
         let unfenced = self.unfenced
         return try await unfenced.blocking(write: true) { db in try body(PostgresTransaction(db: db, store: unfenced)) }
     }
 
     static func validateDescription(_ description: String) throws(RelctlError) {
         guard description.count <= Limits.descriptionLength else {
-            throw .validation(value: description, field: "description", constraint: "Member must have length less than or equal to 256")
+            throw .validation(
+                value: description, field: "description",
+                constraint: "Member must have length less than or equal to 256")
         }
     }
 }

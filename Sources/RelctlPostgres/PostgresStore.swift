@@ -45,18 +45,22 @@ public final class PostgresStore: Sendable {
         var clientConfiguration: PostgresClient.Configuration {
             switch endpoint {
             case .tcp(let host, let port):
-                PostgresClient.Configuration(host: host, port: port, username: username, password: password, database: database, tls: .disable)
+                PostgresClient.Configuration(
+                    host: host, port: port, username: username, password: password, database: database, tls: .disable)
             case .unixSocket(let path):
-                PostgresClient.Configuration(unixSocketPath: path, username: username, password: password, database: database)
+                PostgresClient.Configuration(
+                    unixSocketPath: path, username: username, password: password, database: database)
             }
         }
 
         var connectionConfiguration: PostgresConnection.Configuration {
             switch endpoint {
             case .tcp(let host, let port):
-                PostgresConnection.Configuration(host: host, port: port, username: username, password: password, database: database, tls: .disable)
+                PostgresConnection.Configuration(
+                    host: host, port: port, username: username, password: password, database: database, tls: .disable)
             case .unixSocket(let path):
-                PostgresConnection.Configuration(unixSocketPath: path, username: username, password: password, database: database)
+                PostgresConnection.Configuration(
+                    unixSocketPath: path, username: username, password: password, database: database)
             }
         }
 
@@ -92,8 +96,10 @@ public final class PostgresStore: Sendable {
     /// (see `fenced(epoch:)`): a former leader's step fails and applies nothing.
     public let fenceEpoch: Int64?
 
-    private init(location: Location, arn: ArnContext, actor: String, clock: @escaping @Sendable () -> Date,
-                 client: PostgresClient, runner: Task<Void, Never>, logger: Logger, fenceEpoch: Int64?) {
+    private init(
+        location: Location, arn: ArnContext, actor: String, clock: @escaping @Sendable () -> Date,
+        client: PostgresClient, runner: Task<Void, Never>, logger: Logger, fenceEpoch: Int64?
+    ) {
         self.location = location
         self.arn = arn
         self.actor = actor
@@ -107,7 +113,8 @@ public final class PostgresStore: Sendable {
     /// Connects, applies the migrations that are missing, and returns the store. An unreachable
     /// database is one `ServiceException` line naming where it looked.
     public static func open(
-        _ location: Location, arn: ArnContext = ArnContext(), actor: String, clock: @escaping @Sendable () -> Date = { Date() },
+        _ location: Location, arn: ArnContext = ArnContext(), actor: String,
+        clock: @escaping @Sendable () -> Date = { Date() },
         maximumConnections: Int = 20
     ) async throws(RelctlError) -> PostgresStore {
         let logger = Self.quietLogger("relctl.postgres")
@@ -117,9 +124,12 @@ public final class PostgresStore: Sendable {
         // One direct connection first: an unreachable database fails at once (the pool would keep retrying),
         // and the migrations run on it.
         do {
-            let connection = try await PostgresConnection.connect(configuration: location.connectionConfiguration, id: 0, logger: logger)
+            let connection = try await PostgresConnection.connect(
+                configuration: location.connectionConfiguration, id: 0, logger: logger)
             do {
-                try await blockingPool.runIfActive { try migrate(BlockingConnection(connection: connection, logger: logger)) }
+                try await blockingPool.runIfActive {
+                    try migrate(BlockingConnection(connection: connection, logger: logger))
+                }
             } catch {
                 try? await connection.close()
                 throw error
@@ -130,8 +140,9 @@ public final class PostgresStore: Sendable {
         }
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         let runner = Task { await client.run() }
-        return PostgresStore(location: location, arn: arn, actor: actor, clock: clock, client: client, runner: runner,
-                             logger: logger, fenceEpoch: nil)
+        return PostgresStore(
+            location: location, arn: arn, actor: actor, clock: clock, client: client, runner: runner,
+            logger: logger, fenceEpoch: nil)
     }
 
     /// postgres-nio logs connection trouble in the background; relctl reports errors where they matter.
@@ -143,20 +154,25 @@ public final class PostgresStore: Sendable {
 
     /// The same store (same pool) whose writes are fenced by a leadership epoch.
     public func fenced(epoch: Int64) -> PostgresStore {
-        PostgresStore(location: location, arn: arn, actor: actor, clock: clock, client: client, runner: runner, logger: logger,
-                      fenceEpoch: epoch)
+        PostgresStore(
+            location: location, arn: arn, actor: actor, clock: clock, client: client, runner: runner, logger: logger,
+            fenceEpoch: epoch)
     }
 
     /// The same store (same pool) with unfenced writes.
     var unfenced: PostgresStore {
-        fenceEpoch == nil ? self : PostgresStore(location: location, arn: arn, actor: actor, clock: clock, client: client, runner: runner,
-                                                 logger: logger, fenceEpoch: nil)
+        fenceEpoch == nil
+            ? self
+            : PostgresStore(
+                location: location, arn: arn, actor: actor, clock: clock, client: client, runner: runner,
+                logger: logger, fenceEpoch: nil)
     }
 
     /// The same store (same pool) recording another actor.
     public func acting(as actor: String, clock: (@Sendable () -> Date)? = nil) -> PostgresStore {
-        PostgresStore(location: location, arn: arn, actor: actor, clock: clock ?? self.clock, client: client, runner: runner,
-                      logger: logger, fenceEpoch: fenceEpoch)
+        PostgresStore(
+            location: location, arn: arn, actor: actor, clock: clock ?? self.clock, client: client, runner: runner,
+            logger: logger, fenceEpoch: fenceEpoch)
     }
 
     /// Stops the pool (its connections close); the store cannot be used afterwards.
@@ -172,10 +188,12 @@ public final class PostgresStore: Sendable {
         try connection.simple("BEGIN")
         do {
             try connection.execute("SELECT pg_advisory_xact_lock(\(Self.migrationLockKey))")
-            try connection.simple("""
+            try connection.simple(
+                """
                 CREATE TABLE IF NOT EXISTS relctl_migrations (identifier TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())
                 """)
-            let applied = Set(try connection.rows("SELECT identifier FROM relctl_migrations").map { try $0.decode(String.self) })
+            let applied = Set(
+                try connection.rows("SELECT identifier FROM relctl_migrations").map { try $0.decode(String.self) })
             for migration in PostgresMigrations.all where !applied.contains(migration.identifier) {
                 try connection.simple(migration.sql)
                 try connection.execute("INSERT INTO relctl_migrations (identifier) VALUES (\(migration.identifier))")
@@ -190,7 +208,9 @@ public final class PostgresStore: Sendable {
     /// Applied migration identifiers, oldest first.
     public func appliedMigrations() async throws(RelctlError) -> [String] {
         try await blocking(write: false) { connection in
-            try connection.rows("SELECT identifier FROM relctl_migrations ORDER BY identifier").map { try $0.decode(String.self) }
+            try connection.rows("SELECT identifier FROM relctl_migrations ORDER BY identifier").map {
+                try $0.decode(String.self)
+            }
         }
     }
 
@@ -207,7 +227,10 @@ public final class PostgresStore: Sendable {
                 try await Self.blockingPool.runIfActive {
                     let blocking = BlockingConnection(connection: connection, logger: logger)
                     guard startTransaction else { return try body(blocking) }
-                    try blocking.simple(write ? "BEGIN ISOLATION LEVEL READ COMMITTED" : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                    try blocking.simple(
+                        write
+                            ? "BEGIN ISOLATION LEVEL READ COMMITTED" : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+                    )
                     do {
                         if write {
                             try blocking.execute("SELECT pg_advisory_xact_lock(\(Self.writeLockKey))")
@@ -230,12 +253,17 @@ public final class PostgresStore: Sendable {
     /// The fence: the leadership row is read `FOR SHARE`, so an elector's epoch bump waits for this
     /// transaction to end — a step either commits before a new leader's epoch exists, or fails.
     static func requireEpoch(_ epoch: Int64, _ connection: BlockingConnection) throws {
-        guard let current = try connection.rows("SELECT epoch FROM leadership WHERE id = 1 FOR SHARE").first?.decode(Int64.self) else {
+        guard
+            let current = try connection.rows("SELECT epoch FROM leadership WHERE id = 1 FOR SHARE").first?.decode(
+                Int64.self)
+        else {
             throw RelctlError(.service, "The leadership row is missing; the PostgreSQL schema is damaged.")
         }
         guard current == epoch else {
-            throw RelctlError(.preconditionFailed,
-                              "This server's controller leadership (epoch \(epoch)) is stale: epoch \(current) leads now, so the step was not applied.")
+            throw RelctlError(
+                .preconditionFailed,
+                "This server's controller leadership (epoch \(epoch)) is stale: epoch \(current) leads now, so the step was not applied."
+            )
         }
     }
 
@@ -314,6 +342,8 @@ struct BlockingConnection: Sendable {
     }
 
     static func isOnlyComments(_ text: String) -> Bool {
-        text.split(separator: "\n").allSatisfy { $0.trimmingCharacters(in: .whitespaces).isEmpty || $0.trimmingCharacters(in: .whitespaces).hasPrefix("--") }
+        text.split(separator: "\n").allSatisfy {
+            $0.trimmingCharacters(in: .whitespaces).isEmpty || $0.trimmingCharacters(in: .whitespaces).hasPrefix("--")
+        }
     }
 }

@@ -20,23 +20,30 @@ struct PostgresTransaction: RolloutTransaction {
     // MARK: Deployments
 
     func activeDeployments() throws -> [Deployment] {
-        try db.rows("SELECT state FROM deployments WHERE status IN ('Created', 'InProgress', 'Paused') ORDER BY create_time, id")
-            .map { try JSON.decode(Deployment.self, try $0.decode(String.self)) }
+        try db.rows(
+            "SELECT state FROM deployments WHERE status IN ('Created', 'InProgress', 'Paused') ORDER BY create_time, id"
+        )
+        .map { try JSON.decode(Deployment.self, try $0.decode(String.self)) }
     }
 
     func deployment(id: String) throws -> Deployment? {
-        try db.rows("SELECT state FROM deployments WHERE id = \(id)").first.map { try JSON.decode(Deployment.self, try $0.decode(String.self)) }
+        try db.rows("SELECT state FROM deployments WHERE id = \(id)").first.map {
+            try JSON.decode(Deployment.self, try $0.decode(String.self))
+        }
     }
 
     func activeDeployment(function: String, alias: String) throws -> Deployment? {
-        try db.rows("""
+        try db.rows(
+            """
             SELECT state FROM deployments WHERE function_name = \(function) AND alias_name = \(alias)
               AND status IN ('Created', 'InProgress', 'Paused') LIMIT 1
-            """).first.map { try JSON.decode(Deployment.self, try $0.decode(String.self)) }
+            """
+        ).first.map { try JSON.decode(Deployment.self, try $0.decode(String.self)) }
     }
 
     func insertDeployment(_ deployment: Deployment) throws {
-        try db.execute("""
+        try db.execute(
+            """
             INSERT INTO deployments (id, function_name, alias_name, current_version, target_version, status, create_time, complete_time, state)
             VALUES (\(deployment.id), \(deployment.functionName), \(deployment.alias), \(deployment.currentVersion),
                     \(deployment.targetVersion), \(deployment.status.rawValue), \(deployment.createTime), \(deployment.completeTime),
@@ -45,7 +52,8 @@ struct PostgresTransaction: RolloutTransaction {
     }
 
     func updateDeployment(_ deployment: Deployment) throws {
-        try db.execute("""
+        try db.execute(
+            """
             UPDATE deployments SET function_name = \(deployment.functionName), alias_name = \(deployment.alias),
               current_version = \(deployment.currentVersion), target_version = \(deployment.targetVersion),
               status = \(deployment.status.rawValue), create_time = \(deployment.createTime),
@@ -56,31 +64,41 @@ struct PostgresTransaction: RolloutTransaction {
 
     func appendEvents(_ events: [DeploymentEvent], to deploymentId: String) throws {
         for event in events {
-            try db.execute("""
+            try db.execute(
+                """
                 INSERT INTO deployment_events (deployment_id, at, kind, message, details)
                 VALUES (\(deploymentId), \(event.at), \(event.kind), \(event.message), \(try JSON.encode(event.details)))
                 """)
         }
         // The release events the entries stand for, with the deployment's function, alias and versions.
-        guard let row = try db.rows("""
-            SELECT function_name, alias_name, current_version, target_version FROM deployments WHERE id = \(deploymentId)
-            """).first else { return }
+        guard
+            let row = try db.rows(
+                """
+                SELECT function_name, alias_name, current_version, target_version FROM deployments WHERE id = \(deploymentId)
+                """
+            ).first
+        else { return }
         let (function, alias, current, target) = try row.decode((String, String, Int, Int).self)
         let context = ["currentVersion": String(current), "targetVersion": String(target)]
         for entry in events {
             for type in ReleaseEvent.types(of: entry) {
-                try insert(ReleaseEvent(time: entry.at, type: type, actor: entry.details["actor"] ?? actor, function: function, alias: alias,
-                                        deploymentId: deploymentId, message: entry.message,
-                                        details: context.merging(entry.details) { _, detail in detail }))
+                try insert(
+                    ReleaseEvent(
+                        time: entry.at, type: type, actor: entry.details["actor"] ?? actor, function: function,
+                        alias: alias,
+                        deploymentId: deploymentId, message: entry.message,
+                        details: context.merging(entry.details) { _, detail in detail }))
             }
         }
     }
 
     func latestTargetVersion(function: String, alias: String?) throws -> Int? {
-        try db.rows("""
+        try db.rows(
+            """
             SELECT target_version FROM deployments WHERE function_name = \(function) AND (\(alias)::text IS NULL OR alias_name = \(alias))
             ORDER BY status IN ('Created', 'InProgress', 'Paused') DESC, create_time DESC LIMIT 1
-            """).first?.decode(Int.self)
+            """
+        ).first?.decode(Int.self)
     }
 
     // MARK: Registry records
@@ -101,18 +119,22 @@ struct PostgresTransaction: RolloutTransaction {
         configuration(try requireAlias(function, alias, missing: "Alias not found"))
     }
 
-    func moveAlias(function: String, alias: String, to target: AliasTarget, cause: String) throws -> AliasConfiguration {
-        try move(try requireAlias(function, alias, missing: "Alias not found"), to: target, description: nil, cause: cause)
+    func moveAlias(function: String, alias: String, to target: AliasTarget, cause: String) throws -> AliasConfiguration
+    {
+        try move(
+            try requireAlias(function, alias, missing: "Alias not found"), to: target, description: nil, cause: cause)
     }
 
     func previousPrimaryVersion(function: String, alias: String, current: Int) throws -> Int? {
-        try db.rows("""
+        try db.rows(
+            """
             SELECT from_version FROM alias_moves
             WHERE function_name = \(function) AND alias_name = \(alias) AND from_version IS NOT NULL AND from_version <> \(current)
               AND id > COALESCE((SELECT MAX(id) FROM alias_moves WHERE function_name = \(function) AND alias_name = \(alias)
                                  AND cause = 'CreateAlias'), 0)
             ORDER BY id DESC LIMIT 1
-            """).first?.decode(Int.self)
+            """
+        ).first?.decode(Int.self)
     }
 
     func audit(_ action: String, function: String?, resource: String, after: [String: String]) throws {
@@ -122,46 +144,63 @@ struct PostgresTransaction: RolloutTransaction {
     // MARK: Alarms and metrics
 
     func alarm(_ name: String) throws -> StoredAlarm? {
-        try db.rows("""
+        try db.rows(
+            """
             SELECT definition, state, state_reason, state_datapoints, state_updated_at FROM alarms WHERE name = \(name)
-            """).first.map(Self.storedAlarm)
+            """
+        ).first.map(Self.storedAlarm)
     }
 
     func alarms() throws -> [StoredAlarm] {
-        try db.rows("SELECT definition, state, state_reason, state_datapoints, state_updated_at FROM alarms ORDER BY name")
-            .map(Self.storedAlarm)
+        try db.rows(
+            "SELECT definition, state, state_reason, state_datapoints, state_updated_at FROM alarms ORDER BY name"
+        )
+        .map(Self.storedAlarm)
     }
 
     static func storedAlarm(_ row: PostgresRow) throws -> StoredAlarm {
-        let (definition, state, reason, datapoints, updatedAt) = try row.decode((String, String, String, String, Double).self)
+        let (definition, state, reason, datapoints, updatedAt) = try row.decode(
+            (String, String, String, String, Double).self)
         return StoredAlarm(
-            definition: try JSON.decode(AlarmDefinition.self, definition), state: AlarmState(rawValue: state) ?? .insufficientData,
-            reason: reason, datapoints: (try? JSON.decode([AlarmEvaluation.Datapoint].self, datapoints)) ?? [], updatedAt: updatedAt)
+            definition: try JSON.decode(AlarmDefinition.self, definition),
+            state: AlarmState(rawValue: state) ?? .insufficientData,
+            reason: reason, datapoints: (try? JSON.decode([AlarmEvaluation.Datapoint].self, datapoints)) ?? [],
+            updatedAt: updatedAt)
     }
 
-    func saveAlarmState(_ name: String, state: AlarmState, reason: String, datapoints: [AlarmEvaluation.Datapoint], changedAt: Double) throws {
+    func saveAlarmState(
+        _ name: String, state: AlarmState, reason: String, datapoints: [AlarmEvaluation.Datapoint], changedAt: Double
+    ) throws {
         // AlarmStateChanged when the state differs from the stored one.
         if let alarm = try alarm(name), alarm.state != state {
-            try recordEvent(.alarmStateChanged, function: alarm.definition.functionName,
-                            alias: alarm.definition.resource.flatMap { $0.split(separator: ":").dropFirst().first.map(String.init) },
-                            message: "Alarm \(name) went from \(alarm.state.rawValue) to \(state.rawValue): \(reason)",
-                            details: ["alarm": name, "from": alarm.state.rawValue, "to": state.rawValue, "reason": reason,
-                                      "metric": alarm.definition.metric])
+            try recordEvent(
+                .alarmStateChanged, function: alarm.definition.functionName,
+                alias: alarm.definition.resource.flatMap {
+                    $0.split(separator: ":").dropFirst().first.map(String.init)
+                },
+                message: "Alarm \(name) went from \(alarm.state.rawValue) to \(state.rawValue): \(reason)",
+                details: [
+                    "alarm": name, "from": alarm.state.rawValue, "to": state.rawValue, "reason": reason,
+                    "metric": alarm.definition.metric,
+                ])
         }
-        try db.execute("""
+        try db.execute(
+            """
             UPDATE alarms SET state = \(state.rawValue), state_reason = \(reason), state_datapoints = \(try JSON.encode(datapoints)),
               state_updated_at = \(changedAt) WHERE name = \(name)
             """)
     }
 
     func metricSamples(_ query: MetricQuery) throws -> [MetricSample] {
-        try db.rows("""
+        try db.rows(
+            """
             SELECT timestamp, value FROM metric_datapoints
             WHERE function_name = \(query.function) AND metric = \(query.metric) AND timestamp >= \(query.from) AND timestamp < \(query.to)
               AND (\(query.resource)::text IS NULL OR resource = \(query.resource))
               AND (\(query.executedVersion)::text IS NULL OR executed_version = \(query.executedVersion))
             ORDER BY id
-            """).map {
+            """
+        ).map {
             let (timestamp, value) = try $0.decode((Double, Double).self)
             return MetricSample(timestamp: timestamp, value: value)
         }
@@ -169,7 +208,8 @@ struct PostgresTransaction: RolloutTransaction {
 
     func insertMetricData(_ datapoints: [MetricDatapoint]) throws {
         for point in datapoints {
-            try db.execute("""
+            try db.execute(
+                """
                 INSERT INTO metric_datapoints (function_name, resource, executed_version, metric, timestamp, value, unit)
                 VALUES (\(point.functionName), \(point.resource), \(point.executedVersion), \(point.metric),
                         \(point.timestamp.timeIntervalSince1970), \(point.value), \(point.unit))
@@ -180,10 +220,11 @@ struct PostgresTransaction: RolloutTransaction {
     // MARK: Judges
 
     func judgeCursor(deploymentId: String) throws -> JudgeCursor? {
-        try db.rows("SELECT judged_through, weight FROM deployment_judges WHERE deployment_id = \(deploymentId)").first.map {
-            let (through, weight) = try $0.decode((Double, Double).self)
-            return JudgeCursor(judgedThrough: through, weight: weight)
-        }
+        try db.rows("SELECT judged_through, weight FROM deployment_judges WHERE deployment_id = \(deploymentId)").first
+            .map {
+                let (through, weight) = try $0.decode((Double, Double).self)
+                return JudgeCursor(judgedThrough: through, weight: weight)
+            }
     }
 
     func deploymentJudge(deploymentId: String) throws -> DeploymentJudge? {
@@ -192,7 +233,8 @@ struct PostgresTransaction: RolloutTransaction {
     }
 
     func saveDeploymentJudge(_ judge: DeploymentJudge, deploymentId: String) throws {
-        try db.execute("""
+        try db.execute(
+            """
             INSERT INTO deployment_judges (deployment_id, judged_through, weight, verdict, state)
             VALUES (\(deploymentId), \(judge.judgedThrough), \(judge.weights.last?.percent ?? 0), \(judge.judge.verdict.word),
                     \(try JSON.encode(judge)))
@@ -215,20 +257,24 @@ struct AliasRow {
     var revisionId: String
 
     var target: AliasTarget {
-        AliasTarget.stored(functionVersion, additional: additionalVersion, weight: additionalWeight) ?? AliasTarget(functionVersion: functionVersion)
+        AliasTarget.stored(functionVersion, additional: additionalVersion, weight: additionalWeight)
+            ?? AliasTarget(functionVersion: functionVersion)
     }
 }
 
 extension PostgresTransaction {
     func aliasRow(_ function: String, _ alias: String) throws -> AliasRow? {
-        try db.rows("""
+        try db.rows(
+            """
             SELECT function_name, name, function_version, additional_version, additional_weight, description, revision_id
             FROM aliases WHERE function_name = \(function) AND name = \(alias)
-            """).first.map {
-            let (functionName, name, version, additionalVersion, weight, description, revision)
-                = try $0.decode((String, String, Int, Int?, Double?, String, String).self)
-            return AliasRow(functionName: functionName, name: name, functionVersion: version, additionalVersion: additionalVersion,
-                            additionalWeight: weight, description: description, revisionId: revision)
+            """
+        ).first.map {
+            let (functionName, name, version, additionalVersion, weight, description, revision) = try $0.decode(
+                (String, String, Int, Int?, Double?, String, String).self)
+            return AliasRow(
+                functionName: functionName, name: name, functionVersion: version, additionalVersion: additionalVersion,
+                additionalWeight: weight, description: description, revisionId: revision)
         }
     }
 
@@ -254,7 +300,9 @@ extension PostgresTransaction {
     }
 
     /// Points an alias at a new target: checks the versions, changes the RevisionId, records the move and the audit row.
-    func move(_ alias: AliasRow, to target: AliasTarget, description: String?, cause: String) throws -> AliasConfiguration {
+    func move(
+        _ alias: AliasRow, to target: AliasTarget, description: String?, cause: String
+    ) throws -> AliasConfiguration {
         try requireVersionsExist(alias.functionName, target)
         let before = configuration(alias)
         var moved = alias
@@ -263,7 +311,8 @@ extension PostgresTransaction {
         moved.additionalWeight = target.additional?.weight
         if let description { moved.description = description }
         moved.revisionId = PostgresStore.newRevisionId()
-        try db.execute("""
+        try db.execute(
+            """
             UPDATE aliases SET function_version = \(moved.functionVersion), additional_version = \(moved.additionalVersion),
               additional_weight = \(moved.additionalWeight), description = \(moved.description), revision_id = \(moved.revisionId)
             WHERE function_name = \(alias.functionName) AND name = \(alias.name)
@@ -275,7 +324,8 @@ extension PostgresTransaction {
     }
 
     func recordMove(_ alias: AliasRow, from: AliasTarget?, to: AliasTarget?, cause: String) throws {
-        try db.execute("""
+        try db.execute(
+            """
             INSERT INTO alias_moves (function_name, alias_name, at, actor, cause, from_version, from_additional_version,
                                      from_additional_weight, to_version, to_additional_version, to_additional_weight)
             VALUES (\(alias.functionName), \(alias.name), \(timestamp), \(actor), \(cause), \(from?.functionVersion),
@@ -286,27 +336,36 @@ extension PostgresTransaction {
         let words = cause.split(separator: " ")
         let deploymentId = words.count == 2 && ["Deployment", "Rollback"].contains(words[0]) ? String(words[1]) : nil
         let fromWords = AliasTarget.eventWords(from), toWords = AliasTarget.eventWords(to)
-        try recordEvent(.aliasMoved, function: alias.functionName, alias: alias.name, deploymentId: deploymentId,
-                        message: "\(cause): \(alias.name) \(fromWords) → \(toWords)",
-                        details: ["cause": cause, "from": fromWords, "to": toWords])
+        try recordEvent(
+            .aliasMoved, function: alias.functionName, alias: alias.name, deploymentId: deploymentId,
+            message: "\(cause): \(alias.name) \(fromWords) → \(toWords)",
+            details: ["cause": cause, "from": fromWords, "to": toWords])
     }
 
-    func audit<Before: Encodable, After: Encodable>(_ action: String, function: String?, resource: String, before: Before?, after: After?) throws {
-        try db.execute("""
+    func audit<Before: Encodable, After: Encodable>(
+        _ action: String, function: String?, resource: String, before: Before?, after: After?
+    ) throws {
+        try db.execute(
+            """
             INSERT INTO audit (at, actor, action, function_name, resource, before, after)
             VALUES (\(timestamp), \(actor), \(action), \(function), \(resource), \(before.flatMap { try? JSON.encode($0) }),
                     \(after.flatMap { try? JSON.encode($0) }))
             """)
     }
 
-    func recordEvent(_ type: ReleaseEvent.EventType, function: String? = nil, alias: String? = nil, deploymentId: String? = nil,
-                     message: String, details: [String: String] = [:]) throws {
-        try insert(ReleaseEvent(time: now, type: type, actor: actor, function: function, alias: alias, deploymentId: deploymentId,
-                                message: message, details: details))
+    func recordEvent(
+        _ type: ReleaseEvent.EventType, function: String? = nil, alias: String? = nil, deploymentId: String? = nil,
+        message: String, details: [String: String] = [:]
+    ) throws {
+        try insert(
+            ReleaseEvent(
+                time: now, type: type, actor: actor, function: function, alias: alias, deploymentId: deploymentId,
+                message: message, details: details))
     }
 
     func insert(_ event: ReleaseEvent) throws {
-        try db.execute("""
+        try db.execute(
+            """
             INSERT INTO events (at, type, actor, function_name, alias_name, deployment_id, message, details)
             VALUES (\(event.time), \(event.type.rawValue), \(event.actor), \(event.function), \(event.alias), \(event.deploymentId),
                     \(event.message), \(try JSON.encode(event.details)))
@@ -337,11 +396,15 @@ extension PostgresStore: RolloutStore {
     /// None: servers sharing a PostgreSQL database share no folder (wake-ups go through LISTEN/NOTIFY).
     public var localDirectory: URL? { nil }
 
-    public func read<T: Sendable>(_ body: @escaping @Sendable (any RolloutTransaction) throws -> T) async throws(RelctlError) -> T {
+    public func read<T: Sendable>(
+        _ body: @escaping @Sendable (any RolloutTransaction) throws -> T
+    ) async throws(RelctlError) -> T {
         try await blocking(write: false) { db in try body(PostgresTransaction(db: db, store: self)) }
     }
 
-    public func write<T: Sendable>(_ body: @escaping @Sendable (any RolloutTransaction) throws -> T) async throws(RelctlError) -> T {
+    public func write<T: Sendable>(
+        _ body: @escaping @Sendable (any RolloutTransaction) throws -> T
+    ) async throws(RelctlError) -> T {
         try await blocking(write: true) { db in try body(PostgresTransaction(db: db, store: self)) }
     }
 

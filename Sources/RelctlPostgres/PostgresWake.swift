@@ -31,13 +31,18 @@ public final class PostgresWakeListener: Sendable {
         let listener: PostgresWakeListener
         do {
             listener = PostgresWakeListener(
-                connection: try await PostgresConnection.connect(configuration: location.connectionConfiguration, id: 2, logger: logger))
+                connection: try await PostgresConnection.connect(
+                    configuration: location.connectionConfiguration, id: 2, logger: logger))
         } catch {
             throw PostgresStore.map(error, location: location)
         }
         await withCheckedContinuation { (ready: CheckedContinuation<Void, Never>) in
             let readiness = NIOLockedValueBox<CheckedContinuation<Void, Never>?>(ready)
-            let resumeReady: @Sendable () -> Void = { readiness.withLockedValue { value in value?.resume(); value = nil } }
+            let resumeReady: @Sendable () -> Void = {
+                readiness.withLockedValue { value in
+                    value?.resume(); value = nil
+                }
+            }
             let task = Task {
                 _ = try? await listener.connection.listen(on: channel) { notifications in
                     resumeReady()

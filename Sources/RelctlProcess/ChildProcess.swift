@@ -1,7 +1,7 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A child started with posix_spawn in its own process group, so a kill reaches everything it
@@ -34,8 +34,10 @@ public final class ChildProcess: @unchecked Sendable {
         /// Give the child the read end of relctl's `Lifeline` as descriptor 3 (for `Containment.guarded`).
         public var lifeline: Bool
 
-        public init(arguments: [String], environment: [String: String], stdinPath: String = "/dev/null", logPath: String,
-                    stderrPath: String? = nil, workingDirectory: String? = nil, lifeline: Bool = false) {
+        public init(
+            arguments: [String], environment: [String: String], stdinPath: String = "/dev/null", logPath: String,
+            stderrPath: String? = nil, workingDirectory: String? = nil, lifeline: Bool = false
+        ) {
             self.lifeline = lifeline
             self.arguments = arguments
             self.environment = environment
@@ -72,8 +74,12 @@ public final class ChildProcess: @unchecked Sendable {
         }
         if let workingDirectory = launch.workingDirectory {
             guard SpawnActions.addChdir(&actions, workingDirectory) else {
-                throw NSError(domain: NSPOSIXErrorDomain, code: Int(ENOSYS),
-                              userInfo: [NSLocalizedDescriptionKey: "cannot start \(launch.arguments[0]) in \(workingDirectory): this C library cannot change directory in posix_spawn (glibc 2.29+ can)"])
+                throw NSError(
+                    domain: NSPOSIXErrorDomain, code: Int(ENOSYS),
+                    userInfo: [
+                        NSLocalizedDescriptionKey:
+                            "cannot start \(launch.arguments[0]) in \(workingDirectory): this C library cannot change directory in posix_spawn (glibc 2.29+ can)"
+                    ])
             }
         }
         var lowestClosed: Int32 = 3
@@ -95,7 +101,8 @@ public final class ChildProcess: @unchecked Sendable {
         var mask = sigset_t()
         sigemptyset(&mask)
         posix_spawnattr_setsigmask(&attributes, &mask)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
+        posix_spawnattr_setflags(
+            &attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
 
         let argv = launch.arguments.map { strdup($0) } + [nil]
         let envp = launch.environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
@@ -107,8 +114,12 @@ public final class ChildProcess: @unchecked Sendable {
         var pid: pid_t = 0
         let result = posix_spawn(&pid, launch.arguments[0], &actions, &attributes, argv, envp)
         guard result == 0 else {
-            throw NSError(domain: NSPOSIXErrorDomain, code: Int(result),
-                          userInfo: [NSLocalizedDescriptionKey: "cannot start \(launch.arguments[0]): \(String(cString: strerror(result)))"])
+            throw NSError(
+                domain: NSPOSIXErrorDomain, code: Int(result),
+                userInfo: [
+                    NSLocalizedDescriptionKey:
+                        "cannot start \(launch.arguments[0]): \(String(cString: strerror(result)))"
+                ])
         }
         let child = ChildProcess(pid: pid)
         let childPid = pid
@@ -217,7 +228,8 @@ final class Spawner: @unchecked Sendable {
 /// descriptors are marked close-on-exec before the spawn.
 enum SpawnActions {
     private typealias IntAction = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
-    private typealias PathAction = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, UnsafePointer<CChar>) -> Int32
+    private typealias PathAction =
+        @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, UnsafePointer<CChar>) -> Int32
 
     nonisolated(unsafe) private static let closeFrom: IntAction? = symbol("posix_spawn_file_actions_addclosefrom_np")
     nonisolated(unsafe) private static let chdir: PathAction? = symbol("posix_spawn_file_actions_addchdir_np")
@@ -274,18 +286,26 @@ extension ChildProcess {
     /// Runs `launch` to completion with its stdout and stderr captured (in files, so nothing the
     /// child leaves behind can hold a pipe open); past `timeout` seconds its whole process group is
     /// killed and `timedOut` is set.
-    public static func run(arguments: [String], environment: [String: String], workingDirectory: String? = nil,
-                           stdinPath: String = "/dev/null", timeout: Double) throws -> Completed {
+    public static func run(
+        arguments: [String], environment: [String: String], workingDirectory: String? = nil,
+        stdinPath: String = "/dev/null", timeout: Double
+    ) throws -> Completed {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("relctl-run-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
         let out = folder.appendingPathComponent("stdout").path
         let err = folder.appendingPathComponent("stderr").path
-        let child = try spawn(Launch(arguments: arguments, environment: environment, stdinPath: stdinPath, logPath: out,
-                                     stderrPath: err, workingDirectory: workingDirectory))
+        let child = try spawn(
+            Launch(
+                arguments: arguments, environment: environment, stdinPath: stdinPath, logPath: out,
+                stderrPath: err, workingDirectory: workingDirectory))
         let finished = child.wait(timeout: timeout)
         if !finished { child.killGroupAndWait() }
-        func read(_ path: String) -> String { String(decoding: FileManager.default.contents(atPath: path) ?? Data(), as: UTF8.self) }
-        return Completed(status: finished ? child.terminationStatus ?? -1 : -1, stdout: read(out), stderr: read(err), timedOut: !finished)
+        func read(_ path: String) -> String {
+            String(decoding: FileManager.default.contents(atPath: path) ?? Data(), as: UTF8.self)
+        }
+        return Completed(
+            status: finished ? child.terminationStatus ?? -1 : -1, stdout: read(out), stderr: read(err),
+            timedOut: !finished)
     }
 }

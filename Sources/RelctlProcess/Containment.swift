@@ -13,8 +13,10 @@ public enum Containment {
     /// The path of a working `bwrap` (probed once: it must start a PID namespace here), or nil.
     public static let bubblewrap: String? = {
         guard let path = executable("bwrap") else { return nil }
-        let probe = [path, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--unshare-pid", "--die-with-parent",
-                     "--cap-drop", "ALL", "--", "/bin/true"]
+        let probe = [
+            path, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--unshare-pid", "--die-with-parent",
+            "--cap-drop", "ALL", "--", "/bin/true",
+        ]
         return run(probe) ? path : nil
     }()
 
@@ -23,7 +25,8 @@ public enum Containment {
     /// `lifeline: true`.
     public static func dieWithParent(_ command: [String]) -> [String] {
         if let bubblewrap {
-            return [bubblewrap, "--dev-bind", "/", "/", "--unshare-pid", "--die-with-parent", "--"] + guarded(command, scope: .namespace)
+            return [bubblewrap, "--dev-bind", "/", "/", "--unshare-pid", "--die-with-parent", "--"]
+                + guarded(command, scope: .namespace)
         }
         return guarded(command, scope: .processGroup)
     }
@@ -42,7 +45,8 @@ public enum Containment {
     /// starts without descriptor 3. `prelude` runs first (e.g. `ulimit`).
     public static func guarded(_ command: [String], scope: Scope, prelude: String = "") -> [String] {
         let victims = scope == .namespace ? "-1" : "0"
-        let script = "(cat <&3 >/dev/null 2>&1; kill -KILL \(victims)) </dev/null >/dev/null 2>&1 & exec 3<&-; \(prelude)exec \"$@\""
+        let script =
+            "(cat <&3 >/dev/null 2>&1; kill -KILL \(victims)) </dev/null >/dev/null 2>&1 & exec 3<&-; \(prelude)exec \"$@\""
         return ["/bin/sh", "-c", script, "relctl-lifeline"] + command
     }
 
@@ -57,7 +61,10 @@ public enum Containment {
 
     /// Runs a short probe to completion (at most 10 s); true when it exits 0.
     static func run(_ arguments: [String]) -> Bool {
-        guard let child = try? ChildProcess.spawn(.init(arguments: arguments, environment: ["PATH": "/usr/bin:/bin"], logPath: "/dev/null")) else {
+        guard
+            let child = try? ChildProcess.spawn(
+                .init(arguments: arguments, environment: ["PATH": "/usr/bin:/bin"], logPath: "/dev/null"))
+        else {
             return false
         }
         let deadline = Date().addingTimeInterval(10)

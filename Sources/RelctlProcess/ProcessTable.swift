@@ -10,7 +10,8 @@ public enum ProcessTable {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
         return names.compactMap { name -> pid_t? in
             guard let pid = pid_t(name), pid != getpid(),
-                  let environment = FileManager.default.contents(atPath: "/proc/\(name)/environ") else { return nil }
+                let environment = FileManager.default.contents(atPath: "/proc/\(name)/environ")
+            else { return nil }
             return environment.split(separator: 0).contains { Data($0) == needle } ? pid : nil
         }
     }

@@ -16,8 +16,10 @@ public final class Controller: @unchecked Sendable {
 
     /// `invokeFunctionHook` invokes a hook that is a registry function (the local runtime does it);
     /// without one, such hooks wait for `relctl deployments hook-status`.
-    public init(engine: RolloutEngine, scope: String? = nil, runnerName: String = Controller.defaultRunnerName(),
-                invokeFunctionHook: (@Sendable (ClaimedHook) -> Void)? = nil) {
+    public init(
+        engine: RolloutEngine, scope: String? = nil, runnerName: String = Controller.defaultRunnerName(),
+        invokeFunctionHook: (@Sendable (ClaimedHook) -> Void)? = nil
+    ) {
         self.engine = engine
         self.scope = scope
         self.hooks = HookRunner(engine: engine, name: runnerName)
@@ -40,7 +42,9 @@ public final class Controller: @unchecked Sendable {
 
     /// Ticks every `interval` seconds (sooner when another process signals a change) until
     /// `shouldStop` says so (checked after each tick) or the task is cancelled.
-    public func run(interval: Double, shouldStop: @Sendable () -> Bool, afterTick: () async -> Void = {}) async throws(RelctlError) {
+    public func run(
+        interval: Double, shouldStop: @Sendable () -> Bool, afterTick: () async -> Void = {}
+    ) async throws(RelctlError) {
         let listener = engine.store.localDirectory.flatMap(WakeListener.init(directory:))
         defer {
             listener?.close()
@@ -94,15 +98,17 @@ public final class HookRunner {
             let status: HookStatus = entry.process.succeeded ? .succeeded : .failed
             let output = Self.tail(entry.log) + (status == .failed ? "\n[\(ChildProcess.describe(raw))]" : "")
             do {
-                try await engine.reportHook(deploymentId: entry.deploymentId, executionId: executionId, status: status, output: output)
-            } catch where error.code == .resourceConflict {
+                try await engine.reportHook(
+                    deploymentId: entry.deploymentId, executionId: executionId, status: status, output: output)
+            } catch  where error.code == .resourceConflict {
                 // Already decided (timed out, or the deployment ended): nothing to report.
             }
         }
         // Heartbeats, and stopping processes nobody waits for any more.
         if Date().timeIntervalSince(lastHeartbeat) >= 2, !running.isEmpty {
             lastHeartbeat = Date()
-            let unwanted = try await engine.heartbeatHooks(runner: name, executions: running.map { ($0.value.deploymentId, $0.key) })
+            let unwanted = try await engine.heartbeatHooks(
+                runner: name, executions: running.map { ($0.value.deploymentId, $0.key) })
             for executionId in unwanted {
                 if let entry = running.removeValue(forKey: executionId) {
                     entry.process.killGroupAndWait()
@@ -110,7 +116,8 @@ public final class HookRunner {
                 }
             }
         }
-        for claim in try await engine.claimExecHooks(runner: name, only: scope) where running[claim.execution.executionId] == nil {
+        for claim in try await engine.claimExecHooks(runner: name, only: scope)
+        where running[claim.execution.executionId] == nil {
             await start(claim)
         }
         if let invokeFunctionHook {
@@ -126,7 +133,9 @@ public final class HookRunner {
         let event = eventFile(claim.execution.executionId)
         FileManager.default.createFile(atPath: log.path, contents: nil)
         var environment = ProcessInfo.processInfo.environment
-        let payload = String(decoding: (try? JSONSerialization.data(withJSONObject: claim.payload, options: [.sortedKeys])) ?? Data("{}".utf8), as: UTF8.self)
+        let payload = String(
+            decoding: (try? JSONSerialization.data(withJSONObject: claim.payload, options: [.sortedKeys]))
+                ?? Data("{}".utf8), as: UTF8.self)
         FileManager.default.createFile(atPath: event.path, contents: Data(payload.utf8))
         environment["RELCTL_HOOK_EVENT"] = payload
         environment["RELCTL_DEPLOYMENT_ID"] = claim.deploymentId
@@ -139,7 +148,10 @@ public final class HookRunner {
         environment["RELCTL_HOME"] = dataDirectory?.path
         let command = Containment.dieWithParent(["/bin/sh", "-c", claim.execution.command ?? "false"])
         do {
-            let process = try await ChildProcess.spawn(.init(arguments: command, environment: environment, stdinPath: event.path, logPath: log.path, lifeline: true))
+            let process = try await ChildProcess.spawn(
+                .init(
+                    arguments: command, environment: environment, stdinPath: event.path, logPath: log.path,
+                    lifeline: true))
             running[claim.execution.executionId] = (claim.deploymentId, process, log)
         } catch {
             _ = try? await engine.reportHook(

@@ -34,8 +34,13 @@ public struct DeploymentInfo: Encodable, Sendable {
         public var attempt: Int
         public var output: String?
     }
-    public struct Alarm: Encodable, Sendable { public var name: String; public var state: String?; public var reason: String? }
-    public struct Event: Encodable, Sendable { public var time: Double; public var kind: String; public var message: String; public var details: [String: String] }
+    public struct Alarm: Encodable, Sendable {
+        public var name: String; public var state: String?; public var reason: String?
+    }
+    public struct Event: Encodable, Sendable {
+        public var time: Double; public var kind: String; public var message: String;
+        public var details: [String: String]
+    }
     /// The canary judge: its verdict now and the evidence behind it.
     public struct JudgeView: Encodable, Sendable {
         public var verdict: String
@@ -110,15 +115,18 @@ public struct DeploymentInfo: Encodable, Sendable {
 
     /// As the CodeDeploy API answers it: a paused deployment is InProgress there; the application,
     /// group, description and revision are those CreateDeployment named (`link`), if it made it.
-    public init(codeDeploy d: Deployment, application: String?, group: String?, description: String?, revision: JSONValue?) {
+    public init(
+        codeDeploy d: Deployment, application: String?, group: String?, description: String?, revision: JSONValue?
+    ) {
         self.init(common: d, status: Self.codeDeployStatus(d), creator: "user")
         applicationName = application ?? "relctl"
         deploymentGroupName = group ?? deploymentGroupName
         self.description = description
         self.revision = revision
         deploymentStyle = DeploymentStyle()
-        deploymentOverview = DeploymentOverview(InProgress: d.status.isActive ? 1 : 0, Succeeded: d.status == .succeeded ? 1 : 0,
-                                                Failed: d.status == .failed ? 1 : 0)
+        deploymentOverview = DeploymentOverview(
+            InProgress: d.status.isActive ? 1 : 0, Succeeded: d.status == .succeeded ? 1 : 0,
+            Failed: d.status == .failed ? 1 : 0)
     }
 
     /// CodeDeploy has no Paused: a paused deployment is still InProgress there.
@@ -130,7 +138,10 @@ public struct DeploymentInfo: Encodable, Sendable {
     }
 
     /// As the CLI shows it: relctl's own status (Paused included), the step, the hooks, the alarms' states and the event log.
-    public init(_ d: Deployment, alarms states: [String: AlarmStatus] = [:], events: [DeploymentEventEntry]? = nil, judge: DeploymentJudge? = nil) {
+    public init(
+        _ d: Deployment, alarms states: [String: AlarmStatus] = [:], events: [DeploymentEventEntry]? = nil,
+        judge: DeploymentJudge? = nil
+    ) {
         self.init(common: d, status: d.status.rawValue, creator: d.creator)
         functionName = d.functionName
         alias = d.alias
@@ -142,20 +153,31 @@ public struct DeploymentInfo: Encodable, Sendable {
         step = "\(d.stageTimes.isEmpty ? 0 : min(d.stageIndex, d.policy.stages.count) + 1)/\(d.policy.stages.count + 1)"
         nextShiftTime = d.nextShiftAt
         estimatedCompletionTime = d.estimatedCompletion
-        steps = d.policy.stages.enumerated().map { index, stage in
-            switch stage {
-            case .weight(let percent, let hold):
-                Step(step: index + 1, kind: "Shift", weight: percent, hold: DurationText.format(hold), startTime: d.stageTimes[safe: index])
-            case .pause:
-                Step(step: index + 1, kind: "Pause", weight: nil, hold: nil, startTime: d.stageTimes[safe: index])
-            }
-        } + [Step(step: d.policy.stages.count + 1, kind: "Shift", weight: 100, hold: nil, startTime: d.stageTimes[safe: d.policy.stages.count])]
+        steps =
+            d.policy.stages.enumerated().map { index, stage in
+                switch stage {
+                case .weight(let percent, let hold):
+                    Step(
+                        step: index + 1, kind: "Shift", weight: percent, hold: DurationText.format(hold),
+                        startTime: d.stageTimes[safe: index])
+                case .pause:
+                    Step(step: index + 1, kind: "Pause", weight: nil, hold: nil, startTime: d.stageTimes[safe: index])
+                }
+            } + [
+                Step(
+                    step: d.policy.stages.count + 1, kind: "Shift", weight: 100, hold: nil,
+                    startTime: d.stageTimes[safe: d.policy.stages.count])
+            ]
         hooks = d.hooks.map {
-            Hook(lifecycleEvent: $0.event.rawValue, hook: $0.hook, lifecycleEventHookExecutionId: $0.executionId, status: $0.status.rawValue,
-                 startTime: $0.startedAt, endTime: $0.finishedAt, attempt: $0.attempt, output: $0.output)
+            Hook(
+                lifecycleEvent: $0.event.rawValue, hook: $0.hook, lifecycleEventHookExecutionId: $0.executionId,
+                status: $0.status.rawValue,
+                startTime: $0.startedAt, endTime: $0.finishedAt, attempt: $0.attempt, output: $0.output)
         }
         alarms = d.alarms.map { Alarm(name: $0, state: states[$0]?.StateValue, reason: states[$0]?.StateReason) }
-        self.events = events?.map { Event(time: $0.event.at, kind: $0.event.kind, message: $0.event.message, details: $0.event.details) }
+        self.events = events?.map {
+            Event(time: $0.event.at, kind: $0.event.kind, message: $0.event.message, details: $0.event.details)
+        }
         self.judge = judge.map(JudgeView.init)
     }
 }
@@ -193,7 +215,9 @@ public enum JSONValue: Encodable, Sendable, Equatable {
 
     /// The JSON text `text`, or nil when it is not JSON.
     public init?(json text: String) {
-        guard let any = try? JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed]) else { return nil }
+        guard let any = try? JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed]) else {
+            return nil
+        }
         self.init(any)
     }
 

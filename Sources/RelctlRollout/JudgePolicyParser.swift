@@ -4,7 +4,9 @@ import RelctlCore
 /// Reads a policy's `judge:` section (YAML already loaded by Yams) into a `JudgeConfiguration`;
 /// ranges are checked by `JudgeConfiguration.validate()` when the policy is validated.
 enum JudgePolicyParser {
-    static let keys: Set<String> = ["errors", "latency", "alpha", "beta", "minRequests", "earlyPromote", "onInsufficientData", "source"]
+    static let keys: Set<String> = [
+        "errors", "latency", "alpha", "beta", "minRequests", "earlyPromote", "onInsufficientData", "source",
+    ]
     static let sourceKeys: Set<String> = ["prometheus", "canary", "baseline", "step"]
     static let queryKeys: Set<String> = ["invocations", "errors"]
     static let errorKeys: Set<String> = ["maxRatio", "floor"]
@@ -13,17 +15,23 @@ enum JudgePolicyParser {
     static func parse(_ section: Any, place: String) throws(RelctlError) -> JudgeConfiguration {
         func invalid(_ why: String) -> RelctlError { RelctlError(.invalidParameterValue, "\(place): judge: \(why)") }
         func mapping(_ value: Any, _ field: String, allowed: Set<String>) throws(RelctlError) -> [String: Any] {
-            guard let map = value as? [String: Any] else { throw invalid("`\(field)` is a mapping with \(allowed.sorted().joined(separator: ", ")).") }
+            guard let map = value as? [String: Any] else {
+                throw invalid("`\(field)` is a mapping with \(allowed.sorted().joined(separator: ", ")).")
+            }
             let unknown = Set(map.keys).subtracting(allowed)
             guard unknown.isEmpty else {
-                throw invalid("unknown field\(unknown.count > 1 ? "s" : "") \(unknown.sorted().map { "\(field == "judge" ? "" : field + ".")\($0)" }.joined(separator: ", ")); allowed: \(allowed.sorted().joined(separator: ", ")).")
+                throw invalid(
+                    "unknown field\(unknown.count > 1 ? "s" : "") \(unknown.sorted().map { "\(field == "judge" ? "" : field + ".")\($0)" }.joined(separator: ", ")); allowed: \(allowed.sorted().joined(separator: ", "))."
+                )
             }
             return map
         }
         /// A fraction, written as a number (0.05) or a percentage ("5%").
         func fraction(_ value: Any, _ field: String, example: String) throws(RelctlError) -> Double {
             if let number = PolicyParser.number(value) { return number }
-            if let text = value as? String, text.hasSuffix("%"), let percent = Double(text.dropLast().trimmingCharacters(in: .whitespaces)) {
+            if let text = value as? String, text.hasSuffix("%"),
+                let percent = Double(text.dropLast().trimmingCharacters(in: .whitespaces))
+            {
                 return percent / 100
             }
             throw invalid("`\(field)` must be a fraction or a percentage such as \(example) (got \(value)).")
@@ -46,15 +54,23 @@ enum JudgePolicyParser {
             let latency = try mapping(value, "latency", allowed: latencyKeys)
             var result = JudgeConfiguration.Latency()
             if let metric = latency["metric"] {
-                guard let name = metric as? String else { throw invalid("`latency.metric` is a metric name: \(JudgeConfiguration.latencyMetrics.joined(separator: ", ")).") }
+                guard let name = metric as? String else {
+                    throw invalid(
+                        "`latency.metric` is a metric name: \(JudgeConfiguration.latencyMetrics.joined(separator: ", "))."
+                    )
+                }
                 result.metric = name
             }
             if let quantiles = latency["quantiles"] {
-                guard let list = quantiles as? [Any] else { throw invalid("`latency.quantiles` is a list such as [p50, p99].") }
+                guard let list = quantiles as? [Any] else {
+                    throw invalid("`latency.quantiles` is a list such as [p50, p99].")
+                }
                 var levels: [Double] = []
                 for item in list {
                     guard let level = quantileLevel(item) else {
-                        throw invalid("latency quantile '\(item)' is not a quantile; write p50, p90, p99, p99.9 (or a fraction such as 0.99).")
+                        throw invalid(
+                            "latency quantile '\(item)' is not a quantile; write p50, p90, p99, p99.9 (or a fraction such as 0.99)."
+                        )
                     }
                     levels.append(level)
                 }
@@ -68,16 +84,22 @@ enum JudgePolicyParser {
         if let value = map["alpha"] { configuration.alpha = try fraction(value, "alpha", example: "0.05 or 5%") }
         if let value = map["beta"] { configuration.beta = try fraction(value, "beta", example: "0.05 or 5%") }
         if let value = map["minRequests"] {
-            guard let count = value as? Int else { throw invalid("`minRequests` must be a whole number of canary requests, such as 200 (got \(value)).") }
+            guard let count = value as? Int else {
+                throw invalid("`minRequests` must be a whole number of canary requests, such as 200 (got \(value)).")
+            }
             configuration.minRequests = count
         }
         if let value = map["earlyPromote"] {
-            guard let flag = value as? Bool else { throw invalid("`earlyPromote` must be true or false (got \(value)).") }
+            guard let flag = value as? Bool else {
+                throw invalid("`earlyPromote` must be true or false (got \(value)).")
+            }
             configuration.earlyPromote = flag
         }
         if let value = map["onInsufficientData"] {
             guard let text = value as? String, let choice = JudgeConfiguration.InsufficientData(rawValue: text) else {
-                throw invalid("`onInsufficientData` must be one of \(JudgeConfiguration.InsufficientData.allCases.map(\.rawValue).joined(separator: ", ")) (got \(value)).")
+                throw invalid(
+                    "`onInsufficientData` must be one of \(JudgeConfiguration.InsufficientData.allCases.map(\.rawValue).joined(separator: ", ")) (got \(value))."
+                )
             }
             configuration.onInsufficientData = choice
         }
@@ -87,11 +109,17 @@ enum JudgePolicyParser {
                 throw invalid("`source.prometheus` is the Prometheus server's base URL, such as http://127.0.0.1:9090.")
             }
             func queries(_ side: String) throws(RelctlError) -> JudgeSource.Queries {
-                let example = "{invocations: 'sum(http_requests_total{version=\"{{\(side == "canary" ? "target" : "current")}}\"})', errors: '…'}"
-                guard let value = source[side] else { throw invalid("`source.\(side)` is missing: a mapping \(example) of cumulative counters.") }
+                let example =
+                    "{invocations: 'sum(http_requests_total{version=\"{{\(side == "canary" ? "target" : "current")}}\"})', errors: '…'}"
+                guard let value = source[side] else {
+                    throw invalid("`source.\(side)` is missing: a mapping \(example) of cumulative counters.")
+                }
                 let fields = try mapping(value, "source.\(side)", allowed: queryKeys)
-                guard let invocations = fields["invocations"] as? String, let errors = fields["errors"] as? String else {
-                    throw invalid("`source.\(side)` needs both `invocations` and `errors`, each a PromQL query of a cumulative counter, such as \(example).")
+                guard let invocations = fields["invocations"] as? String, let errors = fields["errors"] as? String
+                else {
+                    throw invalid(
+                        "`source.\(side)` needs both `invocations` and `errors`, each a PromQL query of a cumulative counter, such as \(example)."
+                    )
                 }
                 return JudgeSource.Queries(invocations: invocations, errors: errors)
             }
@@ -100,7 +128,9 @@ enum JudgePolicyParser {
                 if let number = PolicyParser.number(step) {
                     result.step = number
                 } else if let text = step as? String {
-                    do { result.step = try DurationText.parse(text) } catch { throw invalid("`source.step`: \(error.message)") }
+                    do { result.step = try DurationText.parse(text) } catch {
+                        throw invalid("`source.step`: \(error.message)")
+                    }
                 } else {
                     throw invalid("`source.step` is a duration such as 15s (got \(step)).")
                 }

@@ -19,8 +19,9 @@ public struct PolicyCatalog: Sendable {
 
     /// The catalogue of a data directory: presets, its `policies/*.yaml` and its stored CodeDeploy configs.
     public static func load(for store: any RolloutStore) async throws(RelctlError) -> PolicyCatalog {
-        try PolicyCatalog(customFolder: store.localDirectory?.appendingPathComponent("policies", isDirectory: true),
-                          deploymentConfigs: try await store.deploymentConfigDefinitions().map { ($0.name, $0.definition) })
+        try PolicyCatalog(
+            customFolder: store.localDirectory?.appendingPathComponent("policies", isDirectory: true),
+            deploymentConfigs: try await store.deploymentConfigDefinitions().map { ($0.name, $0.definition) })
     }
 
     /// Loads the shipped policies, those in `customFolder` (if it exists) and `deploymentConfigs`
@@ -29,8 +30,11 @@ public struct PolicyCatalog: Sendable {
     public init(customFolder: URL?, deploymentConfigs: [(name: String, definition: String)] = []) throws(RelctlError) {
         try loadShippedAndCustom(customFolder)
         for config in deploymentConfigs {
-            try add([Entry(policy: try TrafficRouting.policy(config.name, definition: config.definition), aliases: [],
-                           description: "created with CreateDeploymentConfig")])
+            try add([
+                Entry(
+                    policy: try TrafficRouting.policy(config.name, definition: config.definition), aliases: [],
+                    description: "created with CreateDeploymentConfig")
+            ])
         }
     }
 
@@ -38,12 +42,14 @@ public struct PolicyCatalog: Sendable {
         for file in ShippedPolicies.files {
             try add(try PolicyParser.parse(file.yaml, source: "shipped (\(file.name))"))
         }
-        guard let customFolder, let names = try? FileManager.default.contentsOfDirectory(atPath: customFolder.path) else { return }
+        guard let customFolder, let names = try? FileManager.default.contentsOfDirectory(atPath: customFolder.path)
+        else { return }
         for name in names.sorted() where name.hasSuffix(".yaml") || name.hasSuffix(".yml") {
             let url = customFolder.appendingPathComponent(name)
             let text: String
             do { text = try String(contentsOf: url, encoding: .utf8) } catch {
-                throw RelctlError(.invalidParameterValue, "Cannot read policy file \(url.path): \(error.localizedDescription)")
+                throw RelctlError(
+                    .invalidParameterValue, "Cannot read policy file \(url.path): \(error.localizedDescription)")
             }
             try add(try PolicyParser.parse(text, source: url.path))
         }
@@ -55,7 +61,8 @@ public struct PolicyCatalog: Sendable {
                 if let clash = lookup(name) {
                     throw RelctlError(
                         .invalidParameterValue,
-                        "Duplicate policy name \(name): defined in \(entry.policy.source) and in \(clash.policy.source).")
+                        "Duplicate policy name \(name): defined in \(entry.policy.source) and in \(clash.policy.source)."
+                    )
                 }
             }
             entries.append(entry)
@@ -70,7 +77,8 @@ public struct PolicyCatalog: Sendable {
         guard let entry = lookup(name) else {
             throw RelctlError(
                 .resourceNotFound,
-                "No deployment policy named \(name); known: \(entries.map(\.policy.name).joined(separator: ", ")) (custom ones go in <data-dir>/policies/*.yaml).")
+                "No deployment policy named \(name); known: \(entries.map(\.policy.name).joined(separator: ", ")) (custom ones go in <data-dir>/policies/*.yaml)."
+            )
         }
         return entry.policy
     }
@@ -111,15 +119,21 @@ public enum PolicyParser {
 
     static func parse(_ document: Any, place: String, source: String) throws(RelctlError) -> PolicyCatalog.Entry {
         func invalid(_ why: String) -> RelctlError { RelctlError(.invalidParameterValue, "\(place): \(why)") }
-        guard let map = document as? [String: Any] else { throw invalid("a policy is a mapping with name, type and its fields.") }
+        guard let map = document as? [String: Any] else {
+            throw invalid("a policy is a mapping with name, type and its fields.")
+        }
         guard let name = map["name"] as? String else { throw invalid("`name` (a string) is required.") }
-        guard let type = map["type"] as? String else { throw invalid("`type` is required: Canary, Linear, AllAtOnce or Steps.") }
+        guard let type = map["type"] as? String else {
+            throw invalid("`type` is required: Canary, Linear, AllAtOnce or Steps.")
+        }
         guard let allowed = keysByType[type] else {
             throw invalid("unknown type '\(type)': use Canary, Linear, AllAtOnce or Steps.")
         }
         let unknown = Set(map.keys).subtracting(commonKeys).subtracting(allowed)
         guard unknown.isEmpty else {
-            throw invalid("unknown field\(unknown.count > 1 ? "s" : "") \(unknown.sorted().joined(separator: ", ")) for type \(type); allowed: \((commonKeys.union(allowed)).sorted().joined(separator: ", ")).")
+            throw invalid(
+                "unknown field\(unknown.count > 1 ? "s" : "") \(unknown.sorted().joined(separator: ", ")) for type \(type); allowed: \((commonKeys.union(allowed)).sorted().joined(separator: ", "))."
+            )
         }
         let aliases: [String]
         switch map["aliases"] {
@@ -128,13 +142,17 @@ public enum PolicyParser {
         default: throw invalid("`aliases` is a list of names.")
         }
         func percentage() throws(RelctlError) -> Double {
-            guard let value = number(map["percentage"]) else { throw invalid("`percentage` (a number in (0, 100]) is required for \(type).") }
+            guard let value = number(map["percentage"]) else {
+                throw invalid("`percentage` (a number in (0, 100]) is required for \(type).")
+            }
             return value
         }
         func duration(_ value: Any?, _ field: String) throws(RelctlError) -> Double {
             guard let text = value as? String else {
                 if value == nil { throw invalid("`\(field)` is required (a duration such as 30s, 5m, 1h).") }
-                throw invalid("`\(field)` must be a duration with a unit, such as 30s, 5m or 1h (got \(String(describing: value!))).")
+                throw invalid(
+                    "`\(field)` must be a duration with a unit, such as 30s, 5m or 1h (got \(String(describing: value!)))."
+                )
             }
             do { return try DurationText.parse(text) } catch { throw invalid("`\(field)`: \(error.message)") }
         }
@@ -156,14 +174,20 @@ public enum PolicyParser {
                 }
                 let extra = Set(fields.keys).subtracting(["weight", "hold"])
                 guard extra.isEmpty else {
-                    throw invalid("step \(index + 1): unknown field\(extra.count > 1 ? "s" : "") \(extra.sorted().joined(separator: ", ")); a step has weight and hold.")
+                    throw invalid(
+                        "step \(index + 1): unknown field\(extra.count > 1 ? "s" : "") \(extra.sorted().joined(separator: ", ")); a step has weight and hold."
+                    )
                 }
-                guard let weight = number(fields["weight"]) else { throw invalid("step \(index + 1): `weight` (a percentage) is required.") }
+                guard let weight = number(fields["weight"]) else {
+                    throw invalid("step \(index + 1): `weight` (a percentage) is required.")
+                }
                 stages.append(.weight(percent: weight, hold: try duration(fields["hold"], "step \(index + 1) hold")))
             }
             kind = .steps(stages)
         }
-        let judge = try map["judge"].map { (section: Any) throws(RelctlError) in try JudgePolicyParser.parse(section, place: place) }
+        let judge = try map["judge"].map { (section: Any) throws(RelctlError) in
+            try JudgePolicyParser.parse(section, place: place)
+        }
         let policy = DeploymentPolicy(name: name, kind: kind, source: source, judge: judge)
         do { try policy.validate() } catch { throw invalid(error.message) }
         return PolicyCatalog.Entry(policy: policy, aliases: aliases, description: map["description"] as? String)

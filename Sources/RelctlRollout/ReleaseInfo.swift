@@ -36,7 +36,9 @@ public struct ReleaseInfo: Encodable, Sendable {
     public var alarms: [DeploymentInfo.Alarm]?
     public var events: [DeploymentInfo.Event]?
 
-    public init(_ release: ReleaseGroup, alarms states: [String: AlarmStatus] = [:], events: [DeploymentEventEntry]? = nil) {
+    public init(
+        _ release: ReleaseGroup, alarms states: [String: AlarmStatus] = [:], events: [DeploymentEventEntry]? = nil
+    ) {
         let machine = DeploymentInfo(release.machine, alarms: states, events: events)
         releaseId = release.id
         name = release.name
@@ -54,8 +56,9 @@ public struct ReleaseInfo: Encodable, Sendable {
         nextShiftTime = machine.nextShiftTime
         estimatedCompletionTime = machine.estimatedCompletionTime
         members = release.members.map {
-            Member(functionName: $0.functionName, alias: $0.alias, currentVersion: String($0.currentVersion),
-                   targetVersion: String($0.targetVersion), weight: $0.aliasWeight)
+            Member(
+                functionName: $0.functionName, alias: $0.alias, currentVersion: String($0.currentVersion),
+                targetVersion: String($0.targetVersion), weight: $0.aliasWeight)
         }
         steps = machine.steps
         hooks = machine.hooks

@@ -28,7 +28,9 @@ extension RolloutEngine: MetricSink {
     /// other processes are woken to see the change.
     public func putMetricData(_ datapoints: [MetricDatapoint]) async throws(RelctlError) {
         for datapoint in datapoints {
-            guard datapoint.value.isFinite else { throw RelctlError(.invalidParameterValue, "Metric values must be finite numbers.") }
+            guard datapoint.value.isFinite else {
+                throw RelctlError(.invalidParameterValue, "Metric values must be finite numbers.")
+            }
             guard !datapoint.metric.isEmpty, datapoint.metric.count <= 255 else {
                 throw RelctlError(.invalidParameterValue, "The metric name must be 1–255 characters.")
             }
@@ -40,8 +42,11 @@ extension RolloutEngine: MetricSink {
             try tx.insertMetricData(datapoints)
             var cache = AlarmCache()
             var changed = false
-            for var deployment in try tx.activeDeployments() where !deployment.alarms.isEmpty || deployment.policy.judge != nil {
-                let watches = try Self.judgeWatches(deployment, datapoints) || Self.anyAlarm(tx, deployment.alarms, watches: watched)
+            for var deployment in try tx.activeDeployments()
+            where !deployment.alarms.isEmpty || deployment.policy.judge != nil {
+                let watches =
+                    try Self.judgeWatches(deployment, datapoints)
+                    || Self.anyAlarm(tx, deployment.alarms, watches: watched)
                 guard watches else { continue }
                 let before = deployment
                 try Self.advance(tx, &deployment, cache: &cache)
@@ -67,8 +72,10 @@ extension RolloutEngine: MetricSink {
             let now = tx.now
             return try tx.alarms().map { alarm in
                 let definition = alarm.definition
-                let target = definition.executedVersion == "target"
-                    ? try tx.latestTargetVersion(function: definition.functionName, alias: Self.aliasName(of: definition)) : nil
+                let target =
+                    definition.executedVersion == "target"
+                    ? try tx.latestTargetVersion(
+                        function: definition.functionName, alias: Self.aliasName(of: definition)) : nil
                 let evaluation = try Self.evaluate(tx, alarm, now: now, targetVersion: target, prometheus: readings)
                 let updated = try Self.save(tx, alarm, evaluation, now: now, onlyOnStateChange: false)
                 return AlarmStatus(
@@ -104,8 +111,10 @@ extension RolloutEngine: MetricSink {
 
     /// The deployment's alarms as they are at `now` (`target` meaning its target version);
     /// with `save`, state changes are stored.
-    static func observeAlarms(_ tx: any RolloutTransaction, _ deployment: Deployment, now: Double, cache: inout AlarmCache,
-                              save: Bool) throws -> [String: AlarmObservation] {
+    static func observeAlarms(
+        _ tx: any RolloutTransaction, _ deployment: Deployment, now: Double, cache: inout AlarmCache,
+        save: Bool
+    ) throws -> [String: AlarmObservation] {
         var result: [String: AlarmObservation] = [:]
         for name in deployment.alarms {
             let key = "\(name)@\(deployment.targetVersion)"
@@ -114,7 +123,8 @@ extension RolloutEngine: MetricSink {
                 continue
             }
             guard let alarm = try tx.alarm(name) else { continue }
-            let evaluation = try evaluate(tx, alarm, now: now, targetVersion: deployment.targetVersion, prometheus: cache.prometheus)
+            let evaluation = try evaluate(
+                tx, alarm, now: now, targetVersion: deployment.targetVersion, prometheus: cache.prometheus)
             if save { try Self.save(tx, alarm, evaluation, now: now, onlyOnStateChange: true) }
             let observation = AlarmObservation(state: evaluation.state, reason: evaluation.reason)
             cache.observations[key] = observation
@@ -124,23 +134,28 @@ extension RolloutEngine: MetricSink {
     }
 
     /// Evaluates an alarm at `now` over its evaluation range (see `MetricPeriods`).
-    static func evaluate(_ tx: any RolloutTransaction, _ alarm: StoredAlarm, now: Double, targetVersion: Int?,
-                         prometheus readings: [String: PrometheusReading] = [:]) throws -> AlarmEvaluation {
+    static func evaluate(
+        _ tx: any RolloutTransaction, _ alarm: StoredAlarm, now: Double, targetVersion: Int?,
+        prometheus readings: [String: PrometheusReading] = [:]
+    ) throws -> AlarmEvaluation {
         let definition = alarm.definition
         let periods = MetricPeriods.ending(at: now, period: definition.period, count: definition.evaluationRange)
         if definition.prometheus != nil {
-            return prometheusEvaluation(alarm, periods: periods, reading: readings[PrometheusReading.key(alarm.name, target: targetVersion)])
+            return prometheusEvaluation(
+                alarm, periods: periods, reading: readings[PrometheusReading.key(alarm.name, target: targetVersion)])
         }
         let version: String?
         switch definition.executedVersion {
         case "target"?: version = targetVersion.map(String.init) ?? "-none-"
         case let other: version = other
         }
-        let samples = try tx.metricSamples(MetricQuery(
-            function: definition.functionName, metric: definition.metric, from: periods.firstStart, to: periods.end,
-            resource: definition.resource, executedVersion: version))
-        var evaluation = AlarmEvaluator.evaluate(definition, periods: periods.datapoints(samples, statistic: definition.statistic),
-                                                 previous: alarm.state)
+        let samples = try tx.metricSamples(
+            MetricQuery(
+                function: definition.functionName, metric: definition.metric, from: periods.firstStart, to: periods.end,
+                resource: definition.resource, executedVersion: version))
+        var evaluation = AlarmEvaluator.evaluate(
+            definition, periods: periods.datapoints(samples, statistic: definition.statistic),
+            previous: alarm.state)
         if definition.executedVersion == "target", targetVersion == nil {
             evaluation.reason += " (no deployment on \(definition.functionName) yet, so `target` matches no version)"
         }
@@ -149,13 +164,16 @@ extension RolloutEngine: MetricSink {
 
     /// Saves a new state (and when it changed); returns the time of the last state change.
     @discardableResult
-    static func save(_ tx: any RolloutTransaction, _ alarm: StoredAlarm, _ evaluation: AlarmEvaluation, now: Double,
-                     onlyOnStateChange: Bool) throws -> Double {
+    static func save(
+        _ tx: any RolloutTransaction, _ alarm: StoredAlarm, _ evaluation: AlarmEvaluation, now: Double,
+        onlyOnStateChange: Bool
+    ) throws -> Double {
         let changed = alarm.state != evaluation.state
         if onlyOnStateChange && !changed { return alarm.updatedAt }
         if changed || alarm.reason != evaluation.reason || alarm.datapoints != evaluation.datapoints {
-            try tx.saveAlarmState(alarm.name, state: evaluation.state, reason: evaluation.reason, datapoints: evaluation.datapoints,
-                                  changedAt: changed ? now : alarm.updatedAt)
+            try tx.saveAlarmState(
+                alarm.name, state: evaluation.state, reason: evaluation.reason, datapoints: evaluation.datapoints,
+                changedAt: changed ? now : alarm.updatedAt)
         }
         return changed ? now : alarm.updatedAt
     }

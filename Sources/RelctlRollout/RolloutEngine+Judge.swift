@@ -22,9 +22,13 @@ struct JudgeStep {
     /// The state, read (or started, on the deployment's first advance) once per step.
     mutating func load(_ tx: any RolloutTransaction, _ deployment: Deployment, now: Double) throws -> DeploymentJudge {
         if let state { return state }
-        let loaded = try tx.deploymentJudge(deploymentId: deployment.id)
-            ?? DeploymentJudge(judge: Judge(configuration: configuration, baselineLatencies: try RolloutEngine.referenceLatencies(tx, deployment, before: now)),
-                               judgedThrough: now.rounded(.down))
+        let loaded =
+            try tx.deploymentJudge(deploymentId: deployment.id)
+            ?? DeploymentJudge(
+                judge: Judge(
+                    configuration: configuration,
+                    baselineLatencies: try RolloutEngine.referenceLatencies(tx, deployment, before: now)),
+                judgedThrough: now.rounded(.down))
         state = loaded
         dirty = dirty || cursor == nil
         return loaded
@@ -34,15 +38,20 @@ struct JudgeStep {
     /// transaction, before the machine's own tick).
     /// `source`: what Prometheus answered before the transaction, for a judge with a `source:` (nil:
     /// not queried on this path — such a judge then reads nothing new).
-    mutating func decide(_ tx: any RolloutTransaction, _ deployment: inout Deployment, now: Double,
-                         source: JudgeSourceReading? = nil) throws -> [DeploymentAction] {
+    mutating func decide(
+        _ tx: any RolloutTransaction, _ deployment: inout Deployment, now: Double,
+        source: JudgeSourceReading? = nil
+    ) throws -> [DeploymentAction] {
         guard deployment.status.isActive else { return [] }
         // From a Prometheus source: as far as its answer covers, nothing when it failed.
         let external = configuration.source != nil
-        let through = external ? (source.flatMap { $0.failure == nil ? $0.through : nil } ?? 0) : DeploymentJudge.closedThrough(now: now)
+        let through =
+            external
+            ? (source.flatMap { $0.failure == nil ? $0.through : nil } ?? 0) : DeploymentJudge.closedThrough(now: now)
         let split = deployment.aliasWeight > 0 && deployment.aliasWeight < 100
         let endOfLastHold = Self.lastHoldEnded(deployment, now: now)
-        let due = cursor == nil || cursor!.weight != deployment.aliasWeight || endOfLastHold
+        let due =
+            cursor == nil || cursor!.weight != deployment.aliasWeight || endOfLastHold
             || (split && through > cursor!.judgedThrough) || source != nil
         guard due else { return [] }
         var judge = try load(tx, deployment, now: now)
@@ -51,18 +60,27 @@ struct JudgeStep {
         var actions: [DeploymentAction] = []
         if external, let source, source.failure != judge.sourceProblem {
             judge.sourceProblem = source.failure
-            let message = source.failure.map { "Canary judge: Prometheus data is missing (\($0)); no evidence is counted until it answers." }
+            let message =
+                source.failure.map {
+                    "Canary judge: Prometheus data is missing (\($0)); no evidence is counted until it answers."
+                }
                 ?? "Canary judge: Prometheus answers again; judging from the first unread window."
-            actions.append(.record(DeploymentEvent(at: now, kind: "JudgeSource", message: message,
-                                                   details: source.failure.map { ["missingData": $0] } ?? [:])))
+            actions.append(
+                .record(
+                    DeploymentEvent(
+                        at: now, kind: "JudgeSource", message: message,
+                        details: source.failure.map { ["missingData": $0] } ?? [:])))
         }
         if through > judge.judgedThrough {
             // Only the seconds since the judge last read, and none before traffic was first split.
             let firstSplit = judge.weights.first { $0.percent > 0 && $0.percent < 100 }?.at.rounded(.down)
             if let firstSplit, firstSplit < through {
                 let from = max(judge.judgedThrough, firstSplit)
-                let samples = external ? source!.samples
-                    : try RolloutEngine.judgeSamples(tx, deployment, from: from, to: through, latency: configuration.latency != nil)
+                let samples =
+                    external
+                    ? source!.samples
+                    : try RolloutEngine.judgeSamples(
+                        tx, deployment, from: from, to: through, latency: configuration.latency != nil)
                 judge.judgedThrough = from
                 judge.feed(samples, through: through)
             } else {
@@ -93,13 +111,15 @@ struct JudgeStep {
         if Self.lastHoldEnded(deployment, now: now), !judge.endOfLastHoldJudged {
             judge.endOfLastHoldJudged = true
             let end = judge.judge.verdictAtEndOfLastHold
-            actions.append(.record(Self.event(judge, deployment, now: now, verdict: end, prefix: "End of the last hold")))
+            actions.append(
+                .record(Self.event(judge, deployment, now: now, verdict: end, prefix: "End of the last hold")))
             switch end {
             case .abort(let reason):
                 actions += Self.abort(&deployment, judge, now: now, reason: reason)
             case .pause(let reason):
                 judge.pausedByJudge = true
-                actions += try deployment.pause(now: now, by: "the canary judge (\(reason); resume or promote to go on, stop to roll back)")
+                actions += try deployment.pause(
+                    now: now, by: "the canary judge (\(reason); resume or promote to go on, stop to roll back)")
             case .promote, .continue:
                 break  // the machine's own tick goes on to 100%
             }
@@ -122,8 +142,9 @@ struct JudgeStep {
     static func lastHoldEnded(_ deployment: Deployment, now: Double) -> Bool {
         let stages = deployment.policy.stages
         guard deployment.status == .inProgress, deployment.phase == .allowTraffic, !stages.isEmpty,
-              deployment.stageIndex == stages.count - 1, case .weight(_, let hold) = stages[stages.count - 1],
-              let started = deployment.stageStartedAt else { return false }
+            deployment.stageIndex == stages.count - 1, case .weight(_, let hold) = stages[stages.count - 1],
+            let started = deployment.stageStartedAt
+        else { return false }
         return now - started >= hold
     }
 
@@ -132,38 +153,52 @@ struct JudgeStep {
     static func mayEndHold(_ deployment: Deployment, judge: Judge) -> Bool {
         let stages = deployment.policy.stages
         guard deployment.status == .inProgress, deployment.phase == .allowTraffic, deployment.stageIndex < stages.count,
-              case .weight(let percent, _) = stages[deployment.stageIndex] else { return false }
+            case .weight(let percent, _) = stages[deployment.stageIndex]
+        else { return false }
         return abs(judge.stepWeight * 100 - percent) < 1e-9 && abs(deployment.aliasWeight - percent) < 1e-9
     }
 
-    static func abort(_ deployment: inout Deployment, _ judge: DeploymentJudge, now: Double, reason: String) -> [DeploymentAction] {
-        deployment.fail(now: now, code: "ALARM_ACTIVE",
-                        message: "The canary judge aborted at \(DeploymentPolicy.percentText(deployment.weight)) to version \(deployment.targetVersion): \(reason)",
-                        details: judge.judge.evidence.details.merging(["judge": "abort"]) { _, new in new })
+    static func abort(
+        _ deployment: inout Deployment, _ judge: DeploymentJudge, now: Double, reason: String
+    ) -> [DeploymentAction] {
+        deployment.fail(
+            now: now, code: "ALARM_ACTIVE",
+            message:
+                "The canary judge aborted at \(DeploymentPolicy.percentText(deployment.weight)) to version \(deployment.targetVersion): \(reason)",
+            details: judge.judge.evidence.details.merging(["judge": "abort"]) { _, new in new })
     }
 
-    static func event(_ judge: DeploymentJudge, _ deployment: Deployment, now: Double, verdict: JudgeVerdict, prefix: String) -> DeploymentEvent {
+    static func event(
+        _ judge: DeploymentJudge, _ deployment: Deployment, now: Double, verdict: JudgeVerdict, prefix: String
+    ) -> DeploymentEvent {
         let evidence = judge.judge.evidence
         let ratio = evidence.errors.ratio.map { String(format: "%.2g×", $0) } ?? "–"
-        let summary = "canary \(evidence.canary.errors)/\(evidence.canary.invocations) errors vs baseline \(evidence.baseline.errors)/\(evidence.baseline.invocations), ratio \(ratio) [\(String(format: "%.3g", evidence.errors.ratioLow))×–\(String(format: "%.3g", evidence.errors.ratioHigh))×], harm \(Judge.numberText(evidence.errors.harm))/\(Judge.numberText(evidence.errors.harmThreshold))"
+        let summary =
+            "canary \(evidence.canary.errors)/\(evidence.canary.invocations) errors vs baseline \(evidence.baseline.errors)/\(evidence.baseline.invocations), ratio \(ratio) [\(String(format: "%.3g", evidence.errors.ratioLow))×–\(String(format: "%.3g", evidence.errors.ratioHigh))×], harm \(Judge.numberText(evidence.errors.harm))/\(Judge.numberText(evidence.errors.harmThreshold))"
         var details = evidence.details
         details["verdict"] = verdict.word
         if case .abort(let reason) = verdict { details["reason"] = reason }
         if case .pause(let reason) = verdict { details["reason"] = reason }
-        return DeploymentEvent(at: now, kind: "JudgeVerdict", message: "\(prefix): \(verdict.text) (\(summary))", details: details)
+        return DeploymentEvent(
+            at: now, kind: "JudgeVerdict", message: "\(prefix): \(verdict.text) (\(summary))", details: details)
     }
 }
 
 extension RolloutEngine {
     /// The judged alias's per-second samples in `[from, to)`: the runtime's Invocations, Errors (and
     /// Duration when latency is judged) of the target and the current version, on `function:alias`.
-    static func judgeSamples(_ tx: any RolloutTransaction, _ deployment: Deployment, from: Double, to: Double, latency: Bool) throws -> JudgeSamples {
+    static func judgeSamples(
+        _ tx: any RolloutTransaction, _ deployment: Deployment, from: Double, to: Double, latency: Bool
+    ) throws -> JudgeSamples {
         var samples = JudgeSamples()
         let resource = "\(deployment.functionName):\(deployment.alias)"
-        for (side, version) in [(JudgeSamples.Side.canary, deployment.targetVersion), (.baseline, deployment.currentVersion)] {
+        for (side, version) in [
+            (JudgeSamples.Side.canary, deployment.targetVersion), (.baseline, deployment.currentVersion),
+        ] {
             for metric in ["Invocations", "Errors"] + (latency ? ["Duration"] : []) {
-                let query = MetricQuery(function: deployment.functionName, metric: metric, from: from, to: to, resource: resource,
-                                        executedVersion: String(version))
+                let query = MetricQuery(
+                    function: deployment.functionName, metric: metric, from: from, to: to, resource: resource,
+                    executedVersion: String(version))
                 for sample in try tx.metricSamples(query) {
                     samples.add(side, metric: metric, timestamp: sample.timestamp, value: sample.value)
                 }
@@ -174,37 +209,48 @@ extension RolloutEngine {
 
     /// The baseline's durations on the alias in the hour before `time` (the newest 5,000), so the
     /// latency thresholds are fixed before the first judged second; nil when latency is not judged.
-    static func referenceLatencies(_ tx: any RolloutTransaction, _ deployment: Deployment, before time: Double) throws -> [Double]? {
+    static func referenceLatencies(
+        _ tx: any RolloutTransaction, _ deployment: Deployment, before time: Double
+    ) throws -> [Double]? {
         guard deployment.policy.judge?.latency != nil else { return nil }
-        let samples = try tx.metricSamples(MetricQuery(
-            function: deployment.functionName, metric: "Duration", from: time - 3600, to: time,
-            resource: "\(deployment.functionName):\(deployment.alias)", executedVersion: String(deployment.currentVersion)))
+        let samples = try tx.metricSamples(
+            MetricQuery(
+                function: deployment.functionName, metric: "Duration", from: time - 3600, to: time,
+                resource: "\(deployment.functionName):\(deployment.alias)",
+                executedVersion: String(deployment.currentVersion)))
         return samples.sorted { $0.timestamp < $1.timestamp }.suffix(5000).map(\.value)
     }
 
     /// Whether a tick has work for the deployment's judge (closed seconds to feed while traffic is
     /// split, or a weight it has not seen), read from its cursor without decoding its state.
-    static func judgeDue(_ tx: any RolloutTransaction, _ deployment: Deployment, now: Double, source: JudgeSourceReading? = nil) throws -> Bool {
+    static func judgeDue(
+        _ tx: any RolloutTransaction, _ deployment: Deployment, now: Double, source: JudgeSourceReading? = nil
+    ) throws -> Bool {
         guard let judge = deployment.policy.judge, deployment.status.isActive else { return false }
         guard let cursor = try tx.judgeCursor(deploymentId: deployment.id) else { return true }
         if cursor.weight != deployment.aliasWeight { return true }
         // A Prometheus-sourced judge has news only when the source was read (its answer or its failure).
         if judge.source != nil { return source != nil }
-        return deployment.aliasWeight > 0 && deployment.aliasWeight < 100 && DeploymentJudge.closedThrough(now: now) > cursor.judgedThrough
+        return deployment.aliasWeight > 0 && deployment.aliasWeight < 100
+            && DeploymentJudge.closedThrough(now: now) > cursor.judgedThrough
     }
 
     /// The deployment's judge reads these datapoints' metrics.
     static func judgeWatches(_ deployment: Deployment, _ datapoints: [MetricDatapoint]) -> Bool {
         guard deployment.policy.judge != nil else { return false }
-        return datapoints.contains { $0.functionName == deployment.functionName && ["Invocations", "Errors", "Duration"].contains($0.metric) }
+        return datapoints.contains {
+            $0.functionName == deployment.functionName && ["Invocations", "Errors", "Duration"].contains($0.metric)
+        }
     }
 
     // MARK: - Replay
 
     /// `relctl judge replay`: the deployment's recorded per-second metrics (the seconds its traffic
     /// was split, at the weights it set) fed through `configuration`'s judge, with every change of verdict.
-    public func replayJudge(_ deployment: Deployment, weights: [DeploymentJudge.WeightMark], configuration: JudgeConfiguration,
-                            policy: String) async throws(RelctlError) -> JudgeReplay {
+    public func replayJudge(
+        _ deployment: Deployment, weights: [DeploymentJudge.WeightMark], configuration: JudgeConfiguration,
+        policy: String
+    ) async throws(RelctlError) -> JudgeReplay {
         try configuration.validate()
         var copy = deployment
         copy.policy.judge = configuration
@@ -213,10 +259,13 @@ extension RolloutEngine {
             let start = weights.first { $0.percent > 0 && $0.percent < 100 }?.at.rounded(.down)
             let end = (judged.completeTime.map { $0.rounded(.up) } ?? DeploymentJudge.closedThrough(now: tx.now))
             var state = DeploymentJudge(
-                judge: Judge(configuration: configuration, baselineLatencies: try Self.referenceLatencies(tx, judged, before: start ?? end)),
+                judge: Judge(
+                    configuration: configuration,
+                    baselineLatencies: try Self.referenceLatencies(tx, judged, before: start ?? end)),
                 judgedThrough: start ?? end, weights: weights)
-            var replay = JudgeReplay(deploymentId: judged.id, policy: policy, start: start, seconds: 0, changes: [], outcome: "",
-                                     evidence: state.judge.evidence)
+            var replay = JudgeReplay(
+                deploymentId: judged.id, policy: policy, start: start, seconds: 0, changes: [], outcome: "",
+                evidence: state.judge.evidence)
             guard let start, start < end else {
                 replay.outcome = "The deployment never split traffic between its versions: nothing to judge."
                 return replay
@@ -233,7 +282,8 @@ extension RolloutEngine {
                 // A new step (weight) is a change too: its promote is a hold ending early.
                 let weight = state.weight(at: second - 0.5)
                 if !verdict.sameKind(as: last) || replay.changes.last?.weight != weight {
-                    replay.changes.append(.init(offset: second - 1 - start, weight: weight, verdict: verdict.word, text: verdict.text))
+                    replay.changes.append(
+                        .init(offset: second - 1 - start, weight: weight, verdict: verdict.word, text: verdict.text))
                     last = verdict
                 }
                 if case .abort = verdict { break }
@@ -243,11 +293,18 @@ extension RolloutEngine {
             replay.evidence = state.judge.evidence
             let stopped = replay.changes.last { ["ABORT", "PAUSE"].contains($0.verdict) }
             if let stopped {
-                replay.outcome = "Would have \(stopped.verdict == "ABORT" ? "aborted" : "paused") at +\(DurationText.format(stopped.offset)) (\(DeploymentPolicy.percentText(stopped.weight))): \(stopped.text)"
+                replay.outcome =
+                    "Would have \(stopped.verdict == "ABORT" ? "aborted" : "paused") at +\(DurationText.format(stopped.offset)) (\(DeploymentPolicy.percentText(stopped.weight))): \(stopped.text)"
             } else {
                 let promotes = replay.changes.filter { $0.verdict == "PROMOTE" }
                 let end = state.judge.verdictAtEndOfLastHold
-                replay.outcome = (promotes.isEmpty ? "Never promoted early" : "Would have ended holds early at " + promotes.map { "+\(DurationText.format($0.offset)) (\(DeploymentPolicy.percentText($0.weight)))" }.joined(separator: ", "))
+                replay.outcome =
+                    (promotes.isEmpty
+                        ? "Never promoted early"
+                        : "Would have ended holds early at "
+                            + promotes.map {
+                                "+\(DurationText.format($0.offset)) (\(DeploymentPolicy.percentText($0.weight)))"
+                            }.joined(separator: ", "))
                     + "; at the end of its traffic: \(end.text)"
             }
             return replay
@@ -284,7 +341,9 @@ extension DeploymentJudge {
         for event in events {
             switch event.kind {
             case "Shift":
-                guard let text = event.details["weight"], let percent = Double(text.replacingOccurrences(of: "%", with: "")) else { continue }
+                guard let text = event.details["weight"],
+                    let percent = Double(text.replacingOccurrences(of: "%", with: ""))
+                else { continue }
                 marks.append(WeightMark(at: event.at, percent: percent))
             case "Rollback":
                 if marks.last?.percent != 0 { marks.append(WeightMark(at: event.at, percent: 0)) }

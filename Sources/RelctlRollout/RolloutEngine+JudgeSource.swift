@@ -24,29 +24,43 @@ extension RolloutEngine {
             var start: Double
             var end: Double
         }
-        let plans = (try? await store.read { tx -> [Plan] in
-            let now = tx.now
-            var plans: [Plan] = []
-            for deployment in try tx.activeDeployments() where id == nil || deployment.id == id {
-                guard let source = deployment.policy.judge?.source, deployment.aliasWeight > 0, deployment.aliasWeight < 100,
-                      let cursor = try tx.judgeCursor(deploymentId: deployment.id),
-                      let times = source.evaluationTimes(judgedThrough: cursor.judgedThrough, now: now) else { continue }
-                let values = ["target": String(deployment.targetVersion), "current": String(deployment.currentVersion),
-                              "function": deployment.functionName, "alias": deployment.alias]
-                plans.append(Plan(deploymentId: deployment.id, source: source, values: values, start: times.start, end: times.end))
-            }
-            return plans
-        }) ?? []
+        let plans =
+            (try? await store.read { tx -> [Plan] in
+                let now = tx.now
+                var plans: [Plan] = []
+                for deployment in try tx.activeDeployments() where id == nil || deployment.id == id {
+                    guard let source = deployment.policy.judge?.source, deployment.aliasWeight > 0,
+                        deployment.aliasWeight < 100,
+                        let cursor = try tx.judgeCursor(deploymentId: deployment.id),
+                        let times = source.evaluationTimes(judgedThrough: cursor.judgedThrough, now: now)
+                    else { continue }
+                    let values = [
+                        "target": String(deployment.targetVersion), "current": String(deployment.currentVersion),
+                        "function": deployment.functionName, "alias": deployment.alias,
+                    ]
+                    plans.append(
+                        Plan(
+                            deploymentId: deployment.id, source: source, values: values, start: times.start,
+                            end: times.end))
+                }
+                return plans
+            }) ?? []
         guard !plans.isEmpty else { return [:] }
         return await withTaskGroup(of: (String, JudgeSourceReading).self) { group in
             for plan in plans {
                 group.addTask {
                     // The four counters at once: a source that does not answer costs one timeout, not four.
-                    let answers = await withTaskGroup(of: (String, Result<[(time: Double, value: Double)], PrometheusFailure>).self) { queries in
+                    let answers = await withTaskGroup(
+                        of: (String, Result<[(time: Double, value: Double)], PrometheusFailure>).self
+                    ) { queries in
                         for (field, _, _, query) in plan.source.queries {
                             queries.addTask {
-                                (field, await Self.fetchRange(query, query: query.substituted(plan.values), start: plan.start, end: plan.end,
-                                                              step: plan.source.step))
+                                (
+                                    field,
+                                    await Self.fetchRange(
+                                        query, query: query.substituted(plan.values), start: plan.start, end: plan.end,
+                                        step: plan.source.step)
+                                )
                             }
                         }
                         var answers: [String: Result<[(time: Double, value: Double)], PrometheusFailure>] = [:]
@@ -68,9 +82,17 @@ extension RolloutEngine {
                         }
                     }
                     if !failures.isEmpty {
-                        return (plan.deploymentId, JudgeSourceReading(through: plan.start, samples: JudgeSamples(), failure: failures.joined(separator: "; ")))
+                        return (
+                            plan.deploymentId,
+                            JudgeSourceReading(
+                                through: plan.start, samples: JudgeSamples(), failure: failures.joined(separator: "; "))
+                        )
                     }
-                    return (plan.deploymentId, JudgeSourceReading(through: plan.end, samples: JudgeSource.samples(points, source: plan.source), failure: nil))
+                    return (
+                        plan.deploymentId,
+                        JudgeSourceReading(
+                            through: plan.end, samples: JudgeSource.samples(points, source: plan.source), failure: nil)
+                    )
                 }
             }
             var result: [String: JudgeSourceReading] = [:]

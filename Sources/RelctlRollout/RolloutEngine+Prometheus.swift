@@ -52,47 +52,59 @@ extension RolloutEngine {
     /// Queries Prometheus for the Prometheus-sourced alarms of the active deployments (only `id`'s
     /// when given), all at once, each with the timeout. Nothing is read when no deployment has an alarm.
     func prometheusReadings(only id: String?) async -> [String: PrometheusReading] {
-        let plans = (try? await store.read { tx -> [PrometheusPlan] in
-            let now = tx.now
-            var plans: [String: PrometheusPlan] = [:]
-            for deployment in try tx.activeDeployments() where (id == nil || deployment.id == id) && !deployment.alarms.isEmpty {
-                for name in deployment.alarms {
-                    guard let alarm = try tx.alarm(name), alarm.definition.prometheus != nil else { continue }
-                    let plan = Self.plan(alarm.definition, now: now, target: deployment.targetVersion, current: deployment.currentVersion,
-                                         alias: deployment.alias)
-                    plans[plan.key] = plan
+        let plans =
+            (try? await store.read { tx -> [PrometheusPlan] in
+                let now = tx.now
+                var plans: [String: PrometheusPlan] = [:]
+                for deployment in try tx.activeDeployments()
+                where (id == nil || deployment.id == id) && !deployment.alarms.isEmpty {
+                    for name in deployment.alarms {
+                        guard let alarm = try tx.alarm(name), alarm.definition.prometheus != nil else { continue }
+                        let plan = Self.plan(
+                            alarm.definition, now: now, target: deployment.targetVersion,
+                            current: deployment.currentVersion,
+                            alias: deployment.alias)
+                        plans[plan.key] = plan
+                    }
                 }
-            }
-            return Array(plans.values)
-        }) ?? []
+                return Array(plans.values)
+            }) ?? []
         return await Self.query(plans)
     }
 
     /// The same for every Prometheus alarm as `alarm list` shows it (`target`: the function's latest deployment).
     func prometheusReadingsForAllAlarms() async -> [String: PrometheusReading] {
-        let plans = (try? await store.read { tx -> [PrometheusPlan] in
-            let now = tx.now
-            return try tx.alarms().compactMap { alarm -> PrometheusPlan? in
-                let definition = alarm.definition
-                guard definition.prometheus != nil else { return nil }
-                let alias = Self.aliasName(of: definition)
-                let target = try tx.latestTargetVersion(function: definition.functionName, alias: alias)
-                let deployment = try tx.activeDeployment(function: definition.functionName, alias: alias ?? "")
-                return Self.plan(definition, now: now, target: target, current: deployment?.currentVersion, alias: alias ?? deployment?.alias)
-            }
-        }) ?? []
+        let plans =
+            (try? await store.read { tx -> [PrometheusPlan] in
+                let now = tx.now
+                return try tx.alarms().compactMap { alarm -> PrometheusPlan? in
+                    let definition = alarm.definition
+                    guard definition.prometheus != nil else { return nil }
+                    let alias = Self.aliasName(of: definition)
+                    let target = try tx.latestTargetVersion(function: definition.functionName, alias: alias)
+                    let deployment = try tx.activeDeployment(function: definition.functionName, alias: alias ?? "")
+                    return Self.plan(
+                        definition, now: now, target: target, current: deployment?.currentVersion,
+                        alias: alias ?? deployment?.alias)
+                }
+            }) ?? []
         return await Self.query(plans)
     }
 
-    static func plan(_ definition: AlarmDefinition, now: Double, target: Int?, current: Int?, alias: String?) -> PrometheusPlan {
+    static func plan(
+        _ definition: AlarmDefinition, now: Double, target: Int?, current: Int?, alias: String?
+    ) -> PrometheusPlan {
         let periods = MetricPeriods.ending(at: now, period: definition.period, count: definition.evaluationRange)
-        let values = ["target": target.map(String.init), "current": current.map(String.init), "function": definition.functionName,
-                      "alias": alias ?? aliasName(of: definition)].compactMapValues { $0 }
+        let values = [
+            "target": target.map(String.init), "current": current.map(String.init), "function": definition.functionName,
+            "alias": alias ?? aliasName(of: definition),
+        ].compactMapValues { $0 }
         let source = definition.prometheus!
         // Each period's value is the query evaluated at the period's end (the newest one: now).
-        return PrometheusPlan(key: PrometheusReading.key(definition.name, target: target), source: source,
-                              query: source.substituted(values), start: periods.firstStart + Double(definition.period),
-                              end: min(periods.end, now), period: Double(definition.period))
+        return PrometheusPlan(
+            key: PrometheusReading.key(definition.name, target: target), source: source,
+            query: source.substituted(values), start: periods.firstStart + Double(definition.period),
+            end: min(periods.end, now), period: Double(definition.period))
     }
 
     static func query(_ plans: [PrometheusPlan]) async -> [String: PrometheusReading] {
@@ -110,7 +122,9 @@ extension RolloutEngine {
     static func fetch(_ plan: PrometheusPlan) async -> PrometheusReading {
         var reading = PrometheusReading(values: [:], failure: nil, query: plan.query)
         // The newest period ends after now: its value is the one at now.
-        let times = stride(from: plan.start, through: plan.end + plan.period - 1e-6, by: plan.period).map { min($0, plan.end) }
+        let times = stride(from: plan.start, through: plan.end + plan.period - 1e-6, by: plan.period).map {
+            min($0, plan.end)
+        }
         guard let first = times.first else {
             reading.failure = "no period to query"
             return reading
@@ -130,8 +144,10 @@ extension RolloutEngine {
     }
 
     /// One `/api/v1/query_range` of `query` (placeholders already filled in) on `source`'s server, with the timeout.
-    static func fetchRange(_ source: PrometheusQuery, query: String, start: Double, end: Double,
-                           step: Double) async -> Result<[(time: Double, value: Double)], PrometheusFailure> {
+    static func fetchRange(
+        _ source: PrometheusQuery, query: String, start: Double, end: Double,
+        step: Double
+    ) async -> Result<[(time: Double, value: Double)], PrometheusFailure> {
         guard let url = source.rangeURL(query, start: start, end: end, step: step) else {
             return .failure(PrometheusFailure("cannot build a query URL from \(source.url)"))
         }
@@ -143,7 +159,9 @@ extension RolloutEngine {
             switch PrometheusQuery.parseRange(Data(body.readableBytesView)) {
             case .success(let points): return .success(points)
             case .failure(let failure):
-                return .failure(response.status.code == 200 ? failure : PrometheusFailure("HTTP \(response.status.code): \(failure.description)"))
+                return .failure(
+                    response.status.code == 200
+                        ? failure : PrometheusFailure("HTTP \(response.status.code): \(failure.description)"))
             }
         } catch {
             return .failure(PrometheusFailure("cannot query \(source.url): \(error)"))
@@ -152,13 +170,19 @@ extension RolloutEngine {
 
     /// A Prometheus alarm's evaluation from its reading: failed or empty queries are missing data
     /// (TreatMissingData decides); without a reading (a path that did not query) the stored state stands.
-    static func prometheusEvaluation(_ alarm: StoredAlarm, periods: MetricPeriods, reading: PrometheusReading?) -> AlarmEvaluation {
+    static func prometheusEvaluation(
+        _ alarm: StoredAlarm, periods: MetricPeriods, reading: PrometheusReading?
+    ) -> AlarmEvaluation {
         let definition = alarm.definition
-        guard let reading else { return AlarmEvaluation(state: alarm.state, reason: alarm.reason, datapoints: alarm.datapoints) }
+        guard let reading else {
+            return AlarmEvaluation(state: alarm.state, reason: alarm.reason, datapoints: alarm.datapoints)
+        }
         let samples = reading.values.map { MetricSample(timestamp: $0.key, value: $0.value) }
-        var evaluation = AlarmEvaluator.evaluate(definition, periods: periods.datapoints(samples, statistic: .maximum), previous: alarm.state)
+        var evaluation = AlarmEvaluator.evaluate(
+            definition, periods: periods.datapoints(samples, statistic: .maximum), previous: alarm.state)
         if let failure = reading.failure {
-            evaluation.reason += " (Prometheus: \(failure) — missing data, treated as \(definition.treatMissingData.rawValue))"
+            evaluation.reason +=
+                " (Prometheus: \(failure) — missing data, treated as \(definition.treatMissingData.rawValue))"
         }
         return evaluation
     }

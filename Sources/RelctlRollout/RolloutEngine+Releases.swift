@@ -13,8 +13,10 @@ public struct ReleaseRequest: Sendable {
     public var hookTimeout: Double
     public var autoRollback: Bool
 
-    public init(name: String, members: [ReleaseMemberSpec], policy: DeploymentPolicy, preTrafficHook: String? = nil,
-                postTrafficHook: String? = nil, alarms: [String] = [], hookTimeout: Double = 3600, autoRollback: Bool = true) {
+    public init(
+        name: String, members: [ReleaseMemberSpec], policy: DeploymentPolicy, preTrafficHook: String? = nil,
+        postTrafficHook: String? = nil, alarms: [String] = [], hookTimeout: Double = 3600, autoRollback: Bool = true
+    ) {
         self.name = name
         self.members = members
         self.policy = policy
@@ -37,48 +39,72 @@ extension RolloutEngine {
     public func createRelease(_ request: ReleaseRequest) async throws(RelctlError) -> ReleaseGroup {
         try ReleaseGroup.validateName(request.name)
         try request.policy.validate()
-        guard request.hookTimeout > 0 else { throw RelctlError(.invalidParameterValue, "--hook-timeout must be more than 0s.") }
+        guard request.hookTimeout > 0 else {
+            throw RelctlError(.invalidParameterValue, "--hook-timeout must be more than 0s.")
+        }
         guard !request.members.isEmpty else {
             throw RelctlError(.invalidParameterValue, "A release needs at least one --member FUNCTION:ALIAS=VERSION.")
         }
         guard request.members.count <= ReleaseGroup.maxMembers else {
-            throw RelctlError(.invalidParameterValue, "A release has at most \(ReleaseGroup.maxMembers) members; this one has \(request.members.count).")
+            throw RelctlError(
+                .invalidParameterValue,
+                "A release has at most \(ReleaseGroup.maxMembers) members; this one has \(request.members.count).")
         }
         var seen = Set<String>()
         var targets: [Int] = []
         for member in request.members {
             try FunctionReference.validateName(member.function)
             guard seen.insert("\(member.function):\(member.alias)").inserted else {
-                throw RelctlError(.invalidParameterValue, "--member \(member.function):\(member.alias) is given twice; a release moves each alias once.")
+                throw RelctlError(
+                    .invalidParameterValue,
+                    "--member \(member.function):\(member.alias) is given twice; a release moves each alias once.")
             }
             let target = try AliasTarget.parseVersion(member.version)
             guard target != AliasTarget.latestVersionNumber else {
-                throw RelctlError(.invalidParameterValue, "--member \(member.function):\(member.alias)=$LATEST is not allowed: a release shifts traffic to published versions; run `relctl publish` first.")
+                throw RelctlError(
+                    .invalidParameterValue,
+                    "--member \(member.function):\(member.alias)=$LATEST is not allowed: a release shifts traffic to published versions; run `relctl publish` first."
+                )
             }
             targets.append(target)
         }
         let targetVersions = targets
         let release = try await store.write { tx in
             if let active = try tx.release(named: request.name), active.status.isActive {
-                throw RelctlError(.resourceConflict, "Release \(request.name) (\(active.id)) is already \(active.status.rawValue); stop it or wait for it to finish.")
+                throw RelctlError(
+                    .resourceConflict,
+                    "Release \(request.name) (\(active.id)) is already \(active.status.rawValue); stop it or wait for it to finish."
+                )
             }
             var members: [ReleaseMember] = []
             for (spec, target) in zip(request.members, targetVersions) {
-                let current = try Self.requireShiftableAlias(tx, function: spec.function, alias: spec.alias, target: target)
-                members.append(ReleaseMember(functionName: spec.function, alias: spec.alias, currentVersion: current, targetVersion: target))
+                let current = try Self.requireShiftableAlias(
+                    tx, function: spec.function, alias: spec.alias, target: target)
+                members.append(
+                    ReleaseMember(
+                        functionName: spec.function, alias: spec.alias, currentVersion: current, targetVersion: target))
             }
-            try Self.requireAlarmsAndHooks(tx, alarms: request.alarms, hooks: [request.preTrafficHook, request.postTrafficHook])
+            try Self.requireAlarmsAndHooks(
+                tx, alarms: request.alarms, hooks: [request.preTrafficHook, request.postTrafficHook])
             let actor = tx.actor
             var release = ReleaseGroup(
                 id: Self.newReleaseId(), name: request.name, members: members, policy: request.policy,
-                preTrafficHook: request.preTrafficHook, postTrafficHook: request.postTrafficHook, alarms: request.alarms,
-                hookTimeout: request.hookTimeout, autoRollback: request.autoRollback, creator: actor, createTime: tx.now)
+                preTrafficHook: request.preTrafficHook, postTrafficHook: request.postTrafficHook,
+                alarms: request.alarms,
+                hookTimeout: request.hookTimeout, autoRollback: request.autoRollback, creator: actor, createTime: tx.now
+            )
             try tx.insertRelease(release)
-            try tx.appendReleaseEvents([.init(at: release.machine.createTime, kind: "Created",
-                message: "Created by \(actor): release \(request.name) of \(members.count) aliases (\(release.transitions)), policy \(request.policy.name)",
-                details: ["actor": actor, "release": request.name, "members": release.transitions])], to: release)
-            try tx.audit("CreateRelease", function: nil, resource: "release:\(release.id)",
-                         after: ["name": request.name, "policy": request.policy.name, "members": release.transitions])
+            try tx.appendReleaseEvents(
+                [
+                    .init(
+                        at: release.machine.createTime, kind: "Created",
+                        message:
+                            "Created by \(actor): release \(request.name) of \(members.count) aliases (\(release.transitions)), policy \(request.policy.name)",
+                        details: ["actor": actor, "release": request.name, "members": release.transitions])
+                ], to: release)
+            try tx.audit(
+                "CreateRelease", function: nil, resource: "release:\(release.id)",
+                after: ["name": request.name, "policy": request.policy.name, "members": release.transitions])
             var cache = AlarmCache()
             try Self.advanceRelease(tx, &release, cache: &cache)
             return release
@@ -91,12 +117,16 @@ extension RolloutEngine {
 
     /// Stops the release; every member is restored unless `rollback` is false.
     public func stopRelease(_ idOrName: String, rollback: Bool = true) async throws(RelctlError) -> ReleaseGroup {
-        try await releaseTransition(idOrName) { release, now, actor in try release.stop(now: now, rollback: rollback, by: actor) }
+        try await releaseTransition(idOrName) { release, now, actor in
+            try release.stop(now: now, rollback: rollback, by: actor)
+        }
     }
 
     /// Ends the current wait for every member (or, `full`, goes straight to 100% on every member).
     public func promoteRelease(_ idOrName: String, full: Bool = false) async throws(RelctlError) -> ReleaseGroup {
-        try await releaseTransition(idOrName) { release, now, actor in try release.promote(now: now, full: full, by: actor) }
+        try await releaseTransition(idOrName) { release, now, actor in
+            try release.promote(now: now, full: full, by: actor)
+        }
     }
 
     public func pauseRelease(_ idOrName: String) async throws(RelctlError) -> ReleaseGroup {
@@ -109,13 +139,18 @@ extension RolloutEngine {
 
     /// A hook's outcome for a release (`relctl deployments hook-status r-…`, the `exec:` runner).
     @discardableResult
-    public func reportReleaseHook(id: String, executionId: String, status: HookStatus, output: String? = nil) async throws(RelctlError) -> ReleaseGroup {
+    public func reportReleaseHook(
+        id: String, executionId: String, status: HookStatus, output: String? = nil
+    ) async throws(RelctlError) -> ReleaseGroup {
         try await releaseTransition(id) { release, now, _ in
             try release.reportHook(executionId: executionId, status: status, output: output, now: now)
         }
     }
 
-    func releaseTransition(_ idOrName: String, _ change: @escaping @Sendable (inout ReleaseGroup, Double, String) throws -> [DeploymentAction]) async throws(RelctlError) -> ReleaseGroup {
+    func releaseTransition(
+        _ idOrName: String,
+        _ change: @escaping @Sendable (inout ReleaseGroup, Double, String) throws -> [DeploymentAction]
+    ) async throws(RelctlError) -> ReleaseGroup {
         let release = try await store.write { tx in
             var release = try Self.requireRelease(tx, idOrName)
             let now = tx.now
@@ -142,7 +177,8 @@ extension RolloutEngine {
                 guard id == nil || release.id == id else { return false }
                 var copy = release
                 let observations = try Self.observeReleaseAlarms(tx, release, now: tx.now, cache: &cache, save: false)
-                return !copy.tick(now: tx.now, alarms: observations, newExecutionId: { "pending" }).isEmpty || copy != release
+                return !copy.tick(now: tx.now, alarms: observations, newExecutionId: { "pending" }).isEmpty
+                    || copy != release
             }.map(\.id)
         }
         guard !due.isEmpty else { return [] }
@@ -157,7 +193,9 @@ extension RolloutEngine {
     }
 
     /// One tick of one release inside the caller's transaction.
-    static func advanceRelease(_ tx: any RolloutTransaction, _ release: inout ReleaseGroup, cache: inout AlarmCache) throws {
+    static func advanceRelease(
+        _ tx: any RolloutTransaction, _ release: inout ReleaseGroup, cache: inout AlarmCache
+    ) throws {
         guard release.status.isActive else { return }
         let now = tx.now
         let observations = try observeReleaseAlarms(tx, release, now: now, cache: &cache, save: true)
@@ -167,7 +205,9 @@ extension RolloutEngine {
 
     /// Advances the active releases whose alarms watch one of `watched` (`function\0metric`), in
     /// the caller's transaction (PutMetricData). Returns whether any changed.
-    static func advanceReleases(watching watched: Set<String>, _ tx: any RolloutTransaction, cache: inout AlarmCache) throws -> Bool {
+    static func advanceReleases(
+        watching watched: Set<String>, _ tx: any RolloutTransaction, cache: inout AlarmCache
+    ) throws -> Bool {
         var changed = false
         for var release in try tx.activeReleases() where !release.machine.alarms.isEmpty {
             guard try anyAlarm(tx, release.machine.alarms, watches: watched) else { continue }
@@ -181,7 +221,9 @@ extension RolloutEngine {
     /// Applies the machine's actions to every member: a shift moves every alias (each checked
     /// against what the release last set; one moved by hand fails the release), a restore moves
     /// every alias the release still holds back to its original version. Then the events and the state.
-    static func applyRelease(_ tx: any RolloutTransaction, _ release: inout ReleaseGroup, _ actions: [DeploymentAction], now: Double) throws {
+    static func applyRelease(
+        _ tx: any RolloutTransaction, _ release: inout ReleaseGroup, _ actions: [DeploymentAction], now: Double
+    ) throws {
         var events: [DeploymentEvent] = []
         var pending = actions[...]
         while let action = pending.popFirst() {
@@ -195,16 +237,22 @@ extension RolloutEngine {
                 for member in release.members {
                     let current = try requireAliasTarget(tx, member)
                     let expected = member.target(weight: member.aliasWeight)
-                    if current != expected { moved.append("\(member.label) is \(current.summary), the release left it at \(expected.summary)") }
+                    if current != expected {
+                        moved.append(
+                            "\(member.label) is \(current.summary), the release left it at \(expected.summary)")
+                    }
                 }
                 guard moved.isEmpty else {
-                    let message = "Changed outside the release: \(moved.joined(separator: "; ")); restoring the members the release still holds and leaving the others as they are."
+                    let message =
+                        "Changed outside the release: \(moved.joined(separator: "; ")); restoring the members the release still holds and leaving the others as they are."
                     pending = release.fail(now: now, code: "INVALID_LAMBDA_CONFIGURATION", message: message)[...]
                     continue
                 }
                 for index in release.members.indices {
                     let member = release.members[index]
-                    try tx.moveAlias(function: member.functionName, alias: member.alias, to: member.target(weight: percent), cause: "Release \(release.id)")
+                    try tx.moveAlias(
+                        function: member.functionName, alias: member.alias, to: member.target(weight: percent),
+                        cause: "Release \(release.id)")
                     release.members[index].aliasWeight = percent
                 }
             case .restoreOriginal:
@@ -215,11 +263,17 @@ extension RolloutEngine {
                     if current == original {
                         release.members[index].aliasWeight = 0
                     } else if current == member.target(weight: member.aliasWeight) {
-                        try tx.moveAlias(function: member.functionName, alias: member.alias, to: original, cause: "Rollback \(release.id)")
+                        try tx.moveAlias(
+                            function: member.functionName, alias: member.alias, to: original,
+                            cause: "Rollback \(release.id)")
                         release.members[index].aliasWeight = 0
                     } else {
-                        events.append(.init(at: now, kind: "Untouched", message: "\(member.label) was changed outside the release (it is \(current.summary)); left as it is",
-                                            details: ["member": member.label, "alias": current.summary]))
+                        events.append(
+                            .init(
+                                at: now, kind: "Untouched",
+                                message:
+                                    "\(member.label) was changed outside the release (it is \(current.summary)); left as it is",
+                                details: ["member": member.label, "alias": current.summary]))
                     }
                 }
             }
@@ -230,15 +284,19 @@ extension RolloutEngine {
 
     static func requireAliasTarget(_ tx: any RolloutTransaction, _ member: ReleaseMember) throws -> AliasTarget {
         guard let current = try tx.aliasTarget(function: member.functionName, alias: member.alias) else {
-            throw RelctlError(.resourceNotFound, "Alias not found: \(tx.arn.functionArn(member.functionName, qualifier: member.alias))")
+            throw RelctlError(
+                .resourceNotFound,
+                "Alias not found: \(tx.arn.functionArn(member.functionName, qualifier: member.alias))")
         }
         return current
     }
 
     /// The release's alarms as they are at `now`; `--executed-version target` means the target of
     /// the member whose function the alarm watches. With `save`, state changes are stored.
-    static func observeReleaseAlarms(_ tx: any RolloutTransaction, _ release: ReleaseGroup, now: Double, cache: inout AlarmCache,
-                                     save: Bool) throws -> [String: AlarmObservation] {
+    static func observeReleaseAlarms(
+        _ tx: any RolloutTransaction, _ release: ReleaseGroup, now: Double, cache: inout AlarmCache,
+        save: Bool
+    ) throws -> [String: AlarmObservation] {
         var result: [String: AlarmObservation] = [:]
         for name in release.machine.alarms {
             guard let alarm = try tx.alarm(name) else { continue }
@@ -261,20 +319,28 @@ extension RolloutEngine {
 
     /// Claims a release's hook executions (`exec:` ones when `exec`, else function hooks) the way
     /// deployments' are claimed, in the caller's transaction.
-    static func claimReleaseHooks(_ tx: any RolloutTransaction, exec: Bool, runner: String, only id: String?, staleAfter: Double) throws -> [ClaimedHook] {
+    static func claimReleaseHooks(
+        _ tx: any RolloutTransaction, exec: Bool, runner: String, only id: String?, staleAfter: Double
+    ) throws -> [ClaimedHook] {
         let now = tx.now
         var claimed: [ClaimedHook] = []
         for var release in try tx.activeReleases() where id == nil || release.id == id {
-            let (executions, events) = exec ? claimExec(&release.machine, runner: runner, now: now, staleAfter: staleAfter)
-                                            : claimFunction(&release.machine, runner: runner, now: now)
+            let (executions, events) =
+                exec
+                ? claimExec(&release.machine, runner: runner, now: now, staleAfter: staleAfter)
+                : claimFunction(&release.machine, runner: runner, now: now)
             guard !executions.isEmpty else { continue }
             if !events.isEmpty { try tx.appendReleaseEvents(events, to: release) }
             try tx.updateRelease(release)
             claimed += executions.map { execution in
-                ClaimedHook(deploymentId: release.id, execution: execution, payload: [
-                    "DeploymentId": release.id, "LifecycleEventHookExecutionId": execution.executionId, "ReleaseName": release.name,
-                    "Members": release.members.map { "\($0.label)=\($0.currentVersion)->\($0.targetVersion)" }.joined(separator: ","),
-                ])
+                ClaimedHook(
+                    deploymentId: release.id, execution: execution,
+                    payload: [
+                        "DeploymentId": release.id, "LifecycleEventHookExecutionId": execution.executionId,
+                        "ReleaseName": release.name,
+                        "Members": release.members.map { "\($0.label)=\($0.currentVersion)->\($0.targetVersion)" }
+                            .joined(separator: ","),
+                    ])
             }
         }
         return claimed
@@ -294,7 +360,10 @@ extension RolloutEngine {
 
     static func requireRelease(_ tx: any RolloutTransaction, _ idOrName: String) throws -> ReleaseGroup {
         if let release = try tx.release(id: idOrName) ?? tx.release(named: idOrName) { return release }
-        throw RelctlError(.resourceNotFound, "Release \(idOrName) does not exist (give a release id r-… or a release name; `relctl release list` shows them).")
+        throw RelctlError(
+            .resourceNotFound,
+            "Release \(idOrName) does not exist (give a release id r-… or a release name; `relctl release list` shows them)."
+        )
     }
 
     /// `r-` and nine characters, like deployments' `d-…`.

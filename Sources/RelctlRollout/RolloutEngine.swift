@@ -14,8 +14,10 @@ public struct DeploymentRequest: Sendable {
     public var hookTimeout: Double
     public var autoRollback: Bool
 
-    public init(function: String, alias: String, targetVersion: String, policy: DeploymentPolicy, preTrafficHook: String? = nil,
-                postTrafficHook: String? = nil, alarms: [String] = [], hookTimeout: Double = 3600, autoRollback: Bool = true) {
+    public init(
+        function: String, alias: String, targetVersion: String, policy: DeploymentPolicy, preTrafficHook: String? = nil,
+        postTrafficHook: String? = nil, alarms: [String] = [], hookTimeout: Double = 3600, autoRollback: Bool = true
+    ) {
         self.function = function
         self.alias = alias
         self.targetVersion = targetVersion
@@ -54,27 +56,40 @@ public struct RolloutEngine: Sendable {
     /// alarm already in ALARM fails it at once).
     public func create(_ request: DeploymentRequest) async throws(RelctlError) -> Deployment {
         try request.policy.validate()
-        guard request.hookTimeout > 0 else { throw RelctlError(.invalidParameterValue, "--hook-timeout must be more than 0s.") }
+        guard request.hookTimeout > 0 else {
+            throw RelctlError(.invalidParameterValue, "--hook-timeout must be more than 0s.")
+        }
         let target = try AliasTarget.parseVersion(request.targetVersion)
         guard target != AliasTarget.latestVersionNumber else {
-            throw RelctlError(.invalidParameterValue, "A deployment shifts traffic to a published version, not $LATEST; run `relctl publish` first.")
+            throw RelctlError(
+                .invalidParameterValue,
+                "A deployment shifts traffic to a published version, not $LATEST; run `relctl publish` first.")
         }
         let deployment = try await store.write { tx in
-            let current = try Self.requireShiftableAlias(tx, function: request.function, alias: request.alias, target: target)
-            try Self.requireAlarmsAndHooks(tx, alarms: request.alarms, hooks: [request.preTrafficHook, request.postTrafficHook])
+            let current = try Self.requireShiftableAlias(
+                tx, function: request.function, alias: request.alias, target: target)
+            try Self.requireAlarmsAndHooks(
+                tx, alarms: request.alarms, hooks: [request.preTrafficHook, request.postTrafficHook])
             let actor = tx.actor
             var deployment = Deployment(
                 id: Self.newDeploymentId(), functionName: request.function, alias: request.alias,
                 currentVersion: current, targetVersion: target, policy: request.policy,
-                preTrafficHook: request.preTrafficHook, postTrafficHook: request.postTrafficHook, alarms: request.alarms,
+                preTrafficHook: request.preTrafficHook, postTrafficHook: request.postTrafficHook,
+                alarms: request.alarms,
                 hookTimeout: request.hookTimeout, autoRollback: request.autoRollback, creator: actor,
                 createTime: tx.now)
             try tx.insertDeployment(deployment)
-            try tx.appendEvents([.init(at: deployment.createTime, kind: "Created",
-                message: "Created by \(actor): \(request.function):\(request.alias) \(current) → \(target), policy \(request.policy.name)",
-                details: ["actor": actor])], to: deployment.id)
-            try tx.audit("CreateDeployment", function: request.function, resource: "deployment:\(deployment.id)",
-                         after: ["policy": request.policy.name, "targetVersion": String(target)])
+            try tx.appendEvents(
+                [
+                    .init(
+                        at: deployment.createTime, kind: "Created",
+                        message:
+                            "Created by \(actor): \(request.function):\(request.alias) \(current) → \(target), policy \(request.policy.name)",
+                        details: ["actor": actor])
+                ], to: deployment.id)
+            try tx.audit(
+                "CreateDeployment", function: request.function, resource: "deployment:\(deployment.id)",
+                after: ["policy": request.policy.name, "targetVersion": String(target)])
             var cache = AlarmCache()
             try Self.advance(tx, &deployment, cache: &cache)
             return deployment
@@ -86,26 +101,40 @@ public struct RolloutEngine: Sendable {
     /// Checks that `function:alias` can be shifted to `target` by a deployment or a release: it
     /// exists, nothing else owns it, it has no split and points at another published version.
     /// Returns the version it points at.
-    static func requireShiftableAlias(_ tx: any RolloutTransaction, function: String, alias name: String, target: Int) throws -> Int {
+    static func requireShiftableAlias(
+        _ tx: any RolloutTransaction, function: String, alias name: String, target: Int
+    ) throws -> Int {
         let arn = tx.arn
         guard let alias = try tx.aliasTarget(function: function, alias: name) else {
             guard try tx.functionExists(function) else { throw RelctlError.functionNotFound(arn.functionArn(function)) }
             throw RelctlError(.resourceNotFound, "Alias not found: \(arn.functionArn(function, qualifier: name))")
         }
         if let active = try tx.activeDeployment(function: function, alias: name) {
-            throw RelctlError(.resourceConflict, "Deployment \(active.id) is already in progress for \(function):\(name); stop it or wait for it to finish.")
+            throw RelctlError(
+                .resourceConflict,
+                "Deployment \(active.id) is already in progress for \(function):\(name); stop it or wait for it to finish."
+            )
         }
         if let release = try tx.activeRelease(function: function, alias: name) {
-            throw RelctlError(.resourceConflict, "Alias \(function):\(name) belongs to release \(release.name) (\(release.id)), which is \(release.status.rawValue); stop it (`relctl release stop \(release.name)`) or wait for it to finish.")
+            throw RelctlError(
+                .resourceConflict,
+                "Alias \(function):\(name) belongs to release \(release.name) (\(release.id)), which is \(release.status.rawValue); stop it (`relctl release stop \(release.name)`) or wait for it to finish."
+            )
         }
         guard alias.additional == nil else {
-            throw RelctlError(.resourceConflict, "Alias \(name) already splits traffic (\(alias.summary)); clear its routing (`relctl alias update \(function) \(name) --no-routing`) before deploying.")
+            throw RelctlError(
+                .resourceConflict,
+                "Alias \(name) already splits traffic (\(alias.summary)); clear its routing (`relctl alias update \(function) \(name) --no-routing`) before deploying."
+            )
         }
         guard alias.functionVersion != AliasTarget.latestVersionNumber else {
-            throw RelctlError(.invalidParameterValue, "Alias \(name) points at $LATEST, which cannot share traffic; point it at a published version first.")
+            throw RelctlError(
+                .invalidParameterValue,
+                "Alias \(name) points at $LATEST, which cannot share traffic; point it at a published version first.")
         }
         guard alias.functionVersion != target else {
-            throw RelctlError(.invalidParameterValue, "Alias \(name) already points at version \(target); nothing to deploy.")
+            throw RelctlError(
+                .invalidParameterValue, "Alias \(name) already points at version \(target); nothing to deploy.")
         }
         guard try tx.versionExists(function: function, version: target) else {
             throw RelctlError.functionNotFound(arn.functionArn(function, qualifier: String(target)))
@@ -121,7 +150,8 @@ public struct RolloutEngine: Sendable {
         for hook in hooks.compactMap({ $0 }) where !hook.hasPrefix("exec:") {
             let reference = try FunctionReference(parsing: hook)
             guard try tx.functionExists(reference.name) else {
-                throw RelctlError(.resourceNotFound, "Hook function \(hook) does not exist in the registry (or use exec:COMMAND).")
+                throw RelctlError(
+                    .resourceNotFound, "Hook function \(hook) does not exist in the registry (or use exec:COMMAND).")
             }
         }
     }
@@ -132,15 +162,23 @@ public struct RolloutEngine: Sendable {
     /// With a routing split in place, "previous" is the primary it already has: the split is undone.
     /// With a deployment in flight on the alias (and no `to`), the deployment is stopped and the alias
     /// restored to its original version, in the same transaction.
-    public func rollback(function: String, alias name: String, to explicit: String? = nil) async throws(RelctlError) -> AliasConfiguration {
+    public func rollback(
+        function: String, alias name: String, to explicit: String? = nil
+    ) async throws(RelctlError) -> AliasConfiguration {
         let explicitVersion = try explicit.map { text throws(RelctlError) in try AliasTarget.parseVersion(text) }
         let configuration = try await store.write { tx in
             if let release = try tx.activeRelease(function: function, alias: name) {
-                throw RelctlError(.resourceConflict, "Alias \(function):\(name) belongs to release \(release.name) (\(release.id)), which is \(release.status.rawValue); `relctl release stop \(release.name)` restores every member together.")
+                throw RelctlError(
+                    .resourceConflict,
+                    "Alias \(function):\(name) belongs to release \(release.name) (\(release.id)), which is \(release.status.rawValue); `relctl release stop \(release.name)` restores every member together."
+                )
             }
             if var deployment = try tx.activeDeployment(function: function, alias: name) {
                 guard explicitVersion == nil || explicitVersion == deployment.currentVersion else {
-                    throw RelctlError(.resourceConflict, "Deployment \(deployment.id) is in progress on \(function):\(name); `relctl rollback` without --to stops it and restores version \(deployment.currentVersion).")
+                    throw RelctlError(
+                        .resourceConflict,
+                        "Deployment \(deployment.id) is in progress on \(function):\(name); `relctl rollback` without --to stops it and restores version \(deployment.currentVersion)."
+                    )
                 }
                 let now = tx.now
                 let actions = try deployment.stop(now: now, rollback: true, by: tx.actor)
@@ -155,27 +193,34 @@ public struct RolloutEngine: Sendable {
             } else if alias.additional != nil {
                 version = alias.functionVersion
             } else {
-                guard let previous = try tx.previousPrimaryVersion(function: function, alias: name, current: alias.functionVersion) else {
+                guard
+                    let previous = try tx.previousPrimaryVersion(
+                        function: function, alias: name, current: alias.functionVersion)
+                else {
                     throw RelctlError(
                         .resourceConflict,
-                        "Alias \(name) has no previous version to roll back to (it has only ever pointed at \(AliasTarget.versionText(alias.functionVersion))); name one with --to.")
+                        "Alias \(name) has no previous version to roll back to (it has only ever pointed at \(AliasTarget.versionText(alias.functionVersion))); name one with --to."
+                    )
                 }
                 version = previous
             }
             guard try tx.versionExists(function: function, version: version) else {
                 throw RelctlError(
                     .resourceNotFound,
-                    "Function not found: \(tx.arn.functionArn(function, qualifier: AliasTarget.versionText(version))) (the version to roll back to was deleted; name another with --to)")
+                    "Function not found: \(tx.arn.functionArn(function, qualifier: AliasTarget.versionText(version))) (the version to roll back to was deleted; name another with --to)"
+                )
             }
-            return try tx.moveAlias(function: function, alias: name, to: AliasTarget(functionVersion: version), cause: "Rollback")
+            return try tx.moveAlias(
+                function: function, alias: name, to: AliasTarget(functionVersion: version), cause: "Rollback")
         }
         wakeOthers()
         return configuration
     }
 
-
     public func stop(id: String, rollback: Bool = true) async throws(RelctlError) -> Deployment {
-        try await transition(id) { deployment, now, actor in try deployment.stop(now: now, rollback: rollback, by: actor) }
+        try await transition(id) { deployment, now, actor in
+            try deployment.stop(now: now, rollback: rollback, by: actor)
+        }
     }
 
     public func promote(id: String, full: Bool = false) async throws(RelctlError) -> Deployment {
@@ -192,16 +237,22 @@ public struct RolloutEngine: Sendable {
 
     /// PutLifecycleEventHookExecutionStatus.
     @discardableResult
-    public func reportHook(deploymentId: String, executionId: String, status: HookStatus, output: String? = nil) async throws(RelctlError) -> Deployment {
+    public func reportHook(
+        deploymentId: String, executionId: String, status: HookStatus, output: String? = nil
+    ) async throws(RelctlError) -> Deployment {
         if ReleaseGroup.isReleaseId(deploymentId) {
-            return try await reportReleaseHook(id: deploymentId, executionId: executionId, status: status, output: output).machine
+            return try await reportReleaseHook(
+                id: deploymentId, executionId: executionId, status: status, output: output
+            ).machine
         }
         return try await transition(deploymentId) { deployment, now, _ in
             try deployment.reportHook(executionId: executionId, status: status, output: output, now: now)
         }
     }
 
-    func transition(_ id: String, _ change: @escaping @Sendable (inout Deployment, Double, String) throws -> [DeploymentAction]) async throws(RelctlError) -> Deployment {
+    func transition(
+        _ id: String, _ change: @escaping @Sendable (inout Deployment, Double, String) throws -> [DeploymentAction]
+    ) async throws(RelctlError) -> Deployment {
         let deployment = try await store.write { tx in
             var deployment = try Self.requireDeployment(tx, id)
             let now = tx.now
@@ -274,7 +325,9 @@ public struct RolloutEngine: Sendable {
 
     /// Applies the machine's actions: alias moves (each checked against what the deployment last
     /// set, so a hand-moved alias is not silently overwritten), events, and the saved state.
-    static func apply(_ tx: any RolloutTransaction, _ deployment: inout Deployment, _ actions: [DeploymentAction], now: Double) throws {
+    static func apply(
+        _ tx: any RolloutTransaction, _ deployment: inout Deployment, _ actions: [DeploymentAction], now: Double
+    ) throws {
         var events: [DeploymentEvent] = []
         var pending = actions[...]
         while let action = pending.popFirst() {
@@ -284,26 +337,37 @@ public struct RolloutEngine: Sendable {
             case .startHook:
                 break  // the execution is in the state; `exec:` runners and reporters pick it up from there
             case .setWeight(let percent):
-                guard let current = try tx.aliasTarget(function: deployment.functionName, alias: deployment.alias) else {
-                    throw RelctlError(.resourceNotFound, "Alias not found: \(tx.arn.functionArn(deployment.functionName, qualifier: deployment.alias))")
+                guard let current = try tx.aliasTarget(function: deployment.functionName, alias: deployment.alias)
+                else {
+                    throw RelctlError(
+                        .resourceNotFound,
+                        "Alias not found: \(tx.arn.functionArn(deployment.functionName, qualifier: deployment.alias))")
                 }
                 let expected = aliasTarget(deployment, weight: deployment.aliasWeight)
                 guard current == expected else {
-                    let message = "Alias \(deployment.alias) was changed outside the deployment (it is \(current.summary), the deployment left it at \(expected.summary)); stopping without touching it."
-                    let failure = deployment.fail(now: now, code: "INVALID_LAMBDA_CONFIGURATION", message: message, rollback: false)
+                    let message =
+                        "Alias \(deployment.alias) was changed outside the deployment (it is \(current.summary), the deployment left it at \(expected.summary)); stopping without touching it."
+                    let failure = deployment.fail(
+                        now: now, code: "INVALID_LAMBDA_CONFIGURATION", message: message, rollback: false)
                     pending = failure[...]
                     continue
                 }
-                try tx.moveAlias(function: deployment.functionName, alias: deployment.alias,
-                                 to: aliasTarget(deployment, weight: percent), cause: "Deployment \(deployment.id)")
+                try tx.moveAlias(
+                    function: deployment.functionName, alias: deployment.alias,
+                    to: aliasTarget(deployment, weight: percent), cause: "Deployment \(deployment.id)")
                 deployment.aliasWeight = percent
             case .restoreOriginal:
-                guard let current = try tx.aliasTarget(function: deployment.functionName, alias: deployment.alias) else {
-                    throw RelctlError(.resourceNotFound, "Alias not found: \(tx.arn.functionArn(deployment.functionName, qualifier: deployment.alias))")
+                guard let current = try tx.aliasTarget(function: deployment.functionName, alias: deployment.alias)
+                else {
+                    throw RelctlError(
+                        .resourceNotFound,
+                        "Alias not found: \(tx.arn.functionArn(deployment.functionName, qualifier: deployment.alias))")
                 }
                 let original = AliasTarget(functionVersion: deployment.currentVersion)
                 if current != original {
-                    try tx.moveAlias(function: deployment.functionName, alias: deployment.alias, to: original, cause: "Rollback \(deployment.id)")
+                    try tx.moveAlias(
+                        function: deployment.functionName, alias: deployment.alias, to: original,
+                        cause: "Rollback \(deployment.id)")
                 }
                 deployment.aliasWeight = 0
             }
@@ -315,8 +379,9 @@ public struct RolloutEngine: Sendable {
     static func aliasTarget(_ deployment: Deployment, weight: Double) -> AliasTarget {
         if weight <= 0 { return AliasTarget(functionVersion: deployment.currentVersion) }
         if weight >= 100 { return AliasTarget(functionVersion: deployment.targetVersion) }
-        return AliasTarget(functionVersion: deployment.currentVersion,
-                           additional: .init(version: deployment.targetVersion, weight: weight / 100))
+        return AliasTarget(
+            functionVersion: deployment.currentVersion,
+            additional: .init(version: deployment.targetVersion, weight: weight / 100))
     }
 
     static func requireDeployment(_ tx: any RolloutTransaction, _ id: String) throws -> Deployment {

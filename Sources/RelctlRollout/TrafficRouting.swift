@@ -12,12 +12,14 @@ public enum TrafficRouting {
     /// A stored config (its JSON, as CreateDeploymentConfig received it) as a policy.
     public static func policy(_ name: String, definition: String) throws(RelctlError) -> DeploymentPolicy {
         guard let routing = (try? JSONSerialization.jsonObject(with: Data(definition.utf8))) as? [String: Any] else {
-            throw RelctlError(.invalidParameterValue, "Deployment config \(name) (CreateDeploymentConfig) is not readable JSON.")
+            throw RelctlError(
+                .invalidParameterValue, "Deployment config \(name) (CreateDeploymentConfig) is not readable JSON.")
         }
         do {
             return try policy(name, from: routing)
         } catch {
-            throw RelctlError(.invalidParameterValue, "Deployment config \(name) (CreateDeploymentConfig): \(error.message)")
+            throw RelctlError(
+                .invalidParameterValue, "Deployment config \(name) (CreateDeploymentConfig): \(error.message)")
         }
     }
 
@@ -26,9 +28,19 @@ public enum TrafficRouting {
         switch policy.kind {
         case .allAtOnce: return ["type": "AllAtOnce"]
         case .canary(let percentage, let interval):
-            return ["type": "TimeBasedCanary", "timeBasedCanary": ["canaryPercentage": Int(percentage), "canaryInterval": Int((interval / 60).rounded())]]
+            return [
+                "type": "TimeBasedCanary",
+                "timeBasedCanary": [
+                    "canaryPercentage": Int(percentage), "canaryInterval": Int((interval / 60).rounded()),
+                ],
+            ]
         case .linear(let percentage, let interval):
-            return ["type": "TimeBasedLinear", "timeBasedLinear": ["linearPercentage": Int(percentage), "linearInterval": Int((interval / 60).rounded())]]
+            return [
+                "type": "TimeBasedLinear",
+                "timeBasedLinear": [
+                    "linearPercentage": Int(percentage), "linearInterval": Int((interval / 60).rounded()),
+                ],
+            ]
         case .steps: return ["type": "AllAtOnce"]
         }
     }
@@ -40,13 +52,20 @@ public enum TrafficRouting {
         func invalid(_ message: String) -> Invalid {
             Invalid(type: "InvalidTrafficRoutingConfigurationException", message: message)
         }
-        func whole(_ object: [String: Any]?, _ key: String, in range: ClosedRange<Int>, _ unit: String) throws(Invalid) -> Double {
+        func whole(
+            _ object: [String: Any]?, _ key: String, in range: ClosedRange<Int>, _ unit: String
+        ) throws(Invalid) -> Double {
             guard let number = object?[key] as? NSNumber else {
-                throw invalid("\(key) is required: a whole number of \(unit) from \(range.lowerBound) to \(range.upperBound).")
+                throw invalid(
+                    "\(key) is required: a whole number of \(unit) from \(range.lowerBound) to \(range.upperBound).")
             }
             let value = number.doubleValue
-            guard value.isFinite, value == value.rounded(), value >= Double(range.lowerBound), value <= Double(range.upperBound) else {
-                throw invalid("\(key) must be a whole number of \(unit) from \(range.lowerBound) to \(range.upperBound); got \(number).")
+            guard value.isFinite, value == value.rounded(), value >= Double(range.lowerBound),
+                value <= Double(range.upperBound)
+            else {
+                throw invalid(
+                    "\(key) must be a whole number of \(unit) from \(range.lowerBound) to \(range.upperBound); got \(number)."
+                )
             }
             return value
         }
@@ -56,12 +75,14 @@ public enum TrafficRouting {
         case "AllAtOnce"?: kind = .allAtOnce
         case "TimeBasedCanary"?:
             let canary = routing["timeBasedCanary"] as? [String: Any]
-            kind = .canary(percentage: try whole(canary, "canaryPercentage", in: percent, "percent"),
-                           interval: try whole(canary, "canaryInterval", in: minutes, "minutes") * 60)
+            kind = .canary(
+                percentage: try whole(canary, "canaryPercentage", in: percent, "percent"),
+                interval: try whole(canary, "canaryInterval", in: minutes, "minutes") * 60)
         case "TimeBasedLinear"?:
             let linear = routing["timeBasedLinear"] as? [String: Any]
-            kind = .linear(percentage: try whole(linear, "linearPercentage", in: percent, "percent"),
-                           interval: try whole(linear, "linearInterval", in: minutes, "minutes") * 60)
+            kind = .linear(
+                percentage: try whole(linear, "linearPercentage", in: percent, "percent"),
+                interval: try whole(linear, "linearInterval", in: minutes, "minutes") * 60)
         default:
             throw invalid("trafficRoutingConfig.type is AllAtOnce, TimeBasedCanary or TimeBasedLinear.")
         }

@@ -1,7 +1,7 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Cross-process wake-ups between engines sharing a data directory: every listening controller
@@ -16,7 +16,9 @@ struct WakeSignal: Sendable {
     }
 
     func notifyAll() {
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder.path), !names.isEmpty else { return }
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder.path), !names.isEmpty else {
+            return
+        }
         let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { return }
         defer { close(fd) }
@@ -67,7 +69,9 @@ public final class WakeListener: @unchecked Sendable {
         fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { return nil }
         let bound = withUnsafePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
         }
         guard bound == 0 else {
             Glibc.close(fd)
@@ -106,24 +110,24 @@ public final class WakeListener: @unchecked Sendable {
         let id = UUID()
         return await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
-            let early: Bool = lock.withLock {
-                if Task.isCancelled { return true }
-                if pending || closed {
-                    pending = false
-                    return true
-                }
-                waiters[id] = continuation
-                timers[id] = Task {
-                    try? await Task.sleep(nanoseconds: UInt64(max(0, timeout) * 1_000_000_000))
-                    let waiter = self.lock.withLock { () -> CheckedContinuation<Bool, Never>? in
-                        self.timers[id] = nil
-                        return self.waiters.removeValue(forKey: id)
+                let early: Bool = lock.withLock {
+                    if Task.isCancelled { return true }
+                    if pending || closed {
+                        pending = false
+                        return true
                     }
-                    waiter?.resume(returning: false)
+                    waiters[id] = continuation
+                    timers[id] = Task {
+                        try? await Task.sleep(nanoseconds: UInt64(max(0, timeout) * 1_000_000_000))
+                        let waiter = self.lock.withLock { () -> CheckedContinuation<Bool, Never>? in
+                            self.timers[id] = nil
+                            return self.waiters.removeValue(forKey: id)
+                        }
+                        waiter?.resume(returning: false)
+                    }
+                    return false
                 }
-                return false
-            }
-            if early { continuation.resume(returning: true) }
+                if early { continuation.resume(returning: true) }
             }
         } onCancel: {
             let waiter = lock.withLock { () -> CheckedContinuation<Bool, Never>? in

@@ -32,12 +32,16 @@ struct FunctionEndpoint: Sendable {
     var report: @Sendable (_ grant: HookGrant, _ status: HookStatus) async throws(RelctlError) -> Void
     var invoke: @Sendable (_ function: FunctionReference, _ payload: Data) async throws(RelctlError) -> InvocationResult
 
-    static let none = FunctionEndpoint(grant: nil, report: { _, _ in }, invoke: { _, _ throws(RelctlError) in
-        throw RelctlError(.accessDenied, "No invocations through this endpoint.")
-    })
+    static let none = FunctionEndpoint(
+        grant: nil, report: { _, _ in },
+        invoke: { _, _ throws(RelctlError) in
+            throw RelctlError(.accessDenied, "No invocations through this endpoint.")
+        })
 
-    init(grant: HookGrant?, report: @escaping @Sendable (HookGrant, HookStatus) async throws(RelctlError) -> Void,
-         invoke: @escaping @Sendable (FunctionReference, Data) async throws(RelctlError) -> InvocationResult) {
+    init(
+        grant: HookGrant?, report: @escaping @Sendable (HookGrant, HookStatus) async throws(RelctlError) -> Void,
+        invoke: @escaping @Sendable (FunctionReference, Data) async throws(RelctlError) -> InvocationResult
+    ) {
         accessKeyId = "ASIA" + String(UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(16)).uppercased()
         secretAccessKey = UUID().uuidString + UUID().uuidString
         self.grant = grant
@@ -47,8 +51,10 @@ struct FunctionEndpoint: Sendable {
 
     func environment(port: Int) -> [String: String] {
         let url = "http://127.0.0.1:\(port)"
-        return ["AWS_ACCESS_KEY_ID": accessKeyId, "AWS_SECRET_ACCESS_KEY": secretAccessKey, "AWS_SESSION_TOKEN": "",
-                "AWS_ENDPOINT_URL": url, "AWS_ENDPOINT_URL_CODEDEPLOY": url, "AWS_ENDPOINT_URL_LAMBDA": url]
+        return [
+            "AWS_ACCESS_KEY_ID": accessKeyId, "AWS_SECRET_ACCESS_KEY": secretAccessKey, "AWS_SESSION_TOKEN": "",
+            "AWS_ENDPOINT_URL": url, "AWS_ENDPOINT_URL_CODEDEPLOY": url, "AWS_ENDPOINT_URL_LAMBDA": url,
+        ]
     }
 
     /// The routes, beside the Runtime API's: CodeDeploy's PutLifecycleEventHookExecutionStatus,
@@ -61,7 +67,10 @@ struct FunctionEndpoint: Sendable {
         }
         for method in [HTTPRequest.Method.get, .post, .put, .delete, .patch, .head] {
             router.on("**", method: method) { request, _ in
-                Self.lambdaError(.accessDenied, "relctl: a function's credentials allow only a deployment hook's report of its own status (and its invoke of the function it guards), not \(request.method) \(request.uri.path).")
+                Self.lambdaError(
+                    .accessDenied,
+                    "relctl: a function's credentials allow only a deployment hook's report of its own status (and its invoke of the function it guards), not \(request.method) \(request.uri.path)."
+                )
             }
         }
     }
@@ -72,35 +81,50 @@ struct FunctionEndpoint: Sendable {
         do {
             body = try await authenticated(request, limit: 64 * 1024)
         } catch {
-            return Self.codeDeployError(error.code == .accessDenied ? "AccessDeniedException" : error.code.awsErrorType, error.message)
+            return Self.codeDeployError(
+                error.code == .accessDenied ? "AccessDeniedException" : error.code.awsErrorType, error.message)
         }
         guard target == "CodeDeploy_20141006.PutLifecycleEventHookExecutionStatus" else {
-            return Self.codeDeployError("AccessDeniedException", "relctl: a function's credentials allow only PutLifecycleEventHookExecutionStatus for its own hook execution, not \(target).")
+            return Self.codeDeployError(
+                "AccessDeniedException",
+                "relctl: a function's credentials allow only PutLifecycleEventHookExecutionStatus for its own hook execution, not \(target)."
+            )
         }
         let fields = (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] ?? [:]
         let deploymentId = fields["deploymentId"] as? String ?? ""
         let executionId = fields["lifecycleEventHookExecutionId"] as? String ?? ""
         guard let grant, grant.deploymentId == deploymentId, grant.executionId == executionId else {
-            return Self.codeDeployError("AccessDeniedException", "relctl: this function may report only its own hook execution, not \(executionId) of \(deploymentId).")
+            return Self.codeDeployError(
+                "AccessDeniedException",
+                "relctl: this function may report only its own hook execution, not \(executionId) of \(deploymentId).")
         }
         guard let raw = fields["status"] as? String, let status = HookStatus(rawValue: raw), status.isFinal else {
-            return Self.codeDeployError("InvalidLifecycleEventHookExecutionStatusException", "The status must be Succeeded or Failed.")
+            return Self.codeDeployError(
+                "InvalidLifecycleEventHookExecutionStatusException", "The status must be Succeeded or Failed.")
         }
         do {
             try await report(grant, status)
         } catch {
-            return Self.codeDeployError(error.code == .resourceConflict ? "LifecycleEventAlreadyCompletedException" : error.code.awsErrorType, error.message)
+            return Self.codeDeployError(
+                error.code == .resourceConflict ? "LifecycleEventAlreadyCompletedException" : error.code.awsErrorType,
+                error.message)
         }
-        return Self.json(["lifecycleEventHookExecutionId": executionId], status: .ok, contentType: "application/x-amz-json-1.1")
+        return Self.json(
+            ["lifecycleEventHookExecutionId": executionId], status: .ok, contentType: "application/x-amz-json-1.1")
     }
 
     private func invokeFunction(_ request: Request, name: String) async -> Response {
         do throws(RelctlError) {
             let payload = try await authenticated(request, limit: 6 * 1024 * 1024)
             var reference = try FunctionReference(parsing: name.removingPercentEncoding ?? name)
-            if let qualifier = request.uri.queryParameters.get("Qualifier") { reference.qualifier = try Qualifier(parsing: qualifier) }
+            if let qualifier = request.uri.queryParameters.get("Qualifier") {
+                reference.qualifier = try Qualifier(parsing: qualifier)
+            }
             guard let grant, grant.functionName == reference.name else {
-                throw RelctlError(.accessDenied, "relctl: this function may not invoke \(reference.name); a deployment hook may invoke only the function it guards.")
+                throw RelctlError(
+                    .accessDenied,
+                    "relctl: this function may not invoke \(reference.name); a deployment hook may invoke only the function it guards."
+                )
             }
             let result = try await invoke(reference, payload)
             var headers: HTTPFields = [.contentType: "application/json"]
@@ -115,8 +139,12 @@ struct FunctionEndpoint: Sendable {
     /// The body of a request signed (SigV4) with this instance's key.
     private func authenticated(_ request: Request, limit: Int) async throws(RelctlError) -> Data {
         guard let header = request.headers[.authorization], let authorization = SigV4.parse(header),
-              authorization.accessKeyId == accessKeyId else {
-            throw RelctlError(.accessDenied, "relctl: requests to a function's endpoint must be signed with the function's own credentials (AWS_ACCESS_KEY_ID).")
+            authorization.accessKeyId == accessKeyId
+        else {
+            throw RelctlError(
+                .accessDenied,
+                "relctl: requests to a function's endpoint must be signed with the function's own credentials (AWS_ACCESS_KEY_ID)."
+            )
         }
         var request = request
         let body: Data
@@ -129,25 +157,29 @@ struct FunctionEndpoint: Sendable {
         if let authority = request.head.authority, !headers.contains(where: { $0.0.lowercased() == "host" }) {
             headers.append(("host", authority))
         }
-        try SigV4.verify(method: request.method.rawValue, rawPath: request.uri.path, rawQuery: request.uri.query, headers: headers,
-                         body: body, authorization: authorization, secret: secretAccessKey, now: Date())
+        try SigV4.verify(
+            method: request.method.rawValue, rawPath: request.uri.path, rawQuery: request.uri.query, headers: headers,
+            body: body, authorization: authorization, secret: secretAccessKey, now: Date())
         return body
     }
 
     static func codeDeployError(_ type: String, _ message: String) -> Response {
-        var response = json(["__type": type, "message": message], status: .badRequest, contentType: "application/x-amz-json-1.1")
+        var response = json(
+            ["__type": type, "message": message], status: .badRequest, contentType: "application/x-amz-json-1.1")
         response.headers[HTTPField.Name("x-amzn-ErrorType")!] = type
         return response
     }
 
     static func lambdaError(_ code: RelctlError.Code, _ message: String) -> Response {
-        var response = json(["Type": "User", "message": message], status: .init(code: code.httpStatus), contentType: "application/json")
+        var response = json(
+            ["Type": "User", "message": message], status: .init(code: code.httpStatus), contentType: "application/json")
         response.headers[HTTPField.Name("x-amzn-ErrorType")!] = code.awsErrorType
         return response
     }
 
     static func json(_ object: [String: String], status: HTTPResponse.Status, contentType: String) -> Response {
         let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
-        return Response(status: status, headers: [.contentType: contentType], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        return Response(
+            status: status, headers: [.contentType: contentType], body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 }

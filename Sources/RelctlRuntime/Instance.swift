@@ -73,14 +73,18 @@ actor Instance {
 
     /// Starts the Runtime API server and the bootstrap. The first invocation may be submitted at
     /// once: the bootstrap picks it up with its first `next`.
-    func start(taskRoot: URL, opt: URL?, region: String, sandbox: Sandbox, dataDirectory: URL, endpoint: FunctionEndpoint) async throws {
+    func start(
+        taskRoot: URL, opt: URL?, region: String, sandbox: Sandbox, dataDirectory: URL, endpoint: FunctionEndpoint
+    ) async throws {
         self.endpoint = endpoint
         let port = try await startServer()
         let view = (taskRoot: sandbox.taskRoot(host: taskRoot), opt: sandbox.opt(host: opt))
         let command = try Self.command(for: execution, taskRoot: taskRoot, opt: opt, view: view)
-        var environment = Self.environment(for: execution, taskRoot: view.taskRoot, opt: view.opt, region: region, port: port)
+        var environment = Self.environment(
+            for: execution, taskRoot: view.taskRoot, opt: view.opt, region: region, port: port)
         environment["AWS_LAMBDA_INITIALIZATION_TYPE"] = initializationType
-        environment["AWS_LAMBDA_LOG_STREAM_NAME"] = "\(LambdaTimestamp.string(from: Date()).prefix(10))/[\(execution.versionText)]\(id)"
+        environment["AWS_LAMBDA_LOG_STREAM_NAME"] =
+            "\(LambdaTimestamp.string(from: Date()).prefix(10))/[\(execution.versionText)]\(id)"
         // The function's AWS credentials are its own: they reach this instance's endpoint, which grants
         // a deployment hook the report of its own execution (and an invoke of the function it guards), nothing else.
         for (key, value) in endpoint.environment(port: port) { environment[key] = value }
@@ -88,10 +92,13 @@ actor Instance {
         // The memory size caps the data segment (heap and anonymous mappings), as near as a
         // process limit gets to Lambda's memory setting.
         let kilobytes = execution.memorySize * 1024
-        let prelude = "ulimit -d \(kilobytes) 2>/dev/null; cd '\(view.taskRoot.replacingOccurrences(of: "'", with: "'\\''"))' || exit 127; "
-        let arguments = sandbox.wrap(command, prelude: prelude, taskRoot: taskRoot, opt: opt, dataDirectory: dataDirectory,
-                                     ephemeralStorageMB: execution.ephemeralStorageMB)
-        let child = try await ChildProcess.spawn(.init(arguments: arguments, environment: environment, logPath: logURL.path, lifeline: true))
+        let prelude =
+            "ulimit -d \(kilobytes) 2>/dev/null; cd '\(view.taskRoot.replacingOccurrences(of: "'", with: "'\\''"))' || exit 127; "
+        let arguments = sandbox.wrap(
+            command, prelude: prelude, taskRoot: taskRoot, opt: opt, dataDirectory: dataDirectory,
+            ephemeralStorageMB: execution.ephemeralStorageMB)
+        let child = try await ChildProcess.spawn(
+            .init(arguments: arguments, environment: environment, logPath: logURL.path, lifeline: true))
         process = child
         child.onExit { [weak self] raw in
             Task { await self?.processExited(raw) }
@@ -109,7 +116,8 @@ actor Instance {
             headers[HTTPField.Name("Lambda-Runtime-Aws-Request-Id")!] = invocation.requestId
             headers[HTTPField.Name("Lambda-Runtime-Deadline-Ms")!] = String(invocation.deadlineMs)
             headers[HTTPField.Name("Lambda-Runtime-Invoked-Function-Arn")!] = invocation.invokedArn
-            headers[HTTPField.Name("Lambda-Runtime-Trace-Id")!] = "Root=1-\(String(invocation.deadlineMs, radix: 16))-\(invocation.requestId.replacingOccurrences(of: "-", with: "").prefix(24));Sampled=0"
+            headers[HTTPField.Name("Lambda-Runtime-Trace-Id")!] =
+                "Root=1-\(String(invocation.deadlineMs, radix: 16))-\(invocation.requestId.replacingOccurrences(of: "-", with: "").prefix(24));Sampled=0"
             headers[.contentType] = "application/json"
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: invocation.payload))
         }
@@ -123,7 +131,8 @@ actor Instance {
             var request = request
             let body = try await request.collectBody(upTo: 1024 * 1024)
             let type = request.headers[HTTPField.Name("Lambda-Runtime-Function-Error-Type")!]
-            let accepted = await instance.complete(context.parameters.get("id") ?? "", .error(Self.errorObject(body, type: type)))
+            let accepted = await instance.complete(
+                context.parameters.get("id") ?? "", .error(Self.errorObject(body, type: type)))
             return Self.answer(accepted)
         }
         router.post("/2018-06-01/runtime/init/error") { request, _ -> Response in
@@ -131,7 +140,9 @@ actor Instance {
             let body = try await request.collectBody(upTo: 1024 * 1024)
             let type = request.headers[HTTPField.Name("Lambda-Runtime-Function-Error-Type")!]
             await instance.initFailed(Self.errorObject(body, type: type ?? "Runtime.InitError"))
-            return Response(status: .accepted, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: "{\"status\":\"OK\"}")))
+            return Response(
+                status: .accepted, headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(string: "{\"status\":\"OK\"}")))
         }
         endpoint.addRoutes(to: router)
         let (stream, continuation) = AsyncStream<Int>.makeStream()
@@ -145,15 +156,21 @@ actor Instance {
             logger: Logger(label: "relctl.runtime-api", factory: { _ in SwiftLogNoOpLogHandler() }))
         server = Task { try await app.run() }
         for await port in stream where port > 0 { return port }
-        throw RelctlError(.service, "The Runtime API server for \(execution.functionName):\(execution.versionText) did not start.")
+        throw RelctlError(
+            .service, "The Runtime API server for \(execution.functionName):\(execution.versionText) did not start.")
     }
 
     static func answer(_ accepted: Bool) -> Response {
         if accepted {
-            return Response(status: .accepted, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: "{\"status\":\"OK\"}")))
+            return Response(
+                status: .accepted, headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(string: "{\"status\":\"OK\"}")))
         }
-        return Response(status: .badRequest, headers: [.contentType: "application/json"],
-                        body: .init(byteBuffer: ByteBuffer(string: "{\"errorMessage\":\"Invalid request ID\",\"errorType\":\"InvalidRequestID\"}")))
+        return Response(
+            status: .badRequest, headers: [.contentType: "application/json"],
+            body: .init(
+                byteBuffer: ByteBuffer(
+                    string: "{\"errorMessage\":\"Invalid request ID\",\"errorType\":\"InvalidRequestID\"}")))
     }
 
     /// The error object a function reported, with its type filled in from the header when the body lacks one.
@@ -161,7 +178,9 @@ actor Instance {
         let data = Data(body.readableBytesView)
         if var object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] {
             if object["errorType"] == nil, let type { object["errorType"] = type }
-            if let encoded = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) { return ByteBuffer(bytes: encoded) }
+            if let encoded = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) {
+                return ByteBuffer(bytes: encoded)
+            }
         }
         if data.isEmpty, let type {
             return ByteBuffer(string: "{\"errorMessage\":\"\(type)\",\"errorType\":\"\(type)\"}")
@@ -231,11 +250,16 @@ actor Instance {
         if let current, undelivered {
             current.continuation.resume(returning: .notDelivered)
         } else if let current {
-            if !wasDead, !initialized, let missing = Self.missingInterpreterPiece(runtime: execution.runtime, log: logURL) {
-                current.continuation.resume(returning: .error(Self.errorJSON(type: "Runtime.ImportModuleError", message: missing)))
+            if !wasDead, !initialized,
+                let missing = Self.missingInterpreterPiece(runtime: execution.runtime, log: logURL)
+            {
+                current.continuation.resume(
+                    returning: .error(Self.errorJSON(type: "Runtime.ImportModuleError", message: missing)))
                 return
             }
-            let message = wasDead && deathReason.hasPrefix("timed out") ? deathReason : "RequestId: \(current.requestId) Error: Runtime exited with error: \(description)"
+            let message =
+                wasDead && deathReason.hasPrefix("timed out")
+                ? deathReason : "RequestId: \(current.requestId) Error: Runtime exited with error: \(description)"
             current.continuation.resume(returning: .error(Self.errorJSON(type: "Runtime.ExitError", message: message)))
         }
     }
@@ -260,8 +284,11 @@ actor Instance {
 
     /// Why the init failed: the error the runtime reported, else how the process ended.
     private var initFailure: String {
-        if let initError, let object = try? JSONSerialization.jsonObject(with: Data(initError.readableBytesView)) as? [String: Any] {
-            return "\(object["errorType"] as? String ?? "Runtime.InitError"): \(object["errorMessage"] as? String ?? "")"
+        if let initError,
+            let object = try? JSONSerialization.jsonObject(with: Data(initError.readableBytesView)) as? [String: Any]
+        {
+            return
+                "\(object["errorType"] as? String ?? "Runtime.InitError"): \(object["errorMessage"] as? String ?? "")"
         }
         return "Runtime.ExitError: the runtime \(deathReason) before it finished its init"
     }
@@ -287,7 +314,13 @@ actor Instance {
         if isDead {
             // A fresh instance that is already gone failed at init: that is this invocation's error.
             if invocationCount == 1 {
-                return .error(initError ?? Self.errorJSON(type: "Runtime.ExitError", message: "RequestId: \(invocation.requestId) Error: Runtime exited during init (\(deathReason))"))
+                return .error(
+                    initError
+                        ?? Self.errorJSON(
+                            type: "Runtime.ExitError",
+                            message:
+                                "RequestId: \(invocation.requestId) Error: Runtime exited during init (\(deathReason))")
+                )
             }
             return .notDelivered
         }
@@ -329,7 +362,8 @@ actor Instance {
 
     static func errorJSON(type: String, message: String) -> ByteBuffer {
         let object = ["errorType": type, "errorMessage": message]
-        return ByteBuffer(bytes: (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data())
+        return ByteBuffer(
+            bytes: (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data())
     }
 
     // MARK: Launch details
@@ -337,10 +371,14 @@ actor Instance {
     /// What to run: the package's (or a layer's) `bootstrap` for custom runtimes; the Runtime
     /// Interface Client with the handler for python3.x. Files are looked up on the host, named as the
     /// function sees them (`view`: /var/task and /opt in the sandbox).
-    static func command(for execution: VersionExecution, taskRoot: URL, opt: URL?, view: (taskRoot: String, opt: String?)) throws -> [String] {
+    static func command(
+        for execution: VersionExecution, taskRoot: URL, opt: URL?, view: (taskRoot: String, opt: String?)
+    ) throws -> [String] {
         let runtime = execution.runtime ?? "provided.al2023"
         if runtime.hasPrefix("python3") {
-            return ["/usr/bin/env", "python3", "-m", "awslambdaric", execution.handler ?? "lambda_function.lambda_handler"]
+            return [
+                "/usr/bin/env", "python3", "-m", "awslambdaric", execution.handler ?? "lambda_function.lambda_handler",
+            ]
         }
         for (folder, seen) in [(taskRoot, view.taskRoot)] + (opt.map { [($0, view.opt ?? $0.path)] } ?? []) {
             let bootstrap = folder.appendingPathComponent("bootstrap")
@@ -350,13 +388,17 @@ actor Instance {
                 // pipefail`, `source`, `function`). Where /bin/sh is another shell (dash on Debian),
                 // a `#!/bin/sh` bootstrap runs under bash so it behaves as it does on Lambda.
                 if shellNeedsBash, let head = try? FileHandle(forReadingFrom: bootstrap).read(upToCount: 64),
-                   String(decoding: head, as: UTF8.self).hasPrefix("#!/bin/sh") {
+                    String(decoding: head, as: UTF8.self).hasPrefix("#!/bin/sh")
+                {
                     return ["/bin/bash", path]
                 }
                 return [path]
             }
         }
-        return ["/bin/sh", "-c", "echo 'Couldn'\\''t find valid bootstrap(s): [$LAMBDA_TASK_ROOT/bootstrap /opt/bootstrap]' >&2; curl -sS -X POST -H 'Lambda-Runtime-Function-Error-Type: Runtime.InvalidEntrypoint' \"http://$AWS_LAMBDA_RUNTIME_API/2018-06-01/runtime/init/error\" -d '{\"errorType\":\"Runtime.InvalidEntrypoint\",\"errorMessage\":\"Couldn'\\''t find valid bootstrap(s): [/var/task/bootstrap /opt/bootstrap]\"}' >/dev/null 2>&1; exit 1"]
+        return [
+            "/bin/sh", "-c",
+            "echo 'Couldn'\\''t find valid bootstrap(s): [$LAMBDA_TASK_ROOT/bootstrap /opt/bootstrap]' >&2; curl -sS -X POST -H 'Lambda-Runtime-Function-Error-Type: Runtime.InvalidEntrypoint' \"http://$AWS_LAMBDA_RUNTIME_API/2018-06-01/runtime/init/error\" -d '{\"errorType\":\"Runtime.InvalidEntrypoint\",\"errorMessage\":\"Couldn'\\''t find valid bootstrap(s): [/var/task/bootstrap /opt/bootstrap]\"}' >/dev/null 2>&1; exit 1",
+        ]
     }
 
     /// Why a python3.x instance died before it asked for work, when its output says an interpreter
@@ -370,10 +412,12 @@ actor Instance {
         try? handle?.seek(toOffset: size > 8192 ? size - 8192 : 0)
         let tail = String(decoding: (try? handle?.readToEnd()) ?? Data(), as: UTF8.self)
         if tail.contains("No module named awslambdaric") || tail.contains("No module named 'awslambdaric'") {
-            return "Unable to import module 'awslambdaric': No module named 'awslambdaric'. relctl runs \(runtime) handlers through AWS's Runtime Interface Client; install it for the python3 on relctl's PATH: python3 -m pip install awslambdaric"
+            return
+                "Unable to import module 'awslambdaric': No module named 'awslambdaric'. relctl runs \(runtime) handlers through AWS's Runtime Interface Client; install it for the python3 on relctl's PATH: python3 -m pip install awslambdaric"
         }
         if tail.contains("python3: No such file or directory") || tail.contains("python3: not found") {
-            return "Unable to start \(runtime): no python3 on relctl's PATH. Install Python 3 (Debian: apt-get install -y python3 python3-pip), then: python3 -m pip install awslambdaric"
+            return
+                "Unable to start \(runtime): no python3 on relctl's PATH. Install Python 3 (Debian: apt-get install -y python3 python3-pip), then: python3 -m pip install awslambdaric"
         }
         return nil
     }
@@ -386,7 +430,9 @@ actor Instance {
 
     /// Lambda's documented variables, the layer paths, then the function's own variables. Nothing
     /// of relctl's own (no data directory, no relctl binary, no keys) reaches the function.
-    static func environment(for execution: VersionExecution, taskRoot: String, opt: String?, region: String, port: Int) -> [String: String] {
+    static func environment(
+        for execution: VersionExecution, taskRoot: String, opt: String?, region: String, port: Int
+    ) -> [String: String] {
         let inherited = ProcessInfo.processInfo.environment
         var path = ["/usr/local/bin", "/usr/bin", "/bin"]
         var libraries = ["/lib64", "/usr/lib64", taskRoot, taskRoot + "/lib"]
@@ -419,7 +465,9 @@ actor Instance {
         ]
         if let opt { environment["RELCTL_OPT"] = opt }
         // The interpreters relctl itself uses (pyenv finds its Python through these).
-        for key in ["HOME", "PYENV_ROOT", "PYENV_VERSION"] { if let value = inherited[key] { environment[key] = value } }
+        for key in ["HOME", "PYENV_ROOT", "PYENV_VERSION"] {
+            if let value = inherited[key] { environment[key] = value }
+        }
         for (key, value) in execution.environment { environment[key] = value }
         return environment
     }

@@ -60,7 +60,8 @@ struct PackageCache: Sendable {
                 }
             }
             try SymlinkRules.check(
-                merged.sorted { $0.key < $1.key }.map { SymlinkRules.Item(path: $0.key, symlinkTarget: $0.value) }, noun: "Merged layer file")
+                merged.sorted { $0.key < $1.key }.map { SymlinkRules.Item(path: $0.key, symlinkTarget: $0.value) },
+                noun: "Merged layer file")
             if rename(temporary.path, folder.path) != 0 { try? FileManager.default.removeItem(at: temporary) }
             return folder
         } catch let error as RelctlError {

@@ -60,9 +60,12 @@ extension RuntimePool {
     }
 
     /// The state of each of `function`'s settings, by qualifier.
-    public func provisionedConcurrencyStatuses(function: String) async throws(RelctlError) -> [String: ProvisionedConcurrencyStatus] {
+    public func provisionedConcurrencyStatuses(
+        function: String
+    ) async throws(RelctlError) -> [String: ProvisionedConcurrencyStatus] {
         let targets = try await store.provisionedConcurrencyTargets().filter { $0.functionName == function }
-        return Dictionary(targets.map { ($0.qualifier, provisionedConcurrencyStatus($0)) }, uniquingKeysWith: { first, _ in first })
+        return Dictionary(
+            targets.map { ($0.qualifier, provisionedConcurrencyStatus($0)) }, uniquingKeysWith: { first, _ in first })
     }
 
     /// READY once every instance the setting asks for has finished its init; FAILED when an init failed.
@@ -75,7 +78,8 @@ extension RuntimePool {
             }
             allocated += min(count, provisioned.values.filter { $0.key == key && $0.ready }.count)
         }
-        return ProvisionedConcurrencyStatus(state: allocated >= target.requested ? .ready : .inProgress, allocated: allocated, reason: nil)
+        return ProvisionedConcurrencyStatus(
+            state: allocated >= target.requested ? .ready : .inProgress, allocated: allocated, reason: nil)
     }
 
     /// Instances kept for provisioned concurrency now, initialised or not (tests, metrics).
@@ -139,7 +143,8 @@ extension RuntimePool {
         let instance: Instance
         do throws(RelctlError) {
             let files = try await extractedFiles(execution).get()
-            instance = try await startInstance(execution, files: files, grant: nil, initializationType: Self.provisionedInitializationType)
+            instance = try await startInstance(
+                execution, files: files, grant: nil, initializationType: Self.provisionedInitializationType)
         } catch {
             provisionFailures[key] = Self.failure(execution, error.message)
             return

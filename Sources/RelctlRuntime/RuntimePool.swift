@@ -34,8 +34,10 @@ public actor RuntimePool {
     /// Told about every invocation (the server's /metrics).
     let observer: (@Sendable (_ function: String, _ version: String, _ result: InvocationResult?) -> Void)?
 
-    public init(store: any InvocationStore, rollout: any HookStatusReporter & MetricSink,
-                observer: (@Sendable (_ function: String, _ version: String, _ result: InvocationResult?) -> Void)? = nil) {
+    public init(
+        store: any InvocationStore, rollout: any HookStatusReporter & MetricSink,
+        observer: (@Sendable (_ function: String, _ version: String, _ result: InvocationResult?) -> Void)? = nil
+    ) {
         self.store = store
         self.rollout = rollout
         self.observer = observer
@@ -51,20 +53,27 @@ public actor RuntimePool {
     }
 
     /// Invoke. `routingKey` pins a caller to a version for given weights.
-    public func invoke(_ function: FunctionReference, payload: Data, routingKey: String? = nil, logTail: Bool = false) async throws(RelctlError) -> InvocationResult {
+    public func invoke(
+        _ function: FunctionReference, payload: Data, routingKey: String? = nil, logTail: Bool = false
+    ) async throws(RelctlError) -> InvocationResult {
         let target = try await store.resolveInvocation(function)
         return try await invoke(target, payload: payload, routingKey: routingKey, logTail: logTail)
     }
 
-    public func invoke(_ target: InvocationTarget, payload: Data, routingKey: String? = nil, logTail: Bool = false) async throws(RelctlError) -> InvocationResult {
+    public func invoke(
+        _ target: InvocationTarget, payload: Data, routingKey: String? = nil, logTail: Bool = false
+    ) async throws(RelctlError) -> InvocationResult {
         try await invoke(target, payload: payload, routingKey: routingKey, logTail: logTail, grant: nil)
     }
 
     /// With a `grant`, the invocation runs on an instance of its own whose credentials carry that
     /// grant (a deployment hook), stopped afterwards.
-    func invoke(_ target: InvocationTarget, payload: Data, routingKey: String?, logTail: Bool, grant: HookGrant?) async throws(RelctlError) -> InvocationResult {
+    func invoke(
+        _ target: InvocationTarget, payload: Data, routingKey: String?, logTail: Bool, grant: HookGrant?
+    ) async throws(RelctlError) -> InvocationResult {
         guard payload.count <= 6 * 1024 * 1024 else {
-            throw RelctlError(.requestEntityTooLarge, "Request must be smaller than 6291456 bytes for the InvokeFunction operation")
+            throw RelctlError(
+                .requestEntityTooLarge, "Request must be smaller than 6291456 bytes for the InvokeFunction operation")
         }
         let execution = target.execution(routingKey: routingKey, random: generator.unit())
         let function = target.functionName
@@ -101,7 +110,8 @@ public actor RuntimePool {
                 case .success(let extracted): files = extracted
                 case .failure(let error):
                     // A package that cannot be extracted is the function's error, as a broken deployment package is on Lambda.
-                    return await packageFailed(error, target: target, execution: execution, requestId: requestId, at: now)
+                    return await packageFailed(
+                        error, target: target, execution: execution, requestId: requestId, at: now)
                 }
                 instance = try await startInstance(execution, files: files, grant: grant)
                 cold = true
@@ -114,17 +124,24 @@ public actor RuntimePool {
             Self.appendLog(await instance.logURL, "START RequestId: \(requestId) Version: \(execution.versionText)\n")
             let deadline = Int64((Date().timeIntervalSince1970 + Double(execution.timeout)) * 1000)
             outcome = await instance.invoke(
-                PendingInvocation(requestId: requestId, payload: ByteBuffer(bytes: payload), deadlineMs: deadline, invokedArn: target.invokedArn),
+                PendingInvocation(
+                    requestId: requestId, payload: ByteBuffer(bytes: payload), deadlineMs: deadline,
+                    invokedArn: target.invokedArn),
                 timeout: Double(execution.timeout))
             // A warm instance that died while idle never saw the invocation: run it on a fresh one.
             if outcome.isNotDelivered { forgetProvisioned(key) }
         } while outcome.isNotDelivered && attempts < 2
         let duration = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6
-        Self.appendLog(await instance.logURL, "END RequestId: \(requestId)\nREPORT RequestId: \(requestId)\tDuration: \(String(format: "%.2f", duration)) ms\tMemory Size: \(execution.memorySize) MB\(cold ? "\tInit: cold start" : "")\n")
+        Self.appendLog(
+            await instance.logURL,
+            "END RequestId: \(requestId)\nREPORT RequestId: \(requestId)\tDuration: \(String(format: "%.2f", duration)) ms\tMemory Size: \(execution.memorySize) MB\(cold ? "\tInit: cold start" : "")\n"
+        )
         if grant != nil {
             await instance.shutdown(reason: "hook invocation done")
         } else if await !instance.isDead {
-            if !returnProvisioned(instance, key: await instance.id) { idle[execution.instanceKey, default: []].append(instance) }
+            if !returnProvisioned(instance, key: await instance.id) {
+                idle[execution.instanceKey, default: []].append(instance)
+            }
         } else {
             // A provisioned instance that died (a timeout, a crash) is replaced on the next reconcile.
             forgetProvisioned(await instance.id)
@@ -138,14 +155,19 @@ public actor RuntimePool {
             result.Payload = String(buffer: body)
             result.FunctionError = "Unhandled"
         case .notDelivered:
-            result.Payload = String(buffer: Instance.errorJSON(type: "Runtime.ExitError", message: "RequestId: \(requestId) Error: Runtime exited before it took the invocation"))
+            result.Payload = String(
+                buffer: Instance.errorJSON(
+                    type: "Runtime.ExitError",
+                    message: "RequestId: \(requestId) Error: Runtime exited before it took the invocation"))
             result.FunctionError = "Unhandled"
         }
         if logTail {
             let log = (try? Data(contentsOf: await instance.logURL)) ?? Data()
             result.LogResult = Data(log.dropFirst(Int(logStart)).suffix(4096)).base64EncodedString()
         }
-        await metrics.record(target, execution, [("Invocations", 1), ("Errors", result.FunctionError == nil ? 0 : 1), ("Duration", duration)], at: now)
+        await metrics.record(
+            target, execution,
+            [("Invocations", 1), ("Errors", result.FunctionError == nil ? 0 : 1), ("Duration", duration)], at: now)
         observer?(function, execution.versionText, result)
         return result
     }
@@ -160,43 +182,59 @@ public actor RuntimePool {
     /// The package's folder and the merged layers, extracted (once per content) from the blobs.
     func extractedFiles(_ execution: VersionExecution) async -> Result<(taskRoot: URL, opt: URL?), RelctlError> {
         do throws(RelctlError) {
-            return .success((try await cache.extracted(execution.sha256Hex), try await cache.mergedLayers(execution.layers)))
+            return .success(
+                (try await cache.extracted(execution.sha256Hex), try await cache.mergedLayers(execution.layers)))
         } catch {
             return .failure(error)
         }
     }
 
-    func startInstance(_ execution: VersionExecution, files: (taskRoot: URL, opt: URL?), grant: HookGrant?,
-                       initializationType: String = "on-demand") async throws(RelctlError) -> Instance {
+    func startInstance(
+        _ execution: VersionExecution, files: (taskRoot: URL, opt: URL?), grant: HookGrant?,
+        initializationType: String = "on-demand"
+    ) async throws(RelctlError) -> Instance {
         let (taskRoot, opt) = files
-        let sandbox = try Sandbox.resolve(Sandbox.Mode(rawValue: try await store.readSetting("sandbox") ?? "auto") ?? .auto)
-        let log = logFolder.appendingPathComponent("\(execution.functionName)-\(execution.versionText)-\(UUID().uuidString.prefix(8)).log")
+        let sandbox = try Sandbox.resolve(
+            Sandbox.Mode(rawValue: try await store.readSetting("sandbox") ?? "auto") ?? .auto)
+        let log = logFolder.appendingPathComponent(
+            "\(execution.functionName)-\(execution.versionText)-\(UUID().uuidString.prefix(8)).log")
         let instance = Instance(execution: execution, logURL: log, initializationType: initializationType)
         let rollout = rollout
         let endpoint = FunctionEndpoint(
             grant: grant,
             report: { grant, status throws(RelctlError) in
-                try await rollout.reportHookStatus(deploymentId: grant.deploymentId, executionId: grant.executionId, status: status,
-                                                   output: "reported \(status.rawValue) by the hook function")
+                try await rollout.reportHookStatus(
+                    deploymentId: grant.deploymentId, executionId: grant.executionId, status: status,
+                    output: "reported \(status.rawValue) by the hook function")
             },
             invoke: { [weak self] function, payload throws(RelctlError) in
                 guard let self else { throw RelctlError(.service, "The runtime is shutting down.") }
                 return try await self.invoke(function, payload: payload)
             })
         do {
-            try await instance.start(taskRoot: taskRoot, opt: opt, region: store.arn.region, sandbox: sandbox,
-                                     dataDirectory: store.dataDirectory, endpoint: endpoint)
+            try await instance.start(
+                taskRoot: taskRoot, opt: opt, region: store.arn.region, sandbox: sandbox,
+                dataDirectory: store.dataDirectory, endpoint: endpoint)
         } catch {
             await instance.shutdown()
-            throw RelctlError(.service, "Cannot start an instance of \(execution.functionName):\(execution.versionText): \(error)")
+            throw RelctlError(
+                .service, "Cannot start an instance of \(execution.functionName):\(execution.versionText): \(error)")
         }
         return instance
     }
 
-    private func packageFailed(_ error: RelctlError, target: InvocationTarget, execution: VersionExecution, requestId: String, at now: Date) async -> InvocationResult {
-        let payload = Instance.errorJSON(type: "Runtime.InvalidPackage", message: "RequestId: \(requestId) Error: the deployment package of \(execution.functionName):\(execution.versionText) cannot be extracted: \(error.message)")
-        let result = InvocationResult(StatusCode: 200, Payload: String(buffer: payload), ExecutedVersion: execution.versionText, FunctionError: "Unhandled",
-                                      LogResult: nil, DurationMs: 0, ColdStart: true, RequestId: requestId)
+    private func packageFailed(
+        _ error: RelctlError, target: InvocationTarget, execution: VersionExecution, requestId: String, at now: Date
+    ) async -> InvocationResult {
+        let payload = Instance.errorJSON(
+            type: "Runtime.InvalidPackage",
+            message:
+                "RequestId: \(requestId) Error: the deployment package of \(execution.functionName):\(execution.versionText) cannot be extracted: \(error.message)"
+        )
+        let result = InvocationResult(
+            StatusCode: 200, Payload: String(buffer: payload), ExecutedVersion: execution.versionText,
+            FunctionError: "Unhandled",
+            LogResult: nil, DurationMs: 0, ColdStart: true, RequestId: requestId)
         await metrics.record(target, execution, [("Invocations", 1), ("Errors", 1)], at: now)
         observer?(target.functionName, execution.versionText, result)
         return result
@@ -205,7 +243,9 @@ public actor RuntimePool {
     /// Stops every instance and flushes the metrics.
     public func shutdown() async {
         provisioning?.cancel()
-        for instance in Array(idle.values.joined()) + Array(busy.values) + provisioned.values.map(\.instance) { await instance.shutdown() }
+        for instance in Array(idle.values.joined()) + Array(busy.values) + provisioned.values.map(\.instance) {
+            await instance.shutdown()
+        }
         idle.removeAll()
         busy.removeAll()
         provisioned.removeAll()
@@ -221,19 +261,25 @@ public actor RuntimePool {
         let store = store
         let rollout = rollout
         Task.detached {
-            let payload = (try? JSONSerialization.data(withJSONObject: claim.payload, options: [.sortedKeys])) ?? Data("{}".utf8)
+            let payload =
+                (try? JSONSerialization.data(withJSONObject: claim.payload, options: [.sortedKeys])) ?? Data("{}".utf8)
             do {
                 let hook = try FunctionReference(parsing: claim.execution.hook)
-                let grant = HookGrant(deploymentId: claim.deploymentId, executionId: claim.execution.executionId,
-                                      functionName: claim.payload["FunctionName"] ?? "")
-                let result = try await self.invoke(try await store.resolveInvocation(hook), payload: payload, routingKey: nil, logTail: false, grant: grant)
+                let grant = HookGrant(
+                    deploymentId: claim.deploymentId, executionId: claim.execution.executionId,
+                    functionName: claim.payload["FunctionName"] ?? "")
+                let result = try await self.invoke(
+                    try await store.resolveInvocation(hook), payload: payload, routingKey: nil, logTail: false,
+                    grant: grant)
                 if result.FunctionError != nil {
-                    try? await rollout.reportHookStatus(deploymentId: claim.deploymentId, executionId: claim.execution.executionId,
-                                                        status: .failed, output: "the hook function failed: \(result.Payload)")
+                    try? await rollout.reportHookStatus(
+                        deploymentId: claim.deploymentId, executionId: claim.execution.executionId,
+                        status: .failed, output: "the hook function failed: \(result.Payload)")
                 }
             } catch {
-                try? await rollout.reportHookStatus(deploymentId: claim.deploymentId, executionId: claim.execution.executionId,
-                                                    status: .failed, output: "cannot invoke the hook function: \(error)")
+                try? await rollout.reportHookStatus(
+                    deploymentId: claim.deploymentId, executionId: claim.execution.executionId,
+                    status: .failed, output: "cannot invoke the hook function: \(error)")
             }
         }
     }
@@ -261,16 +307,23 @@ public actor MetricsRecorder {
         self.sink = sink
     }
 
-    func record(_ target: InvocationTarget, _ execution: VersionExecution, metric: String, value: Double, at time: Date) {
+    func record(_ target: InvocationTarget, _ execution: VersionExecution, metric: String, value: Double, at time: Date)
+    {
         record(target, execution, [(metric, value)], at: time)
     }
 
     /// Several metrics of one invocation in one call (one actor hop per invocation, not three).
-    func record(_ target: InvocationTarget, _ execution: VersionExecution, _ values: [(metric: String, value: Double)], at time: Date) {
+    func record(
+        _ target: InvocationTarget, _ execution: VersionExecution, _ values: [(metric: String, value: Double)],
+        at time: Date
+    ) {
         for (metric, value) in values {
-            buffer.append(MetricDatapoint(
-                functionName: target.functionName, resource: target.resource, executedVersion: execution.versionText,
-                metric: metric, value: value, unit: metric == "Duration" ? "Milliseconds" : "Count", timestamp: time))
+            buffer.append(
+                MetricDatapoint(
+                    functionName: target.functionName, resource: target.resource,
+                    executedVersion: execution.versionText,
+                    metric: metric, value: value, unit: metric == "Duration" ? "Milliseconds" : "Count", timestamp: time
+                ))
         }
         if buffer.count >= 500 {
             let batch = take()

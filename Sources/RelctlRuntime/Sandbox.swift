@@ -33,13 +33,18 @@ public struct Sandbox: Sendable, Equatable {
     }
 
     /// The sandbox for `mode` on this machine.
-    public static func resolve(_ mode: Mode, bubblewrap: String? = Containment.bubblewrap) throws(RelctlError) -> Sandbox {
+    public static func resolve(
+        _ mode: Mode, bubblewrap: String? = Containment.bubblewrap
+    ) throws(RelctlError) -> Sandbox {
         switch mode {
         case .off:
             return .unsandboxed
         case .on:
             guard let bubblewrap else {
-                throw RelctlError(.service, "The sandbox is on (`relctl config get sandbox`) but bubblewrap cannot run here: install Debian's `bubblewrap` package (apt-get install -y bubblewrap), or `relctl config set sandbox off`.")
+                throw RelctlError(
+                    .service,
+                    "The sandbox is on (`relctl config get sandbox`) but bubblewrap cannot run here: install Debian's `bubblewrap` package (apt-get install -y bubblewrap), or `relctl config set sandbox off`."
+                )
             }
             return Sandbox(bubblewrap: bubblewrap)
         case .auto:
@@ -52,7 +57,8 @@ public struct Sandbox: Sendable, Equatable {
     }
 
     private static let notice: Void = {
-        let text = "relctl: bubblewrap (bwrap) is not available here, so functions run without a sandbox: they can read the data directory and write outside their folder (they still die with relctl). Install Debian's `bubblewrap` package, or `relctl config set sandbox off` to run unsandboxed on purpose.\n"
+        let text =
+            "relctl: bubblewrap (bwrap) is not available here, so functions run without a sandbox: they can read the data directory and write outside their folder (they still die with relctl). Install Debian's `bubblewrap` package, or `relctl config set sandbox off` to run unsandboxed on purpose.\n"
         FileHandle.standardError.write(Data(text.utf8))
     }()
 
@@ -66,7 +72,9 @@ public struct Sandbox: Sendable, Equatable {
 
     /// The command that runs `command` (already in the function's view of paths) for an instance,
     /// after `prelude` (limits, the working directory); spawn it with the lifeline.
-    func wrap(_ command: [String], prelude: String, taskRoot: URL, opt: URL?, dataDirectory: URL, ephemeralStorageMB: Int) -> [String] {
+    func wrap(
+        _ command: [String], prelude: String, taskRoot: URL, opt: URL?, dataDirectory: URL, ephemeralStorageMB: Int
+    ) -> [String] {
         guard let bubblewrap else { return Containment.guarded(command, scope: .processGroup, prelude: prelude) }
         var arguments = [
             bubblewrap,

@@ -23,11 +23,16 @@ public struct TrafficTally: Sendable, Codable {
     public var ElapsedSeconds = 0.0
 
     public func lines() -> [String] {
-        var lines = [String(format: "traffic %.0fs:", ElapsedSeconds) + "  throttled \(Throttles)  dropped \(Dropped)\(Failures > 0 ? "  failed to invoke \(Failures)" : "")"]
+        var lines = [
+            String(format: "traffic %.0fs:", ElapsedSeconds)
+                + "  throttled \(Throttles)  dropped \(Dropped)\(Failures > 0 ? "  failed to invoke \(Failures)" : "")"
+        ]
         for (version, stats) in Versions.sorted(by: { $0.key < $1.key }) {
             let p50 = stats.P50Ms.map { String(format: "%.1f", $0) } ?? "-"
             let p99 = stats.P99Ms.map { String(format: "%.1f", $0) } ?? "-"
-            lines.append("  v\(version): \(stats.Requests) requests, \(stats.Errors) errors (\(stats.Requests > 0 ? Int((Double(stats.Errors) / Double(stats.Requests) * 100).rounded()) : 0)%), p50 \(p50) ms, p99 \(p99) ms")
+            lines.append(
+                "  v\(version): \(stats.Requests) requests, \(stats.Errors) errors (\(stats.Requests > 0 ? Int((Double(stats.Errors) / Double(stats.Requests) * 100).rounded()) : 0)%), p50 \(p50) ms, p99 \(p99) ms"
+            )
         }
         return lines
     }
@@ -71,7 +76,10 @@ public struct TrafficGenerator: Sendable {
     let routingKeys: String
     let concurrency: Int
 
-    public init(store: any InvocationStore, rollout: any HookStatusReporter & MetricSink, function: FunctionReference, payload: Data, routingKeys: String = "none", concurrency: Int = 16) {
+    public init(
+        store: any InvocationStore, rollout: any HookStatusReporter & MetricSink, function: FunctionReference,
+        payload: Data, routingKeys: String = "none", concurrency: Int = 16
+    ) {
         self.store = store
         self.rollout = rollout
         self.function = function
@@ -81,8 +89,10 @@ public struct TrafficGenerator: Sendable {
     }
 
     /// Runs until `duration` passes or `shouldStop` says so; `report` is called about once a second.
-    public func run(rate: Double, duration: Double, pool: RuntimePool? = nil, shouldStop: @Sendable () -> Bool = { false },
-                    report: (TrafficTally) -> Void) async -> TrafficTally {
+    public func run(
+        rate: Double, duration: Double, pool: RuntimePool? = nil, shouldStop: @Sendable () -> Bool = { false },
+        report: (TrafficTally) -> Void
+    ) async -> TrafficTally {
         let ownPool = pool == nil
         let pool = pool ?? RuntimePool(store: store, rollout: rollout)
         let collector = TallyCollector()
@@ -107,7 +117,8 @@ public struct TrafficGenerator: Sendable {
                 while sent < due {
                     sent += 1
                     if await inflight.tryEnter(limit: concurrency) {
-                        let key: String? = routingKeys == "uuid" ? UUID().uuidString : routingKeys == "fixed" ? fixedKey : nil
+                        let key: String? =
+                            routingKeys == "uuid" ? UUID().uuidString : routingKeys == "fixed" ? fixedKey : nil
                         group.addTask {
                             do {
                                 let result = try await pool.invoke(function, payload: payload, routingKey: key)

@@ -68,7 +68,9 @@ final class FileChunks: AsyncSequence, @unchecked Sendable {
             let start = offset
             let read = try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: wanted) { pointer -> Int in
                 let count = pread(descriptor, pointer.baseAddress, wanted, off_t(start))
-                guard count >= 0 else { throw CocoaError(.fileReadUnknown, userInfo: [NSFilePathErrorKey: chunks.url.path]) }
+                guard count >= 0 else {
+                    throw CocoaError(.fileReadUnknown, userInfo: [NSFilePathErrorKey: chunks.url.path])
+                }
                 return count
             }
             // A file that shrank under the upload ends the body early; the length check after says so.

@@ -56,10 +56,15 @@ public struct S3CodeStore: CodeObjectStore {
     /// CreateBucket in the store's region (us-east-1 takes no location body); an existing bucket of
     /// the same owner is not an error.
     public func createBucket() async throws(RelctlError) {
-        let location = settings.region == "us-east-1" ? nil
-            : Data("<CreateBucketConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><LocationConstraint>\(settings.region)</LocationConstraint></CreateBucketConfiguration>".utf8)
+        let location =
+            settings.region == "us-east-1"
+            ? nil
+            : Data(
+                "<CreateBucketConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><LocationConstraint>\(settings.region)</LocationConstraint></CreateBucketConfiguration>"
+                    .utf8)
         let response = try await send(
-            .PUT, path: bucketPath, query: nil, what: "CreateBucket", payloadHash: SHA256.hash(data: location ?? Data()).hexString,
+            .PUT, path: bucketPath, query: nil, what: "CreateBucket",
+            payloadHash: SHA256.hash(data: location ?? Data()).hexString,
             body: location.map { .bytes(ByteBuffer(bytes: $0)) })
         let body = try await collect(response, what: "CreateBucket")
         guard response.status == .ok || S3ErrorBody.parse(body)?.code == "BucketAlreadyOwnedByYou" else {
@@ -76,10 +81,14 @@ public struct S3CodeStore: CodeObjectStore {
         do {
             reader = try FileChunks(url: stagedFile)
         } catch {
-            throw RelctlError(.service, "Cannot read the staged package \(stagedFile.path): \(error.localizedDescription)")
+            throw RelctlError(
+                .service, "Cannot read the staged package \(stagedFile.path): \(error.localizedDescription)")
         }
         guard reader.size == size else {
-            throw RelctlError(.integrityCheckFailed, "The staged package \(stagedFile.path) is \(reader.size) bytes, not the \(size) of \(sha256Hex); nothing was uploaded.")
+            throw RelctlError(
+                .integrityCheckFailed,
+                "The staged package \(stagedFile.path) is \(reader.size) bytes, not the \(size) of \(sha256Hex); nothing was uploaded."
+            )
         }
         let checksum = Data(hexString: sha256Hex).base64EncodedString()
         let response = try await send(
@@ -92,23 +101,41 @@ public struct S3CodeStore: CodeObjectStore {
         guard sent.count == size, sent.sha256 == sha256Hex else {
             // Only an endpoint that ignores the signed payload hash (moto) stores such a body; the
             // object may be referenced already, so it is reported, not deleted.
-            throw RelctlError(.integrityCheckFailed, "The staged package \(stagedFile.path) changed while it was uploaded to s3://\(settings.bucket)/\(key) (sent \(sent.count) bytes hashing to \(sent.sha256)); run `relctl fsck --verify-hashes`.")
+            throw RelctlError(
+                .integrityCheckFailed,
+                "The staged package \(stagedFile.path) changed while it was uploaded to s3://\(settings.bucket)/\(key) (sent \(sent.count) bytes hashing to \(sent.sha256)); run `relctl fsck --verify-hashes`."
+            )
         }
-        let head = try await send(.HEAD, path: objectPath(key), query: nil, what: "HeadObject", headers: [("x-amz-checksum-mode", "ENABLED")])
-        guard head.status == .ok else { throw error(for: head, body: nil, what: "HeadObject after PutObject", key: key) }
+        let head = try await send(
+            .HEAD, path: objectPath(key), query: nil, what: "HeadObject", headers: [("x-amz-checksum-mode", "ENABLED")])
+        guard head.status == .ok else {
+            throw error(for: head, body: nil, what: "HeadObject after PutObject", key: key)
+        }
         let storedSize = head.headers.first(name: "content-length").flatMap { Int64($0) }
         guard storedSize == size else {
-            throw RelctlError(.integrityCheckFailed, "s3://\(settings.bucket)/\(key) is \(storedSize.map(String.init) ?? "an unknown number of") bytes after PutObject, not \(size).")
+            throw RelctlError(
+                .integrityCheckFailed,
+                "s3://\(settings.bucket)/\(key) is \(storedSize.map(String.init) ?? "an unknown number of") bytes after PutObject, not \(size)."
+            )
         }
-        let etag = head.headers.first(name: "etag")?.trimmingCharacters(in: CharacterSet(charactersIn: "\"")).lowercased()
+        let etag = head.headers.first(name: "etag")?.trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+            .lowercased()
         // A single PUT's ETag is the body's MD5, except under SSE-KMS or SSE-C where it is opaque.
-        let opaqueETag = head.headers.first(name: "x-amz-server-side-encryption")?.hasPrefix("aws:kms") == true
+        let opaqueETag =
+            head.headers.first(name: "x-amz-server-side-encryption")?.hasPrefix("aws:kms") == true
             || head.headers.contains(name: "x-amz-server-side-encryption-customer-algorithm")
-        if let etag, !opaqueETag, etag.utf8.count == 32, etag.utf8.allSatisfy({ $0 < 0x80 && Character(UnicodeScalar($0)).isHexDigit }), etag != sent.md5 {
-            throw RelctlError(.integrityCheckFailed, "s3://\(settings.bucket)/\(key) has ETag \(etag) after PutObject, but the MD5 of the \(size) bytes sent is \(sent.md5).")
+        if let etag, !opaqueETag, etag.utf8.count == 32,
+            etag.utf8.allSatisfy({ $0 < 0x80 && Character(UnicodeScalar($0)).isHexDigit }), etag != sent.md5
+        {
+            throw RelctlError(
+                .integrityCheckFailed,
+                "s3://\(settings.bucket)/\(key) has ETag \(etag) after PutObject, but the MD5 of the \(size) bytes sent is \(sent.md5)."
+            )
         }
         if let stored = head.headers.first(name: "x-amz-checksum-sha256"), stored != checksum {
-            throw RelctlError(.integrityCheckFailed, "s3://\(settings.bucket)/\(key) has x-amz-checksum-sha256 \(stored) after PutObject, not \(checksum).")
+            throw RelctlError(
+                .integrityCheckFailed,
+                "s3://\(settings.bucket)/\(key) has x-amz-checksum-sha256 \(stored) after PutObject, not \(checksum).")
         }
     }
 
@@ -119,7 +146,10 @@ public struct S3CodeStore: CodeObjectStore {
         let body = try await collect(response, what: "GetObject")
         guard response.status == .ok else { throw error(for: response, body: body, what: "GetObject", key: key) }
         guard SHA256.hash(data: body).hexString == sha256Hex else {
-            throw RelctlError(.integrityCheckFailed, "s3://\(settings.bucket)/\(key) does not match its hash (\(body.count) bytes hashing to \(SHA256.hash(data: body).hexString)): it was changed in the bucket; `relctl fsck --verify-hashes` lists every such object.")
+            throw RelctlError(
+                .integrityCheckFailed,
+                "s3://\(settings.bucket)/\(key) does not match its hash (\(body.count) bytes hashing to \(SHA256.hash(data: body).hexString)): it was changed in the bucket; `relctl fsck --verify-hashes` lists every such object."
+            )
         }
         return body
     }
@@ -138,7 +168,9 @@ public struct S3CodeStore: CodeObjectStore {
         let key = settings.key(for: sha256Hex)
         let response = try await send(.DELETE, path: objectPath(key), query: nil, what: "DeleteObject")
         let body = try await collect(response, what: "DeleteObject")
-        guard [.noContent, .ok, .notFound].contains(response.status) else { throw error(for: response, body: body, what: "DeleteObject", key: key) }
+        guard [.noContent, .ok, .notFound].contains(response.status) else {
+            throw error(for: response, body: body, what: "DeleteObject", key: key)
+        }
     }
 
     public func list() async throws(RelctlError) -> [CodeObject] {
@@ -150,7 +182,9 @@ public struct S3CodeStore: CodeObjectStore {
             let encoded = query.map { "\($0.0)=\(SigV4.uriEncode($0.1, keepSlash: false))" }.joined(separator: "&")
             let response = try await send(.GET, path: bucketPath, query: encoded, what: "ListObjectsV2")
             let body = try await collect(response, what: "ListObjectsV2")
-            guard response.status == .ok else { throw error(for: response, body: body, what: "ListObjectsV2", key: nil) }
+            guard response.status == .ok else {
+                throw error(for: response, body: body, what: "ListObjectsV2", key: nil)
+            }
             let page = try ListObjectsPage.parse(body, bucket: settings.bucket)
             for entry in page.entries {
                 if let hash = settings.sha256Hex(ofKey: entry.key) {
@@ -159,7 +193,10 @@ public struct S3CodeStore: CodeObjectStore {
             }
             token = page.isTruncated ? page.nextContinuationToken : nil
             if page.isTruncated && token == nil {
-                throw RelctlError(.service, "ListObjectsV2 on s3://\(settings.bucket) said the listing is truncated but gave no NextContinuationToken.")
+                throw RelctlError(
+                    .service,
+                    "ListObjectsV2 on s3://\(settings.bucket) said the listing is truncated but gave no NextContinuationToken."
+                )
             }
         } while token != nil
         return objects
@@ -167,8 +204,9 @@ public struct S3CodeStore: CodeObjectStore {
 
     /// Writes bytes at a key as they are, with none of `put`'s checks: tests play someone changing the bucket.
     func overwrite(key: String, with bytes: Data) async throws(RelctlError) {
-        let response = try await send(.PUT, path: objectPath(key), query: nil, what: "PutObject", payloadHash: SHA256.hash(data: bytes).hexString,
-                                      body: .bytes(ByteBuffer(bytes: bytes)))
+        let response = try await send(
+            .PUT, path: objectPath(key), query: nil, what: "PutObject", payloadHash: SHA256.hash(data: bytes).hexString,
+            body: .bytes(ByteBuffer(bytes: bytes)))
         let body = try await collect(response, what: "PutObject")
         guard response.status == .ok else { throw error(for: response, body: body, what: "PutObject", key: key) }
     }
@@ -181,8 +219,10 @@ public struct S3CodeStore: CodeObjectStore {
     func objectPath(_ key: String) -> String { "/\(settings.bucket)/\(SigV4.uriEncode(key, keepSlash: true))" }
 
     func send(
-        _ method: HTTPMethod, path: String, query: String?, what: String, payloadHash: String = S3CodeStore.emptyPayloadHash,
-        headers signedExtra: [(String, String)] = [], extraHeaders: [(String, String)] = [], body: HTTPClientRequest.Body? = nil
+        _ method: HTTPMethod, path: String, query: String?, what: String,
+        payloadHash: String = S3CodeStore.emptyPayloadHash,
+        headers signedExtra: [(String, String)] = [], extraHeaders: [(String, String)] = [],
+        body: HTTPClientRequest.Body? = nil
     ) async throws(RelctlError) -> HTTPClientResponse {
         let endpoint = settings.endpoint.absoluteString
         var request = HTTPClientRequest(url: endpoint + path + (query.map { "?\($0)" } ?? ""))
@@ -190,7 +230,8 @@ public struct S3CodeStore: CodeObjectStore {
         let host = settings.endpoint.host.map { name in settings.endpoint.port.map { "\(name):\($0)" } ?? name } ?? ""
         for (name, value) in S3RequestSigner.headers(
             method: method.rawValue, host: host, path: path, query: query, payloadHash: payloadHash, extra: signedExtra,
-            settings: settings, now: Date()) {
+            settings: settings, now: Date())
+        {
             request.headers.add(name: name, value: value)
         }
         for (name, value) in extraHeaders { request.headers.add(name: name, value: value) }
@@ -198,7 +239,10 @@ public struct S3CodeStore: CodeObjectStore {
         do {
             return try await client.execute(request, timeout: .seconds(300))
         } catch {
-            throw RelctlError(.service, "Cannot reach the S3 endpoint \(endpoint) for \(what) on s3://\(settings.bucket): \(Self.describe(error)) (the endpoint comes from --s3-endpoint or RELCTL_S3_ENDPOINT).")
+            throw RelctlError(
+                .service,
+                "Cannot reach the S3 endpoint \(endpoint) for \(what) on s3://\(settings.bucket): \(Self.describe(error)) (the endpoint comes from --s3-endpoint or RELCTL_S3_ENDPOINT)."
+            )
         }
     }
 
@@ -206,7 +250,10 @@ public struct S3CodeStore: CodeObjectStore {
         do {
             return Data(try await response.body.collect(upTo: Self.maximumObjectSize).readableBytesView)
         } catch {
-            throw RelctlError(.service, "The S3 endpoint \(settings.endpoint.absoluteString) broke off the answer to \(what) on s3://\(settings.bucket): \(Self.describe(error)).")
+            throw RelctlError(
+                .service,
+                "The S3 endpoint \(settings.endpoint.absoluteString) broke off the answer to \(what) on s3://\(settings.bucket): \(Self.describe(error))."
+            )
         }
     }
 
@@ -215,27 +262,50 @@ public struct S3CodeStore: CodeObjectStore {
         let parsed = body.flatMap(S3ErrorBody.parse)
         let status = Int(response.status.code)
         let code = parsed?.code ?? (response.headers.first(name: "x-amz-error-code")) ?? ""
-        let said = "\(what) answered HTTP \(status)\(code.isEmpty ? "" : " \(code)")\(parsed?.message.map { ": \($0)" } ?? "")"
+        let said =
+            "\(what) answered HTTP \(status)\(code.isEmpty ? "" : " \(code)")\(parsed?.message.map { ": \($0)" } ?? "")"
         switch code {
         case "NoSuchBucket":
-            return RelctlError(.resourceNotFound, "The bucket '\(settings.bucket)' does not exist at \(settings.endpoint.absoluteString) (\(said)): create it, or name another with --code-store / RELCTL_CODE_STORE.")
-        case "InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "AuthorizationHeaderMalformed", "InvalidToken", "ExpiredToken":
-            return RelctlError(.accessDenied, "The S3 endpoint \(settings.endpoint.absoluteString) refused relctl's keys for s3://\(settings.bucket) (\(said)): check RELCTL_S3_ACCESS_KEY_ID, RELCTL_S3_SECRET_ACCESS_KEY and RELCTL_S3_REGION.")
+            return RelctlError(
+                .resourceNotFound,
+                "The bucket '\(settings.bucket)' does not exist at \(settings.endpoint.absoluteString) (\(said)): create it, or name another with --code-store / RELCTL_CODE_STORE."
+            )
+        case "InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "AuthorizationHeaderMalformed",
+            "InvalidToken", "ExpiredToken":
+            return RelctlError(
+                .accessDenied,
+                "The S3 endpoint \(settings.endpoint.absoluteString) refused relctl's keys for s3://\(settings.bucket) (\(said)): check RELCTL_S3_ACCESS_KEY_ID, RELCTL_S3_SECRET_ACCESS_KEY and RELCTL_S3_REGION."
+            )
         case "NoSuchKey":
-            return RelctlError(.resourceNotFound, "The code object s3://\(settings.bucket)/\(key ?? "") is not in the bucket (`relctl fsck` checks the store).")
+            return RelctlError(
+                .resourceNotFound,
+                "The code object s3://\(settings.bucket)/\(key ?? "") is not in the bucket (`relctl fsck` checks the store)."
+            )
         default:
             break
         }
         // HEAD answers have no body: judge by the status.
         switch status {
         case 404 where key == nil:
-            return RelctlError(.resourceNotFound, "The bucket '\(settings.bucket)' does not exist at \(settings.endpoint.absoluteString) (\(said)): create it, or name another with --code-store / RELCTL_CODE_STORE.")
+            return RelctlError(
+                .resourceNotFound,
+                "The bucket '\(settings.bucket)' does not exist at \(settings.endpoint.absoluteString) (\(said)): create it, or name another with --code-store / RELCTL_CODE_STORE."
+            )
         case 404:
-            return RelctlError(.resourceNotFound, "The code object s3://\(settings.bucket)/\(key!) is not in the bucket (`relctl fsck` checks the store).")
+            return RelctlError(
+                .resourceNotFound,
+                "The code object s3://\(settings.bucket)/\(key!) is not in the bucket (`relctl fsck` checks the store)."
+            )
         case 401, 403:
-            return RelctlError(.accessDenied, "The S3 endpoint \(settings.endpoint.absoluteString) refused relctl's keys for s3://\(settings.bucket) (\(said)): check RELCTL_S3_ACCESS_KEY_ID, RELCTL_S3_SECRET_ACCESS_KEY and RELCTL_S3_REGION.")
+            return RelctlError(
+                .accessDenied,
+                "The S3 endpoint \(settings.endpoint.absoluteString) refused relctl's keys for s3://\(settings.bucket) (\(said)): check RELCTL_S3_ACCESS_KEY_ID, RELCTL_S3_SECRET_ACCESS_KEY and RELCTL_S3_REGION."
+            )
         default:
-            return RelctlError(.service, "The S3 endpoint \(settings.endpoint.absoluteString) failed on s3://\(settings.bucket)\(key.map { "/\($0)" } ?? ""): \(said).")
+            return RelctlError(
+                .service,
+                "The S3 endpoint \(settings.endpoint.absoluteString) failed on s3://\(settings.bucket)\(key.map { "/\($0)" } ?? ""): \(said)."
+            )
         }
     }
 
@@ -246,7 +316,9 @@ public struct S3CodeStore: CodeObjectStore {
 
     private static func requireHash(_ sha256Hex: String) throws(RelctlError) {
         guard sha256Hex.isSHA256Hex else {
-            throw RelctlError(.invalidParameterValue, "'\(sha256Hex.prefix(80))' is not a code object's name: the 64 lowercase hex digits of its SHA-256.")
+            throw RelctlError(
+                .invalidParameterValue,
+                "'\(sha256Hex.prefix(80))' is not a code object's name: the 64 lowercase hex digits of its SHA-256.")
         }
     }
 }
@@ -260,16 +332,21 @@ enum S3RequestSigner {
     ) -> [(String, String)] {
         let amzDate = SigV4.formatAmzDate(now)
         let date = String(amzDate.prefix(8))
-        let headers = ([("host", host), ("x-amz-content-sha256", payloadHash), ("x-amz-date", amzDate)] + extra.map { ($0.0.lowercased(), $0.1) })
+        let headers =
+            ([("host", host), ("x-amz-content-sha256", payloadHash), ("x-amz-date", amzDate)]
+            + extra.map { ($0.0.lowercased(), $0.1) })
             .sorted { $0.0 < $1.0 }
         let signed = headers.map(\.0).joined(separator: ";")
         let canonical = [
-            method, path, SigV4.canonicalQuery(query), headers.map { "\($0.0):\($0.1.trimmingCharacters(in: .whitespaces))\n" }.joined(),
+            method, path, SigV4.canonicalQuery(query),
+            headers.map { "\($0.0):\($0.1.trimmingCharacters(in: .whitespaces))\n" }.joined(),
             signed, payloadHash,
         ].joined(separator: "\n")
-        let signature = SigV4.signature(canonicalRequest: canonical, amzDate: amzDate, date: date, region: settings.region,
-                                        service: "s3", secret: settings.secretAccessKey)
-        let authorization = "AWS4-HMAC-SHA256 Credential=\(settings.accessKeyId)/\(date)/\(settings.region)/s3/aws4_request, SignedHeaders=\(signed), Signature=\(signature)"
+        let signature = SigV4.signature(
+            canonicalRequest: canonical, amzDate: amzDate, date: date, region: settings.region,
+            service: "s3", secret: settings.secretAccessKey)
+        let authorization =
+            "AWS4-HMAC-SHA256 Credential=\(settings.accessKeyId)/\(date)/\(settings.region)/s3/aws4_request, SignedHeaders=\(signed), Signature=\(signature)"
         // AsyncHTTPClient sets Host itself, from the URL.
         return headers.filter { $0.0 != "host" } + [("Authorization", authorization)]
     }
@@ -281,12 +358,13 @@ extension Data {
         var bytes: [UInt8] = []
         var high: UInt8?
         for character in hexString.utf8 {
-            let value: UInt8 = switch character {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): character - UInt8(ascii: "0")
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): character - UInt8(ascii: "a") + 10
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): character - UInt8(ascii: "A") + 10
-            default: 0
-            }
+            let value: UInt8 =
+                switch character {
+                case UInt8(ascii: "0")...UInt8(ascii: "9"): character - UInt8(ascii: "0")
+                case UInt8(ascii: "a")...UInt8(ascii: "f"): character - UInt8(ascii: "a") + 10
+                case UInt8(ascii: "A")...UInt8(ascii: "F"): character - UInt8(ascii: "A") + 10
+                default: 0
+                }
             if let first = high {
                 bytes.append(first << 4 | value)
                 high = nil

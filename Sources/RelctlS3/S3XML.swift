@@ -31,16 +31,24 @@ struct ListObjectsPage: Sendable, Equatable {
         do {
             result = try XMLDecoder().decode(Result.self, from: body)
         } catch {
-            throw RelctlError(.service, "ListObjectsV2 on s3://\(bucket) answered something that is not a ListBucketResult: \(String(decoding: body.prefix(120), as: UTF8.self))")
+            throw RelctlError(
+                .service,
+                "ListObjectsV2 on s3://\(bucket) answered something that is not a ListBucketResult: \(String(decoding: body.prefix(120), as: UTF8.self))"
+            )
         }
         var entries: [Entry] = []
         for item in result.Contents ?? [] {
             guard let date = parseTimestamp(item.LastModified) else {
-                throw RelctlError(.service, "ListObjectsV2 on s3://\(bucket) gave \(item.Key) the LastModified '\(item.LastModified.prefix(40))', which is not an ISO 8601 time.")
+                throw RelctlError(
+                    .service,
+                    "ListObjectsV2 on s3://\(bucket) gave \(item.Key) the LastModified '\(item.LastModified.prefix(40))', which is not an ISO 8601 time."
+                )
             }
             entries.append(Entry(key: item.Key, size: item.Size, lastModified: date))
         }
-        return ListObjectsPage(entries: entries, isTruncated: result.IsTruncated ?? false, nextContinuationToken: result.NextContinuationToken)
+        return ListObjectsPage(
+            entries: entries, isTruncated: result.IsTruncated ?? false,
+            nextContinuationToken: result.NextContinuationToken)
     }
 
     /// `2026-11-30T12:01:02.000Z`, with or without the fraction.

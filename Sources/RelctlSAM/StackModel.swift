@@ -37,9 +37,11 @@ public struct DeploymentPreferenceSpec: Sendable, Equatable, Codable {
         Self.presets.contains(type) ? "CodeDeployDefault.Lambda\(type)" : type
     }
 
-    static let presets = ["Canary10Percent30Minutes", "Canary10Percent5Minutes", "Canary10Percent10Minutes", "Canary10Percent15Minutes",
-                          "Linear10PercentEvery10Minutes", "Linear10PercentEvery1Minute", "Linear10PercentEvery2Minutes",
-                          "Linear10PercentEvery3Minutes", "AllAtOnce"]
+    static let presets = [
+        "Canary10Percent30Minutes", "Canary10Percent5Minutes", "Canary10Percent10Minutes", "Canary10Percent15Minutes",
+        "Linear10PercentEvery10Minutes", "Linear10PercentEvery1Minute", "Linear10PercentEvery2Minutes",
+        "Linear10PercentEvery3Minutes", "AllAtOnce",
+    ]
 }
 
 public struct LayerSpec: Sendable, Equatable, Codable {
@@ -83,14 +85,16 @@ public struct StackModel: Sendable, Equatable {
 
     /// Registry names of the functions, layers, alarms and deployment configs, by logical id.
     public var names: [String: String] {
-        Dictionary(functions.map { ($0.logicalId, $0.name) } + layers.map { ($0.logicalId, $0.name) }
-                   + alarms.map { ($0.logicalId, $0.definition.name) } + deploymentConfigs.map { ($0.logicalId, $0.name) },
-                   uniquingKeysWith: { first, _ in first })
+        Dictionary(
+            functions.map { ($0.logicalId, $0.name) } + layers.map { ($0.logicalId, $0.name) }
+                + alarms.map { ($0.logicalId, $0.definition.name) } + deploymentConfigs.map { ($0.logicalId, $0.name) },
+            uniquingKeysWith: { first, _ in first })
     }
 
     public static let supportedTypes = [
         "AWS::Serverless::Function", "AWS::Serverless::LayerVersion", "AWS::Lambda::Function", "AWS::Lambda::Version",
-        "AWS::Lambda::Alias", "AWS::Lambda::LayerVersion", "AWS::CloudWatch::Alarm", "AWS::CodeDeploy::DeploymentConfig",
+        "AWS::Lambda::Alias", "AWS::Lambda::LayerVersion", "AWS::CloudWatch::Alarm",
+        "AWS::CodeDeploy::DeploymentConfig",
     ]
 
     /// Loads and resolves a template. `plannedVersions` gives, by logical id of a function or layer,
@@ -101,7 +105,8 @@ public struct StackModel: Sendable, Equatable {
         plannedVersions: [String: Int] = [:]
     ) throws(TemplateError) -> StackModel {
         try TemplateShape.check(template)
-        let builder = try ModelBuilder(template: template, overrides: overrides, stackName: stackName, arn: arn, plannedVersions: plannedVersions)
+        let builder = try ModelBuilder(
+            template: template, overrides: overrides, stackName: stackName, arn: arn, plannedVersions: plannedVersions)
         return try builder.build()
     }
 }
@@ -109,36 +114,54 @@ public struct StackModel: Sendable, Equatable {
 /// The template's outer shape: known sections, a Resources mapping, resource entries with Type,
 /// and no cycle between resources.
 enum TemplateShape {
-    static let sections: Set<String> = ["AWSTemplateFormatVersion", "Transform", "Description", "Metadata", "Parameters", "Conditions",
-                                        "Mappings", "Globals", "Resources", "Outputs", "Rules"]
+    static let sections: Set<String> = [
+        "AWSTemplateFormatVersion", "Transform", "Description", "Metadata", "Parameters", "Conditions",
+        "Mappings", "Globals", "Resources", "Outputs", "Rules",
+    ]
 
     static func check(_ template: TemplateNode) throws(TemplateError) {
         for entry in template.entries ?? [] where !sections.contains(entry.key) {
-            throw TemplateError(.syntax, "unknown top-level section \(entry.key); a template has \(sections.sorted().joined(separator: ", ")).", line: entry.value.line)
+            throw TemplateError(
+                .syntax,
+                "unknown top-level section \(entry.key); a template has \(sections.sorted().joined(separator: ", ")).",
+                line: entry.value.line)
         }
         if let transform = template["Transform"] {
             let names = transform.items?.compactMap(\.string) ?? [transform.string ?? ""]
             for name in names where name != "AWS::Serverless-2016-10-31" {
-                throw TemplateError(.syntax, "Transform \(name) is not supported; only AWS::Serverless-2016-10-31.", line: transform.line)
+                throw TemplateError(
+                    .syntax, "Transform \(name) is not supported; only AWS::Serverless-2016-10-31.",
+                    line: transform.line)
             }
         }
         guard let resources = template["Resources"]?.entries, !resources.isEmpty else {
-            throw TemplateError(.missingProperty, "the template has no Resources.", line: template["Resources"]?.line ?? template.line)
+            throw TemplateError(
+                .missingProperty, "the template has no Resources.", line: template["Resources"]?.line ?? template.line)
         }
         for resource in resources {
             guard resource.value.entries != nil else {
-                throw TemplateError(.syntax, "resource \(resource.key) must be a mapping with Type and Properties.", line: resource.value.line)
+                throw TemplateError(
+                    .syntax, "resource \(resource.key) must be a mapping with Type and Properties.",
+                    line: resource.value.line)
             }
             guard let type = resource.value["Type"]?.string else {
-                throw TemplateError(.missingProperty, "resource \(resource.key) has no Type.", line: resource.value.line)
+                throw TemplateError(
+                    .missingProperty, "resource \(resource.key) has no Type.", line: resource.value.line)
             }
             guard StackModel.supportedTypes.contains(type) else {
-                throw TemplateError(.unsupportedResourceType,
-                                    "resource \(resource.key): type \(type) is not supported; relctl deploys \(StackModel.supportedTypes.joined(separator: ", ")).",
-                                    line: resource.value["Type"]?.line ?? resource.value.line)
+                throw TemplateError(
+                    .unsupportedResourceType,
+                    "resource \(resource.key): type \(type) is not supported; relctl deploys \(StackModel.supportedTypes.joined(separator: ", ")).",
+                    line: resource.value["Type"]?.line ?? resource.value.line)
             }
-            for key in resource.value.entries!.map(\.key) where !["Type", "Properties", "Condition", "DependsOn", "Metadata", "DeletionPolicy", "UpdateReplacePolicy", "UpdatePolicy"].contains(key) {
-                throw TemplateError(.unsupportedProperty, "resource \(resource.key): unknown attribute \(key).", line: resource.value[key]?.line)
+            for key in resource.value.entries!.map(\.key)
+            where ![
+                "Type", "Properties", "Condition", "DependsOn", "Metadata", "DeletionPolicy", "UpdateReplacePolicy",
+                "UpdatePolicy",
+            ].contains(key) {
+                throw TemplateError(
+                    .unsupportedProperty, "resource \(resource.key): unknown attribute \(key).",
+                    line: resource.value[key]?.line)
             }
         }
         try checkCycles(resources)
@@ -187,14 +210,18 @@ enum TemplateShape {
             var scanned = resource.value
             if var properties = scanned["Properties"]?.entries, scanned["Type"]?.string == "AWS::Serverless::Function" {
                 properties.removeAll { $0.key == "DeploymentPreference" }
-                scanned = TemplateNode(.map([TemplateNode.Entry(key: "Properties", value: TemplateNode(.map(properties)))]))
+                scanned = TemplateNode(
+                    .map([TemplateNode.Entry(key: "Properties", value: TemplateNode(.map(properties)))]))
             }
             var targets = references(scanned, among: ids)
             let dependsOn = resource.value["DependsOn"]
             let dependencies = dependsOn?.items?.compactMap(\.string) ?? dependsOn?.string.map({ [$0] }) ?? []
             for name in dependencies {
                 guard ids.contains(name) else {
-                    throw TemplateError(.unknownReference, "resource \(resource.key): DependsOn \(name), which is not a resource of this template.", line: dependsOn?.line)
+                    throw TemplateError(
+                        .unknownReference,
+                        "resource \(resource.key): DependsOn \(name), which is not a resource of this template.",
+                        line: dependsOn?.line)
                 }
                 targets.append((name, dependsOn?.line))
             }
@@ -204,7 +231,10 @@ enum TemplateShape {
         var path: [String] = []
         func visit(_ id: String, line: Int?) throws(TemplateError) {
             if let start = path.firstIndex(of: id) {
-                throw TemplateError(.cyclicReference, "circular dependency between resources: \((path[start...] + [id]).joined(separator: " → ")).", line: line)
+                throw TemplateError(
+                    .cyclicReference,
+                    "circular dependency between resources: \((path[start...] + [id]).joined(separator: " → ")).",
+                    line: line)
             }
             if done.contains(id) { return }
             path.append(id)

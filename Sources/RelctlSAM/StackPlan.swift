@@ -17,7 +17,10 @@ public struct ResourceState: Sendable, Codable, Equatable {
     /// Layers: every version the stack published (what a delete removes unless retained).
     public var versions: [Int]?
 
-    public init(fingerprint: String, codeKey: String? = nil, configKey: String? = nil, version: Int? = nil, alias: String? = nil, versions: [Int]? = nil) {
+    public init(
+        fingerprint: String, codeKey: String? = nil, configKey: String? = nil, version: Int? = nil,
+        alias: String? = nil, versions: [Int]? = nil
+    ) {
         self.fingerprint = fingerprint
         self.codeKey = codeKey
         self.configKey = configKey
@@ -123,14 +126,17 @@ public enum StackPlanner {
     /// The version numbers this deploy ends with, by logical id — what `StackModel.build` needs for
     /// `Fn.Version.Version` and layer Refs. `codeKeys` are the code hashes (the caller hashed the zips).
     public static func plannedVersions(
-        _ model: StackModel, codeKeys: [String: String], deployed allDeployed: [String: DeployedResource], observed: [String: Observed]
+        _ model: StackModel, codeKeys: [String: String], deployed allDeployed: [String: DeployedResource],
+        observed: [String: Observed]
     ) -> [String: Int] {
         let deployed = kept(model, allDeployed)
         var result: [String: Int] = [:]
         for layer in model.layers {
             let previous = deployed[layer.logicalId]?.state
             let changed = previous?.codeKey != codeKeys[layer.logicalId] || previous?.fingerprint != fingerprint(layer)
-            result[layer.logicalId] = changed || previous?.version == nil ? (observed[layer.logicalId]?.highestVersion ?? 0) + 1 : previous!.version!
+            result[layer.logicalId] =
+                changed || previous?.version == nil
+                ? (observed[layer.logicalId]?.highestVersion ?? 0) + 1 : previous!.version!
         }
         for function in model.functions where function.alias != nil {
             let previous = deployed[function.logicalId]?.state
@@ -180,28 +186,43 @@ public enum StackPlanner {
     }
 
     public static func plan(
-        _ model: StackModel, codeKeys: [String: String], deployed allDeployed: [String: DeployedResource], observed: [String: Observed]
+        _ model: StackModel, codeKeys: [String: String], deployed allDeployed: [String: DeployedResource],
+        observed: [String: Observed]
     ) -> StackPlan {
         var plan = StackPlan()
         // A resource whose name changed is replaced, as CloudFormation does: the new one is created
         // and the old one removed.
         let deployed = kept(model, allDeployed)
-        for (id, resource) in allDeployed.sorted(by: { $0.key < $1.key }) where deployed[id] == nil && model.names[id] != nil {
+        for (id, resource) in allDeployed.sorted(by: { $0.key < $1.key })
+        where deployed[id] == nil && model.names[id] != nil {
             plan.removed.append(resource)
-            plan.changes.append(StackPlan.Change(logicalId: id, resourceType: resource.resourceType, physicalId: resource.physicalId,
-                                                 action: .remove, details: ["delete \(resource.physicalId) (replaced by \(model.names[id]!))"]))
+            plan.changes.append(
+                StackPlan.Change(
+                    logicalId: id, resourceType: resource.resourceType, physicalId: resource.physicalId,
+                    action: .remove, details: ["delete \(resource.physicalId) (replaced by \(model.names[id]!))"]))
         }
         let versions = plannedVersions(model, codeKeys: codeKeys, deployed: deployed, observed: observed)
-        func change(_ id: String, _ type: String, _ physical: String, _ fingerprint: String, _ details: [String], changed: Bool? = nil) {
+        func change(
+            _ id: String, _ type: String, _ physical: String, _ fingerprint: String, _ details: [String],
+            changed: Bool? = nil
+        ) {
             let previous = deployed[id]
-            let action: StackPlan.Action = previous == nil ? .add : (changed ?? (previous!.state.fingerprint != fingerprint)) ? .modify : .none
-            plan.changes.append(StackPlan.Change(logicalId: id, resourceType: type, physicalId: physical, action: action, details: action == .none ? [] : details))
+            let action: StackPlan.Action =
+                previous == nil ? .add : (changed ?? (previous!.state.fingerprint != fingerprint)) ? .modify : .none
+            plan.changes.append(
+                StackPlan.Change(
+                    logicalId: id, resourceType: type, physicalId: physical, action: action,
+                    details: action == .none ? [] : details))
         }
 
         for config in model.deploymentConfigs {
             let print = fingerprint(config)
-            change(config.logicalId, "AWS::CodeDeploy::DeploymentConfig", config.name, print,
-                   [deployed[config.logicalId] == nil ? "create deployment config \(config.name)" : "replace deployment config \(config.name)"])
+            change(
+                config.logicalId, "AWS::CodeDeploy::DeploymentConfig", config.name, print,
+                [
+                    deployed[config.logicalId] == nil
+                        ? "create deployment config \(config.name)" : "replace deployment config \(config.name)"
+                ])
             if deployed[config.logicalId]?.state.fingerprint != print { plan.deploymentConfigs.append(config) }
             plan.states[config.logicalId] = ResourceState(fingerprint: print)
         }
@@ -214,28 +235,42 @@ public enum StackPlanner {
             var created = previous?.versions ?? []
             if publish { created.append(version) }
             let delete = publish && !layer.retain ? previous?.version : nil
-            change(layer.logicalId, layer.resourceType, layer.name, print,
-                   [publish ? "publish layer version \(version)" : "update", delete.map { "delete layer version \($0) (RetentionPolicy Delete)" }].compactMap { $0 },
-                   changed: publish || previous?.fingerprint != print)
-            plan.layers.append(StackPlan.LayerStep(spec: layer, publish: publish, version: version, deleteVersion: delete))
-            plan.states[layer.logicalId] = ResourceState(fingerprint: print, codeKey: codeKeys[layer.logicalId], version: version,
-                                                         versions: delete.map { old in created.filter { $0 != old } } ?? created)
+            change(
+                layer.logicalId, layer.resourceType, layer.name, print,
+                [
+                    publish ? "publish layer version \(version)" : "update",
+                    delete.map { "delete layer version \($0) (RetentionPolicy Delete)" },
+                ].compactMap { $0 },
+                changed: publish || previous?.fingerprint != print)
+            plan.layers.append(
+                StackPlan.LayerStep(spec: layer, publish: publish, version: version, deleteVersion: delete))
+            plan.states[layer.logicalId] = ResourceState(
+                fingerprint: print, codeKey: codeKeys[layer.logicalId], version: version,
+                versions: delete.map { old in created.filter { $0 != old } } ?? created)
         }
 
         // Hooks first: a function that guards another is created and updated before it.
-        let hooks = Set(model.functions.flatMap { [$0.deploymentPreference?.preTrafficHook, $0.deploymentPreference?.postTrafficHook].compactMap { $0 } })
-        let ordered = model.functions.filter { hooks.contains($0.name) } + model.functions.filter { !hooks.contains($0.name) }
+        let hooks = Set(
+            model.functions.flatMap {
+                [$0.deploymentPreference?.preTrafficHook, $0.deploymentPreference?.postTrafficHook].compactMap { $0 }
+            })
+        let ordered =
+            model.functions.filter { hooks.contains($0.name) } + model.functions.filter { !hooks.contains($0.name) }
         for function in ordered {
             let previous = deployed[function.logicalId]?.state
             let key = codeKey(function, codeKeys)
             let config = configKey(function)
-            let publish = previous?.version == nil ? function.alias != nil : needsPublish(function, codeKey: key, previous: previous)
+            let publish =
+                previous?.version == nil
+                ? function.alias != nil : needsPublish(function, codeKey: key, previous: previous)
             let target = function.alias == nil ? nil : versions[function.logicalId]
             let seen = previous == nil ? nil : observed[function.logicalId]
             var step = StackPlan.FunctionStep(
                 spec: function, create: previous == nil, updateCode: previous != nil && previous?.codeKey != key,
-                updateConfiguration: previous != nil && previous?.configKey != config, publish: publish, targetVersion: target,
-                aliasStep: .none, removedAlias: previous?.alias != nil && previous?.alias != function.alias ? previous?.alias : nil)
+                updateConfiguration: previous != nil && previous?.configKey != config, publish: publish,
+                targetVersion: target,
+                aliasStep: .none,
+                removedAlias: previous?.alias != nil && previous?.alias != function.alias ? previous?.alias : nil)
             var details: [String] = []
             if step.create { details.append("create function \(function.name)") }
             if step.updateCode { details.append("update code") }
@@ -259,32 +294,44 @@ public enum StackPlanner {
             }
             if let removed = step.removedAlias { details.append("delete alias \(removed)") }
             let print = fingerprint(function)
-            change(function.logicalId, function.resourceType, function.name, print, details,
-                   changed: !details.isEmpty || previous?.fingerprint != print)
+            change(
+                function.logicalId, function.resourceType, function.name, print, details,
+                changed: !details.isEmpty || previous?.fingerprint != print)
             plan.functions.append(step)
-            plan.states[function.logicalId] = ResourceState(fingerprint: print, codeKey: key, configKey: config, version: target, alias: function.alias)
-            for (id, type) in [(function.versionLogicalId, "AWS::Lambda::Version"), (function.aliasLogicalId, "AWS::Lambda::Alias")] {
+            plan.states[function.logicalId] = ResourceState(
+                fingerprint: print, codeKey: key, configKey: config, version: target, alias: function.alias)
+            for (id, type) in [
+                (function.versionLogicalId, "AWS::Lambda::Version"), (function.aliasLogicalId, "AWS::Lambda::Alias"),
+            ] {
                 guard let id else { continue }
-                let physical = type == "AWS::Lambda::Version" ? "\(function.name):\(target ?? 0)" : "\(function.name):\(function.alias ?? "")"
+                let physical =
+                    type == "AWS::Lambda::Version"
+                    ? "\(function.name):\(target ?? 0)" : "\(function.name):\(function.alias ?? "")"
                 // The alias's state is the version it ends on: moving it is a modify.
                 let print = "\(physical)@\(target ?? 0)"
-                change(id, type, physical, print, [type == "AWS::Lambda::Version" ? "version \(target ?? 0)" : "alias on version \(target ?? 0)"])
+                change(
+                    id, type, physical, print,
+                    [type == "AWS::Lambda::Version" ? "version \(target ?? 0)" : "alias on version \(target ?? 0)"])
                 plan.states[id] = ResourceState(fingerprint: print)
             }
         }
 
         for alarm in model.alarms {
             let print = fingerprint(alarm.definition)
-            change(alarm.logicalId, "AWS::CloudWatch::Alarm", alarm.definition.name, print,
-                   [deployed[alarm.logicalId] == nil ? "create alarm" : "replace alarm definition"])
+            change(
+                alarm.logicalId, "AWS::CloudWatch::Alarm", alarm.definition.name, print,
+                [deployed[alarm.logicalId] == nil ? "create alarm" : "replace alarm definition"])
             if deployed[alarm.logicalId]?.state.fingerprint != print { plan.alarms.append(alarm) }
             plan.states[alarm.logicalId] = ResourceState(fingerprint: print)
         }
 
-        for resource in deployed.values.sorted(by: { $0.logicalId < $1.logicalId }) where plan.states[resource.logicalId] == nil {
+        for resource in deployed.values.sorted(by: { $0.logicalId < $1.logicalId })
+        where plan.states[resource.logicalId] == nil {
             plan.removed.append(resource)
-            plan.changes.append(StackPlan.Change(logicalId: resource.logicalId, resourceType: resource.resourceType, physicalId: resource.physicalId,
-                                                 action: .remove, details: ["delete \(resource.physicalId)"]))
+            plan.changes.append(
+                StackPlan.Change(
+                    logicalId: resource.logicalId, resourceType: resource.resourceType, physicalId: resource.physicalId,
+                    action: .remove, details: ["delete \(resource.physicalId)"]))
         }
         return plan
     }

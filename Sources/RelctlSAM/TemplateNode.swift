@@ -84,7 +84,10 @@ public enum TemplateLoader {
         }
         guard let root else { throw TemplateError(.syntax, "the template is empty.") }
         let node = try convert(root)
-        guard node.entries != nil else { throw TemplateError(.syntax, "a template is a mapping with Resources (and Parameters, Conditions, …).", line: node.line) }
+        guard node.entries != nil else {
+            throw TemplateError(
+                .syntax, "a template is a mapping with Resources (and Parameters, Conditions, …).", line: node.line)
+        }
         return node
     }
 
@@ -98,8 +101,13 @@ public enum TemplateLoader {
                 value = TemplateNode(.string(scalar.string), line: line)
             } else {
                 switch tag {
-                case "tag:yaml.org,2002:int", "tag:yaml.org,2002:float": value = TemplateNode(.number(scalar.string), line: line)
-                case "tag:yaml.org,2002:bool": value = TemplateNode(.bool(Bool(scalar.string.lowercased()) ?? ["yes", "on", "y"].contains(scalar.string.lowercased())), line: line)
+                case "tag:yaml.org,2002:int", "tag:yaml.org,2002:float":
+                    value = TemplateNode(.number(scalar.string), line: line)
+                case "tag:yaml.org,2002:bool":
+                    value = TemplateNode(
+                        .bool(
+                            Bool(scalar.string.lowercased()) ?? ["yes", "on", "y"].contains(scalar.string.lowercased())),
+                        line: line)
                 case "tag:yaml.org,2002:null": value = TemplateNode(.null, line: line)
                 default: value = TemplateNode(.string(scalar.string), line: line)
                 }
@@ -125,15 +133,20 @@ public enum TemplateLoader {
         }
         guard tag.hasPrefix("!") else { return value }
         guard let long = shortTags[tag] else {
-            throw TemplateError(.invalidIntrinsic, "unknown tag \(tag); short forms are \(shortTags.keys.sorted().joined(separator: ", ")).", line: line)
+            throw TemplateError(
+                .invalidIntrinsic,
+                "unknown tag \(tag); short forms are \(shortTags.keys.sorted().joined(separator: ", ")).", line: line)
         }
         // `!GetAtt Fn.Arn` is the dotted form of `Fn::GetAtt: [Fn, Arn]` (split at the first dot).
         if long == "Fn::GetAtt", case .string(let text) = value.kind {
             guard let dot = text.firstIndex(of: ".") else {
                 throw TemplateError(.invalidIntrinsic, "!GetAtt takes LogicalId.Attribute, got '\(text)'.", line: line)
             }
-            value = TemplateNode(.list([TemplateNode(.string(String(text[..<dot])), line: line),
-                                        TemplateNode(.string(String(text[text.index(after: dot)...])), line: line)]), line: line)
+            value = TemplateNode(
+                .list([
+                    TemplateNode(.string(String(text[..<dot])), line: line),
+                    TemplateNode(.string(String(text[text.index(after: dot)...])), line: line),
+                ]), line: line)
         }
         return TemplateNode(.map([TemplateNode.Entry(key: long, value: value)]), line: line)
     }

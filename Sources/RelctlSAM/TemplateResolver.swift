@@ -3,7 +3,8 @@ import RelctlCore
 
 /// What a reference to a resource resolves to, supplied by whoever knows the resources' names
 /// (the stack model): `Ref X` asks with a nil attribute, `Fn::GetAtt [X, Arn]` with "Arn".
-public typealias ResourceAttributeLookup = (_ logicalId: String, _ attribute: String?, _ line: Int?) throws(TemplateError) -> TemplateNode
+public typealias ResourceAttributeLookup = (_ logicalId: String, _ attribute: String?, _ line: Int?)
+    throws(TemplateError) -> TemplateNode
 
 /// Parameters, pseudo parameters, Conditions, Mappings and the intrinsic functions: turns template
 /// nodes into plain values (strings, numbers, lists, maps). `nil` is `AWS::NoValue` (the property is removed).
@@ -32,10 +33,15 @@ public struct TemplateResolver {
         throw TemplateError(.unknownReference, "\(id) cannot be referenced here.", line: line)
     }
 
-    static let pseudoParameters = ["AWS::StackName", "AWS::Region", "AWS::AccountId", "AWS::Partition", "AWS::URLSuffix", "AWS::StackId", "AWS::NoValue"]
+    static let pseudoParameters = [
+        "AWS::StackName", "AWS::Region", "AWS::AccountId", "AWS::Partition", "AWS::URLSuffix", "AWS::StackId",
+        "AWS::NoValue",
+    ]
 
     /// Reads Parameters (with `overrides`), Conditions and Mappings; evaluates every condition once.
-    public init(template: TemplateNode, overrides: [String: String], stackName: String, arn: ArnContext) throws(TemplateError) {
+    public init(
+        template: TemplateNode, overrides: [String: String], stackName: String, arn: ArnContext
+    ) throws(TemplateError) {
         self.stackName = stackName
         self.arn = arn
         self.mappings = template["Mappings"]
@@ -45,7 +51,10 @@ public struct TemplateResolver {
         self.conditionNodes = conditions
         let declared = template["Parameters"]?.entries ?? []
         for name in overrides.keys.sorted() where !declared.contains(where: { $0.key == name }) {
-            throw TemplateError(.unknownReference, "--parameter-overrides names \(name), which the template's Parameters do not declare (declared: \(declared.map(\.key).joined(separator: ", "))).")
+            throw TemplateError(
+                .unknownReference,
+                "--parameter-overrides names \(name), which the template's Parameters do not declare (declared: \(declared.map(\.key).joined(separator: ", ")))."
+            )
         }
         for entry in declared {
             parameters[entry.key] = try Self.parameter(entry.key, entry.value, override: overrides[entry.key])
@@ -56,39 +65,61 @@ public struct TemplateResolver {
         }
     }
 
-    static func parameter(_ name: String, _ node: TemplateNode, override: String?) throws(TemplateError) -> ParameterValue {
+    static func parameter(
+        _ name: String, _ node: TemplateNode, override: String?
+    ) throws(TemplateError) -> ParameterValue {
         let line = node.line
         let type = node["Type"]?.string ?? "String"
         let allowedTypes = ["String", "Number", "CommaDelimitedList", "List<Number>"]
         guard allowedTypes.contains(type) else {
-            throw TemplateError(.invalidProperty, "parameter \(name): Type \(type) is not supported; use \(allowedTypes.joined(separator: ", ")).", line: node["Type"]?.line ?? line)
+            throw TemplateError(
+                .invalidProperty,
+                "parameter \(name): Type \(type) is not supported; use \(allowedTypes.joined(separator: ", ")).",
+                line: node["Type"]?.line ?? line)
         }
-        guard let raw = override ?? node["Default"]?.string ?? node["Default"]?.items?.compactMap(\.string).joined(separator: ",") else {
-            throw TemplateError(.missingParameter, "parameter \(name) has no Default; give it with --parameter-overrides \(name)=VALUE.", line: line)
+        guard
+            let raw = override ?? node["Default"]?.string
+                ?? node["Default"]?.items?.compactMap(\.string).joined(separator: ",")
+        else {
+            throw TemplateError(
+                .missingParameter,
+                "parameter \(name) has no Default; give it with --parameter-overrides \(name)=VALUE.", line: line)
         }
         let allowed = node["AllowedValues"]?.items?.compactMap(\.string)
-        let values = type == "CommaDelimitedList" || type == "List<Number>"
-            ? raw.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        let values =
+            type == "CommaDelimitedList" || type == "List<Number>"
+            ? raw.split(separator: ",", omittingEmptySubsequences: false).map {
+                $0.trimmingCharacters(in: .whitespaces)
+            }
             : [raw]
         for value in values {
             if type == "Number" || type == "List<Number>" {
                 guard let number = Double(value) else {
-                    throw TemplateError(.parameterNotAllowed, "parameter \(name) is a \(type), got '\(value)'.", line: line)
+                    throw TemplateError(
+                        .parameterNotAllowed, "parameter \(name) is a \(type), got '\(value)'.", line: line)
                 }
                 if let min = node["MinValue"]?.string.flatMap(Double.init), number < min {
-                    throw TemplateError(.parameterNotAllowed, "parameter \(name) must be at least \(min), got \(value).", line: line)
+                    throw TemplateError(
+                        .parameterNotAllowed, "parameter \(name) must be at least \(min), got \(value).", line: line)
                 }
                 if let max = node["MaxValue"]?.string.flatMap(Double.init), number > max {
-                    throw TemplateError(.parameterNotAllowed, "parameter \(name) must be at most \(max), got \(value).", line: line)
+                    throw TemplateError(
+                        .parameterNotAllowed, "parameter \(name) must be at most \(max), got \(value).", line: line)
                 }
             }
             if let allowed, !allowed.contains(value) {
-                throw TemplateError(.parameterNotAllowed, "parameter \(name) does not allow '\(value)'; AllowedValues: \(allowed.joined(separator: ", ")).", line: node["AllowedValues"]?.line ?? line)
+                throw TemplateError(
+                    .parameterNotAllowed,
+                    "parameter \(name) does not allow '\(value)'; AllowedValues: \(allowed.joined(separator: ", ")).",
+                    line: node["AllowedValues"]?.line ?? line)
             }
         }
         if let pattern = node["AllowedPattern"]?.string, type == "String",
-           (try? Regex("^(?:\(pattern))$").wholeMatch(in: raw)) == nil {
-            throw TemplateError(.parameterNotAllowed, "parameter \(name) must match AllowedPattern \(pattern), got '\(raw)'.", line: node["AllowedPattern"]?.line ?? line)
+            (try? Regex("^(?:\(pattern))$").wholeMatch(in: raw)) == nil
+        {
+            throw TemplateError(
+                .parameterNotAllowed, "parameter \(name) must match AllowedPattern \(pattern), got '\(raw)'.",
+                line: node["AllowedPattern"]?.line ?? line)
         }
         return type == "String" || type == "Number" ? .string(raw) : .list(values)
     }
@@ -102,10 +133,15 @@ public struct TemplateResolver {
     mutating func condition(_ name: String, line: Int?, visiting: inout [String]) throws(TemplateError) -> Bool {
         if let known = conditionValues[name] { return known }
         guard let node = conditionNodes[name] else {
-            throw TemplateError(.unknownReference, "condition \(name) is not declared in Conditions (declared: \(conditionNodes.keys.sorted().joined(separator: ", "))).", line: line)
+            throw TemplateError(
+                .unknownReference,
+                "condition \(name) is not declared in Conditions (declared: \(conditionNodes.keys.sorted().joined(separator: ", "))).",
+                line: line)
         }
         if visiting.contains(name) {
-            throw TemplateError(.cyclicReference, "circular condition: \((visiting + [name]).joined(separator: " → ")).", line: node.line)
+            throw TemplateError(
+                .cyclicReference, "circular condition: \((visiting + [name]).joined(separator: " → ")).",
+                line: node.line)
         }
         visiting.append(name)
         let value = try evaluateCondition(node, visiting: &visiting)
@@ -117,11 +153,14 @@ public struct TemplateResolver {
     mutating func evaluateCondition(_ node: TemplateNode, visiting: inout [String]) throws(TemplateError) -> Bool {
         guard let (name, argument) = node.intrinsic else {
             if case .bool(let flag) = node.kind { return flag }
-            throw TemplateError(.invalidIntrinsic, "a condition is Fn::Equals, Fn::Not, Fn::And, Fn::Or or Condition.", line: node.line)
+            throw TemplateError(
+                .invalidIntrinsic, "a condition is Fn::Equals, Fn::Not, Fn::And, Fn::Or or Condition.", line: node.line)
         }
         switch name {
         case "Condition":
-            guard let other = argument.string else { throw TemplateError(.invalidIntrinsic, "Condition takes a condition's name.", line: node.line) }
+            guard let other = argument.string else {
+                throw TemplateError(.invalidIntrinsic, "Condition takes a condition's name.", line: node.line)
+            }
             return try condition(other, line: node.line, visiting: &visiting)
         case "Fn::Equals":
             guard let pair = argument.items, pair.count == 2 else {
@@ -143,7 +182,10 @@ public struct TemplateResolver {
             for item in items { results.append(try evaluateCondition(item, visiting: &visiting)) }
             return name == "Fn::And" ? !results.contains(false) : results.contains(true)
         default:
-            throw TemplateError(.invalidIntrinsic, "\(name) cannot be used as a condition; use Fn::Equals, Fn::Not, Fn::And, Fn::Or or Condition.", line: node.line)
+            throw TemplateError(
+                .invalidIntrinsic,
+                "\(name) cannot be used as a condition; use Fn::Equals, Fn::Not, Fn::And, Fn::Or or Condition.",
+                line: node.line)
         }
     }
 
@@ -165,7 +207,9 @@ public struct TemplateResolver {
         case .map(let entries):
             var result: [TemplateNode.Entry] = []
             for entry in entries {
-                if let value = try resolve(entry.value, visiting: &visiting) { result.append(TemplateNode.Entry(key: entry.key, value: value)) }
+                if let value = try resolve(entry.value, visiting: &visiting) {
+                    result.append(TemplateNode.Entry(key: entry.key, value: value))
+                }
             }
             return TemplateNode(.map(result), line: node.line)
         default:
@@ -173,7 +217,9 @@ public struct TemplateResolver {
         }
     }
 
-    mutating func intrinsic(_ name: String, _ argument: TemplateNode, line: Int?, visiting: inout [String]) throws(TemplateError) -> TemplateNode? {
+    mutating func intrinsic(
+        _ name: String, _ argument: TemplateNode, line: Int?, visiting: inout [String]
+    ) throws(TemplateError) -> TemplateNode? {
         func bad(_ usage: String) -> TemplateError { TemplateError(.invalidIntrinsic, "\(name) \(usage).", line: line) }
         func string(_ text: String) -> TemplateNode { TemplateNode(.string(text), line: line) }
         switch name {
@@ -183,7 +229,8 @@ public struct TemplateResolver {
         case "Fn::GetAtt":
             var parts: [String] = []
             if let items = argument.items, items.count == 2 {
-                guard let resource = items[0].string, let attribute = try resolve(items[1], visiting: &visiting)?.string else {
+                guard let resource = items[0].string, let attribute = try resolve(items[1], visiting: &visiting)?.string
+                else {
                     throw bad("takes [LogicalId, Attribute]")
                 }
                 parts = [resource, attribute]
@@ -197,7 +244,9 @@ public struct TemplateResolver {
                 parts = [String(parts[0][..<dot]), String(parts[0][parts[0].index(after: dot)...]) + "." + parts[1]]
             }
             guard resourceIds.contains(parts[0]) else {
-                throw TemplateError(.unknownReference, "Fn::GetAtt names \(parts[0]), which is not a resource of this template.", line: line)
+                throw TemplateError(
+                    .unknownReference, "Fn::GetAtt names \(parts[0]), which is not a resource of this template.",
+                    line: line)
             }
             return try resources(parts[0], parts[1], line)
         case "Fn::Sub":
@@ -205,7 +254,9 @@ public struct TemplateResolver {
             var variables: [String: TemplateNode] = [:]
             if let plain = argument.string {
                 text = plain
-            } else if let items = argument.items, items.count == 2, let plain = items[0].string, let map = items[1].entries {
+            } else if let items = argument.items, items.count == 2, let plain = items[0].string,
+                let map = items[1].entries
+            {
                 text = plain
                 for entry in map {
                     guard let value = try resolve(entry.value, visiting: &visiting) else { continue }
@@ -222,12 +273,16 @@ public struct TemplateResolver {
             guard let list = try resolve(items[1], visiting: &visiting)?.items else { throw bad("joins a list") }
             var parts: [String] = []
             for item in list {
-                guard let text = item.string else { throw bad("joins strings; one of the values is a \(Self.kindName(item))") }
+                guard let text = item.string else {
+                    throw bad("joins strings; one of the values is a \(Self.kindName(item))")
+                }
                 parts.append(text)
             }
             return string(parts.joined(separator: separator))
         case "Fn::Select":
-            guard let items = argument.items, items.count == 2, let index = try resolve(items[0], visiting: &visiting)?.string.flatMap({ Int($0) }) else {
+            guard let items = argument.items, items.count == 2,
+                let index = try resolve(items[0], visiting: &visiting)?.string.flatMap({ Int($0) })
+            else {
                 throw bad("takes [index, list]")
             }
             guard let list = try resolve(items[1], visiting: &visiting)?.items else { throw bad("selects from a list") }
@@ -235,7 +290,8 @@ public struct TemplateResolver {
             return list[index]
         case "Fn::Split":
             guard let items = argument.items, items.count == 2, let separator = items[0].string, !separator.isEmpty,
-                  let source = try resolve(items[1], visiting: &visiting)?.string else {
+                let source = try resolve(items[1], visiting: &visiting)?.string
+            else {
                 throw bad("takes [separator, string]")
             }
             return TemplateNode(.list(source.components(separatedBy: separator).map(string)), line: line)
@@ -243,7 +299,9 @@ public struct TemplateResolver {
             guard let items = argument.items, items.count == 3, let conditionName = items[0].string else {
                 throw bad("takes [condition, value if true, value if false]")
             }
-            return try resolve(try condition(conditionName, line: line, visiting: &visiting) ? items[1] : items[2], visiting: &visiting)
+            return try resolve(
+                try condition(conditionName, line: line, visiting: &visiting) ? items[1] : items[2], visiting: &visiting
+            )
         case "Fn::Equals", "Fn::Not", "Fn::And", "Fn::Or", "Condition":
             let node = TemplateNode(.map([TemplateNode.Entry(key: name, value: argument)]), line: line)
             return TemplateNode(.bool(try evaluateCondition(node, visiting: &visiting)), line: line)
@@ -260,8 +318,11 @@ public struct TemplateResolver {
                 throw TemplateError(.unknownReference, "Fn::FindInMap: no mapping \(keys[0]) in Mappings.", line: line)
             }
             guard let value = map[keys[1]]?[keys[2]] else {
-                if items.count == 4, let fallback = items[3]["DefaultValue"] { return try resolve(fallback, visiting: &visiting) }
-                throw TemplateError(.unknownReference, "Fn::FindInMap: mapping \(keys[0]) has no \(keys[1]) → \(keys[2]).", line: line)
+                if items.count == 4, let fallback = items[3]["DefaultValue"] {
+                    return try resolve(fallback, visiting: &visiting)
+                }
+                throw TemplateError(
+                    .unknownReference, "Fn::FindInMap: mapping \(keys[0]) has no \(keys[1]) → \(keys[2]).", line: line)
             }
             return try resolve(value, visiting: &visiting)
         case "Fn::Base64":
@@ -280,7 +341,8 @@ public struct TemplateResolver {
         if let value = parameters[target] {
             switch value {
             case .string(let text): return TemplateNode(.string(text), line: line)
-            case .list(let items): return TemplateNode(.list(items.map { TemplateNode(.string($0), line: line) }), line: line)
+            case .list(let items):
+                return TemplateNode(.list(items.map { TemplateNode(.string($0), line: line) }), line: line)
             }
         }
         switch target {
@@ -290,14 +352,17 @@ public struct TemplateResolver {
         case "AWS::AccountId": return TemplateNode(.string(arn.account), line: line)
         case "AWS::Partition": return TemplateNode(.string("aws"), line: line)
         case "AWS::URLSuffix": return TemplateNode(.string("amazonaws.com"), line: line)
-        case "AWS::StackId": return TemplateNode(.string("arn:aws:cloudformation:\(arn.region):\(arn.account):stack/\(stackName)/relctl"), line: line)
+        case "AWS::StackId":
+            return TemplateNode(
+                .string("arn:aws:cloudformation:\(arn.region):\(arn.account):stack/\(stackName)/relctl"), line: line)
         default: break
         }
         if resourceIds.contains(target) { return try resources(target, nil, line) }
         if let dot = target.firstIndex(of: "."), resourceIds.contains(String(target[..<dot])) {
             return try resources(String(target[..<dot]), String(target[target.index(after: dot)...]) + ".Ref", line)
         }
-        throw TemplateError(.unknownReference, "Ref \(target): no parameter, pseudo parameter or resource of that name.", line: line)
+        throw TemplateError(
+            .unknownReference, "Ref \(target): no parameter, pseudo parameter or resource of that name.", line: line)
     }
 
     /// Fn::Sub's `${Name}`, `${Resource.Attribute}`, and `${!Literal}` (kept as `${Literal}`).
@@ -307,7 +372,8 @@ public struct TemplateResolver {
         while let start = rest.range(of: "${") {
             result += rest[..<start.lowerBound]
             guard let end = rest[start.upperBound...].firstIndex(of: "}") else {
-                throw TemplateError(.invalidIntrinsic, "Fn::Sub: '${' without a closing '}' in \"\(text)\".", line: line)
+                throw TemplateError(
+                    .invalidIntrinsic, "Fn::Sub: '${' without a closing '}' in \"\(text)\".", line: line)
             }
             let name = String(rest[start.upperBound..<end])
             rest = rest[rest.index(after: end)...]
@@ -325,10 +391,14 @@ public struct TemplateResolver {
             } else if let dot = name.firstIndex(of: "."), resourceIds.contains(String(name[..<dot])) {
                 value = try resources(String(name[..<dot]), String(name[name.index(after: dot)...]), line)
             } else {
-                throw TemplateError(.unknownReference, "Fn::Sub: ${\(name)} is not a parameter, resource or variable of this template.", line: line)
+                throw TemplateError(
+                    .unknownReference, "Fn::Sub: ${\(name)} is not a parameter, resource or variable of this template.",
+                    line: line)
             }
             guard let text = value?.string else {
-                throw TemplateError(.invalidIntrinsic, "Fn::Sub: ${\(name)} is not a string (a list cannot be substituted).", line: line)
+                throw TemplateError(
+                    .invalidIntrinsic, "Fn::Sub: ${\(name)} is not a string (a list cannot be substituted).", line: line
+                )
             }
             result += text
         }
@@ -358,7 +428,9 @@ public struct TemplateResolver {
         var index = 0
         while index < bytes.count {
             let chunk = Array(bytes[index..<min(index + 3, bytes.count)])
-            let value = (UInt32(chunk[0]) << 16) | (UInt32(chunk.count > 1 ? chunk[1] : 0) << 8) | UInt32(chunk.count > 2 ? chunk[2] : 0)
+            let value =
+                (UInt32(chunk[0]) << 16) | (UInt32(chunk.count > 1 ? chunk[1] : 0) << 8)
+                | UInt32(chunk.count > 2 ? chunk[2] : 0)
             for position in 0..<4 {
                 out.append(position <= chunk.count ? alphabet[Int((value >> (18 - 6 * position)) & 63)] : "=")
             }

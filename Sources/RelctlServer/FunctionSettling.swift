@@ -39,13 +39,14 @@ extension ServerServices {
     /// After a PublishVersion that answered Pending: the version reads Pending for the settle time.
     func notePublishing(_ configuration: FunctionConfiguration) {
         guard let settle, configuration.State == "Pending" else { return }
-        settling.insertPublishing(configuration.FunctionName, version: configuration.Version, until: clock().addingTimeInterval(settle))
+        settling.insertPublishing(
+            configuration.FunctionName, version: configuration.Version, until: clock().addingTimeInterval(settle))
     }
 
     /// A version's configuration as read now: Pending while its publish settles.
     func withPublishingState(_ configuration: FunctionConfiguration) -> FunctionConfiguration {
         guard settle != nil, configuration.Version != "$LATEST",
-              settling.isPublishing(configuration.FunctionName, version: configuration.Version, at: clock())
+            settling.isPublishing(configuration.FunctionName, version: configuration.Version, at: clock())
         else { return configuration }
         var pending = configuration
         Registry.applyPublishingState(to: &pending)

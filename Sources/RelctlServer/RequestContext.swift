@@ -37,7 +37,9 @@ struct AppRequestContext: RequestContext {
     /// The registry answering in the request's region for its caller.
     var registry: Registry {
         get throws(RelctlError) {
-            guard let scope else { throw RelctlError(.service, "No registry for \(operation.name): the request was not authenticated.") }
+            guard let scope else {
+                throw RelctlError(.service, "No registry for \(operation.name): the request was not authenticated.")
+            }
             return scope.registry
         }
     }
@@ -46,7 +48,9 @@ struct AppRequestContext: RequestContext {
     /// cooperative pool, on the server's store threads. The one door to the registry from a handler:
     /// when the store becomes async this is the one place to change.
     func store<T: Sendable>(_ body: @escaping @Sendable (Registry) throws -> T) async throws -> T {
-        guard let scope else { throw RelctlError(.service, "No registry for \(operation.name): the request was not authenticated.") }
+        guard let scope else {
+            throw RelctlError(.service, "No registry for \(operation.name): the request was not authenticated.")
+        }
         let registry = scope.registry
         return try await scope.threads.runIfActive { try body(registry) }
     }
@@ -90,8 +94,12 @@ struct APIOperation: Sendable {
     var service: String {
         if api == .s3 { return "s3" }
         if api == .cloudFormation { return "cloudformation" }
-        return ["CreateApplication", "CreateDeploymentGroup", "CreateDeployment", "StopDeployment", "PutLifecycleEventHookExecutionStatus",
-         "CreateDeploymentConfig", "GetDeployment", "ListDeployments", "GetDeploymentConfig", "ListDeploymentConfigs"].contains(name) ? "codedeploy" : "lambda"
+        return [
+            "CreateApplication", "CreateDeploymentGroup", "CreateDeployment", "StopDeployment",
+            "PutLifecycleEventHookExecutionStatus",
+            "CreateDeploymentConfig", "GetDeployment", "ListDeployments", "GetDeploymentConfig",
+            "ListDeploymentConfigs",
+        ].contains(name) ? "codedeploy" : "lambda"
     }
 
     /// Answered in `x-amzn-ErrorType` + JSON 1.1 (`__type`) rather than rest-json.

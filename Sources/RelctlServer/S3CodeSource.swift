@@ -16,18 +16,25 @@ struct S3CodeSource: Sendable {
 
     func fetch(bucket: String, key: String, version: String?) async throws(RelctlError) -> Data {
         guard let endpoint else {
-            throw RelctlError(.invalidParameterValue, "Code from S3 (S3Bucket/S3Key) needs an S3-compatible endpoint: start the server with `relctl serve --s3-endpoint URL`, or send ZipFile.")
+            throw RelctlError(
+                .invalidParameterValue,
+                "Code from S3 (S3Bucket/S3Key) needs an S3-compatible endpoint: start the server with `relctl serve --s3-endpoint URL`, or send ZipFile."
+            )
         }
         let path = "/" + [bucket, key].map { SigV4.uriEncode($0, keepSlash: true) }.joined(separator: "/")
         var components = URLComponents(url: endpoint, resolvingAgainstBaseURL: false)!
         components.percentEncodedPath = components.percentEncodedPath.trimmingSuffix("/") + path
         if let version { components.queryItems = [URLQueryItem(name: "versionId", value: version)] }
-        guard let url = components.url else { throw RelctlError(.invalidParameterValue, "Invalid S3 location \(bucket)/\(key).") }
+        guard let url = components.url else {
+            throw RelctlError(.invalidParameterValue, "Invalid S3 location \(bucket)/\(key).")
+        }
         var request = HTTPClientRequest(url: url.absoluteString)
         request.method = .GET
         let environment = ProcessInfo.processInfo.environment
         if let keyId = environment["RELCTL_S3_ACCESS_KEY_ID"], let secret = environment["RELCTL_S3_SECRET_ACCESS_KEY"] {
-            for (name, value) in S3Signer.headers(url: url, keyId: keyId, secret: secret, region: environment["RELCTL_S3_REGION"] ?? "us-east-1") {
+            for (name, value) in S3Signer.headers(
+                url: url, keyId: keyId, secret: secret, region: environment["RELCTL_S3_REGION"] ?? "us-east-1")
+            {
                 request.headers.add(name: name, value: value)
             }
         }
@@ -41,7 +48,10 @@ struct S3CodeSource: Sendable {
         } catch {
             failure = "\(error)"
         }
-        throw RelctlError(.invalidParameterValue, "Error occurred while GetObject. S3 Error Code: \(status == 404 ? "NoSuchKey" : "HTTP \(status)"). S3 Error Message: \(failure ?? "s3://\(bucket)/\(key) could not be read from \(endpoint.absoluteString)")")
+        throw RelctlError(
+            .invalidParameterValue,
+            "Error occurred while GetObject. S3 Error Code: \(status == 404 ? "NoSuchKey" : "HTTP \(status)"). S3 Error Message: \(failure ?? "s3://\(bucket)/\(key) could not be read from \(endpoint.absoluteString)")"
+        )
     }
 }
 
@@ -52,13 +62,21 @@ enum S3Signer {
         let host = url.host.map { name in url.port.map { "\(name):\($0)" } ?? name } ?? ""
         let signed = "host;x-amz-content-sha256;x-amz-date"
         let query = URLComponents(url: url, resolvingAgainstBaseURL: false)?.percentEncodedQuery
-        let canonical = ["GET", url.path.isEmpty ? "/" : URLComponents(url: url, resolvingAgainstBaseURL: false)!.percentEncodedPath,
-                         SigV4.canonicalQuery(query), "host:\(host)\nx-amz-content-sha256:UNSIGNED-PAYLOAD\nx-amz-date:\(now)\n",
-                         signed, "UNSIGNED-PAYLOAD"].joined(separator: "\n")
+        let canonical = [
+            "GET", url.path.isEmpty ? "/" : URLComponents(url: url, resolvingAgainstBaseURL: false)!.percentEncodedPath,
+            SigV4.canonicalQuery(query), "host:\(host)\nx-amz-content-sha256:UNSIGNED-PAYLOAD\nx-amz-date:\(now)\n",
+            signed, "UNSIGNED-PAYLOAD",
+        ].joined(separator: "\n")
         let date = String(now.prefix(8))
-        let signature = SigV4.signature(canonicalRequest: canonical, amzDate: now, date: date, region: region, service: "s3", secret: secret)
-        return [("x-amz-date", now), ("x-amz-content-sha256", "UNSIGNED-PAYLOAD"),
-                ("Authorization", "AWS4-HMAC-SHA256 Credential=\(keyId)/\(date)/\(region)/s3/aws4_request, SignedHeaders=\(signed), Signature=\(signature)")]
+        let signature = SigV4.signature(
+            canonicalRequest: canonical, amzDate: now, date: date, region: region, service: "s3", secret: secret)
+        return [
+            ("x-amz-date", now), ("x-amz-content-sha256", "UNSIGNED-PAYLOAD"),
+            (
+                "Authorization",
+                "AWS4-HMAC-SHA256 Credential=\(keyId)/\(date)/\(region)/s3/aws4_request, SignedHeaders=\(signed), Signature=\(signature)"
+            ),
+        ]
     }
 }
 

@@ -28,8 +28,10 @@ public struct ServerOptions: Sendable {
 
     public static let defaultSettle = 0.005
 
-    public init(host: String = "127.0.0.1", port: Int = 9000, requireAuth: Bool? = nil, allowExecHooks: Bool = false,
-                s3Endpoint: URL? = nil, tickInterval: Double = 0.5, settle: Double = ServerOptions.defaultSettle) {
+    public init(
+        host: String = "127.0.0.1", port: Int = 9000, requireAuth: Bool? = nil, allowExecHooks: Bool = false,
+        s3Endpoint: URL? = nil, tickInterval: Double = 0.5, settle: Double = ServerOptions.defaultSettle
+    ) {
         self.settle = settle
         self.host = host
         self.port = port
@@ -68,8 +70,12 @@ final class ServerServices: Sendable {
     var baseURL: String { base.withLockedValue { $0 } }
     func setBaseURL(_ url: String) { base.withLockedValue { $0 = url } }
 
-    init(registry: Registry, pool: RuntimePool, options: ServerOptions, metrics: ServerMetrics, credentials: CredentialCache,
-         authRequired: Bool, storeThreads: NIOThreadPool, logger: Logger, clock: @escaping @Sendable () -> Date = { Date() }) {
+    init(
+        registry: Registry, pool: RuntimePool, options: ServerOptions, metrics: ServerMetrics,
+        credentials: CredentialCache,
+        authRequired: Bool, storeThreads: NIOThreadPool, logger: Logger,
+        clock: @escaping @Sendable () -> Date = { Date() }
+    ) {
         self.registry = registry
         self.pool = pool
         self.options = options
@@ -101,7 +107,8 @@ final class ServerServices: Sendable {
 /// (awsquery, sharing `POST /` with CodeDeploy) and path-style S3 for `sam deploy`'s artifacts, behind
 /// (outermost first) operation naming, request logs, request metrics, AWS error rendering and SigV4.
 func buildRouter(services: ServerServices) -> Router<AppRequestContext> {
-    let routes = SystemRoutes(services: services).routes + LambdaRoutes(services: services).routes
+    let routes =
+        SystemRoutes(services: services).routes + LambdaRoutes(services: services).routes
         + CloudFormationRoutes(services: services).sharingRoot(with: CodeDeployRoutes(services: services).routes)
         + EventRoutes(services: services).routes + DashboardRoutes(services: services).routes
         // Last: path-style S3 (`/{bucket}/**`) takes only what no other route matched.
@@ -120,39 +127,59 @@ func buildRouter(services: ServerServices) -> Router<AppRequestContext> {
 public enum RelctlHTTPServer {
     /// Runs until SIGTERM/SIGINT (graceful: in-flight requests finish, the controller stops between
     /// ticks; deployments continue from their persisted step on the next start).
-    public static func run(registry: Registry, options: ServerOptions, onListening: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
+    public static func run(
+        registry: Registry, options: ServerOptions, onListening: @escaping @Sendable (Int) -> Void = { _ in }
+    ) async throws {
         let store = CredentialStore(dataDirectory: registry.dataDirectory)
         let credentials = try store.all()
         let authRequired = options.requireAuth ?? !credentials.isEmpty
         if !ServerOptions.isLoopback(options.host) && !authRequired {
-            throw RelctlError(.invalidParameterValue, "Binding \(options.host) (beyond loopback) requires authentication: create a key with `relctl credentials create --name NAME` and start with --auth on.")
+            throw RelctlError(
+                .invalidParameterValue,
+                "Binding \(options.host) (beyond loopback) requires authentication: create a key with `relctl credentials create --name NAME` and start with --auth on."
+            )
         }
         if authRequired && credentials.isEmpty {
-            throw RelctlError(.invalidParameterValue, "--auth on needs at least one access key: `relctl credentials create --name NAME`.")
+            throw RelctlError(
+                .invalidParameterValue,
+                "--auth on needs at least one access key: `relctl credentials create --name NAME`.")
         }
         var configuredLogger = Logger(label: "relctl.serve")
-        configuredLogger.logLevel = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+        configuredLogger.logLevel =
+            ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
         let logger = configuredLogger
         let metrics = ServerMetrics()
         // Functions get no key of the server's: a hook reports through its own instance's endpoint.
-        let pool = RuntimePool(store: registry, rollout: RolloutEngine(store: registry), observer: { function, version, result in metrics.invocation(function: function, version: version, result: result) })
+        let pool = RuntimePool(
+            store: registry, rollout: RolloutEngine(store: registry),
+            observer: { function, version, result in
+                metrics.invocation(function: function, version: version, result: result)
+            })
         // SQLite calls block (a write waits for fsync): enough threads that a few slow writes leave readers running.
         let storeThreads = NIOThreadPool(numberOfThreads: max(4, 2 * System.coreCount))
         storeThreads.start()
         // Transitions a previous run left unsettled (its timers died with it) settle now.
         try registry.settleAllTransitions()
-        let services = ServerServices(registry: registry, pool: pool, options: options, metrics: metrics,
-                                      credentials: CredentialCache(store: store), authRequired: authRequired, storeThreads: storeThreads, logger: logger)
+        let services = ServerServices(
+            registry: registry, pool: pool, options: options, metrics: metrics,
+            credentials: CredentialCache(store: store), authRequired: authRequired, storeThreads: storeThreads,
+            logger: logger)
         let app = Application(
             router: buildRouter(services: services),
             configuration: .init(address: .hostname(options.host, port: options.port), serverName: "relctl"),
-            services: [ControllerService(services: services), WebhookDispatcher(store: registry, logger: logger),
-                       ProvisionedConcurrencyService(services: services)],
+            services: [
+                ControllerService(services: services), WebhookDispatcher(store: registry, logger: logger),
+                ProvisionedConcurrencyService(services: services),
+            ],
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? options.port
                 services.setBaseURL("http://\(options.host.contains(":") ? "[\(options.host)]" : options.host):\(port)")
-                logger.info("relctl serve listening", metadata: ["address": "\(options.host):\(port)", "auth": "\(authRequired ? "on" : "off")",
-                                                                 "data-dir": "\(registry.dataDirectory.path)"])
+                logger.info(
+                    "relctl serve listening",
+                    metadata: [
+                        "address": "\(options.host):\(port)", "auth": "\(authRequired ? "on" : "off")",
+                        "data-dir": "\(registry.dataDirectory.path)",
+                    ])
                 onListening(port)
             },
             logger: logger)
@@ -193,7 +220,8 @@ struct ControllerService: Service {
     let services: ServerServices
 
     func run() async throws {
-        let controller = Controller(engine: RolloutEngine(store: services.registry), invokeFunctionHook: services.pool.invokeHook)
+        let controller = Controller(
+            engine: RolloutEngine(store: services.registry), invokeFunctionHook: services.pool.invokeHook)
         // Another process that changes a deployment (a metric, a stop) wakes this one; else the interval.
         let listener = services.registry.localDirectory.flatMap(WakeListener.init(directory:))
         do {

@@ -15,46 +15,70 @@ final class ServerMetrics: Sendable {
     private let deploymentGauges = NIOLockedValueBox<[String: Gauge]>([:])
 
     func request(action: String, status: Int, duration: Duration) {
-        prometheus.makeCounter(descriptor: Self.name("relctl_http_requests_total", "API requests by action and status."),
-                               labels: [("action", action), ("status", String(status))]).increment()
-        prometheus.makeValueHistogram(descriptor: Self.name("relctl_http_request_duration_seconds", "API request latency by action."),
-                                      labels: [("action", action)], buckets: Self.buckets).record(Self.seconds(duration))
+        prometheus.makeCounter(
+            descriptor: Self.name("relctl_http_requests_total", "API requests by action and status."),
+            labels: [("action", action), ("status", String(status))]
+        ).increment()
+        prometheus.makeValueHistogram(
+            descriptor: Self.name("relctl_http_request_duration_seconds", "API request latency by action."),
+            labels: [("action", action)], buckets: Self.buckets
+        ).record(Self.seconds(duration))
     }
 
     func invocation(function: String, version: String, result: InvocationResult?) {
         let labels = [("function", function), ("version", version)]
         guard let result else {
-            prometheus.makeCounter(descriptor: Self.name("relctl_throttles_total", "Invocations refused by reserved concurrency."), labels: labels)
-                .increment()
+            prometheus.makeCounter(
+                descriptor: Self.name("relctl_throttles_total", "Invocations refused by reserved concurrency."),
+                labels: labels
+            )
+            .increment()
             return
         }
-        prometheus.makeCounter(descriptor: Self.name("relctl_invocations_total", "Invocations run by this server's runtime, by executed version."),
-                               labels: labels).increment()
+        prometheus.makeCounter(
+            descriptor: Self.name(
+                "relctl_invocations_total", "Invocations run by this server's runtime, by executed version."),
+            labels: labels
+        ).increment()
         if result.FunctionError != nil {
-            prometheus.makeCounter(descriptor: Self.name("relctl_invocation_errors_total", "Invocations that ended in a function error."), labels: labels)
-                .increment()
+            prometheus.makeCounter(
+                descriptor: Self.name("relctl_invocation_errors_total", "Invocations that ended in a function error."),
+                labels: labels
+            )
+            .increment()
         }
-        prometheus.makeValueHistogram(descriptor: Self.name("relctl_invocation_duration_seconds", "Invocation duration by executed version."),
-                                      labels: labels, buckets: Self.buckets).record(result.DurationMs / 1000)
+        prometheus.makeValueHistogram(
+            descriptor: Self.name("relctl_invocation_duration_seconds", "Invocation duration by executed version."),
+            labels: labels, buckets: Self.buckets
+        ).record(result.DurationMs / 1000)
     }
 
     /// The exposition, with the registry's gauges read now (from the caller's store thread).
     func render(registry: Registry) -> [UInt8] {
         if let settings = try? registry.accountSettings() {
-            prometheus.makeGauge(descriptor: Self.name("relctl_code_storage_bytes", "Code storage used, as AWS counts TotalCodeSize."))
-                .set(Double(settings.AccountUsage.TotalCodeSize))
+            prometheus.makeGauge(
+                descriptor: Self.name("relctl_code_storage_bytes", "Code storage used, as AWS counts TotalCodeSize.")
+            )
+            .set(Double(settings.AccountUsage.TotalCodeSize))
             prometheus.makeGauge(descriptor: Self.name("relctl_code_storage_limit_bytes", "The code storage limit."))
                 .set(Double(settings.AccountLimit.TotalCodeSize))
-            prometheus.makeGauge(descriptor: Self.name("relctl_functions", "Functions in the registry.")).set(Double(settings.AccountUsage.FunctionCount))
+            prometheus.makeGauge(descriptor: Self.name("relctl_functions", "Functions in the registry.")).set(
+                Double(settings.AccountUsage.FunctionCount))
         }
         if let active = try? registry.activeDeployments() {
-            prometheus.makeGauge(descriptor: Self.name("relctl_active_deployments", "Deployments Created, InProgress or Paused.")).set(Double(active.count))
+            prometheus.makeGauge(
+                descriptor: Self.name("relctl_active_deployments", "Deployments Created, InProgress or Paused.")
+            ).set(Double(active.count))
             var current: [String: Gauge] = [:]
             for deployment in active {
                 let gauge = prometheus.makeGauge(
-                    descriptor: Self.name("relctl_deployment_weight_percent", "Traffic on the target version of each active deployment."),
-                    labels: [("deployment", deployment.id), ("function", deployment.functionName), ("alias", deployment.alias),
-                             ("version", String(deployment.targetVersion))])
+                    descriptor: Self.name(
+                        "relctl_deployment_weight_percent", "Traffic on the target version of each active deployment."),
+                    labels: [
+                        ("deployment", deployment.id), ("function", deployment.functionName),
+                        ("alias", deployment.alias),
+                        ("version", String(deployment.targetVersion)),
+                    ])
                 gauge.set(deployment.aliasWeight)
                 current[deployment.id] = gauge
             }

@@ -22,11 +22,14 @@ public enum SigV4 {
             let pair = part.trimmingCharacters(in: .whitespaces).split(separator: "=", maxSplits: 1)
             if pair.count == 2 { fields[String(pair[0])] = String(pair[1]) }
         }
-        guard let credential = fields["Credential"], let signed = fields["SignedHeaders"], let signature = fields["Signature"] else { return nil }
+        guard let credential = fields["Credential"], let signed = fields["SignedHeaders"],
+            let signature = fields["Signature"]
+        else { return nil }
         let scope = credential.split(separator: "/").map(String.init)
         guard scope.count == 5, scope[4] == "aws4_request" else { return nil }
-        return Authorization(accessKeyId: scope[0], date: scope[1], region: scope[2], service: scope[3],
-                             signedHeaders: signed.split(separator: ";").map { String($0).lowercased() }, signature: signature)
+        return Authorization(
+            accessKeyId: scope[0], date: scope[1], region: scope[2], service: scope[3],
+            signedHeaders: signed.split(separator: ";").map { String($0).lowercased() }, signature: signature)
     }
 
     /// The region a request was signed for, whether or not it is checked.
@@ -39,8 +42,10 @@ public enum SigV4 {
         method: String, rawPath: String, rawQuery: String?, headers: [(String, String)], body: Data,
         authorization: Authorization, secret: String, now: Date
     ) throws(RelctlError) {
-        try verifyHead(method: method, rawPath: rawPath, rawQuery: rawQuery, headers: headers,
-                       authorization: authorization, secret: secret, now: now).verify(body: body)
+        try verifyHead(
+            method: method, rawPath: rawPath, rawQuery: rawQuery, headers: headers,
+            authorization: authorization, secret: secret, now: now
+        ).verify(body: body)
     }
 
     /// What is left to check of a request once its head has passed `verifyHead`: the body.
@@ -62,7 +67,10 @@ public enum SigV4 {
             let actual = SHA256.hash(data: body).hexString
             if let declaredPayloadHash {
                 guard declaredPayloadHash == actual else {
-                    throw RelctlError(.invalidSignature, "The provided 'x-amz-content-sha256' header does not match what was computed: the body is not the one that was signed.")
+                    throw RelctlError(
+                        .invalidSignature,
+                        "The provided 'x-amz-content-sha256' header does not match what was computed: the body is not the one that was signed."
+                    )
                 }
             } else {
                 try checkSignature(payloadHash: actual)
@@ -70,10 +78,14 @@ public enum SigV4 {
         }
 
         func checkSignature(payloadHash: String) throws(RelctlError) {
-            let expected = signature(canonicalRequest: canonicalHead + payloadHash, amzDate: amzDate, date: authorization.date,
-                                     region: authorization.region, service: authorization.service, secret: secret)
+            let expected = signature(
+                canonicalRequest: canonicalHead + payloadHash, amzDate: amzDate, date: authorization.date,
+                region: authorization.region, service: authorization.service, secret: secret)
             guard constantTimeEqual(expected, authorization.signature.lowercased()) else {
-                throw RelctlError(.invalidSignature, "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.")
+                throw RelctlError(
+                    .invalidSignature,
+                    "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details."
+                )
             }
         }
     }
@@ -91,42 +103,60 @@ public enum SigV4 {
             throw RelctlError(.invalidSignature, "The request must carry an X-Amz-Date header (yyyyMMddTHHmmssZ).")
         }
         if abs(now.timeIntervalSince(signedAt)) > 15 * 60 {
-            throw RelctlError(.invalidSignature, "Signature expired: \(amzDate) is now earlier than \(formatAmzDate(now.addingTimeInterval(-15 * 60))) (\(formatAmzDate(now)) - 15 min.)")
+            throw RelctlError(
+                .invalidSignature,
+                "Signature expired: \(amzDate) is now earlier than \(formatAmzDate(now.addingTimeInterval(-15 * 60))) (\(formatAmzDate(now)) - 15 min.)"
+            )
         }
         guard amzDate.hasPrefix(authorization.date) else {
-            throw RelctlError(.invalidSignature, "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '\(authorization.date)' != '\(amzDate.prefix(8))', from '\(amzDate)'.")
+            throw RelctlError(
+                .invalidSignature,
+                "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '\(authorization.date)' != '\(amzDate.prefix(8))', from '\(amzDate)'."
+            )
         }
         guard authorization.signedHeaders.contains("host") else {
-            throw RelctlError(.invalidSignature, "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.")
+            throw RelctlError(
+                .invalidSignature, "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.")
         }
         var declaredPayloadHash: String?
         if let declared = header("x-amz-content-sha256") {
             guard declared != "UNSIGNED-PAYLOAD" else {
-                throw RelctlError(.invalidSignature, "UNSIGNED-PAYLOAD is not accepted by this service: sign the SHA-256 of the body (only S3 accepts unsigned payloads).")
+                throw RelctlError(
+                    .invalidSignature,
+                    "UNSIGNED-PAYLOAD is not accepted by this service: sign the SHA-256 of the body (only S3 accepts unsigned payloads)."
+                )
             }
             guard declared.lowercased().isSHA256Hex else {
-                throw RelctlError(.invalidSignature, "x-amz-content-sha256 must be the hex SHA-256 of the body, not '\(declared.prefix(80))'.")
+                throw RelctlError(
+                    .invalidSignature,
+                    "x-amz-content-sha256 must be the hex SHA-256 of the body, not '\(declared.prefix(80))'.")
             }
             declaredPayloadHash = declared.lowercased()
         }
         let canonicalHeaders = authorization.signedHeaders.map { name -> String in
             let values = headers.filter { $0.0.lowercased() == name }.map { $0.1.trimmingCharacters(in: .whitespaces) }
-            let folded = values.joined(separator: ",").split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ")
+            let folded = values.joined(separator: ",").split(separator: " ", omittingEmptySubsequences: true).joined(
+                separator: " ")
             return "\(name):\(folded)\n"
         }.joined()
         let canonicalHead = [
-            method, canonicalURI(rawPath), canonicalQuery(rawQuery), canonicalHeaders, authorization.signedHeaders.joined(separator: ";"), "",
+            method, canonicalURI(rawPath), canonicalQuery(rawQuery), canonicalHeaders,
+            authorization.signedHeaders.joined(separator: ";"), "",
         ].joined(separator: "\n")
-        let pending = PendingVerification(canonicalHead: canonicalHead, amzDate: amzDate, authorization: authorization,
-                                          secret: secret, declaredPayloadHash: declaredPayloadHash)
+        let pending = PendingVerification(
+            canonicalHead: canonicalHead, amzDate: amzDate, authorization: authorization,
+            secret: secret, declaredPayloadHash: declaredPayloadHash)
         if let declaredPayloadHash { try pending.checkSignature(payloadHash: declaredPayloadHash) }
         return pending
     }
 
     /// The hex signature of a canonical request: string to sign, then the HMAC chain of the signing key.
-    public static func signature(canonicalRequest: String, amzDate: String, date: String, region: String, service: String, secret: String) -> String {
+    public static func signature(
+        canonicalRequest: String, amzDate: String, date: String, region: String, service: String, secret: String
+    ) -> String {
         let scope = "\(date)/\(region)/\(service)/aws4_request"
-        let stringToSign = "AWS4-HMAC-SHA256\n\(amzDate)\n\(scope)\n\(SHA256.hash(data: Data(canonicalRequest.utf8)).hexString)"
+        let stringToSign =
+            "AWS4-HMAC-SHA256\n\(amzDate)\n\(scope)\n\(SHA256.hash(data: Data(canonicalRequest.utf8)).hexString)"
         var key = SymmetricKey(data: Data("AWS4\(secret)".utf8))
         for part in [date, region, service, "aws4_request"] {
             key = SymmetricKey(data: Data(HMAC<SHA256>.authenticationCode(for: Data(part.utf8), using: key)))
@@ -145,10 +175,14 @@ public enum SigV4 {
         let pairs = rawQuery.split(separator: "&").map { item -> (String, String) in
             let parts = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             let key = (String(parts[0]).removingPercentEncoding ?? String(parts[0]))
-            let value = parts.count > 1 ? (String(parts[1]).replacingOccurrences(of: "+", with: "%20").removingPercentEncoding ?? String(parts[1])) : ""
+            let value =
+                parts.count > 1
+                ? (String(parts[1]).replacingOccurrences(of: "+", with: "%20").removingPercentEncoding
+                    ?? String(parts[1])) : ""
             return (uriEncode(key, keepSlash: false), uriEncode(value, keepSlash: false))
         }
-        return pairs.sorted { $0.0 == $1.0 ? $0.1 < $1.1 : $0.0 < $1.0 }.map { "\($0.0)=\($0.1)" }.joined(separator: "&")
+        return pairs.sorted { $0.0 == $1.0 ? $0.1 < $1.1 : $0.0 < $1.0 }.map { "\($0.0)=\($0.1)" }.joined(
+            separator: "&")
     }
 
     public static func uriEncode(_ text: String, keepSlash: Bool) -> String {
@@ -156,7 +190,8 @@ public enum SigV4 {
         for byte in text.utf8 {
             let character = Character(UnicodeScalar(byte))
             if (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A) || (byte >= 0x30 && byte <= 0x39)
-                || "-_.~".contains(character) || (keepSlash && byte == 0x2F) {
+                || "-_.~".contains(character) || (keepSlash && byte == 0x2F)
+            {
                 result.append(character)
             } else {
                 result += String(format: "%%%02X", byte)
@@ -170,13 +205,17 @@ public enum SigV4 {
         guard u.count == 16, u[8] == UInt8(ascii: "T"), u[15] == UInt8(ascii: "Z") else { return nil }
         func number(_ range: Range<Int>) -> Int32? { Int32(String(decoding: u[range], as: UTF8.self)) }
         guard let year = number(0..<4), let month = number(4..<6), let day = number(6..<8),
-              let hour = number(9..<11), let minute = number(11..<13), let second = number(13..<15) else { return nil }
-        return Date(timeIntervalSince1970: LambdaTimestamp.secondsSince1970(year: year, month: month, day: day, hour: hour, minute: minute, second: second))
+            let hour = number(9..<11), let minute = number(11..<13), let second = number(13..<15)
+        else { return nil }
+        return Date(
+            timeIntervalSince1970: LambdaTimestamp.secondsSince1970(
+                year: year, month: month, day: day, hour: hour, minute: minute, second: second))
     }
 
     public static func formatAmzDate(_ date: Date) -> String {
         let text = LambdaTimestamp.string(from: date)  // 2026-01-31T12:00:00.000+0000
-        return text.prefix(10).replacingOccurrences(of: "-", with: "") + "T" + text.dropFirst(11).prefix(8).replacingOccurrences(of: ":", with: "") + "Z"
+        return text.prefix(10).replacingOccurrences(of: "-", with: "") + "T"
+            + text.dropFirst(11).prefix(8).replacingOccurrences(of: ":", with: "") + "Z"
     }
 
     public static func constantTimeEqual(_ a: String, _ b: String) -> Bool {

@@ -41,17 +41,21 @@ public struct StackApplier: Sendable {
         let templateURL = URL(fileURLWithPath: templatePath)
         let text: String
         do { text = try String(contentsOf: templateURL, encoding: .utf8) } catch {
-            throw RelctlError(.invalidParameterValue, "Cannot read --template \(templatePath): \(error.localizedDescription)")
+            throw RelctlError(
+                .invalidParameterValue, "Cannot read --template \(templatePath): \(error.localizedDescription)")
         }
         let folder = templateURL.deletingLastPathComponent()
-        return try await prepare(template: text, source: templatePath, stackName: stackName, overrides: overrides) { uri, place in
+        return try await prepare(template: text, source: templatePath, stackName: stackName, overrides: overrides) {
+            uri, place in
             try Self.loadLocal(uri, from: folder, place: place)
         }
     }
 
     /// A template's text (`source` names it in errors), its code fetched by `loadCode`.
-    public func prepare(template text: String, source templatePath: String, stackName: String, overrides: [String: String],
-                        loadCode: CodeLoader) async throws -> Prepared {
+    public func prepare(
+        template text: String, source templatePath: String, stackName: String, overrides: [String: String],
+        loadCode: CodeLoader
+    ) async throws -> Prepared {
         func mapped<T>(_ body: () throws(TemplateError) -> T) throws(RelctlError) -> T {
             do { return try body() } catch { throw RelctlError(.validation, "\(templatePath): \(error.description)") }
         }
@@ -61,28 +65,37 @@ public struct StackApplier: Sendable {
         }
         var packages: [String: InspectedPackage] = [:]
         for function in firstPass.functions {
-            packages[function.logicalId] = try loadCode(function.codeUri, "\(templatePath): \(lineText(function.line))resource \(function.logicalId), property \(function.resourceType == "AWS::Lambda::Function" ? "Code" : "CodeUri")")
+            packages[function.logicalId] = try loadCode(
+                function.codeUri,
+                "\(templatePath): \(lineText(function.line))resource \(function.logicalId), property \(function.resourceType == "AWS::Lambda::Function" ? "Code" : "CodeUri")"
+            )
         }
         for layer in firstPass.layers {
-            packages[layer.logicalId] = try loadCode(layer.contentUri, "\(templatePath): \(lineText(layer.line))resource \(layer.logicalId), property \(layer.resourceType == "AWS::Lambda::LayerVersion" ? "Content" : "ContentUri")")
+            packages[layer.logicalId] = try loadCode(
+                layer.contentUri,
+                "\(templatePath): \(lineText(layer.line))resource \(layer.logicalId), property \(layer.resourceType == "AWS::Lambda::LayerVersion" ? "Content" : "ContentUri")"
+            )
         }
         let codeKeys = packages.mapValues(\.sha256Hex)
         let previous = try registry.stack(stackName)
         var deployed: [String: DeployedResource] = [:]
         for resource in try registry.stackResources(stackName) {
             guard let state = ResourceState.decode(resource.state) else { continue }
-            deployed[resource.logicalId] = DeployedResource(logicalId: resource.logicalId, resourceType: resource.resourceType,
-                                                            physicalId: resource.physicalId, state: state)
+            deployed[resource.logicalId] = DeployedResource(
+                logicalId: resource.logicalId, resourceType: resource.resourceType,
+                physicalId: resource.physicalId, state: state)
         }
         let observed = try observe(firstPass, deployed: deployed, templatePath: templatePath)
         // Version numbers and the values that refer to them settle in a pass or two (a function's
         // configuration names its layers' new versions; with AutoPublishAliasAllProperties that decides its own).
-        var versions = StackPlanner.plannedVersions(firstPass, codeKeys: codeKeys, deployed: deployed, observed: observed)
+        var versions = StackPlanner.plannedVersions(
+            firstPass, codeKeys: codeKeys, deployed: deployed, observed: observed)
         var model = firstPass
         for _ in 0..<3 {
             let planned = versions
             model = try mapped { () throws(TemplateError) in
-                try StackModel.build(template, overrides: overrides, stackName: stackName, arn: registry.arn, plannedVersions: planned)
+                try StackModel.build(
+                    template, overrides: overrides, stackName: stackName, arn: registry.arn, plannedVersions: planned)
             }
             let next = StackPlanner.plannedVersions(model, codeKeys: codeKeys, deployed: deployed, observed: observed)
             if next == versions { break }
@@ -90,8 +103,10 @@ public struct StackApplier: Sendable {
         }
         let plan = StackPlanner.plan(model, codeKeys: codeKeys, deployed: deployed, observed: observed)
         let policies = try await check(plan, model: model, deployed: deployed, templatePath: templatePath)
-        return Prepared(stackName: stackName, templateHash: CodeHash.hex(of: Data(text.utf8)), model: model, plan: plan, previous: previous,
-                        packages: packages, policies: policies)
+        return Prepared(
+            stackName: stackName, templateHash: CodeHash.hex(of: Data(text.utf8)), model: model, plan: plan,
+            previous: previous,
+            packages: packages, policies: policies)
     }
 
     public func lineText(_ line: Int?) -> String { line.map { "line \($0): " } ?? "" }
@@ -99,12 +114,16 @@ public struct StackApplier: Sendable {
     /// A CodeUri / ContentUri: a folder (zipped as `relctl function create --dir` does) or a .zip file.
     public static func loadLocal(_ path: String, from folder: URL, place: String) throws -> InspectedPackage {
         if path.hasPrefix("s3://") {
-            throw RelctlError(.validation, "\(place): \(path) is in S3; `relctl sam deploy` deploys local code (a folder or .zip file). Code uploaded by `sam deploy` deploys through `relctl serve` (README: \"The real sam deploy\").")
+            throw RelctlError(
+                .validation,
+                "\(place): \(path) is in S3; `relctl sam deploy` deploys local code (a folder or .zip file). Code uploaded by `sam deploy` deploys through `relctl serve` (README: \"The real sam deploy\")."
+            )
         }
         let url = path.hasPrefix("/") ? URL(fileURLWithPath: path) : folder.appendingPathComponent(path)
         var isFolder: ObjCBool = false
         guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isFolder) else {
-            throw RelctlError(.validation, "\(place): \(path) does not exist (a folder or .zip file, relative to the template).")
+            throw RelctlError(
+                .validation, "\(place): \(path) does not exist (a folder or .zip file, relative to the template).")
         }
         do {
             if isFolder.boolValue { return try PackageInspector.inspect(try PackageBuilder.zip(directory: url)) }
@@ -118,12 +137,17 @@ public struct StackApplier: Sendable {
     }
 
     /// Highest versions and alias versions of the template's functions and layers, as the registry has them.
-    func observe(_ model: StackModel, deployed: [String: DeployedResource], templatePath: String) throws -> [String: Observed] {
+    func observe(
+        _ model: StackModel, deployed: [String: DeployedResource], templatePath: String
+    ) throws -> [String: Observed] {
         var observed: [String: Observed] = [:]
         for function in model.functions {
             guard let highest = try registry.highestFunctionVersion(function.name) else { continue }
             if deployed[function.logicalId]?.physicalId != function.name {
-                throw RelctlError(.resourceConflict, "\(templatePath): \(lineText(function.line))resource \(function.logicalId): function \(function.name) already exists and is not part of stack \(model.stackName); choose another FunctionName or delete it.")
+                throw RelctlError(
+                    .resourceConflict,
+                    "\(templatePath): \(lineText(function.line))resource \(function.logicalId): function \(function.name) already exists and is not part of stack \(model.stackName); choose another FunctionName or delete it."
+                )
             }
             var seen = Observed(highestVersion: highest)
             if let alias = function.alias, let existing = try? registry.getAlias(function: function.name, name: alias) {
@@ -139,18 +163,30 @@ public struct StackApplier: Sendable {
 
     /// Everything that could make the apply fail half-way, checked first: policies, hooks, alarms,
     /// layers, configs and aliases. Returns the policy of each deployment.
-    func check(_ plan: StackPlan, model: StackModel, deployed: [String: DeployedResource], templatePath: String) async throws -> [String: DeploymentPolicy] {
-        func fail(_ line: Int?, _ message: String) -> RelctlError { RelctlError(.validation, "\(templatePath): \(lineText(line))\(message)") }
-        let ownConfigs = Set(deployed.values.filter { $0.resourceType == "AWS::CodeDeploy::DeploymentConfig" }.map(\.physicalId))
+    func check(
+        _ plan: StackPlan, model: StackModel, deployed: [String: DeployedResource], templatePath: String
+    ) async throws -> [String: DeploymentPolicy] {
+        func fail(_ line: Int?, _ message: String) -> RelctlError {
+            RelctlError(.validation, "\(templatePath): \(lineText(line))\(message)")
+        }
+        let ownConfigs = Set(
+            deployed.values.filter { $0.resourceType == "AWS::CodeDeploy::DeploymentConfig" }.map(\.physicalId))
         for config in model.deploymentConfigs where !ownConfigs.contains(config.name) {
             guard try registry.codeDeployConfig(config.name) != nil else { continue }
-            throw fail(config.line, "resource \(config.logicalId): deployment config \(config.name) already exists and is not part of this stack.")
+            throw fail(
+                config.line,
+                "resource \(config.logicalId): deployment config \(config.name) already exists and is not part of this stack."
+            )
         }
-        let existingConfigs = try registry.codeDeployConfigDefinitions().filter { stored in !model.deploymentConfigs.contains { $0.name == stored.name } }
+        let existingConfigs = try registry.codeDeployConfigDefinitions().filter { stored in
+            !model.deploymentConfigs.contains { $0.name == stored.name }
+        }
         let catalog: PolicyCatalog
         do {
-            catalog = try PolicyCatalog(customFolder: registry.dataDirectory.appendingPathComponent("policies", isDirectory: true),
-                                        deploymentConfigs: existingConfigs + model.deploymentConfigs.map { (name: $0.name, definition: $0.trafficRoutingConfig) })
+            catalog = try PolicyCatalog(
+                customFolder: registry.dataDirectory.appendingPathComponent("policies", isDirectory: true),
+                deploymentConfigs: existingConfigs
+                    + model.deploymentConfigs.map { (name: $0.name, definition: $0.trafficRoutingConfig) })
         } catch {
             throw fail(nil, error.message)
         }
@@ -165,13 +201,19 @@ public struct StackApplier: Sendable {
             } catch {
                 throw fail(preference.line, "\(place).Type: \(error.message)")
             }
-            for hook in [preference.preTrafficHook, preference.postTrafficHook].compactMap({ $0 }) where !hook.hasPrefix("exec:") {
-                if !functionNames.contains(hook), (try? registry.getFunction(FunctionReference(name: hook, qualifier: nil))) == nil {
-                    throw fail(preference.line, "\(place).Hooks: function \(hook) is neither in this template nor in the registry.")
+            for hook in [preference.preTrafficHook, preference.postTrafficHook].compactMap({ $0 })
+            where !hook.hasPrefix("exec:") {
+                if !functionNames.contains(hook),
+                    (try? registry.getFunction(FunctionReference(name: hook, qualifier: nil))) == nil
+                {
+                    throw fail(
+                        preference.line,
+                        "\(place).Hooks: function \(hook) is neither in this template nor in the registry.")
                 }
             }
             for alarm in preference.alarms where !alarmNames.contains(alarm) {
-                throw fail(preference.line, "\(place).Alarms: alarm \(alarm) is neither in this template nor in the registry.")
+                throw fail(
+                    preference.line, "\(place).Alarms: alarm \(alarm) is neither in this template nor in the registry.")
             }
         }
         let stackLayers = Set(model.layers.map(\.name))
@@ -179,7 +221,9 @@ public struct StackApplier: Sendable {
             for arn in function.settings.layers {
                 let parts = arn.split(separator: ":")
                 guard parts.count == 8, let version = Int(parts[7]) else {
-                    throw fail(function.line, "resource \(function.logicalId), property Layers: \(arn) is not a layer version ARN.")
+                    throw fail(
+                        function.line,
+                        "resource \(function.logicalId), property Layers: \(arn) is not a layer version ARN.")
                 }
                 if stackLayers.contains(String(parts[6])) { continue }
                 do { _ = try registry.getLayerVersion(name: String(parts[6]), version: version) } catch {
@@ -193,11 +237,17 @@ public struct StackApplier: Sendable {
             switch step.aliasStep {
             case .deploy, .moveAtOnce:
                 if let running = active.first(where: { $0.functionName == step.spec.name && $0.alias == alias }) {
-                    throw RelctlError(.resourceConflict, "Deployment \(running.id) is already in progress for \(step.spec.name):\(alias); stop it or wait for it to finish before deploying the stack.")
+                    throw RelctlError(
+                        .resourceConflict,
+                        "Deployment \(running.id) is already in progress for \(step.spec.name):\(alias); stop it or wait for it to finish before deploying the stack."
+                    )
                 }
                 let current = try registry.getAlias(function: step.spec.name, name: alias)
                 if current.RoutingConfig?.AdditionalVersionWeights.isEmpty == false {
-                    throw RelctlError(.resourceConflict, "Alias \(step.spec.name):\(alias) splits traffic; clear its routing (`relctl alias update \(step.spec.name) \(alias) --no-routing`) before deploying the stack.")
+                    throw RelctlError(
+                        .resourceConflict,
+                        "Alias \(step.spec.name):\(alias) splits traffic; clear its routing (`relctl alias update \(step.spec.name) \(alias) --no-routing`) before deploying the stack."
+                    )
                 }
             default: break
             }
@@ -218,14 +268,20 @@ public struct StackApplier: Sendable {
         var deployments: [String] = []
         let now = { Date().timeIntervalSince1970 }
         func event(_ change: StackPlan.Change, _ status: String) {
-            events.append(StackEvent(time: now(), logicalId: change.logicalId, resourceType: change.resourceType, physicalId: change.physicalId,
-                                     status: status, reason: change.details.joined(separator: "; ")))
+            events.append(
+                StackEvent(
+                    time: now(), logicalId: change.logicalId, resourceType: change.resourceType,
+                    physicalId: change.physicalId,
+                    status: status, reason: change.details.joined(separator: "; ")))
         }
         let changes = Dictionary(plan.changes.map { ($0.logicalId, $0) }, uniquingKeysWith: { first, _ in first })
         func complete(_ id: String) {
             done.insert(id)
             if let change = changes[id], change.action != .none {
-                event(change, change.action == .add ? "CREATE_COMPLETE" : change.action == .remove ? "DELETE_COMPLETE" : "UPDATE_COMPLETE")
+                event(
+                    change,
+                    change.action == .add
+                        ? "CREATE_COMPLETE" : change.action == .remove ? "DELETE_COMPLETE" : "UPDATE_COMPLETE")
             }
         }
         do {
@@ -237,9 +293,11 @@ public struct StackApplier: Sendable {
             for step in plan.layers {
                 if step.publish {
                     let spec = step.spec
-                    _ = try registry.publishLayerVersion(name: spec.name, code: prepared.packages[spec.logicalId]!, description: spec.description,
-                                                         compatibleRuntimes: spec.compatibleRuntimes, compatibleArchitectures: spec.compatibleArchitectures,
-                                                         licenseInfo: spec.licenseInfo)
+                    _ = try registry.publishLayerVersion(
+                        name: spec.name, code: prepared.packages[spec.logicalId]!, description: spec.description,
+                        compatibleRuntimes: spec.compatibleRuntimes,
+                        compatibleArchitectures: spec.compatibleArchitectures,
+                        licenseInfo: spec.licenseInfo)
                 }
             }
             for step in plan.functions {
@@ -249,7 +307,9 @@ public struct StackApplier: Sendable {
                 for id in [step.spec.versionLogicalId, step.spec.aliasLogicalId].compactMap({ $0 }) { complete(id) }
             }
             for step in plan.layers {
-                if let old = step.deleteVersion { _ = try registry.deleteLayerVersion(name: step.spec.name, version: old) }
+                if let old = step.deleteVersion {
+                    _ = try registry.deleteLayerVersion(name: step.spec.name, version: old)
+                }
                 complete(step.spec.logicalId)
             }
             for alarm in plan.alarms {
@@ -257,16 +317,25 @@ public struct StackApplier: Sendable {
                 complete(alarm.logicalId)
             }
             for step in plan.functions {
-                guard case .deploy(_, let target, let preference) = step.aliasStep, let alias = step.spec.alias else { continue }
-                let deployment = try await engine.create(DeploymentRequest(
-                    function: step.spec.name, alias: alias, targetVersion: String(target), policy: prepared.policies[step.spec.logicalId]!,
-                    preTrafficHook: preference.preTrafficHook, postTrafficHook: preference.postTrafficHook, alarms: preference.alarms))
+                guard case .deploy(_, let target, let preference) = step.aliasStep, let alias = step.spec.alias else {
+                    continue
+                }
+                let deployment = try await engine.create(
+                    DeploymentRequest(
+                        function: step.spec.name, alias: alias, targetVersion: String(target),
+                        policy: prepared.policies[step.spec.logicalId]!,
+                        preTrafficHook: preference.preTrafficHook, postTrafficHook: preference.postTrafficHook,
+                        alarms: preference.alarms))
                 deployments.append(deployment.id)
                 done.insert(step.spec.logicalId)
                 for id in [step.spec.versionLogicalId, step.spec.aliasLogicalId].compactMap({ $0 }) { done.insert(id) }
                 if let change = changes[step.spec.logicalId] {
-                    events.append(StackEvent(time: now(), logicalId: change.logicalId, resourceType: change.resourceType, physicalId: change.physicalId,
-                                             status: "UPDATE_IN_PROGRESS", reason: (change.details + ["deployment \(deployment.id)"]).joined(separator: "; ")))
+                    events.append(
+                        StackEvent(
+                            time: now(), logicalId: change.logicalId, resourceType: change.resourceType,
+                            physicalId: change.physicalId,
+                            status: "UPDATE_IN_PROGRESS",
+                            reason: (change.details + ["deployment \(deployment.id)"]).joined(separator: "; ")))
                 }
             }
             for resource in plan.removed {
@@ -275,35 +344,59 @@ public struct StackApplier: Sendable {
             }
         } catch {
             let reason = (error as? RelctlError)?.description ?? "\(error)"
-            events.append(StackEvent(time: now(), logicalId: prepared.stackName, resourceType: "AWS::CloudFormation::Stack", status: "UPDATE_FAILED", reason: reason))
-            try save(prepared, done: done, status: prepared.previous == nil ? "CREATE_FAILED" : "UPDATE_FAILED", reason: reason, deployments: deployments, events: events)
+            events.append(
+                StackEvent(
+                    time: now(), logicalId: prepared.stackName, resourceType: "AWS::CloudFormation::Stack",
+                    status: "UPDATE_FAILED", reason: reason))
+            try save(
+                prepared, done: done, status: prepared.previous == nil ? "CREATE_FAILED" : "UPDATE_FAILED",
+                reason: reason, deployments: deployments, events: events)
             throw error
         }
-        let status = deployments.isEmpty ? (prepared.previous == nil ? "CREATE_COMPLETE" : "UPDATE_COMPLETE") : (prepared.previous == nil ? "CREATE_IN_PROGRESS" : "UPDATE_IN_PROGRESS")
-        events.append(StackEvent(time: now(), logicalId: prepared.stackName, resourceType: "AWS::CloudFormation::Stack", status: status,
-                                 reason: deployments.isEmpty ? nil : "\(deployments.count) deployment(s) running"))
+        let status =
+            deployments.isEmpty
+            ? (prepared.previous == nil ? "CREATE_COMPLETE" : "UPDATE_COMPLETE")
+            : (prepared.previous == nil ? "CREATE_IN_PROGRESS" : "UPDATE_IN_PROGRESS")
+        events.append(
+            StackEvent(
+                time: now(), logicalId: prepared.stackName, resourceType: "AWS::CloudFormation::Stack", status: status,
+                reason: deployments.isEmpty ? nil : "\(deployments.count) deployment(s) running"))
         try save(prepared, done: done, status: status, reason: nil, deployments: deployments, events: events)
         return deployments
     }
 
     /// The stack's record: resources this deploy completed get their new state, the others keep
     /// the last deploy's (so nothing created is ever orphaned, and an unfinished change is retried).
-    func save(_ prepared: Prepared, done: Set<String>, status: String, reason: String?, deployments: [String], events: [StackEvent]) throws {
-        let previousResources = Dictionary(try registry.stackResources(prepared.stackName).map { ($0.logicalId, $0) }, uniquingKeysWith: { first, _ in first })
+    func save(
+        _ prepared: Prepared, done: Set<String>, status: String, reason: String?, deployments: [String],
+        events: [StackEvent]
+    ) throws {
+        let previousResources = Dictionary(
+            try registry.stackResources(prepared.stackName).map { ($0.logicalId, $0) },
+            uniquingKeysWith: { first, _ in first })
         var resources: [StackResource] = []
         for change in prepared.plan.changes {
             if done.contains(change.logicalId) {
                 guard change.action != .remove, let state = prepared.plan.states[change.logicalId] else { continue }
-                resources.append(StackResource(logicalId: change.logicalId, resourceType: change.resourceType, physicalId: change.physicalId, state: state.json))
+                resources.append(
+                    StackResource(
+                        logicalId: change.logicalId, resourceType: change.resourceType, physicalId: change.physicalId,
+                        state: state.json))
             } else if let old = previousResources[change.logicalId] {
                 resources.append(old)
             } else if let state = prepared.plan.states[change.logicalId], change.action == .none {
-                resources.append(StackResource(logicalId: change.logicalId, resourceType: change.resourceType, physicalId: change.physicalId, state: state.json))
+                resources.append(
+                    StackResource(
+                        logicalId: change.logicalId, resourceType: change.resourceType, physicalId: change.physicalId,
+                        state: state.json))
             }
         }
         let time = Date().timeIntervalSince1970
-        let stack = Stack(name: prepared.stackName, templateHash: prepared.templateHash, parameters: prepared.model.parameters, status: status,
-                          statusReason: reason, deployments: deployments, createTime: prepared.previous?.createTime ?? time, updateTime: time)
+        let stack = Stack(
+            name: prepared.stackName, templateHash: prepared.templateHash, parameters: prepared.model.parameters,
+            status: status,
+            statusReason: reason, deployments: deployments, createTime: prepared.previous?.createTime ?? time,
+            updateTime: time)
         try registry.saveStack(stack, resources: resources, events: events)
     }
 
@@ -311,14 +404,18 @@ public struct StackApplier: Sendable {
         let spec = step.spec
         let reference = FunctionReference(name: spec.name, qualifier: nil)
         if step.create {
-            _ = try registry.createFunction(name: spec.name, settings: spec.settings, code: package, publish: step.publish)
+            _ = try registry.createFunction(
+                name: spec.name, settings: spec.settings, code: package, publish: step.publish)
         } else {
             if step.updateCode { _ = try registry.updateFunctionCode(reference, code: package) }
             if step.updateConfiguration {
                 let settings = spec.settings
-                _ = try registry.updateFunctionConfiguration(reference, ConfigurationUpdate(
-                    runtime: settings.runtime, handler: settings.handler, description: settings.description, memorySize: settings.memorySize,
-                    timeout: settings.timeout, environment: settings.environment ?? [:], layers: settings.layers))
+                _ = try registry.updateFunctionConfiguration(
+                    reference,
+                    ConfigurationUpdate(
+                        runtime: settings.runtime, handler: settings.handler, description: settings.description,
+                        memorySize: settings.memorySize,
+                        timeout: settings.timeout, environment: settings.environment ?? [:], layers: settings.layers))
             }
             if step.publish { _ = try registry.publishVersion(reference) }
         }
@@ -331,7 +428,9 @@ public struct StackApplier: Sendable {
         case .create(let version):
             _ = try registry.createAlias(function: spec.name, name: alias, functionVersion: String(version))
         case .moveAtOnce(_, let version):
-            _ = try registry.updateAlias(function: spec.name, name: alias, functionVersion: String(version), additionalVersionWeights: [:], cause: "SamDeploy")
+            _ = try registry.updateAlias(
+                function: spec.name, name: alias, functionVersion: String(version), additionalVersionWeights: [:],
+                cause: "SamDeploy")
         case .deploy, .none:
             break
         }
@@ -344,9 +443,12 @@ public struct StackApplier: Sendable {
         case "AWS::Serverless::Function", "AWS::Lambda::Function":
             _ = try registry.deleteFunction(FunctionReference(name: resource.physicalId, qualifier: nil))
         case "AWS::Serverless::LayerVersion", "AWS::Lambda::LayerVersion":
-            let retained = (try? JSONDecoder().decode(LayerSpec.self, from: Data(resource.state.fingerprint.utf8)))?.retain ?? true
+            let retained =
+                (try? JSONDecoder().decode(LayerSpec.self, from: Data(resource.state.fingerprint.utf8)))?.retain ?? true
             if !retained {
-                for version in resource.state.versions ?? [] { _ = try registry.deleteLayerVersion(name: resource.physicalId, version: version) }
+                for version in resource.state.versions ?? [] {
+                    _ = try registry.deleteLayerVersion(name: resource.physicalId, version: version)
+                }
             }
         case "AWS::CloudWatch::Alarm":
             _ = try registry.deleteAlarm(name: resource.physicalId)
@@ -394,17 +496,34 @@ public struct StackApplier: Sendable {
     /// Records how the deploy's deployments ended.
     public func finish(_ stackName: String, _ deployments: [Deployment], created: Bool) throws {
         let failed = deployments.filter { $0.status != .succeeded }
-        let status = failed.isEmpty ? (created ? "CREATE_COMPLETE" : "UPDATE_COMPLETE") : (created ? "CREATE_FAILED" : "UPDATE_FAILED")
-        let reason = failed.isEmpty ? nil : failed.map { "\($0.functionName):\($0.alias) deployment \($0.id) \($0.status.rawValue)\($0.error.map { " (\($0.code): \($0.message))" } ?? "")" }.joined(separator: "; ")
+        let status =
+            failed.isEmpty
+            ? (created ? "CREATE_COMPLETE" : "UPDATE_COMPLETE") : (created ? "CREATE_FAILED" : "UPDATE_FAILED")
+        let reason =
+            failed.isEmpty
+            ? nil
+            : failed.map {
+                "\($0.functionName):\($0.alias) deployment \($0.id) \($0.status.rawValue)\($0.error.map { " (\($0.code): \($0.message))" } ?? "")"
+            }.joined(separator: "; ")
         let resources = try registry.stackResources(stackName)
         let time = Date().timeIntervalSince1970
         var events = deployments.map { deployment in
-            let resource = resources.first { $0.physicalId == deployment.functionName && $0.resourceType.hasSuffix("Function") }
-            return StackEvent(time: time, logicalId: resource?.logicalId ?? deployment.functionName, resourceType: resource?.resourceType ?? "AWS::Serverless::Function",
-                              physicalId: deployment.functionName, status: deployment.status == .succeeded ? "UPDATE_COMPLETE" : "UPDATE_FAILED",
-                              reason: "deployment \(deployment.id) \(deployment.status.rawValue): \(deployment.alias) on version \(deployment.status == .succeeded ? deployment.targetVersion : deployment.currentVersion)")
+            let resource = resources.first {
+                $0.physicalId == deployment.functionName && $0.resourceType.hasSuffix("Function")
+            }
+            return StackEvent(
+                time: time, logicalId: resource?.logicalId ?? deployment.functionName,
+                resourceType: resource?.resourceType ?? "AWS::Serverless::Function",
+                physicalId: deployment.functionName,
+                status: deployment.status == .succeeded ? "UPDATE_COMPLETE" : "UPDATE_FAILED",
+                reason:
+                    "deployment \(deployment.id) \(deployment.status.rawValue): \(deployment.alias) on version \(deployment.status == .succeeded ? deployment.targetVersion : deployment.currentVersion)"
+            )
         }
-        events.append(StackEvent(time: time, logicalId: stackName, resourceType: "AWS::CloudFormation::Stack", status: status, reason: reason))
+        events.append(
+            StackEvent(
+                time: time, logicalId: stackName, resourceType: "AWS::CloudFormation::Stack", status: status,
+                reason: reason))
         try registry.finishStack(stackName, status: status, reason: reason, events: events)
     }
 
@@ -428,19 +547,36 @@ public struct StackApplier: Sendable {
         let active = try registry.activeDeployments()
         for resource in resources where resource.resourceType.hasSuffix("::Function") {
             if let running = active.first(where: { $0.functionName == resource.physicalId }) {
-                throw RelctlError(.resourceConflict, "Deployment \(running.id) of \(resource.physicalId) is in progress; stop it (`relctl deployments stop \(running.id)`) or wait before deleting stack \(name).")
+                throw RelctlError(
+                    .resourceConflict,
+                    "Deployment \(running.id) of \(resource.physicalId) is in progress; stop it (`relctl deployments stop \(running.id)`) or wait before deleting stack \(name)."
+                )
             }
         }
-        let order = ["AWS::CloudWatch::Alarm", "AWS::Lambda::Alias", "AWS::Lambda::Version", "AWS::Serverless::Function", "AWS::Lambda::Function",
-                     "AWS::Serverless::LayerVersion", "AWS::Lambda::LayerVersion", "AWS::CodeDeploy::DeploymentConfig"]
+        let order = [
+            "AWS::CloudWatch::Alarm", "AWS::Lambda::Alias", "AWS::Lambda::Version", "AWS::Serverless::Function",
+            "AWS::Lambda::Function",
+            "AWS::Serverless::LayerVersion", "AWS::Lambda::LayerVersion", "AWS::CodeDeploy::DeploymentConfig",
+        ]
         var events: [StackEvent] = []
-        for resource in resources.sorted(by: { (order.firstIndex(of: $0.resourceType) ?? 99) < (order.firstIndex(of: $1.resourceType) ?? 99) }) {
+        for resource in resources.sorted(by: {
+            (order.firstIndex(of: $0.resourceType) ?? 99) < (order.firstIndex(of: $1.resourceType) ?? 99)
+        }) {
             guard let state = ResourceState.decode(resource.state) else { continue }
-            try remove(DeployedResource(logicalId: resource.logicalId, resourceType: resource.resourceType, physicalId: resource.physicalId, state: state))
-            events.append(StackEvent(time: Date().timeIntervalSince1970, logicalId: resource.logicalId, resourceType: resource.resourceType,
-                                     physicalId: resource.physicalId, status: "DELETE_COMPLETE", reason: nil))
+            try remove(
+                DeployedResource(
+                    logicalId: resource.logicalId, resourceType: resource.resourceType, physicalId: resource.physicalId,
+                    state: state))
+            events.append(
+                StackEvent(
+                    time: Date().timeIntervalSince1970, logicalId: resource.logicalId,
+                    resourceType: resource.resourceType,
+                    physicalId: resource.physicalId, status: "DELETE_COMPLETE", reason: nil))
         }
-        events.append(StackEvent(time: Date().timeIntervalSince1970, logicalId: name, resourceType: "AWS::CloudFormation::Stack", status: "DELETE_COMPLETE", reason: nil))
+        events.append(
+            StackEvent(
+                time: Date().timeIntervalSince1970, logicalId: name, resourceType: "AWS::CloudFormation::Stack",
+                status: "DELETE_COMPLETE", reason: nil))
         try registry.deleteStackRecord(name, events: events)
         return resources
     }

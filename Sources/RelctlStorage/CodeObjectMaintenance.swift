@@ -15,7 +15,9 @@ public enum CodeObjectMaintenance {
     }
 
     /// The objects gc may delete: named by no row, and last written before `now - minimumAge`.
-    public static func collectable(_ objects: [CodeObject], referenced: Set<String>, now: Date, minimumAge: TimeInterval) -> (remove: [CodeObject], keptYoung: Int) {
+    public static func collectable(
+        _ objects: [CodeObject], referenced: Set<String>, now: Date, minimumAge: TimeInterval
+    ) -> (remove: [CodeObject], keptYoung: Int) {
         let cutoff = now.addingTimeInterval(-minimumAge)
         let unreferenced = objects.filter { !referenced.contains($0.sha256Hex) }
         let old = unreferenced.filter { $0.lastModified < cutoff }
@@ -39,7 +41,8 @@ public enum CodeObjectMaintenance {
     public static func check(
         _ store: any CodeObjectStore, expected: [String: Int64], verifyHashes: Bool
     ) async throws(RelctlError) -> [String] {
-        let listed = Dictionary(try await store.list().map { ($0.sha256Hex, $0) }, uniquingKeysWith: { first, _ in first })
+        let listed = Dictionary(
+            try await store.list().map { ($0.sha256Hex, $0) }, uniquingKeysWith: { first, _ in first })
         var problems: [String] = []
         for (hash, size) in expected.sorted(by: { $0.key < $1.key }) {
             guard let object = listed[hash] else {
@@ -51,7 +54,7 @@ public enum CodeObjectMaintenance {
             } else if verifyHashes {
                 do throws(RelctlError) {
                     _ = try await store.get(hash)
-                } catch where error.code == .integrityCheckFailed {
+                } catch  where error.code == .integrityCheckFailed {
                     problems.append("Code object \(hash)'s content in \(store.location) does not match its hash")
                 }
             }

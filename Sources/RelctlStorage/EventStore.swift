@@ -54,9 +54,11 @@ public struct Webhook: Sendable, Codable, Equatable {
     public var nextAttemptAt: Double
     public var lastError: String?
 
-    public init(name: String, url: String, types: [ReleaseEvent.EventType] = [], function: String? = nil, secret: String? = nil,
-                format: WebhookFormat = .json, createdAt: Double, deliveredSeq: Int64 = 0, attempts: Int = 0,
-                nextAttemptAt: Double = 0, lastError: String? = nil) {
+    public init(
+        name: String, url: String, types: [ReleaseEvent.EventType] = [], function: String? = nil, secret: String? = nil,
+        format: WebhookFormat = .json, createdAt: Double, deliveredSeq: Int64 = 0, attempts: Int = 0,
+        nextAttemptAt: Double = 0, lastError: String? = nil
+    ) {
         self.name = name
         self.url = url
         self.types = types

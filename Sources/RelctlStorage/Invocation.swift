@@ -26,8 +26,10 @@ public struct VersionExecution: Sendable, Hashable {
     /// The private `/tmp`'s size (Lambda's EphemeralStorage; 512 MB, the default, until it is settable).
     public var ephemeralStorageMB: Int { 512 }
 
-    public init(functionName: String, version: Int, sha256Hex: String, runtime: String?, handler: String?, memorySize: Int,
-                timeout: Int, environment: [String: String], layers: [Layer], architecture: String) {
+    public init(
+        functionName: String, version: Int, sha256Hex: String, runtime: String?, handler: String?, memorySize: Int,
+        timeout: Int, environment: [String: String], layers: [Layer], architecture: String
+    ) {
         self.functionName = functionName
         self.version = version
         self.sha256Hex = sha256Hex
@@ -57,8 +59,10 @@ public struct InvocationTarget: Sendable {
     public var executions: [Int: VersionExecution]
     public var reservedConcurrency: Int?
 
-    public init(functionName: String, resource: String, invokedArn: String, routing: AliasTarget,
-                executions: [Int: VersionExecution], reservedConcurrency: Int?) {
+    public init(
+        functionName: String, resource: String, invokedArn: String, routing: AliasTarget,
+        executions: [Int: VersionExecution], reservedConcurrency: Int?
+    ) {
         self.functionName = functionName
         self.resource = resource
         self.invokedArn = invokedArn
@@ -71,7 +75,6 @@ public struct InvocationTarget: Sendable {
         executions[TrafficRouter.version(for: routing, routingKey: routingKey, random: random)]!
     }
 }
-
 
 /// A provisioned-concurrency setting with where its qualifier's traffic goes now.
 public struct ProvisionedConcurrencyTarget: Sendable {

@@ -6,7 +6,9 @@ import RelctlCore
 /// thread: the work runs on its own serial queue, so a caller that blocks a pool thread cannot
 /// starve it (on two cores the pool has two threads).
 public enum OffPoolWait {
-    public static func run<T: Sendable>(_ work: @escaping @Sendable () async throws(RelctlError) -> T) throws(RelctlError) -> T {
+    public static func run<T: Sendable>(
+        _ work: @escaping @Sendable () async throws(RelctlError) -> T
+    ) throws(RelctlError) -> T {
         let done = DispatchSemaphore(value: 0)
         let box = ResultBox<T>()
         let executor = QueueExecutor()

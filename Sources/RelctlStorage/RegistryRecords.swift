@@ -14,7 +14,8 @@ public protocol RegistryRecords: Sendable {
     func publishVersion(name: String, description: String?) async throws(RelctlError) -> Int
 
     func createAlias(
-        function: String, name: String, functionVersion: String, additionalVersionWeights: [String: Double], description: String
+        function: String, name: String, functionVersion: String, additionalVersionWeights: [String: Double],
+        description: String
     ) async throws(RelctlError) -> AliasConfiguration
     /// UpdateAlias: nil leaves a field as it is; `additionalVersionWeights: [:]` removes the routing;
     /// a RevisionId that is not the alias's current one is refused (PreconditionFailed).
@@ -57,7 +58,10 @@ public struct AliasMove: Sendable, Equatable {
 extension AliasTarget {
     /// A target from its stored columns (nil when there is no primary version: a move's missing side).
     public static func stored(_ version: Int?, additional: Int?, weight: Double?) -> AliasTarget? {
-        version.map { AliasTarget(functionVersion: $0, additional: additional.map { Additional(version: $0, weight: weight ?? 0) }) }
+        version.map {
+            AliasTarget(
+                functionVersion: $0, additional: additional.map { Additional(version: $0, weight: weight ?? 0) })
+        }
     }
 
     /// `version 3`, `version 3 + 10% to version 4`, `(none)`: an alias target in an event's words

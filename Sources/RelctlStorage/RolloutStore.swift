@@ -40,7 +40,9 @@ public protocol RolloutTransaction: ReleaseTransaction {
     func alarm(_ name: String) throws -> StoredAlarm?
     /// Every alarm, by name.
     func alarms() throws -> [StoredAlarm]
-    func saveAlarmState(_ name: String, state: AlarmState, reason: String, datapoints: [AlarmEvaluation.Datapoint], changedAt: Double) throws
+    func saveAlarmState(
+        _ name: String, state: AlarmState, reason: String, datapoints: [AlarmEvaluation.Datapoint], changedAt: Double)
+        throws
     func metricSamples(_ query: MetricQuery) throws -> [MetricSample]
     func insertMetricData(_ datapoints: [MetricDatapoint]) throws
 
@@ -71,9 +73,13 @@ public protocol RolloutStore: Sendable {
     /// directory), for cross-process wake-ups and hook logs; nil when there is none.
     var localDirectory: URL? { get }
     /// One read-only snapshot.
-    func read<T: Sendable>(_ body: @escaping @Sendable (any RolloutTransaction) throws -> T) async throws(RelctlError) -> T
+    func read<T: Sendable>(
+        _ body: @escaping @Sendable (any RolloutTransaction) throws -> T
+    ) async throws(RelctlError) -> T
     /// One write transaction: everything the body does commits together, or nothing does.
-    func write<T: Sendable>(_ body: @escaping @Sendable (any RolloutTransaction) throws -> T) async throws(RelctlError) -> T
+    func write<T: Sendable>(
+        _ body: @escaping @Sendable (any RolloutTransaction) throws -> T
+    ) async throws(RelctlError) -> T
     /// Deployment configs created with CodeDeploy's CreateDeploymentConfig, as stored JSON.
     func deploymentConfigDefinitions() async throws(RelctlError) -> [DeploymentConfigDefinition]
 }
@@ -96,7 +102,10 @@ public struct StoredAlarm: Sendable, Equatable {
     public var datapoints: [AlarmEvaluation.Datapoint]
     public var updatedAt: Double
 
-    public init(definition: AlarmDefinition, state: AlarmState, reason: String, datapoints: [AlarmEvaluation.Datapoint], updatedAt: Double) {
+    public init(
+        definition: AlarmDefinition, state: AlarmState, reason: String, datapoints: [AlarmEvaluation.Datapoint],
+        updatedAt: Double
+    ) {
         self.definition = definition
         self.state = state
         self.reason = reason
@@ -116,7 +125,10 @@ public struct MetricQuery: Sendable, Equatable {
     public var resource: String?
     public var executedVersion: String?
 
-    public init(function: String, metric: String, from: Double, to: Double, resource: String? = nil, executedVersion: String? = nil) {
+    public init(
+        function: String, metric: String, from: Double, to: Double, resource: String? = nil,
+        executedVersion: String? = nil
+    ) {
         self.function = function
         self.metric = metric
         self.from = from
@@ -136,8 +148,10 @@ public struct MetricDatapoint: Sendable, Equatable {
     public var unit: String?
     public var timestamp: Date
 
-    public init(functionName: String, resource: String? = nil, executedVersion: String? = nil, metric: String,
-                value: Double, unit: String? = nil, timestamp: Date) {
+    public init(
+        functionName: String, resource: String? = nil, executedVersion: String? = nil, metric: String,
+        value: Double, unit: String? = nil, timestamp: Date
+    ) {
         self.functionName = functionName
         self.resource = resource
         self.executedVersion = executedVersion
@@ -175,7 +189,8 @@ public struct ClaimedHook: Sendable {
 
 /// Where hook outcomes go (the rollout engine): the runtime reports a function hook's result here.
 public protocol HookStatusReporter: Sendable {
-    func reportHookStatus(deploymentId: String, executionId: String, status: HookStatus, output: String?) async throws(RelctlError)
+    func reportHookStatus(
+        deploymentId: String, executionId: String, status: HookStatus, output: String?) async throws(RelctlError)
 }
 
 /// Where metric datapoints go (the rollout engine, which evaluates the alarms they concern at once).

@@ -33,11 +33,15 @@ extension Registry {
                 existing.definition = json
                 try existing.update(db)
             } else {
-                try AlarmRecord(name: definition.name, definition: json, state: AlarmState.insufficientData.rawValue,
-                                stateReason: "Unchecked: initial alarm creation", stateDatapoints: "[]",
-                                stateUpdatedAt: clock().timeIntervalSince1970).insert(db)
+                try AlarmRecord(
+                    name: definition.name, definition: json, state: AlarmState.insufficientData.rawValue,
+                    stateReason: "Unchecked: initial alarm creation", stateDatapoints: "[]",
+                    stateUpdatedAt: clock().timeIntervalSince1970
+                ).insert(db)
             }
-            try audit(db, "PutMetricAlarm", function: definition.functionName, resource: "alarm:\(definition.name)", after: definition)
+            try audit(
+                db, "PutMetricAlarm", function: definition.functionName, resource: "alarm:\(definition.name)",
+                after: definition)
         }
     }
 
@@ -47,7 +51,9 @@ extension Registry {
         try write { db, _ in
             guard let record = try AlarmRecord.fetchOne(db, key: name) else { return false }
             for deployment in try activeDeployments(db) where deployment.alarms.contains(name) {
-                throw RelctlError(.resourceConflict, "Alarm \(name) is watched by deployment \(deployment.id); stop it or wait for it to finish first.")
+                throw RelctlError(
+                    .resourceConflict,
+                    "Alarm \(name) is watched by deployment \(deployment.id); stop it or wait for it to finish first.")
             }
             try record.delete(db)
             try audit(db, "DeleteAlarms", function: try? record.decoded().functionName, resource: "alarm:\(name)")
@@ -75,24 +81,31 @@ extension AlarmRecord {
 
 extension Registry {
     func insertMetricData(_ db: Database, _ datapoints: [MetricDatapoint]) throws {
-        let statement = try db.cachedStatement(sql: """
-            INSERT INTO metric_datapoints (function_name, resource, executed_version, metric, timestamp, value, unit)
-            VALUES (?, ?, ?, ?, ?, ?, ?)
-            """)
+        let statement = try db.cachedStatement(
+            sql: """
+                INSERT INTO metric_datapoints (function_name, resource, executed_version, metric, timestamp, value, unit)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                """)
         for point in datapoints {
-            try statement.execute(arguments: [point.functionName, point.resource, point.executedVersion, point.metric,
-                                              point.timestamp.timeIntervalSince1970, point.value, point.unit])
+            try statement.execute(arguments: [
+                point.functionName, point.resource, point.executedVersion, point.metric,
+                point.timestamp.timeIntervalSince1970, point.value, point.unit,
+            ])
         }
     }
 
     func metricSamples(_ db: Database, _ query: MetricQuery) throws -> [MetricSample] {
-        let statement = try db.cachedStatement(sql: """
-            SELECT timestamp, value FROM metric_datapoints
-            WHERE function_name = ?1 AND metric = ?2 AND timestamp >= ?3 AND timestamp < ?4
-              AND (?5 IS NULL OR resource = ?5) AND (?6 IS NULL OR executed_version = ?6)
-            """)
-        return try Row.fetchAll(statement, arguments: [query.function, query.metric, query.from, query.to, query.resource, query.executedVersion])
-            .map { MetricSample(timestamp: $0[0], value: $0[1]) }
+        let statement = try db.cachedStatement(
+            sql: """
+                SELECT timestamp, value FROM metric_datapoints
+                WHERE function_name = ?1 AND metric = ?2 AND timestamp >= ?3 AND timestamp < ?4
+                  AND (?5 IS NULL OR resource = ?5) AND (?6 IS NULL OR executed_version = ?6)
+                """)
+        return try Row.fetchAll(
+            statement,
+            arguments: [query.function, query.metric, query.from, query.to, query.resource, query.executedVersion]
+        )
+        .map { MetricSample(timestamp: $0[0], value: $0[1]) }
     }
 }
 

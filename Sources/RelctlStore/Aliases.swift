@@ -80,7 +80,9 @@ struct AliasMoveRecord: SnakeCaseRecord {
     var to: AliasTarget? { Self.target(toVersion, toAdditionalVersion, toAdditionalWeight) }
 
     static func target(_ version: Int?, _ additional: Int?, _ weight: Double?) -> AliasTarget? {
-        version.map { AliasTarget(functionVersion: $0, additional: additional.map { .init(version: $0, weight: weight ?? 0) }) }
+        version.map {
+            AliasTarget(functionVersion: $0, additional: additional.map { .init(version: $0, weight: weight ?? 0) })
+        }
     }
 
     func encode(to container: inout PersistenceContainer) {
@@ -114,7 +116,8 @@ extension Registry {
                 throw RelctlError.functionNotFound(arn.functionArn(function, qualifier: functionVersion))
             }
             if try AliasRecord.exists(db, key: ["function_name": function, "name": name]) {
-                throw RelctlError(.resourceConflict, "Alias already exists: \(arn.functionArn(function, qualifier: name))")
+                throw RelctlError(
+                    .resourceConflict, "Alias already exists: \(arn.functionArn(function, qualifier: name))")
             }
             try requireVersionsExist(db, function, target)
             let alias = AliasRecord(
@@ -131,7 +134,8 @@ extension Registry {
 
     /// UpdateAlias: nil leaves a field as it is; `additionalVersionWeights: [:]` removes the routing.
     public func updateAlias(
-        function: String, name: String, functionVersion: String? = nil, additionalVersionWeights: [String: Double]? = nil,
+        function: String, name: String, functionVersion: String? = nil,
+        additionalVersionWeights: [String: Double]? = nil,
         description: String? = nil, expectedRevisionId: String? = nil, cause: String = "UpdateAlias"
     ) throws(RelctlError) -> AliasConfiguration {
         if let description { try Self.validateDescription(description) }
@@ -140,16 +144,20 @@ extension Registry {
             var alias = try requireAlias(db, function, name, missing: "Alias not found")
             if let expectedRevisionId, expectedRevisionId != alias.revisionId { throw RelctlError.revisionMismatch }
             try requireNoActiveDeployment(db, function, name, verb: "move")
-            let weights = additionalVersionWeights
+            let weights =
+                additionalVersionWeights
                 ?? alias.target.additional.map { [String($0.version): $0.weight] } ?? [:]
-            let target = try AliasTarget.from(functionVersion: primary ?? alias.functionVersion, additionalVersionWeights: weights)
+            let target = try AliasTarget.from(
+                functionVersion: primary ?? alias.functionVersion, additionalVersionWeights: weights)
             return try move(db, &alias, to: target, description: description, cause: cause)
         }
     }
 
     /// Points an alias at a new target inside the caller's transaction: checks the versions,
     /// changes the RevisionId, records the move and the audit row.
-    func move(_ db: Database, _ alias: inout AliasRecord, to target: AliasTarget, description: String?, cause: String) throws -> AliasConfiguration {
+    func move(
+        _ db: Database, _ alias: inout AliasRecord, to target: AliasTarget, description: String?, cause: String
+    ) throws -> AliasConfiguration {
         try requireVersionsExist(db, alias.functionName, target)
         let before = aliasConfiguration(alias)
         let from = alias.target
@@ -171,15 +179,19 @@ extension Registry {
     }
 
     /// ListAliases, sorted by name; `functionVersion` keeps the aliases whose primary version it is.
-    public func listAliases(function: String, functionVersion: String? = nil, marker: String? = nil, maxItems: Int? = nil) throws(RelctlError) -> Page<AliasConfiguration> {
+    public func listAliases(
+        function: String, functionVersion: String? = nil, marker: String? = nil, maxItems: Int? = nil
+    ) throws(RelctlError) -> Page<AliasConfiguration> {
         let limit = try pageSize(maxItems, max: 10_000)
         let versionFilter = try functionVersion.map { text throws(RelctlError) in try AliasTarget.parseVersion(text) }
         return try read { db in
             _ = try requireFunction(db, function)
-            let aliases = try AliasRecord.fetchAll(db, sql: """
-                SELECT * FROM aliases WHERE function_name = ? AND name > ? AND (?3 IS NULL OR function_version = ?3)
-                ORDER BY name LIMIT ?
-                """, arguments: [function, marker ?? "", versionFilter, limit + 1])
+            let aliases = try AliasRecord.fetchAll(
+                db,
+                sql: """
+                    SELECT * FROM aliases WHERE function_name = ? AND name > ? AND (?3 IS NULL OR function_version = ?3)
+                    ORDER BY name LIMIT ?
+                    """, arguments: [function, marker ?? "", versionFilter, limit + 1])
             let page = aliases.prefix(limit)
             return Page(items: page.map(aliasConfiguration), nextMarker: aliases.count > limit ? page.last?.name : nil)
         }
@@ -190,24 +202,31 @@ extension Registry {
     public func deleteAlias(function: String, name: String) throws(RelctlError) -> Bool {
         try write { db, _ in
             _ = try requireFunction(db, function)
-            guard let alias = try db.fetchOne(
-            AliasRecord.self, cached: "SELECT * FROM aliases WHERE function_name = ? AND name = ?", [function, name])
-        else { return false }
+            guard
+                let alias = try db.fetchOne(
+                    AliasRecord.self, cached: "SELECT * FROM aliases WHERE function_name = ? AND name = ?",
+                    [function, name])
+            else { return false }
             try requireNoActiveDeployment(db, function, name, verb: "delete")
             try alias.delete(db)
             try recordMove(db, alias: alias, from: alias.target, to: nil, cause: "DeleteAlias")
-            try audit(db, "DeleteAlias", function: function, resource: aliasConfiguration(alias).AliasArn, before: aliasConfiguration(alias))
+            try audit(
+                db, "DeleteAlias", function: function, resource: aliasConfiguration(alias).AliasArn,
+                before: aliasConfiguration(alias))
             return true
         }
     }
 
     /// Newest first: an alias's moves, or every audited change of the function.
-    public func history(function: String, alias: String? = nil, limit: Int = 100) throws(RelctlError) -> [HistoryEntry] {
+    public func history(function: String, alias: String? = nil, limit: Int = 100) throws(RelctlError) -> [HistoryEntry]
+    {
         try read { db in
             if let alias {
-                let moves = try AliasMoveRecord.fetchAll(db, sql: """
-                    SELECT * FROM alias_moves WHERE function_name = ? AND alias_name = ? ORDER BY id DESC LIMIT ?
-                    """, arguments: [function, alias, limit])
+                let moves = try AliasMoveRecord.fetchAll(
+                    db,
+                    sql: """
+                        SELECT * FROM alias_moves WHERE function_name = ? AND alias_name = ? ORDER BY id DESC LIMIT ?
+                        """, arguments: [function, alias, limit])
                 if moves.isEmpty { _ = try requireAlias(db, function, alias, missing: "Cannot find alias arn") }
                 return moves.map {
                     HistoryEntry(
@@ -216,9 +235,11 @@ extension Registry {
                         From: $0.from?.summary, To: $0.to?.summary, Before: nil, After: nil)
                 }
             }
-            let rows = try AuditRecord.fetchAll(db, sql: """
-                SELECT * FROM audit WHERE function_name = ? ORDER BY id DESC LIMIT ?
-                """, arguments: [function, limit])
+            let rows = try AuditRecord.fetchAll(
+                db,
+                sql: """
+                    SELECT * FROM audit WHERE function_name = ? ORDER BY id DESC LIMIT ?
+                    """, arguments: [function, limit])
             if rows.isEmpty { _ = try requireFunction(db, function) }
             return rows.map {
                 HistoryEntry(
@@ -234,20 +255,26 @@ extension Registry {
         if let deployment = try activeDeployment(db, function: function, alias: alias) {
             throw RelctlError(
                 .resourceConflict,
-                "Deployment \(deployment.id) is shifting traffic on \(function):\(alias); cannot \(verb) the alias by hand now (`relctl deployments stop \(deployment.id)` or `relctl rollback \(function) \(alias)`).")
+                "Deployment \(deployment.id) is shifting traffic on \(function):\(alias); cannot \(verb) the alias by hand now (`relctl deployments stop \(deployment.id)` or `relctl rollback \(function) \(alias)`)."
+            )
         }
         if let release = try SQLiteTransaction(db: db, registry: self).activeRelease(function: function, alias: alias) {
             throw RelctlError(
                 .resourceConflict,
-                "Release \(release.name) (\(release.id)) is shifting traffic on \(function):\(alias); cannot \(verb) the alias by hand now (`relctl release stop \(release.name)` restores every member).")
+                "Release \(release.name) (\(release.id)) is shifting traffic on \(function):\(alias); cannot \(verb) the alias by hand now (`relctl release stop \(release.name)` restores every member)."
+            )
         }
     }
 
     func requireAlias(_ db: Database, _ function: String, _ name: String, missing: String) throws -> AliasRecord {
-        guard let alias = try db.fetchOne(
-            AliasRecord.self, cached: "SELECT * FROM aliases WHERE function_name = ? AND name = ?", [function, name])
+        guard
+            let alias = try db.fetchOne(
+                AliasRecord.self, cached: "SELECT * FROM aliases WHERE function_name = ? AND name = ?",
+                [function, name])
         else {
-            if try !FunctionRecord.exists(db, key: function) { throw RelctlError.functionNotFound(arn.functionArn(function)) }
+            if try !FunctionRecord.exists(db, key: function) {
+                throw RelctlError.functionNotFound(arn.functionArn(function))
+            }
             throw RelctlError(.resourceNotFound, "\(missing): \(arn.functionArn(function, qualifier: name))")
         }
         return alias
@@ -255,7 +282,9 @@ extension Registry {
 
     func requireVersionsExist(_ db: Database, _ function: String, _ target: AliasTarget) throws {
         for number in target.referencedVersions
-        where try !db.exists(cached: "SELECT 1 FROM versions WHERE function_name = ? AND version = ?", [function, number]) {
+        where try !db.exists(
+            cached: "SELECT 1 FROM versions WHERE function_name = ? AND version = ?", [function, number])
+        {
             throw RelctlError.functionNotFound(arn.functionArn(function, qualifier: AliasTarget.versionText(number)))
         }
     }
@@ -271,9 +300,10 @@ extension Registry {
         // A deployment's moves carry its id in the cause ("Deployment ID", "Rollback ID").
         let words = cause.split(separator: " ")
         let deploymentId = words.count == 2 && ["Deployment", "Rollback"].contains(words[0]) ? String(words[1]) : nil
-        try recordEvent(db, .aliasMoved, function: alias.functionName, alias: alias.name, deploymentId: deploymentId,
-                        message: "\(cause): \(alias.name) \(Registry.describe(from)) → \(Registry.describe(to))",
-                        details: ["cause": cause, "from": Registry.describe(from), "to": Registry.describe(to)])
+        try recordEvent(
+            db, .aliasMoved, function: alias.functionName, alias: alias.name, deploymentId: deploymentId,
+            message: "\(cause): \(alias.name) \(Registry.describe(from)) → \(Registry.describe(to))",
+            details: ["cause": cause, "from": Registry.describe(from), "to": Registry.describe(to)])
     }
 
     func aliasConfiguration(_ alias: AliasRecord) -> AliasConfiguration {
@@ -285,7 +315,9 @@ extension Registry {
 
     static func validateDescription(_ description: String) throws(RelctlError) {
         guard description.count <= Limits.descriptionLength else {
-            throw .validation(value: description, field: "description", constraint: "Member must have length less than or equal to 256")
+            throw .validation(
+                value: description, field: "description",
+                constraint: "Member must have length less than or equal to 256")
         }
     }
 }

@@ -27,8 +27,10 @@ struct AuditRecord: SnakeCaseRecord {
 
 // The audit log: who changed what, with the record before and after, in the same transaction.
 extension Registry {
-    func audit(_ db: Database, _ action: String, function: String?, resource: String,
-               before: (any Encodable)? = nil, after: (any Encodable)? = nil) throws {
+    func audit(
+        _ db: Database, _ action: String, function: String?, resource: String,
+        before: (any Encodable)? = nil, after: (any Encodable)? = nil
+    ) throws {
         func json(_ value: (any Encodable)?) -> String? {
             guard let value else { return nil }
             let encoder = JSONEncoder()

@@ -16,19 +16,27 @@ extension BlobStore: CodeObjectStore {
         do {
             bytes = try Data(contentsOf: stagedFile, options: .alwaysMapped)
         } catch {
-            throw RelctlError(.service, "Cannot read the staged package \(stagedFile.path): \(error.localizedDescription)")
+            throw RelctlError(
+                .service, "Cannot read the staged package \(stagedFile.path): \(error.localizedDescription)")
         }
         guard Int64(bytes.count) == size, CodeHash.hex(of: bytes) == sha256Hex else {
-            throw RelctlError(.integrityCheckFailed, "The staged package \(stagedFile.path) is \(bytes.count) bytes with another hash than the \(size) bytes of \(sha256Hex) it was staged as; nothing was stored.")
+            throw RelctlError(
+                .integrityCheckFailed,
+                "The staged package \(stagedFile.path) is \(bytes.count) bytes with another hash than the \(size) bytes of \(sha256Hex) it was staged as; nothing was stored."
+            )
         }
-        let package = InspectedPackage(bytes: bytes, sha256Hex: sha256Hex, unzippedSize: 0, entryCount: 0, prestaged: nil)
+        let package = InspectedPackage(
+            bytes: bytes, sha256Hex: sha256Hex, unzippedSize: 0, entryCount: 0, prestaged: nil)
         try install(try stage(package))
     }
 
     public func get(_ sha256Hex: String) async throws(RelctlError) -> Data {
         let bytes = try read(sha256Hex)
         guard CodeHash.hex(of: bytes) == sha256Hex else {
-            throw RelctlError(.integrityCheckFailed, "The code blob \(sha256Hex) in \(root.path) does not match its hash: it was changed on disk (`relctl fsck --verify-hashes` lists every such blob).")
+            throw RelctlError(
+                .integrityCheckFailed,
+                "The code blob \(sha256Hex) in \(root.path) does not match its hash: it was changed on disk (`relctl fsck --verify-hashes` lists every such blob)."
+            )
         }
         return bytes
     }
@@ -50,7 +58,9 @@ extension BlobStore: CodeObjectStore {
 
     private static func requireHash(_ sha256Hex: String) throws(RelctlError) {
         guard sha256Hex.isSHA256Hex else {
-            throw RelctlError(.invalidParameterValue, "'\(sha256Hex.prefix(80))' is not a code object's name: the 64 lowercase hex digits of its SHA-256.")
+            throw RelctlError(
+                .invalidParameterValue,
+                "'\(sha256Hex.prefix(80))' is not a code object's name: the 64 lowercase hex digits of its SHA-256.")
         }
     }
 }

@@ -15,7 +15,9 @@ extension BlobStore {
     static func isBlobFolderName(_ folder: String) -> Bool { folder.utf8.count == 2 && isLowercaseHex(folder) }
 
     private static func isLowercaseHex(_ text: String) -> Bool {
-        text.utf8.allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains($0) }
+        text.utf8.allSatisfy {
+            (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains($0)
+        }
     }
 
     /// Everything under `blobs/` that is neither a blob where its name puts it nor a temporary

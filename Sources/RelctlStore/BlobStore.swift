@@ -33,15 +33,18 @@ public struct BlobStore: Sendable {
     /// the one `inspectAndStage` wrote).
     public func stage(_ package: InspectedPackage) throws(RelctlError) -> StagedBlob {
         // The prestaged file is used once: a second stage of the same package (it was installed) writes again.
-        if let prestaged = package.prestaged, prestaged.url.deletingLastPathComponent() == folder(for: package.sha256Hex),
-           access(prestaged.url.path, F_OK) == 0 {
+        if let prestaged = package.prestaged,
+            prestaged.url.deletingLastPathComponent() == folder(for: package.sha256Hex),
+            access(prestaged.url.path, F_OK) == 0
+        {
             return StagedBlob(
                 sha256Hex: package.sha256Hex, size: package.size, unzippedSize: package.unzippedSize,
                 temporaryURL: prestaged.url, prestaged: prestaged)
         }
         let temporary = try writeTemporary(package.bytes, sha256Hex: package.sha256Hex)
         return StagedBlob(
-            sha256Hex: package.sha256Hex, size: package.size, unzippedSize: package.unzippedSize, temporaryURL: temporary,
+            sha256Hex: package.sha256Hex, size: package.size, unzippedSize: package.unzippedSize,
+            temporaryURL: temporary,
             prestaged: nil)
     }
 
@@ -49,13 +52,17 @@ public struct BlobStore: Sendable {
     /// the store on a second thread while the zip is validated on this one: a publish then costs about
     /// the slower of the two instead of their sum. The temporary file goes away with the returned
     /// package unless `stage`/`install` use it; a package that fails validation leaves nothing behind.
-    public func inspectAndStage(_ bytes: Data, unzippedAllowance: Int64 = Limits.codeSizeUnzipped,
-                                zippedLimit: Int64? = Limits.codeSizeZipped) throws(RelctlError) -> InspectedPackage {
+    public func inspectAndStage(
+        _ bytes: Data, unzippedAllowance: Int64 = Limits.codeSizeUnzipped,
+        zippedLimit: Int64? = Limits.codeSizeZipped
+    ) throws(RelctlError) -> InspectedPackage {
         let validation = Slot<Result<PackageInspector.Validation, RelctlError>>()
         let written = Slot<Result<(String, PrestagedFile), RelctlError>>()
         DispatchQueue.concurrentPerform(iterations: 2) { index in
             if index == 0 {
-                validation.value = Result { () throws(RelctlError) in try PackageInspector.validate(bytes, unzippedAllowance: unzippedAllowance, zippedLimit: zippedLimit) }
+                validation.value = Result { () throws(RelctlError) in
+                    try PackageInspector.validate(bytes, unzippedAllowance: unzippedAllowance, zippedLimit: zippedLimit)
+                }
             } else {
                 written.value = Result { () throws(RelctlError) in
                     let hex = CodeHash.hex(of: bytes)
@@ -67,7 +74,8 @@ public struct BlobStore: Sendable {
         let checked = try validation.value!.get()
         let (hex, file) = try written.value!.get()
         return InspectedPackage(
-            bytes: bytes, sha256Hex: hex, unzippedSize: checked.unzippedSize, entryCount: checked.entryCount, prestaged: file)
+            bytes: bytes, sha256Hex: hex, unzippedSize: checked.unzippedSize, entryCount: checked.entryCount,
+            prestaged: file)
     }
 
     private func folder(for sha256Hex: String) -> URL {
@@ -86,7 +94,8 @@ public struct BlobStore: Sendable {
     func install(_ staged: StagedBlob) throws(RelctlError) {
         let final = url(for: staged.sha256Hex)
         guard rename(staged.temporaryURL.path, final.path) == 0 else {
-            throw RelctlError(.service, "Cannot move code into the blob store at \(final.path): \(FileSystem.errnoText())")
+            throw RelctlError(
+                .service, "Cannot move code into the blob store at \(final.path): \(FileSystem.errnoText())")
         }
         try FileSystem.syncDirectory(final.deletingLastPathComponent())
     }
@@ -122,9 +131,10 @@ public struct BlobStore: Sendable {
                 let url = folderURL.appendingPathComponent(name)
                 var info = stat()
                 guard stat(url.path, &info) == 0 else { continue }
-                result.append(FileEntry(
-                    name: name, url: url, size: Int64(info.st_size),
-                    modified: Date(timeIntervalSince1970: Double(info.st_mtim.tv_sec))))
+                result.append(
+                    FileEntry(
+                        name: name, url: url, size: Int64(info.st_size),
+                        modified: Date(timeIntervalSince1970: Double(info.st_mtim.tv_sec))))
             }
         }
         return result
@@ -134,11 +144,16 @@ public struct BlobStore: Sendable {
     /// up, so no name can reach outside the store; a missing blob is ResourceNotFoundException.
     public func read(_ sha256Hex: String) throws(RelctlError) -> Data {
         guard sha256Hex.isSHA256Hex else {
-            throw RelctlError(.resourceNotFound, "No code blob is named '\(sha256Hex.prefix(80))': a blob's name is the 64 lowercase hex digits of its SHA-256.")
+            throw RelctlError(
+                .resourceNotFound,
+                "No code blob is named '\(sha256Hex.prefix(80))': a blob's name is the 64 lowercase hex digits of its SHA-256."
+            )
         }
         let file = url(for: sha256Hex)
         guard FileManager.default.fileExists(atPath: file.path) else {
-            throw RelctlError(.resourceNotFound, "The code blob \(sha256Hex) is not in the blob store (`relctl fsck` checks the store).")
+            throw RelctlError(
+                .resourceNotFound,
+                "The code blob \(sha256Hex) is not in the blob store (`relctl fsck` checks the store).")
         }
         do {
             return try Data(contentsOf: file)
@@ -153,7 +168,8 @@ enum FileSystem {
 
     static func createDirectory(_ url: URL) throws(RelctlError) {
         do {
-            try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            try FileManager.default.createDirectory(
+                at: url, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         } catch {
             throw RelctlError(.service, "Cannot create the folder \(url.path): \(error.localizedDescription)")
         }

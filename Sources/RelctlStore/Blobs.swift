@@ -14,10 +14,12 @@ extension Registry {
     /// `$LATEST` or of a published version, or the content of a layer version that is not deleted.
     public func isReadableCode(_ sha256Hex: String) throws(RelctlError) -> Bool {
         try read { db in
-            try Bool.fetchOne(db, sql: """
-                SELECT EXISTS (SELECT 1 FROM versions WHERE code_sha256 = ?)
-                    OR EXISTS (SELECT 1 FROM layer_versions WHERE code_sha256 = ? AND deleted = 0)
-                """, arguments: [sha256Hex, sha256Hex]) ?? false
+            try Bool.fetchOne(
+                db,
+                sql: """
+                    SELECT EXISTS (SELECT 1 FROM versions WHERE code_sha256 = ?)
+                        OR EXISTS (SELECT 1 FROM layer_versions WHERE code_sha256 = ? AND deleted = 0)
+                    """, arguments: [sha256Hex, sha256Hex]) ?? false
         }
     }
 }
@@ -26,7 +28,9 @@ extension Registry {
     /// Every stored package's hash and size (the `blobs` rows): what gc keeps and fsck expects in a code store.
     public func blobSizes() throws(RelctlError) -> [String: Int64] {
         try read { db in
-            Dictionary(try Row.fetchAll(db, sql: "SELECT sha256, size FROM blobs").map { ($0[0] as String, $0[1] as Int64) }, uniquingKeysWith: { a, _ in a })
+            Dictionary(
+                try Row.fetchAll(db, sql: "SELECT sha256, size FROM blobs").map { ($0[0] as String, $0[1] as Int64) },
+                uniquingKeysWith: { a, _ in a })
         }
     }
 }
@@ -48,10 +52,13 @@ extension Registry {
 
     /// Drops the blob row when no version or layer version uses the hash any more; its file goes after commit.
     func releaseBlobIfUnreferenced(_ db: Database, _ hash: String, _ effects: inout WriteEffects) throws {
-        let used = try Bool.fetchOne(db, sql: """
-            SELECT EXISTS (SELECT 1 FROM versions WHERE code_sha256 = ?1)
-                OR EXISTS (SELECT 1 FROM layer_versions WHERE code_sha256 = ?1)
-            """, arguments: [hash]) ?? true
+        let used =
+            try Bool.fetchOne(
+                db,
+                sql: """
+                    SELECT EXISTS (SELECT 1 FROM versions WHERE code_sha256 = ?1)
+                        OR EXISTS (SELECT 1 FROM layer_versions WHERE code_sha256 = ?1)
+                    """, arguments: [hash]) ?? true
         guard !used, let blob = try BlobRecord.fetchOne(db, key: hash) else { return }
         try blob.delete(db)
         try db.execute(sql: "UPDATE usage SET stored_bytes = stored_bytes - ? WHERE id = 1", arguments: [blob.size])

@@ -30,9 +30,13 @@ public struct ChangeSetRecord: Codable, FetchableRecord, PersistableRecord, Send
     public var changes: String
     public var createTime: Double
 
-    public init(id: String, name: String, stackName: String, stackId: String, changeSetType: String, template: String, parameters: String,
-                description: String?, capabilities: String, status: String, statusReason: String?, executionStatus: String, changes: String,
-                createTime: Double) {
+    public init(
+        id: String, name: String, stackName: String, stackId: String, changeSetType: String, template: String,
+        parameters: String,
+        description: String?, capabilities: String, status: String, statusReason: String?, executionStatus: String,
+        changes: String,
+        createTime: Double
+    ) {
         self.id = id
         self.name = name
         self.stackName = stackName
@@ -75,14 +79,20 @@ extension Registry {
     /// Records a new change set; a change set of the same name on the stack is replaced only if it was never executed.
     public func saveChangeSet(_ changeSet: ChangeSetRecord) throws(RelctlError) {
         try write { db, _ in
-            if let existing = try ChangeSetRecord.filter(Column("stack_name") == changeSet.stackName && Column("name") == changeSet.name).fetchOne(db) {
+            if let existing = try ChangeSetRecord.filter(
+                Column("stack_name") == changeSet.stackName && Column("name") == changeSet.name
+            ).fetchOne(db) {
                 guard existing.executionStatus != "EXECUTE_COMPLETE" else {
-                    throw RelctlError(.resourceConflict, "ChangeSet \(changeSet.name) already exists for stack \(changeSet.stackName).")
+                    throw RelctlError(
+                        .resourceConflict,
+                        "ChangeSet \(changeSet.name) already exists for stack \(changeSet.stackName).")
                 }
                 try existing.delete(db)
             }
             try changeSet.insert(db)
-            try audit(db, "CreateChangeSet", function: nil, resource: "stack:\(changeSet.stackName) changeset:\(changeSet.name)")
+            try audit(
+                db, "CreateChangeSet", function: nil,
+                resource: "stack:\(changeSet.stackName) changeset:\(changeSet.name)")
         }
     }
 
@@ -91,20 +101,26 @@ extension Registry {
         try read { db in
             if let found = try ChangeSetRecord.fetchOne(db, key: nameOrId) { return found }
             guard let stack else { return nil }
-            return try ChangeSetRecord.filter(Column("name") == nameOrId && (Column("stack_name") == stack || Column("stack_id") == stack)).fetchOne(db)
+            return try ChangeSetRecord.filter(
+                Column("name") == nameOrId && (Column("stack_name") == stack || Column("stack_id") == stack)
+            ).fetchOne(db)
         }
     }
 
     /// A stack's change sets, newest first.
     public func changeSets(stack: String) throws(RelctlError) -> [ChangeSetRecord] {
         try read { db in
-            try ChangeSetRecord.filter(Column("stack_name") == stack || Column("stack_id") == stack).order(Column("create_time").desc).fetchAll(db)
+            try ChangeSetRecord.filter(Column("stack_name") == stack || Column("stack_id") == stack).order(
+                Column("create_time").desc
+            ).fetchAll(db)
         }
     }
 
     public func updateChangeSetExecution(_ id: String, executionStatus: String) throws(RelctlError) {
         try write { db, _ in
-            try db.execute(sql: "UPDATE cloudformation_change_sets SET execution_status = ? WHERE id = ?", arguments: [executionStatus, id])
+            try db.execute(
+                sql: "UPDATE cloudformation_change_sets SET execution_status = ? WHERE id = ?",
+                arguments: [executionStatus, id])
         }
     }
 
@@ -121,8 +137,11 @@ extension Registry {
     /// set is `REVIEW_IN_PROGRESS`, as CloudFormation logs it, before relctl has a record of it).
     public func appendStackEvent(_ name: String, _ event: StackEvent) throws(RelctlError) {
         try write { db, _ in
-            try StackEventRecord(id: nil, stackName: name, time: event.time, logicalId: event.logicalId, resourceType: event.resourceType,
-                                 physicalId: event.physicalId, status: event.status, reason: event.reason).insert(db)
+            try StackEventRecord(
+                id: nil, stackName: name, time: event.time, logicalId: event.logicalId,
+                resourceType: event.resourceType,
+                physicalId: event.physicalId, status: event.status, reason: event.reason
+            ).insert(db)
         }
     }
 

@@ -38,15 +38,18 @@ public struct CredentialStore: Sendable {
     /// Creates a key pair; the secret is returned once (and kept only in the 0600 file).
     public func create(name: String, readOnly: Bool, now: Date = Date()) throws(RelctlError) -> Credential {
         guard !name.isEmpty, name.count <= 64, name.allSatisfy({ $0.isNameCharacter || $0 == "." }) else {
-            throw RelctlError(.invalidParameterValue, "A credential name is 1–64 characters of letters, digits, '-', '_' and '.'.")
+            throw RelctlError(
+                .invalidParameterValue, "A credential name is 1–64 characters of letters, digits, '-', '_' and '.'.")
         }
         var credentials = try all()
         guard !credentials.contains(where: { $0.name == name }) else {
-            throw RelctlError(.resourceConflict, "A credential named \(name) already exists; delete it first or pick another name.")
+            throw RelctlError(
+                .resourceConflict, "A credential named \(name) already exists; delete it first or pick another name.")
         }
         let credential = Credential(
             name: name, accessKeyId: "AKIA" + Self.random(16, alphabet: "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"),
-            secretAccessKey: Self.random(40, alphabet: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"),
+            secretAccessKey: Self.random(
+                40, alphabet: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"),
             readOnly: readOnly, created: LambdaTimestamp.string(from: now))
         credentials.append(credential)
         try save(credentials)
@@ -89,9 +92,10 @@ public struct CredentialStore: Sendable {
     func identity() -> FileIdentity? {
         var info = stat()
         guard stat(url.path, &info) == 0 else { return nil }
-        return FileIdentity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino), size: Int64(info.st_size),
-                            modified: [Int64(info.st_mtim.tv_sec), Int64(info.st_mtim.tv_nsec)],
-                            changed: [Int64(info.st_ctim.tv_sec), Int64(info.st_ctim.tv_nsec)])
+        return FileIdentity(
+            device: UInt64(info.st_dev), inode: UInt64(info.st_ino), size: Int64(info.st_size),
+            modified: [Int64(info.st_mtim.tv_sec), Int64(info.st_mtim.tv_nsec)],
+            changed: [Int64(info.st_ctim.tv_sec), Int64(info.st_ctim.tv_nsec)])
     }
 
     static func random(_ count: Int, alphabet: String) -> String {
@@ -132,7 +136,8 @@ public final class CredentialCache: @unchecked Sendable {
         let current = store.identity()
         if loadedFrom != .some(current) {
             let credentials = try store.all()
-            byAccessKeyId = Dictionary(credentials.map { ($0.accessKeyId, $0) }, uniquingKeysWith: { first, _ in first })
+            byAccessKeyId = Dictionary(
+                credentials.map { ($0.accessKeyId, $0) }, uniquingKeysWith: { first, _ in first })
             loadedFrom = .some(current)
         }
         return byAccessKeyId[accessKeyId]

@@ -64,12 +64,17 @@ extension Registry {
         try read { db in try requireDeployment(db, id) }
     }
 
-    public func listDeployments(function: String? = nil, status: DeploymentStatus? = nil, limit: Int = 100) throws(RelctlError) -> [Deployment] {
+    public func listDeployments(
+        function: String? = nil, status: DeploymentStatus? = nil, limit: Int = 100
+    ) throws(RelctlError) -> [Deployment] {
         try read { db in
-            try DeploymentRecord.fetchAll(db, sql: """
-                SELECT * FROM deployments WHERE (?1 IS NULL OR function_name = ?1) AND (?2 IS NULL OR status = ?2)
-                ORDER BY create_time DESC, id LIMIT ?3
-                """, arguments: [function, status?.rawValue, limit]).map { try $0.decoded() }
+            try DeploymentRecord.fetchAll(
+                db,
+                sql: """
+                    SELECT * FROM deployments WHERE (?1 IS NULL OR function_name = ?1) AND (?2 IS NULL OR status = ?2)
+                    ORDER BY create_time DESC, id LIMIT ?3
+                    """, arguments: [function, status?.rawValue, limit]
+            ).map { try $0.decoded() }
         }
     }
 
@@ -81,21 +86,30 @@ extension Registry {
     /// The event log, oldest first, after `afterId`.
     public func deploymentEvents(id: String, after afterId: Int64 = 0) throws(RelctlError) -> [DeploymentEventEntry] {
         try read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT id, at, kind, message, details FROM deployment_events WHERE deployment_id = ? AND id > ? ORDER BY id
-                """, arguments: [id, afterId]).map {
-                DeploymentEventEntry(id: $0[0], event: DeploymentEvent(
-                    at: $0[1], kind: $0[2], message: $0[3],
-                    details: (try? JSONDecoder().decode([String: String].self, from: Data(($0[4] as String).utf8))) ?? [:]))
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT id, at, kind, message, details FROM deployment_events WHERE deployment_id = ? AND id > ? ORDER BY id
+                    """, arguments: [id, afterId]
+            ).map {
+                DeploymentEventEntry(
+                    id: $0[0],
+                    event: DeploymentEvent(
+                        at: $0[1], kind: $0[2], message: $0[3],
+                        details: (try? JSONDecoder().decode([String: String].self, from: Data(($0[4] as String).utf8)))
+                            ?? [:]))
             }
         }
     }
 
     func recordEvents(_ db: Database, _ id: String, _ events: [DeploymentEvent]) throws {
         for event in events {
-            try db.execute(sql: "INSERT INTO deployment_events (deployment_id, at, kind, message, details) VALUES (?, ?, ?, ?, ?)",
-                           arguments: [id, event.at, event.kind, event.message,
-                                       String(decoding: try JSONEncoder.sorted.encode(event.details), as: UTF8.self)])
+            try db.execute(
+                sql: "INSERT INTO deployment_events (deployment_id, at, kind, message, details) VALUES (?, ?, ?, ?, ?)",
+                arguments: [
+                    id, event.at, event.kind, event.message,
+                    String(decoding: try JSONEncoder.sorted.encode(event.details), as: UTF8.self),
+                ])
         }
     }
 
@@ -107,23 +121,32 @@ extension Registry {
     }
 
     func activeDeployments(_ db: Database) throws -> [Deployment] {
-        try Row.fetchAll(db, DeploymentRecord.all().active().select(DeploymentRecord.Columns.id, DeploymentRecord.Columns.state)
-            .order(DeploymentRecord.Columns.createTime, DeploymentRecord.Columns.id))
-            .map { try deploymentCache.decode(id: $0[0], text: $0[1]) }
+        try Row.fetchAll(
+            db,
+            DeploymentRecord.all().active().select(DeploymentRecord.Columns.id, DeploymentRecord.Columns.state)
+                .order(DeploymentRecord.Columns.createTime, DeploymentRecord.Columns.id)
+        )
+        .map { try deploymentCache.decode(id: $0[0], text: $0[1]) }
     }
 
     func activeDeployment(_ db: Database, function: String, alias: String) throws -> Deployment? {
-        try db.fetchOne(DeploymentRecord.self, cached: """
-            SELECT * FROM deployments WHERE function_name = ? AND alias_name = ? AND status IN ('Created', 'InProgress', 'Paused') LIMIT 1
-            """, [function, alias]).map { try $0.decoded() }
+        try db.fetchOne(
+            DeploymentRecord.self,
+            cached: """
+                SELECT * FROM deployments WHERE function_name = ? AND alias_name = ? AND status IN ('Created', 'InProgress', 'Paused') LIMIT 1
+                """, [function, alias]
+        ).map { try $0.decoded() }
     }
 
     /// Versions that active deployments (and release groups) reference, for deletion and cleanup guards.
     func versionsInDeployments(_ db: Database) throws -> [String: [String]] {
         var result: [String: [String]] = [:]
-        for row in try Row.fetchAll(db, sql: """
-            SELECT id, function_name, current_version, target_version FROM deployments WHERE status IN ('Created', 'InProgress', 'Paused')
-            """) {
+        for row in try Row.fetchAll(
+            db,
+            sql: """
+                SELECT id, function_name, current_version, target_version FROM deployments WHERE status IN ('Created', 'InProgress', 'Paused')
+                """)
+        {
             let id: String = row[0]
             let function: String = row[1]
             result["\(function):\(row[2] as Int)", default: []].append("deployment \(id)")

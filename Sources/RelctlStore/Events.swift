@@ -40,9 +40,10 @@ struct EventRecord: SnakeCaseRecord {
     }
 
     func decoded() throws -> ReleaseEvent {
-        ReleaseEvent(seq: seq ?? 0, time: at, type: ReleaseEvent.EventType(rawValue: type) ?? .test, actor: actor,
-                     function: functionName, alias: aliasName, deploymentId: deploymentId, message: message,
-                     details: try JSONDecoder().decode([String: String].self, from: Data(details.utf8)))
+        ReleaseEvent(
+            seq: seq ?? 0, time: at, type: ReleaseEvent.EventType(rawValue: type) ?? .test, actor: actor,
+            function: functionName, alias: aliasName, deploymentId: deploymentId, message: message,
+            details: try JSONDecoder().decode([String: String].self, from: Data(details.utf8)))
     }
 
     enum Columns {
@@ -57,7 +58,9 @@ extension DerivableRequest<EventRecord> {
     func matching(_ filter: EventFilter, after seq: Int64) -> Self {
         var request = self.filter(EventRecord.Columns.seq > seq)
         if let function = filter.function { request = request.filter(EventRecord.Columns.functionName == function) }
-        if !filter.types.isEmpty { request = request.filter(filter.types.map(\.rawValue).contains(EventRecord.Columns.type)) }
+        if !filter.types.isEmpty {
+            request = request.filter(filter.types.map(\.rawValue).contains(EventRecord.Columns.type))
+        }
         return request.order(EventRecord.Columns.seq)
     }
 }
@@ -82,7 +85,8 @@ struct WebhookRecord: SnakeCaseRecord {
     init(_ webhook: Webhook) throws {
         name = webhook.name
         url = webhook.url
-        types = webhook.types.isEmpty ? nil : String(decoding: try JSONEncoder.sorted.encode(webhook.types), as: UTF8.self)
+        types =
+            webhook.types.isEmpty ? nil : String(decoding: try JSONEncoder.sorted.encode(webhook.types), as: UTF8.self)
         functionName = webhook.function
         secret = webhook.secret
         format = webhook.format.rawValue
@@ -94,32 +98,45 @@ struct WebhookRecord: SnakeCaseRecord {
     }
 
     func decoded() throws -> Webhook {
-        Webhook(name: name, url: url, types: try types.map { try JSONDecoder().decode([ReleaseEvent.EventType].self, from: Data($0.utf8)) } ?? [],
-                function: functionName, secret: secret, format: WebhookFormat(rawValue: format) ?? .json, createdAt: createdAt,
-                deliveredSeq: deliveredSeq, attempts: attempts, nextAttemptAt: nextAttemptAt, lastError: lastError)
+        Webhook(
+            name: name, url: url,
+            types: try types.map { try JSONDecoder().decode([ReleaseEvent.EventType].self, from: Data($0.utf8)) } ?? [],
+            function: functionName, secret: secret, format: WebhookFormat(rawValue: format) ?? .json,
+            createdAt: createdAt,
+            deliveredSeq: deliveredSeq, attempts: attempts, nextAttemptAt: nextAttemptAt, lastError: lastError)
     }
 }
 
 extension Registry {
     /// Appends to the event log in the caller's transaction, so the event commits with its change.
-    func recordEvent(_ db: Database, _ type: ReleaseEvent.EventType, function: String? = nil, alias: String? = nil,
-                     deploymentId: String? = nil, message: String, details: [String: String] = [:]) throws {
-        let event = ReleaseEvent(time: clock().timeIntervalSince1970, type: type, actor: actor, function: function, alias: alias,
-                                 deploymentId: deploymentId, message: message, details: details)
+    func recordEvent(
+        _ db: Database, _ type: ReleaseEvent.EventType, function: String? = nil, alias: String? = nil,
+        deploymentId: String? = nil, message: String, details: [String: String] = [:]
+    ) throws {
+        let event = ReleaseEvent(
+            time: clock().timeIntervalSince1970, type: type, actor: actor, function: function, alias: alias,
+            deploymentId: deploymentId, message: message, details: details)
         try EventRecord(event).insert(db)
     }
 
     /// The release events a deployment's log entries stand for, with the deployment's function,
     /// alias and versions (the engine writes both logs in one transaction).
     func recordDeploymentEvents(_ db: Database, _ id: String, _ entries: [DeploymentEvent]) throws {
-        guard let row = try Row.fetchOne(db, sql: "SELECT function_name, alias_name, current_version, target_version FROM deployments WHERE id = ?",
-                                         arguments: [id]) else { return }
-        let context: [String: String] = ["currentVersion": String(row[2] as Int), "targetVersion": String(row[3] as Int)]
+        guard
+            let row = try Row.fetchOne(
+                db,
+                sql: "SELECT function_name, alias_name, current_version, target_version FROM deployments WHERE id = ?",
+                arguments: [id])
+        else { return }
+        let context: [String: String] = [
+            "currentVersion": String(row[2] as Int), "targetVersion": String(row[3] as Int),
+        ]
         for entry in entries {
             for type in ReleaseEvent.types(of: entry) {
-                let event = ReleaseEvent(time: entry.at, type: type, actor: entry.details["actor"] ?? actor, function: row[0], alias: row[1],
-                                         deploymentId: id, message: entry.message,
-                                         details: context.merging(entry.details) { _, detail in detail })
+                let event = ReleaseEvent(
+                    time: entry.at, type: type, actor: entry.details["actor"] ?? actor, function: row[0], alias: row[1],
+                    deploymentId: id, message: entry.message,
+                    details: context.merging(entry.details) { _, detail in detail })
                 try EventRecord(event).insert(db)
             }
         }
@@ -127,28 +144,37 @@ extension Registry {
 
     /// AlarmStateChanged when a saved alarm state differs from the stored one.
     func recordAlarmChange(_ db: Database, name: String, to state: AlarmState, reason: String) throws {
-        guard let alarm = try AlarmRecord.fetchOne(db, key: name)?.stored(cache: alarmCache), alarm.state != state else { return }
-        try recordEvent(db, .alarmStateChanged, function: alarm.definition.functionName,
-                        alias: alarm.definition.resource.flatMap { $0.split(separator: ":").dropFirst().first.map(String.init) },
-                        message: "Alarm \(name) went from \(alarm.state.rawValue) to \(state.rawValue): \(reason)",
-                        details: ["alarm": name, "from": alarm.state.rawValue, "to": state.rawValue, "reason": reason,
-                                  "metric": alarm.definition.metric])
+        guard let alarm = try AlarmRecord.fetchOne(db, key: name)?.stored(cache: alarmCache), alarm.state != state
+        else { return }
+        try recordEvent(
+            db, .alarmStateChanged, function: alarm.definition.functionName,
+            alias: alarm.definition.resource.flatMap { $0.split(separator: ":").dropFirst().first.map(String.init) },
+            message: "Alarm \(name) went from \(alarm.state.rawValue) to \(state.rawValue): \(reason)",
+            details: [
+                "alarm": name, "from": alarm.state.rawValue, "to": state.rawValue, "reason": reason,
+                "metric": alarm.definition.metric,
+            ])
     }
 
     /// QuotaWarning for each of 80/90/100% of the limit that usage just crossed upwards.
     func recordQuotaWarnings(_ db: Database, before: Int64, after: Int64) throws {
         let limit = try limit(db)
         for percent in ReleaseEvent.quotaThresholdsCrossed(before: before, after: after, limit: limit) {
-            try recordEvent(db, .quotaWarning, message: "Code storage is at \(percent)% of the quota: \(after) of \(limit) bytes",
-                            details: ["threshold": "\(percent)%", "usage": String(after), "limit": String(limit)])
+            try recordEvent(
+                db, .quotaWarning, message: "Code storage is at \(percent)% of the quota: \(after) of \(limit) bytes",
+                details: ["threshold": "\(percent)%", "usage": String(after), "limit": String(limit)])
         }
     }
 
     // MARK: - Reading the log
 
     /// `relctl events`: events after `seq` that `filter` keeps, oldest first.
-    public func listEvents(after seq: Int64, filter: EventFilter = EventFilter(), limit: Int = 1000) throws(RelctlError) -> [ReleaseEvent] {
-        try read { db in try EventRecord.all().matching(filter, after: seq).limit(limit).fetchAll(db).map { try $0.decoded() } }
+    public func listEvents(
+        after seq: Int64, filter: EventFilter = EventFilter(), limit: Int = 1000
+    ) throws(RelctlError) -> [ReleaseEvent] {
+        try read { db in
+            try EventRecord.all().matching(filter, after: seq).limit(limit).fetchAll(db).map { try $0.decoded() }
+        }
     }
 
     /// The newest event's sequence number (0: none yet).
@@ -162,22 +188,34 @@ extension Registry {
     @discardableResult
     public func addWebhook(_ webhook: Webhook) throws(RelctlError) -> Webhook {
         guard !webhook.name.isEmpty, webhook.name.count <= 64,
-              webhook.name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }) else {
-            throw RelctlError(.invalidParameterValue, "Webhook name '\(webhook.name)' is not allowed: use 1 to 64 letters, digits, '-' or '_'.")
+            webhook.name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") })
+        else {
+            throw RelctlError(
+                .invalidParameterValue,
+                "Webhook name '\(webhook.name)' is not allowed: use 1 to 64 letters, digits, '-' or '_'.")
         }
-        guard let url = URL(string: webhook.url), ["http", "https"].contains(url.scheme?.lowercased() ?? ""), url.host?.isEmpty == false else {
-            throw RelctlError(.invalidParameterValue, "Webhook URL '\(webhook.url)' is not allowed: use an absolute http:// or https:// URL.")
+        guard let url = URL(string: webhook.url), ["http", "https"].contains(url.scheme?.lowercased() ?? ""),
+            url.host?.isEmpty == false
+        else {
+            throw RelctlError(
+                .invalidParameterValue,
+                "Webhook URL '\(webhook.url)' is not allowed: use an absolute http:// or https:// URL.")
         }
         return try write { db, _ in
             guard try !WebhookRecord.exists(db, key: webhook.name) else {
-                throw RelctlError(.resourceConflict, "Webhook \(webhook.name) already exists; delete it first to change it.")
+                throw RelctlError(
+                    .resourceConflict, "Webhook \(webhook.name) already exists; delete it first to change it.")
             }
             var stored = webhook
             stored.createdAt = clock().timeIntervalSince1970
             stored.deliveredSeq = try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM events") ?? 0
             try WebhookRecord(stored).insert(db)
-            try audit(db, "AddWebhook", function: webhook.function, resource: "webhook:\(webhook.name)",
-                      after: ["url": webhook.url, "types": webhook.types.map(\.rawValue).joined(separator: ","), "format": webhook.format.rawValue])
+            try audit(
+                db, "AddWebhook", function: webhook.function, resource: "webhook:\(webhook.name)",
+                after: [
+                    "url": webhook.url, "types": webhook.types.map(\.rawValue).joined(separator: ","),
+                    "format": webhook.format.rawValue,
+                ])
             return stored
         }
     }
@@ -189,7 +227,8 @@ extension Registry {
     public func webhook(named name: String) throws(RelctlError) -> Webhook {
         try read { db in
             guard let record = try WebhookRecord.fetchOne(db, key: name) else {
-                throw RelctlError(.resourceNotFound, "Webhook \(name) does not exist (`relctl notify list` shows them).")
+                throw RelctlError(
+                    .resourceNotFound, "Webhook \(name) does not exist (`relctl notify list` shows them).")
             }
             return try record.decoded()
         }
@@ -198,7 +237,8 @@ extension Registry {
     public func deleteWebhook(named name: String) throws(RelctlError) {
         try write { db, _ in
             guard try WebhookRecord.deleteOne(db, key: name) else {
-                throw RelctlError(.resourceNotFound, "Webhook \(name) does not exist (`relctl notify list` shows them).")
+                throw RelctlError(
+                    .resourceNotFound, "Webhook \(name) does not exist (`relctl notify list` shows them).")
             }
             try audit(db, "DeleteWebhook", function: nil, resource: "webhook:\(name)")
         }
@@ -206,7 +246,9 @@ extension Registry {
 }
 
 extension Registry: EventStore {
-    private func asyncRead<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws(RelctlError) -> T {
+    private func asyncRead<T: Sendable>(
+        _ body: @escaping @Sendable (Database) throws -> T
+    ) async throws(RelctlError) -> T {
         do {
             return try await pool.read(body)
         } catch {
@@ -214,7 +256,9 @@ extension Registry: EventStore {
         }
     }
 
-    private func asyncWrite<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws(RelctlError) -> T {
+    private func asyncWrite<T: Sendable>(
+        _ body: @escaping @Sendable (Database) throws -> T
+    ) async throws(RelctlError) -> T {
         do {
             return try await pool.write(body)
         } catch {
@@ -224,8 +268,12 @@ extension Registry: EventStore {
 
     public func events(after seq: Int64, filter: EventFilter, limit: Int) async throws(RelctlError) -> EventPage {
         try await asyncRead { db in
-            let events = try EventRecord.all().matching(filter, after: seq).limit(limit).fetchAll(db).map { try $0.decoded() }
-            let scanned = events.count == limit ? events.last!.seq : (try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM events") ?? 0)
+            let events = try EventRecord.all().matching(filter, after: seq).limit(limit).fetchAll(db).map {
+                try $0.decoded()
+            }
+            let scanned =
+                events.count == limit
+                ? events.last!.seq : (try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM events") ?? 0)
             return EventPage(events: events, scannedThrough: max(seq, scanned))
         }
     }
@@ -234,35 +282,41 @@ extension Registry: EventStore {
         try await asyncRead { db in try WebhookRecord.order(Column("name")).fetchAll(db).map { try $0.decoded() } }
     }
 
-    public func claimWebhook(_ name: String, owner: String, now: Double, seconds: Double) async throws(RelctlError) -> Bool {
+    public func claimWebhook(
+        _ name: String, owner: String, now: Double, seconds: Double
+    ) async throws(RelctlError) -> Bool {
         try await asyncWrite { db in
-            try db.execute(sql: """
-                UPDATE webhooks SET lease_owner = ?1, lease_until = ?2
-                WHERE name = ?3 AND (lease_owner IS NULL OR lease_owner = ?1 OR lease_until < ?4)
-                """, arguments: [owner, now + seconds, name, now])
+            try db.execute(
+                sql: """
+                    UPDATE webhooks SET lease_owner = ?1, lease_until = ?2
+                    WHERE name = ?3 AND (lease_owner IS NULL OR lease_owner = ?1 OR lease_until < ?4)
+                    """, arguments: [owner, now + seconds, name, now])
             return db.changesCount > 0
         }
     }
 
     public func webhookDelivered(_ name: String, through seq: Int64) async throws(RelctlError) {
         try await asyncWrite { db in
-            try db.execute(sql: """
-                UPDATE webhooks SET delivered_seq = MAX(delivered_seq, ?), attempts = 0, next_attempt_at = 0, last_error = NULL WHERE name = ?
-                """, arguments: [seq, name])
+            try db.execute(
+                sql: """
+                    UPDATE webhooks SET delivered_seq = MAX(delivered_seq, ?), attempts = 0, next_attempt_at = 0, last_error = NULL WHERE name = ?
+                    """, arguments: [seq, name])
         }
     }
 
     public func webhookFailed(_ name: String, error: String, retryAt: Double) async throws(RelctlError) {
         try await asyncWrite { db in
-            try db.execute(sql: "UPDATE webhooks SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE name = ?",
-                           arguments: [retryAt, String(error.prefix(500)), name])
+            try db.execute(
+                sql: "UPDATE webhooks SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE name = ?",
+                arguments: [retryAt, String(error.prefix(500)), name])
         }
     }
 
     public func releaseWebhook(_ name: String, owner: String) async throws(RelctlError) {
         try await asyncWrite { db in
-            try db.execute(sql: "UPDATE webhooks SET lease_owner = NULL, lease_until = NULL WHERE name = ? AND lease_owner = ?",
-                           arguments: [name, owner])
+            try db.execute(
+                sql: "UPDATE webhooks SET lease_owner = NULL, lease_until = NULL WHERE name = ? AND lease_owner = ?",
+                arguments: [name, owner])
         }
     }
 }

@@ -23,7 +23,7 @@ extension Registry {
         let now = clock().timeIntervalSince1970
         return try write { db, _ in
             guard let transition = try FunctionTransitionRecord.fetchOne(db, key: function),
-                  force || transition.settlesAt <= now + 0.001
+                force || transition.settlesAt <= now + 0.001
             else { return false }
             try finish(db, transition)
             return true
@@ -63,13 +63,16 @@ extension Registry {
             .resourceConflict,
             kind == "create"
                 ? "The operation cannot be performed at this time. The function is currently in the following state: Pending"
-                : "The operation cannot be performed at this time. An update is in progress for resource: \(functionArn)")
+                : "The operation cannot be performed at this time. An update is in progress for resource: \(functionArn)"
+        )
     }
 
     /// After a change through the API with `settle` seconds (nil or 0: settled at once).
     func beginTransition(_ db: Database, _ function: String, kind: String, settle: Double?) throws {
         guard let settle, settle > 0 else { return }
-        try FunctionTransitionRecord(functionName: function, kind: kind, settlesAt: clock().timeIntervalSince1970 + settle).save(db)
+        try FunctionTransitionRecord(
+            functionName: function, kind: kind, settlesAt: clock().timeIntervalSince1970 + settle
+        ).save(db)
     }
 
     /// The state fields of `$LATEST` as AWS reports them during and after a transition.

@@ -16,7 +16,8 @@ extension Registry {
     /// CreateFunction. With `publish`, version 1 is published in the same transaction. With `settle`
     /// seconds (the API server's `--settle`), the function is `Pending` until `settleTransition`.
     public func createFunction(
-        name: String, settings: FunctionSettings, code package: InspectedPackage, publish: Bool = false, tags: [String: String] = [:],
+        name: String, settings: FunctionSettings, code package: InspectedPackage, publish: Bool = false,
+        tags: [String: String] = [:],
         settle: Double? = nil
     ) throws(RelctlError) -> FunctionConfiguration {
         try FunctionReference.validateName(name)
@@ -32,7 +33,9 @@ extension Registry {
             try requireQuota(db, adding: package.size * (publish ? 2 : 1))
             try installBlob(db, staged!)
             let at = now
-            try FunctionRecord(name: name, createdAt: at, highestVersion: 0, changedSincePublish: true, reservedConcurrency: nil).insert(db)
+            try FunctionRecord(
+                name: name, createdAt: at, highestVersion: 0, changedSincePublish: true, reservedConcurrency: nil
+            ).insert(db)
             var latest = VersionRecord(
                 functionName: name, version: AliasTarget.latestVersionNumber, codeSha256: package.sha256Hex,
                 codeSize: package.size, unzippedSize: package.unzippedSize, runtime: nil, handler: nil, role: "",
@@ -59,7 +62,8 @@ extension Registry {
 
     /// UpdateFunctionCode: new code for `$LATEST`; with `publish`, also publishes it.
     public func updateFunctionCode(
-        _ function: FunctionReference, code package: InspectedPackage, expectedRevisionId: String? = nil, publish: Bool = false,
+        _ function: FunctionReference, code package: InspectedPackage, expectedRevisionId: String? = nil,
+        publish: Bool = false,
         settle: Double? = nil
     ) throws(RelctlError) -> FunctionConfiguration {
         try requireUnqualified(function)
@@ -85,14 +89,17 @@ extension Registry {
             try releaseBlobIfUnreferenced(db, oldHash, &effects)
             try beginTransition(db, function.name, kind: "update", settle: settle)
             let after = try configuration(db, latest, arnQualifier: nil)
-            try audit(db, "UpdateFunctionCode", function: function.name, resource: after.FunctionArn, before: before, after: after)
+            try audit(
+                db, "UpdateFunctionCode", function: function.name, resource: after.FunctionArn, before: before,
+                after: after)
             return publish ? try publishLatest(db, function.name, description: nil) : after
         }
     }
 
     /// UpdateFunctionConfiguration: only the fields set in `update` change.
     public func updateFunctionConfiguration(
-        _ function: FunctionReference, _ update: ConfigurationUpdate, expectedRevisionId: String? = nil, settle: Double? = nil
+        _ function: FunctionReference, _ update: ConfigurationUpdate, expectedRevisionId: String? = nil,
+        settle: Double? = nil
     ) throws(RelctlError) -> FunctionConfiguration {
         try requireUnqualified(function)
         return try write { db, effects in
@@ -101,7 +108,9 @@ extension Registry {
             var latest = try latest(db, function.name)
             if let expectedRevisionId, expectedRevisionId != latest.revisionId { throw RelctlError.revisionMismatch }
             var settings = latest.settings
-            settings.layers = try layers(db, of: function.name, version: 0).map { arn.layerVersionArn($0.layerName, version: $0.version) }
+            settings.layers = try layers(db, of: function.name, version: 0).map {
+                arn.layerVersionArn($0.layerName, version: $0.version)
+            }
             settings = update.applied(to: settings)
             try settings.validate()
             let before = try configuration(db, latest, arnQualifier: nil)
@@ -120,7 +129,9 @@ extension Registry {
             try record.update(db)
             try beginTransition(db, function.name, kind: "update", settle: settle)
             let after = try configuration(db, latest, arnQualifier: nil)
-            try audit(db, "UpdateFunctionConfiguration", function: function.name, resource: after.FunctionArn, before: before, after: after)
+            try audit(
+                db, "UpdateFunctionConfiguration", function: function.name, resource: after.FunctionArn, before: before,
+                after: after)
             return after
         }
     }
@@ -143,11 +154,13 @@ extension Registry {
         case .latest:
             return (try latest(db, function.name), "$LATEST")
         case .version(let number):
-            guard let record = try version(db, function.name, number) else { throw RelctlError.functionNotFound(qualifiedArn) }
+            guard let record = try version(db, function.name, number) else {
+                throw RelctlError.functionNotFound(qualifiedArn)
+            }
             return (record, String(number))
         case .alias(let name):
             guard let alias = try AliasRecord.fetchOne(db, key: ["function_name": function.name, "name": name]),
-                  let record = try version(db, function.name, alias.functionVersion)
+                let record = try version(db, function.name, alias.functionVersion)
             else { throw RelctlError.functionNotFound(qualifiedArn) }
             return (record, name)
         }
@@ -164,7 +177,8 @@ extension Registry {
         if let qualifier = function.qualifier, qualifier != .latest {
             throw RelctlError(
                 .invalidParameterValue,
-                "\(function.name):\(qualifier) is qualified; only $LATEST can be updated (published versions are immutable).")
+                "\(function.name):\(qualifier) is qualified; only $LATEST can be updated (published versions are immutable)."
+            )
         }
     }
 
@@ -175,17 +189,22 @@ extension Registry {
     }
 
     /// ListFunctions: `$LATEST` of each function, or every version with `allVersions`.
-    public func listFunctions(allVersions: Bool = false, marker: String? = nil, maxItems: Int? = nil) throws(RelctlError) -> Page<FunctionConfiguration> {
+    public func listFunctions(
+        allVersions: Bool = false, marker: String? = nil, maxItems: Int? = nil
+    ) throws(RelctlError) -> Page<FunctionConfiguration> {
         let limit = try pageSize(maxItems, max: 10_000)
         let (afterName, afterVersion) = try Self.functionMarker(marker)
         return try read { db in
-            let records = try VersionRecord.fetchAll(db, sql: """
-                SELECT * FROM versions
-                WHERE (function_name, version) > (?, ?) \(allVersions ? "" : "AND version = 0")
-                ORDER BY function_name, version LIMIT ?
-                """, arguments: [afterName, afterVersion, limit + 1])
+            let records = try VersionRecord.fetchAll(
+                db,
+                sql: """
+                    SELECT * FROM versions
+                    WHERE (function_name, version) > (?, ?) \(allVersions ? "" : "AND version = 0")
+                    ORDER BY function_name, version LIMIT ?
+                    """, arguments: [afterName, afterVersion, limit + 1])
             let page = records.prefix(limit)
-            let items = try configurations(db, page) { allVersions ? AliasTarget.versionText($0.version) : nil }.map(\.listItem)
+            let items = try configurations(db, page) { allVersions ? AliasTarget.versionText($0.version) : nil }.map(
+                \.listItem)
             let next = records.count > limit ? page.last.map { "\($0.functionName):\($0.version)" } : nil
             return Page(items: items, nextMarker: next)
         }
@@ -195,7 +214,8 @@ extension Registry {
         guard let marker else { return ("", -1) }
         let parts = marker.split(separator: ":")
         guard parts.count == 2, let version = Int(parts[1]) else {
-            throw RelctlError(.invalidParameterValue, "Invalid marker '\(marker)': pass the NextMarker of the previous page.")
+            throw RelctlError(
+                .invalidParameterValue, "Invalid marker '\(marker)': pass the NextMarker of the previous page.")
         }
         return (String(parts[0]), version)
     }
@@ -203,18 +223,22 @@ extension Registry {
     func pageSize(_ maxItems: Int?, max: Int) throws(RelctlError) -> Int {
         guard let maxItems else { return max }
         guard (1...max).contains(maxItems) else {
-            throw .validation(value: String(maxItems), field: "maxItems", constraint: "Member must have value between 1 and \(max)")
+            throw .validation(
+                value: String(maxItems), field: "maxItems", constraint: "Member must have value between 1 and \(max)")
         }
         return maxItems
     }
 
     /// ListVersionsByFunction: `$LATEST`, then versions ascending.
-    public func listVersions(_ function: FunctionReference, marker: String? = nil, maxItems: Int? = nil) throws(RelctlError) -> Page<FunctionConfiguration> {
+    public func listVersions(
+        _ function: FunctionReference, marker: String? = nil, maxItems: Int? = nil
+    ) throws(RelctlError) -> Page<FunctionConfiguration> {
         let limit = try pageSize(maxItems, max: Int.max / 2)
         let after: Int
         if let marker {
             guard let number = Int(marker), number >= 0 else {
-                throw RelctlError(.invalidParameterValue, "Invalid marker '\(marker)': pass the NextMarker of the previous page.")
+                throw RelctlError(
+                    .invalidParameterValue, "Invalid marker '\(marker)': pass the NextMarker of the previous page.")
             }
             after = number
         } else {
@@ -222,7 +246,8 @@ extension Registry {
         }
         return try read { db in
             _ = try requireFunction(db, function.name)
-            let records = try VersionRecord
+            let records =
+                try VersionRecord
                 .filter(VersionRecord.Columns.functionName == function.name && VersionRecord.Columns.version > after)
                 .order(VersionRecord.Columns.version)
                 .limit(limit + 1)
@@ -246,7 +271,8 @@ extension Registry {
     public func deleteFunction(_ function: FunctionReference) throws(RelctlError) -> Deletion {
         switch function.qualifier {
         case .latest:
-            throw RelctlError(.invalidParameterValue, "$LATEST version cannot be deleted without deleting the function.")
+            throw RelctlError(
+                .invalidParameterValue, "$LATEST version cannot be deleted without deleting the function.")
         case .alias(let name) where !name.allSatisfy(\.isNameCharacter):
             // `$latest`, `$LATES`: the qualifier pattern allows `$`, alias names do not, so it names
             // nothing: AWS's "not found" with the qualifier as given (once the function exists).
@@ -265,18 +291,22 @@ extension Registry {
             let record = try requireFunction(db, function.name)
             if case .version(let number) = function.qualifier {
                 guard let version = try version(db, function.name, number) else { return .nothing }
-                let referencing = try String.fetchAll(db, sql: """
-                    SELECT name FROM aliases WHERE function_name = ?1 AND (function_version = ?2 OR additional_version = ?2) ORDER BY name
-                    """, arguments: [function.name, number])
+                let referencing = try String.fetchAll(
+                    db,
+                    sql: """
+                        SELECT name FROM aliases WHERE function_name = ?1 AND (function_version = ?2 OR additional_version = ?2) ORDER BY name
+                        """, arguments: [function.name, number])
                 guard referencing.isEmpty else {
                     throw RelctlError(
                         .resourceConflict,
-                        "Unable to delete version because the following aliases reference it: [\(referencing.joined(separator: ", "))]")
+                        "Unable to delete version because the following aliases reference it: [\(referencing.joined(separator: ", "))]"
+                    )
                 }
                 if let deployments = try versionsInDeployments(db)["\(function.name):\(number)"] {
                     throw RelctlError(
                         .resourceConflict,
-                        "Unable to delete version because an active deployment references it: \(deployments.joined(separator: ", ")); stop it or let it finish first.")
+                        "Unable to delete version because an active deployment references it: \(deployments.joined(separator: ", ")); stop it or let it finish first."
+                    )
                 }
                 let before = try configuration(db, version, arnQualifier: String(number))
                 try deleteVersionRow(db, version, &effects)
@@ -286,7 +316,8 @@ extension Registry {
             for deployment in try activeDeployments(db) where deployment.functionName == function.name {
                 throw RelctlError(
                     .resourceConflict,
-                    "Function \(function.name) has an active deployment (\(deployment.id)); stop it or let it finish before deleting the function.")
+                    "Function \(function.name) has an active deployment (\(deployment.id)); stop it or let it finish before deleting the function."
+                )
             }
             let aliasCount = try AliasRecord.filter(Column("function_name") == function.name).deleteAll(db)
             let versions = try VersionRecord.filter(VersionRecord.Columns.functionName == function.name)
@@ -294,7 +325,8 @@ extension Registry {
             let before = try configuration(db, versions.last!, arnQualifier: nil)
             for version in versions { try deleteVersionRow(db, version, &effects) }
             try record.delete(db)
-            try audit(db, "DeleteFunction", function: function.name, resource: arn.functionArn(function.name), before: before)
+            try audit(
+                db, "DeleteFunction", function: function.name, resource: arn.functionArn(function.name), before: before)
             return .function(versions: versions.count - 1, aliases: aliasCount)
         }
     }
@@ -320,32 +352,41 @@ extension Registry {
     /// `qualifier` is what the ARN ends with: nil for the unqualified ARN.
     /// One configuration as a single read shows it: `$LATEST` with its state fields.
     func configuration(_ db: Database, _ record: VersionRecord, arnQualifier: String?) throws -> FunctionConfiguration {
-        var configuration = configuration(record, layers: try layers(db, of: record.functionName, version: record.version), arnQualifier: arnQualifier)
+        var configuration = configuration(
+            record, layers: try layers(db, of: record.functionName, version: record.version), arnQualifier: arnQualifier
+        )
         if record.version == AliasTarget.latestVersionNumber { try applyState(db, to: &configuration) }
         return configuration
     }
 
     /// Many configurations with one layer query, for lists.
-    func configurations(_ db: Database, _ records: some Collection<VersionRecord>, arnQualifier: (VersionRecord) -> String?) throws -> [FunctionConfiguration] {
+    func configurations(
+        _ db: Database, _ records: some Collection<VersionRecord>, arnQualifier: (VersionRecord) -> String?
+    ) throws -> [FunctionConfiguration] {
         var layersByKey: [String: [LayerVersionRecord]] = [:]
         // One range query per function in the list (a page is usually one function, or one version each).
         for (function, versions) in Dictionary(grouping: records, by: \.functionName) {
             let numbers = versions.map(\.version)
-            let rows = try Row.fetchAll(db, sql: """
-                SELECT vl.version AS owner, lv.* FROM version_layers vl
-                JOIN layer_versions lv ON lv.layer_name = vl.layer_name AND lv.version = vl.layer_version
-                WHERE vl.function_name = ? AND vl.version BETWEEN ? AND ? ORDER BY vl.version, vl.position
-                """, arguments: [function, numbers.min()!, numbers.max()!])
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT vl.version AS owner, lv.* FROM version_layers vl
+                    JOIN layer_versions lv ON lv.layer_name = vl.layer_name AND lv.version = vl.layer_version
+                    WHERE vl.function_name = ? AND vl.version BETWEEN ? AND ? ORDER BY vl.version, vl.position
+                    """, arguments: [function, numbers.min()!, numbers.max()!])
             for row in rows {
                 layersByKey["\(function):\(row["owner"] as Int)", default: []].append(try LayerVersionRecord(row: row))
             }
         }
         return records.map {
-            configuration($0, layers: layersByKey["\($0.functionName):\($0.version)"] ?? [], arnQualifier: arnQualifier($0))
+            configuration(
+                $0, layers: layersByKey["\($0.functionName):\($0.version)"] ?? [], arnQualifier: arnQualifier($0))
         }
     }
 
-    func configuration(_ record: VersionRecord, layers: [LayerVersionRecord], arnQualifier: String?) -> FunctionConfiguration {
+    func configuration(
+        _ record: VersionRecord, layers: [LayerVersionRecord], arnQualifier: String?
+    ) -> FunctionConfiguration {
         var configuration = FunctionConfiguration(
             FunctionName: record.functionName,
             FunctionArn: arn.functionArn(record.functionName, qualifier: arnQualifier),
@@ -355,14 +396,19 @@ extension Registry {
             Version: AliasTarget.versionText(record.version),
             Environment: record.environmentVariables.map { EnvironmentResponse(Variables: $0) },
             RevisionId: record.revisionId,
-            Layers: layers.isEmpty ? nil : layers.map {
-                LayerReference(Arn: arn.layerVersionArn($0.layerName, version: $0.version), CodeSize: $0.codeSize)
-            },
+            Layers: layers.isEmpty
+                ? nil
+                : layers.map {
+                    LayerReference(Arn: arn.layerVersionArn($0.layerName, version: $0.version), CodeSize: $0.codeSize)
+                },
             Architectures: [record.architecture])
-        configuration.LoggingConfig = FunctionSettings.effectiveLoggingConfig(record.settings.loggingConfig, functionName: record.functionName)
+        configuration.LoggingConfig = FunctionSettings.effectiveLoggingConfig(
+            record.settings.loggingConfig, functionName: record.functionName)
         configuration.EphemeralStorage = EphemeralStorage(Size: record.ephemeralStorageSize ?? 512)
         configuration.TracingConfig = TracingConfig(Mode: record.tracingMode ?? "PassThrough")
-        configuration.RuntimeVersionConfig = record.runtime.map { RuntimeVersionConfig(RuntimeVersionArn: runtimeVersionArn($0)) }
+        configuration.RuntimeVersionConfig = record.runtime.map {
+            RuntimeVersionConfig(RuntimeVersionArn: runtimeVersionArn($0))
+        }
         return configuration
     }
 

@@ -14,14 +14,17 @@ extension Registry {
         let qualifiedArn = arn.functionArn(function.name, qualifier: function.qualifier?.description)
         // An unqualified Invoke of a missing function names the `$LATEST` it would have run, as AWS does.
         guard let record = try FunctionRecord.fetchOne(db, key: function.name) else {
-            throw RelctlError.functionNotFound(arn.functionArn(function.name, qualifier: (function.qualifier ?? .latest).description))
+            throw RelctlError.functionNotFound(
+                arn.functionArn(function.name, qualifier: (function.qualifier ?? .latest).description))
         }
         let routing: AliasTarget
         switch function.qualifier {
         case nil, .latest?:
             routing = AliasTarget(functionVersion: AliasTarget.latestVersionNumber)
         case .version(let number)?:
-            guard try version(db, function.name, number) != nil else { throw RelctlError.functionNotFound(qualifiedArn) }
+            guard try version(db, function.name, number) != nil else {
+                throw RelctlError.functionNotFound(qualifiedArn)
+            }
             routing = AliasTarget(functionVersion: number)
         case .alias(let name)?:
             guard let alias = try AliasRecord.fetchOne(db, key: ["function_name": function.name, "name": name]) else {
@@ -31,9 +34,12 @@ extension Registry {
         }
         var executions: [Int: VersionExecution] = [:]
         for number in routing.referencedVersions {
-            guard let version = try version(db, function.name, number) else { throw RelctlError.functionNotFound(qualifiedArn) }
+            guard let version = try version(db, function.name, number) else {
+                throw RelctlError.functionNotFound(qualifiedArn)
+            }
             let layers = try self.layers(db, of: function.name, version: number).map {
-                VersionExecution.Layer(arn: arn.layerVersionArn($0.layerName, version: $0.version), sha256Hex: $0.codeSha256)
+                VersionExecution.Layer(
+                    arn: arn.layerVersionArn($0.layerName, version: $0.version), sha256Hex: $0.codeSha256)
             }
             executions[number] = VersionExecution(
                 functionName: function.name, version: number, sha256Hex: version.codeSha256, runtime: version.runtime,
@@ -42,7 +48,8 @@ extension Registry {
         }
         let resource = function.qualifier.map { "\(function.name):\($0)" } ?? function.name
         return InvocationTarget(
-            functionName: function.name, resource: resource, invokedArn: function.qualifier == nil ? arn.functionArn(function.name) : qualifiedArn,
+            functionName: function.name, resource: resource,
+            invokedArn: function.qualifier == nil ? arn.functionArn(function.name) : qualifiedArn,
             routing: routing, executions: executions, reservedConcurrency: record.reservedConcurrency)
     }
 
@@ -51,23 +58,29 @@ extension Registry {
     public func putFunctionConcurrency(_ function: String, reserved: Int?) throws(RelctlError) -> Int? {
         if let reserved {
             guard (0...Limits.concurrentExecutions).contains(reserved) else {
-                throw .validation(value: String(reserved), field: "reservedConcurrentExecutions",
-                                  constraint: "Member must have value between 0 and \(Limits.concurrentExecutions)")
+                throw .validation(
+                    value: String(reserved), field: "reservedConcurrentExecutions",
+                    constraint: "Member must have value between 0 and \(Limits.concurrentExecutions)")
             }
         }
         return try write { db, _ in
             var record = try requireFunction(db, function)
-            let others = try Int.fetchOne(db, sql: "SELECT COALESCE(SUM(reserved_concurrency), 0) FROM functions WHERE name <> ?", arguments: [function]) ?? 0
+            let others =
+                try Int.fetchOne(
+                    db, sql: "SELECT COALESCE(SUM(reserved_concurrency), 0) FROM functions WHERE name <> ?",
+                    arguments: [function]) ?? 0
             if let reserved, others + reserved > Limits.concurrentExecutions - 100 {
                 throw RelctlError(
                     .invalidParameterValue,
-                    "Specified ReservedConcurrentExecutions for function decreases account's UnreservedConcurrentExecution below its minimum value of [100].")
+                    "Specified ReservedConcurrentExecutions for function decreases account's UnreservedConcurrentExecution below its minimum value of [100]."
+                )
             }
             let before = record.reservedConcurrency
             record.reservedConcurrency = reserved
             try record.update(db)
-            try audit(db, "PutFunctionConcurrency", function: function, resource: arn.functionArn(function),
-                      before: ["ReservedConcurrentExecutions": before], after: ["ReservedConcurrentExecutions": reserved])
+            try audit(
+                db, "PutFunctionConcurrency", function: function, resource: arn.functionArn(function),
+                before: ["ReservedConcurrentExecutions": before], after: ["ReservedConcurrentExecutions": reserved])
             return reserved
         }
     }
@@ -77,14 +90,24 @@ extension Registry {
     }
 
     /// The series `relctl metrics get` prints: one statistic per period since `since`.
-    public func metricSeries(function: String, version: String?, resource: String?, metric: String, statistic: Statistic,
-                             period: Int, since: Date) throws(RelctlError) -> [AlarmEvaluation.Datapoint] {
+    public func metricSeries(
+        function: String, version: String?, resource: String?, metric: String, statistic: Statistic,
+        period: Int, since: Date
+    ) throws(RelctlError) -> [AlarmEvaluation.Datapoint] {
         guard period >= 1 else { throw RelctlError(.invalidParameterValue, "--period must be at least 1 second.") }
         return try read { db in
-            let periods = MetricPeriods.covering(since: since.timeIntervalSince1970, now: clock().timeIntervalSince1970, period: period)
-            guard periods.count <= 100_000 else { throw RelctlError(.invalidParameterValue, "That is more than 100,000 periods; use a longer --period or a shorter --since.") }
-            let samples = try metricSamples(db, MetricQuery(function: function, metric: metric, from: periods.firstStart, to: periods.end,
-                                                            resource: resource, executedVersion: version))
+            let periods = MetricPeriods.covering(
+                since: since.timeIntervalSince1970, now: clock().timeIntervalSince1970, period: period)
+            guard periods.count <= 100_000 else {
+                throw RelctlError(
+                    .invalidParameterValue,
+                    "That is more than 100,000 periods; use a longer --period or a shorter --since.")
+            }
+            let samples = try metricSamples(
+                db,
+                MetricQuery(
+                    function: function, metric: metric, from: periods.firstStart, to: periods.end,
+                    resource: resource, executedVersion: version))
             return periods.datapoints(samples, statistic: statistic)
         }
     }

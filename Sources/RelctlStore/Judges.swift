@@ -12,23 +12,32 @@ extension Registry {
     }
 
     func judgeCursor(_ db: Database, _ id: String) throws -> JudgeCursor? {
-        try Row.fetchOne(db.cachedStatement(sql: "SELECT judged_through, weight FROM deployment_judges WHERE deployment_id = ?"),
-                         arguments: [id])
-            .map { JudgeCursor(judgedThrough: $0[0], weight: $0[1]) }
+        try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT judged_through, weight FROM deployment_judges WHERE deployment_id = ?"),
+            arguments: [id]
+        )
+        .map { JudgeCursor(judgedThrough: $0[0], weight: $0[1]) }
     }
 
     func deploymentJudge(_ db: Database, _ id: String) throws -> DeploymentJudge? {
-        guard let state = try String.fetchOne(db.cachedStatement(sql: "SELECT state FROM deployment_judges WHERE deployment_id = ?"),
-                                              arguments: [id]) else { return nil }
+        guard
+            let state = try String.fetchOne(
+                db.cachedStatement(sql: "SELECT state FROM deployment_judges WHERE deployment_id = ?"),
+                arguments: [id])
+        else { return nil }
         return try JSONDecoder().decode(DeploymentJudge.self, from: Data(state.utf8))
     }
 
     func saveDeploymentJudge(_ db: Database, _ judge: DeploymentJudge, deploymentId: String) throws {
         let state = String(decoding: try JSONEncoder.sorted.encode(judge), as: UTF8.self)
-        try db.cachedStatement(sql: """
-            INSERT INTO deployment_judges (deployment_id, judged_through, weight, verdict, state) VALUES (?, ?, ?, ?, ?)
-            ON CONFLICT (deployment_id) DO UPDATE SET
-              judged_through = excluded.judged_through, weight = excluded.weight, verdict = excluded.verdict, state = excluded.state
-            """).execute(arguments: [deploymentId, judge.judgedThrough, judge.weights.last?.percent ?? 0, judge.judge.verdict.word, state])
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO deployment_judges (deployment_id, judged_through, weight, verdict, state) VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT (deployment_id) DO UPDATE SET
+                  judged_through = excluded.judged_through, weight = excluded.weight, verdict = excluded.verdict, state = excluded.state
+                """
+        ).execute(arguments: [
+            deploymentId, judge.judgedThrough, judge.weights.last?.percent ?? 0, judge.judge.verdict.word, state,
+        ])
     }
 }

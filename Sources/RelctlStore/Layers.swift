@@ -42,15 +42,21 @@ extension Registry {
         let name = try LayerName.parse(name, context: arn)
         try Self.validateDescription(description)
         for runtime in compatibleRuntimes where !FunctionSettings.runtimes.contains(runtime) {
-            throw .validation(value: runtime, field: "compatibleRuntimes",
-                              constraint: "Member must satisfy enum value set: [\(FunctionSettings.runtimes.joined(separator: ", "))]")
+            throw .validation(
+                value: runtime, field: "compatibleRuntimes",
+                constraint: "Member must satisfy enum value set: [\(FunctionSettings.runtimes.joined(separator: ", "))]"
+            )
         }
         guard compatibleRuntimes.count <= 15 else {
-            throw .validation(value: "\(compatibleRuntimes)", field: "compatibleRuntimes", constraint: "Member must have length less than or equal to 15")
+            throw .validation(
+                value: "\(compatibleRuntimes)", field: "compatibleRuntimes",
+                constraint: "Member must have length less than or equal to 15")
         }
         for architecture in compatibleArchitectures where !FunctionSettings.architectures.contains(architecture) {
-            throw .validation(value: architecture, field: "compatibleArchitectures",
-                              constraint: "Member must satisfy enum value set: [\(FunctionSettings.architectures.joined(separator: ", "))]")
+            throw .validation(
+                value: architecture, field: "compatibleArchitectures",
+                constraint:
+                    "Member must satisfy enum value set: [\(FunctionSettings.architectures.joined(separator: ", "))]")
         }
         return try write(staging: package) { db, _, staged in
             try requireQuota(db, adding: package.size)
@@ -61,7 +67,8 @@ extension Registry {
             let record = LayerVersionRecord(
                 layerName: name, version: layer.highestVersion, codeSha256: package.sha256Hex, codeSize: package.size,
                 unzippedSize: package.unzippedSize, description: description,
-                compatibleRuntimes: Self.jsonArray(compatibleRuntimes), compatibleArchitectures: Self.jsonArray(compatibleArchitectures),
+                compatibleRuntimes: Self.jsonArray(compatibleRuntimes),
+                compatibleArchitectures: Self.jsonArray(compatibleArchitectures),
                 licenseInfo: licenseInfo, createdDate: now, deleted: false)
             try record.insert(db)
             try addUsage(db, codeSize: package.size)
@@ -75,7 +82,9 @@ extension Registry {
         let name = try LayerName.parse(name, context: arn)
         guard version >= 1 else { throw RelctlError(.invalidParameterValue, "Layer Version Cannot be less than 1") }
         return try read { db in
-            guard let record = try LayerVersionRecord.fetchOne(db, key: ["layer_name": name, "version": version]), !record.deleted else {
+            guard let record = try LayerVersionRecord.fetchOne(db, key: ["layer_name": name, "version": version]),
+                !record.deleted
+            else {
                 throw RelctlError(.resourceNotFound, "The resource you requested does not exist.")
             }
             return layerVersion(record)
@@ -83,44 +92,60 @@ extension Registry {
     }
 
     /// ListLayerVersions, newest first. An unknown layer has no versions (not an error, as on AWS).
-    public func listLayerVersions(name: String, compatibleRuntime: String? = nil, compatibleArchitecture: String? = nil, marker: String? = nil,
-                                  maxItems: Int? = nil) throws(RelctlError) -> Page<LayerVersion> {
+    public func listLayerVersions(
+        name: String, compatibleRuntime: String? = nil, compatibleArchitecture: String? = nil, marker: String? = nil,
+        maxItems: Int? = nil
+    ) throws(RelctlError) -> Page<LayerVersion> {
         let name = try LayerName.parse(name, context: arn)
         let limit = try pageSize(maxItems, max: 50)
-        let before = try marker.map { text throws(RelctlError) -> Int in
-            guard let number = Int(text) else { throw RelctlError(.invalidParameterValue, "Invalid marker '\(text)': pass the NextMarker of the previous page.") }
-            return number
-        } ?? Int.max
+        let before =
+            try marker.map { text throws(RelctlError) -> Int in
+                guard let number = Int(text) else {
+                    throw RelctlError(
+                        .invalidParameterValue, "Invalid marker '\(text)': pass the NextMarker of the previous page.")
+                }
+                return number
+            } ?? Int.max
         return try read { db in
-            let records = try LayerVersionRecord.fetchAll(db, sql: """
-                SELECT * FROM layer_versions WHERE layer_name = ?1 AND deleted = 0 AND version < ?2
-                  AND (?3 IS NULL OR EXISTS (SELECT 1 FROM json_each(compatible_runtimes) WHERE value = ?3))
-                  AND (?5 IS NULL OR EXISTS (SELECT 1 FROM json_each(compatible_architectures) WHERE value = ?5))
-                ORDER BY version DESC LIMIT ?4
-                """, arguments: [name, before, compatibleRuntime, limit + 1, compatibleArchitecture])
+            let records = try LayerVersionRecord.fetchAll(
+                db,
+                sql: """
+                    SELECT * FROM layer_versions WHERE layer_name = ?1 AND deleted = 0 AND version < ?2
+                      AND (?3 IS NULL OR EXISTS (SELECT 1 FROM json_each(compatible_runtimes) WHERE value = ?3))
+                      AND (?5 IS NULL OR EXISTS (SELECT 1 FROM json_each(compatible_architectures) WHERE value = ?5))
+                    ORDER BY version DESC LIMIT ?4
+                    """, arguments: [name, before, compatibleRuntime, limit + 1, compatibleArchitecture])
             let page = records.prefix(limit)
-            return Page(items: page.map(layerVersion), nextMarker: records.count > limit ? page.last.map { String($0.version) } : nil)
+            return Page(
+                items: page.map(layerVersion),
+                nextMarker: records.count > limit ? page.last.map { String($0.version) } : nil)
         }
     }
 
     /// ListLayers: each layer with a live version, and its newest (matching) version.
-    public func listLayers(compatibleRuntime: String? = nil, compatibleArchitecture: String? = nil, marker: String? = nil,
-                           maxItems: Int? = nil) throws(RelctlError) -> Page<LayerSummary> {
+    public func listLayers(
+        compatibleRuntime: String? = nil, compatibleArchitecture: String? = nil, marker: String? = nil,
+        maxItems: Int? = nil
+    ) throws(RelctlError) -> Page<LayerSummary> {
         let limit = try pageSize(maxItems, max: 50)
         return try read { db in
-            let records = try LayerVersionRecord.fetchAll(db, sql: """
-                SELECT lv.* FROM layer_versions lv
-                WHERE lv.layer_name > ?1 AND lv.deleted = 0
-                  AND (?2 IS NULL OR EXISTS (SELECT 1 FROM json_each(lv.compatible_runtimes) WHERE value = ?2))
-                  AND (?4 IS NULL OR EXISTS (SELECT 1 FROM json_each(lv.compatible_architectures) WHERE value = ?4))
-                  AND lv.version = (SELECT MAX(o.version) FROM layer_versions o WHERE o.layer_name = lv.layer_name AND o.deleted = 0
-                      AND (?2 IS NULL OR EXISTS (SELECT 1 FROM json_each(o.compatible_runtimes) WHERE value = ?2))
-                      AND (?4 IS NULL OR EXISTS (SELECT 1 FROM json_each(o.compatible_architectures) WHERE value = ?4)))
-                ORDER BY lv.layer_name LIMIT ?3
-                """, arguments: [marker ?? "", compatibleRuntime, limit + 1, compatibleArchitecture])
+            let records = try LayerVersionRecord.fetchAll(
+                db,
+                sql: """
+                    SELECT lv.* FROM layer_versions lv
+                    WHERE lv.layer_name > ?1 AND lv.deleted = 0
+                      AND (?2 IS NULL OR EXISTS (SELECT 1 FROM json_each(lv.compatible_runtimes) WHERE value = ?2))
+                      AND (?4 IS NULL OR EXISTS (SELECT 1 FROM json_each(lv.compatible_architectures) WHERE value = ?4))
+                      AND lv.version = (SELECT MAX(o.version) FROM layer_versions o WHERE o.layer_name = lv.layer_name AND o.deleted = 0
+                          AND (?2 IS NULL OR EXISTS (SELECT 1 FROM json_each(o.compatible_runtimes) WHERE value = ?2))
+                          AND (?4 IS NULL OR EXISTS (SELECT 1 FROM json_each(o.compatible_architectures) WHERE value = ?4)))
+                    ORDER BY lv.layer_name LIMIT ?3
+                    """, arguments: [marker ?? "", compatibleRuntime, limit + 1, compatibleArchitecture])
             let page = records.prefix(limit)
             let items = page.map {
-                LayerSummary(LayerName: $0.layerName, LayerArn: arn.layerArn($0.layerName), LatestMatchingVersion: layerVersion($0))
+                LayerSummary(
+                    LayerName: $0.layerName, LayerArn: arn.layerArn($0.layerName),
+                    LatestMatchingVersion: layerVersion($0))
             }
             return Page(items: items, nextMarker: records.count > limit ? page.last?.layerName : nil)
         }
@@ -132,7 +157,9 @@ extension Registry {
     public func deleteLayerVersion(name: String, version: Int) throws(RelctlError) -> Bool {
         let name = try LayerName.parse(name, context: arn)
         return try write { db, effects in
-            guard var record = try LayerVersionRecord.fetchOne(db, key: ["layer_name": name, "version": version]), !record.deleted else {
+            guard var record = try LayerVersionRecord.fetchOne(db, key: ["layer_name": name, "version": version]),
+                !record.deleted
+            else {
                 return false
             }
             let before = layerVersion(record)
@@ -146,7 +173,8 @@ extension Registry {
 
     func layerVersion(_ record: LayerVersionRecord) -> LayerVersion {
         LayerVersion(
-            Content: LayerVersionContent(CodeSha256: CodeHash.base64(fromHex: record.codeSha256), CodeSize: record.codeSize),
+            Content: LayerVersionContent(
+                CodeSha256: CodeHash.base64(fromHex: record.codeSha256), CodeSize: record.codeSize),
             LayerArn: arn.layerArn(record.layerName),
             LayerVersionArn: arn.layerVersionArn(record.layerName, version: record.version),
             Description: record.description, CreatedDate: record.createdDate, Version: record.version,
@@ -168,11 +196,13 @@ extension Registry {
 
 extension Registry {
     func layers(_ db: Database, of function: String, version: Int) throws -> [LayerVersionRecord] {
-        try LayerVersionRecord.fetchAll(db, sql: """
-            SELECT lv.* FROM version_layers vl
-            JOIN layer_versions lv ON lv.layer_name = vl.layer_name AND lv.version = vl.layer_version
-            WHERE vl.function_name = ? AND vl.version = ? ORDER BY vl.position
-            """, arguments: [function, version])
+        try LayerVersionRecord.fetchAll(
+            db,
+            sql: """
+                SELECT lv.* FROM version_layers vl
+                JOIN layer_versions lv ON lv.layer_name = vl.layer_name AND lv.version = vl.layer_version
+                WHERE vl.function_name = ? AND vl.version = ? ORDER BY vl.position
+                """, arguments: [function, version])
     }
 
     /// Resolves layer version ARNs for a function, with Lambda's rules and messages.
@@ -188,12 +218,14 @@ extension Registry {
             if let other = byName[reference.name] {
                 throw RelctlError(
                     .invalidParameterValue,
-                    "Two different versions of the same layer are not allowed to be referenced in the same function. \(other) and \(text) are versions of the same layer.")
+                    "Two different versions of the same layer are not allowed to be referenced in the same function. \(other) and \(text) are versions of the same layer."
+                )
             }
             byName[reference.name] = text
             guard reference.account == arn.account,
-                  let layer = try LayerVersionRecord.fetchOne(db, key: ["layer_name": reference.name, "version": reference.version]),
-                  !layer.deleted
+                let layer = try LayerVersionRecord.fetchOne(
+                    db, key: ["layer_name": reference.name, "version": reference.version]),
+                !layer.deleted
             else {
                 throw RelctlError(.invalidParameterValue, "Layer version \(text) does not exist.")
             }
@@ -206,7 +238,9 @@ extension Registry {
     /// itself, even whether it already exists. A malformed ARN is left to `resolveLayers`.
     func requireLayersInRegion(_ arns: [String]) throws(RelctlError) {
         for text in arns {
-            guard let reference = try? LayerVersionReference(parsing: text), reference.region != arn.region else { continue }
+            guard let reference = try? LayerVersionReference(parsing: text), reference.region != arn.region else {
+                continue
+            }
             throw RelctlError(
                 .invalidParameterValue,
                 "Layers are not in the same region as the function. Layers are expected to be in region \(arn.region).")
@@ -217,12 +251,14 @@ extension Registry {
     func requireUnzippedFits(code: Int64, layers: [LayerVersionRecord]) throws {
         let total = layers.reduce(code) { $0 + $1.unzippedSize }
         guard total <= Limits.codeSizeUnzipped else {
-            throw RelctlError(.invalidParameterValue, "Unzipped size must be smaller than \(Limits.codeSizeUnzipped) bytes")
+            throw RelctlError(
+                .invalidParameterValue, "Unzipped size must be smaller than \(Limits.codeSizeUnzipped) bytes")
         }
     }
 
     func setLayers(_ db: Database, function: String, version: Int, _ layers: [LayerVersionRecord]) throws {
-        try db.execute(sql: "DELETE FROM version_layers WHERE function_name = ? AND version = ?", arguments: [function, version])
+        try db.execute(
+            sql: "DELETE FROM version_layers WHERE function_name = ? AND version = ?", arguments: [function, version])
         for (position, layer) in layers.enumerated() {
             try VersionLayerRecord(
                 functionName: function, version: version, position: position,
@@ -232,9 +268,12 @@ extension Registry {
     }
 
     func purgeLayerVersionIfUnused(_ db: Database, _ layer: LayerVersionRecord, _ effects: inout WriteEffects) throws {
-        let used = try Bool.fetchOne(db, sql: """
-            SELECT EXISTS (SELECT 1 FROM version_layers WHERE layer_name = ? AND layer_version = ?)
-            """, arguments: [layer.layerName, layer.version]) ?? true
+        let used =
+            try Bool.fetchOne(
+                db,
+                sql: """
+                    SELECT EXISTS (SELECT 1 FROM version_layers WHERE layer_name = ? AND layer_version = ?)
+                    """, arguments: [layer.layerName, layer.version]) ?? true
         guard !used else { return }
         try layer.delete(db)
         try addUsage(db, codeSize: -layer.codeSize)

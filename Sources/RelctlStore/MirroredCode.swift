@@ -22,14 +22,18 @@ struct MirroredCode: CodeStore {
     }
 
     private func localCopy(_ sha256Hex: String) throws(RelctlError) -> Data? {
-        guard sha256Hex.isSHA256Hex, FileManager.default.fileExists(atPath: local.url(for: sha256Hex).path) else { return nil }
+        guard sha256Hex.isSHA256Hex, FileManager.default.fileExists(atPath: local.url(for: sha256Hex).path) else {
+            return nil
+        }
         return try local.read(sha256Hex)
     }
 
     private func download(_ sha256Hex: String) async throws(RelctlError) -> Data {
         let bytes = try await remote.get(sha256Hex)
         // A copy that cannot be kept costs a download next time, not the invocation.
-        if let staged = try? local.stage(InspectedPackage(bytes: bytes, sha256Hex: sha256Hex, unzippedSize: 0, entryCount: 0)) {
+        if let staged = try? local.stage(
+            InspectedPackage(bytes: bytes, sha256Hex: sha256Hex, unzippedSize: 0, entryCount: 0))
+        {
             do { try local.install(staged) } catch { local.discard(staged) }
         }
         return bytes

@@ -38,8 +38,10 @@ public struct PermissionGrant: Sendable, Equatable {
     public var eventSourceToken: String?
     public var functionUrlAuthType: String?
 
-    public init(statementId: String, action: String, principal: String, sourceArn: String? = nil, sourceAccount: String? = nil,
-                principalOrgID: String? = nil, eventSourceToken: String? = nil, functionUrlAuthType: String? = nil) {
+    public init(
+        statementId: String, action: String, principal: String, sourceArn: String? = nil, sourceAccount: String? = nil,
+        principalOrgID: String? = nil, eventSourceToken: String? = nil, functionUrlAuthType: String? = nil
+    ) {
         self.statementId = statementId
         self.action = action
         self.principal = principal
@@ -96,7 +98,10 @@ public struct PolicyStatement: Codable, Sendable, Equatable {
             let container = try decoder.container(keyedBy: Key.self)
             entries = try container.allKeys.map { key in
                 let inner = try container.nestedContainer(keyedBy: Key.self, forKey: key)
-                return (key.stringValue, try inner.allKeys.map { ($0.stringValue, try inner.decode(String.self, forKey: $0)) })
+                return (
+                    key.stringValue,
+                    try inner.allKeys.map { ($0.stringValue, try inner.decode(String.self, forKey: $0)) }
+                )
             }
         }
 
@@ -109,7 +114,8 @@ public struct PolicyStatement: Codable, Sendable, Equatable {
         }
 
         public static func == (lhs: ConditionBlock, rhs: ConditionBlock) -> Bool {
-            lhs.entries.map { [$0.0] + $0.1.flatMap { [$0.0, $0.1] } } == rhs.entries.map { [$0.0] + $0.1.flatMap { [$0.0, $0.1] } }
+            lhs.entries.map { [$0.0] + $0.1.flatMap { [$0.0, $0.1] } }
+                == rhs.entries.map { [$0.0] + $0.1.flatMap { [$0.0, $0.1] } }
         }
     }
 
@@ -145,7 +151,9 @@ extension Registry {
 
     /// Saves `statements` as the policy with a new RevisionId (returned), or deletes the policy when none is left.
     @discardableResult
-    static func save<Policy: StoredPolicy>(_ statements: [PolicyStatement], as policy: Policy, _ db: Database) throws -> String {
+    static func save<Policy: StoredPolicy>(
+        _ statements: [PolicyStatement], as policy: Policy, _ db: Database
+    ) throws -> String {
         guard !statements.isEmpty else {
             try policy.delete(db)
             return ""
@@ -158,7 +166,9 @@ extension Registry {
     }
 
     /// `statements` without the one named `statementId`, and that one.
-    static func removing(_ statementId: String, from statements: String) throws(RelctlError) -> ([PolicyStatement], PolicyStatement) {
+    static func removing(
+        _ statementId: String, from statements: String
+    ) throws(RelctlError) -> ([PolicyStatement], PolicyStatement) {
         var remaining = Self.statements(statements)
         guard let index = remaining.firstIndex(where: { $0.Sid == statementId }) else {
             throw RelctlError(.resourceNotFound, "Statement \(statementId) is not found in resource policy.")
@@ -171,11 +181,17 @@ extension Registry {
     static let resourceDoesNotExist = RelctlError(.resourceNotFound, "The resource you requested does not exist.")
 
     static func duplicateStatement(_ id: String) -> RelctlError {
-        RelctlError(.resourceConflict, "The statement id (\(id)) provided already exists. Please provide a new statement id, or remove the existing statement.")
+        RelctlError(
+            .resourceConflict,
+            "The statement id (\(id)) provided already exists. Please provide a new statement id, or remove the existing statement."
+        )
     }
 
     static func policyRevisionMismatch(_ api: String) -> RelctlError {
-        RelctlError(.preconditionFailed, "The Revision Id provided does not match the latest Revision Id. Call the \(api) API to retrieve the latest Revision Id")
+        RelctlError(
+            .preconditionFailed,
+            "The Revision Id provided does not match the latest Revision Id. Call the \(api) API to retrieve the latest Revision Id"
+        )
     }
 
     /// The principal as AWS writes it in a statement: a service, an account's root, an ARN, or anyone.
@@ -211,13 +227,20 @@ extension Registry {
     }
 
     /// AddPermission: a statement on the function, a version or an alias. Returns the statement's JSON.
-    public func addPermission(_ function: FunctionReference, _ grant: PermissionGrant, expectedRevisionId: String? = nil) throws(RelctlError) -> String {
+    public func addPermission(
+        _ function: FunctionReference, _ grant: PermissionGrant, expectedRevisionId: String? = nil
+    ) throws(RelctlError) -> String {
         try write { db, _ in
             let (qualifier, resource) = try policyTarget(db, function)
-            let record = try FunctionPolicyRecord.fetchOne(db, key: ["function_name": function.name, "qualifier": qualifier])
-            if let expectedRevisionId, expectedRevisionId != record?.revisionId { throw Self.policyRevisionMismatch("GetPolicy") }
+            let record = try FunctionPolicyRecord.fetchOne(
+                db, key: ["function_name": function.name, "qualifier": qualifier])
+            if let expectedRevisionId, expectedRevisionId != record?.revisionId {
+                throw Self.policyRevisionMismatch("GetPolicy")
+            }
             var statements = record.map { Self.statements($0.statements) } ?? []
-            if statements.contains(where: { $0.Sid == grant.statementId }) { throw Self.duplicateStatement(grant.statementId) }
+            if statements.contains(where: { $0.Sid == grant.statementId }) {
+                throw Self.duplicateStatement(grant.statementId)
+            }
             var equals: [(String, String)] = []
             if let account = grant.sourceAccount { equals.append(("AWS:SourceAccount", account)) }
             if let organization = grant.principalOrgID { equals.append(("aws:PrincipalOrgID", organization)) }
@@ -227,10 +250,15 @@ extension Registry {
             if !equals.isEmpty { condition.append(("StringEquals", equals)) }
             if let source = grant.sourceArn { condition.append(("ArnLike", [("AWS:SourceArn", source)])) }
             let statement = PolicyStatement(
-                Sid: grant.statementId, Principal: Self.principal(grant.principal), Action: grant.action, Resource: resource,
+                Sid: grant.statementId, Principal: Self.principal(grant.principal), Action: grant.action,
+                Resource: resource,
                 Condition: condition.isEmpty ? nil : .init(entries: condition))
             statements.append(statement)
-            try Self.save(statements, as: record ?? FunctionPolicyRecord(functionName: function.name, qualifier: qualifier, statements: "", revisionId: ""), db)
+            try Self.save(
+                statements,
+                as: record
+                    ?? FunctionPolicyRecord(
+                        functionName: function.name, qualifier: qualifier, statements: "", revisionId: ""), db)
             try audit(db, "AddPermission", function: function.name, resource: resource, after: statement)
             return Self.json(statement)
         }
@@ -239,9 +267,14 @@ extension Registry {
     /// GetPolicy: the policy document's JSON and its RevisionId.
     public func getPolicy(_ function: FunctionReference) throws(RelctlError) -> (policy: String, revisionId: String) {
         try read { db in
-            if function.qualifier == .latest { _ = try requireFunction(db, function.name); throw Self.resourceDoesNotExist }
+            if function.qualifier == .latest {
+                _ = try requireFunction(db, function.name); throw Self.resourceDoesNotExist
+            }
             let (qualifier, _) = try policyTarget(db, function)
-            guard let record = try FunctionPolicyRecord.fetchOne(db, key: ["function_name": function.name, "qualifier": qualifier]) else {
+            guard
+                let record = try FunctionPolicyRecord.fetchOne(
+                    db, key: ["function_name": function.name, "qualifier": qualifier])
+            else {
                 throw Self.resourceDoesNotExist
             }
             return (Self.json(PolicyDocument(Statement: Self.statements(record.statements))), record.revisionId)
@@ -249,14 +282,21 @@ extension Registry {
     }
 
     /// RemovePermission. The policy goes when its last statement does.
-    public func removePermission(_ function: FunctionReference, statementId: String, expectedRevisionId: String? = nil) throws(RelctlError) {
+    public func removePermission(
+        _ function: FunctionReference, statementId: String, expectedRevisionId: String? = nil
+    ) throws(RelctlError) {
         try write { db, _ in
             if function.qualifier == .latest { _ = try requireFunction(db, function.name); throw Self.noPolicy }
             let (qualifier, resource) = try policyTarget(db, function)
-            guard let record = try FunctionPolicyRecord.fetchOne(db, key: ["function_name": function.name, "qualifier": qualifier]) else {
+            guard
+                let record = try FunctionPolicyRecord.fetchOne(
+                    db, key: ["function_name": function.name, "qualifier": qualifier])
+            else {
                 throw Self.noPolicy
             }
-            if let expectedRevisionId, expectedRevisionId != record.revisionId { throw Self.policyRevisionMismatch("GetPolicy") }
+            if let expectedRevisionId, expectedRevisionId != record.revisionId {
+                throw Self.policyRevisionMismatch("GetPolicy")
+            }
             let (remaining, removed) = try Self.removing(statementId, from: record.statements)
             try Self.save(remaining, as: record, db)
             try audit(db, "RemovePermission", function: function.name, resource: resource, before: removed)
@@ -266,20 +306,25 @@ extension Registry {
     // MARK: - Layer version policies
 
     func requireLiveLayerVersion(_ db: Database, _ name: String, _ version: Int) throws {
-        guard let record = try LayerVersionRecord.fetchOne(db, key: ["layer_name": name, "version": version]), !record.deleted else {
+        guard let record = try LayerVersionRecord.fetchOne(db, key: ["layer_name": name, "version": version]),
+            !record.deleted
+        else {
             throw Self.resourceDoesNotExist
         }
     }
 
     /// AddLayerVersionPermission. Returns the statement's JSON and the policy's new RevisionId.
     public func addLayerVersionPermission(
-        layer name: String, version: Int, statementId: String, action: String, principal: String, organizationId: String?,
+        layer name: String, version: Int, statementId: String, action: String, principal: String,
+        organizationId: String?,
         expectedRevisionId: String? = nil
     ) throws(RelctlError) -> (statement: String, revisionId: String) {
         try write { db, _ in
             try requireLiveLayerVersion(db, name, version)
             let record = try LayerVersionPolicyRecord.fetchOne(db, key: ["layer_name": name, "layer_version": version])
-            if let expectedRevisionId, expectedRevisionId != record?.revisionId { throw Self.policyRevisionMismatch("GetLayerPolicy") }
+            if let expectedRevisionId, expectedRevisionId != record?.revisionId {
+                throw Self.policyRevisionMismatch("GetLayerPolicy")
+            }
             var statements = record.map { Self.statements($0.statements) } ?? []
             if statements.contains(where: { $0.Sid == statementId }) { throw Self.duplicateStatement(statementId) }
             let resource = arn.layerVersionArn(name, version: version)
@@ -287,32 +332,50 @@ extension Registry {
                 Sid: statementId, Principal: Self.principal(principal), Action: action, Resource: resource,
                 Condition: organizationId.map { .init(entries: [("StringEquals", [("aws:PrincipalOrgID", $0)])]) })
             statements.append(statement)
-            let revision = try Self.save(statements, as: record ?? LayerVersionPolicyRecord(layerName: name, layerVersion: version, statements: "", revisionId: ""), db)
+            let revision = try Self.save(
+                statements,
+                as: record
+                    ?? LayerVersionPolicyRecord(layerName: name, layerVersion: version, statements: "", revisionId: ""),
+                db)
             try audit(db, "AddLayerVersionPermission", function: nil, resource: resource, after: statement)
             return (Self.json(statement), revision)
         }
     }
 
-    public func getLayerVersionPolicy(layer name: String, version: Int) throws(RelctlError) -> (policy: String, revisionId: String) {
+    public func getLayerVersionPolicy(
+        layer name: String, version: Int
+    ) throws(RelctlError) -> (policy: String, revisionId: String) {
         try read { db in
             try requireLiveLayerVersion(db, name, version)
-            guard let record = try LayerVersionPolicyRecord.fetchOne(db, key: ["layer_name": name, "layer_version": version]) else {
+            guard
+                let record = try LayerVersionPolicyRecord.fetchOne(
+                    db, key: ["layer_name": name, "layer_version": version])
+            else {
                 throw Self.noPolicy
             }
             return (Self.json(PolicyDocument(Statement: Self.statements(record.statements))), record.revisionId)
         }
     }
 
-    public func removeLayerVersionPermission(layer name: String, version: Int, statementId: String, expectedRevisionId: String? = nil) throws(RelctlError) {
+    public func removeLayerVersionPermission(
+        layer name: String, version: Int, statementId: String, expectedRevisionId: String? = nil
+    ) throws(RelctlError) {
         try write { db, _ in
             try requireLiveLayerVersion(db, name, version)
-            guard let record = try LayerVersionPolicyRecord.fetchOne(db, key: ["layer_name": name, "layer_version": version]) else {
+            guard
+                let record = try LayerVersionPolicyRecord.fetchOne(
+                    db, key: ["layer_name": name, "layer_version": version])
+            else {
                 throw Self.noPolicy
             }
-            if let expectedRevisionId, expectedRevisionId != record.revisionId { throw Self.policyRevisionMismatch("GetLayerPolicy") }
+            if let expectedRevisionId, expectedRevisionId != record.revisionId {
+                throw Self.policyRevisionMismatch("GetLayerPolicy")
+            }
             let (remaining, removed) = try Self.removing(statementId, from: record.statements)
             try Self.save(remaining, as: record, db)
-            try audit(db, "RemoveLayerVersionPermission", function: nil, resource: arn.layerVersionArn(name, version: version), before: removed)
+            try audit(
+                db, "RemoveLayerVersionPermission", function: nil,
+                resource: arn.layerVersionArn(name, version: version), before: removed)
         }
     }
 }

@@ -22,7 +22,9 @@ public struct ProvisionedConcurrencyConfig: Sendable, Equatable {
 
 extension Registry {
     /// The qualifier of a provisioned-concurrency call: a published version or an alias that exists.
-    func provisionedTarget(_ db: Database, _ function: String, _ qualifier: Qualifier, latestMessage: String) throws -> String {
+    func provisionedTarget(
+        _ db: Database, _ function: String, _ qualifier: Qualifier, latestMessage: String
+    ) throws -> String {
         _ = try requireFunction(db, function)
         switch qualifier {
         case .latest:
@@ -34,70 +36,106 @@ extension Registry {
             return String(number)
         case .alias(let name):
             guard try AliasRecord.fetchOne(db, key: ["function_name": function, "name": name]) != nil else {
-                throw RelctlError(.resourceNotFound, "Cannot find alias arn: \(arn.functionArn(function, qualifier: name))")
+                throw RelctlError(
+                    .resourceNotFound, "Cannot find alias arn: \(arn.functionArn(function, qualifier: name))")
             }
             return name
         }
     }
 
-    static let latestHasNoProvisionedConcurrency = "The function resource provided must be an alias or a published version."
+    static let latestHasNoProvisionedConcurrency =
+        "The function resource provided must be an alias or a published version."
 
     /// PutProvisionedConcurrencyConfig.
-    public func putProvisionedConcurrency(_ function: String, qualifier: Qualifier, executions: Int) throws(RelctlError) -> ProvisionedConcurrencyConfig {
+    public func putProvisionedConcurrency(
+        _ function: String, qualifier: Qualifier, executions: Int
+    ) throws(RelctlError) -> ProvisionedConcurrencyConfig {
         guard executions >= 1 else {
-            throw .validation(value: String(executions), field: "provisionedConcurrentExecutions", constraint: "Member must have value greater than or equal to 1")
+            throw .validation(
+                value: String(executions), field: "provisionedConcurrentExecutions",
+                constraint: "Member must have value greater than or equal to 1")
         }
         return try write { db, _ in
-            let key = try provisionedTarget(db, function, qualifier,
-                                            latestMessage: "Provisioned Concurrency Configs cannot be applied to unpublished function versions.")
+            let key = try provisionedTarget(
+                db, function, qualifier,
+                latestMessage: "Provisioned Concurrency Configs cannot be applied to unpublished function versions.")
             // An alias and the version it points to cannot both carry a setting (AWS's conflict).
-            if case .alias(let name) = qualifier, let alias = try AliasRecord.fetchOne(db, key: ["function_name": function, "name": name]),
-               try ProvisionedConcurrencyRecord.fetchOne(db, key: ["function_name": function, "qualifier": String(alias.functionVersion)]) != nil {
-                throw RelctlError(.resourceConflict, "Alias can't be used for Provisioned Concurrency configuration on an already Provisioned version")
+            if case .alias(let name) = qualifier,
+                let alias = try AliasRecord.fetchOne(db, key: ["function_name": function, "name": name]),
+                try ProvisionedConcurrencyRecord.fetchOne(
+                    db, key: ["function_name": function, "qualifier": String(alias.functionVersion)]) != nil
+            {
+                throw RelctlError(
+                    .resourceConflict,
+                    "Alias can't be used for Provisioned Concurrency configuration on an already Provisioned version")
             }
             // Provisioned concurrency counts against the function's reserved concurrency: every
             // setting of the function together, this one at its new value, must fit in it.
             let reserved = try FunctionRecord.fetchOne(db, key: function)?.reservedConcurrency
-            let others = try Int.fetchOne(db, sql: "SELECT COALESCE(SUM(requested), 0) FROM provisioned_concurrency WHERE function_name = ? AND qualifier <> ?",
-                                          arguments: [function, key]) ?? 0
+            let others =
+                try Int.fetchOne(
+                    db,
+                    sql:
+                        "SELECT COALESCE(SUM(requested), 0) FROM provisioned_concurrency WHERE function_name = ? AND qualifier <> ?",
+                    arguments: [function, key]) ?? 0
             if let reserved, others + executions > reserved {
-                throw RelctlError(.invalidParameterValue,
-                                  "Requested Provisioned Concurrency should not be greater than the reservedConcurrentExecution for function")
+                throw RelctlError(
+                    .invalidParameterValue,
+                    "Requested Provisioned Concurrency should not be greater than the reservedConcurrentExecution for function"
+                )
             }
-            let record = ProvisionedConcurrencyRecord(functionName: function, qualifier: key, requested: executions, lastModified: now)
+            let record = ProvisionedConcurrencyRecord(
+                functionName: function, qualifier: key, requested: executions, lastModified: now)
             try record.save(db)
-            let config = ProvisionedConcurrencyConfig(functionArn: arn.functionArn(function, qualifier: key), requested: executions,
-                                                      lastModified: record.lastModified)
-            try audit(db, "PutProvisionedConcurrencyConfig", function: function, resource: config.functionArn, after: ["requested": executions])
+            let config = ProvisionedConcurrencyConfig(
+                functionArn: arn.functionArn(function, qualifier: key), requested: executions,
+                lastModified: record.lastModified)
+            try audit(
+                db, "PutProvisionedConcurrencyConfig", function: function, resource: config.functionArn,
+                after: ["requested": executions])
             return config
         }
     }
 
     /// GetProvisionedConcurrencyConfig.
-    public func provisionedConcurrency(_ function: String, qualifier: Qualifier) throws(RelctlError) -> ProvisionedConcurrencyConfig {
+    public func provisionedConcurrency(
+        _ function: String, qualifier: Qualifier
+    ) throws(RelctlError) -> ProvisionedConcurrencyConfig {
         try read { db in
-            let key = try provisionedTarget(db, function, qualifier, latestMessage: Self.latestHasNoProvisionedConcurrency)
-            guard let record = try ProvisionedConcurrencyRecord.fetchOne(db, key: ["function_name": function, "qualifier": key]) else {
-                throw RelctlError(.provisionedConcurrencyConfigNotFound, "No Provisioned Concurrency Config found for this function")
+            let key = try provisionedTarget(
+                db, function, qualifier, latestMessage: Self.latestHasNoProvisionedConcurrency)
+            guard
+                let record = try ProvisionedConcurrencyRecord.fetchOne(
+                    db, key: ["function_name": function, "qualifier": key])
+            else {
+                throw RelctlError(
+                    .provisionedConcurrencyConfigNotFound, "No Provisioned Concurrency Config found for this function")
             }
-            return ProvisionedConcurrencyConfig(functionArn: arn.functionArn(function, qualifier: key), requested: record.requested,
-                                                lastModified: record.lastModified)
+            return ProvisionedConcurrencyConfig(
+                functionArn: arn.functionArn(function, qualifier: key), requested: record.requested,
+                lastModified: record.lastModified)
         }
     }
 
     /// ListProvisionedConcurrencyConfigs: one page of the function's settings, by qualifier; the
     /// marker is the last qualifier of the previous page.
-    public func provisionedConcurrencies(_ function: String, marker: String? = nil, maxItems: Int? = nil) throws(RelctlError) -> Page<ProvisionedConcurrencyConfig> {
+    public func provisionedConcurrencies(
+        _ function: String, marker: String? = nil, maxItems: Int? = nil
+    ) throws(RelctlError) -> Page<ProvisionedConcurrencyConfig> {
         let limit = try pageSize(maxItems, max: 50)
         return try read { db in
             _ = try requireFunction(db, function)
-            let records = try ProvisionedConcurrencyRecord.filter(Column("function_name") == function && Column("qualifier") > (marker ?? ""))
-                .order(Column("qualifier")).limit(limit + 1).fetchAll(db)
+            let records = try ProvisionedConcurrencyRecord.filter(
+                Column("function_name") == function && Column("qualifier") > (marker ?? "")
+            )
+            .order(Column("qualifier")).limit(limit + 1).fetchAll(db)
             let page = records.prefix(limit)
-            return Page(items: page.map {
-                ProvisionedConcurrencyConfig(functionArn: arn.functionArn(function, qualifier: $0.qualifier), requested: $0.requested,
-                                             lastModified: $0.lastModified)
-            }, nextMarker: records.count > limit ? page.last?.qualifier : nil)
+            return Page(
+                items: page.map {
+                    ProvisionedConcurrencyConfig(
+                        functionArn: arn.functionArn(function, qualifier: $0.qualifier), requested: $0.requested,
+                        lastModified: $0.lastModified)
+                }, nextMarker: records.count > limit ? page.last?.qualifier : nil)
         }
     }
 
@@ -105,13 +143,18 @@ extension Registry {
     public func provisionedConcurrencyTargets() async throws(RelctlError) -> [ProvisionedConcurrencyTarget] {
         do {
             return try await pool.read { db in
-                try ProvisionedConcurrencyRecord.order(Column("function_name"), Column("qualifier")).fetchAll(db).compactMap { record in
-                    let qualifier = try Qualifier(parsing: record.qualifier)
-                    // A setting whose qualifier no longer resolves keeps nothing warm (its row goes with it).
-                    guard let target = try? self.invocationTarget(db, FunctionReference(name: record.functionName, qualifier: qualifier)) else { return nil }
-                    return ProvisionedConcurrencyTarget(functionName: record.functionName, qualifier: record.qualifier,
-                                                        requested: record.requested, target: target)
-                }
+                try ProvisionedConcurrencyRecord.order(Column("function_name"), Column("qualifier")).fetchAll(db)
+                    .compactMap { record in
+                        let qualifier = try Qualifier(parsing: record.qualifier)
+                        // A setting whose qualifier no longer resolves keeps nothing warm (its row goes with it).
+                        guard
+                            let target = try? self.invocationTarget(
+                                db, FunctionReference(name: record.functionName, qualifier: qualifier))
+                        else { return nil }
+                        return ProvisionedConcurrencyTarget(
+                            functionName: record.functionName, qualifier: record.qualifier,
+                            requested: record.requested, target: target)
+                    }
             }
         } catch {
             throw Registry.map(error)
@@ -121,9 +164,12 @@ extension Registry {
     /// DeleteProvisionedConcurrencyConfig (idempotent, as on AWS).
     public func deleteProvisionedConcurrency(_ function: String, qualifier: Qualifier) throws(RelctlError) {
         try write { db, _ in
-            let key = try provisionedTarget(db, function, qualifier, latestMessage: Self.latestHasNoProvisionedConcurrency)
+            let key = try provisionedTarget(
+                db, function, qualifier, latestMessage: Self.latestHasNoProvisionedConcurrency)
             if try ProvisionedConcurrencyRecord.deleteOne(db, key: ["function_name": function, "qualifier": key]) {
-                try audit(db, "DeleteProvisionedConcurrencyConfig", function: function, resource: arn.functionArn(function, qualifier: key))
+                try audit(
+                    db, "DeleteProvisionedConcurrencyConfig", function: function,
+                    resource: arn.functionArn(function, qualifier: key))
             }
         }
     }

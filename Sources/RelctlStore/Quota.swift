@@ -37,21 +37,24 @@ extension Registry {
         let functionCount = try FunctionRecord.fetchCount(db)
         let reserved = try Int.fetchOne(db, sql: "SELECT COALESCE(SUM(reserved_concurrency), 0) FROM functions") ?? 0
         return AccountSettings(
-            AccountLimit: .init(TotalCodeSize: try limit(db), UnreservedConcurrentExecutions: Limits.concurrentExecutions - reserved),
+            AccountLimit: .init(
+                TotalCodeSize: try limit(db), UnreservedConcurrentExecutions: Limits.concurrentExecutions - reserved),
             AccountUsage: .init(TotalCodeSize: usage.totalCodeSize, FunctionCount: functionCount))
     }
 
     public func quotaReport(top: Int = 10) throws(RelctlError) -> QuotaReport {
         try read { db in
             let settings = try accountSettings(db)
-            let rows = try Row.fetchAll(db, sql: """
-                SELECT name, kind, size, versions FROM (
-                    SELECT function_name AS name, 'Function' AS kind, SUM(code_size) AS size, COUNT(*) - 1 AS versions
-                    FROM versions GROUP BY function_name
-                    UNION ALL
-                    SELECT layer_name, 'Layer', SUM(code_size), COUNT(*) FROM layer_versions GROUP BY layer_name
-                ) ORDER BY size DESC, name LIMIT ?
-                """, arguments: [top])
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT name, kind, size, versions FROM (
+                        SELECT function_name AS name, 'Function' AS kind, SUM(code_size) AS size, COUNT(*) - 1 AS versions
+                        FROM versions GROUP BY function_name
+                        UNION ALL
+                        SELECT layer_name, 'Layer', SUM(code_size), COUNT(*) FROM layer_versions GROUP BY layer_name
+                    ) ORDER BY size DESC, name LIMIT ?
+                    """, arguments: [top])
             let consumers = rows.map {
                 QuotaReport.Consumer(Name: $0["name"], Kind: $0["kind"], CodeSize: $0["size"], Versions: $0["versions"])
             }
@@ -65,12 +68,18 @@ extension Registry {
 
     /// Sets the code-storage limit. Lowering it below current usage is allowed; new code is then refused.
     public func setQuota(_ bytes: Int64) throws(RelctlError) {
-        guard bytes > 0 else { throw RelctlError(.invalidParameterValue, "The code storage limit must be more than 0 bytes.") }
+        guard bytes > 0 else {
+            throw RelctlError(.invalidParameterValue, "The code storage limit must be more than 0 bytes.")
+        }
         try write { db, _ in
             let before = try limit(db)
-            try db.execute(sql: "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                           arguments: [Registry.quotaLimitKey, String(bytes)])
-            try audit(db, "SetQuota", function: nil, resource: "quota", before: ["TotalCodeSize": before], after: ["TotalCodeSize": bytes])
+            try db.execute(
+                sql:
+                    "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                arguments: [Registry.quotaLimitKey, String(bytes)])
+            try audit(
+                db, "SetQuota", function: nil, resource: "quota", before: ["TotalCodeSize": before],
+                after: ["TotalCodeSize": bytes])
         }
     }
 }

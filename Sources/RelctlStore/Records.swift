@@ -16,7 +16,9 @@ extension SnakeCaseRecord {
 // touch most decode and encode column by column (`init(row:)`, `encode(to:)`) instead of through
 // Codable's keyed containers. Both were most of an alias update's CPU time.
 extension Database {
-    func fetchOne<Record: FetchableRecord>(_ type: Record.Type, cached sql: String, _ arguments: StatementArguments) throws -> Record? {
+    func fetchOne<Record: FetchableRecord>(
+        _ type: Record.Type, cached sql: String, _ arguments: StatementArguments
+    ) throws -> Record? {
         try Record.fetchOne(cachedStatement(sql: sql), arguments: arguments)
     }
 

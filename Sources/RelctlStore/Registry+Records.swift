@@ -22,10 +22,13 @@ extension Registry: RegistryRecords {
 
     public func aliasMoves(function: String, alias: String, limit: Int) async throws(RelctlError) -> [AliasMove] {
         try read { db in
-            try AliasMoveRecord.fetchAll(db, sql: """
-                SELECT * FROM alias_moves WHERE function_name = ? AND alias_name = ? ORDER BY id DESC LIMIT ?
-                """, arguments: [function, alias, limit])
-                .map { AliasMove(id: $0.id ?? 0, at: $0.at, actor: $0.actor, cause: $0.cause, from: $0.from, to: $0.to) }
+            try AliasMoveRecord.fetchAll(
+                db,
+                sql: """
+                    SELECT * FROM alias_moves WHERE function_name = ? AND alias_name = ? ORDER BY id DESC LIMIT ?
+                    """, arguments: [function, alias, limit]
+            )
+            .map { AliasMove(id: $0.id ?? 0, at: $0.at, actor: $0.actor, cause: $0.cause, from: $0.from, to: $0.to) }
         }
     }
 }

@@ -27,7 +27,8 @@ public final class Registry: Sendable {
     /// Opens (creating and migrating if needed) the registry in `dataDirectory`.
     public init(
         dataDirectory: URL, actor: String = Registry.defaultActor(),
-        clock: @escaping @Sendable () -> Date = { Date() }, accountOverride: String? = nil, remoteCode: (any CodeObjectStore)? = nil
+        clock: @escaping @Sendable () -> Date = { Date() }, accountOverride: String? = nil,
+        remoteCode: (any CodeObjectStore)? = nil
     ) throws(RelctlError) {
         self.dataDirectory = dataDirectory
         self.blobs = BlobStore(root: dataDirectory.appendingPathComponent("blobs/sha256", isDirectory: true))
@@ -44,7 +45,8 @@ public final class Registry: Sendable {
             try db.execute(sql: "PRAGMA synchronous = FULL")
         }
         do {
-            pool = try DatabasePool(path: dataDirectory.appendingPathComponent("registry.sqlite").path, configuration: configuration)
+            pool = try DatabasePool(
+                path: dataDirectory.appendingPathComponent("registry.sqlite").path, configuration: configuration)
             try Registry.migrator.migrate(pool)
             let stored = try pool.read { db in
                 try String.fetchOne(db, sql: "SELECT value FROM settings WHERE key = 'account-id'")
@@ -52,7 +54,9 @@ public final class Registry: Sendable {
             let regionSetting = try pool.read { db in
                 try String.fetchOne(db, sql: "SELECT value FROM settings WHERE key = 'region'")
             }
-            let environmentAccount = ProcessInfo.processInfo.environment["RELCTL_ACCOUNT_ID"].flatMap { $0.isEmpty ? nil : $0 }
+            let environmentAccount = ProcessInfo.processInfo.environment["RELCTL_ACCOUNT_ID"].flatMap {
+                $0.isEmpty ? nil : $0
+            }
             arn = ArnContext(
                 region: regionSetting ?? ArnContext.defaultRegion,
                 account: accountOverride ?? environmentAccount ?? stored ?? ArnContext.defaultAccount)
@@ -66,7 +70,9 @@ public final class Registry: Sendable {
     /// The same registry (same database, same files) answering in another region or recording
     /// another actor: the server makes one per request from the SigV4 scope and the access key.
     public func scoped(region: String? = nil, actor: String? = nil) -> Registry {
-        Registry(sharing: self, arn: ArnContext(region: region ?? arn.region, account: arn.account), actor: actor ?? self.actor)
+        Registry(
+            sharing: self, arn: ArnContext(region: region ?? arn.region, account: arn.account),
+            actor: actor ?? self.actor)
     }
 
     private init(sharing other: Registry, arn: ArnContext, actor: String) {
@@ -87,24 +93,33 @@ public final class Registry: Sendable {
         switch key {
         case Registry.sandboxKey:
             guard ["auto", "on", "off"].contains(value) else {
-                throw RelctlError(.invalidParameterValue, "sandbox is auto (bubblewrap when it works here), on (bubblewrap, or refuse to run functions) or off, not '\(value)'.")
+                throw RelctlError(
+                    .invalidParameterValue,
+                    "sandbox is auto (bubblewrap when it works here), on (bubblewrap, or refuse to run functions) or off, not '\(value)'."
+                )
             }
         case "account-id":
             guard value.count == 12, value.allSatisfy(\.isASCIIDigit) else {
                 throw RelctlError(.invalidParameterValue, "account-id is 12 digits, e.g. 123456789012.")
             }
         case "region":
-            guard !value.isEmpty, value.allSatisfy({ $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "-") }) else {
-                throw RelctlError(.invalidParameterValue, "region is lowercase letters, digits and '-', e.g. us-east-1.")
+            guard !value.isEmpty, value.allSatisfy({ $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "-") })
+            else {
+                throw RelctlError(
+                    .invalidParameterValue, "region is lowercase letters, digits and '-', e.g. us-east-1.")
             }
         default:
             throw RelctlError(.invalidParameterValue, "Unknown setting '\(key)': account-id, region or sandbox.")
         }
         try write { db, _ in
             let before = try String.fetchOne(db, sql: "SELECT value FROM settings WHERE key = ?", arguments: [key])
-            try db.execute(sql: "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                           arguments: [key, value])
-            try audit(db, "SetSetting", function: nil, resource: "setting:\(key)", before: before.map { [key: $0] }, after: [key: value])
+            try db.execute(
+                sql:
+                    "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                arguments: [key, value])
+            try audit(
+                db, "SetSetting", function: nil, resource: "setting:\(key)", before: before.map { [key: $0] },
+                after: [key: value])
         }
     }
 
@@ -168,7 +183,9 @@ public final class Registry: Sendable {
     /// already, so the object's LastModified is fresh and gc's age guard covers this write until
     /// its row commits. (Deleting a released object at once could race a publisher of the same
     /// bytes whose upload landed just before; gc's age guard cannot.)
-    func write<T>(staging package: InspectedPackage?, _ body: (Database, inout WriteEffects, StagedBlob?) throws -> T) throws(RelctlError) -> T {
+    func write<T>(
+        staging package: InspectedPackage?, _ body: (Database, inout WriteEffects, StagedBlob?) throws -> T
+    ) throws(RelctlError) -> T {
         let staged = try package.map { p throws(RelctlError) in try blobs.stage(p) }
         if let staged, let remoteCode {
             do {
@@ -204,7 +221,8 @@ public final class Registry: Sendable {
         if let error = error as? RelctlError { return error }
         if let error = error as? DatabaseError {
             if error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED {
-                return RelctlError(.tooManyRequests, "The registry is busy (another relctl holds the write lock); try again.")
+                return RelctlError(
+                    .tooManyRequests, "The registry is busy (another relctl holds the write lock); try again.")
             }
             return RelctlError(.service, "Registry database error: \(error.message ?? error.description)")
         }

@@ -65,7 +65,8 @@ extension DerivableRequest<ReleaseRecord> {
 
 extension SQLiteTransaction {
     func activeReleases() throws -> [ReleaseGroup] {
-        try ReleaseRecord.all().active().order(ReleaseRecord.Columns.createTime, ReleaseRecord.Columns.id).fetchAll(db).map { try $0.decoded() }
+        try ReleaseRecord.all().active().order(ReleaseRecord.Columns.createTime, ReleaseRecord.Columns.id).fetchAll(db)
+            .map { try $0.decoded() }
     }
 
     func release(id: String) throws -> ReleaseGroup? {
@@ -77,10 +78,12 @@ extension SQLiteTransaction {
     }
 
     func activeRelease(function: String, alias: String) throws -> ReleaseGroup? {
-        try ReleaseRecord.fetchOne(db, sql: """
-            SELECT releases.* FROM release_members JOIN releases ON releases.id = release_members.release_id
-            WHERE release_members.function_name = ? AND release_members.alias_name = ? AND release_members.active = 1
-            """, arguments: [function, alias])?.decoded()
+        try ReleaseRecord.fetchOne(
+            db,
+            sql: """
+                SELECT releases.* FROM release_members JOIN releases ON releases.id = release_members.release_id
+                WHERE release_members.function_name = ? AND release_members.alias_name = ? AND release_members.active = 1
+                """, arguments: [function, alias])?.decoded()
     }
 
     func insertRelease(_ release: ReleaseGroup) throws {
@@ -95,16 +98,26 @@ extension SQLiteTransaction {
 
     func appendReleaseEvents(_ events: [DeploymentEvent], to release: ReleaseGroup) throws {
         for event in events {
-            try db.execute(sql: "INSERT INTO release_events (release_id, at, kind, message, details) VALUES (?, ?, ?, ?, ?)",
-                           arguments: [release.id, event.at, event.kind, event.message,
-                                       String(decoding: try JSONEncoder.sorted.encode(event.details), as: UTF8.self)])
+            try db.execute(
+                sql: "INSERT INTO release_events (release_id, at, kind, message, details) VALUES (?, ?, ?, ?, ?)",
+                arguments: [
+                    release.id, event.at, event.kind, event.message,
+                    String(decoding: try JSONEncoder.sorted.encode(event.details), as: UTF8.self),
+                ])
             // One event per member, so a reader or webhook following one function sees its releases.
             for type in ReleaseEvent.types(of: event) {
                 for member in release.members {
-                    let context = ["release": release.name, "currentVersion": String(member.currentVersion), "targetVersion": String(member.targetVersion)]
-                    try EventRecord(ReleaseEvent(
-                        time: event.at, type: type, actor: event.details["actor"] ?? actor, function: member.functionName, alias: member.alias,
-                        deploymentId: release.id, message: event.message, details: context.merging(event.details) { _, detail in detail })).insert(db)
+                    let context = [
+                        "release": release.name, "currentVersion": String(member.currentVersion),
+                        "targetVersion": String(member.targetVersion),
+                    ]
+                    try EventRecord(
+                        ReleaseEvent(
+                            time: event.at, type: type, actor: event.details["actor"] ?? actor,
+                            function: member.functionName, alias: member.alias,
+                            deploymentId: release.id, message: event.message,
+                            details: context.merging(event.details) { _, detail in detail })
+                    ).insert(db)
                 }
             }
         }
@@ -125,21 +138,30 @@ extension Registry {
     /// Releases, newest first.
     public func listReleases(status: DeploymentStatus? = nil, limit: Int = 100) throws(RelctlError) -> [ReleaseGroup] {
         try read { db in
-            try ReleaseRecord.fetchAll(db, sql: """
-                SELECT * FROM releases WHERE (?1 IS NULL OR status = ?1) ORDER BY create_time DESC, id LIMIT ?2
-                """, arguments: [status?.rawValue, limit]).map { try $0.decoded() }
+            try ReleaseRecord.fetchAll(
+                db,
+                sql: """
+                    SELECT * FROM releases WHERE (?1 IS NULL OR status = ?1) ORDER BY create_time DESC, id LIMIT ?2
+                    """, arguments: [status?.rawValue, limit]
+            ).map { try $0.decoded() }
         }
     }
 
     /// The release's decision log, oldest first, after `afterId`.
     public func releaseEvents(id: String, after afterId: Int64 = 0) throws(RelctlError) -> [DeploymentEventEntry] {
         try read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT id, at, kind, message, details FROM release_events WHERE release_id = ? AND id > ? ORDER BY id
-                """, arguments: [id, afterId]).map {
-                DeploymentEventEntry(id: $0[0], event: DeploymentEvent(
-                    at: $0[1], kind: $0[2], message: $0[3],
-                    details: (try? JSONDecoder().decode([String: String].self, from: Data(($0[4] as String).utf8))) ?? [:]))
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT id, at, kind, message, details FROM release_events WHERE release_id = ? AND id > ? ORDER BY id
+                    """, arguments: [id, afterId]
+            ).map {
+                DeploymentEventEntry(
+                    id: $0[0],
+                    event: DeploymentEvent(
+                        at: $0[1], kind: $0[2], message: $0[3],
+                        details: (try? JSONDecoder().decode([String: String].self, from: Data(($0[4] as String).utf8)))
+                            ?? [:]))
             }
         }
     }
@@ -152,15 +174,21 @@ extension Registry {
     func requireRelease(_ db: Database, _ idOrName: String) throws -> ReleaseGroup {
         if let record = try ReleaseRecord.fetchOne(db, key: idOrName) { return try record.decoded() }
         if let release = try newestRelease(db, named: idOrName) { return release }
-        throw RelctlError(.resourceNotFound, "Release \(idOrName) does not exist (give a release id r-… or a release name; `relctl release list` shows them).")
+        throw RelctlError(
+            .resourceNotFound,
+            "Release \(idOrName) does not exist (give a release id r-… or a release name; `relctl release list` shows them)."
+        )
     }
 
     /// Versions that active releases reference, for deletion and cleanup guards.
     func versionsInReleases(_ db: Database) throws -> [String: [String]] {
         var result: [String: [String]] = [:]
-        for row in try Row.fetchAll(db, sql: """
-            SELECT release_id, function_name, current_version, target_version FROM release_members WHERE active = 1
-            """) {
+        for row in try Row.fetchAll(
+            db,
+            sql: """
+                SELECT release_id, function_name, current_version, target_version FROM release_members WHERE active = 1
+                """)
+        {
             let id: String = row[0]
             let function: String = row[1]
             result["\(function):\(row[2] as Int)", default: []].append("release \(id)")

@@ -36,8 +36,10 @@ struct S3ObjectRecord: SnakeCaseRecord {
     var lastModified: Double
 
     func decoded() -> S3Object {
-        S3Object(bucket: bucket, key: key, sha256: sha256, size: size, etag: etag, contentType: contentType,
-                 metadata: (try? JSONDecoder().decode([String: String].self, from: Data(metadata.utf8))) ?? [:], lastModified: lastModified)
+        S3Object(
+            bucket: bucket, key: key, sha256: sha256, size: size, etag: etag, contentType: contentType,
+            metadata: (try? JSONDecoder().decode([String: String].self, from: Data(metadata.utf8))) ?? [:],
+            lastModified: lastModified)
     }
 }
 
@@ -77,8 +79,10 @@ extension Registry {
 
     /// Stores an object's bytes durably, then its row (replacing an object of the same key); nil when
     /// the bucket does not exist.
-    public func putS3Object(bucket: String, key: String, data: Data, etag: String, contentType: String?,
-                            metadata: [String: String]) throws(RelctlError) -> S3Object? {
+    public func putS3Object(
+        bucket: String, key: String, data: Data, etag: String, contentType: String?,
+        metadata: [String: String]
+    ) throws(RelctlError) -> S3Object? {
         let sha256 = CodeHash.hex(of: data)
         let store = s3Blobs
         let final = store.url(for: sha256)
@@ -96,9 +100,11 @@ extension Registry {
                     throw RelctlError(.service, "Cannot move an object into \(final.path): \(FileSystem.errnoText())")
                 }
                 try FileSystem.syncDirectory(folder)
-                let record = S3ObjectRecord(bucket: bucket, key: key, sha256: sha256, size: Int64(data.count), etag: etag, contentType: contentType,
-                                            metadata: String(decoding: try JSONEncoder.sorted.encode(metadata), as: UTF8.self),
-                                            lastModified: clock().timeIntervalSince1970)
+                let record = S3ObjectRecord(
+                    bucket: bucket, key: key, sha256: sha256, size: Int64(data.count), etag: etag,
+                    contentType: contentType,
+                    metadata: String(decoding: try JSONEncoder.sorted.encode(metadata), as: UTF8.self),
+                    lastModified: clock().timeIntervalSince1970)
                 try record.save(db)
                 return record.decoded()
             }
@@ -118,12 +124,15 @@ extension Registry {
     /// An object's bytes.
     public func s3ObjectData(_ object: S3Object) throws(RelctlError) -> Data {
         do { return try Data(contentsOf: s3Blobs.url(for: object.sha256)) } catch {
-            throw RelctlError(.service, "Cannot read s3://\(object.bucket)/\(object.key): \(error.localizedDescription)")
+            throw RelctlError(
+                .service, "Cannot read s3://\(object.bucket)/\(object.key): \(error.localizedDescription)")
         }
     }
 
     /// A bucket's objects in key order: those under `prefix`, after `startAfter`, at most `limit`.
-    public func s3Objects(bucket: String, prefix: String, startAfter: String?, limit: Int) throws(RelctlError) -> [S3Object] {
+    public func s3Objects(
+        bucket: String, prefix: String, startAfter: String?, limit: Int
+    ) throws(RelctlError) -> [S3Object] {
         try read { db in
             var request = S3ObjectRecord.filter(Column("bucket") == bucket).order(Column("key"))
             if !prefix.isEmpty { request = request.filter(Column("key").like(Self.likePattern(prefix), escape: "\\")) }
@@ -151,6 +160,7 @@ extension Registry {
     }
 
     static func likePattern(_ prefix: String) -> String {
-        prefix.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_") + "%"
+        prefix.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
+            .replacingOccurrences(of: "_", with: "\\_") + "%"
     }
 }

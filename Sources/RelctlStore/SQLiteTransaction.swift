@@ -15,7 +15,10 @@ struct SQLiteTransaction: RolloutTransaction {
     func activeDeployments() throws -> [Deployment] { try registry.activeDeployments(db) }
 
     func deployment(id: String) throws -> Deployment? {
-        guard let state = try String.fetchOne(db.cachedStatement(sql: "SELECT state FROM deployments WHERE id = ?"), arguments: [id]) else {
+        guard
+            let state = try String.fetchOne(
+                db.cachedStatement(sql: "SELECT state FROM deployments WHERE id = ?"), arguments: [id])
+        else {
             return nil
         }
         return try registry.deploymentCache.decode(id: id, text: state)
@@ -39,10 +42,12 @@ struct SQLiteTransaction: RolloutTransaction {
     }
 
     func latestTargetVersion(function: String, alias: String?) throws -> Int? {
-        try Int.fetchOne(db, sql: """
-            SELECT target_version FROM deployments WHERE function_name = ?1 AND (?2 IS NULL OR alias_name = ?2)
-            ORDER BY status IN ('Created', 'InProgress', 'Paused') DESC, create_time DESC LIMIT 1
-            """, arguments: [function, alias])
+        try Int.fetchOne(
+            db,
+            sql: """
+                SELECT target_version FROM deployments WHERE function_name = ?1 AND (?2 IS NULL OR alias_name = ?2)
+                ORDER BY status IN ('Created', 'InProgress', 'Paused') DESC, create_time DESC LIMIT 1
+                """, arguments: [function, alias])
     }
 
     func functionExists(_ name: String) throws -> Bool { try FunctionRecord.exists(db, key: name) }
@@ -52,25 +57,30 @@ struct SQLiteTransaction: RolloutTransaction {
     }
 
     func aliasTarget(function: String, alias: String) throws -> AliasTarget? {
-        try db.fetchOne(AliasRecord.self, cached: "SELECT * FROM aliases WHERE function_name = ? AND name = ?", [function, alias])?.target
+        try db.fetchOne(
+            AliasRecord.self, cached: "SELECT * FROM aliases WHERE function_name = ? AND name = ?", [function, alias])?
+            .target
     }
 
     func requireAliasConfiguration(function: String, alias: String) throws -> AliasConfiguration {
         registry.aliasConfiguration(try registry.requireAlias(db, function, alias, missing: "Alias not found"))
     }
 
-    func moveAlias(function: String, alias: String, to target: AliasTarget, cause: String) throws -> AliasConfiguration {
+    func moveAlias(function: String, alias: String, to target: AliasTarget, cause: String) throws -> AliasConfiguration
+    {
         var record = try registry.requireAlias(db, function, alias, missing: "Alias not found")
         return try registry.move(db, &record, to: target, description: nil, cause: cause)
     }
 
     func previousPrimaryVersion(function: String, alias: String, current: Int) throws -> Int? {
-        try Int.fetchOne(db.cachedStatement(sql: """
-            SELECT from_version FROM alias_moves
-            WHERE function_name = ?1 AND alias_name = ?2 AND from_version IS NOT NULL AND from_version <> ?3
-              AND id > COALESCE((SELECT MAX(id) FROM alias_moves WHERE function_name = ?1 AND alias_name = ?2 AND cause = 'CreateAlias'), 0)
-            ORDER BY id DESC LIMIT 1
-            """), arguments: [function, alias, current])
+        try Int.fetchOne(
+            db.cachedStatement(
+                sql: """
+                    SELECT from_version FROM alias_moves
+                    WHERE function_name = ?1 AND alias_name = ?2 AND from_version IS NOT NULL AND from_version <> ?3
+                      AND id > COALESCE((SELECT MAX(id) FROM alias_moves WHERE function_name = ?1 AND alias_name = ?2 AND cause = 'CreateAlias'), 0)
+                    ORDER BY id DESC LIMIT 1
+                    """), arguments: [function, alias, current])
     }
 
     func audit(_ action: String, function: String?, resource: String, after: [String: String]) throws {
@@ -78,18 +88,26 @@ struct SQLiteTransaction: RolloutTransaction {
     }
 
     func alarm(_ name: String) throws -> StoredAlarm? {
-        try db.fetchOne(AlarmRecord.self, cached: "SELECT * FROM alarms WHERE name = ?", [name])?.stored(cache: registry.alarmCache)
+        try db.fetchOne(AlarmRecord.self, cached: "SELECT * FROM alarms WHERE name = ?", [name])?.stored(
+            cache: registry.alarmCache)
     }
 
     func alarms() throws -> [StoredAlarm] {
         try AlarmRecord.order(AlarmRecord.Columns.name).fetchAll(db).map { try $0.stored(cache: registry.alarmCache) }
     }
 
-    func saveAlarmState(_ name: String, state: AlarmState, reason: String, datapoints: [AlarmEvaluation.Datapoint], changedAt: Double) throws {
+    func saveAlarmState(
+        _ name: String, state: AlarmState, reason: String, datapoints: [AlarmEvaluation.Datapoint], changedAt: Double
+    ) throws {
         try registry.recordAlarmChange(db, name: name, to: state, reason: reason)
-        try db.execute(sql: """
-            UPDATE alarms SET state = ?, state_reason = ?, state_datapoints = ?, state_updated_at = ? WHERE name = ?
-            """, arguments: [state.rawValue, reason, String(decoding: try JSONEncoder.sorted.encode(datapoints), as: UTF8.self), changedAt, name])
+        try db.execute(
+            sql: """
+                UPDATE alarms SET state = ?, state_reason = ?, state_datapoints = ?, state_updated_at = ? WHERE name = ?
+                """,
+            arguments: [
+                state.rawValue, reason, String(decoding: try JSONEncoder.sorted.encode(datapoints), as: UTF8.self),
+                changedAt, name,
+            ])
     }
 
     func metricSamples(_ query: MetricQuery) throws -> [MetricSample] { try registry.metricSamples(db, query) }
@@ -98,7 +116,9 @@ struct SQLiteTransaction: RolloutTransaction {
 
     func judgeCursor(deploymentId: String) throws -> JudgeCursor? { try registry.judgeCursor(db, deploymentId) }
 
-    func deploymentJudge(deploymentId: String) throws -> DeploymentJudge? { try registry.deploymentJudge(db, deploymentId) }
+    func deploymentJudge(deploymentId: String) throws -> DeploymentJudge? {
+        try registry.deploymentJudge(db, deploymentId)
+    }
 
     func saveDeploymentJudge(_ judge: DeploymentJudge, deploymentId: String) throws {
         try registry.saveDeploymentJudge(db, judge, deploymentId: deploymentId)
@@ -109,7 +129,9 @@ extension Registry: RolloutStore, InvocationStore {
     public var localDirectory: URL? { dataDirectory }
     public var code: any CodeStore { remoteCode.map { MirroredCode(local: blobs, remote: $0) } ?? blobs }
 
-    public func read<T: Sendable>(_ body: @escaping @Sendable (any RolloutTransaction) throws -> T) async throws(RelctlError) -> T {
+    public func read<T: Sendable>(
+        _ body: @escaping @Sendable (any RolloutTransaction) throws -> T
+    ) async throws(RelctlError) -> T {
         do {
             return try await pool.read { db in try body(SQLiteTransaction(db: db, registry: self)) }
         } catch {
@@ -117,7 +139,9 @@ extension Registry: RolloutStore, InvocationStore {
         }
     }
 
-    public func write<T: Sendable>(_ body: @escaping @Sendable (any RolloutTransaction) throws -> T) async throws(RelctlError) -> T {
+    public func write<T: Sendable>(
+        _ body: @escaping @Sendable (any RolloutTransaction) throws -> T
+    ) async throws(RelctlError) -> T {
         do {
             return try await pool.write { db in try body(SQLiteTransaction(db: db, registry: self)) }
         } catch {
@@ -146,7 +170,9 @@ extension Registry: RolloutStore, InvocationStore {
 
     public func readSetting(_ key: String) async throws(RelctlError) -> String? {
         do {
-            return try await pool.read { db in try String.fetchOne(db, sql: "SELECT value FROM settings WHERE key = ?", arguments: [key]) }
+            return try await pool.read { db in
+                try String.fetchOne(db, sql: "SELECT value FROM settings WHERE key = ?", arguments: [key])
+            }
         } catch {
             throw Registry.map(error)
         }

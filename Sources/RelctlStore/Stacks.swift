@@ -15,8 +15,10 @@ public struct Stack: Sendable, Codable, Equatable {
     public var createTime: Double
     public var updateTime: Double
 
-    public init(name: String, templateHash: String, parameters: [String: String], status: String, statusReason: String? = nil,
-                deployments: [String] = [], createTime: Double, updateTime: Double) {
+    public init(
+        name: String, templateHash: String, parameters: [String: String], status: String, statusReason: String? = nil,
+        deployments: [String] = [], createTime: Double, updateTime: Double
+    ) {
         self.name = name
         self.templateHash = templateHash
         self.parameters = parameters
@@ -53,7 +55,10 @@ public struct StackEvent: Sendable, Codable, Equatable {
     public var status: String
     public var reason: String?
 
-    public init(time: Double, logicalId: String, resourceType: String, physicalId: String? = nil, status: String, reason: String? = nil) {
+    public init(
+        time: Double, logicalId: String, resourceType: String, physicalId: String? = nil, status: String,
+        reason: String? = nil
+    ) {
         self.time = time
         self.logicalId = logicalId
         self.resourceType = resourceType
@@ -86,11 +91,12 @@ struct StackRecord: SnakeCaseRecord {
     }
 
     func decoded() throws -> Stack {
-        Stack(name: name, templateHash: templateHash,
-              parameters: try JSONDecoder().decode([String: String].self, from: Data(parameters.utf8)),
-              status: status, statusReason: statusReason,
-              deployments: try JSONDecoder().decode([String].self, from: Data(deployments.utf8)),
-              createTime: createTime, updateTime: updateTime)
+        Stack(
+            name: name, templateHash: templateHash,
+            parameters: try JSONDecoder().decode([String: String].self, from: Data(parameters.utf8)),
+            status: status, statusReason: statusReason,
+            deployments: try JSONDecoder().decode([String].self, from: Data(deployments.utf8)),
+            createTime: createTime, updateTime: updateTime)
     }
 }
 
@@ -127,7 +133,8 @@ extension Registry {
     public func stackResources(_ name: String) throws(RelctlError) -> [StackResource] {
         try read { db in
             try StackResourceRecord.filter(Column("stack_name") == name).order(Column("logical_id")).fetchAll(db).map {
-                StackResource(logicalId: $0.logicalId, resourceType: $0.resourceType, physicalId: $0.physicalId, state: $0.state)
+                StackResource(
+                    logicalId: $0.logicalId, resourceType: $0.resourceType, physicalId: $0.physicalId, state: $0.state)
             }
         }
     }
@@ -136,7 +143,9 @@ extension Registry {
     public func stackEvents(_ name: String) throws(RelctlError) -> [StackEvent] {
         try read { db in
             try StackEventRecord.filter(Column("stack_name") == name).order(Column("id")).fetchAll(db).map {
-                StackEvent(time: $0.time, logicalId: $0.logicalId, resourceType: $0.resourceType, physicalId: $0.physicalId, status: $0.status, reason: $0.reason)
+                StackEvent(
+                    time: $0.time, logicalId: $0.logicalId, resourceType: $0.resourceType, physicalId: $0.physicalId,
+                    status: $0.status, reason: $0.reason)
             }
         }
     }
@@ -148,8 +157,10 @@ extension Registry {
             try StackRecord(stack).save(db)
             try StackResourceRecord.filter(Column("stack_name") == stack.name).deleteAll(db)
             for resource in resources {
-                try StackResourceRecord(stackName: stack.name, logicalId: resource.logicalId, resourceType: resource.resourceType,
-                                        physicalId: resource.physicalId, state: resource.state).insert(db)
+                try StackResourceRecord(
+                    stackName: stack.name, logicalId: resource.logicalId, resourceType: resource.resourceType,
+                    physicalId: resource.physicalId, state: resource.state
+                ).insert(db)
             }
             try insertStackEvents(db, stack.name, events)
             try audit(db, "SaveStack", function: nil, resource: "stack:\(stack.name)")
@@ -159,8 +170,10 @@ extension Registry {
     /// The outcome of a deploy's deployments: status, reason, and the events that explain it.
     /// `resourceStates` replaces the state of those resources (a function whose deployment failed
     /// records the version its alias went back to).
-    public func finishStack(_ name: String, status: String, reason: String?, resourceStates: [String: String] = [:],
-                            events: [StackEvent]) throws(RelctlError) {
+    public func finishStack(
+        _ name: String, status: String, reason: String?, resourceStates: [String: String] = [:],
+        events: [StackEvent]
+    ) throws(RelctlError) {
         try write { db, _ in
             guard var record = try StackRecord.fetchOne(db, key: name) else {
                 throw RelctlError(.resourceNotFound, "Stack \(name) does not exist.")
@@ -170,7 +183,9 @@ extension Registry {
             record.updateTime = clock().timeIntervalSince1970
             try record.update(db)
             for (logicalId, state) in resourceStates {
-                try db.execute(sql: "UPDATE stack_resources SET state = ? WHERE stack_name = ? AND logical_id = ?", arguments: [state, name, logicalId])
+                try db.execute(
+                    sql: "UPDATE stack_resources SET state = ? WHERE stack_name = ? AND logical_id = ?",
+                    arguments: [state, name, logicalId])
             }
             try insertStackEvents(db, name, events)
         }
@@ -187,12 +202,16 @@ extension Registry {
 
     /// The highest version a function ever published (0: none; nil: no such function): the next is one more.
     public func highestFunctionVersion(_ name: String) throws(RelctlError) -> Int? {
-        try read { db in try Int.fetchOne(db, sql: "SELECT highest_version FROM functions WHERE name = ?", arguments: [name]) }
+        try read { db in
+            try Int.fetchOne(db, sql: "SELECT highest_version FROM functions WHERE name = ?", arguments: [name])
+        }
     }
 
     /// The highest version a layer ever had (0 for a new layer): its next version is one more.
     public func highestLayerVersion(_ name: String) throws(RelctlError) -> Int {
-        try read { db in try Int.fetchOne(db, sql: "SELECT highest_version FROM layers WHERE name = ?", arguments: [name]) ?? 0 }
+        try read { db in
+            try Int.fetchOne(db, sql: "SELECT highest_version FROM layers WHERE name = ?", arguments: [name]) ?? 0
+        }
     }
 
     /// Removes a deployment config a stack created (CodeDeploy's DeleteDeploymentConfig).
@@ -208,8 +227,11 @@ extension Registry {
 
     private func insertStackEvents(_ db: Database, _ name: String, _ events: [StackEvent]) throws {
         for event in events {
-            try StackEventRecord(id: nil, stackName: name, time: event.time, logicalId: event.logicalId, resourceType: event.resourceType,
-                                 physicalId: event.physicalId, status: event.status, reason: event.reason).insert(db)
+            try StackEventRecord(
+                id: nil, stackName: name, time: event.time, logicalId: event.logicalId,
+                resourceType: event.resourceType,
+                physicalId: event.physicalId, status: event.status, reason: event.reason
+            ).insert(db)
         }
     }
 }

@@ -21,7 +21,9 @@ extension Registry {
 
     func tags(_ db: Database, _ function: String) throws -> [String: String] {
         var result: [String: String] = [:]
-        for tag in try FunctionTagRecord.filter(Column("function_name") == function).fetchAll(db) { result[tag.key] = tag.value }
+        for tag in try FunctionTagRecord.filter(Column("function_name") == function).fetchAll(db) {
+            result[tag.key] = tag.value
+        }
         return result
     }
 
@@ -31,9 +33,13 @@ extension Registry {
         try write { db, _ in
             _ = try requireFunction(db, function)
             let before = try self.tags(db, function)
-            guard before.merging(tags, uniquingKeysWith: { $1 }).count <= Self.maximumTags else { throw Self.tooManyTags }
+            guard before.merging(tags, uniquingKeysWith: { $1 }).count <= Self.maximumTags else {
+                throw Self.tooManyTags
+            }
             for (key, value) in tags { try FunctionTagRecord(functionName: function, key: key, value: value).save(db) }
-            try audit(db, "TagResource", function: function, resource: arn.functionArn(function), before: before, after: try self.tags(db, function))
+            try audit(
+                db, "TagResource", function: function, resource: arn.functionArn(function), before: before,
+                after: try self.tags(db, function))
         }
     }
 
@@ -42,8 +48,11 @@ extension Registry {
         try write { db, _ in
             _ = try requireFunction(db, function)
             let before = try self.tags(db, function)
-            try FunctionTagRecord.filter(Column("function_name") == function && keys.contains(Column("key"))).deleteAll(db)
-            try audit(db, "UntagResource", function: function, resource: arn.functionArn(function), before: before, after: try self.tags(db, function))
+            try FunctionTagRecord.filter(Column("function_name") == function && keys.contains(Column("key"))).deleteAll(
+                db)
+            try audit(
+                db, "UntagResource", function: function, resource: arn.functionArn(function), before: before,
+                after: try self.tags(db, function))
         }
     }
 
@@ -55,10 +64,17 @@ extension Registry {
         guard tags.count <= maximumTags else { throw tooManyTags }
         for (key, value) in tags.sorted(by: { $0.key < $1.key }) {
             guard (1...128).contains(key.count) else {
-                throw .validation(value: key, field: "tags", constraint: "Map keys must satisfy constraint: [Member must have length less than or equal to 128, Member must have length greater than or equal to 1]")
+                throw .validation(
+                    value: key, field: "tags",
+                    constraint:
+                        "Map keys must satisfy constraint: [Member must have length less than or equal to 128, Member must have length greater than or equal to 1]"
+                )
             }
             guard value.count <= 256 else {
-                throw .validation(value: value, field: "tags", constraint: "Map value must satisfy constraint: [Member must have length less than or equal to 256]")
+                throw .validation(
+                    value: value, field: "tags",
+                    constraint: "Map value must satisfy constraint: [Member must have length less than or equal to 256]"
+                )
             }
         }
     }

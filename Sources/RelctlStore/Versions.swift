@@ -53,7 +53,9 @@ struct VersionRecord: SnakeCaseRecord {
         timeout = settings.timeout
         environment = settings.environment.map(FunctionSettings.environmentText)
         architecture = settings.architecture
-        loggingConfig = settings.loggingConfig.flatMap { try? String(decoding: JSONEncoder().encode($0), as: UTF8.self) }
+        loggingConfig = settings.loggingConfig.flatMap {
+            try? String(decoding: JSONEncoder().encode($0), as: UTF8.self)
+        }
         ephemeralStorageSize = settings.ephemeralStorageSize
         tracingMode = settings.tracingMode
     }
@@ -91,7 +93,9 @@ extension Registry {
     ) throws(RelctlError) -> FunctionConfiguration {
         try requireUnqualified(function)
         if let description, description.count > Limits.descriptionLength {
-            throw .validation(value: description, field: "description", constraint: "Member must have length less than or equal to 256")
+            throw .validation(
+                value: description, field: "description",
+                constraint: "Member must have length less than or equal to 256")
         }
         return try write { db, _ in
             try requireAccount(function)
@@ -103,11 +107,14 @@ extension Registry {
             if let expectedCodeSha256, expectedCodeSha256 != actual {
                 throw RelctlError(
                     .invalidParameterValue,
-                    "CodeSHA256 (\(expectedCodeSha256)) is different from current CodeSHA256 in $LATEST (\(actual)). Please try again with the CodeSHA256 in $LATEST.")
+                    "CodeSHA256 (\(expectedCodeSha256)) is different from current CodeSHA256 in $LATEST (\(actual)). Please try again with the CodeSHA256 in $LATEST."
+                )
             }
             var configuration = try publishLatest(db, function.name, description: description)
             // Through the API (`settle`), a version just published starts Pending, as on AWS.
-            if let settle, settle > 0, configuration.Version != String(lastVersion) { Self.applyPublishingState(to: &configuration) }
+            if let settle, settle > 0, configuration.Version != String(lastVersion) {
+                Self.applyPublishingState(to: &configuration)
+            }
             return configuration
         }
     }
@@ -136,8 +143,12 @@ extension Registry {
         try function.update(db)
         let configuration = try configuration(db, published, arnQualifier: String(number))
         try audit(db, "PublishVersion", function: name, resource: configuration.FunctionArn, after: configuration)
-        try recordEvent(db, .versionPublished, function: name, message: "Published \(name) version \(number)",
-                        details: ["version": String(number), "codeSha256": configuration.CodeSha256, "codeSize": String(published.codeSize)])
+        try recordEvent(
+            db, .versionPublished, function: name, message: "Published \(name) version \(number)",
+            details: [
+                "version": String(number), "codeSha256": configuration.CodeSha256,
+                "codeSize": String(published.codeSize),
+            ])
         return configuration
     }
 }
@@ -146,7 +157,9 @@ extension Registry {
 
 extension Registry {
     func version(_ db: Database, _ function: String, _ version: Int) throws -> VersionRecord? {
-        try db.fetchOne(VersionRecord.self, cached: "SELECT * FROM versions WHERE function_name = ? AND version = ?", [function, version])
+        try db.fetchOne(
+            VersionRecord.self, cached: "SELECT * FROM versions WHERE function_name = ? AND version = ?",
+            [function, version])
     }
 
     /// Deletes one version row (its layer links cascade) and what hangs off it: usage, an

@@ -29,7 +29,8 @@ struct CLI {
     }()
 
     init() throws {
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("relctl-cli-\(UUID().uuidString)", isDirectory: true)
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "relctl-cli-\(UUID().uuidString)", isDirectory: true)
         dataDirectory = root.appendingPathComponent("data", isDirectory: true)
         workDirectory = root.appendingPathComponent("work", isDirectory: true)
         try FileManager.default.createDirectory(at: workDirectory, withIntermediateDirectories: true)
@@ -54,9 +55,14 @@ struct CLI {
 
     /// Starts `relctl ARGUMENTS` in the background (own process group), output to `log` (default:
     /// discarded). The caller waits with a deadline and kills it in a `defer`.
-    func start(_ arguments: [String], log: String = "/dev/null", stderr: String? = nil, environment extra: [String: String] = [:]) throws -> ChildProcess {
-        try ChildProcess.spawn(.init(arguments: [CLI.binary.path] + arguments, environment: environment(extra), logPath: log,
-                                     stderrPath: stderr, workingDirectory: workDirectory.path))
+    func start(
+        _ arguments: [String], log: String = "/dev/null", stderr: String? = nil,
+        environment extra: [String: String] = [:]
+    ) throws -> ChildProcess {
+        try ChildProcess.spawn(
+            .init(
+                arguments: [CLI.binary.path] + arguments, environment: environment(extra), logPath: log,
+                stderrPath: stderr, workingDirectory: workDirectory.path))
     }
 
     @discardableResult
@@ -64,12 +70,17 @@ struct CLI {
 
     /// Runs `relctl ARGUMENTS` to completion (killed, and recorded as a failure, past the deadline).
     @discardableResult
-    func run(_ arguments: [String], environment extra: [String: String] = [:], timeout: Double = childDeadline,
-             sourceLocation: SourceLocation = #_sourceLocation) throws -> Result {
-        let completed = try ChildProcess.run(arguments: [CLI.binary.path] + arguments, environment: environment(extra),
-                                             workingDirectory: workDirectory.path, timeout: timeout)
+    func run(
+        _ arguments: [String], environment extra: [String: String] = [:], timeout: Double = childDeadline,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws -> Result {
+        let completed = try ChildProcess.run(
+            arguments: [CLI.binary.path] + arguments, environment: environment(extra),
+            workingDirectory: workDirectory.path, timeout: timeout)
         if completed.timedOut {
-            Issue.record("relctl \(arguments.joined(separator: " ")) ran past \(Int(timeout)) s and was killed", sourceLocation: sourceLocation)
+            Issue.record(
+                "relctl \(arguments.joined(separator: " ")) ran past \(Int(timeout)) s and was killed",
+                sourceLocation: sourceLocation)
         }
         return Result(status: completed.status, stdout: completed.stdout, stderr: completed.stderr)
     }
@@ -118,11 +129,16 @@ extension CLI {
     /// `run` for a command that might run away: the child gets at most `addressSpace` bytes of
     /// memory (`ulimit -v`, so a runaway allocation fails instead of taking the machine's memory)
     /// and its process group is SIGKILLed if it is still running after `deadline`.
-    func run(_ arguments: [String], deadline: Duration, addressSpace: Int = 4 << 30) throws -> (result: Result, timedOut: Bool) {
+    func run(
+        _ arguments: [String], deadline: Duration, addressSpace: Int = 4 << 30
+    ) throws -> (result: Result, timedOut: Bool) {
         let seconds = Double(deadline.components.seconds) + Double(deadline.components.attoseconds) / 1e18
         let completed = try ChildProcess.run(
-            arguments: ["/bin/sh", "-c", "ulimit -v \(addressSpace / 1024) && exec \"$0\" \"$@\"", CLI.binary.path] + arguments,
+            arguments: ["/bin/sh", "-c", "ulimit -v \(addressSpace / 1024) && exec \"$0\" \"$@\"", CLI.binary.path]
+                + arguments,
             environment: environment(), workingDirectory: workDirectory.path, timeout: seconds)
-        return (Result(status: completed.status, stdout: completed.stdout, stderr: completed.stderr), completed.timedOut)
+        return (
+            Result(status: completed.status, stdout: completed.stdout, stderr: completed.stderr), completed.timedOut
+        )
     }
 }

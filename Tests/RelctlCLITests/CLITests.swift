@@ -7,8 +7,9 @@ struct CLITests {
     @Test func walkthroughPublishesVersionsMovesAliasAndRollsBack() throws {
         let cli = try CLI()
         let v1 = try cli.source("v1", marker: "one")
-        let created = try cli.json("function", "create", "orders", "--dir", v1, "--runtime", "provided.al2023",
-                                   "--handler", "bootstrap", "--memory", "256", "--timeout", "30", "--env", "STAGE=prod")
+        let created = try cli.json(
+            "function", "create", "orders", "--dir", v1, "--runtime", "provided.al2023",
+            "--handler", "bootstrap", "--memory", "256", "--timeout", "30", "--env", "STAGE=prod")
         #expect(created["FunctionName"] as? String == "orders")
         #expect(created["FunctionArn"] as? String == "arn:aws:lambda:local:000000000000:function:orders")
         #expect(created["Version"] as? String == "$LATEST")
@@ -27,7 +28,8 @@ struct CLITests {
         let alias = try cli.json("alias", "create", "orders", "live", "--version", "1", "--weight", "2=0.1")
         #expect(alias["AliasArn"] as? String == "arn:aws:lambda:local:000000000000:function:orders:live")
         #expect(alias["FunctionVersion"] as? String == "1")
-        #expect((alias["RoutingConfig"] as? [String: Any])?["AdditionalVersionWeights"] as? [String: Double] == ["2": 0.1])
+        #expect(
+            (alias["RoutingConfig"] as? [String: Any])?["AdditionalVersionWeights"] as? [String: Double] == ["2": 0.1])
 
         let promoted = try cli.json("alias", "update", "orders", "live", "--version", "2", "--no-routing")
         #expect(promoted["FunctionVersion"] as? String == "2")
@@ -53,7 +55,10 @@ struct CLITests {
         let cli = try CLI()
         let missing = try cli.run("function", "get", "nope")
         #expect(missing.status == 1)
-        #expect(missing.stderr == "error: ResourceNotFoundException: Function not found: arn:aws:lambda:local:000000000000:function:nope\n")
+        #expect(
+            missing.stderr
+                == "error: ResourceNotFoundException: Function not found: arn:aws:lambda:local:000000000000:function:nope\n"
+        )
         #expect(missing.stdout.isEmpty)
 
         let source = try cli.source("src", marker: "x")
@@ -62,18 +67,27 @@ struct CLITests {
         try cli.json("alias", "create", "orders", "live", "--version", "1")
         let conflict = try cli.run("function", "delete", "orders:1")
         #expect(conflict.status == 1)
-        #expect(conflict.stderr == "error: ResourceConflictException: Unable to delete version because the following aliases reference it: [live]\n")
+        #expect(
+            conflict.stderr
+                == "error: ResourceConflictException: Unable to delete version because the following aliases reference it: [live]\n"
+        )
 
         let memory = try cli.run("function", "update-config", "orders", "--memory", "64")
         #expect(memory.status == 1)
-        #expect(memory.stderr.hasPrefix("error: ValidationException: 1 validation error detected: Value '64' at 'memorySize'"))
+        #expect(
+            memory.stderr.hasPrefix(
+                "error: ValidationException: 1 validation error detected: Value '64' at 'memorySize'"))
 
         let revision = try cli.run("publish", "orders", "--expect-revision", "stale")
         #expect(revision.status == 1)
-        #expect(revision.stderr.hasPrefix("error: PreconditionFailedException: The Revision Id provided does not match"))
+        #expect(
+            revision.stderr.hasPrefix("error: PreconditionFailedException: The Revision Id provided does not match"))
 
         let weight = try cli.run("alias", "update", "orders", "live", "--weight", "1=0.5")
-        #expect(weight.stderr == "error: InvalidParameterValueException: Invalid function version 1. Function version 1 is already included in routing configuration.\n")
+        #expect(
+            weight.stderr
+                == "error: InvalidParameterValueException: Invalid function version 1. Function version 1 is already included in routing configuration.\n"
+        )
 
         let badZip = cli.workDirectory.appendingPathComponent("bad.zip")
         try Data("not a zip".utf8).write(to: badZip)
@@ -112,7 +126,9 @@ struct CLITests {
         let cli = try CLI()
         try cli.json("function", "create", "orders", "--dir", try cli.source("v0", marker: "0"))
         for index in 1...5 {
-            try cli.json("function", "update-code", "orders", "--dir", try cli.source("v\(index)", marker: "\(index)"), "--publish")
+            try cli.json(
+                "function", "update-code", "orders", "--dir", try cli.source("v\(index)", marker: "\(index)"),
+                "--publish")
         }
         try cli.json("alias", "create", "orders", "live", "--version", "2")
         let plan = try cli.json("cleanup", "--keep", "2", "--dry-run")
@@ -122,7 +138,9 @@ struct CLITests {
         let applied = try cli.json("cleanup", "--keep", "2")
         #expect((applied["Deletions"] as? [[String: Any]] ?? []).map { $0["Version"] as? Int } == planned)
         #expect(applied["BytesFreed"] as? Int == plan["BytesFreed"] as? Int)
-        let versions = (try cli.json("versions", "orders")["Versions"] as? [[String: Any]] ?? []).map { $0["Version"] as? String }
+        let versions = (try cli.json("versions", "orders")["Versions"] as? [[String: Any]] ?? []).map {
+            $0["Version"] as? String
+        }
         #expect(versions == ["$LATEST", "2", "4", "5"])
         #expect(try cli.run("fsck").status == 0)
     }
@@ -133,7 +151,8 @@ struct CLITests {
         #expect(try cli.run("fsck").status == 0)
         let blobs = cli.dataDirectory.appendingPathComponent("blobs/sha256")
         let folder = try #require(try FileManager.default.contentsOfDirectory(atPath: blobs.path).first)
-        let file = try #require(try FileManager.default.contentsOfDirectory(atPath: blobs.appendingPathComponent(folder).path).first)
+        let file = try #require(
+            try FileManager.default.contentsOfDirectory(atPath: blobs.appendingPathComponent(folder).path).first)
         try FileManager.default.removeItem(at: blobs.appendingPathComponent(folder).appendingPathComponent(file))
         let broken = try cli.run("fsck")
         #expect(broken.status == 1)
@@ -145,7 +164,8 @@ struct CLITests {
         let cli = try CLI()
         try cli.json("function", "create", "orders", "--dir", try cli.source("src", marker: "x"))
         let stray = cli.dataDirectory.appendingPathComponent("blobs/sha256/ab/not-a-hash")
-        try FileManager.default.createDirectory(at: stray.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: stray.deletingLastPathComponent(), withIntermediateDirectories: true)
         try Data("stray".utf8).write(to: stray)
         let broken = try cli.run("fsck")
         #expect(broken.status == 1)
@@ -164,13 +184,20 @@ struct CLITests {
         defer { processes.forEach { $0.killGroupAndWait() } }
         for _ in 0..<rounds {
             for source in sources {
-                processes.append(try cli.start(["function", "update-code", "orders", "--dir", source, "--publish", "--output", "json"]))
+                processes.append(
+                    try cli.start([
+                        "function", "update-code", "orders", "--dir", source, "--publish", "--output", "json",
+                    ]))
             }
         }
         for process in processes { #expect(process.wait(timeout: childDeadline)) }
         #expect(processes.allSatisfy { $0.succeeded })
-        let versions = (try cli.json("versions", "orders")["Versions"] as? [[String: Any]] ?? []).compactMap { $0["Version"] as? String }
-        #expect(versions == ["$LATEST"] + (1...(rounds * sources.count)).map(String.init), "every update-code --publish made its own version")
+        let versions = (try cli.json("versions", "orders")["Versions"] as? [[String: Any]] ?? []).compactMap {
+            $0["Version"] as? String
+        }
+        #expect(
+            versions == ["$LATEST"] + (1...(rounds * sources.count)).map(String.init),
+            "every update-code --publish made its own version")
         #expect(try cli.run("fsck").status == 0)
     }
 }
@@ -182,11 +209,17 @@ struct SettingsTests {
         try cli.json("function", "create", "orders", "--dir", try cli.source("src", marker: "x"))
         #expect(try cli.run("config", "set", "account-id", "123456789012").status == 0)
         #expect(try cli.run("config", "get", "account-id").stdout == "123456789012\n")
-        #expect(try cli.json("function", "get", "orders")["FunctionArn"] as? String == "arn:aws:lambda:local:123456789012:function:orders")
+        #expect(
+            try cli.json("function", "get", "orders")["FunctionArn"] as? String
+                == "arn:aws:lambda:local:123456789012:function:orders")
         let refused = try cli.run("config", "set", "account-id", "12345")
         #expect(refused.status == 1 && refused.stderr.contains("account-id is 12 digits"))
-        let text = try cli.run(["function", "get", "orders", "--output", "json"], environment: ["RELCTL_ACCOUNT_ID": "999999999999"]).stdout
-        #expect(text.contains("arn:aws:lambda:local:999999999999:function:orders"), "RELCTL_ACCOUNT_ID overrides the setting")
+        let text = try cli.run(
+            ["function", "get", "orders", "--output", "json"], environment: ["RELCTL_ACCOUNT_ID": "999999999999"]
+        ).stdout
+        #expect(
+            text.contains("arn:aws:lambda:local:999999999999:function:orders"),
+            "RELCTL_ACCOUNT_ID overrides the setting")
     }
 
     @Test func credentialsCanBeDeleted() throws {

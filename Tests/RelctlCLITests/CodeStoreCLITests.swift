@@ -9,34 +9,60 @@ struct CodeStoreCLITests {
     @Test func publishWritesThroughToTheBucketAndInvokeDownloadsByHash() throws {
         let cli = try CLI()
         let s3Port = ServerProcess.freePort()
-        let moto = try ChildProcess.spawn(.init(arguments: ["/usr/bin/env", "moto_server", "-H", "127.0.0.1", "-p", String(s3Port)],
-                                                environment: ProcessInfo.processInfo.environment, logPath: "/dev/null"))
+        let moto = try ChildProcess.spawn(
+            .init(
+                arguments: ["/usr/bin/env", "moto_server", "-H", "127.0.0.1", "-p", String(s3Port)],
+                environment: ProcessInfo.processInfo.environment, logPath: "/dev/null"))
         defer { moto.killGroupAndWait() }  // moto_server ignores SIGTERM
         let s3 = "http://127.0.0.1:\(s3Port)"
         for _ in 0..<300 where ((try? ServerProcess.get(s3).0) ?? 0) == 0 { usleep(100_000) }
         let aws = ["AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "y", "AWS_DEFAULT_REGION": "us-east-1"]
-        #expect(try runTool(["aws", "s3api", "create-bucket", "--bucket", "relctl-code", "--endpoint-url", s3], environment: aws, cwd: cli.workDirectory).0 == 0)
-        let store = ["RELCTL_S3_ENDPOINT": s3, "RELCTL_S3_ACCESS_KEY_ID": "relctl", "RELCTL_S3_SECRET_ACCESS_KEY": "secret"]
+        #expect(
+            try runTool(
+                ["aws", "s3api", "create-bucket", "--bucket", "relctl-code", "--endpoint-url", s3], environment: aws,
+                cwd: cli.workDirectory
+            ).0 == 0)
+        let store = [
+            "RELCTL_S3_ENDPOINT": s3, "RELCTL_S3_ACCESS_KEY_ID": "relctl", "RELCTL_S3_SECRET_ACCESS_KEY": "secret",
+        ]
 
         // A bucket that does not exist: one line, and nothing is created.
-        let wrong = try cli.run(["function", "create", "nowhere", "--dir", try cli.source("nowhere", marker: "x"), "--runtime", "provided.al2023",
-                                 "--handler", "bootstrap", "--code-store", "s3://no-such-bucket/code"], environment: store)
-        #expect(wrong.status != 0 && wrong.stderr.hasPrefix("error: ResourceNotFoundException: The bucket 'no-such-bucket' does not exist at \(s3)"), "\(wrong.stderr)")
+        let wrong = try cli.run(
+            [
+                "function", "create", "nowhere", "--dir", try cli.source("nowhere", marker: "x"), "--runtime",
+                "provided.al2023",
+                "--handler", "bootstrap", "--code-store", "s3://no-such-bucket/code",
+            ], environment: store)
+        #expect(
+            wrong.status != 0
+                && wrong.stderr.hasPrefix(
+                    "error: ResourceNotFoundException: The bucket 'no-such-bucket' does not exist at \(s3)"),
+            "\(wrong.stderr)")
         #expect(wrong.stderr.split(separator: "\n").count == 1, "\(wrong.stderr)")
         #expect(try cli.run("function", "get", "nowhere").status != 0, "no row without its object")
         let badURL = try cli.run(["function", "list", "--code-store", "file:///srv"], environment: store)
-        #expect(badURL.status != 0 && badURL.stderr.contains("--code-store 'file:///srv' has the scheme 'file'"), "\(badURL.stderr)")
+        #expect(
+            badURL.status != 0 && badURL.stderr.contains("--code-store 'file:///srv' has the scheme 'file'"),
+            "\(badURL.stderr)")
 
-        let folder = try cli.runtimeLoop("hello", body: """
-              curl -sS -X POST "$API/invocation/$ID/response" -d '{"from":"bucket"}' >/dev/null
-            """)
-        let created = try cli.run(["function", "create", "hello", "--dir", folder, "--runtime", "provided.al2023", "--handler", "bootstrap",
-                                   "--publish", "--output", "json"], environment: store.merging(["RELCTL_CODE_STORE": "s3://relctl-code/team"]) { $1 })
+        let folder = try cli.runtimeLoop(
+            "hello",
+            body: """
+                  curl -sS -X POST "$API/invocation/$ID/response" -d '{"from":"bucket"}' >/dev/null
+                """)
+        let created = try cli.run(
+            [
+                "function", "create", "hello", "--dir", folder, "--runtime", "provided.al2023", "--handler",
+                "bootstrap",
+                "--publish", "--output", "json",
+            ], environment: store.merging(["RELCTL_CODE_STORE": "s3://relctl-code/team"]) { $1 })
         #expect(created.status == 0, "\(created.stderr)")
         let base64 = try #require(created.object["CodeSha256"] as? String)
         let hash = Data(base64Encoded: base64)!.map { String(format: "%02x", $0) }.joined()
         let key = "team/sha256/\(hash.prefix(2))/\(hash)"
-        let (listed, listing) = try runTool(["aws", "s3api", "list-objects-v2", "--bucket", "relctl-code", "--endpoint-url", s3], environment: aws, cwd: cli.workDirectory)
+        let (listed, listing) = try runTool(
+            ["aws", "s3api", "list-objects-v2", "--bucket", "relctl-code", "--endpoint-url", s3], environment: aws,
+            cwd: cli.workDirectory)
         #expect(listed == 0 && listing.contains("\"Key\": \"\(key)\""), "\(listing)")
 
         // This machine loses its copy (as another machine never had one): invoke reads the bucket by hash.
@@ -56,13 +82,23 @@ struct CodeStoreCLITests {
         // Someone replaces the object in the bucket: fsck says so, and a machine without a copy refuses to run it.
         let fake = cli.workDirectory.appendingPathComponent("fake.zip")
         try Data("not the package".utf8).write(to: fake)
-        #expect(try runTool(["aws", "s3api", "put-object", "--bucket", "relctl-code", "--key", key, "--body", fake.path, "--endpoint-url", s3],
-                            environment: aws, cwd: cli.workDirectory).0 == 0)
+        #expect(
+            try runTool(
+                [
+                    "aws", "s3api", "put-object", "--bucket", "relctl-code", "--key", key, "--body", fake.path,
+                    "--endpoint-url", s3,
+                ],
+                environment: aws, cwd: cli.workDirectory
+            ).0 == 0)
         let broken = try cli.run(["fsck", "--skip-hashes"], environment: withStore)
-        #expect(broken.status == 1 && broken.stdout.contains("Code object \(hash) is 15 bytes in s3://relctl-code/team"), "\(broken.stdout)")
+        #expect(
+            broken.status == 1 && broken.stdout.contains("Code object \(hash) is 15 bytes in s3://relctl-code/team"),
+            "\(broken.stdout)")
         try FileManager.default.removeItem(at: blob)
         try? FileManager.default.removeItem(at: cache)
         let refused = try cli.run(["invoke", "hello:1", "--payload", "{}", "--output", "json"], environment: withStore)
-        #expect(refused.stdout.contains("does not match its hash") || refused.stderr.contains("does not match its hash"), "\(refused.stdout)\(refused.stderr)")
+        #expect(
+            refused.stdout.contains("does not match its hash") || refused.stderr.contains("does not match its hash"),
+            "\(refused.stdout)\(refused.stderr)")
     }
 }

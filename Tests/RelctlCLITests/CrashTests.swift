@@ -17,7 +17,9 @@ struct CrashTests {
     /// Runs `command` in a child and SIGKILLs it after a random delay within its usual run time,
     /// until `kills` runs have really been killed (runs that finish first are fine too), with
     /// `relctl fsck` after every run.
-    static func killRepeatedly(_ cli: CLI, kills target: Int, seed: UInt64, command: (Int) throws -> [String]) throws -> (killed: Int, finished: Int) {
+    static func killRepeatedly(
+        _ cli: CLI, kills target: Int, seed: UInt64, command: (Int) throws -> [String]
+    ) throws -> (killed: Int, finished: Int) {
         var generator = SplitMix(seed: seed)
         let typical = try duration(cli, try command(-1))
         var killed = 0
@@ -50,7 +52,9 @@ struct CrashTests {
             ["function", "update-code", "orders", "--dir", sources[(iteration + 8) % 8], "--publish"]
         }
         // Numbers are never reused: the versions that exist are strictly increasing and each is readable.
-        let versions = (try cli.json("versions", "orders")["Versions"] as? [[String: Any]] ?? []).compactMap { $0["Version"] as? String }
+        let versions = (try cli.json("versions", "orders")["Versions"] as? [[String: Any]] ?? []).compactMap {
+            $0["Version"] as? String
+        }
         #expect(versions.first == "$LATEST")
         let numbers = versions.dropFirst().compactMap(Int.init)
         #expect(numbers == numbers.sorted() && Set(numbers).count == numbers.count)
@@ -60,14 +64,20 @@ struct CrashTests {
         let cli = try CLI()
         try cli.json("function", "create", "orders", "--dir", try cli.source("base", marker: "base"))
         for index in 1...4 {
-            try cli.json("function", "update-code", "orders", "--dir", try cli.source("v\(index)", marker: "v\(index)"), "--publish")
+            try cli.json(
+                "function", "update-code", "orders", "--dir", try cli.source("v\(index)", marker: "v\(index)"),
+                "--publish")
         }
         try cli.json("alias", "create", "orders", "live", "--version", "1")
         _ = try Self.killRepeatedly(cli, kills: 60, seed: 2) { iteration in
             let step = iteration + 12  // the first, unkilled, run is iteration -1
             switch step % 3 {
             case 0: return ["alias", "update", "orders", "live", "--version", "\(step % 4 + 1)", "--no-routing"]
-            case 1: return ["alias", "update", "orders", "live", "--version", "1", "--weight", "\(step % 3 + 2)=0.\(step % 9 + 1)"]
+            case 1:
+                return [
+                    "alias", "update", "orders", "live", "--version", "1", "--weight",
+                    "\(step % 3 + 2)=0.\(step % 9 + 1)",
+                ]
             default: return ["rollback", "orders", "live", "--to", "\(step % 4 + 1)"]
             }
         }
@@ -83,7 +93,10 @@ struct CrashTests {
             // Alternate: grow (publish new code) and shrink (cleanup), so cleanup always has work.
             if iteration % 2 == 0 || iteration < 0 {
                 next += 1
-                return ["function", "update-code", "orders", "--dir", try cli.source("c\(next)", marker: "c\(next)", padding: 50_000), "--publish"]
+                return [
+                    "function", "update-code", "orders", "--dir",
+                    try cli.source("c\(next)", marker: "c\(next)", padding: 50_000), "--publish",
+                ]
             }
             return ["cleanup", "--keep", "1"]
         }

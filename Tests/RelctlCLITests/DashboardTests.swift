@@ -9,8 +9,9 @@ struct DashboardTests {
     @Test func dashboardWorksInHeadlessChromium() throws {
         let suite = ServerTests.repo.appendingPathComponent("Tests/dashboard")
         try #require(FileManager.default.fileExists(atPath: suite.appendingPathComponent("test_dashboard.py").path))
-        let (status, output) = try runTool(["python3", "-m", "pytest", suite.path, "-q", "-s", "-p", "no:cacheprovider"],
-                                           environment: ["RELCTL_BIN": CLI.binary.path], cwd: ServerTests.repo, timeout: 600)
+        let (status, output) = try runTool(
+            ["python3", "-m", "pytest", suite.path, "-q", "-s", "-p", "no:cacheprovider"],
+            environment: ["RELCTL_BIN": CLI.binary.path], cwd: ServerTests.repo, timeout: 600)
         #expect(status == 0, "\(output.suffix(6000))")
         let passed = output.firstMatch(of: /(\d+) passed/).flatMap { Int($0.1) } ?? 0
         #expect(passed == 4, "every browser test ran (none skipped): \(output.suffix(600))")

@@ -45,9 +45,13 @@ struct WebhookReceiver {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         received = folder.appendingPathComponent("received.jsonl")
         let portFile = folder.appendingPathComponent("port")
-        process = try ChildProcess.spawn(.init(
-            arguments: ["/usr/bin/env", "python3", "-c", Self.script, received.path, portFile.path, secret, String(failFirst), String(delay)],
-            environment: ProcessInfo.processInfo.environment, logPath: folder.appendingPathComponent("log").path))
+        process = try ChildProcess.spawn(
+            .init(
+                arguments: [
+                    "/usr/bin/env", "python3", "-c", Self.script, received.path, portFile.path, secret,
+                    String(failFirst), String(delay),
+                ],
+                environment: ProcessInfo.processInfo.environment, logPath: folder.appendingPathComponent("log").path))
         var port: String?
         let deadline = Date().addingTimeInterval(30)
         while port == nil && Date() < deadline && !process.hasExited {
@@ -60,7 +64,9 @@ struct WebhookReceiver {
     /// What was accepted so far, in arrival order.
     var records: [[String: Any]] {
         let text = (try? String(contentsOf: received, encoding: .utf8)) ?? ""
-        return text.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        return text.split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
     }
 
     var seqs: [Int] { records.compactMap { ($0["body"] as? [String: Any])?["seq"] as? Int } }
@@ -82,14 +88,18 @@ struct EventCLITests {
     static func events(_ cli: CLI, _ arguments: [String] = []) throws -> [[String: Any]] {
         let result = try cli.run(["events"] + arguments)
         #expect(result.status == 0, "relctl events \(arguments) failed: \(result.stderr)")
-        return result.stdout.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        return result.stdout.split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
     }
 
     /// A function with `versions` published versions and a `live` alias moved across them.
     static func makeHistory(_ cli: CLI, function: String = "orders", versions: Int) throws {
         try cli.json("function", "create", function, "--dir", try cli.source("\(function)-0", marker: "v0"))
         for index in 1...versions {
-            try cli.json("function", "update-code", function, "--dir", try cli.source("\(function)-\(index)", marker: "v\(index)"), "--publish")
+            try cli.json(
+                "function", "update-code", function, "--dir",
+                try cli.source("\(function)-\(index)", marker: "v\(index)"), "--publish")
         }
         try cli.json("alias", "create", function, "live", "--version", "1")
         for index in 2...max(2, versions) where index <= versions {
@@ -105,11 +115,15 @@ struct EventCLITests {
         let seqs = all.compactMap { $0["seq"] as? Int }
         #expect(seqs.count == all.count && seqs == seqs.sorted() && Set(seqs).count == seqs.count)
         let published = all.filter { $0["type"] as? String == "VersionPublished" }
-        #expect(published.compactMap { $0["function"] as? String } == ["orders", "orders", "orders", "billing", "billing"])
+        #expect(
+            published.compactMap { $0["function"] as? String } == ["orders", "orders", "orders", "billing", "billing"])
         #expect((published.first?["details"] as? [String: String])?["version"] == "1")
-        #expect(published.allSatisfy { $0["actor"] as? String == "test" && ($0["time"] as? String)?.hasSuffix("Z") == true })
+        #expect(
+            published.allSatisfy { $0["actor"] as? String == "test" && ($0["time"] as? String)?.hasSuffix("Z") == true }
+        )
         let moves = all.filter { $0["type"] as? String == "AliasMoved" && $0["function"] as? String == "orders" }
-        #expect(moves.compactMap { ($0["details"] as? [String: String])?["to"] } == ["version 1", "version 2", "version 3"])
+        #expect(
+            moves.compactMap { ($0["details"] as? [String: String])?["to"] } == ["version 1", "version 2", "version 3"])
 
         let onlyBilling = try Self.events(cli, ["--function", "billing", "--type", "VersionPublished,AliasMoved"])
         #expect(onlyBilling.count == 4 && onlyBilling.allSatisfy { $0["function"] as? String == "billing" })
@@ -127,7 +141,8 @@ struct EventCLITests {
         let log = cli.workDirectory.appendingPathComponent("follow.jsonl")
         let follower = try cli.start(["events", "--follow", "--type", "VersionPublished"], log: log.path)
         defer { follower.killGroupAndWait() }
-        try cli.json("function", "update-code", "orders", "--dir", try cli.source("later", marker: "later"), "--publish")
+        try cli.json(
+            "function", "update-code", "orders", "--dir", try cli.source("later", marker: "later"), "--publish")
         let deadline = Date().addingTimeInterval(30)
         var lines: [Substring] = []
         while Date() < deadline {
@@ -147,7 +162,9 @@ struct EventCLITests {
         let slack = try WebhookReceiver(cli, name: "slack")
         defer { slack.process.killGroupAndWait() }
         try cli.json("notify", "add", "audit", "--url", receiver.url, "--secret", "s3cret")
-        try cli.json("notify", "add", "chat", "--url", slack.url, "--format", "slack", "--on", "VersionPublished", "--function", "orders")
+        try cli.json(
+            "notify", "add", "chat", "--url", slack.url, "--format", "slack", "--on", "VersionPublished", "--function",
+            "orders")
         let bad = try cli.run("notify", "add", "broken", "--url", "ftp://example.com/x")
         #expect(bad.status != 0 && bad.stderr.contains("use an absolute http:// or https:// URL"))
 
@@ -163,7 +180,9 @@ struct EventCLITests {
 
         #expect(slack.wait { $0.count >= 4 })
         let texts = slack.records.compactMap { ($0["body"] as? [String: Any])?["text"] as? String }
-        #expect(texts.count == 4 && texts.allSatisfy { $0.hasPrefix("[relctl] VersionPublished orders — Published orders version") })
+        #expect(
+            texts.count == 4
+                && texts.allSatisfy { $0.hasPrefix("[relctl] VersionPublished orders — Published orders version") })
 
         let list = try cli.run("notify", "list", "--output", "json")
         let hooks = (try? JSONSerialization.jsonObject(with: Data(list.stdout.utf8)) as? [[String: Any]]) ?? []
@@ -188,12 +207,17 @@ struct EventCLITests {
         let expected = try Self.events(cli).compactMap { $0["seq"] as? Int }
         let second = try cli.start(["controller", "run", "--interval", "0.2"])
         defer { second.killGroupAndWait() }
-        #expect(receiver.wait(timeout: 90) { records in Set(records.compactMap { ($0["body"] as? [String: Any])?["seq"] as? Int }).count >= expected.count })
+        #expect(
+            receiver.wait(timeout: 90) { records in
+                Set(records.compactMap { ($0["body"] as? [String: Any])?["seq"] as? Int }).count >= expected.count
+            })
         // At least once, in order: possibly a repeat of what was in flight at the kill, never a gap.
         var firstSeen: [Int] = []
         for seq in receiver.seqs where !firstSeen.contains(seq) { firstSeen.append(seq) }
         #expect(firstSeen == expected)
-        #expect(receiver.seqs.count <= expected.count + 1, "only the delivery in flight at the kill may repeat: \(receiver.seqs)")
+        #expect(
+            receiver.seqs.count <= expected.count + 1,
+            "only the delivery in flight at the kill may repeat: \(receiver.seqs)")
     }
 
     @Test func notifyTestPostsATestEventAndReportsARefusal() throws {
@@ -220,7 +244,10 @@ struct EventCLITests {
         let server = try ServerProcess(cli)
         // Resume after the first publish: the two later ones, each with its id, type and JSON.
         let resumed = try ChildProcess.run(
-            arguments: ["/usr/bin/env", "curl", "-sN", "--max-time", "2", "-H", "Last-Event-ID: \(published[0])", "\(server.endpoint)/events?type=VersionPublished"],
+            arguments: [
+                "/usr/bin/env", "curl", "-sN", "--max-time", "2", "-H", "Last-Event-ID: \(published[0])",
+                "\(server.endpoint)/events?type=VersionPublished",
+            ],
             environment: ProcessInfo.processInfo.environment, timeout: 30)
         let ids = resumed.stdout.split(separator: "\n").filter { $0.hasPrefix("id: ") }.map { String($0.dropFirst(4)) }
         #expect(ids == published.dropFirst().map(String.init), "\(resumed.stdout)")
@@ -228,9 +255,13 @@ struct EventCLITests {
 
         // Live: a publish made while the stream is open arrives on it.
         let log = cli.workDirectory.appendingPathComponent("sse.log")
-        let stream = try ChildProcess.spawn(.init(
-            arguments: ["/usr/bin/env", "curl", "-sN", "--max-time", "60", "\(server.endpoint)/events?since=\(published.last!)&function=orders"],
-            environment: ProcessInfo.processInfo.environment, logPath: log.path))
+        let stream = try ChildProcess.spawn(
+            .init(
+                arguments: [
+                    "/usr/bin/env", "curl", "-sN", "--max-time", "60",
+                    "\(server.endpoint)/events?since=\(published.last!)&function=orders",
+                ],
+                environment: ProcessInfo.processInfo.environment, logPath: log.path))
         defer { stream.killGroupAndWait() }
         try cli.json("function", "update-code", "orders", "--dir", try cli.source("live", marker: "live"), "--publish")
         let deadline = Date().addingTimeInterval(30)
@@ -241,8 +272,12 @@ struct EventCLITests {
         }
         #expect(text.contains(#""version":"4""#), "\(text)")
 
-        let bad = try ChildProcess.run(arguments: ["/usr/bin/env", "curl", "-s", "-w", "\n%{http_code}", "-H", "Last-Event-ID: x", "\(server.endpoint)/events"],
-                                       environment: ProcessInfo.processInfo.environment, timeout: 30)
+        let bad = try ChildProcess.run(
+            arguments: [
+                "/usr/bin/env", "curl", "-s", "-w", "\n%{http_code}", "-H", "Last-Event-ID: x",
+                "\(server.endpoint)/events",
+            ],
+            environment: ProcessInfo.processInfo.environment, timeout: 30)
         #expect(bad.stdout.hasSuffix("\n400") && bad.stdout.contains("use an event's sequence number"), "\(bad.stdout)")
         // An open stream does not hold up a graceful stop.
         #expect(server.stop() == 0)

@@ -5,8 +5,10 @@ import Testing
 struct JudgeCLITests {
     @Test func simulateIsSeededAndReportsRatesTimesAndRequests() throws {
         let cli = try CLI()
-        let arguments = ["judge", "simulate", "--baseline-error", "1%", "--canary-error", "5%", "--rate", "100", "--weight", "10%",
-                         "--runs", "20", "--duration", "10m", "--seed", "3", "--output", "json"]
+        let arguments = [
+            "judge", "simulate", "--baseline-error", "1%", "--canary-error", "5%", "--rate", "100", "--weight", "10%",
+            "--runs", "20", "--duration", "10m", "--seed", "3", "--output", "json",
+        ]
         let first = try cli.run(arguments), second = try cli.run(arguments)
         #expect(first.status == 0, "\(first.stderr)")
         #expect(first.stdout == second.stdout, "the same seed gives the same figures")
@@ -24,7 +26,10 @@ struct JudgeCLITests {
         let cli = try CLI()
         let weight = try cli.run("judge", "simulate", "--weight", "150%")
         #expect(weight.status == 1)
-        #expect(weight.stderr == "error: InvalidParameterValueException: --weight '150%' must be a percentage such as 10% or a fraction such as 0.1, from 0.1% to 99.9%.\n")
+        #expect(
+            weight.stderr
+                == "error: InvalidParameterValueException: --weight '150%' must be a percentage such as 10% or a fraction such as 0.1, from 0.1% to 99.9%.\n"
+        )
         let policy = try cli.run("judge", "simulate", "--policy", "Canary10Percent5Minutes")
         #expect(policy.status == 1)
         #expect(policy.stderr.contains("has no judge: section"))

@@ -50,20 +50,29 @@ struct MiddlewareTests {
             process = try ServerProcess(cli, extra: ["--auth", "on"])
         }
 
-        func send(_ method: String, _ path: String, key: String?, secret: String = "", service: String = "lambda",
-                  target: String = "", body: String = "", sourceLocation: SourceLocation = #_sourceLocation) throws -> Answer {
-            let (status, output) = try runTool(["python3", script.path, process.endpoint, method, path, key ?? "-", secret, service, target, body],
-                                               environment: [:], cwd: cli.workDirectory, timeout: 60, sourceLocation: sourceLocation)
+        func send(
+            _ method: String, _ path: String, key: String?, secret: String = "", service: String = "lambda",
+            target: String = "", body: String = "", sourceLocation: SourceLocation = #_sourceLocation
+        ) throws -> Answer {
+            let (status, output) = try runTool(
+                ["python3", script.path, process.endpoint, method, path, key ?? "-", secret, service, target, body],
+                environment: [:], cwd: cli.workDirectory, timeout: 60, sourceLocation: sourceLocation)
             try #require(status == 0, "\(output)", sourceLocation: sourceLocation)
             let line = output.split(separator: "\n").last.map(String.init) ?? ""
-            let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], sourceLocation: sourceLocation)
-            return Answer(status: object["status"] as? Int ?? 0, type: object["type"] as? String, requestId: object["requestId"] as? String ?? "",
-                          body: object["body"] as? [String: Any] ?? [:])
+            let object = try #require(
+                try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                sourceLocation: sourceLocation)
+            return Answer(
+                status: object["status"] as? Int ?? 0, type: object["type"] as? String,
+                requestId: object["requestId"] as? String ?? "",
+                body: object["body"] as? [String: Any] ?? [:])
         }
     }
 
-    static let invalidToken = "The security token included in the request is invalid. (Missing or malformed SigV4 Authorization header.)"
-    static let signatureMismatch = "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details."
+    static let invalidToken =
+        "The security token included in the request is invalid. (Missing or malformed SigV4 Authorization header.)"
+    static let signatureMismatch =
+        "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details."
 
     @Test func unsignedWrongSignatureAndReadOnlyMutationAreAnsweredAsAWSDoes() throws {
         let server = try Server()
@@ -76,19 +85,22 @@ struct MiddlewareTests {
         #expect(unsigned.body["Type"] as? String == "User")
         #expect(unsigned.body["message"] as? String == Self.invalidToken)
         #expect(unsigned.requestId.count == 36, "every answer carries x-amzn-RequestId")
-        let unsignedCodeDeploy = try server.send("POST", "/", key: nil, service: "codedeploy", target: "CodeDeploy_20141006.ListApplications", body: "{}")
+        let unsignedCodeDeploy = try server.send(
+            "POST", "/", key: nil, service: "codedeploy", target: "CodeDeploy_20141006.ListApplications", body: "{}")
         #expect(unsignedCodeDeploy.status == 403)
         #expect(unsignedCodeDeploy.type == "UnrecognizedClientException")
         #expect(unsignedCodeDeploy.body["__type"] as? String == "UnrecognizedClientException")
         #expect(unsignedCodeDeploy.body["message"] as? String == Self.invalidToken)
 
         // A known key with the wrong secret: InvalidSignatureException, 403, once the body is hashed.
-        let wrong = try server.send("GET", "/2015-03-31/functions/", key: server.writer.key, secret: server.writer.secret + "x")
+        let wrong = try server.send(
+            "GET", "/2015-03-31/functions/", key: server.writer.key, secret: server.writer.secret + "x")
         #expect(wrong.status == 403)
         #expect(wrong.type == "InvalidSignatureException")
         #expect(wrong.body["message"] as? String == Self.signatureMismatch)
-        let wrongCodeDeploy = try server.send("POST", "/", key: server.writer.key, secret: server.writer.secret + "x", service: "codedeploy",
-                                              target: "CodeDeploy_20141006.ListApplications", body: "{}")
+        let wrongCodeDeploy = try server.send(
+            "POST", "/", key: server.writer.key, secret: server.writer.secret + "x", service: "codedeploy",
+            target: "CodeDeploy_20141006.ListApplications", body: "{}")
         #expect(wrongCodeDeploy.status == 403)
         #expect(wrongCodeDeploy.body["__type"] as? String == "InvalidSignatureException")
         #expect(wrongCodeDeploy.body["message"] as? String == Self.signatureMismatch)
@@ -98,25 +110,34 @@ struct MiddlewareTests {
         #expect(unknown.body["message"] as? String == "The security token included in the request is invalid.")
 
         // The read-only key reads, and is refused a mutation with the operation it asked for.
-        let read = try server.send("GET", "/2015-03-31/functions/", key: server.reader.key, secret: server.reader.secret)
+        let read = try server.send(
+            "GET", "/2015-03-31/functions/", key: server.reader.key, secret: server.reader.secret)
         #expect(read.status == 200)
         #expect(read.body["Functions"] is [Any])
-        let delete = try server.send("DELETE", "/2015-03-31/functions/anything", key: server.reader.key, secret: server.reader.secret)
+        let delete = try server.send(
+            "DELETE", "/2015-03-31/functions/anything", key: server.reader.key, secret: server.reader.secret)
         #expect(delete.status == 403)
         #expect(delete.type == "AccessDeniedException")
         #expect(delete.body["Type"] as? String == "User")
-        #expect(delete.body["message"] as? String
-                == "User: viewer (\(server.reader.key)) is not authorized to perform: lambda:DeleteFunction because the key is read-only")
-        let create = try server.send("POST", "/", key: server.reader.key, secret: server.reader.secret, service: "codedeploy",
-                                     target: "CodeDeploy_20141006.CreateApplication", body: #"{"applicationName": "ro", "computePlatform": "Lambda"}"#)
+        #expect(
+            delete.body["message"] as? String
+                == "User: viewer (\(server.reader.key)) is not authorized to perform: lambda:DeleteFunction because the key is read-only"
+        )
+        let create = try server.send(
+            "POST", "/", key: server.reader.key, secret: server.reader.secret, service: "codedeploy",
+            target: "CodeDeploy_20141006.CreateApplication",
+            body: #"{"applicationName": "ro", "computePlatform": "Lambda"}"#)
         #expect(create.status == 403)
         #expect(create.type == "AccessDeniedException")
         #expect(create.body["__type"] as? String == "AccessDeniedException")
-        #expect(create.body["message"] as? String
-                == "User: viewer (\(server.reader.key)) is not authorized to perform: codedeploy:CreateApplication because the key is read-only")
+        #expect(
+            create.body["message"] as? String
+                == "User: viewer (\(server.reader.key)) is not authorized to perform: codedeploy:CreateApplication because the key is read-only"
+        )
 
         // The writer's key passes the middleware; a path that is no operation is ResourceNotFoundException.
-        let missing = try server.send("GET", "/2015-03-31/functions/missing/nothing", key: server.writer.key, secret: server.writer.secret)
+        let missing = try server.send(
+            "GET", "/2015-03-31/functions/missing/nothing", key: server.writer.key, secret: server.writer.secret)
         #expect(missing.status == 404)
         #expect(missing.type == "ResourceNotFoundException")
         #expect(missing.body["Message"] as? String == "No operation at GET /2015-03-31/functions/missing/nothing.")

@@ -9,10 +9,12 @@ struct OrphanTests {
     /// A runtime-loop function that also leaves a `setsid` child behind on every event; every process
     /// it starts carries `MARKER` in its environment.
     static func lingeringFunction(_ cli: CLI, marker: String) throws {
-        let folder = try cli.runtimeLoop("lingering", body: """
-              setsid sleep 600 </dev/null >/dev/null 2>&1 &
-              curl -sS -X POST "$API/invocation/$ID/response" -d '{}' >/dev/null
-            """)
+        let folder = try cli.runtimeLoop(
+            "lingering",
+            body: """
+                  setsid sleep 600 </dev/null >/dev/null 2>&1 &
+                  curl -sS -X POST "$API/invocation/$ID/response" -d '{}' >/dev/null
+                """)
         try cli.json("function", "create", "lingering", "--dir", folder, "--env", "MARKER=\(marker)", "--publish")
         try cli.json("alias", "create", "lingering", "live", "--version", "1")
     }
@@ -47,7 +49,9 @@ struct OrphanTests {
         for run in 1...5 {
             let traffic = try cli.start(["traffic", "lingering:live", "--rate", "20", "--duration", "60s"])
             defer { traffic.killGroupAndWait() }
-            #expect(ProcessTable.waitUntilAtLeast(2, "MARKER", marker, timeout: 30) >= 2, "run \(run): the instances are up")
+            #expect(
+                ProcessTable.waitUntilAtLeast(2, "MARKER", marker, timeout: 30) >= 2, "run \(run): the instances are up"
+            )
             let left = Self.killNine(traffic, leaves: "MARKER", marker)
             #expect(left == [], "after kill -9 \(run): \(left.count) processes of the function live on")
             if !left.isEmpty { break }
@@ -59,12 +63,16 @@ struct OrphanTests {
         let marker = UUID().uuidString
         defer { for pid in ProcessTable.pids(withEnvironment: "HOOK_MARKER", marker) { kill(pid, SIGKILL) } }
         // The hook's runner inherits the deploy's environment, so every process of the hook carries the marker.
-        let deploy = try cli.start(["deploy", "orders", "--alias", "live", "--version", "2", "--policy", "Quick",
-                                    "--pre-traffic-hook", "exec:setsid sleep 600 & sleep 600"], environment: ["HOOK_MARKER": marker])
+        let deploy = try cli.start(
+            [
+                "deploy", "orders", "--alias", "live", "--version", "2", "--policy", "Quick",
+                "--pre-traffic-hook", "exec:setsid sleep 600 & sleep 600",
+            ], environment: ["HOOK_MARKER": marker])
         defer { deploy.killGroupAndWait() }
         // relctl itself, the hook's shell and its two sleeps.
         #expect(ProcessTable.waitUntilAtLeast(4, "HOOK_MARKER", marker, timeout: 30) >= 4, "the hook is running")
         let left = Self.killNine(deploy, leaves: "HOOK_MARKER", marker)
-        #expect(left == [], "the hook's processes died with the controller; a restarted controller can run it again safely")
+        #expect(
+            left == [], "the hook's processes died with the controller; a restarted controller can run it again safely")
     }
 }

@@ -9,7 +9,9 @@ struct ReleaseCLITests {
         let cli = try RolloutCLITests.fixture(holds: holds)
         try cli.json("function", "create", "billing", "--dir", try cli.source("b0", marker: "b0"))
         for index in 1...3 {
-            try cli.json("function", "update-code", "billing", "--dir", try cli.source("b\(index)", marker: "b\(index)"), "--publish")
+            try cli.json(
+                "function", "update-code", "billing", "--dir", try cli.source("b\(index)", marker: "b\(index)"),
+                "--publish")
         }
         try cli.json("alias", "create", "billing", "live", "--version", "1")
         return cli
@@ -18,21 +20,29 @@ struct ReleaseCLITests {
     /// `FunctionVersion` and the routing of `function:live`, e.g. `1 + 3@0.5`.
     static func alias(_ cli: CLI, _ function: String) throws -> String {
         let alias = try cli.json("alias", "get", function, "live")
-        let weights = (alias["RoutingConfig"] as? [String: Any])?["AdditionalVersionWeights"] as? [String: Double] ?? [:]
-        return ([alias["FunctionVersion"] as? String ?? "?"] + weights.sorted { $0.key < $1.key }.map { "\($0.key)@\($0.value)" }).joined(separator: " + ")
+        let weights =
+            (alias["RoutingConfig"] as? [String: Any])?["AdditionalVersionWeights"] as? [String: Double] ?? [:]
+        return
+            ([alias["FunctionVersion"] as? String ?? "?"]
+            + weights.sorted { $0.key < $1.key }.map { "\($0.key)@\($0.value)" }).joined(separator: " + ")
     }
 
     /// Where the release's moves took `function:live`, oldest first.
     static func releaseMoves(_ cli: CLI, _ function: String) throws -> [String] {
         let history = try cli.json("history", function, "live")["History"] as? [[String: Any]] ?? []
-        return history.filter { ($0["Action"] as? String ?? "").hasPrefix("Release r-") }.reversed().map { $0["To"] as? String ?? "" }
+        return history.filter { ($0["Action"] as? String ?? "").hasPrefix("Release r-") }.reversed().map {
+            $0["To"] as? String ?? ""
+        }
     }
 
     /// kill -9 of a foreground `relctl release create` in the middle of a hold; `controller run`
     /// finishes it from the persisted step: every step once, both members always on the same step.
     @Test func killedForegroundReleaseIsFinishedByTheControllerWithEveryMemberInStep() throws {
         let cli = try Self.fixture(holds: "2s")
-        let release = try cli.start(["release", "create", "checkout", "--member", "orders:live=3", "--member", "billing:live=3", "--policy", "Quick"])
+        let release = try cli.start([
+            "release", "create", "checkout", "--member", "orders:live=3", "--member", "billing:live=3", "--policy",
+            "Quick",
+        ])
         defer { release.killGroupAndWait() }
         // Wait (with a deadline) for the second step, then kill inside its hold.
         var step = ""
@@ -55,7 +65,9 @@ struct ReleaseCLITests {
         let record = try cli.json("release", "get", "checkout")
         #expect(record["status"] as? String == "Succeeded", "\(record)")
         let shifts = (record["events"] as? [[String: Any]] ?? []).filter { $0["kind"] as? String == "Shift" }
-        #expect(shifts.compactMap { ($0["details"] as? [String: String])?["weight"] } == ["25%", "50%", "100%"], "each step applied exactly once")
+        #expect(
+            shifts.compactMap { ($0["details"] as? [String: String])?["weight"] } == ["25%", "50%", "100%"],
+            "each step applied exactly once")
         #expect((record["members"] as? [[String: Any]] ?? []).compactMap { $0["weight"] as? Double } == [100, 100])
         #expect(try Self.alias(cli, "orders") == "3")
         #expect(try Self.alias(cli, "billing") == "3")
@@ -69,12 +81,18 @@ struct ReleaseCLITests {
     /// CLI shows the group's record as JSON and exits 1.
     @Test func oneMembersAlarmRestoresBothAndTheForegroundReleaseExitsOne() throws {
         let cli = try Self.fixture(holds: "1h")
-        try cli.json("alarm", "put", "billing-errors", "--function", "billing", "--executed-version", "target", "--metric", "Errors",
-                     "--statistic", "Sum", "--period", "60", "--evaluation-periods", "1", "--threshold", "1",
-                     "--comparison-operator", "GreaterThanOrEqualToThreshold", "--treat-missing-data", "notBreaching")
+        try cli.json(
+            "alarm", "put", "billing-errors", "--function", "billing", "--executed-version", "target", "--metric",
+            "Errors",
+            "--statistic", "Sum", "--period", "60", "--evaluation-periods", "1", "--threshold", "1",
+            "--comparison-operator", "GreaterThanOrEqualToThreshold", "--treat-missing-data", "notBreaching")
         let output = cli.workDirectory.appendingPathComponent("release.json")
-        let release = try cli.start(["release", "create", "checkout", "--member", "orders:live=2", "--member", "billing:live=2", "--policy", "Quick",
-                                     "--alarm", "billing-errors", "--output", "json"], log: output.path, stderr: "/dev/null")
+        let release = try cli.start(
+            [
+                "release", "create", "checkout", "--member", "orders:live=2", "--member", "billing:live=2", "--policy",
+                "Quick",
+                "--alarm", "billing-errors", "--output", "json",
+            ], log: output.path, stderr: "/dev/null")
         defer { release.killGroupAndWait() }
         var routed = false
         for _ in 0..<600 where !routed && !release.hasExited {
@@ -95,24 +113,32 @@ struct ReleaseCLITests {
 
     @Test func ownedAliasesAndBadMembersAreRefusedWithOneLine() throws {
         let cli = try Self.fixture(holds: "1h")
-        let deployment = try cli.json("deploy", "orders", "--alias", "live", "--version", "2", "--policy", "Quick", "--detach")
+        let deployment = try cli.json(
+            "deploy", "orders", "--alias", "live", "--version", "2", "--policy", "Quick", "--detach")
         let id = try #require(deployment["deploymentId"] as? String)
-        let refused = try cli.run("release", "create", "checkout", "--member", "orders:live=3", "--member", "billing:live=3", "--policy", "Quick", "--detach")
+        let refused = try cli.run(
+            "release", "create", "checkout", "--member", "orders:live=3", "--member", "billing:live=3", "--policy",
+            "Quick", "--detach")
         #expect(refused.status == 1)
         #expect(refused.stderr.split(separator: "\n").count == 1)
-        #expect(refused.stderr.contains("ResourceConflictException") && refused.stderr.contains(id), "\(refused.stderr)")
+        #expect(
+            refused.stderr.contains("ResourceConflictException") && refused.stderr.contains(id), "\(refused.stderr)")
         #expect(try Self.alias(cli, "billing") == "1", "nothing of a refused release is applied")
 
         let bad = try cli.run("release", "create", "checkout", "--member", "billing=3", "--policy", "Quick")
         #expect(bad.status == 1)
         #expect(bad.stderr.contains("--member 'billing=3' is not allowed: use FUNCTION:ALIAS=VERSION"), "\(bad.stderr)")
-        #expect(try cli.run("release", "create", "checkout", "--policy", "Quick").status == 64, "no --member is a usage error")
+        #expect(
+            try cli.run("release", "create", "checkout", "--policy", "Quick").status == 64,
+            "no --member is a usage error")
 
         try cli.json("deployments", "stop", id)
-        let created = try cli.json("release", "create", "checkout", "--member", "orders:live=3", "--member", "billing:live=3",
-                                   "--policy", "Quick", "--detach")
+        let created = try cli.json(
+            "release", "create", "checkout", "--member", "orders:live=3", "--member", "billing:live=3",
+            "--policy", "Quick", "--detach")
         #expect(created["status"] as? String == "InProgress")
-        let deploy = try cli.run("deploy", "billing", "--alias", "live", "--version", "2", "--policy", "Quick", "--detach")
+        let deploy = try cli.run(
+            "deploy", "billing", "--alias", "live", "--version", "2", "--policy", "Quick", "--detach")
         #expect(deploy.status == 1)
         #expect(deploy.stderr.contains("belongs to release checkout"), "\(deploy.stderr)")
         let promoted = try cli.json("release", "promote", "checkout", "--full")
@@ -128,19 +154,24 @@ struct ReleaseCLITests {
         let server = try ServerProcess(cli)
         defer { _ = server.stop() }
         func call(_ action: String, _ body: String) throws -> (status: Int, type: String?, body: [String: Any]) {
-            let result = try ChildProcess.run(arguments: [
-                "/usr/bin/curl", "-s", "-m", "60", "-D", "-", "-X", "POST", "-H", "X-Amz-Target: Relctl.\(action)",
-                "-H", "Content-Type: application/x-amz-json-1.1", "--data", body, server.endpoint + "/",
-            ], environment: ProcessInfo.processInfo.environment, timeout: 120)
+            let result = try ChildProcess.run(
+                arguments: [
+                    "/usr/bin/curl", "-s", "-m", "60", "-D", "-", "-X", "POST", "-H", "X-Amz-Target: Relctl.\(action)",
+                    "-H", "Content-Type: application/x-amz-json-1.1", "--data", body, server.endpoint + "/",
+                ], environment: ProcessInfo.processInfo.environment, timeout: 120)
             let parts = result.stdout.components(separatedBy: "\r\n\r\n")
             let head = parts.first ?? ""
             let status = Int(head.split(separator: " ").dropFirst().first ?? "") ?? 0
             let type = head.components(separatedBy: "\r\n").first { $0.lowercased().hasPrefix("x-amzn-errortype:") }
                 .map { $0.split(separator: ":", maxSplits: 1)[1].trimmingCharacters(in: .whitespaces) }
-            let json = (try? JSONSerialization.jsonObject(with: Data((parts.dropFirst().joined(separator: "\r\n\r\n")).utf8))) as? [String: Any] ?? [:]
+            let json =
+                (try? JSONSerialization.jsonObject(with: Data((parts.dropFirst().joined(separator: "\r\n\r\n")).utf8)))
+                as? [String: Any] ?? [:]
             return (status, type, json)
         }
-        let created = try call("CreateRelease", #"{"name": "checkout", "members": ["orders:live=2", "billing:live=2"], "policy": "Quick"}"#)
+        let created = try call(
+            "CreateRelease", #"{"name": "checkout", "members": ["orders:live=2", "billing:live=2"], "policy": "Quick"}"#
+        )
         #expect(created.status == 200, "\(created)")
         let release = created.body["release"] as? [String: Any] ?? [:]
         let id = try #require(release["releaseId"] as? String)

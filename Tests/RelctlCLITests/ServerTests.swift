@@ -15,14 +15,20 @@ final class ServerProcess {
         FileManager.default.createFile(atPath: log.path, contents: nil)
         port = Self.freePort()
         // --settle 0: these tests expect final answers at once (Tests/compat/test_states.py pins the states).
-        process = try cli.start(["serve", "--port", String(port), "--tick", "0.2", "--settle", "0"] + extra, log: log.path)
+        process = try cli.start(
+            ["serve", "--port", String(port), "--tick", "0.2", "--settle", "0"] + extra, log: log.path)
         for _ in 0..<300 {
             if (try? Self.get("http://127.0.0.1:\(port)/healthz").0) == 200 { return }
             if process.hasExited { break }
             usleep(100_000)
         }
         process.killGroupAndWait()
-        throw NSError(domain: "relctl-test", code: 1, userInfo: [NSLocalizedDescriptionKey: "serve did not start: \(String(decoding: (try? Data(contentsOf: log)) ?? Data(), as: UTF8.self))"])
+        throw NSError(
+            domain: "relctl-test", code: 1,
+            userInfo: [
+                NSLocalizedDescriptionKey:
+                    "serve did not start: \(String(decoding: (try? Data(contentsOf: log)) ?? Data(), as: UTF8.self))"
+            ])
     }
 
     var endpoint: String { "http://127.0.0.1:\(port)" }
@@ -45,36 +51,51 @@ final class ServerProcess {
 
     /// A plain GET with curl (status, body).
     static func get(_ url: String) throws -> (Int, String) {
-        let result = try ChildProcess.run(arguments: ["/usr/bin/curl", "-s", "-m", "30", "-o", "-", "-w", "\n%{http_code}", url],
-                                          environment: ProcessInfo.processInfo.environment, timeout: 60)
+        let result = try ChildProcess.run(
+            arguments: ["/usr/bin/curl", "-s", "-m", "30", "-o", "-", "-w", "\n%{http_code}", url],
+            environment: ProcessInfo.processInfo.environment, timeout: 60)
         let lines = result.stdout.split(separator: "\n", omittingEmptySubsequences: false)
         return (Int(lines.last ?? "") ?? 0, lines.dropLast().joined(separator: "\n"))
     }
 }
 
 /// Runs a command with the AWS tools' environment pointed at a server.
-func runTool(_ arguments: [String], environment extra: [String: String], cwd: URL, timeout: Double = childDeadline,
-             sourceLocation: SourceLocation = #_sourceLocation) throws -> (Int32, String) {
+func runTool(
+    _ arguments: [String], environment extra: [String: String], cwd: URL, timeout: Double = childDeadline,
+    sourceLocation: SourceLocation = #_sourceLocation
+) throws -> (Int32, String) {
     var environment = ProcessInfo.processInfo.environment
     for (key, value) in extra { environment[key] = value }
-    let result = try ChildProcess.run(arguments: ["/usr/bin/env"] + arguments, environment: environment, workingDirectory: cwd.path, timeout: timeout)
-    if result.timedOut { Issue.record("\(arguments.joined(separator: " ")) ran past \(Int(timeout)) s and was killed", sourceLocation: sourceLocation) }
+    let result = try ChildProcess.run(
+        arguments: ["/usr/bin/env"] + arguments, environment: environment, workingDirectory: cwd.path, timeout: timeout)
+    if result.timedOut {
+        Issue.record(
+            "\(arguments.joined(separator: " ")) ran past \(Int(timeout)) s and was killed",
+            sourceLocation: sourceLocation)
+    }
     return (result.status, result.stdout + result.stderr)
 }
 
 @Suite("relctl serve", .serialized)
 struct ServerTests {
-    static let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
 
     @Test func healthzAndPrometheusMetrics() throws {
         let cli = try CLI()
         let server = try ServerProcess(cli)
         defer { _ = server.stop() }
-        let aws: [String: String] = ["AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "y", "AWS_DEFAULT_REGION": "eu-west-1"]
-        let (status, output) = try runTool(["aws", "lambda", "get-function", "--function-name", "missing", "--endpoint-url", server.endpoint],
-                                           environment: aws, cwd: cli.workDirectory)
+        let aws: [String: String] = [
+            "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "y", "AWS_DEFAULT_REGION": "eu-west-1",
+        ]
+        let (status, output) = try runTool(
+            ["aws", "lambda", "get-function", "--function-name", "missing", "--endpoint-url", server.endpoint],
+            environment: aws, cwd: cli.workDirectory)
         #expect(status != 0)
-        #expect(output.contains("An error occurred (ResourceNotFoundException) when calling the GetFunction operation: Function not found: arn:aws:lambda:eu-west-1:000000000000:function:missing"))
+        #expect(
+            output.contains(
+                "An error occurred (ResourceNotFoundException) when calling the GetFunction operation: Function not found: arn:aws:lambda:eu-west-1:000000000000:function:missing"
+            ))
         let (code, metrics) = try ServerProcess.get("\(server.endpoint)/metrics")
         #expect(code == 200)
         #expect(metrics.contains("relctl_http_requests_total{action=\"GetFunction\",status=\"404\"} 1"))
@@ -85,7 +106,8 @@ struct ServerTests {
     @Test func sigtermMidCanaryThenRestartContinuesTheDeployment() throws {
         let cli = try RolloutCLITests.fixture(holds: "3s")
         var server = try ServerProcess(cli)
-        let created = try cli.json("deploy", "orders", "--alias", "live", "--version", "2", "--policy", "Quick", "--detach")
+        let created = try cli.json(
+            "deploy", "orders", "--alias", "live", "--version", "2", "--policy", "Quick", "--detach")
         let id = try #require(created["deploymentId"] as? String)
         usleep(1_000_000)
         #expect(server.stop(signal: SIGTERM) == 0, "graceful shutdown exits 0")
@@ -99,7 +121,9 @@ struct ServerTests {
             usleep(200_000)
         }
         #expect(status == "Succeeded")
-        let shifts = (try cli.json("deployments", "get", id)["events"] as? [[String: Any]] ?? []).filter { $0["kind"] as? String == "Shift" }
+        let shifts = (try cli.json("deployments", "get", id)["events"] as? [[String: Any]] ?? []).filter {
+            $0["kind"] as? String == "Shift"
+        }
         #expect(shifts.count == 3, "each step once, across the restart")
     }
 
@@ -107,15 +131,21 @@ struct ServerTests {
         let cli = try RolloutCLITests.fixture()
         let server = try ServerProcess(cli)
         defer { _ = server.stop() }
-        let aws: [String: String] = ["AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "y", "AWS_DEFAULT_REGION": "us-east-1"]
-        let (status, output) = try runTool(["aws", "deploy", "create-deployment-config", "--deployment-config-name", "Api10Percent1Minute",
-                                            "--compute-platform", "Lambda", "--endpoint-url", server.endpoint, "--traffic-routing-config",
-                                            #"{"type":"TimeBasedCanary","timeBasedCanary":{"canaryPercentage":10,"canaryInterval":1}}"#],
-                                           environment: aws, cwd: cli.workDirectory)
+        let aws: [String: String] = [
+            "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "y", "AWS_DEFAULT_REGION": "us-east-1",
+        ]
+        let (status, output) = try runTool(
+            [
+                "aws", "deploy", "create-deployment-config", "--deployment-config-name", "Api10Percent1Minute",
+                "--compute-platform", "Lambda", "--endpoint-url", server.endpoint, "--traffic-routing-config",
+                #"{"type":"TimeBasedCanary","timeBasedCanary":{"canaryPercentage":10,"canaryInterval":1}}"#,
+            ],
+            environment: aws, cwd: cli.workDirectory)
         #expect(status == 0, "\(output)")
         let shown = try cli.run("policy", "show", "Api10Percent1Minute")
         #expect(shown.status == 0, "\(shown.stderr)")
-        let created = try cli.json("deploy", "orders", "--alias", "live", "--version", "2", "--policy", "Api10Percent1Minute", "--detach")
+        let created = try cli.json(
+            "deploy", "orders", "--alias", "live", "--version", "2", "--policy", "Api10Percent1Minute", "--detach")
         let id = try #require(created["deploymentId"] as? String)
         #expect(try cli.json("alias", "get", "orders", "live")["RoutingConfig"] != nil, "10% went to version 2 at once")
         let record = try cli.json("deployments", "get", id)
@@ -134,8 +164,9 @@ struct ServerTests {
     @Test func awsCompatibilitySuitePasses() throws {
         let suite = Self.repo.appendingPathComponent("Tests/compat")
         try #require(FileManager.default.fileExists(atPath: suite.appendingPathComponent("conftest.py").path))
-        let (status, output) = try runTool(["python3", "-m", "pytest", suite.path, "-q", "-x", "-p", "no:cacheprovider"],
-                                           environment: ["RELCTL_BIN": CLI.binary.path], cwd: Self.repo, timeout: 1500)
+        let (status, output) = try runTool(
+            ["python3", "-m", "pytest", suite.path, "-q", "-x", "-p", "no:cacheprovider"],
+            environment: ["RELCTL_BIN": CLI.binary.path], cwd: Self.repo, timeout: 1500)
         #expect(status == 0, "\(output.suffix(6000))")
     }
 
@@ -144,7 +175,8 @@ struct ServerTests {
         let writer = try cli.json("credentials", "create", "--name", "ci")
         let reader = try cli.json("credentials", "create", "--name", "viewer", "--read-only")
         let file = cli.dataDirectory.appendingPathComponent("credentials.json")
-        let mode = (try FileManager.default.attributesOfItem(atPath: file.path)[.posixPermissions] as? NSNumber)?.intValue
+        let mode = (try FileManager.default.attributesOfItem(atPath: file.path)[.posixPermissions] as? NSNumber)?
+            .intValue
         #expect(mode == 0o600)
         let listed = try cli.run("credentials", "list", "--output", "json")
         #expect(!listed.stdout.contains(writer["SecretAccessKey"] as? String ?? "?"), "secrets never shown again")
@@ -152,11 +184,15 @@ struct ServerTests {
         defer { _ = server.stop() }
         let suite = Self.repo.appendingPathComponent("Tests/compat/test_auth.py")
         try #require(FileManager.default.fileExists(atPath: suite.path))
-        let (status, output) = try runTool(["python3", "-m", "pytest", suite.path, "-q", "-p", "no:cacheprovider"], environment: [
-            "RELCTL_AUTH_ENDPOINT": server.endpoint,
-            "RELCTL_AUTH_KEY": writer["AccessKeyId"] as? String ?? "", "RELCTL_AUTH_SECRET": writer["SecretAccessKey"] as? String ?? "",
-            "RELCTL_AUTH_READONLY_KEY": reader["AccessKeyId"] as? String ?? "", "RELCTL_AUTH_READONLY_SECRET": reader["SecretAccessKey"] as? String ?? "",
-        ], cwd: Self.repo)
+        let (status, output) = try runTool(
+            ["python3", "-m", "pytest", suite.path, "-q", "-p", "no:cacheprovider"],
+            environment: [
+                "RELCTL_AUTH_ENDPOINT": server.endpoint,
+                "RELCTL_AUTH_KEY": writer["AccessKeyId"] as? String ?? "",
+                "RELCTL_AUTH_SECRET": writer["SecretAccessKey"] as? String ?? "",
+                "RELCTL_AUTH_READONLY_KEY": reader["AccessKeyId"] as? String ?? "",
+                "RELCTL_AUTH_READONLY_SECRET": reader["SecretAccessKey"] as? String ?? "",
+            ], cwd: Self.repo)
         #expect(status == 0, "\(output.suffix(4000))")
         let passed = output.firstMatch(of: /(\d+) passed/).flatMap { Int($0.1) } ?? 0
         #expect(passed >= 6, "the signed-request tests ran: \(output.suffix(300))")
@@ -164,16 +200,27 @@ struct ServerTests {
         #expect(!serverLog.contains(writer["SecretAccessKey"] as? String ?? "?"), "secrets never appear in logs")
         // A mutation made with the key is audited under it.
         let zip = cli.workDirectory.appendingPathComponent("audit.zip")
-        let (zipped, zipOutput) = try runTool(["sh", "-c", "cd \(Self.repo.path)/examples/hello && zip -q \(zip.path) bootstrap"], environment: [:], cwd: cli.workDirectory)
+        let (zipped, zipOutput) = try runTool(
+            ["sh", "-c", "cd \(Self.repo.path)/examples/hello && zip -q \(zip.path) bootstrap"], environment: [:],
+            cwd: cli.workDirectory)
         try #require(zipped == 0, "\(zipOutput)")
-        let (created, createOutput) = try runTool([
-            "aws", "lambda", "create-function", "--endpoint-url", server.endpoint, "--function-name", "audited", "--runtime", "provided.al2023",
-            "--handler", "bootstrap", "--role", "arn:aws:iam::123456789012:role/x", "--zip-file", "fileb://\(zip.path)",
-        ], environment: ["AWS_ACCESS_KEY_ID": writer["AccessKeyId"] as? String ?? "", "AWS_SECRET_ACCESS_KEY": writer["SecretAccessKey"] as? String ?? "",
-                         "AWS_DEFAULT_REGION": "us-east-1"], cwd: cli.workDirectory)
+        let (created, createOutput) = try runTool(
+            [
+                "aws", "lambda", "create-function", "--endpoint-url", server.endpoint, "--function-name", "audited",
+                "--runtime", "provided.al2023",
+                "--handler", "bootstrap", "--role", "arn:aws:iam::123456789012:role/x", "--zip-file",
+                "fileb://\(zip.path)",
+            ],
+            environment: [
+                "AWS_ACCESS_KEY_ID": writer["AccessKeyId"] as? String ?? "",
+                "AWS_SECRET_ACCESS_KEY": writer["SecretAccessKey"] as? String ?? "",
+                "AWS_DEFAULT_REGION": "us-east-1",
+            ], cwd: cli.workDirectory)
         #expect(created == 0, "\(createOutput)")
         let history = try cli.run("history", "audited", "--output", "json")
-        #expect(history.stdout.contains("key:\(writer["AccessKeyId"] as? String ?? "?") (ci)"), "the audit row names the key: \(history.stdout)")
+        #expect(
+            history.stdout.contains("key:\(writer["AccessKeyId"] as? String ?? "?") (ci)"),
+            "the audit row names the key: \(history.stdout)")
     }
 }
 
@@ -183,20 +230,38 @@ struct S3CodeTests {
         let cli = try CLI()
         // moto_server is a real S3-compatible endpoint here.
         let s3Port = ServerProcess.freePort()
-        let moto = try ChildProcess.spawn(.init(arguments: ["/usr/bin/env", "moto_server", "-p", String(s3Port)],
-                                                environment: ProcessInfo.processInfo.environment, logPath: "/dev/null"))
+        let moto = try ChildProcess.spawn(
+            .init(
+                arguments: ["/usr/bin/env", "moto_server", "-p", String(s3Port)],
+                environment: ProcessInfo.processInfo.environment, logPath: "/dev/null"))
         defer { moto.killGroupAndWait() }  // moto_server ignores SIGTERM
         let s3 = "http://127.0.0.1:\(s3Port)"
         for _ in 0..<100 {
             if ((try? ServerProcess.get(s3).0) ?? 0) != 0 { break }
             usleep(100_000)
         }
-        let aws: [String: String] = ["AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "y", "AWS_DEFAULT_REGION": "us-east-1"]
+        let aws: [String: String] = [
+            "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "y", "AWS_DEFAULT_REGION": "us-east-1",
+        ]
         let zip = cli.workDirectory.appendingPathComponent("code.zip")
-        #expect(try runTool(["sh", "-c", "cd \(ServerTests.repo.path)/examples/hello && zip -q \(zip.path) bootstrap"], environment: [:], cwd: cli.workDirectory).0 == 0)
-        #expect(try runTool(["aws", "s3api", "create-bucket", "--bucket", "artifacts", "--endpoint-url", s3], environment: aws, cwd: cli.workDirectory).0 == 0)
-        #expect(try runTool(["aws", "s3api", "put-object", "--bucket", "artifacts", "--key", "builds/hello.zip", "--body", zip.path, "--endpoint-url", s3],
-                            environment: aws, cwd: cli.workDirectory).0 == 0)
+        #expect(
+            try runTool(
+                ["sh", "-c", "cd \(ServerTests.repo.path)/examples/hello && zip -q \(zip.path) bootstrap"],
+                environment: [:], cwd: cli.workDirectory
+            ).0 == 0)
+        #expect(
+            try runTool(
+                ["aws", "s3api", "create-bucket", "--bucket", "artifacts", "--endpoint-url", s3], environment: aws,
+                cwd: cli.workDirectory
+            ).0 == 0)
+        #expect(
+            try runTool(
+                [
+                    "aws", "s3api", "put-object", "--bucket", "artifacts", "--key", "builds/hello.zip", "--body",
+                    zip.path, "--endpoint-url", s3,
+                ],
+                environment: aws, cwd: cli.workDirectory
+            ).0 == 0)
 
         // moto refuses anonymous reads, so the server signs its GetObject (SigV4, as for real S3).
         setenv("RELCTL_S3_ACCESS_KEY_ID", "relctl", 1)
@@ -204,30 +269,43 @@ struct S3CodeTests {
         defer { unsetenv("RELCTL_S3_ACCESS_KEY_ID"); unsetenv("RELCTL_S3_SECRET_ACCESS_KEY") }
         let server = try ServerProcess(cli, extra: ["--s3-endpoint", s3])
         defer { _ = server.stop() }
-        let (status, output) = try runTool([
-            "aws", "lambda", "create-function", "--endpoint-url", server.endpoint, "--function-name", "froms3", "--runtime", "provided.al2023",
-            "--handler", "bootstrap", "--role", "arn:aws:iam::123456789012:role/x", "--code", "S3Bucket=artifacts,S3Key=builds/hello.zip",
-        ], environment: aws, cwd: cli.workDirectory)
+        let (status, output) = try runTool(
+            [
+                "aws", "lambda", "create-function", "--endpoint-url", server.endpoint, "--function-name", "froms3",
+                "--runtime", "provided.al2023",
+                "--handler", "bootstrap", "--role", "arn:aws:iam::123456789012:role/x", "--code",
+                "S3Bucket=artifacts,S3Key=builds/hello.zip",
+            ], environment: aws, cwd: cli.workDirectory)
         #expect(status == 0, "\(output)")
         let created = (try? JSONSerialization.jsonObject(with: Data(output.utf8))) as? [String: Any] ?? [:]
         let bytes = try Data(contentsOf: zip)
         #expect(created["CodeSize"] as? Int == bytes.count)
-        let (missing, missingOutput) = try runTool([
-            "aws", "lambda", "create-function", "--endpoint-url", server.endpoint, "--function-name", "nos3", "--runtime", "provided.al2023",
-            "--handler", "bootstrap", "--role", "arn:aws:iam::123456789012:role/x", "--code", "S3Bucket=artifacts,S3Key=nope.zip",
-        ], environment: aws, cwd: cli.workDirectory)
-        #expect(missing != 0 && missingOutput.contains("InvalidParameterValueException") && missingOutput.contains("NoSuchKey"), "\(missingOutput)")
+        let (missing, missingOutput) = try runTool(
+            [
+                "aws", "lambda", "create-function", "--endpoint-url", server.endpoint, "--function-name", "nos3",
+                "--runtime", "provided.al2023",
+                "--handler", "bootstrap", "--role", "arn:aws:iam::123456789012:role/x", "--code",
+                "S3Bucket=artifacts,S3Key=nope.zip",
+            ], environment: aws, cwd: cli.workDirectory)
+        #expect(
+            missing != 0 && missingOutput.contains("InvalidParameterValueException")
+                && missingOutput.contains("NoSuchKey"), "\(missingOutput)")
     }
 
     @Test func withoutAnEndpointS3CodeIsAClearError() throws {
         let cli = try CLI()
         let server = try ServerProcess(cli)
         defer { _ = server.stop() }
-        let aws: [String: String] = ["AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "y", "AWS_DEFAULT_REGION": "us-east-1"]
-        let (status, output) = try runTool([
-            "aws", "lambda", "create-function", "--endpoint-url", server.endpoint, "--function-name", "s3less", "--runtime", "provided.al2023",
-            "--handler", "bootstrap", "--role", "arn:aws:iam::123456789012:role/x", "--code", "S3Bucket=some-bucket,S3Key=k.zip",
-        ], environment: aws, cwd: cli.workDirectory)
+        let aws: [String: String] = [
+            "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "y", "AWS_DEFAULT_REGION": "us-east-1",
+        ]
+        let (status, output) = try runTool(
+            [
+                "aws", "lambda", "create-function", "--endpoint-url", server.endpoint, "--function-name", "s3less",
+                "--runtime", "provided.al2023",
+                "--handler", "bootstrap", "--role", "arn:aws:iam::123456789012:role/x", "--code",
+                "S3Bucket=some-bucket,S3Key=k.zip",
+            ], environment: aws, cwd: cli.workDirectory)
         #expect(status != 0)
         #expect(output.contains("(InvalidParameterValueException)") && output.contains("--s3-endpoint"), "\(output)")
     }

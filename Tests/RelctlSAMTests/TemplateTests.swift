@@ -5,11 +5,14 @@ import Testing
 let arn = ArnContext(region: "local", account: "000000000000")
 
 func model(_ text: String, overrides: [String: String] = [:], versions: [String: Int] = [:]) throws -> StackModel {
-    try StackModel.build(try TemplateLoader.load(text), overrides: overrides, stackName: "app", arn: arn, plannedVersions: versions)
+    try StackModel.build(
+        try TemplateLoader.load(text), overrides: overrides, stackName: "app", arn: arn, plannedVersions: versions)
 }
 
 /// The error a template fails with (the test fails if it does not).
-func failure(_ text: String, overrides: [String: String] = [:], sourceLocation: SourceLocation = #_sourceLocation) -> TemplateError? {
+func failure(
+    _ text: String, overrides: [String: String] = [:], sourceLocation: SourceLocation = #_sourceLocation
+) -> TemplateError? {
     do {
         _ = try model(text, overrides: overrides)
         Issue.record("the template was accepted", sourceLocation: sourceLocation)
@@ -24,7 +27,8 @@ func failure(_ text: String, overrides: [String: String] = [:], sourceLocation: 
 
 /// A template with one function `Fn` whose properties are `lines` (the first on line 5).
 func oneFunction(_ lines: [String]) -> String {
-    "Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n" + lines.map { "      \($0)" }.joined(separator: "\n")
+    "Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n"
+        + lines.map { "      \($0)" }.joined(separator: "\n")
 }
 
 /// In the style of AWS's "safe deployments" hello-world: a canary with hooks and an Errors alarm on the alias.
@@ -108,22 +112,30 @@ let safeDeployments = """
 @Suite struct TemplateTests {
     @Test func safeDeploymentsTemplateResolvesToFunctionsAliasPreferenceAndAlarm() throws {
         let stack = try model(safeDeployments, versions: ["HelloWorldFunction": 3])
-        #expect(stack.functions.map(\.name) == ["app-HelloWorldFunction", "CodeDeployHook_preTrafficHook", "CodeDeployHook_dev_postTrafficHook"])
+        #expect(
+            stack.functions.map(\.name) == [
+                "app-HelloWorldFunction", "CodeDeployHook_preTrafficHook", "CodeDeployHook_dev_postTrafficHook",
+            ])
         let hello = stack.functions[0]
         #expect(hello.alias == "live")
         #expect(hello.codeUri == "hello_world/")
         #expect(hello.settings.runtime == "python3.12" && hello.settings.timeout == 10)
         #expect(hello.settings.environment == ["STAGE": "dev", "GREETING": "hello"])
         let preference = try #require(hello.deploymentPreference)
-        #expect(preference.type == "AllAtOnce" && preference.deploymentConfigName == "CodeDeployDefault.LambdaAllAtOnce")
+        #expect(
+            preference.type == "AllAtOnce" && preference.deploymentConfigName == "CodeDeployDefault.LambdaAllAtOnce")
         #expect(preference.preTrafficHook == "CodeDeployHook_preTrafficHook")
         #expect(preference.postTrafficHook == "CodeDeployHook_dev_postTrafficHook")
         #expect(preference.alarms == ["app-AliasErrorMetricGreaterThanZeroAlarm"])
-        #expect(stack.functions[1].settings.environment?["NewVersion"] == "arn:aws:lambda:local:000000000000:function:app-HelloWorldFunction:3")
+        #expect(
+            stack.functions[1].settings.environment?["NewVersion"]
+                == "arn:aws:lambda:local:000000000000:function:app-HelloWorldFunction:3")
         #expect(stack.functions[1].deploymentPreference?.enabled == false)
         let alarm = try #require(stack.alarms.first).definition
         #expect(alarm.functionName == "app-HelloWorldFunction" && alarm.resource == "app-HelloWorldFunction:live")
-        #expect(alarm.executedVersion == "3" && alarm.metric == "Errors" && alarm.threshold == 0 && alarm.evaluationPeriods == 2)
+        #expect(
+            alarm.executedVersion == "3" && alarm.metric == "Errors" && alarm.threshold == 0
+                && alarm.evaluationPeriods == 2)
         #expect(stack.notices.contains { $0.contains("HelloWorldFunction: Events is accepted and ignored") })
         #expect(stack.notices.contains { $0.contains("Policies") })
     }
@@ -131,7 +143,9 @@ let safeDeployments = """
     @Test func parameterOverrideSwitchesTheConditionAndTheNames() throws {
         let stack = try model(safeDeployments, overrides: ["Stage": "prod"])
         #expect(stack.functions[0].deploymentPreference?.type == "Canary10Percent5Minutes")
-        #expect(stack.functions[0].deploymentPreference?.deploymentConfigName == "CodeDeployDefault.LambdaCanary10Percent5Minutes")
+        #expect(
+            stack.functions[0].deploymentPreference?.deploymentConfigName
+                == "CodeDeployDefault.LambdaCanary10Percent5Minutes")
         #expect(stack.functions[2].name == "CodeDeployHook_prod_postTrafficHook")
         #expect(stack.parameters == ["Stage": "prod"])
     }
@@ -201,7 +215,9 @@ let safeDeployments = """
         let fromJson = try model(json).functions[0]
         #expect(fromYaml.settings.handler == "app.b")
         #expect(fromYaml.settings.memorySize == 256)
-        #expect(fromYaml.settings.description == "x in local ${Literal} arn:aws:lambda:local:000000000000:function:app-Other")
+        #expect(
+            fromYaml.settings.description
+                == "x in local ${Literal} arn:aws:lambda:local:000000000000:function:app-Other")
         #expect(fromYaml.settings == fromJson.settings)
     }
 
@@ -233,12 +249,14 @@ let safeDeployments = """
     }
 
     @Test func unknownResourceTypeNamesTheResourceAndLine() throws {
-        let error = try #require(failure("""
-            Resources:
-              Table:
-                Type: AWS::DynamoDB::Table
-                Properties: {}
-            """))
+        let error = try #require(
+            failure(
+                """
+                Resources:
+                  Table:
+                    Type: AWS::DynamoDB::Table
+                    Properties: {}
+                """))
         #expect(error.code == .unsupportedResourceType)
         #expect(error.line == 3)
         #expect(error.message.contains("Table") && error.message.contains("AWS::DynamoDB::Table"))
@@ -251,7 +269,8 @@ let safeDeployments = """
     }
 
     @Test func unsupportedPropertyNamesResourcePropertyAndLine() throws {
-        let error = try #require(failure(oneFunction(["CodeUri: src", "Handler: app.handler", "Runtime: python3.12", "Frobnicate: true"])))
+        let error = try #require(
+            failure(oneFunction(["CodeUri: src", "Handler: app.handler", "Runtime: python3.12", "Frobnicate: true"])))
         #expect(error.code == .unsupportedProperty)
         #expect(error.line == 8)
         #expect(error.message.contains("resource Fn, property Frobnicate"))
@@ -268,59 +287,68 @@ let safeDeployments = """
         ("Handler: !Frob x", .invalidIntrinsic),
     ])
     func badIntrinsicsAreRefusedWithTheirLine(property: String, code: TemplateError.Code) throws {
-        let error = try #require(failure(oneFunction(["CodeUri: src", "Runtime: python3.12", property]) + """
+        let error = try #require(
+            failure(
+                oneFunction(["CodeUri: src", "Runtime: python3.12", property]) + """
 
-              Other:
-                Type: AWS::Serverless::Function
-                Properties: {CodeUri: src, Handler: h, Runtime: python3.12}
-            """))
+                      Other:
+                        Type: AWS::Serverless::Function
+                        Properties: {CodeUri: src, Handler: h, Runtime: python3.12}
+                    """))
         #expect(error.code == code)
         #expect(error.line == 7)
     }
 
     @Test func cyclicReferencesAreRefused() throws {
-        let resources = try #require(failure("""
-            Resources:
-              A:
-                Type: AWS::Serverless::Function
-                Properties: {CodeUri: src, Handler: h, Runtime: python3.12, Description: !Ref B}
-              B:
-                Type: AWS::Serverless::Function
-                Properties: {CodeUri: src, Handler: h, Runtime: python3.12, Description: !Sub "${A.Arn}"}
-            """))
+        let resources = try #require(
+            failure(
+                """
+                Resources:
+                  A:
+                    Type: AWS::Serverless::Function
+                    Properties: {CodeUri: src, Handler: h, Runtime: python3.12, Description: !Ref B}
+                  B:
+                    Type: AWS::Serverless::Function
+                    Properties: {CodeUri: src, Handler: h, Runtime: python3.12, Description: !Sub "${A.Arn}"}
+                """))
         #expect(resources.code == .cyclicReference)
         #expect(resources.message.contains("A → B → A"))
-        let conditions = try #require(failure("""
-            Conditions:
-              X: !Not [!Condition Y]
-              Y: !Not [!Condition X]
-            Resources:
-              A:
-                Type: AWS::Serverless::Function
-                Properties: {CodeUri: src, Handler: h, Runtime: python3.12}
-            """))
+        let conditions = try #require(
+            failure(
+                """
+                Conditions:
+                  X: !Not [!Condition Y]
+                  Y: !Not [!Condition X]
+                Resources:
+                  A:
+                    Type: AWS::Serverless::Function
+                    Properties: {CodeUri: src, Handler: h, Runtime: python3.12}
+                """))
         #expect(conditions.code == .cyclicReference)
     }
 
     @Test func deploymentPreferenceNeedsAutoPublishAlias() throws {
-        let error = try #require(failure("""
-            Resources:
-              Fn:
-                Type: AWS::Serverless::Function
-                Properties:
-                  CodeUri: src
-                  Handler: h
-                  Runtime: python3.12
-                  DeploymentPreference:
-                    Type: AllAtOnce
-            """))
+        let error = try #require(
+            failure(
+                """
+                Resources:
+                  Fn:
+                    Type: AWS::Serverless::Function
+                    Properties:
+                      CodeUri: src
+                      Handler: h
+                      Runtime: python3.12
+                      DeploymentPreference:
+                        Type: AllAtOnce
+                """))
         #expect(error.code == .missingProperty)
         #expect(error.message.contains("AutoPublishAlias"))
         #expect(error.line == 9)
     }
 
     @Test func customDeploymentConfigBecomesCodeDeployJSONAndItsNameTheType() throws {
-        let stack = try model("""
+        let stack = try model(
+            """
             Resources:
               Quick:
                 Type: AWS::CodeDeploy::DeploymentConfig
@@ -340,12 +368,15 @@ let safeDeployments = """
                   DeploymentPreference: {Type: !Ref Quick}
             """)
         #expect(stack.deploymentConfigs.first?.name == "Canary50Percent1Minute")
-        #expect(stack.deploymentConfigs.first?.trafficRoutingConfig == #"{"timeBasedCanary":{"canaryInterval":1,"canaryPercentage":50},"type":"TimeBasedCanary"}"#)
+        #expect(
+            stack.deploymentConfigs.first?.trafficRoutingConfig
+                == #"{"timeBasedCanary":{"canaryInterval":1,"canaryPercentage":50},"type":"TimeBasedCanary"}"#)
         #expect(stack.functions[0].deploymentPreference?.deploymentConfigName == "Canary50Percent1Minute")
     }
 
     @Test func handWrittenLambdaResourcesMapToAFunctionWithAlias() throws {
-        let stack = try model("""
+        let stack = try model(
+            """
             Resources:
               Layer:
                 Type: AWS::Lambda::LayerVersion
@@ -361,7 +392,9 @@ let safeDeployments = """
                 Properties: {FunctionName: !Ref Fn, FunctionVersion: !GetAtt FnVersion.Version, Name: live}
             """, versions: ["Layer": 4])
         let function = try #require(stack.functions.first)
-        #expect(function.alias == "live" && function.versionLogicalId == "FnVersion" && function.aliasLogicalId == "FnAlias")
+        #expect(
+            function.alias == "live" && function.versionLogicalId == "FnVersion" && function.aliasLogicalId == "FnAlias"
+        )
         #expect(function.settings.layers == ["arn:aws:lambda:local:000000000000:layer:app-Layer:4"])
         #expect(stack.layers.first?.retain == false)
     }

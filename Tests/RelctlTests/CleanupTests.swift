@@ -16,12 +16,17 @@ struct CleanupTests {
     }
 
     static func version(
-        _ function: String, _ number: Int, size: Int64 = 100, created: Int, layers: [Key] = [], protectedBy: [String] = []
+        _ function: String, _ number: Int, size: Int64 = 100, created: Int, layers: [Key] = [],
+        protectedBy: [String] = []
     ) -> CleanupInventory.PublishedVersion {
-        .init(function: function, version: number, codeSize: size, created: at(created), layers: layers, protectedBy: protectedBy)
+        .init(
+            function: function, version: number, codeSize: size, created: at(created), layers: layers,
+            protectedBy: protectedBy)
     }
 
-    static func layer(_ name: String, _ number: Int, size: Int64 = 50, created: Int) -> CleanupInventory.StoredLayerVersion {
+    static func layer(
+        _ name: String, _ number: Int, size: Int64 = 50, created: Int
+    ) -> CleanupInventory.StoredLayerVersion {
         .init(key: Key(name: name, version: number), codeSize: size, created: at(created))
     }
 
@@ -31,8 +36,10 @@ struct CleanupTests {
         latestLayers: Set<Key> = [], latestSize: Int64 = 100, limit: Int64 = 10_000
     ) -> CleanupInventory {
         let functions = Set(versions.map(\.function)).count
-        let usage = versions.reduce(Int64(functions) * latestSize) { $0 + $1.codeSize } + layers.reduce(0) { $0 + $1.codeSize }
-        return CleanupInventory(versions: versions, layerVersions: layers, latestLayers: latestLayers, usage: usage, limit: limit)
+        let usage =
+            versions.reduce(Int64(functions) * latestSize) { $0 + $1.codeSize } + layers.reduce(0) { $0 + $1.codeSize }
+        return CleanupInventory(
+            versions: versions, layerVersions: layers, latestLayers: latestLayers, usage: usage, limit: limit)
     }
 
     static func names(_ plan: CleanupPlan) -> [String] {
@@ -66,7 +73,9 @@ struct CleanupTests {
     @Test func keepZeroDeletesEveryUnprotectedVersion() {
         let inventory = Self.inventory([Self.version("f", 1, created: 1), Self.version("f", 2, created: 2)])
         #expect(Self.names(CleanupPlanner.plan(inventory, CleanupRequest(keep: 0))) == ["f:1", "f:2"])
-        #expect(Self.names(CleanupPlanner.plan(inventory, CleanupRequest())) == ["f:1", "f:2"], "no keep and no target: keep 0")
+        #expect(
+            Self.names(CleanupPlanner.plan(inventory, CleanupRequest())) == ["f:1", "f:2"],
+            "no keep and no target: keep 0")
     }
 
     @Test func candidatesGoInCreationOrderNotVersionOrder() {
@@ -75,7 +84,8 @@ struct CleanupTests {
             Self.version("b", 1, created: 5), Self.version("a", 7, created: 2), Self.version("a", 3, created: 9),
             Self.version("c", 1, created: 2), Self.version("a", 2, created: 2),
         ])
-        #expect(Self.names(CleanupPlanner.plan(inventory, CleanupRequest(keep: 0))) == ["a:2", "a:7", "c:1", "b:1", "a:3"])
+        #expect(
+            Self.names(CleanupPlanner.plan(inventory, CleanupRequest(keep: 0))) == ["a:2", "a:7", "c:1", "b:1", "a:3"])
     }
 
     @Test func aliasPrimaryAndRoutingVersionsAreProtected() {
@@ -87,7 +97,10 @@ struct CleanupTests {
         ])
         let plan = CleanupPlanner.plan(inventory, CleanupRequest(keep: 0))
         #expect(Self.names(plan) == ["f:3"])
-        #expect(plan.Protected == ["f:1": ["alias live"], "f:2": ["alias live (routing)"], "f:4": ["alias beta", "alias live"]])
+        #expect(
+            plan.Protected == [
+                "f:1": ["alias live"], "f:2": ["alias live (routing)"], "f:4": ["alias beta", "alias live"],
+            ])
     }
 
     @Test func targetUsageStopsAsSoonAsUsageIsAtOrBelowTheTarget() {
@@ -112,7 +125,10 @@ struct CleanupTests {
         #expect(plan.UsageAfter == 200)
         #expect(plan.TargetReached == false, "everything unprotected went and usage is still above the target")
         // An explicit keep overrides the default.
-        #expect(Self.names(CleanupPlanner.plan(inventory, CleanupRequest(keep: 0, targetUsage: .bytes(0)))) == ["f:1", "f:2", "f:3"])
+        #expect(
+            Self.names(CleanupPlanner.plan(inventory, CleanupRequest(keep: 0, targetUsage: .bytes(0)))) == [
+                "f:1", "f:2", "f:3",
+            ])
         #expect(Self.names(CleanupPlanner.plan(inventory, CleanupRequest(keep: 2, targetUsage: .bytes(0)))) == ["f:1"])
     }
 
@@ -142,7 +158,10 @@ struct CleanupTests {
 
     @Test func layerVersionsOfAKeptFunctionVersionStay() {
         let inventory = Self.inventory(
-            [Self.version("f", 1, created: 1, layers: [Key(name: "deps", version: 1)]), Self.version("f", 2, created: 2)],
+            [
+                Self.version("f", 1, created: 1, layers: [Key(name: "deps", version: 1)]),
+                Self.version("f", 2, created: 2),
+            ],
             layers: [Self.layer("deps", 1, created: 0), Self.layer("deps", 2, created: 0)])
         let plan = CleanupPlanner.plan(inventory, CleanupRequest(keep: 2))
         #expect(plan.Deletions == [])
@@ -196,7 +215,8 @@ struct CleanupTests {
         for index in 2...5 { try sandbox.publishNewCode("orders", "orders-\(index)") }
         try sandbox.create("payments", try sandbox.code("payments-1"), publish: true)
         try sandbox.publishNewCode("payments", "payments-2")
-        _ = try registry.createAlias(function: "orders", name: "live", functionVersion: "2", additionalVersionWeights: ["3": 0.1])
+        _ = try registry.createAlias(
+            function: "orders", name: "live", functionVersion: "2", additionalVersionWeights: ["3": 0.1])
     }
 
     @Test func dryRunChangesNothingAndReturnsThePlanTheRealRunApplies() throws {

@@ -2,10 +2,11 @@ import Foundation
 import RelctlCore
 import RelctlPackages
 import RelctlProcess
-@testable import RelctlS3
 import RelctlStorage
 import RelctlStore
 import Testing
+
+@testable import RelctlS3
 
 /// `--code-store` / `RELCTL_CODE_STORE` and their companions: one clear error per mistake.
 @Suite("Code store location")
@@ -14,12 +15,17 @@ struct CodeStoreLocationTests {
 
     @Test func unsetOrEmptyMeansTheDataDirectory() throws {
         #expect(try CodeStoreLocation.parse(codeStore: nil, s3Endpoint: nil, environment: [:]) == .dataDirectory)
-        #expect(try CodeStoreLocation.parse(codeStore: "", s3Endpoint: "http://x:1", environment: ["RELCTL_CODE_STORE": ""]) == .dataDirectory)
+        #expect(
+            try CodeStoreLocation.parse(codeStore: "", s3Endpoint: "http://x:1", environment: ["RELCTL_CODE_STORE": ""])
+                == .dataDirectory)
     }
 
     @Test func aBucketURLWithEndpointRegionAndKeys() throws {
-        let environment = keys.merging(["RELCTL_CODE_STORE": "s3://ignored-by-flag", "RELCTL_S3_REGION": "eu-west-1"]) { $1 }
-        let location = try CodeStoreLocation.parse(codeStore: "s3://relctl-code/team/a/", s3Endpoint: "http://127.0.0.1:9000/", environment: environment)
+        let environment = keys.merging(["RELCTL_CODE_STORE": "s3://ignored-by-flag", "RELCTL_S3_REGION": "eu-west-1"]) {
+            $1
+        }
+        let location = try CodeStoreLocation.parse(
+            codeStore: "s3://relctl-code/team/a/", s3Endpoint: "http://127.0.0.1:9000/", environment: environment)
         guard case .s3(let settings) = location else { Issue.record("\(location)"); return }
         #expect(settings.bucket == "relctl-code" && settings.prefix == "team/a" && settings.region == "eu-west-1")
         #expect(settings.endpoint.absoluteString == "http://127.0.0.1:9000")
@@ -27,15 +33,19 @@ struct CodeStoreLocationTests {
         let hash = String(repeating: "ab", count: 32)
         #expect(settings.key(for: hash) == "team/a/sha256/ab/\(hash)")
         #expect(settings.sha256Hex(ofKey: "team/a/sha256/ab/\(hash)") == hash)
-        #expect(settings.sha256Hex(ofKey: "team/a/sha256/cd/\(hash)") == nil, "a hash outside its folder is not an object")
+        #expect(
+            settings.sha256Hex(ofKey: "team/a/sha256/cd/\(hash)") == nil, "a hash outside its folder is not an object")
         #expect(settings.sha256Hex(ofKey: "team/a/sha256/ab/\(hash).tmp") == nil)
     }
 
     @Test func theEnvironmentAloneAndAWSsEndpointByDefault() throws {
-        let location = try CodeStoreLocation.parse(codeStore: nil, s3Endpoint: nil, environment: keys.merging(["RELCTL_CODE_STORE": "s3://code-bucket"]) { $1 })
+        let location = try CodeStoreLocation.parse(
+            codeStore: nil, s3Endpoint: nil, environment: keys.merging(["RELCTL_CODE_STORE": "s3://code-bucket"]) { $1 }
+        )
         guard case .s3(let settings) = location else { Issue.record("\(location)"); return }
         #expect(settings.prefix == "" && settings.key(for: String(repeating: "0", count: 64)).hasPrefix("sha256/00/"))
-        #expect(settings.endpoint.absoluteString == "https://s3.us-east-1.amazonaws.com" && settings.region == "us-east-1")
+        #expect(
+            settings.endpoint.absoluteString == "https://s3.us-east-1.amazonaws.com" && settings.region == "us-east-1")
     }
 
     @Test(arguments: [
@@ -62,18 +72,25 @@ struct CodeStoreLocationTests {
     @Test(arguments: ["ftp://host", "http://", "http://host/path", "http://host?x=1", "not a url"])
     func aWrongEndpointIsOneClearError(endpoint: String) {
         let error = expectRelctlError(.invalidParameterValue) {
-            try CodeStoreLocation.parse(codeStore: "s3://bucket", s3Endpoint: nil, environment: keys.merging(["RELCTL_S3_ENDPOINT": endpoint]) { $1 })
+            try CodeStoreLocation.parse(
+                codeStore: "s3://bucket", s3Endpoint: nil,
+                environment: keys.merging(["RELCTL_S3_ENDPOINT": endpoint]) { $1 })
         }
-        #expect(error?.message.hasPrefix("RELCTL_S3_ENDPOINT '") == true && error?.message.contains("http(s)://HOST[:PORT]") == true, "\(error?.message ?? "")")
+        #expect(
+            error?.message.hasPrefix("RELCTL_S3_ENDPOINT '") == true
+                && error?.message.contains("http(s)://HOST[:PORT]") == true, "\(error?.message ?? "")")
     }
 
     @Test func missingKeysOrABadRegionAreNamed() {
         let noSecret = expectRelctlError(.invalidParameterValue) {
-            try CodeStoreLocation.parse(codeStore: "s3://bucket", s3Endpoint: "http://h:1", environment: ["RELCTL_S3_ACCESS_KEY_ID": "k"])
+            try CodeStoreLocation.parse(
+                codeStore: "s3://bucket", s3Endpoint: "http://h:1", environment: ["RELCTL_S3_ACCESS_KEY_ID": "k"])
         }
         #expect(noSecret?.message.contains("set RELCTL_S3_SECRET_ACCESS_KEY (") == true, "\(noSecret?.message ?? "")")
         let region = expectRelctlError(.invalidParameterValue) {
-            try CodeStoreLocation.parse(codeStore: "s3://bucket", s3Endpoint: nil, environment: keys.merging(["RELCTL_S3_REGION": "US East"]) { $1 })
+            try CodeStoreLocation.parse(
+                codeStore: "s3://bucket", s3Endpoint: nil,
+                environment: keys.merging(["RELCTL_S3_REGION": "US East"]) { $1 })
         }
         #expect(region?.message.hasPrefix("RELCTL_S3_REGION 'US East'") == true)
     }
@@ -130,7 +147,8 @@ struct FileCodeObjectStoreTests {
         try await store.put(staged.hash, size: staged.size, from: staged.url)
         try Data("tampered".utf8).write(to: store.url(for: staged.hash))
         await expectRelctlErrorAsync(.integrityCheckFailed) { try await store.get(staged.hash) }
-        #expect(try await CodeObjectMaintenance.check(store, expected: [staged.hash: staged.size], verifyHashes: true)
+        #expect(
+            try await CodeObjectMaintenance.check(store, expected: [staged.hash: staged.size], verifyHashes: true)
                 == ["Code object \(staged.hash)'s content in \(store.location) does not match its hash"])
     }
 
@@ -148,13 +166,17 @@ enum CodeObjectStoreContract {
         let written = try #require(try await store.list().first?.lastModified)
         let referenced: @Sendable () async throws(RelctlError) -> Set<String> = { [kept.hash] }
         // Just written: an upload whose row may not have committed yet is never collected.
-        let young = try await CodeObjectMaintenance.collectGarbage(in: store, referenced: referenced, now: written, minimumAge: 3600)
+        let young = try await CodeObjectMaintenance.collectGarbage(
+            in: store, referenced: referenced, now: written, minimumAge: 3600)
         #expect(young.removed.isEmpty && young.keptYoung == 1)
-        let old = try await CodeObjectMaintenance.collectGarbage(in: store, referenced: referenced, now: written.addingTimeInterval(7200), minimumAge: 3600)
+        let old = try await CodeObjectMaintenance.collectGarbage(
+            in: store, referenced: referenced, now: written.addingTimeInterval(7200), minimumAge: 3600)
         #expect(old.removed.map(\.sha256Hex) == [orphan.hash] && old.removedBytes == orphan.size && old.keptYoung == 0)
         #expect(try await store.list().map(\.sha256Hex) == [kept.hash])
-        #expect(try await CodeObjectMaintenance.check(store, expected: [kept.hash: kept.size], verifyHashes: true).isEmpty)
-        let problems = try await CodeObjectMaintenance.check(store, expected: [kept.hash: kept.size + 1, orphan.hash: orphan.size], verifyHashes: false)
+        #expect(
+            try await CodeObjectMaintenance.check(store, expected: [kept.hash: kept.size], verifyHashes: true).isEmpty)
+        let problems = try await CodeObjectMaintenance.check(
+            store, expected: [kept.hash: kept.size + 1, orphan.hash: orphan.size], verifyHashes: false)
         #expect(problems.count == 2 && problems.contains { $0.contains("\(orphan.hash) has a row but is not in") })
     }
 }
@@ -166,9 +188,10 @@ final class MotoServer: @unchecked Sendable {
 
     init(environment extra: [String: String] = [:]) throws {
         let port = LoopbackPort.free()
-        process = try ChildProcess.spawn(.init(
-            arguments: ["/usr/bin/env", "moto_server", "-H", "127.0.0.1", "-p", String(port)],
-            environment: ProcessInfo.processInfo.environment.merging(extra) { $1 }, logPath: "/dev/null"))
+        process = try ChildProcess.spawn(
+            .init(
+                arguments: ["/usr/bin/env", "moto_server", "-H", "127.0.0.1", "-p", String(port)],
+                environment: ProcessInfo.processInfo.environment.merging(extra) { $1 }, logPath: "/dev/null"))
         endpoint = URL(string: "http://127.0.0.1:\(port)")!
         // Up within 30 s or the test fails (and the group is killed by deinit).
         let deadline = Date().addingTimeInterval(30)
@@ -178,13 +201,19 @@ final class MotoServer: @unchecked Sendable {
             usleep(100_000)
         }
         process.killGroupAndWait()
-        throw RelctlError(.service, "moto_server did not start on port \(port) within 30 s (is it on PATH? `scripts/setup test` installs it)")
+        throw RelctlError(
+            .service,
+            "moto_server did not start on port \(port) within 30 s (is it on PATH? `scripts/setup test` installs it)")
     }
 
     deinit { process.killGroupAndWait() }
 
-    func settings(bucket: String = "relctl-code", prefix: String = "team", keyId: String = "AKIDTEST", secret: String = "secret") -> S3CodeStoreSettings {
-        S3CodeStoreSettings(bucket: bucket, prefix: prefix, endpoint: endpoint, region: "us-east-1", accessKeyId: keyId, secretAccessKey: secret)
+    func settings(
+        bucket: String = "relctl-code", prefix: String = "team", keyId: String = "AKIDTEST", secret: String = "secret"
+    ) -> S3CodeStoreSettings {
+        S3CodeStoreSettings(
+            bucket: bucket, prefix: prefix, endpoint: endpoint, region: "us-east-1", accessKeyId: keyId,
+            secretAccessKey: secret)
     }
 }
 
@@ -226,7 +255,9 @@ struct S3CodeStoreTests {
     @Test func aStagedFileOfTheWrongSizeIsNotUploaded() async throws {
         let store = try await store()
         let staged = try StagedFile(in: sandbox.root, Data("package".utf8))
-        await expectRelctlErrorAsync(.integrityCheckFailed) { try await store.put(staged.hash, size: staged.size + 1, from: staged.url) }
+        await expectRelctlErrorAsync(.integrityCheckFailed) {
+            try await store.put(staged.hash, size: staged.size + 1, from: staged.url)
+        }
         #expect(try await store.list().isEmpty)
     }
 
@@ -238,8 +269,12 @@ struct S3CodeStoreTests {
         try await store.overwrite(key: store.settings.key(for: staged.hash), with: Data("the fake package".utf8))
         let error = await expectRelctlErrorAsync(.integrityCheckFailed) { try await store.get(staged.hash) }
         #expect(error?.message.contains("does not match its hash") == true)
-        #expect(try await CodeObjectMaintenance.check(store, expected: [staged.hash: staged.size], verifyHashes: false).isEmpty, "the size is right")
-        #expect(try await CodeObjectMaintenance.check(store, expected: [staged.hash: staged.size], verifyHashes: true).count == 1)
+        #expect(
+            try await CodeObjectMaintenance.check(store, expected: [staged.hash: staged.size], verifyHashes: false)
+                .isEmpty, "the size is right")
+        #expect(
+            try await CodeObjectMaintenance.check(store, expected: [staged.hash: staged.size], verifyHashes: true).count
+                == 1)
     }
 
     @Test func gcRespectsTheAgeGuard() async throws {
@@ -262,9 +297,14 @@ struct S3CodeStoreTests {
 
     @Test func aMissingBucketIsOneClearError() async throws {
         let store = S3CodeStore(settings: moto.settings(bucket: "no-such-bucket"))
-        for operation in [{ try await store.checkBucket() }, { _ = try await store.list() }] as [@Sendable () async throws -> Void] {
+        for operation in [{ try await store.checkBucket() }, { _ = try await store.list() }]
+            as [@Sendable () async throws -> Void]
+        {
             let error = await expectRelctlErrorAsync(.resourceNotFound) { try await operation() }
-            #expect(error?.message.hasPrefix("The bucket 'no-such-bucket' does not exist at \(moto.endpoint.absoluteString)") == true, "\(error?.message ?? "")")
+            #expect(
+                error?.message.hasPrefix(
+                    "The bucket 'no-such-bucket' does not exist at \(moto.endpoint.absoluteString)") == true,
+                "\(error?.message ?? "")")
         }
         let staged = try StagedFile(in: sandbox.root, Data("package".utf8))
         await expectRelctlErrorAsync(.resourceNotFound, messagePrefix: "The bucket 'no-such-bucket' does not exist") {
@@ -277,7 +317,10 @@ struct S3CodeStoreTests {
         settings.endpoint = URL(string: "http://127.0.0.1:\(LoopbackPort.free())")!
         let store = S3CodeStore(settings: settings)
         let error = await expectRelctlErrorAsync(.service) { try await store.checkBucket() }
-        #expect(error?.message.hasPrefix("Cannot reach the S3 endpoint \(settings.endpoint.absoluteString) for HeadBucket on s3://relctl-code") == true, "\(error?.message ?? "")")
+        #expect(
+            error?.message.hasPrefix(
+                "Cannot reach the S3 endpoint \(settings.endpoint.absoluteString) for HeadBucket on s3://relctl-code")
+                == true, "\(error?.message ?? "")")
         #expect(error?.message.contains("\n") == false)
     }
 }
@@ -289,9 +332,13 @@ struct S3CodeStoreKeyTests {
         let moto = try MotoServer(environment: ["INITIAL_NO_AUTH_ACTION_COUNT": "0"])
         let store = S3CodeStore(settings: moto.settings(keyId: "AKIAUNKNOWNKEY000000"))
         let listing = await expectRelctlErrorAsync(.accessDenied) { _ = try await store.list() }
-        #expect(listing?.message.contains("InvalidAccessKeyId") == true && listing?.message.contains("RELCTL_S3_ACCESS_KEY_ID") == true,
-                "\(listing?.message ?? "")")
-        await expectRelctlErrorAsync(.accessDenied, messagePrefix: "The S3 endpoint \(moto.endpoint.absoluteString) refused relctl's keys") {
+        #expect(
+            listing?.message.contains("InvalidAccessKeyId") == true
+                && listing?.message.contains("RELCTL_S3_ACCESS_KEY_ID") == true,
+            "\(listing?.message ?? "")")
+        await expectRelctlErrorAsync(
+            .accessDenied, messagePrefix: "The S3 endpoint \(moto.endpoint.absoluteString) refused relctl's keys"
+        ) {
             try await store.checkBucket()
         }
     }

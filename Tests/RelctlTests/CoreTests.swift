@@ -21,14 +21,21 @@ struct CoreTests {
         ReferenceCase(text: "my-function:$LATEST", name: "my-function", qualifier: .latest),
         ReferenceCase(text: "my-function:live", name: "my-function", qualifier: .alias("live")),
         ReferenceCase(text: "123456789012:function:my-function", name: "my-function", account: "123456789012"),
-        ReferenceCase(text: "123456789012:function:my-function:7", name: "my-function", qualifier: .version(7), account: "123456789012"),
-        ReferenceCase(text: "arn:aws:lambda:us-west-2:123456789012:function:my-function", name: "my-function", account: "123456789012"),
-        ReferenceCase(text: "arn:aws:lambda:us-west-2:123456789012:function:my-function:$LATEST",
-                      name: "my-function", qualifier: .latest, account: "123456789012"),
-        ReferenceCase(text: "arn:aws:lambda:us-west-2:123456789012:function:my-function:live",
-                      name: "my-function", qualifier: .alias("live"), account: "123456789012"),
-        ReferenceCase(text: "arn:aws-cn:lambda:cn-north-1:123456789012:function:my-function:12",
-                      name: "my-function", qualifier: .version(12), account: "123456789012"),
+        ReferenceCase(
+            text: "123456789012:function:my-function:7", name: "my-function", qualifier: .version(7),
+            account: "123456789012"),
+        ReferenceCase(
+            text: "arn:aws:lambda:us-west-2:123456789012:function:my-function", name: "my-function",
+            account: "123456789012"),
+        ReferenceCase(
+            text: "arn:aws:lambda:us-west-2:123456789012:function:my-function:$LATEST",
+            name: "my-function", qualifier: .latest, account: "123456789012"),
+        ReferenceCase(
+            text: "arn:aws:lambda:us-west-2:123456789012:function:my-function:live",
+            name: "my-function", qualifier: .alias("live"), account: "123456789012"),
+        ReferenceCase(
+            text: "arn:aws-cn:lambda:cn-north-1:123456789012:function:my-function:12",
+            name: "my-function", qualifier: .version(12), account: "123456789012"),
     ])
     func functionReferenceParsesNamesPartialAndFullArns(_ example: ReferenceCase) throws {
         let reference = try FunctionReference(parsing: example.text)
@@ -52,11 +59,14 @@ struct CoreTests {
     @Test func functionNameOf64CharactersIsAcceptedAnd65IsRefusedAtCreationWithTheAwsMessage() throws {
         let name64 = String(repeating: "a", count: 64)
         #expect(try FunctionReference(parsing: name64).name == name64)
-        #expect(try FunctionReference(parsing: "arn:aws:lambda:us-east-1:123456789012:function:\(name64):live").name == name64)
+        #expect(
+            try FunctionReference(parsing: "arn:aws:lambda:us-east-1:123456789012:function:\(name64):live").name
+                == name64)
         let name65 = String(repeating: "a", count: 65)
         expectRelctlError(
             .invalidParameterValue,
-            message: "Value '\(name65)' at 'functionName' failed to satisfy constraint: Member must have length less than or equal to 64"
+            message:
+                "Value '\(name65)' at 'functionName' failed to satisfy constraint: Member must have length less than or equal to 64"
         ) {
             try FunctionReference.validateName(name65)
         }
@@ -65,7 +75,8 @@ struct CoreTests {
 
     @Test func functionReferenceLongerThan140CharactersIsAValidationError() {
         let text = "arn:aws:lambda:us-east-1:123456789012:function:" + String(repeating: "b", count: 100)
-        expectRelctlError(.validation, messagePrefix: "1 validation error detected: Value '\(text)' at 'functionName'") {
+        expectRelctlError(.validation, messagePrefix: "1 validation error detected: Value '\(text)' at 'functionName'")
+        {
             try FunctionReference(parsing: text)
         }
     }
@@ -92,9 +103,14 @@ struct CoreTests {
 
     @Test func malformedFunctionNameQuotesThePatternOfItsShape() {
         let text = "fn:a:b"
-        let prefix = "1 validation error detected: Value '\(text)' at 'functionName' failed to satisfy constraint: Member must satisfy regular expression pattern: "
-        expectRelctlError(.validation, message: prefix + FunctionReference.createPattern) { try FunctionReference(parsing: text) }
-        expectRelctlError(.validation, message: prefix + FunctionReference.namespacedPattern) { try FunctionReference(parsing: text, shape: .namespaced) }
+        let prefix =
+            "1 validation error detected: Value '\(text)' at 'functionName' failed to satisfy constraint: Member must satisfy regular expression pattern: "
+        expectRelctlError(.validation, message: prefix + FunctionReference.createPattern) {
+            try FunctionReference(parsing: text)
+        }
+        expectRelctlError(.validation, message: prefix + FunctionReference.namespacedPattern) {
+            try FunctionReference(parsing: text, shape: .namespaced)
+        }
     }
 
     /// AWS reports every failed constraint, joined: "2 validation errors detected: …; …" (issue 11 §2).
@@ -102,12 +118,17 @@ struct CoreTests {
         let text = String(repeating: "a", count: 141) + ".x"
         expectRelctlError(
             .validation,
-            message: "2 validation errors detected: Value '\(text)' at 'functionName' failed to satisfy constraint: Member must have length less than or equal to 140; Value '\(text)' at 'functionName' failed to satisfy constraint: Member must satisfy regular expression pattern: \(FunctionReference.createPattern)"
+            message:
+                "2 validation errors detected: Value '\(text)' at 'functionName' failed to satisfy constraint: Member must have length less than or equal to 140; Value '\(text)' at 'functionName' failed to satisfy constraint: Member must satisfy regular expression pattern: \(FunctionReference.createPattern)"
         ) {
             try FunctionReference(parsing: text)
         }
         // GetFunction's namespaced shape allows 256 characters: only the pattern fails.
-        expectRelctlError(.validation, messagePrefix: "1 validation error detected: Value '\(text)' at 'functionName' failed to satisfy constraint: Member must satisfy regular expression pattern: ") {
+        expectRelctlError(
+            .validation,
+            messagePrefix:
+                "1 validation error detected: Value '\(text)' at 'functionName' failed to satisfy constraint: Member must satisfy regular expression pattern: "
+        ) {
             try FunctionReference(parsing: text, shape: .namespaced)
         }
     }
@@ -117,21 +138,29 @@ struct CoreTests {
     static let usEast1 = ArnContext(region: "us-east-1", account: "123456789012")
 
     @Test func fullArnKeepsItsRegionAndPartialArnOrNameHasNone() throws {
-        #expect(try FunctionReference(parsing: "arn:aws:lambda:eu-central-1:123456789012:function:f:live").region == "eu-central-1")
+        #expect(
+            try FunctionReference(parsing: "arn:aws:lambda:eu-central-1:123456789012:function:f:live").region
+                == "eu-central-1")
         #expect(try FunctionReference(parsing: "123456789012:function:f").region == nil)
         #expect(try FunctionReference(parsing: "f").region == nil)
     }
 
     @Test(arguments: ["f", "f:live", "123456789012:function:f", "arn:aws:lambda:us-east-1:123456789012:function:f:1"])
     func functionOfTheRequestsRegionAndAccountIsReachable(_ text: String) throws {
-        try Self.usEast1.requireReachable(try FunctionReference(parsing: text), named: text, shape: .namespaced, action: "GetFunction", caller: "anonymous")
+        try Self.usEast1.requireReachable(
+            try FunctionReference(parsing: text), named: text, shape: .namespaced, action: "GetFunction",
+            caller: "anonymous")
     }
 
     /// "Functions from 'eu-central-1' are not reachable in this region ('us-east-1')", 404, as AWS answers.
     @Test func functionArnOfAnotherRegionIsNotReachable() throws {
         let text = "arn:aws:lambda:eu-central-1:123456789012:function:f"
-        expectRelctlError(.resourceNotFound, message: "Functions from 'eu-central-1' are not reachable in this region ('us-east-1')") {
-            try Self.usEast1.requireReachable(try FunctionReference(parsing: text), named: text, shape: .namespaced, action: "DeleteFunction", caller: "anonymous")
+        expectRelctlError(
+            .resourceNotFound, message: "Functions from 'eu-central-1' are not reachable in this region ('us-east-1')"
+        ) {
+            try Self.usEast1.requireReachable(
+                try FunctionReference(parsing: text), named: text, shape: .namespaced, action: "DeleteFunction",
+                caller: "anonymous")
         }
     }
 
@@ -140,9 +169,12 @@ struct CoreTests {
         let other = ArnContext(region: "us-east-1", account: "111111111111")
         expectRelctlError(
             .accessDenied,
-            message: "User: key:AK (ci) is not authorized to perform: lambda:CreateFunction on resource: arn:aws:lambda:us-east-1:123456789012:function:f because no resource-based policy allows the lambda:CreateFunction action"
+            message:
+                "User: key:AK (ci) is not authorized to perform: lambda:CreateFunction on resource: arn:aws:lambda:us-east-1:123456789012:function:f because no resource-based policy allows the lambda:CreateFunction action"
         ) {
-            try other.requireReachable(try FunctionReference(parsing: text), named: text, shape: .functionName, action: "CreateFunction", caller: "key:AK (ci)")
+            try other.requireReachable(
+                try FunctionReference(parsing: text), named: text, shape: .functionName, action: "CreateFunction",
+                caller: "key:AK (ci)")
         }
     }
 
@@ -151,16 +183,27 @@ struct CoreTests {
         let text = "arn:aws:lambda:\(region):123456789012:function:f"
         expectRelctlError(
             .validation,
-            message: "1 validation error detected: Value '\(text)' at 'functionName' failed to satisfy constraint: Member must satisfy regular expression pattern: \(FunctionReference.createPattern)"
+            message:
+                "1 validation error detected: Value '\(text)' at 'functionName' failed to satisfy constraint: Member must satisfy regular expression pattern: \(FunctionReference.createPattern)"
         ) {
-            try Self.usEast1.requireReachable(try FunctionReference(parsing: text), named: text, shape: .functionName, action: "CreateFunction", caller: "anonymous")
+            try Self.usEast1.requireReachable(
+                try FunctionReference(parsing: text), named: text, shape: .functionName, action: "CreateFunction",
+                caller: "anonymous")
         }
-        expectRelctlError(.validation, message: "1 validation error detected: Value '\(text)' at 'functionName' failed to satisfy constraint: Member must satisfy regular expression pattern: \(FunctionReference.namespacedPattern)") {
-            try Self.usEast1.requireReachable(try FunctionReference(parsing: text), named: text, shape: .namespaced, action: "GetFunction", caller: "anonymous")
+        expectRelctlError(
+            .validation,
+            message:
+                "1 validation error detected: Value '\(text)' at 'functionName' failed to satisfy constraint: Member must satisfy regular expression pattern: \(FunctionReference.namespacedPattern)"
+        ) {
+            try Self.usEast1.requireReachable(
+                try FunctionReference(parsing: text), named: text, shape: .namespaced, action: "GetFunction",
+                caller: "anonymous")
         }
     }
 
-    @Test(arguments: ["us-east-1", "eu-central-1", "us-gov-west-1", "us-iso-east-1", "us-isob-east-1", "eusc-de-east-1", "cn-north-1"])
+    @Test(arguments: [
+        "us-east-1", "eu-central-1", "us-gov-west-1", "us-iso-east-1", "us-isob-east-1", "eusc-de-east-1", "cn-north-1",
+    ])
     func regionNamesFollowAwsPattern(_ region: String) {
         #expect(FunctionReference.isRegionName(region))
     }
@@ -168,7 +211,8 @@ struct CoreTests {
     /// A registry configured with a non-AWS region (relctl's default `local`) still reaches its own ARNs.
     @Test func ownNonAwsRegionIsReachable() throws {
         let text = "arn:aws:lambda:local:000000000000:function:f"
-        try ArnContext().requireReachable(try FunctionReference(parsing: text), named: text, shape: .namespaced, action: "GetFunction", caller: "cli")
+        try ArnContext().requireReachable(
+            try FunctionReference(parsing: text), named: text, shape: .namespaced, action: "GetFunction", caller: "cli")
     }
 
     // MARK: Qualifier
@@ -181,7 +225,8 @@ struct CoreTests {
         #expect(Qualifier.latest.description == "$LATEST")
         #expect(Qualifier.version(3).description == "3")
         #expect(Qualifier.alias("live").description == "live")
-        #expect(try Qualifier(parsing: String(repeating: "q", count: 128)) == .alias(String(repeating: "q", count: 128)))
+        #expect(
+            try Qualifier(parsing: String(repeating: "q", count: 128)) == .alias(String(repeating: "q", count: 128)))
     }
 
     @Test func qualifierLongerThan128IsAValidationError() {
@@ -205,7 +250,8 @@ struct CoreTests {
     @Test func allDigitAliasNameIsRefusedWithTheAwsMessage() {
         expectRelctlError(
             .validation,
-            message: "1 validation error detected: Value '2024' at 'name' failed to satisfy constraint: Member must satisfy regular expression pattern: (?!^[0-9]+$)([a-zA-Z0-9-_]+)"
+            message:
+                "1 validation error detected: Value '2024' at 'name' failed to satisfy constraint: Member must satisfy regular expression pattern: (?!^[0-9]+$)([a-zA-Z0-9-_]+)"
         ) {
             try AliasName.validate("2024")
         }
@@ -227,22 +273,33 @@ struct CoreTests {
         var testDescription: String { label }
     }
 
-    static let routingLimit = "1 validation error detected: Value '{2=2.0}' at 'routingConfig.additionalVersionWeights' failed to satisfy constraint: Map value must satisfy constraint: [Member must have value less than or equal to 1.0, Member must have value greater than or equal to 0.0, Member must not be null]"
+    static let routingLimit =
+        "1 validation error detected: Value '{2=2.0}' at 'routingConfig.additionalVersionWeights' failed to satisfy constraint: Map value must satisfy constraint: [Member must have value less than or equal to 1.0, Member must have value greater than or equal to 0.0, Member must not be null]"
 
     @Test(arguments: [
-        RoutingCase(label: "more than one entry", functionVersion: 3, weights: ["1": 0.8, "2": 0.2],
-                    code: .invalidParameterValue, message: "Number of items in AdditionalVersionWeights cannot be greater than 1"),
+        RoutingCase(
+            label: "more than one entry", functionVersion: 3, weights: ["1": 0.8, "2": 0.2],
+            code: .invalidParameterValue,
+            message: "Number of items in AdditionalVersionWeights cannot be greater than 1"),
         RoutingCase(label: "weight 2", functionVersion: 1, weights: ["2": 2], code: .validation, message: routingLimit),
-        RoutingCase(label: "weight -1", functionVersion: 1, weights: ["2": -1], code: .validation,
-                    message: routingLimit.replacingOccurrences(of: "{2=2.0}", with: "{2=-1.0}")),
-        RoutingCase(label: "weight NaN", functionVersion: 1, weights: ["2": .nan], code: .validation,
-                    message: routingLimit.replacingOccurrences(of: "{2=2.0}", with: "{2=nan}")),
-        RoutingCase(label: "same as primary", functionVersion: 1, weights: ["1": 0.5], code: .invalidParameterValue,
-                    message: "Invalid function version 1. Function version 1 is already included in routing configuration."),
-        RoutingCase(label: "$LATEST primary with routing", functionVersion: 0, weights: ["2": 0.5], code: .invalidParameterValue,
-                    message: "$LATEST is not supported for an alias pointing to more than 1 version"),
-        RoutingCase(label: "key $LATEST", functionVersion: 1, weights: ["$LATEST": 0.5], code: .validation,
-                    message: "1 validation error detected: Value '{$LATEST=0.5}' at 'routingConfig.additionalVersionWeights' failed to satisfy constraint: Map keys must satisfy constraint: [Member must have length less than or equal to 1024, Member must have length greater than or equal to 1, Member must satisfy regular expression pattern: [0-9]+]"),
+        RoutingCase(
+            label: "weight -1", functionVersion: 1, weights: ["2": -1], code: .validation,
+            message: routingLimit.replacingOccurrences(of: "{2=2.0}", with: "{2=-1.0}")),
+        RoutingCase(
+            label: "weight NaN", functionVersion: 1, weights: ["2": .nan], code: .validation,
+            message: routingLimit.replacingOccurrences(of: "{2=2.0}", with: "{2=nan}")),
+        RoutingCase(
+            label: "same as primary", functionVersion: 1, weights: ["1": 0.5], code: .invalidParameterValue,
+            message: "Invalid function version 1. Function version 1 is already included in routing configuration."),
+        RoutingCase(
+            label: "$LATEST primary with routing", functionVersion: 0, weights: ["2": 0.5],
+            code: .invalidParameterValue,
+            message: "$LATEST is not supported for an alias pointing to more than 1 version"),
+        RoutingCase(
+            label: "key $LATEST", functionVersion: 1, weights: ["$LATEST": 0.5], code: .validation,
+            message:
+                "1 validation error detected: Value '{$LATEST=0.5}' at 'routingConfig.additionalVersionWeights' failed to satisfy constraint: Map keys must satisfy constraint: [Member must have length less than or equal to 1024, Member must have length greater than or equal to 1, Member must satisfy regular expression pattern: [0-9]+]"
+        ),
     ])
     func aliasRoutingIsRefusedAsAwsDoes(_ example: RoutingCase) {
         expectRelctlError(example.code, message: example.message) {
@@ -251,8 +308,10 @@ struct CoreTests {
     }
 
     @Test func aliasRoutingAcceptsOneOtherPublishedVersionWithAWeightFrom0To1() throws {
-        #expect(try AliasTarget.from(functionVersion: 1, additionalVersionWeights: [:]) == AliasTarget(functionVersion: 1))
-        #expect(try AliasTarget.from(functionVersion: 0, additionalVersionWeights: [:]) == AliasTarget(functionVersion: 0))
+        #expect(
+            try AliasTarget.from(functionVersion: 1, additionalVersionWeights: [:]) == AliasTarget(functionVersion: 1))
+        #expect(
+            try AliasTarget.from(functionVersion: 0, additionalVersionWeights: [:]) == AliasTarget(functionVersion: 0))
         let split = try AliasTarget.from(functionVersion: 1, additionalVersionWeights: ["2": 0.5])
         #expect(split == AliasTarget(functionVersion: 1, additional: .init(version: 2, weight: 0.5)))
         #expect(split.referencedVersions == [1, 2])
@@ -287,7 +346,9 @@ struct CoreTests {
 
     @Test func defaultSettingsWithARoleAreValid() throws {
         try validated { _ in }
-        try validated { $0.runtime = nil; $0.handler = nil }
+        try validated {
+            $0.runtime = nil; $0.handler = nil
+        }
         try validated { $0.memorySize = 128 }
         try validated { $0.memorySize = 10240 }
         try validated { $0.timeout = 1 }
@@ -301,19 +362,35 @@ struct CoreTests {
     }
 
     @Test func memorySizeOutside128To10240IsAValidationError() {
-        expectRelctlError(.validation, message: "1 validation error detected: Value '127' at 'memorySize' failed to satisfy constraint: Member must have value greater than or equal to 128") {
+        expectRelctlError(
+            .validation,
+            message:
+                "1 validation error detected: Value '127' at 'memorySize' failed to satisfy constraint: Member must have value greater than or equal to 128"
+        ) {
             try validated { $0.memorySize = 127 }
         }
-        expectRelctlError(.validation, message: "1 validation error detected: Value '10241' at 'memorySize' failed to satisfy constraint: Member must have value less than or equal to 10240") {
+        expectRelctlError(
+            .validation,
+            message:
+                "1 validation error detected: Value '10241' at 'memorySize' failed to satisfy constraint: Member must have value less than or equal to 10240"
+        ) {
             try validated { $0.memorySize = 10241 }
         }
     }
 
     @Test func timeoutOutside1To900IsAValidationError() {
-        expectRelctlError(.validation, message: "1 validation error detected: Value '0' at 'timeout' failed to satisfy constraint: Member must have value greater than or equal to 1") {
+        expectRelctlError(
+            .validation,
+            message:
+                "1 validation error detected: Value '0' at 'timeout' failed to satisfy constraint: Member must have value greater than or equal to 1"
+        ) {
             try validated { $0.timeout = 0 }
         }
-        expectRelctlError(.validation, message: "1 validation error detected: Value '901' at 'timeout' failed to satisfy constraint: Member must have value less than or equal to 900") {
+        expectRelctlError(
+            .validation,
+            message:
+                "1 validation error detected: Value '901' at 'timeout' failed to satisfy constraint: Member must have value less than or equal to 900"
+        ) {
             try validated { $0.timeout = 901 }
         }
     }
@@ -325,7 +402,8 @@ struct CoreTests {
         #expect(FunctionSettings.environmentText(tooBig).utf8.count == 4097)
         expectRelctlError(
             .invalidParameterValue,
-            message: "Lambda was unable to configure your environment variables because the environment variables you have provided exceeded the 4KB limit. String measured: {\"BIG\":\"\(String(repeating: "x", count: 4087))\"}"
+            message:
+                "Lambda was unable to configure your environment variables because the environment variables you have provided exceeded the 4KB limit. String measured: {\"BIG\":\"\(String(repeating: "x", count: 4087))\"}"
         ) {
             try validated { $0.environment = tooBig }
         }
@@ -334,7 +412,11 @@ struct CoreTests {
     @Test func environmentSizeIsMeasuredInUtf8BytesOfSortedCompactJson() {
         #expect(FunctionSettings.environmentText(["B": "2", "A": "1/x"]) == #"{"A":"1/x","B":"2"}"#)
         // 2-byte characters: 2100 × 2 bytes + 10 > 4096 although there are fewer than 4096 characters.
-        expectRelctlError(.invalidParameterValue, messagePrefix: "Lambda was unable to configure your environment variables because the environment variables you have provided exceeded the 4KB limit.") {
+        expectRelctlError(
+            .invalidParameterValue,
+            messagePrefix:
+                "Lambda was unable to configure your environment variables because the environment variables you have provided exceeded the 4KB limit."
+        ) {
             try FunctionSettings.validateEnvironment(["BIG": String(repeating: "é", count: 2100)])
         }
     }
@@ -342,7 +424,8 @@ struct CoreTests {
     @Test func reservedEnvironmentKeyIsRefused() {
         expectRelctlError(
             .invalidParameterValue,
-            message: "Lambda was unable to configure your environment variables because the environment variables you have provided contains reserved keys that are currently not supported for modification. Reserved keys used in this request: AWS_REGION"
+            message:
+                "Lambda was unable to configure your environment variables because the environment variables you have provided contains reserved keys that are currently not supported for modification. Reserved keys used in this request: AWS_REGION"
         ) {
             try validated { $0.environment = ["AWS_REGION": "eu-west-1", "STAGE": "prod"] }
         }
@@ -350,7 +433,9 @@ struct CoreTests {
 
     @Test(arguments: ["1ABC", "A", "MY-VAR", "MY VAR", "ÉTÉ"])
     func environmentKeyNotMatchingTheAwsPatternIsAValidationError(_ key: String) {
-        expectRelctlError(.validation, messagePrefix: "1 validation error detected: Value '\(key)' at 'environment.variables'") {
+        expectRelctlError(
+            .validation, messagePrefix: "1 validation error detected: Value '\(key)' at 'environment.variables'"
+        ) {
             try validated { $0.environment = [key: "v"] }
         }
     }
@@ -358,7 +443,11 @@ struct CoreTests {
     /// Issue 11 §2: AWS answers an unknown runtime with InvalidParameterValueException, not ValidationException
     /// (this test pinned ValidationException before).
     @Test func unknownRuntimeIsAnInvalidParameterValue() {
-        expectRelctlError(.invalidParameterValue, messagePrefix: "Value python2 at 'runtime' failed to satisfy constraint: Member must satisfy enum value set: [") {
+        expectRelctlError(
+            .invalidParameterValue,
+            messagePrefix:
+                "Value python2 at 'runtime' failed to satisfy constraint: Member must satisfy enum value set: ["
+        ) {
             try validated { $0.runtime = "python2" }
         }
         expectRelctlError(.invalidParameterValue, messagePrefix: "Value Python3.12 at 'runtime'") {
@@ -369,7 +458,8 @@ struct CoreTests {
     @Test func deprecatedRuntimeIsRefusedWithTheAwsMessage() {
         expectRelctlError(
             .invalidParameterValue,
-            message: "The runtime parameter of go1.x is no longer supported for creating or updating AWS Lambda functions. We recommend you use a supported runtime while creating or updating functions."
+            message:
+                "The runtime parameter of go1.x is no longer supported for creating or updating AWS Lambda functions. We recommend you use a supported runtime while creating or updating functions."
         ) {
             try validated { $0.runtime = "go1.x" }
         }
@@ -377,7 +467,8 @@ struct CoreTests {
 
     @Test(arguments: [
         "not-a-role", "arn:aws:iam::123456789012:role", "arn:aws:iam::123456789012:role/", "arn:aws:iam::12345:role/x",
-        "arn:aws:iam:us-east-1:123456789012:role/x", "arn:aws:s3::123456789012:role/x", "arn:aws:iam::123456789012:user/x",
+        "arn:aws:iam:us-east-1:123456789012:role/x", "arn:aws:s3::123456789012:role/x",
+        "arn:aws:iam::123456789012:user/x",
         "arn:aws:iam::123456789012:role/bad name",
     ])
     func malformedRoleIsAValidationError(_ role: String) {
@@ -404,13 +495,16 @@ struct CoreTests {
     }
 
     @Test func configurationUpdateChangesOnlyTheFieldsItSets() {
-        let base = FunctionSettings(runtime: "provided.al2023", handler: "bootstrap", role: TestData.role, description: "d",
-                                    memorySize: 256, timeout: 10, environment: ["A": "1"])
+        let base = FunctionSettings(
+            runtime: "provided.al2023", handler: "bootstrap", role: TestData.role, description: "d",
+            memorySize: 256, timeout: 10, environment: ["A": "1"])
         let updated = ConfigurationUpdate(memorySize: 512).applied(to: base)
         var expected = base
         expected.memorySize = 512
         #expect(updated == expected)
-        #expect(ConfigurationUpdate(environment: [:]).applied(to: base).environment == nil, "an empty map removes the variables")
+        #expect(
+            ConfigurationUpdate(environment: [:]).applied(to: base).environment == nil,
+            "an empty map removes the variables")
         #expect(ConfigurationUpdate().applied(to: base) == base)
     }
 
@@ -477,7 +571,9 @@ struct CoreTests {
     }
 
     @Test func lambdaTimestampTextSortsChronologically() {
-        let dates = [0.0, 0.001, 0.999, 1, 59.5, 3600, 86_400 * 365.25 * 30].map { Date(timeIntervalSince1970: 1_600_000_000 + $0) }
+        let dates = [0.0, 0.001, 0.999, 1, 59.5, 3600, 86_400 * 365.25 * 30].map {
+            Date(timeIntervalSince1970: 1_600_000_000 + $0)
+        }
         let texts = dates.map(LambdaTimestamp.string(from:))
         #expect(texts == texts.sorted())
     }
@@ -486,10 +582,13 @@ struct CoreTests {
 
     @Test func errorCodesMapToAwsTypesAndStatuses() {
         let table: [(RelctlError.Code, String, Int)] = [
-            (.resourceNotFound, "ResourceNotFoundException", 404), (.resourceConflict, "ResourceConflictException", 409),
+            (.resourceNotFound, "ResourceNotFoundException", 404),
+            (.resourceConflict, "ResourceConflictException", 409),
             (.invalidParameterValue, "InvalidParameterValueException", 400), (.validation, "ValidationException", 400),
-            (.preconditionFailed, "PreconditionFailedException", 412), (.codeStorageExceeded, "CodeStorageExceededException", 400),
-            (.requestEntityTooLarge, "RequestEntityTooLargeException", 413), (.tooManyRequests, "TooManyRequestsException", 429),
+            (.preconditionFailed, "PreconditionFailedException", 412),
+            (.codeStorageExceeded, "CodeStorageExceededException", 400),
+            (.requestEntityTooLarge, "RequestEntityTooLargeException", 413),
+            (.tooManyRequests, "TooManyRequestsException", 429),
             (.service, "ServiceException", 500),
         ]
         for (code, type, status) in table {
@@ -498,20 +597,24 @@ struct CoreTests {
         }
         #expect(RelctlError.codeStorageExceeded.message == "Code storage limit exceeded.")
         #expect(RelctlError.revisionMismatch.message == TestData.revisionMismatchMessage)
-        #expect(RelctlError.functionNotFound("arn:x").description == "ResourceNotFoundException: Function not found: arn:x")
+        #expect(
+            RelctlError.functionNotFound("arn:x").description == "ResourceNotFoundException: Function not found: arn:x")
     }
 
     @Test func arnContextBuildsFunctionAndLayerArns() throws {
         let context = ArnContext()
         #expect(context.functionArn("fn") == "arn:aws:lambda:local:000000000000:function:fn")
-        #expect(context.functionArn("fn", qualifier: "$LATEST") == "arn:aws:lambda:local:000000000000:function:fn:$LATEST")
+        #expect(
+            context.functionArn("fn", qualifier: "$LATEST") == "arn:aws:lambda:local:000000000000:function:fn:$LATEST")
         #expect(context.layerVersionArn("deps", version: 3) == "arn:aws:lambda:local:000000000000:layer:deps:3")
         let reference = try LayerVersionReference(parsing: "arn:aws:lambda:us-east-1:123456789012:layer:deps:3")
         #expect(reference.name == "deps")
         #expect(reference.version == 3)
         #expect(reference.region == "us-east-1")
-        for bad in ["arn:aws:lambda:us-east-1:123456789012:layer:deps", "arn:aws:lambda:us-east-1:123456789012:layer:deps:0",
-                    "deps:1", "arn:aws:lambda:us-east-1:1234:layer:deps:1"] {
+        for bad in [
+            "arn:aws:lambda:us-east-1:123456789012:layer:deps", "arn:aws:lambda:us-east-1:123456789012:layer:deps:0",
+            "deps:1", "arn:aws:lambda:us-east-1:1234:layer:deps:1",
+        ] {
             expectRelctlError(.validation) { try LayerVersionReference(parsing: bad) }
         }
         #expect(try LayerName.parse("arn:aws:lambda:local:000000000000:layer:deps", context: context) == "deps")
@@ -538,7 +641,9 @@ struct RoutingRandomTests {
         var random = RoutingRandom(seed: 7)
         let target = AliasTarget(functionVersion: 1, additional: .init(version: 2, weight: 0.1))
         let count = 200_000
-        let toTwo = (0..<count).filter { _ in TrafficRouter.version(for: target, routingKey: nil, random: random.unit()) == 2 }.count
+        let toTwo = (0..<count).filter { _ in
+            TrafficRouter.version(for: target, routingKey: nil, random: random.unit()) == 2
+        }.count
         // 10% of 200,000 has a standard deviation of about 134: ±1,000 is more than 7 of them.
         #expect(abs(toTwo - count / 10) < 1000, "\(toTwo) of \(count) went to version 2")
     }

@@ -31,17 +31,23 @@ struct RolloutFixture {
         _ = try registry.createAlias(function: "orders", name: "live", functionVersion: "1")
     }
 
-    func deploy(_ policy: String, to version: String = "2", pre: String? = nil, post: String? = nil, alarms: [String] = [],
-                hookTimeout: Double = 3600, autoRollback: Bool = true) async throws -> Deployment {
-        try await engine.create(DeploymentRequest(
-            function: "orders", alias: "live", targetVersion: version, policy: try Self.catalog.policy(named: policy),
-            preTrafficHook: pre, postTrafficHook: post, alarms: alarms, hookTimeout: hookTimeout, autoRollback: autoRollback))
+    func deploy(
+        _ policy: String, to version: String = "2", pre: String? = nil, post: String? = nil, alarms: [String] = [],
+        hookTimeout: Double = 3600, autoRollback: Bool = true
+    ) async throws -> Deployment {
+        try await engine.create(
+            DeploymentRequest(
+                function: "orders", alias: "live", targetVersion: version,
+                policy: try Self.catalog.policy(named: policy),
+                preTrafficHook: pre, postTrafficHook: post, alarms: alarms, hookTimeout: hookTimeout,
+                autoRollback: autoRollback))
     }
 
     func alias() throws -> AliasTarget {
         let alias = try registry.getAlias(function: "orders", name: "live")
         let weights = alias.RoutingConfig?.AdditionalVersionWeights ?? [:]
-        return try AliasTarget.from(functionVersion: try AliasTarget.parseVersion(alias.FunctionVersion), additionalVersionWeights: weights)
+        return try AliasTarget.from(
+            functionVersion: try AliasTarget.parseVersion(alias.FunctionVersion), additionalVersionWeights: weights)
     }
 
     /// Alias moves recorded for `live` by deployments (newest first).
@@ -50,14 +56,20 @@ struct RolloutFixture {
     }
 
     func errorsAlarm(period: Int = 60) throws {
-        try registry.putAlarm(AlarmDefinition(
-            name: "orders-errors", functionName: "orders", executedVersion: "target", metric: "Errors", statistic: .sum,
-            period: period, evaluationPeriods: 1, threshold: 1, comparisonOperator: .greaterThanOrEqualToThreshold,
-            treatMissingData: .notBreaching))
+        try registry.putAlarm(
+            AlarmDefinition(
+                name: "orders-errors", functionName: "orders", executedVersion: "target", metric: "Errors",
+                statistic: .sum,
+                period: period, evaluationPeriods: 1, threshold: 1, comparisonOperator: .greaterThanOrEqualToThreshold,
+                treatMissingData: .notBreaching))
     }
 
     func putErrors(version: String, _ value: Double) async throws {
-        try await engine.putMetricData([MetricDatapoint(functionName: "orders", executedVersion: version, metric: "Errors", value: value, timestamp: clock.now())])
+        try await engine.putMetricData([
+            MetricDatapoint(
+                functionName: "orders", executedVersion: version, metric: "Errors", value: value, timestamp: clock.now()
+            )
+        ])
     }
 }
 
@@ -68,7 +80,8 @@ struct DeploymentStoreTests {
         let fixture = try await EngineFixture.make(kind)
         let deployment = try await fixture.deploy("Canary10Percent5Minutes")
         #expect(deployment.status == .inProgress)
-        #expect(try await fixture.alias() == AliasTarget(functionVersion: 1, additional: .init(version: 2, weight: 0.1)))
+        #expect(
+            try await fixture.alias() == AliasTarget(functionVersion: 1, additional: .init(version: 2, weight: 0.1)))
         fixture.clock.advance(299)
         try await fixture.engine.tick()
         #expect(try await fixture.alias().additional?.weight == 0.1)
@@ -128,9 +141,11 @@ struct DeploymentStoreTests {
     @Test(arguments: StoreEngine.allCases)
     func alarmAlreadyInAlarmFailsTheDeploymentBeforeTrafficMoves(_ kind: StoreEngine) async throws {
         let fixture = try await EngineFixture.make(kind)
-        try await fixture.records.putAlarm(AlarmDefinition(
-            name: "any-errors", functionName: "orders", metric: "Errors", statistic: .sum, period: 60, evaluationPeriods: 1,
-            threshold: 1, comparisonOperator: .greaterThanOrEqualToThreshold))
+        try await fixture.records.putAlarm(
+            AlarmDefinition(
+                name: "any-errors", functionName: "orders", metric: "Errors", statistic: .sum, period: 60,
+                evaluationPeriods: 1,
+                threshold: 1, comparisonOperator: .greaterThanOrEqualToThreshold))
         try await fixture.putErrors(version: "1", 3)
         let deployment = try await fixture.deploy("Canary10Percent5Minutes", alarms: ["any-errors"])
         #expect(deployment.status == .failed)
@@ -142,14 +157,19 @@ struct DeploymentStoreTests {
     func oneActiveDeploymentPerAliasAndTheConflictNamesIt(_ kind: StoreEngine) async throws {
         let fixture = try await EngineFixture.make(kind)
         let first = try await fixture.deploy("Canary10Percent5Minutes")
-        await expectFailureAsync(.resourceConflict, containing: first.id) { _ = try await fixture.deploy("AllAtOnce", to: "3") }
         await expectFailureAsync(.resourceConflict, containing: first.id) {
-            _ = try await fixture.records.updateAlias(function: "orders", name: "live", functionVersion: "3", additionalVersionWeights: nil,
-                                                      description: nil, expectedRevisionId: nil, cause: "UpdateAlias")
+            _ = try await fixture.deploy("AllAtOnce", to: "3")
+        }
+        await expectFailureAsync(.resourceConflict, containing: first.id) {
+            _ = try await fixture.records.updateAlias(
+                function: "orders", name: "live", functionVersion: "3", additionalVersionWeights: nil,
+                description: nil, expectedRevisionId: nil, cause: "UpdateAlias")
         }
         // DeleteAlias is not on RegistryRecords yet (PostgreSQL has no delete paths so far): SQLite only.
         if kind == .sqlite {
-            await expectFailureAsync(.resourceConflict, containing: first.id) { try fixture.sandbox.registry.deleteAlias(function: "orders", name: "live") }
+            await expectFailureAsync(.resourceConflict, containing: first.id) {
+                try fixture.sandbox.registry.deleteAlias(function: "orders", name: "live")
+            }
         }
     }
 
@@ -159,11 +179,15 @@ struct DeploymentStoreTests {
         _ = try fixture.registry.updateAlias(function: "orders", name: "live", functionVersion: "3")
         let deployment = try await fixture.deploy("Canary10Percent5Minutes", to: "1")
         // The alias points at 3 + 1@10%; version 2 is free, 1 and 3 are in the deployment.
-        await expectFailureAsync(.resourceConflict) { try fixture.registry.deleteFunction(FunctionReference(name: "orders", qualifier: .version(1))) }
+        await expectFailureAsync(.resourceConflict) {
+            try fixture.registry.deleteFunction(FunctionReference(name: "orders", qualifier: .version(1)))
+        }
         let plan = try fixture.registry.cleanup(CleanupRequest(keep: 0), dryRun: true)
         #expect(plan.Deletions.map(\.Version) == [2])
         #expect(plan.Protected["orders:1"]?.contains("deployment \(deployment.id)") == true)
-        await expectFailureAsync(.resourceConflict) { try fixture.registry.deleteFunction(FunctionReference(name: "orders")) }
+        await expectFailureAsync(.resourceConflict) {
+            try fixture.registry.deleteFunction(FunctionReference(name: "orders"))
+        }
     }
 
     @Test(arguments: StoreEngine.allCases)
@@ -198,21 +222,28 @@ struct DeploymentStoreTests {
         try await fixture.engine.tick()
         #expect(try await fixture.alias() == AliasTarget(functionVersion: 1), "no traffic before the hook reports")
         await expectFailureAsync(.resourceNotFound) {
-            _ = try await fixture.engine.reportHook(deploymentId: deployment.id, executionId: "nope", status: .succeeded)
+            _ = try await fixture.engine.reportHook(
+                deploymentId: deployment.id, executionId: "nope", status: .succeeded)
         }
-        let done = try await fixture.engine.reportHook(deploymentId: deployment.id, executionId: execution.executionId, status: .succeeded)
+        let done = try await fixture.engine.reportHook(
+            deploymentId: deployment.id, executionId: execution.executionId, status: .succeeded)
         #expect(done.status == .succeeded)
         #expect(try await fixture.alias() == AliasTarget(functionVersion: 2))
         await expectFailureAsync(.resourceConflict) {
-            _ = try await fixture.engine.reportHook(deploymentId: deployment.id, executionId: execution.executionId, status: .failed)
+            _ = try await fixture.engine.reportHook(
+                deploymentId: deployment.id, executionId: execution.executionId, status: .failed)
         }
     }
 
     @Test(arguments: StoreEngine.allCases)
     func hookFunctionMustExist(_ kind: StoreEngine) async throws {
         let fixture = try await EngineFixture.make(kind)
-        await expectFailureAsync(.resourceNotFound, containing: "ghostFn") { _ = try await fixture.deploy("AllAtOnce", pre: "ghostFn") }
-        await expectFailureAsync(.resourceNotFound, containing: "no-such-alarm") { _ = try await fixture.deploy("AllAtOnce", alarms: ["no-such-alarm"]) }
+        await expectFailureAsync(.resourceNotFound, containing: "ghostFn") {
+            _ = try await fixture.deploy("AllAtOnce", pre: "ghostFn")
+        }
+        await expectFailureAsync(.resourceNotFound, containing: "no-such-alarm") {
+            _ = try await fixture.deploy("AllAtOnce", alarms: ["no-such-alarm"])
+        }
     }
 
     @Test(arguments: StoreEngine.allCases)
@@ -272,7 +303,8 @@ struct DeploymentStoreTests {
     @Test(arguments: StoreEngine.allCases)
     func execHooksRunThroughTheControllerAndFailuresKeepTheirOutput(_ kind: StoreEngine) async throws {
         let fixture = try await EngineFixture.make(kind)
-        let ok = try await fixture.deploy("AllAtOnce", pre: "exec:test \"$RELCTL_TARGET_VERSION\" = 2 && grep -q LifecycleEventHookExecutionId")
+        let ok = try await fixture.deploy(
+            "AllAtOnce", pre: "exec:test \"$RELCTL_TARGET_VERSION\" = 2 && grep -q LifecycleEventHookExecutionId")
         let controller = Controller(engine: fixture.engine, scope: ok.id)
         for _ in 0..<200 where try await fixture.deployment(ok.id).status.isActive {
             try await controller.tick()
@@ -289,7 +321,9 @@ struct DeploymentStoreTests {
         let failed = try await fixture.deployment(bad.id)
         #expect(failed.status == .failed && failed.error?.code == "HOOK_EXECUTION_FAILURE")
         #expect(failed.hooks.first?.output?.contains("smoke test broke") == true)
-        #expect(try await fixture.alias() == AliasTarget(functionVersion: 2), "rolled back to the version before this deployment")
+        #expect(
+            try await fixture.alias() == AliasTarget(functionVersion: 2),
+            "rolled back to the version before this deployment")
     }
 
     @Test(arguments: StoreEngine.allCases)
@@ -303,7 +337,8 @@ struct DeploymentStoreTests {
         let retaken = try await fixture.engine.claimExecHooks(runner: "other")
         #expect(retaken.first?.execution.attempt == 2)
         #expect(retaken.first?.payload["TargetVersion"] == "2")
-        _ = try await fixture.engine.reportHook(deploymentId: deployment.id, executionId: retaken[0].execution.executionId, status: .succeeded)
+        _ = try await fixture.engine.reportHook(
+            deploymentId: deployment.id, executionId: retaken[0].execution.executionId, status: .succeeded)
         #expect(try await fixture.deployment(deployment.id).status == .succeeded)
     }
 
@@ -325,14 +360,22 @@ struct DeploymentStoreTests {
     @Test(arguments: StoreEngine.allCases)
     func alarmListShowsTheStateReasonAndDatapoints(_ kind: StoreEngine) async throws {
         let fixture = try await EngineFixture.make(kind)
-        try await fixture.records.putAlarm(AlarmDefinition(
-            name: "p99", functionName: "orders", metric: "Duration", statistic: .percentile(99), period: 60, evaluationPeriods: 2,
-            datapointsToAlarm: 2, threshold: 500, comparisonOperator: .greaterThanThreshold))
+        try await fixture.records.putAlarm(
+            AlarmDefinition(
+                name: "p99", functionName: "orders", metric: "Duration", statistic: .percentile(99), period: 60,
+                evaluationPeriods: 2,
+                datapointsToAlarm: 2, threshold: 500, comparisonOperator: .greaterThanThreshold))
         #expect(try await fixture.engine.listAlarms().first?.StateValue == "INSUFFICIENT_DATA")
-        let samples = (1...1000).map { MetricDatapoint(functionName: "orders", metric: "Duration", value: Double($0), timestamp: fixture.clock.now()) }
+        let samples = (1...1000).map {
+            MetricDatapoint(
+                functionName: "orders", metric: "Duration", value: Double($0), timestamp: fixture.clock.now())
+        }
         try await fixture.engine.putMetricData(samples)
         fixture.clock.advance(60)
-        try await fixture.engine.putMetricData(samples.map { var s = $0; s.timestamp = fixture.clock.now(); return s })
+        try await fixture.engine.putMetricData(
+            samples.map {
+                var s = $0; s.timestamp = fixture.clock.now(); return s
+            })
         let status = try #require(try await fixture.engine.listAlarms().first)
         #expect(status.StateValue == "ALARM")
         #expect(status.Datapoints.suffix(2).map(\.value) == [990, 990])
@@ -341,8 +384,10 @@ struct DeploymentStoreTests {
 }
 
 /// Expects `body` to throw a RelctlError with `code` whose message contains `text`.
-func expectFailureAsync(_ code: RelctlError.Code, containing text: String? = nil, sourceLocation: SourceLocation = #_sourceLocation,
-                         _ body: () async throws -> Void) async {
+func expectFailureAsync(
+    _ code: RelctlError.Code, containing text: String? = nil, sourceLocation: SourceLocation = #_sourceLocation,
+    _ body: () async throws -> Void
+) async {
     do {
         try await body()
         Issue.record("expected \(code.awsErrorType), the call succeeded", sourceLocation: sourceLocation)
@@ -354,7 +399,10 @@ func expectFailureAsync(_ code: RelctlError.Code, containing text: String? = nil
     }
 }
 
-func expectFailure(_ code: RelctlError.Code, containing text: String? = nil, sourceLocation: SourceLocation = #_sourceLocation, _ body: () throws -> Void) {
+func expectFailure(
+    _ code: RelctlError.Code, containing text: String? = nil, sourceLocation: SourceLocation = #_sourceLocation,
+    _ body: () throws -> Void
+) {
     do {
         try body()
         Issue.record("expected \(code.awsErrorType), the call succeeded", sourceLocation: sourceLocation)

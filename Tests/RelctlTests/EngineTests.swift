@@ -11,13 +11,14 @@ struct MetricPeriodsTests {
         let periods = MetricPeriods.ending(at: 1_000_065, period: 60, count: 3)
         #expect(periods.firstStart == 999_900)
         #expect(periods.end == 1_000_080)
-        let points = periods.datapoints([
-            MetricSample(timestamp: 999_899, value: 100),      // before the range: ignored
-            MetricSample(timestamp: 999_900, value: 1),        // first period, its first instant
-            MetricSample(timestamp: 999_959.999, value: 2),    // first period, its last instant
-            MetricSample(timestamp: 1_000_079.5, value: 4),    // the newest period (contains now's period end)
-            MetricSample(timestamp: 1_000_080, value: 100),    // after the range: ignored
-        ], statistic: .sum)
+        let points = periods.datapoints(
+            [
+                MetricSample(timestamp: 999_899, value: 100),  // before the range: ignored
+                MetricSample(timestamp: 999_900, value: 1),  // first period, its first instant
+                MetricSample(timestamp: 999_959.999, value: 2),  // first period, its last instant
+                MetricSample(timestamp: 1_000_079.5, value: 4),  // the newest period (contains now's period end)
+                MetricSample(timestamp: 1_000_080, value: 100),  // after the range: ignored
+            ], statistic: .sum)
         #expect(points.map(\.periodStart) == [999_900, 999_960, 1_000_020])
         #expect(points.map(\.value) == [3, nil, 4])
     }
@@ -47,9 +48,14 @@ struct EngineTests {
         let fixture = try await EngineFixture.make(kind)
         try await fixture.errorsAlarm()
         let deployment = try await fixture.deploy("Canary10Percent30Minutes", alarms: ["orders-errors"])
-        #expect(try await fixture.alias() == AliasTarget(functionVersion: 1, additional: .init(version: 2, weight: 0.1)))
+        #expect(
+            try await fixture.alias() == AliasTarget(functionVersion: 1, additional: .init(version: 2, weight: 0.1)))
         // A datapoint on another metric of the function, or on the old version, changes nothing.
-        try await fixture.engine.putMetricData([MetricDatapoint(functionName: "orders", executedVersion: "2", metric: "Throttles", value: 9, timestamp: fixture.clock.now())])
+        try await fixture.engine.putMetricData([
+            MetricDatapoint(
+                functionName: "orders", executedVersion: "2", metric: "Throttles", value: 9,
+                timestamp: fixture.clock.now())
+        ])
         try await fixture.putErrors(version: "1", 9)
         #expect(try await fixture.deployment(deployment.id).status == .inProgress)
         try await fixture.putErrors(version: "2", 1)
@@ -57,13 +63,17 @@ struct EngineTests {
         #expect(failed.status == .failed)
         #expect(failed.error?.code == "ALARM_ACTIVE")
         #expect(try await fixture.alias() == AliasTarget(functionVersion: 1))
-        #expect(try await fixture.events(deployment.id).contains { $0.event.kind == "Failed" && $0.event.details["alarm"] == "orders-errors" })
+        #expect(
+            try await fixture.events(deployment.id).contains {
+                $0.event.kind == "Failed" && $0.event.details["alarm"] == "orders-errors"
+            })
     }
 
     /// Another process's controller sleeping for an hour is woken by the signal a change sends.
     /// SQLite only: this wake-up is a file in the shared data directory; PostgreSQL's is LISTEN/NOTIFY (issue 10 §6).
     @Test func aWakeSignalEndsAnotherControllersWait() async throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("relctl-wake-\(UUID().uuidString.prefix(8))")
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "relctl-wake-\(UUID().uuidString.prefix(8))")
         defer { try? FileManager.default.removeItem(at: folder) }
         let listener = try #require(WakeListener(directory: folder))
         defer { listener.close() }
@@ -83,7 +93,8 @@ struct EngineTests {
             definition: #"{"timeBasedCanary":{"canaryInterval":3,"canaryPercentage":25},"type":"TimeBasedCanary"}"#)
         let catalog = try await PolicyCatalog.load(for: fixture.registry)
         let policy = try catalog.policy(named: "ApiCanary25Percent3Minutes")
-        let deployment = try await fixture.engine.create(DeploymentRequest(function: "orders", alias: "live", targetVersion: "2", policy: policy))
+        let deployment = try await fixture.engine.create(
+            DeploymentRequest(function: "orders", alias: "live", targetVersion: "2", policy: policy))
         #expect(try fixture.alias() == AliasTarget(functionVersion: 1, additional: .init(version: 2, weight: 0.25)))
         fixture.clock.advance(180)
         try await fixture.engine.tick()
@@ -98,8 +109,11 @@ struct EngineTests {
         let count = RolloutEngine.batchSizeForTests * 2 + 3
         let policy = try RolloutFixture.catalog.policy(named: "Linear10PercentEvery1Minute")
         for index in 0..<count {
-            _ = try await fixture.records.createAlias(function: "orders", name: "a\(index)", functionVersion: "1", additionalVersionWeights: [:], description: "")
-            _ = try await fixture.engine.create(DeploymentRequest(function: "orders", alias: "a\(index)", targetVersion: "2", policy: policy))
+            _ = try await fixture.records.createAlias(
+                function: "orders", name: "a\(index)", functionVersion: "1", additionalVersionWeights: [:],
+                description: "")
+            _ = try await fixture.engine.create(
+                DeploymentRequest(function: "orders", alias: "a\(index)", targetVersion: "2", policy: policy))
         }
         fixture.clock.advance(60)
         let changed = try await fixture.engine.tick()

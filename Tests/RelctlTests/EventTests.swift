@@ -10,7 +10,9 @@ import Testing
 @Suite("Release events (pure)")
 struct ReleaseEventModelTests {
     @Test func deploymentLogKindsMapToEventTypes() {
-        func types(_ kind: String, _ message: String = "", _ details: [String: String] = [:]) -> [ReleaseEvent.EventType] {
+        func types(
+            _ kind: String, _ message: String = "", _ details: [String: String] = [:]
+        ) -> [ReleaseEvent.EventType] {
             ReleaseEvent.types(of: DeploymentEvent(at: 0, kind: kind, message: message, details: details))
         }
         #expect(types("Created") == [.deploymentCreated])
@@ -37,20 +39,23 @@ struct ReleaseEventModelTests {
     }
 
     @Test func jsonCarriesIsoTimeAndRoundTrips() throws {
-        let event = ReleaseEvent(seq: 7, time: 1_800_000_000.25, type: .weightShifted, actor: "ops", function: "orders", alias: "live",
-                                 deploymentId: "d-1", message: "Shifted 10%", details: ["weight": "10%"])
+        let event = ReleaseEvent(
+            seq: 7, time: 1_800_000_000.25, type: .weightShifted, actor: "ops", function: "orders", alias: "live",
+            deploymentId: "d-1", message: "Shifted 10%", details: ["weight": "10%"])
         let json = String(decoding: try JSONEncoder().encode(event), as: UTF8.self)
         #expect(json.contains(#""time":"2027-01-15T08:00:00.250Z""#))
         #expect(try JSONDecoder().decode(ReleaseEvent.self, from: Data(json.utf8)) == event)
         #expect(event.summary == "[relctl] WeightShifted orders:live d-1 — Shifted 10%")
-        #expect(String(decoding: try WebhookDispatcher.body(event, format: .slack), as: UTF8.self)
-            == #"{"text":"[relctl] WeightShifted orders:live d-1 — Shifted 10%"}"#)
+        #expect(
+            String(decoding: try WebhookDispatcher.body(event, format: .slack), as: UTF8.self)
+                == #"{"text":"[relctl] WeightShifted orders:live d-1 — Shifted 10%"}"#)
     }
 
     @Test func signatureIsHmacSha256OfTheBodyInHex() {
         // python3: hmac.new(b"key", b'{"seq":1}', hashlib.sha256).hexdigest()
-        #expect(WebhookDispatcher.signature(body: Data(#"{"seq":1}"#.utf8), secret: "key")
-            == "sha256=4e2f6d3bce7034cfc587a1ec5875294c4a288fbc42cd9eda2cb441d410eafae2")
+        #expect(
+            WebhookDispatcher.signature(body: Data(#"{"seq":1}"#.utf8), secret: "key")
+                == "sha256=4e2f6d3bce7034cfc587a1ec5875294c4a288fbc42cd9eda2cb441d410eafae2")
     }
 
     @Test func retriesBackOffExponentiallyUpToAMinute() {
@@ -61,7 +66,10 @@ struct ReleaseEventModelTests {
 
     @Test func unknownTypesAreRefusedWithTheListOfTypes() throws {
         expectRelctlError(.invalidParameterValue) { try ReleaseEvent.EventType.parseList(["Published"]) }
-        #expect(try ReleaseEvent.EventType.parseList(["versionpublished,AliasMoved", "AliasMoved"]) == [ReleaseEvent.EventType.versionPublished, .aliasMoved])
+        #expect(
+            try ReleaseEvent.EventType.parseList(["versionpublished,AliasMoved", "AliasMoved"]) == [
+                ReleaseEvent.EventType.versionPublished, .aliasMoved,
+            ])
     }
 }
 
@@ -76,12 +84,19 @@ struct ReleaseEventStoreTests {
         let events = try fixture.registry.listEvents(after: start)
         // Within one transaction the alias moves as the engine applies the actions, and the
         // deployment's own events follow them.
-        #expect(events.map(\.type) == [.deploymentCreated, .alarmStateChanged, .aliasMoved, .stepStarted, .weightShifted,
-                                       .alarmStateChanged, .aliasMoved, .failed, .rolledBack])
+        #expect(
+            events.map(\.type) == [
+                .deploymentCreated, .alarmStateChanged, .aliasMoved, .stepStarted, .weightShifted,
+                .alarmStateChanged, .aliasMoved, .failed, .rolledBack,
+            ])
         #expect(events.map(\.seq) == events.map(\.seq).sorted())
         let deploymentEvents = events.filter { $0.type != .aliasMoved && $0.type != .alarmStateChanged }
-        #expect(deploymentEvents.allSatisfy { $0.deploymentId == deployment.id && $0.function == "orders" && $0.alias == "live" })
-        #expect(deploymentEvents.allSatisfy { $0.details["currentVersion"] == "1" && $0.details["targetVersion"] == "2" })
+        #expect(
+            deploymentEvents.allSatisfy {
+                $0.deploymentId == deployment.id && $0.function == "orders" && $0.alias == "live"
+            })
+        #expect(
+            deploymentEvents.allSatisfy { $0.details["currentVersion"] == "1" && $0.details["targetVersion"] == "2" })
         #expect(events.first { $0.type == .weightShifted }?.details["weight"] == "10%")
         let alarms = events.filter { $0.type == .alarmStateChanged }
         #expect(alarms.map { $0.details["to"] } == ["OK", "ALARM"])
@@ -123,7 +138,11 @@ struct ReleaseEventStoreTests {
         #expect(try await sandbox.registry.claimWebhook("audit", owner: "a", now: 100, seconds: 10))
         #expect(try await sandbox.registry.claimWebhook("audit", owner: "b", now: 105, seconds: 10) == false)
         #expect(try await sandbox.registry.claimWebhook("audit", owner: "b", now: 111, seconds: 10))
-        expectRelctlError(.resourceConflict) { try sandbox.registry.addWebhook(Webhook(name: "audit", url: "http://x/", createdAt: 0)) }
-        expectRelctlError(.invalidParameterValue) { try sandbox.registry.addWebhook(Webhook(name: "a b", url: "http://x/", createdAt: 0)) }
+        expectRelctlError(.resourceConflict) {
+            try sandbox.registry.addWebhook(Webhook(name: "audit", url: "http://x/", createdAt: 0))
+        }
+        expectRelctlError(.invalidParameterValue) {
+            try sandbox.registry.addWebhook(Webhook(name: "a b", url: "http://x/", createdAt: 0))
+        }
     }
 }

@@ -13,7 +13,9 @@ struct JudgeEValueTests {
     static let harmWeights: [Double] = [0.05, 0.1, 0.15, 0.15, 0.15, 0.1, 0.1, 0.1, 0.05, 0.05]
 
     /// Λ(r)/Λ(r₀) for x canary events of k at a constant canary share θ.
-    static func likelihoodRatio(_ r: Double, null r0: Double, canary x: Double, events k: Double, share θ: Double) -> Double {
+    static func likelihoodRatio(
+        _ r: Double, null r0: Double, canary x: Double, events k: Double, share θ: Double
+    ) -> Double {
         pow(r / r0, x) * pow((1 + θ * (r0 - 1)) / (1 + θ * (r - 1)), k)
     }
 
@@ -22,7 +24,9 @@ struct JudgeEValueTests {
             var test = RatioEProcess.harm()
             test.observe(canary: errors, events: errors, share: 0.1)
             let closedForm = zip(Self.harmGrid, Self.harmWeights)
-                .map { $1 * Self.likelihoodRatio($0, null: 1, canary: Double(errors), events: Double(errors), share: 0.1) }.reduce(0, +)
+                .map {
+                    $1 * Self.likelihoodRatio($0, null: 1, canary: Double(errors), events: Double(errors), share: 0.1)
+                }.reduce(0, +)
             #expect(abs(test.eValue - closedForm) < 1e-9 * closedForm)
             // At 10%, three canary-only errors (nothing on the baseline) clear 1/α = 20; two do not.
             #expect((test.eValue >= 20) == (errors >= 3), "\(errors) errors: \(test.eValue)")
@@ -39,7 +43,9 @@ struct JudgeEValueTests {
         // 40 seconds, each with 5 events of which one canary, at share 0.2.
         for _ in 0..<40 { test.observe(canary: 1, events: 5, share: 0.2) }
         let grid = [0.95 * 1.25, 1.125, 1, 0.9, 0.75, 0.5], weights = [0.1, 0.2, 0.4, 0.15, 0.1, 0.05]
-        let closedForm = zip(grid, weights).map { $1 * Self.likelihoodRatio($0, null: 1.25, canary: 40, events: 200, share: 0.2) }.reduce(0, +)
+        let closedForm = zip(grid, weights).map {
+            $1 * Self.likelihoodRatio($0, null: 1.25, canary: 40, events: 200, share: 0.2)
+        }.reduce(0, +)
         #expect(abs(test.eValue - closedForm) < 1e-9 * closedForm)
         #expect(test.events == 200 && test.canaryEvents == 40)
     }
@@ -55,7 +61,9 @@ struct JudgeEValueTests {
         var floor = FloorEProcess(floor: 0.001)
         for _ in 0..<50 { floor.observe(errors: 0, invocations: 100) }
         let fractions: [Double] = [0, 0.25, 0.5, 0.75]
-        let closedForm = fractions.map { (fraction: Double) -> Double in pow((1 - fraction * 0.001) / (1 - 0.001), 5000.0) }.reduce(0, +) / 4
+        let closedForm =
+            fractions.map { (fraction: Double) -> Double in pow((1 - fraction * 0.001) / (1 - 0.001), 5000.0) }.reduce(
+                0, +) / 4
         #expect(abs(floor.eValue - closedForm) < 1e-9 * closedForm)
         // One error rules out the p = 0 alternative for good (kept finite, so the state stays JSON).
         floor.observe(errors: 1, invocations: 1)
@@ -92,9 +100,11 @@ struct JudgeGuaranteeTests {
         scenario.canaryErrorRate = 0.03
         scenario.seconds = 600
         scenario.diurnal = true
-        let outcomes = JudgeSimulation.runs(scenario, configuration: configuration, count: 300, seed: 42, stopAtDecision: false)
+        let outcomes = JudgeSimulation.runs(
+            scenario, configuration: configuration, count: 300, seed: 42, stopAtDecision: false)
         let rate = JudgeSimulationSummary(outcomes).abortRate
-        #expect(rate <= 0.2 + 0.07, "false-abort rate \(rate) under continuous peeking exceeds α = 0.2 by more than noise")
+        #expect(
+            rate <= 0.2 + 0.07, "false-abort rate \(rate) under continuous peeking exceeds α = 0.2 by more than noise")
     }
 
     @Test func villesBoundHoldsForTheLatencyShiftTest() {
@@ -145,10 +155,13 @@ struct JudgeGuaranteeTests {
 
     @Test func noDataNeverPassesAndTheLastHoldFollowsOnInsufficientData() {
         for choice in JudgeConfiguration.InsufficientData.allCases {
-            var judge = Judge(configuration: JudgeConfiguration(latency: .init(), minRequests: 0, onInsufficientData: choice))
+            var judge = Judge(
+                configuration: JudgeConfiguration(latency: .init(), minRequests: 0, onInsufficientData: choice))
             for _ in 0..<3600 {
-                let verdict = judge.observe(second: JudgeSecond(weight: 0.1, canary: VersionSecond(invocations: 0, errors: 0),
-                                                                baseline: VersionSecond(invocations: 0, errors: 0)))
+                let verdict = judge.observe(
+                    second: JudgeSecond(
+                        weight: 0.1, canary: VersionSecond(invocations: 0, errors: 0),
+                        baseline: VersionSecond(invocations: 0, errors: 0)))
                 guard case .continue = verdict else {
                     Issue.record("an hour without traffic gave \(verdict)")
                     return
@@ -166,8 +179,10 @@ struct JudgeGuaranteeTests {
 
     @Test func aQuietCanarySaysHowManyMoreRequestsItNeeds() throws {
         var judge = Judge(configuration: JudgeConfiguration())
-        let verdict = judge.observe(second: JudgeSecond(weight: 0.1, canary: VersionSecond(invocations: 2, errors: 0),
-                                                        baseline: VersionSecond(invocations: 18, errors: 0)))
+        let verdict = judge.observe(
+            second: JudgeSecond(
+                weight: 0.1, canary: VersionSecond(invocations: 2, errors: 0),
+                baseline: VersionSecond(invocations: 18, errors: 0)))
         guard case .continue(let needMore) = verdict else { Issue.record("got \(verdict)"); return }
         // The floor route (0.1%) with clean traffic needs ≈ ln(4 · 2/β)/0.001 ≈ 5,070 canary requests.
         let need = try #require(needMore)
@@ -179,15 +194,19 @@ struct JudgeGuaranteeTests {
         var judge = Judge(configuration: JudgeConfiguration())
         var verdict = JudgeVerdict.continue(needMore: nil)
         for _ in 0..<5 {
-            verdict = judge.observe(second: JudgeSecond(weight: 0.1, canary: VersionSecond(invocations: 10, errors: 3),
-                                                        baseline: VersionSecond(invocations: 90, errors: 1)))
+            verdict = judge.observe(
+                second: JudgeSecond(
+                    weight: 0.1, canary: VersionSecond(invocations: 10, errors: 3),
+                    baseline: VersionSecond(invocations: 90, errors: 1)))
         }
         guard case .abort(let reason) = verdict else { Issue.record("got \(verdict)"); return }
         #expect(reason.hasPrefix("errors:"))
         // Clean seconds later do not undo it.
         for _ in 0..<100 {
-            verdict = judge.observe(second: JudgeSecond(weight: 0.1, canary: VersionSecond(invocations: 10, errors: 0),
-                                                        baseline: VersionSecond(invocations: 90, errors: 0)))
+            verdict = judge.observe(
+                second: JudgeSecond(
+                    weight: 0.1, canary: VersionSecond(invocations: 10, errors: 0),
+                    baseline: VersionSecond(invocations: 90, errors: 0)))
         }
         guard case .abort = verdict else { Issue.record("the abort did not stand: \(verdict)"); return }
     }
@@ -200,7 +219,9 @@ struct JudgeGuaranteeTests {
         scenario.routingBias = 0.5
         let configuration = JudgeConfiguration(errors: .init(maxRatio: 1.25, floor: nil))
         let broken = JudgeSimulation.run(scenario, configuration: configuration, seed: 3, stopAtDecision: true)
-        #expect(broken.pauseSecond != nil && broken.pauseSecond! < 300, "a canary getting 5% at a 10% weight paused at \(String(describing: broken.pauseSecond))")
+        #expect(
+            broken.pauseSecond != nil && broken.pauseSecond! < 300,
+            "a canary getting 5% at a 10% weight paused at \(String(describing: broken.pauseSecond))")
         scenario.routingBias = 1
         let healthy = JudgeSimulation.run(scenario, configuration: configuration, seed: 3, stopAtDecision: false)
         #expect(healthy.pauseSecond == nil)
@@ -210,7 +231,8 @@ struct JudgeGuaranteeTests {
         var scenario = JudgeScenario()
         scenario.seconds = 600
         scenario.canaryLatencyFactor = 1.5
-        let outcome = JudgeSimulation.run(scenario, configuration: JudgeConfiguration(latency: .init()), seed: 11, stopAtDecision: true)
+        let outcome = JudgeSimulation.run(
+            scenario, configuration: JudgeConfiguration(latency: .init()), seed: 11, stopAtDecision: true)
         #expect(outcome.decision?.kind == "abort")
     }
 
@@ -247,8 +269,10 @@ struct JudgeGuaranteeTests {
     @Test func sameSeedSameFigures() {
         var scenario = JudgeScenario()
         scenario.seconds = 120
-        let first = JudgeSimulation.runs(scenario, configuration: JudgeConfiguration(latency: .init()), count: 3, seed: 1, stopAtDecision: false)
-        let second = JudgeSimulation.runs(scenario, configuration: JudgeConfiguration(latency: .init()), count: 3, seed: 1, stopAtDecision: false)
+        let first = JudgeSimulation.runs(
+            scenario, configuration: JudgeConfiguration(latency: .init()), count: 3, seed: 1, stopAtDecision: false)
+        let second = JudgeSimulation.runs(
+            scenario, configuration: JudgeConfiguration(latency: .init()), count: 3, seed: 1, stopAtDecision: false)
         #expect(first == second)
     }
 }
@@ -256,7 +280,8 @@ struct JudgeGuaranteeTests {
 @Suite("Canary judge: policy section")
 struct JudgePolicyTests {
     static func parse(_ judge: String) throws(RelctlError) -> DeploymentPolicy {
-        try PolicyParser.parse("""
+        try PolicyParser.parse(
+            """
             name: Judged
             type: Steps
             steps: [{weight: 5, hold: 10m}, {weight: 25, hold: 10m}, {weight: 50, hold: 10m}]
@@ -266,7 +291,8 @@ struct JudgePolicyTests {
     }
 
     @Test func theIssuesExampleParses() throws {
-        let policy = try Self.parse("""
+        let policy = try Self.parse(
+            """
               errors:   {maxRatio: 1.2, floor: 0.001}
               latency:  {metric: Duration, quantiles: [p50, p99], maxIncrease: 10%}
               alpha: 0.05
@@ -283,7 +309,8 @@ struct JudgePolicyTests {
     }
 
     @Test func aPrometheusSourceParsesWithItsStep() throws {
-        let policy = try Self.parse("""
+        let policy = try Self.parse(
+            """
               source:
                 prometheus: http://127.0.0.1:9090
                 step: 5s
@@ -294,8 +321,13 @@ struct JudgePolicyTests {
         #expect(source.prometheus == "http://127.0.0.1:9090" && source.step == 5)
         #expect(source.canary.invocations == #"sum(http_requests_total{version="{{target}}"})"#)
         #expect(source.baseline.errors == #"sum(http_errors_total{version="{{current}}"}) or vector(0)"#)
-        #expect(try JSONDecoder().decode(DeploymentPolicy.self, from: JSONEncoder().encode(policy)) == policy, "stored with the deployment")
-        let defaulted = try #require(try Self.parse("  source: {prometheus: 'http://p:9090', canary: {invocations: a, errors: b}, baseline: {invocations: c, errors: d}}").judge?.source)
+        #expect(
+            try JSONDecoder().decode(DeploymentPolicy.self, from: JSONEncoder().encode(policy)) == policy,
+            "stored with the deployment")
+        let defaulted = try #require(
+            try Self.parse(
+                "  source: {prometheus: 'http://p:9090', canary: {invocations: a, errors: b}, baseline: {invocations: c, errors: d}}"
+            ).judge?.source)
         #expect(defaulted.step == 15)
     }
 
@@ -329,14 +361,38 @@ struct JudgePolicyTests {
         ("  earlyPromote: sometimes", "`earlyPromote` must be true or false"),
         ("  onInsufficientData: guess", "`onInsufficientData` must be one of fail, promote, pause"),
         ("  judgement: yes", "unknown field judgement"),
-        ("  source: {canary: {invocations: a, errors: b}, baseline: {invocations: c, errors: d}}", "`source.prometheus` is the Prometheus server's base URL"),
-        ("  source: {prometheus: 'ftp://x', canary: {invocations: a, errors: b}, baseline: {invocations: c, errors: d}}", "prometheus 'ftp://x' must be a Prometheus server's base URL"),
-        ("  source: {prometheus: 'http://p:9090', canary: {invocations: a}, baseline: {invocations: c, errors: d}}", "`source.canary` needs both `invocations` and `errors`"),
-        ("  source: {prometheus: 'http://p:9090', canary: {invocations: a, errors: b}}", "`source.baseline` is missing"),
-        ("  source: {prometheus: 'http://p:9090', canary: {invocations: 'x{v=\"{{version}}\"}', errors: b}, baseline: {invocations: c, errors: d}}", "canary.invocations names an unknown placeholder {{version}}"),
-        ("  source: {prometheus: 'http://p:9090', step: 0.5s, canary: {invocations: a, errors: b}, baseline: {invocations: c, errors: d}}", "step 500ms must be from 1s to 1h"),
-        ("  source: {prometheus: 'http://p:9090', query: up, canary: {invocations: a, errors: b}, baseline: {invocations: c, errors: d}}", "unknown field source.query"),
-        ("  latency: {}\n  source: {prometheus: 'http://p:9090', canary: {invocations: a, errors: b}, baseline: {invocations: c, errors: d}}", "remove `latency:`"),
+        (
+            "  source: {canary: {invocations: a, errors: b}, baseline: {invocations: c, errors: d}}",
+            "`source.prometheus` is the Prometheus server's base URL"
+        ),
+        (
+            "  source: {prometheus: 'ftp://x', canary: {invocations: a, errors: b}, baseline: {invocations: c, errors: d}}",
+            "prometheus 'ftp://x' must be a Prometheus server's base URL"
+        ),
+        (
+            "  source: {prometheus: 'http://p:9090', canary: {invocations: a}, baseline: {invocations: c, errors: d}}",
+            "`source.canary` needs both `invocations` and `errors`"
+        ),
+        (
+            "  source: {prometheus: 'http://p:9090', canary: {invocations: a, errors: b}}",
+            "`source.baseline` is missing"
+        ),
+        (
+            "  source: {prometheus: 'http://p:9090', canary: {invocations: 'x{v=\"{{version}}\"}', errors: b}, baseline: {invocations: c, errors: d}}",
+            "canary.invocations names an unknown placeholder {{version}}"
+        ),
+        (
+            "  source: {prometheus: 'http://p:9090', step: 0.5s, canary: {invocations: a, errors: b}, baseline: {invocations: c, errors: d}}",
+            "step 500ms must be from 1s to 1h"
+        ),
+        (
+            "  source: {prometheus: 'http://p:9090', query: up, canary: {invocations: a, errors: b}, baseline: {invocations: c, errors: d}}",
+            "unknown field source.query"
+        ),
+        (
+            "  latency: {}\n  source: {prometheus: 'http://p:9090', canary: {invocations: a, errors: b}, baseline: {invocations: c, errors: d}}",
+            "remove `latency:`"
+        ),
     ])
     func badJudgeSectionsAreRefusedWithTheFieldNamed(_ section: String, _ message: String) {
         do {
@@ -352,8 +408,9 @@ struct JudgePolicyTests {
 
 @Suite("Canary judge: Prometheus counters")
 struct JudgeSourceTests {
-    static let source = JudgeSource(prometheus: "http://p:9090", canary: .init(invocations: "a", errors: "b"),
-                                    baseline: .init(invocations: "c", errors: "d"), step: 10)
+    static let source = JudgeSource(
+        prometheus: "http://p:9090", canary: .init(invocations: "a", errors: "b"),
+        baseline: .init(invocations: "c", errors: "d"), step: 10)
 
     @Test func windowsAreWholeStepsFromTheCursorReadOneStepAfterTheyEnd() {
         // Cursor at 1003: the first window starts at 1010; at 1035 the window [1020, 1030) ended
@@ -368,9 +425,9 @@ struct JudgeSourceTests {
 
     @Test func countsAreDifferencesOfConsecutiveEvaluationsAtEachWindowsFirstSecond() {
         let points: [String: [(time: Double, value: Double)]] = [
-            "canary.invocations": [(1000, 50), (1010, 60), (1020, 75), (1030, 5)],   // reset before 1030: 5 new
-            "canary.errors": [(1000, 1), (1010, 3), (1020, 40), (1030, 0)],           // 37 > 15 requests: capped
-            "baseline.invocations": [(1000, 500), (1010, 590), (1030, 770)],          // 1020 missing: no window spans the gap
+            "canary.invocations": [(1000, 50), (1010, 60), (1020, 75), (1030, 5)],  // reset before 1030: 5 new
+            "canary.errors": [(1000, 1), (1010, 3), (1020, 40), (1030, 0)],  // 37 > 15 requests: capped
+            "baseline.invocations": [(1000, 500), (1010, 590), (1030, 770)],  // 1020 missing: no window spans the gap
             "baseline.errors": [(1000, 2), (1010, 3), (1030, 4)],
         ]
         let samples = JudgeSource.samples(points, source: Self.source)
@@ -379,6 +436,8 @@ struct JudgeSourceTests {
         #expect(samples.second(1020, weight: 0.1).canary == VersionSecond(invocations: 5, errors: 0))
         #expect(samples.second(1000, weight: 0.1).baseline == VersionSecond(invocations: 90, errors: 1))
         #expect(samples.second(1010, weight: 0.1).baseline == VersionSecond(invocations: 0, errors: 0))
-        #expect(samples.second(1005, weight: 0.1).canary == VersionSecond(invocations: 0, errors: 0), "the window's other seconds are empty")
+        #expect(
+            samples.second(1005, weight: 0.1).canary == VersionSecond(invocations: 0, errors: 0),
+            "the window's other seconds are empty")
     }
 }

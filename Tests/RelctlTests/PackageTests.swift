@@ -1,9 +1,10 @@
 import Foundation
 import RelctlCore
 import RelctlPackages
-@testable import RelctlRuntime
 import RelctlStore
 import Testing
+
+@testable import RelctlRuntime
 
 /// One hostile or broken zip of the shared fixture folder and what `PackageInspector` must do with it.
 struct ZipFixture: Sendable, CustomTestStringConvertible {
@@ -21,23 +22,44 @@ struct ZipFixture: Sendable, CustomTestStringConvertible {
 
     static let all: [ZipFixture] = [
         .init(file: "ok-minimal.zip", expectation: .accepted(entries: ["bootstrap"], unzippedSize: 18)),
-        .init(file: "unicode-names.zip", expectation: .accepted(
-            entries: ["bootstrap", "données/événement.json", "日本/語.txt"], unzippedSize: 21)),
+        .init(
+            file: "unicode-names.zip",
+            expectation: .accepted(
+                entries: ["bootstrap", "données/événement.json", "日本/語.txt"], unzippedSize: 21)),
         .init(file: "no-entries.zip", expectation: .accepted(entries: [], unzippedSize: 0)),
-        .init(file: "slip-dotdot.zip", expectation: .refused(prefix: "Zip entry '../evil.txt'", detail: "contains '..'")),
-        .init(file: "slip-nested-dotdot.zip", expectation: .refused(prefix: "Zip entry 'a/b/../../../evil.txt'", detail: "contains '..'")),
-        .init(file: "slip-absolute.zip", expectation: .refused(prefix: "Zip entry '/evil.txt'", detail: "is an absolute path")),
-        .init(file: "slip-backslash.zip", expectation: .refused(prefix: "Zip entry '..\\evil.txt'", detail: "contains a backslash")),
-        .init(file: "symlink-outside.zip", expectation: .refused(prefix: "Zip entry 'passwd-link' is a symlink", detail: "/etc/passwd")),
-        .init(file: "bomb-declared.zip", expectation: .refused(prefix: "Unzipped size must be smaller than 262144000 bytes", detail: "")),
-        .init(file: "bomb-lying-sizes.zip", expectation: .refused(prefix: TestData.unreadableZipPrefix, detail: "zeros.bin")),
+        .init(
+            file: "slip-dotdot.zip", expectation: .refused(prefix: "Zip entry '../evil.txt'", detail: "contains '..'")),
+        .init(
+            file: "slip-nested-dotdot.zip",
+            expectation: .refused(prefix: "Zip entry 'a/b/../../../evil.txt'", detail: "contains '..'")),
+        .init(
+            file: "slip-absolute.zip",
+            expectation: .refused(prefix: "Zip entry '/evil.txt'", detail: "is an absolute path")),
+        .init(
+            file: "slip-backslash.zip",
+            expectation: .refused(prefix: "Zip entry '..\\evil.txt'", detail: "contains a backslash")),
+        .init(
+            file: "symlink-outside.zip",
+            expectation: .refused(prefix: "Zip entry 'passwd-link' is a symlink", detail: "/etc/passwd")),
+        .init(
+            file: "bomb-declared.zip",
+            expectation: .refused(prefix: "Unzipped size must be smaller than 262144000 bytes", detail: "")),
+        .init(
+            file: "bomb-lying-sizes.zip",
+            expectation: .refused(prefix: TestData.unreadableZipPrefix, detail: "zeros.bin")),
         .init(file: "bad-crc.zip", expectation: .refused(prefix: TestData.unreadableZipPrefix, detail: "bootstrap")),
         .init(file: "truncated.zip", expectation: .refused(prefix: TestData.unreadableZipPrefix, detail: "")),
         .init(file: "not-a-zip.zip", expectation: .refused(prefix: TestData.unreadableZipPrefix, detail: "")),
         .init(file: "empty-file.zip", expectation: .refused(prefix: TestData.unreadableZipPrefix, detail: "empty")),
-        .init(file: "duplicate-names.zip", expectation: .refused(prefix: "The package has two entries named 'bootstrap'", detail: "")),
-        .init(file: "symlink-chain.zip", expectation: .refused(prefix: "Zip entry 'up' is a symlink", detail: "leads outside the package")),
-        .init(file: "symlink-chain-read.zip", expectation: .refused(prefix: "Zip entry 'pw' is a symlink", detail: "leads outside the package")),
+        .init(
+            file: "duplicate-names.zip",
+            expectation: .refused(prefix: "The package has two entries named 'bootstrap'", detail: "")),
+        .init(
+            file: "symlink-chain.zip",
+            expectation: .refused(prefix: "Zip entry 'up' is a symlink", detail: "leads outside the package")),
+        .init(
+            file: "symlink-chain-read.zip",
+            expectation: .refused(prefix: "Zip entry 'pw' is a symlink", detail: "leads outside the package")),
     ]
 
     func bytes() throws -> Data {
@@ -60,7 +82,8 @@ struct PackageTests {
     @Test(.enabled(if: fixturesPresent, fixturesAbsent))
     func everyFixtureInTheFolderHasAnExpectedOutcome() throws {
         let folder = try #require(TestData.fixturesDirectory)
-        let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".zip") }.sorted()
+        let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".zip") }
+            .sorted()
         #expect(files == ZipFixture.all.map(\.file).sorted())
     }
 
@@ -150,7 +173,9 @@ struct PackageTests {
     /// file `up/pwned.txt`: the chain of the issue, aimed at `target` instead of /tmp/escaped.
     static func chainZip(from root: URL, to target: URL) throws -> Data {
         let depth = root.standardizedFileURL.pathComponents.count - 1
-        let up = String(repeating: "x/", count: depth + 2) + String(repeating: "../", count: depth + 2) + target.path.dropFirst()
+        let up =
+            String(repeating: "x/", count: depth + 2) + String(repeating: "../", count: depth + 2)
+            + target.path.dropFirst()
         return try ZipWriter.zip([
             .file("bootstrap", Data("#!/bin/sh\nexit 1\n".utf8), mode: 0o755),
             .symlink("x", target: "."),
@@ -189,7 +214,8 @@ struct PackageTests {
         // As if a link had been placed before the files (the order an attacker would choose).
         let root = try emptyFolder("root")
         let escaped = try emptyFolder("escaped")
-        try FileManager.default.createSymbolicLink(atPath: root.appendingPathComponent("up").path, withDestinationPath: escaped.path)
+        try FileManager.default.createSymbolicLink(
+            atPath: root.appendingPathComponent("up").path, withDestinationPath: escaped.path)
         let bytes = try ZipWriter.zip([.directory("up/deeper"), .file("up/pwned.txt", Data("x".utf8))])
         let error = expectRelctlError(.invalidParameterValue) { try PackageExtractor.extract(bytes, into: root) }
         #expect(error?.message.contains("symlinks are never followed") == true, "\(String(describing: error))")
@@ -214,30 +240,63 @@ struct PackageTests {
         let root = try emptyFolder("root")
         try PackageExtractor.extract(bytes, into: root)
         let fileManager = FileManager.default
-        #expect(try fileManager.destinationOfSymbolicLink(atPath: root.appendingPathComponent("lib/libx.so").path) == "libx.so.1")
-        #expect(try fileManager.destinationOfSymbolicLink(atPath: root.appendingPathComponent("lib/libx.so.1").path) == "libx.so.1.2.3")
+        #expect(
+            try fileManager.destinationOfSymbolicLink(atPath: root.appendingPathComponent("lib/libx.so").path)
+                == "libx.so.1")
+        #expect(
+            try fileManager.destinationOfSymbolicLink(atPath: root.appendingPathComponent("lib/libx.so.1").path)
+                == "libx.so.1.2.3")
         #expect(try fileManager.destinationOfSymbolicLink(atPath: root.appendingPathComponent("lib64").path) == "lib")
-        #expect(try fileManager.destinationOfSymbolicLink(atPath: root.appendingPathComponent("dangling").path) == "not/in/the/package")
-        #expect(try Data(contentsOf: root.appendingPathComponent("bin/libx")) == library, "the chain resolves inside the package")
-        let mode = try fileManager.attributesOfItem(atPath: root.appendingPathComponent("bootstrap").path)[.posixPermissions] as? Int
+        #expect(
+            try fileManager.destinationOfSymbolicLink(atPath: root.appendingPathComponent("dangling").path)
+                == "not/in/the/package")
+        #expect(
+            try Data(contentsOf: root.appendingPathComponent("bin/libx")) == library,
+            "the chain resolves inside the package")
+        let mode =
+            try fileManager.attributesOfItem(atPath: root.appendingPathComponent("bootstrap").path)[.posixPermissions]
+            as? Int
         #expect(mode == 0o755, "the executable bit survives")
         #expect(try contents(root) == ["bin", "bootstrap", "dangling", "lib", "lib64"])
     }
 
-    @Test(arguments: [
-        ("libfoo.so → libfoo.so.1 → file", [("lib/libfoo.so.1.0", nil), ("lib/libfoo.so.1", "libfoo.so.1.0"), ("lib/libfoo.so", "libfoo.so.1")], nil),
-        ("a link to a folder, used by another link", [("lib/a", nil), ("lib64", "lib"), ("b", "lib64/../lib64/a")], nil),
-        ("x → . used inside", [("x", "."), ("y", "x/x/x/bootstrap"), ("bootstrap", nil)], nil),
-        ("x → . then up past the root", [("x", "."), ("up", "x/x/x/../../..")], "Zip entry 'up' is a symlink to 'x/x/x/../../..', which leads outside the package"),
-        ("a chain whose second link escapes", [("a", "b/c"), ("b", "d/.."), ("d", "..")], "Zip entry 'd' is a symlink to '..', which leads outside the package"),
-        ("a folder link that is deeper than its target", [("a/b/c", "../.."), ("up", "a/b/c/..")], "Zip entry 'up' is a symlink to 'a/b/c/..', which leads outside the package"),
-        ("a loop", [("a", "b"), ("b", "a")], "is part of a symlink loop"),
-        ("a link to itself", [("a", "a")], "is part of a symlink loop"),
-        ("an absolute target", [("a", "/etc")], "Zip entry 'a' is a symlink to '/etc', which has an absolute target"),
-        ("an empty target", [("a", "")], "which has an empty target"),
-        ("a file under a link", [("lib64", "lib"), ("lib/", nil), ("lib64/x", nil)], "Zip entry 'lib64/x' lies under 'lib64', which is a symlink"),
-        ("a link named like the root", [("./", "lib")], "names the package's root itself"),
-    ] as [(String, [(String, String?)], String?)])
+    @Test(
+        arguments: [
+            (
+                "libfoo.so → libfoo.so.1 → file",
+                [("lib/libfoo.so.1.0", nil), ("lib/libfoo.so.1", "libfoo.so.1.0"), ("lib/libfoo.so", "libfoo.so.1")],
+                nil
+            ),
+            (
+                "a link to a folder, used by another link",
+                [("lib/a", nil), ("lib64", "lib"), ("b", "lib64/../lib64/a")], nil
+            ),
+            ("x → . used inside", [("x", "."), ("y", "x/x/x/bootstrap"), ("bootstrap", nil)], nil),
+            (
+                "x → . then up past the root", [("x", "."), ("up", "x/x/x/../../..")],
+                "Zip entry 'up' is a symlink to 'x/x/x/../../..', which leads outside the package"
+            ),
+            (
+                "a chain whose second link escapes", [("a", "b/c"), ("b", "d/.."), ("d", "..")],
+                "Zip entry 'd' is a symlink to '..', which leads outside the package"
+            ),
+            (
+                "a folder link that is deeper than its target", [("a/b/c", "../.."), ("up", "a/b/c/..")],
+                "Zip entry 'up' is a symlink to 'a/b/c/..', which leads outside the package"
+            ),
+            ("a loop", [("a", "b"), ("b", "a")], "is part of a symlink loop"),
+            ("a link to itself", [("a", "a")], "is part of a symlink loop"),
+            (
+                "an absolute target", [("a", "/etc")],
+                "Zip entry 'a' is a symlink to '/etc', which has an absolute target"
+            ),
+            ("an empty target", [("a", "")], "which has an empty target"),
+            (
+                "a file under a link", [("lib64", "lib"), ("lib/", nil), ("lib64/x", nil)],
+                "Zip entry 'lib64/x' lies under 'lib64', which is a symlink"
+            ),
+            ("a link named like the root", [("./", "lib")], "names the package's root itself"),
+        ] as [(String, [(String, String?)], String?)])
     func symlinkRulesFollowEveryLinkOfThePackage(_ name: String, _ entries: [(String, String?)], _ refusal: String?) {
         let items = entries.map { SymlinkRules.Item(path: $0.0, symlinkTarget: $0.1) }
         if let refusal {
@@ -249,24 +308,38 @@ struct PackageTests {
     }
 
     @Test func aChainOfMoreThanFortyLinksIsRefused() {
-        let chain = (0..<41).map { SymlinkRules.Item(path: "l\($0)", symlinkTarget: "l\($0 + 1)") } + [.init(path: "l41", symlinkTarget: nil)]
+        let chain =
+            (0..<41).map { SymlinkRules.Item(path: "l\($0)", symlinkTarget: "l\($0 + 1)") } + [
+                .init(path: "l41", symlinkTarget: nil)
+            ]
         expectRelctlError(.invalidParameterValue) { try SymlinkRules.check(chain) }
-        #expect(throws: Never.self, "forty links in a row, as Linux follows") { try SymlinkRules.check(Array(chain.suffix(41))) }
+        #expect(throws: Never.self, "forty links in a row, as Linux follows") {
+            try SymlinkRules.check(Array(chain.suffix(41)))
+        }
     }
 
     @Test func mergingLayersCopiesLinksAsLinksAndNeverWritesThroughOne() throws {
         let first = try sandbox.folder(["lib/libx.so.1": Data("one".utf8)], executable: [])
-        try FileManager.default.createSymbolicLink(atPath: first.appendingPathComponent("lib/libx.so").path, withDestinationPath: "libx.so.1")
+        try FileManager.default.createSymbolicLink(
+            atPath: first.appendingPathComponent("lib/libx.so").path, withDestinationPath: "libx.so.1")
         let outside = try emptyFolder("outside")
         let merged = try emptyFolder("opt")
         // A link an earlier layer left where a later layer has a folder: replaced, never followed.
-        try FileManager.default.createSymbolicLink(atPath: merged.appendingPathComponent("python").path, withDestinationPath: outside.path)
-        let second = try sandbox.folder(["python/site.py": Data("two".utf8), "lib/libx.so.1": Data("newer".utf8)], executable: [])
+        try FileManager.default.createSymbolicLink(
+            atPath: merged.appendingPathComponent("python").path, withDestinationPath: outside.path)
+        let second = try sandbox.folder(
+            ["python/site.py": Data("two".utf8), "lib/libx.so.1": Data("newer".utf8)], executable: [])
 
-        let written = try PackageExtractor.copyTree(from: first, into: merged) + PackageExtractor.copyTree(from: second, into: merged)
+        let written =
+            try PackageExtractor.copyTree(from: first, into: merged)
+            + PackageExtractor.copyTree(from: second, into: merged)
         #expect(try contents(outside) == [])
-        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: merged.appendingPathComponent("lib/libx.so").path) == "libx.so.1")
-        #expect(try String(contentsOf: merged.appendingPathComponent("lib/libx.so"), encoding: .utf8) == "newer", "a later layer's file wins")
+        #expect(
+            try FileManager.default.destinationOfSymbolicLink(atPath: merged.appendingPathComponent("lib/libx.so").path)
+                == "libx.so.1")
+        #expect(
+            try String(contentsOf: merged.appendingPathComponent("lib/libx.so"), encoding: .utf8) == "newer",
+            "a later layer's file wins")
         #expect(try String(contentsOf: merged.appendingPathComponent("python/site.py"), encoding: .utf8) == "two")
         #expect(written.first { $0.path == "lib/libx.so" }?.symlinkTarget == "libx.so.1")
     }
@@ -276,7 +349,8 @@ struct PackageTests {
         let escaped = try emptyFolder("escaped")
         let cacheFolder = sandbox.dataDirectory.appendingPathComponent("cache", isDirectory: true)
         try FileManager.default.createDirectory(at: cacheFolder, withIntermediateDirectories: true)
-        let bytes = try Self.chainZip(from: cacheFolder.appendingPathComponent(".tmp-\(UUID().uuidString)"), to: escaped)
+        let bytes = try Self.chainZip(
+            from: cacheFolder.appendingPathComponent(".tmp-\(UUID().uuidString)"), to: escaped)
         let hash = CodeHash.hex(of: bytes)
         let blob = sandbox.registry.blobs.url(for: hash)
         try FileManager.default.createDirectory(at: blob.deletingLastPathComponent(), withIntermediateDirectories: true)
@@ -291,9 +365,12 @@ struct PackageTests {
 
     @Test func codeHashMatchesKnownSha256Vectors() {
         // FIPS 180-2 test vectors.
-        #expect(CodeHash.hex(of: Data("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(
+            CodeHash.hex(of: Data("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
         #expect(CodeHash.hex(of: Data()) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
-        #expect(CodeHash.base64(fromHex: CodeHash.hex(of: Data("abc".utf8))) == "ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0=")
+        #expect(
+            CodeHash.base64(fromHex: CodeHash.hex(of: Data("abc".utf8)))
+                == "ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0=")
         #expect(CodeHash.base64(fromHex: CodeHash.hex(of: Data())) == "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=")
     }
 
@@ -335,11 +412,15 @@ struct PackageTests {
     }
 
     @Test func unzippedAllowanceIsEnforcedFromDeclaredSizes() throws {
-        let package = try sandbox.package(["bootstrap": Data("#!/bin/sh\n".utf8), "big.txt": Data(repeating: 0, count: 10_000)])
+        let package = try sandbox.package([
+            "bootstrap": Data("#!/bin/sh\n".utf8), "big.txt": Data(repeating: 0, count: 10_000),
+        ])
         expectRelctlError(.invalidParameterValue, message: "Unzipped size must be smaller than 262144000 bytes") {
             try PackageInspector.inspect(package.bytes, unzippedAllowance: 5_000)
         }
-        #expect(try PackageInspector.inspect(package.bytes, unzippedAllowance: package.unzippedSize).unzippedSize == package.unzippedSize)
+        #expect(
+            try PackageInspector.inspect(package.bytes, unzippedAllowance: package.unzippedSize).unzippedSize
+                == package.unzippedSize)
     }
 
     // MARK: PackageBuilder
@@ -370,11 +451,13 @@ struct PackageTests {
     }
 
     @Test func packageBuilderSortsEntriesAndKeepsTheExecutableBit() throws {
-        let bytes = try PackageBuilder.zip(directory: try sandbox.folder([
-            "bootstrap": Data("#!/bin/sh\necho x\n".utf8),
-            "lib/helper.sh": Data("echo helper\n".utf8),
-            "README.txt": Data("read me\n".utf8),
-        ], executable: ["bootstrap", "lib/helper.sh"]))
+        let bytes = try PackageBuilder.zip(
+            directory: try sandbox.folder(
+                [
+                    "bootstrap": Data("#!/bin/sh\necho x\n".utf8),
+                    "lib/helper.sh": Data("echo helper\n".utf8),
+                    "README.txt": Data("read me\n".utf8),
+                ], executable: ["bootstrap", "lib/helper.sh"]))
         let entries = try #require(ZipDirectory.entries(bytes))
         #expect(entries.map(\.name) == ["README.txt", "bootstrap", "lib/", "lib/helper.sh"])
         let modes = Dictionary(uniqueKeysWithValues: entries.map { ($0.name, $0.unixMode & 0o777) })
@@ -388,7 +471,9 @@ struct PackageTests {
         // And the result is a package the inspector accepts, with the content inflating back.
         let package = try PackageInspector.inspect(bytes)
         #expect(package.entryCount == 4)
-        #expect(package.unzippedSize == Int64("#!/bin/sh\necho x\n".utf8.count + "echo helper\n".utf8.count + "read me\n".utf8.count))
+        #expect(
+            package.unzippedSize
+                == Int64("#!/bin/sh\necho x\n".utf8.count + "echo helper\n".utf8.count + "read me\n".utf8.count))
     }
 
     @Test func packageBuilderRefusesAFileThatIsNotAFolder() throws {

@@ -1,7 +1,7 @@
 import Foundation
 import RelctlCore
-import RelctlPackages
 import RelctlMigrations
+import RelctlPackages
 import RelctlPostgres
 import RelctlRollout
 import RelctlStorage
@@ -13,7 +13,8 @@ import Testing
 struct PostgresStoreTests {
     @Test func migrationsListMatchesTheFolderInOrder() throws {
         let folder = TestData.repositoryRoot.appendingPathComponent("migrations/postgres", isDirectory: true)
-        let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".sql") }.sorted()
+        let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".sql") }
+            .sorted()
         #expect(PostgresMigrations.all.map(\.identifier) == files.map { String($0.dropLast(4)) })
     }
 
@@ -21,17 +22,24 @@ struct PostgresStoreTests {
     @Test func serversStartingTogetherApplyEachMigrationOnce() async throws {
         let location = try PostgresCluster.database()
         let stores = try await withThrowingTaskGroup(of: PostgresStore.self) { group in
-            for index in 0..<8 { group.addTask { try await PostgresStore.open(location, actor: "server-\(index)", maximumConnections: 2) } }
+            for index in 0..<8 {
+                group.addTask {
+                    try await PostgresStore.open(location, actor: "server-\(index)", maximumConnections: 2)
+                }
+            }
             return try await group.reduce(into: []) { $0.append($1) }
         }
         defer { stores.forEach { $0.close() } }
         #expect(try await stores[0].appliedMigrations() == PostgresMigrations.all.map(\.identifier))
         let cluster = try PostgresCluster.shared()
-        #expect(try cluster.psql("SELECT count(*) FROM relctl_migrations", database: location.database) == String(PostgresMigrations.all.count))
+        #expect(
+            try cluster.psql("SELECT count(*) FROM relctl_migrations", database: location.database)
+                == String(PostgresMigrations.all.count))
     }
 
     @Test func anUnreachableDatabaseIsOneClearError() async throws {
-        let location = PostgresStore.Location(endpoint: .tcp(host: "127.0.0.1", port: 1), username: "relctl", database: "nowhere")
+        let location = PostgresStore.Location(
+            endpoint: .tcp(host: "127.0.0.1", port: 1), username: "relctl", database: "nowhere")
         do {
             let store = try await PostgresStore.open(location, actor: "test")
             store.close()
@@ -55,7 +63,8 @@ struct PostgresStoreTests {
                 group.addTask {
                     var mine: [Int] = []
                     for round in 0..<10 {
-                        try await records.updateFunctionCode(name: "orders", zip: try fixture.sandbox.code("w\(index)-\(round)").bytes)
+                        try await records.updateFunctionCode(
+                            name: "orders", zip: try fixture.sandbox.code("w\(index)-\(round)").bytes)
                         mine.append(try await records.publishVersion(name: "orders", description: nil))
                     }
                     return mine
@@ -67,12 +76,15 @@ struct PostgresStoreTests {
         // that number (nothing changed since); otherwise each gets the next number, never one already used.
         let cluster = try PostgresCluster.shared()
         let database = try #require(fixture.postgres).location.database
-        let highest = Int(try cluster.psql("SELECT highest_version FROM functions WHERE name = 'orders'", database: database)) ?? 0
+        let highest =
+            Int(try cluster.psql("SELECT highest_version FROM functions WHERE name = 'orders'", database: database))
+            ?? 0
         #expect(Set(numbers).allSatisfy { (4...highest).contains($0) })
         #expect(Set(numbers).count == highest - 3, "every number made was handed out")
         #expect(highest >= 4 + 9, "each server's ten changes made at least ten numbers between them")
-        let rows = try cluster.psql("SELECT count(*) || ' ' || max(version) FROM versions WHERE function_name = 'orders' AND version > 0",
-                                    database: database)
+        let rows = try cluster.psql(
+            "SELECT count(*) || ' ' || max(version) FROM versions WHERE function_name = 'orders' AND version > 0",
+            database: database)
         #expect(rows == "\(highest) \(highest)", "one row per number, no gap, the counter at the highest")
     }
 
@@ -88,9 +100,11 @@ struct PostgresStoreTests {
                 for (records, version) in [(fixture.records, "2"), (other.records, "3")] {
                     group.addTask {
                         do throws(RelctlError) {
-                            return .success(try await records.updateAlias(
-                                function: "orders", name: "live", functionVersion: version, additionalVersionWeights: nil, description: nil,
-                                expectedRevisionId: revision, cause: "UpdateAlias"))
+                            return .success(
+                                try await records.updateAlias(
+                                    function: "orders", name: "live", functionVersion: version,
+                                    additionalVersionWeights: nil, description: nil,
+                                    expectedRevisionId: revision, cause: "UpdateAlias"))
                         } catch {
                             return .failure(error)
                         }
@@ -115,7 +129,10 @@ struct PostgresStoreTests {
     static func twoElectors() async throws -> (PostgresStore.Location, LeaderElector, LeaderElector) {
         let location = try PostgresCluster.database()
         try await PostgresStore.open(location, actor: "test").close()
-        return (location, LeaderElector(location: location, holder: "server-a"), LeaderElector(location: location, holder: "server-b"))
+        return (
+            location, LeaderElector(location: location, holder: "server-a"),
+            LeaderElector(location: location, holder: "server-b")
+        )
     }
 
     @Test func twoElectorsOneLeadsAndTheEpochGrows() async throws {
@@ -149,7 +166,9 @@ struct PostgresStoreTests {
         #expect(taken.epoch == old.epoch + 1)
         #expect(taken.holder == "server-b")
         #expect(first.leadership == nil, "the old leader knows its connection is gone")
-        #expect(try cluster.psql("SELECT epoch || ' ' || holder FROM leadership", database: location.database) == "\(taken.epoch) server-b")
+        #expect(
+            try cluster.psql("SELECT epoch || ' ' || holder FROM leadership", database: location.database)
+                == "\(taken.epoch) server-b")
         await first.resign()
         await second.resign()
     }
@@ -162,8 +181,10 @@ struct PostgresStoreTests {
         let second = LeaderElector(location: location, holder: "server-b")
         let old = try #require(try await first.tryAcquire())
         let oldLeader = RolloutEngine(store: try #require(fixture.postgres).fenced(epoch: old.epoch))
-        let deployment = try await oldLeader.create(DeploymentRequest(
-            function: "orders", alias: "live", targetVersion: "2", policy: try RolloutFixture.catalog.policy(named: "Linear10PercentEvery1Minute")))
+        let deployment = try await oldLeader.create(
+            DeploymentRequest(
+                function: "orders", alias: "live", targetVersion: "2",
+                policy: try RolloutFixture.catalog.policy(named: "Linear10PercentEvery1Minute")))
         fixture.clock.advance(60)
         #expect(try await oldLeader.tick().count == 1, "the leader applies its step")
         #expect(try await fixture.alias().additional?.weight == 0.2)
@@ -172,7 +193,9 @@ struct PostgresStoreTests {
         let new = try #require(try await second.tryAcquire())
         #expect(new.epoch == old.epoch + 1)
         fixture.clock.advance(60)
-        await expectFailureAsync(.preconditionFailed, containing: "epoch \(old.epoch)") { _ = try await oldLeader.tick() }
+        await expectFailureAsync(.preconditionFailed, containing: "epoch \(old.epoch)") {
+            _ = try await oldLeader.tick()
+        }
         #expect(try await fixture.alias().additional?.weight == 0.2, "the stale step applied nothing")
         #expect(try await fixture.deploymentMoves().count == 2)
 

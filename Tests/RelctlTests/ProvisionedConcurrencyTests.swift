@@ -30,7 +30,9 @@ struct ProvisionedRuntimeTests {
         // An init past Lambda's 10 s limit (python's first import on a loaded machine) is FAILED, as on
         // AWS; a Put retries a failed setting, so does this test — at most twice, saying why.
         for _ in 0..<2 {
-            guard let status = try await fixture.pool.provisionedConcurrencyStatuses(function: "warm")["live"], status.state == .failed else { break }
+            guard let status = try await fixture.pool.provisionedConcurrencyStatuses(function: "warm")["live"],
+                status.state == .failed
+            else { break }
             print("provisioned init failed, retrying: \(status.reason ?? "-")")
             try await fixture.pool.reconcileProvisionedConcurrency(retryingFailuresOf: "warm")
         }
@@ -48,13 +50,16 @@ struct ProvisionedRuntimeTests {
         #expect(await fixture.pool.provisionedInstances == 2)
 
         // The alias moves to version 2: its instances move with it (the status tells the truth until then).
-        _ = try fixture.registry.updateFunctionConfiguration(FunctionReference(name: "warm"), ConfigurationUpdate(description: "v2"))
+        _ = try fixture.registry.updateFunctionConfiguration(
+            FunctionReference(name: "warm"), ConfigurationUpdate(description: "v2"))
         _ = try fixture.registry.publishVersion(FunctionReference(name: "warm"))
         _ = try fixture.registry.updateAlias(function: "warm", name: "live", functionVersion: "2")
         #expect(try await fixture.pool.provisionedConcurrencyStatuses(function: "warm")["live"]?.state == .inProgress)
         try await fixture.pool.reconcileProvisionedConcurrency()
         #expect(await fixture.pool.provisionedInstances == 2)
-        #expect(try await fixture.pool.provisionedConcurrencyStatuses(function: "warm")["live"] == ProvisionedConcurrencyStatus(state: .ready, allocated: 2))
+        #expect(
+            try await fixture.pool.provisionedConcurrencyStatuses(function: "warm")["live"]
+                == ProvisionedConcurrencyStatus(state: .ready, allocated: 2))
         let (moved, _) = try await fixture.invoke("warm:live", ["cmd": "echo"])
         #expect(!moved.ColdStart && moved.ExecutedVersion == "2")
         let (old, _) = try await fixture.invoke("warm:1", ["cmd": "echo"])

@@ -30,22 +30,27 @@ struct PolicyTests {
         #expect(policy.schedule.count == expected.count)
         for (shift, (percent, offset)) in zip(policy.schedule, expected) {
             #expect(abs(shift.percent - percent) < 1e-9)
-            #expect(shift.offset.map { abs($0 - offset) < 1e-6 } == true, "\(name): \(shift.percent)% at \(String(describing: shift.offset)), expected \(offset)")
+            #expect(
+                shift.offset.map { abs($0 - offset) < 1e-6 } == true,
+                "\(name): \(shift.percent)% at \(String(describing: shift.offset)), expected \(offset)")
         }
         let full = try Self.catalog.policy(named: "CodeDeployDefault.Lambda\(name)")
         #expect(full == policy)
     }
 
     @Test func shippedFolderMatchesTheEmbeddedList() throws {
-        let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
             .appendingPathComponent("policies")
-        let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".yaml") }.sorted()
+        let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".yaml") }
+            .sorted()
         #expect(files.count == 9)
         #expect(Self.catalog.entries.filter { $0.policy.source.hasPrefix("shipped") }.count == files.count)
     }
 
     @Test func customShapesAndStepsParseIncludingPauseAndSeveralDocuments() throws {
-        let entries = try PolicyParser.parse("""
+        let entries = try PolicyParser.parse(
+            """
             name: Canary20Percent30Seconds
             type: Canary
             percentage: 20
@@ -72,7 +77,10 @@ struct PolicyTests {
     }
 
     @Test(arguments: [
-        ("name: A\ntype: Steps\nsteps:\n  - weight: 20\n    hold: 1m\n  - weight: 10\n    hold: 1m\n", "does not increase"),
+        (
+            "name: A\ntype: Steps\nsteps:\n  - weight: 20\n    hold: 1m\n  - weight: 10\n    hold: 1m\n",
+            "does not increase"
+        ),
         ("name: A\ntype: Steps\nsteps:\n  - weight: 120\n    hold: 1m\n", "outside (0, 100]"),
         ("name: A\ntype: Canary\npercentage: 0\ninterval: 1m\n", "outside (0, 100]"),
         ("name: A\ntype: Canary\npercentage: 10\ninterval: 5\n", "duration with a unit"),
@@ -100,16 +108,25 @@ struct PolicyTests {
     func aLinearPercentageThatTakesMoreThanAHundredShiftsIsRefused(_ percentage: Double) {
         let policy = DeploymentPolicy(name: "Tiny", kind: .linear(percentage: percentage, interval: 60))
         let error = expectRelctlError(.invalidParameterValue) { try policy.validate() }
-        #expect(error?.message.hasPrefix("Policy Tiny: a Linear percentage of \(DeploymentPolicy.percentText(percentage)) takes ") == true)
-        #expect(error?.message.hasSuffix("shifts to reach 100%; at most 100 are allowed, so the percentage must be at least 1%.") == true,
-                "\(String(describing: error?.message))")
+        #expect(
+            error?.message.hasPrefix(
+                "Policy Tiny: a Linear percentage of \(DeploymentPolicy.percentText(percentage)) takes ") == true)
+        #expect(
+            error?.message.hasSuffix(
+                "shifts to reach 100%; at most 100 are allowed, so the percentage must be at least 1%.") == true,
+            "\(String(describing: error?.message))")
     }
 
     @Test(arguments: [Double.nan, .infinity, -.infinity, -1, 0])
     func aPercentageThatIsNotANumberInRangeIsRefused(_ percentage: Double) {
-        for kind in [DeploymentPolicy.Kind.linear(percentage: percentage, interval: 60), .canary(percentage: percentage, interval: 60),
-                     .steps([.weight(percent: percentage, hold: 60)])] {
-            let error = expectRelctlError(.invalidParameterValue) { try DeploymentPolicy(name: "Odd", kind: kind).validate() }
+        for kind in [
+            DeploymentPolicy.Kind.linear(percentage: percentage, interval: 60),
+            .canary(percentage: percentage, interval: 60),
+            .steps([.weight(percent: percentage, hold: 60)]),
+        ] {
+            let error = expectRelctlError(.invalidParameterValue) {
+                try DeploymentPolicy(name: "Odd", kind: kind).validate()
+            }
             #expect(error?.message.contains("is outside (0, 100]") == true, "\(String(describing: error?.message))")
         }
     }
@@ -124,7 +141,9 @@ struct PolicyTests {
 
     @Test func evenAPolicyThatWasNeverValidatedExpandsToAtMostAHundredShifts() {
         for percentage in [1e-300, 0.0001, -5] {
-            #expect(DeploymentPolicy(name: "Tiny", kind: .linear(percentage: percentage, interval: 60)).schedule.count <= DeploymentPolicy.maxShifts)
+            #expect(
+                DeploymentPolicy(name: "Tiny", kind: .linear(percentage: percentage, interval: 60)).schedule.count
+                    <= DeploymentPolicy.maxShifts)
         }
         #expect(DeploymentPolicy(name: "NaN", kind: .linear(percentage: .nan, interval: 60)).schedule.count == 1)
     }
@@ -135,22 +154,29 @@ struct PolicyTests {
         let error = expectRelctlError(.invalidParameterValue) {
             try DeploymentPolicy(name: "TooMany", kind: .steps(steps + [.pause])).validate()
         }
-        #expect(error?.message == "Policy TooMany: a Steps policy has at most 99 steps (the final 100% makes 100 shifts); this one has 100.")
+        #expect(
+            error?.message
+                == "Policy TooMany: a Steps policy has at most 99 steps (the final 100% makes 100 shifts); this one has 100."
+        )
     }
 
     @Test func aPolicyFileWithATinyLinearPercentageIsRefusedByTheParser() {
         let error = expectRelctlError(.invalidParameterValue) {
-            try PolicyParser.parse("name: Tiny\ntype: Linear\npercentage: 1.0e-300\ninterval: 30s\n", source: "tiny.yaml")
+            try PolicyParser.parse(
+                "name: Tiny\ntype: Linear\npercentage: 1.0e-300\ninterval: 30s\n", source: "tiny.yaml")
         }
-        #expect(error?.message.hasPrefix("tiny.yaml: Policy Tiny: a Linear percentage of 1e-300% takes more than a billion shifts") == true,
-                "\(String(describing: error?.message))")
+        #expect(
+            error?.message.hasPrefix(
+                "tiny.yaml: Policy Tiny: a Linear percentage of 1e-300% takes more than a billion shifts") == true,
+            "\(String(describing: error?.message))")
     }
 
     @Test func customPolicyCannotReuseAShippedName() throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("policies-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
-        try "name: AllAtOnce\ntype: AllAtOnce\n".write(to: folder.appendingPathComponent("mine.yaml"), atomically: true, encoding: .utf8)
+        try "name: AllAtOnce\ntype: AllAtOnce\n".write(
+            to: folder.appendingPathComponent("mine.yaml"), atomically: true, encoding: .utf8)
         #expect(throws: RelctlError.self) { try PolicyCatalog(customFolder: folder) }
     }
 
@@ -158,9 +184,11 @@ struct PolicyTests {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("policies-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
-        try "name: Careful\ntype: Canary\npercentage: 5\ninterval: 30s\n".write(to: folder.appendingPathComponent("careful.yaml"), atomically: true, encoding: .utf8)
+        try "name: Careful\ntype: Canary\npercentage: 5\ninterval: 30s\n".write(
+            to: folder.appendingPathComponent("careful.yaml"), atomically: true, encoding: .utf8)
         let canary = #"{"timeBasedCanary":{"canaryInterval":5,"canaryPercentage":15},"type":"TimeBasedCanary"}"#
-        let catalog = try PolicyCatalog(customFolder: folder, deploymentConfigs: [(name: "Api15Percent5Minutes", definition: canary)])
+        let catalog = try PolicyCatalog(
+            customFolder: folder, deploymentConfigs: [(name: "Api15Percent5Minutes", definition: canary)])
         #expect(try catalog.policy(named: "Api15Percent5Minutes").kind == .canary(percentage: 15, interval: 300))
         #expect(try catalog.policy(named: "Careful").kind == .canary(percentage: 5, interval: 30))
         #expect(try catalog.policy(named: "CodeDeployDefault.LambdaAllAtOnce").kind == .allAtOnce)
@@ -168,12 +196,23 @@ struct PolicyTests {
         let clash = expectRelctlError(.invalidParameterValue) {
             try PolicyCatalog(customFolder: folder, deploymentConfigs: [(name: "Careful", definition: canary)])
         }
-        #expect(clash?.message.contains("Duplicate policy name Careful") == true, "\(String(describing: clash?.message))")
+        #expect(
+            clash?.message.contains("Duplicate policy name Careful") == true, "\(String(describing: clash?.message))")
         let broken = expectRelctlError(.invalidParameterValue) {
-            try PolicyCatalog(customFolder: nil, deploymentConfigs: [(name: "Tiny", definition: #"{"type":"TimeBasedLinear","timeBasedLinear":{"linearPercentage":1e-300,"linearInterval":1}}"#)])
+            try PolicyCatalog(
+                customFolder: nil,
+                deploymentConfigs: [
+                    (
+                        name: "Tiny",
+                        definition:
+                            #"{"type":"TimeBasedLinear","timeBasedLinear":{"linearPercentage":1e-300,"linearInterval":1}}"#
+                    )
+                ])
         }
-        #expect(broken?.message.hasPrefix("Deployment config Tiny (CreateDeploymentConfig): linearPercentage must be a whole number") == true,
-                "\(String(describing: broken?.message))")
+        #expect(
+            broken?.message.hasPrefix(
+                "Deployment config Tiny (CreateDeploymentConfig): linearPercentage must be a whole number") == true,
+            "\(String(describing: broken?.message))")
     }
 
     @Test func durationsParseAndFormat() throws {
@@ -198,8 +237,10 @@ struct AlarmEvaluationTests {
     }
 
     static func alarm(m: Int, n: Int, missing: TreatMissingData) -> AlarmDefinition {
-        AlarmDefinition(name: "a", functionName: "f", metric: "Errors", statistic: .sum, period: 60, evaluationPeriods: n,
-                        datapointsToAlarm: m, threshold: 3, comparisonOperator: .greaterThanOrEqualToThreshold, treatMissingData: missing)
+        AlarmDefinition(
+            name: "a", functionName: "f", metric: "Errors", statistic: .sum, period: 60, evaluationPeriods: n,
+            datapointsToAlarm: m, threshold: 3, comparisonOperator: .greaterThanOrEqualToThreshold,
+            treatMissingData: missing)
     }
 
     /// CloudWatch's documented table for 3 out of 3 (MISSING, IGNORE, BREACHING, NOT BREACHING); "keep" = retain state.
@@ -226,9 +267,12 @@ struct AlarmEvaluationTests {
         for (pattern, expected) in rows {
             for (policy, want) in zip(policies, expected) {
                 for previous in [AlarmState.ok, .alarm] {
-                    let result = AlarmEvaluator.evaluate(alarm(m: m, n: 3, missing: policy), periods: periods(pattern), previous: previous)
+                    let result = AlarmEvaluator.evaluate(
+                        alarm(m: m, n: 3, missing: policy), periods: periods(pattern), previous: previous)
                     let wanted = want == "keep" ? previous.rawValue : want
-                    #expect(result.state.rawValue == wanted, "\(m)/3 \(pattern) \(policy) (was \(previous)): \(result.state) — \(result.reason)")
+                    #expect(
+                        result.state.rawValue == wanted,
+                        "\(m)/3 \(pattern) \(policy) (was \(previous)): \(result.state) — \(result.reason)")
                 }
             }
         }
@@ -276,10 +320,15 @@ struct MachineDriver {
     var started: [HookExecution] = []
     var counter = 0
 
-    init(_ policy: DeploymentPolicy, pre: String? = nil, post: String? = nil, alarms: [String] = [], hookTimeout: Double = 3600, autoRollback: Bool = true) {
-        deployment = Deployment(id: "d-TEST", functionName: "orders", alias: "live", currentVersion: 1, targetVersion: 2, policy: policy,
-                                preTrafficHook: pre, postTrafficHook: post, alarms: alarms, hookTimeout: hookTimeout, autoRollback: autoRollback,
-                                createTime: 0)
+    init(
+        _ policy: DeploymentPolicy, pre: String? = nil, post: String? = nil, alarms: [String] = [],
+        hookTimeout: Double = 3600, autoRollback: Bool = true
+    ) {
+        deployment = Deployment(
+            id: "d-TEST", functionName: "orders", alias: "live", currentVersion: 1, targetVersion: 2, policy: policy,
+            preTrafficHook: pre, postTrafficHook: post, alarms: alarms, hookTimeout: hookTimeout,
+            autoRollback: autoRollback,
+            createTime: 0)
         for name in alarms { self.alarms[name] = AlarmObservation(state: .ok, reason: "fine") }
     }
 
@@ -296,7 +345,11 @@ struct MachineDriver {
 
     mutating func tick(_ now: Double) {
         var counter = self.counter
-        let actions = deployment.tick(now: now, alarms: alarms, newExecutionId: { counter += 1; return "exec-\(counter)" })
+        let actions = deployment.tick(
+            now: now, alarms: alarms,
+            newExecutionId: {
+                counter += 1; return "exec-\(counter)"
+            })
         self.counter = counter
         absorb(actions)
     }
@@ -342,7 +395,9 @@ struct DeploymentMachineTests {
         #expect(execution.event == .beforeAllowTraffic && execution.status == .pending)
         driver.tick(100)
         #expect(driver.weights.isEmpty, "still waiting for the hook")
-        driver.absorb(try driver.deployment.reportHook(executionId: execution.executionId, status: .failed, output: "nope", now: 101))
+        driver.absorb(
+            try driver.deployment.reportHook(
+                executionId: execution.executionId, status: .failed, output: "nope", now: 101))
         driver.tick(101)
         #expect(driver.deployment.status == .failed)
         #expect(driver.deployment.error?.code == "HOOK_EXECUTION_FAILURE")
@@ -354,7 +409,8 @@ struct DeploymentMachineTests {
         driver.tick(0)
         #expect(driver.weights == [100])
         let execution = try #require(driver.started.first { $0.event == .afterAllowTraffic })
-        driver.absorb(try driver.deployment.reportHook(executionId: execution.executionId, status: .failed, output: nil, now: 3))
+        driver.absorb(
+            try driver.deployment.reportHook(executionId: execution.executionId, status: .failed, output: nil, now: 3))
         driver.tick(3)
         #expect(driver.deployment.status == .failed)
         #expect(driver.restored == 1)
@@ -381,7 +437,10 @@ struct DeploymentMachineTests {
         #expect(driver.deployment.status == .failed)
         #expect(driver.deployment.error?.code == "ALARM_ACTIVE")
         #expect(driver.restored == 1)
-        #expect(driver.events.contains { $0.kind == "Failed" && $0.details["weight"] == "20%" && $0.details["reason"] == "3 errors" })
+        #expect(
+            driver.events.contains {
+                $0.kind == "Failed" && $0.details["weight"] == "20%" && $0.details["reason"] == "3 errors"
+            })
     }
 
     @Test func alarmAlreadyInAlarmAtStartFailsBeforeAnyTrafficMoves() {
@@ -415,7 +474,8 @@ struct DeploymentMachineTests {
     }
 
     @Test func pauseStepWaitsForPromoteAndFullPromoteSkipsTheRest() throws {
-        let careful = DeploymentPolicy(name: "Careful", kind: .steps([.weight(percent: 1, hold: 60), .pause, .weight(percent: 50, hold: 600)]))
+        let careful = DeploymentPolicy(
+            name: "Careful", kind: .steps([.weight(percent: 1, hold: 60), .pause, .weight(percent: 50, hold: 600)]))
         var driver = MachineDriver(careful)
         driver.tick(0)
         driver.tick(10_000)

@@ -1,8 +1,8 @@
 import Foundation
-import RelctlProcess
 import RelctlCore
-import RelctlRollout
 import RelctlPackages
+import RelctlProcess
+import RelctlRollout
 import RelctlRuntime
 import RelctlStore
 import Testing
@@ -151,17 +151,24 @@ struct RuntimeFixture {
 
     /// `timeout` defaults to two minutes: under a full parallel test run the two cooperative threads
     /// can be held for many seconds by blocking tests, and a function timeout must not fire on that.
-    func function(_ name: String, bootstrap: String, timeout: Int = 120, memory: Int = 256, env: [String: String] = [:],
-                  layers: [String] = [], runtime: String = "provided.al2023", handler: String? = nil, files: [String: String] = [:]) throws {
+    func function(
+        _ name: String, bootstrap: String, timeout: Int = 120, memory: Int = 256, env: [String: String] = [:],
+        layers: [String] = [], runtime: String = "provided.al2023", handler: String? = nil,
+        files: [String: String] = [:]
+    ) throws {
         var contents = files.mapValues { Data($0.utf8) }
         if !bootstrap.isEmpty { contents["bootstrap"] = Data(bootstrap.utf8) }
-        let settings = FunctionSettings(runtime: runtime, handler: handler ?? (runtime.hasPrefix("python") ? "app.handler" : "bootstrap"),
-                                        role: "arn:aws:iam::000000000000:role/test", memorySize: memory, timeout: timeout,
-                                        environment: env.isEmpty ? nil : env, layers: layers)
-        _ = try registry.createFunction(name: name, settings: settings, code: try sandbox.package(contents), publish: true)
+        let settings = FunctionSettings(
+            runtime: runtime, handler: handler ?? (runtime.hasPrefix("python") ? "app.handler" : "bootstrap"),
+            role: "arn:aws:iam::000000000000:role/test", memorySize: memory, timeout: timeout,
+            environment: env.isEmpty ? nil : env, layers: layers)
+        _ = try registry.createFunction(
+            name: name, settings: settings, code: try sandbox.package(contents), publish: true)
     }
 
-    func invoke(_ name: String, _ event: [String: Any] = [:], key: String? = nil) async throws -> (InvocationResult, [String: Any]) {
+    func invoke(
+        _ name: String, _ event: [String: Any] = [:], key: String? = nil
+    ) async throws -> (InvocationResult, [String: Any]) {
         let payload = try JSONSerialization.data(withJSONObject: event)
         let result = try await pool.invoke(try FunctionReference(parsing: name), payload: payload, routingKey: key)
         let object = (try? JSONSerialization.jsonObject(with: Data(result.Payload.utf8))) as? [String: Any] ?? [:]
@@ -173,7 +180,9 @@ struct RuntimeFixture {
 struct RuntimeTests {
     @Test func tutorialShellBootstrapRunsUnchangedAndStaysWarm() async throws {
         let fixture = try RuntimeFixture()
-        try fixture.function("tutorial", bootstrap: Bootstraps.tutorial, handler: "function.handler", files: ["function.sh": Bootstraps.tutorialHandler])
+        try fixture.function(
+            "tutorial", bootstrap: Bootstraps.tutorial, handler: "function.handler",
+            files: ["function.sh": Bootstraps.tutorialHandler])
         let (first, body) = try await fixture.invoke("tutorial", ["id": 1])
         #expect(first.FunctionError == nil, "\(first.Payload)")
         #expect((body["echo"] as? [String: Any])?["id"] as? Int == 1)
@@ -190,7 +199,9 @@ struct RuntimeTests {
         let fixture = try RuntimeFixture()
         try fixture.function("env", bootstrap: Bootstraps.python, timeout: 7, memory: 512, env: ["STAGE": "test"])
         let (_, headers) = try await fixture.invoke("env", ["cmd": "headers"])
-        let fields = (headers["headers"] as? [String: String] ?? [:]).reduce(into: [String: String]()) { $0[$1.key.lowercased()] = $1.value }
+        let fields = (headers["headers"] as? [String: String] ?? [:]).reduce(into: [String: String]()) {
+            $0[$1.key.lowercased()] = $1.value
+        }
         #expect(fields["lambda-runtime-aws-request-id"]?.count == 36)
         #expect(fields["lambda-runtime-invoked-function-arn"] == "arn:aws:lambda:local:000000000000:function:env")
         let deadline = Double(fields["lambda-runtime-deadline-ms"] ?? "0") ?? 0
@@ -206,7 +217,8 @@ struct RuntimeTests {
         if Containment.bubblewrap != nil {
             #expect(variables["LAMBDA_TASK_ROOT"] == "/var/task", "in the sandbox the package is where Lambda puts it")
         } else {
-            #expect(variables["LAMBDA_TASK_ROOT"].map { FileManager.default.fileExists(atPath: $0 + "/bootstrap") } == true)
+            #expect(
+                variables["LAMBDA_TASK_ROOT"].map { FileManager.default.fileExists(atPath: $0 + "/bootstrap") } == true)
         }
         #expect(variables["AWS_LAMBDA_RUNTIME_API"]?.hasPrefix("127.0.0.1:") == true)
         await fixture.pool.shutdown()
@@ -238,7 +250,8 @@ struct RuntimeTests {
         try fixture.function("empty", bootstrap: "", files: ["README": "no bootstrap here"])
         let (missing, missingObject) = try await fixture.invoke("empty")
         #expect(missing.FunctionError == "Unhandled")
-        #expect(["Runtime.InvalidEntrypoint", "Runtime.ExitError"].contains(missingObject["errorType"] as? String ?? ""))
+        #expect(
+            ["Runtime.InvalidEntrypoint", "Runtime.ExitError"].contains(missingObject["errorType"] as? String ?? ""))
         await fixture.pool.shutdown()
     }
 
@@ -260,8 +273,9 @@ struct RuntimeTests {
         // counts from the moment the runtime takes the invocation. A runtime that needs 2 s to
         // start must not time out a function whose timeout is 1 s.
         let fixture = try RuntimeFixture()
-        try fixture.function("slowinit", bootstrap: "#!/bin/sh\nsleep 2\nexec python3 \"$LAMBDA_TASK_ROOT/runtime.py\"\n", timeout: 1,
-                             files: ["runtime.py": Bootstraps.python.replacingOccurrences(of: "#!/usr/bin/env python3\n", with: "")])
+        try fixture.function(
+            "slowinit", bootstrap: "#!/bin/sh\nsleep 2\nexec python3 \"$LAMBDA_TASK_ROOT/runtime.py\"\n", timeout: 1,
+            files: ["runtime.py": Bootstraps.python.replacingOccurrences(of: "#!/usr/bin/env python3\n", with: "")])
         let (result, object) = try await fixture.invoke("slowinit", ["cmd": "echo"])
         #expect(result.FunctionError == nil, "\(object)")
         #expect(result.ColdStart)
@@ -286,7 +300,8 @@ struct RuntimeTests {
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
         return entries.compactMap(Int32.init).filter { pid in
             guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-                  let close = stat.lastIndex(of: ")") else { return false }
+                let close = stat.lastIndex(of: ")")
+            else { return false }
             let fields = stat[stat.index(after: close)...].split(separator: " ")
             return fields.count > 2 && fields[0] == "Z" && Int32(fields[1]) == me
         }.count
@@ -326,8 +341,9 @@ struct RuntimeTests {
         let (finished, _) = try await slow
         #expect(finished.FunctionError == nil)
         await fixture.pool.shutdown()
-        let throttles = try fixture.registry.metricSeries(function: "narrow", version: nil, resource: nil, metric: "Throttles",
-                                                          statistic: .sum, period: 60, since: Date().addingTimeInterval(-120))
+        let throttles = try fixture.registry.metricSeries(
+            function: "narrow", version: nil, resource: nil, metric: "Throttles",
+            statistic: .sum, period: 60, since: Date().addingTimeInterval(-120))
         #expect(throttles.compactMap(\.value).reduce(0, +) == 1)
         try fixture.registry.putFunctionConcurrency("narrow", reserved: 0)
         await #expect(throws: RelctlError.self) { _ = try await fixture.invoke("narrow") }
@@ -336,10 +352,13 @@ struct RuntimeTests {
     @Test func tenThousandRoutedInvokesHonourTheWeightsAndRecordMetrics() async throws {
         let fixture = try RuntimeFixture()
         try fixture.function("weighted", bootstrap: Bootstraps.python)
-        _ = try fixture.registry.updateFunctionConfiguration(FunctionReference(name: "weighted"), ConfigurationUpdate(description: "v2"))
+        _ = try fixture.registry.updateFunctionConfiguration(
+            FunctionReference(name: "weighted"), ConfigurationUpdate(description: "v2"))
         _ = try fixture.registry.publishVersion(FunctionReference(name: "weighted"))
-        _ = try fixture.registry.createAlias(function: "weighted", name: "live", functionVersion: "1", additionalVersionWeights: ["2": 0.1])
-        let target = try fixture.registry.invocationTarget(FunctionReference(name: "weighted", qualifier: .alias("live")))
+        _ = try fixture.registry.createAlias(
+            function: "weighted", name: "live", functionVersion: "1", additionalVersionWeights: ["2": 0.1])
+        let target = try fixture.registry.invocationTarget(
+            FunctionReference(name: "weighted", qualifier: .alias("live")))
         let total = 10_000
         let counts = try await withThrowingTaskGroup(of: [String: Int].self) { group in
             for worker in 0..<4 {
@@ -358,11 +377,15 @@ struct RuntimeTests {
         // Binomial(10000, 0.1): mean 1000, sd 30; ±4.5 sd.
         #expect(counts.values.reduce(0, +) == total)
         #expect(abs((counts["2"] ?? 0) - 1000) <= 135, "\(counts)")
-        let invocations = try fixture.registry.metricSeries(function: "weighted", version: "2", resource: "weighted:live",
-                                                            metric: "Invocations", statistic: .sum, period: 3600, since: Date().addingTimeInterval(-3600))
-        #expect(Int(invocations.compactMap(\.value).reduce(0, +)) == counts["2"], "one Invocations datapoint per call, by ExecutedVersion")
-        let p99 = try fixture.registry.metricSeries(function: "weighted", version: nil, resource: "weighted:live", metric: "Duration",
-                                                    statistic: .percentile(99), period: 3600, since: Date().addingTimeInterval(-3600))
+        let invocations = try fixture.registry.metricSeries(
+            function: "weighted", version: "2", resource: "weighted:live",
+            metric: "Invocations", statistic: .sum, period: 3600, since: Date().addingTimeInterval(-3600))
+        #expect(
+            Int(invocations.compactMap(\.value).reduce(0, +)) == counts["2"],
+            "one Invocations datapoint per call, by ExecutedVersion")
+        let p99 = try fixture.registry.metricSeries(
+            function: "weighted", version: nil, resource: "weighted:live", metric: "Duration",
+            statistic: .percentile(99), period: 3600, since: Date().addingTimeInterval(-3600))
         #expect(p99.compactMap(\.value).first.map { $0 > 0 } == true)
     }
 
@@ -378,9 +401,11 @@ struct RuntimeTests {
         }
         let fixture = try RuntimeFixture()
         try fixture.function("sticky", bootstrap: Bootstraps.python)
-        _ = try fixture.registry.updateFunctionConfiguration(FunctionReference(name: "sticky"), ConfigurationUpdate(description: "v2"))
+        _ = try fixture.registry.updateFunctionConfiguration(
+            FunctionReference(name: "sticky"), ConfigurationUpdate(description: "v2"))
         _ = try fixture.registry.publishVersion(FunctionReference(name: "sticky"))
-        _ = try fixture.registry.createAlias(function: "sticky", name: "live", functionVersion: "1", additionalVersionWeights: ["2": 0.5])
+        _ = try fixture.registry.createAlias(
+            function: "sticky", name: "live", functionVersion: "1", additionalVersionWeights: ["2": 0.5])
         for key in ["user-1", "user-2", "user-3"] {
             var seen = Set<String>()
             for _ in 0..<20 { seen.insert(try await fixture.invoke("sticky:live", key: key).0.ExecutedVersion) }
@@ -391,12 +416,15 @@ struct RuntimeTests {
 
     @Test func layersAreLaidOutLikeOptWithBinLibAndPythonOnThePaths() async throws {
         let fixture = try RuntimeFixture()
-        let layer = try fixture.registry.publishLayerVersion(name: "tools", code: try fixture.sandbox.package([
-            "bin/layer-tool": Data("#!/bin/sh\necho from-the-layer\n".utf8),
-            "lib/libfake.so": Data("not really a library".utf8),
-            "python/layermod.py": Data("NAME = 'layer module'\n".utf8),
-            "bootstrap": Data(Bootstraps.python.utf8),
-        ], executable: ["bin/layer-tool", "bootstrap"]))
+        let layer = try fixture.registry.publishLayerVersion(
+            name: "tools",
+            code: try fixture.sandbox.package(
+                [
+                    "bin/layer-tool": Data("#!/bin/sh\necho from-the-layer\n".utf8),
+                    "lib/libfake.so": Data("not really a library".utf8),
+                    "python/layermod.py": Data("NAME = 'layer module'\n".utf8),
+                    "bootstrap": Data(Bootstraps.python.utf8),
+                ], executable: ["bin/layer-tool", "bootstrap"]))
         // The function package has no bootstrap: the layer's is used, as Lambda looks in /opt too.
         try fixture.function("layered", bootstrap: "", layers: [layer.LayerVersionArn], files: ["data.txt": "x"])
         let (result, body) = try await fixture.invoke("layered", ["cmd": "which"])
@@ -408,17 +436,22 @@ struct RuntimeTests {
     }
 
     @Test func pythonHandlerRunsThroughAwsRuntimeInterfaceClient() async throws {
-        let check = try ChildProcess.run(arguments: ["/usr/bin/env", "python3", "-c", "import awslambdaric"],
-                                         environment: ProcessInfo.processInfo.environment, timeout: 60)
+        let check = try ChildProcess.run(
+            arguments: ["/usr/bin/env", "python3", "-c", "import awslambdaric"],
+            environment: ProcessInfo.processInfo.environment, timeout: 60)
         try #require(check.status == 0, "awslambdaric must be installed (pip install awslambdaric; .ci/run does it)")
         let fixture = try RuntimeFixture()
-        try fixture.function("py", bootstrap: "", runtime: "python3.11", files: ["app.py": """
-            import os
-            def handler(event, context):
-                if event.get("fail"):
-                    raise ValueError("bad input")
-                return {"got": event, "fn": context.function_name, "left_ms": context.get_remaining_time_in_millis() > 0}
-            """])
+        try fixture.function(
+            "py", bootstrap: "", runtime: "python3.11",
+            files: [
+                "app.py": """
+                import os
+                def handler(event, context):
+                    if event.get("fail"):
+                        raise ValueError("bad input")
+                    return {"got": event, "fn": context.function_name, "left_ms": context.get_remaining_time_in_millis() > 0}
+                """
+            ])
         let (ok, body) = try await fixture.invoke("py", ["a": 1])
         #expect(ok.FunctionError == nil, "\(ok.Payload)")
         #expect((body["got"] as? [String: Any])?["a"] as? Int == 1)

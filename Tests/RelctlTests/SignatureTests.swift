@@ -11,14 +11,20 @@ enum SignedByBotocore {
     static let secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
     static let body = Data(#"{"Description":"owner"}"#.utf8)
     static let signedAt = Date(timeIntervalSince1970: 1_440_938_160)
-    static let authorization = "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/lambda/aws4_request, SignedHeaders=content-type;host;x-amz-date, Signature=e7f2028e5c394f547234cc10d687109dd9deacb116ae01b37df15f3614c54237"
-    static let headers = [("Content-Type", "application/json"), ("X-Amz-Date", "20150830T123600Z"), ("host", "127.0.0.1:9000"),
-                          ("Authorization", authorization)]
+    static let authorization =
+        "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/lambda/aws4_request, SignedHeaders=content-type;host;x-amz-date, Signature=e7f2028e5c394f547234cc10d687109dd9deacb116ae01b37df15f3614c54237"
+    static let headers = [
+        ("Content-Type", "application/json"), ("X-Amz-Date", "20150830T123600Z"), ("host", "127.0.0.1:9000"),
+        ("Authorization", authorization),
+    ]
     static let path = "/2015-03-31/functions/orders/configuration"
 
-    static func verifyHead(extra: [(String, String)] = [], authorization text: String = authorization, now: Date = signedAt) throws(RelctlError) -> SigV4.PendingVerification {
-        try SigV4.verifyHead(method: "PUT", rawPath: path, rawQuery: nil, headers: headers + extra,
-                             authorization: SigV4.parse(text)!, secret: secret, now: now)
+    static func verifyHead(
+        extra: [(String, String)] = [], authorization text: String = authorization, now: Date = signedAt
+    ) throws(RelctlError) -> SigV4.PendingVerification {
+        try SigV4.verifyHead(
+            method: "PUT", rawPath: path, rawQuery: nil, headers: headers + extra,
+            authorization: SigV4.parse(text)!, secret: secret, now: now)
     }
 }
 
@@ -39,7 +45,8 @@ struct SignatureTests {
         let pending = try SignedByBotocore.verifyHead(extra: [declared])
         #expect(pending.signatureVerified, "checked before the body is read")
         try pending.verify(body: SignedByBotocore.body)
-        expectRelctlError(.invalidSignature, messagePrefix: "The provided 'x-amz-content-sha256' header does not match") {
+        expectRelctlError(.invalidSignature, messagePrefix: "The provided 'x-amz-content-sha256' header does not match")
+        {
             try pending.verify(body: Data(#"{"Description":"thief"}"#.utf8))
         }
         // A declared hash the signature does not cover fails before the body.
@@ -52,8 +59,12 @@ struct SignatureTests {
         expectRelctlError(.invalidSignature, messagePrefix: "UNSIGNED-PAYLOAD is not accepted") {
             _ = try SignedByBotocore.verifyHead(extra: [("X-Amz-Content-Sha256", "UNSIGNED-PAYLOAD")])
         }
-        expectRelctlError(.invalidSignature, message: "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.") {
-            _ = try SignedByBotocore.verifyHead(authorization: SignedByBotocore.authorization.replacingOccurrences(of: "content-type;host;x-amz-date", with: "content-type;x-amz-date"))
+        expectRelctlError(
+            .invalidSignature, message: "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization."
+        ) {
+            _ = try SignedByBotocore.verifyHead(
+                authorization: SignedByBotocore.authorization.replacingOccurrences(
+                    of: "content-type;host;x-amz-date", with: "content-type;x-amz-date"))
         }
         expectRelctlError(.invalidSignature, messagePrefix: "Signature expired") {
             _ = try SignedByBotocore.verifyHead(now: SignedByBotocore.signedAt.addingTimeInterval(16 * 60))
@@ -70,7 +81,8 @@ struct CodeURLTests {
     @Test func aURLWorksForTenMinutesAndOnlyForItsHash() throws {
         let signer = CodeURLSigner.random()
         let query = signer.query(path: Self.path, region: "eu-west-1", now: Self.now)
-        #expect(query.contains("X-Amz-Algorithm=AWS4-HMAC-SHA256") && query.contains("X-Amz-Expires=600")
+        #expect(
+            query.contains("X-Amz-Algorithm=AWS4-HMAC-SHA256") && query.contains("X-Amz-Expires=600")
                 && query.contains("X-Amz-Credential=\(signer.keyId)%2F20251130%2Feu-west-1%2Fs3%2Faws4_request"))
         try signer.verify(path: Self.path, rawQuery: query, now: Self.now)
         try signer.verify(path: Self.path, rawQuery: query, now: Self.now.addingTimeInterval(600))
@@ -78,13 +90,20 @@ struct CodeURLTests {
             try signer.verify(path: Self.path, rawQuery: query, now: Self.now.addingTimeInterval(601))
         }
         expectRelctlError(.invalidSignature) {
-            try signer.verify(path: "/relctl/code/" + String(repeating: "cd", count: 32), rawQuery: query, now: Self.now)
+            try signer.verify(
+                path: "/relctl/code/" + String(repeating: "cd", count: 32), rawQuery: query, now: Self.now)
         }
         expectRelctlError(.invalidSignature) {
-            try signer.verify(path: Self.path, rawQuery: query.replacingOccurrences(of: "X-Amz-Date=20251130T000000Z", with: "X-Amz-Date=20251130T000900Z"), now: Self.now)
+            try signer.verify(
+                path: Self.path,
+                rawQuery: query.replacingOccurrences(
+                    of: "X-Amz-Date=20251130T000000Z", with: "X-Amz-Date=20251130T000900Z"), now: Self.now)
         }
         expectRelctlError(.accessDenied, messagePrefix: "X-Amz-Expires must be from 1 to 600") {
-            try signer.verify(path: Self.path, rawQuery: query.replacingOccurrences(of: "X-Amz-Expires=600", with: "X-Amz-Expires=86400"), now: Self.now)
+            try signer.verify(
+                path: Self.path,
+                rawQuery: query.replacingOccurrences(of: "X-Amz-Expires=600", with: "X-Amz-Expires=86400"),
+                now: Self.now)
         }
         expectRelctlError(.accessDenied, messagePrefix: "Code URLs are presigned") {
             try signer.verify(path: Self.path, rawQuery: nil, now: Self.now)
@@ -113,17 +132,27 @@ struct CredentialAndBlobTests {
     @Test func theBlobStoreReadsOnlyHashNamesAndAMissingBlobIsNotFound() throws {
         let sandbox = try Sandbox()
         let blobs = sandbox.registry.blobs
-        for name in ["../../registry.sqlite", "..", "", String(repeating: "A", count: 64), String(repeating: "0", count: 63) + "/"] {
+        for name in [
+            "../../registry.sqlite", "..", "", String(repeating: "A", count: 64),
+            String(repeating: "0", count: 63) + "/",
+        ] {
             expectRelctlError(.resourceNotFound) { _ = try blobs.read(name) }
         }
-        expectRelctlError(.resourceNotFound, messagePrefix: "The code blob \(String(repeating: "0", count: 64)) is not in the blob store") {
+        expectRelctlError(
+            .resourceNotFound,
+            messagePrefix: "The code blob \(String(repeating: "0", count: 64)) is not in the blob store"
+        ) {
             _ = try blobs.read(String(repeating: "0", count: 64))
         }
     }
 
     @Test func environmentWithNulIsRefused() {
         for variables in [["GREETING": "a\0b"], ["GREE\0TING": "hi"]] {
-            expectRelctlError(.invalidParameterValue, messagePrefix: "Lambda was unable to configure your environment variables because the environment variables you have provided contain a NUL character") {
+            expectRelctlError(
+                .invalidParameterValue,
+                messagePrefix:
+                    "Lambda was unable to configure your environment variables because the environment variables you have provided contain a NUL character"
+            ) {
                 try FunctionSettings.validateEnvironment(variables)
             }
         }

@@ -39,7 +39,8 @@ final class Sandbox: @unchecked Sendable {
         let folder = root.appendingPathComponent("src-\(UUID().uuidString)", isDirectory: true)
         for (path, contents) in files {
             let file = folder.appendingPathComponent(path)
-            try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
             try contents.write(to: file)
             try FileManager.default.setAttributes(
                 [.posixPermissions: executable.contains(path) ? 0o755 : 0o644], ofItemAtPath: file.path)
@@ -64,7 +65,9 @@ final class Sandbox: @unchecked Sendable {
 
     /// Creates a function with the standard settings and returns its `$LATEST` configuration.
     @discardableResult
-    func create(_ name: String, _ code: InspectedPackage, settings: FunctionSettings = TestData.settings, publish: Bool = false) throws -> FunctionConfiguration {
+    func create(
+        _ name: String, _ code: InspectedPackage, settings: FunctionSettings = TestData.settings, publish: Bool = false
+    ) throws -> FunctionConfiguration {
         try registry.createFunction(name: name, settings: settings, code: code, publish: publish)
     }
 
@@ -149,7 +152,8 @@ enum TestData {
         // newer shared folder must not change what they read.
         let candidates = [
             repositoryRoot.appendingPathComponent("Tests/Fixtures/zips", isDirectory: true),
-            repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared/fixtures/zips", isDirectory: true),
+            repositoryRoot.deletingLastPathComponent().appendingPathComponent(
+                "shared/fixtures/zips", isDirectory: true),
         ]
         return candidates.first { FileManager.default.fileExists(atPath: $0.appendingPathComponent("README.md").path) }
     }()
@@ -167,11 +171,12 @@ enum ZipWriter {
     static func zip(_ entries: [Entry]) throws -> Data {
         let archive = try Archive(accessMode: .create)
         for entry in entries {
-            let (path, type, contents, mode): (String, ZIPFoundation.Entry.EntryType, Data, UInt16) = switch entry {
-            case .file(let path, let data, let mode): (path, .file, data, mode)
-            case .directory(let path): (path.hasSuffix("/") ? path : path + "/", .directory, Data(), 0o755)
-            case .symlink(let path, let target): (path, .symlink, Data(target.utf8), 0o777)
-            }
+            let (path, type, contents, mode): (String, ZIPFoundation.Entry.EntryType, Data, UInt16) =
+                switch entry {
+                case .file(let path, let data, let mode): (path, .file, data, mode)
+                case .directory(let path): (path.hasSuffix("/") ? path : path + "/", .directory, Data(), 0o755)
+                case .symlink(let path, let target): (path, .symlink, Data(target.utf8), 0o777)
+                }
             try archive.addEntry(
                 with: path, type: type, uncompressedSize: Int64(contents.count), permissions: mode,
                 compressionMethod: type == .file ? .deflate : .none,
@@ -190,12 +195,16 @@ func expectRelctlErrorAsync<T>(
 ) async -> RelctlError? {
     do {
         let value = try await body()
-        Issue.record("Expected \(code.awsErrorType), but the call succeeded and returned \(value)", sourceLocation: sourceLocation)
+        Issue.record(
+            "Expected \(code.awsErrorType), but the call succeeded and returned \(value)",
+            sourceLocation: sourceLocation)
         return nil
     } catch let error as RelctlError {
         #expect(error.code == code, "\(error)", sourceLocation: sourceLocation)
         if let message { #expect(error.message == message, sourceLocation: sourceLocation) }
-        if let messagePrefix { #expect(error.message.hasPrefix(messagePrefix), "\(error.message)", sourceLocation: sourceLocation) }
+        if let messagePrefix {
+            #expect(error.message.hasPrefix(messagePrefix), "\(error.message)", sourceLocation: sourceLocation)
+        }
         return error
     } catch {
         Issue.record("Expected a RelctlError, got \(error)", sourceLocation: sourceLocation)
@@ -210,7 +219,9 @@ func expectRelctlError<T>(
 ) -> RelctlError? {
     do {
         let value = try body()
-        Issue.record("Expected \(code.awsErrorType), but the call succeeded and returned \(value)", sourceLocation: sourceLocation)
+        Issue.record(
+            "Expected \(code.awsErrorType), but the call succeeded and returned \(value)",
+            sourceLocation: sourceLocation)
         return nil
     } catch let error as RelctlError {
         #expect(error.code == code, "\(error)", sourceLocation: sourceLocation)
@@ -252,10 +263,11 @@ enum ZipDirectory {
             guard position + 46 <= bytes.count, u32(position) == 0x0201_4b50 else { return nil }
             let nameLength = u16(position + 28), extraLength = u16(position + 30), commentLength = u16(position + 32)
             guard position + 46 + nameLength <= bytes.count else { return nil }
-            entries.append(Entry(
-                name: String(decoding: bytes[(position + 46)..<(position + 46 + nameLength)], as: UTF8.self),
-                hostSystem: bytes[position + 5], externalAttributes: u32(position + 38),
-                dosTime: UInt16(u16(position + 12)), dosDate: UInt16(u16(position + 14))))
+            entries.append(
+                Entry(
+                    name: String(decoding: bytes[(position + 46)..<(position + 46 + nameLength)], as: UTF8.self),
+                    hostSystem: bytes[position + 5], externalAttributes: u32(position + 38),
+                    dosTime: UInt16(u16(position + 12)), dosDate: UInt16(u16(position + 14))))
             position += 46 + nameLength + extraLength + commentLength
         }
         return entries

@@ -111,7 +111,9 @@ public struct JudgeSamples: Sendable, Equatable {
     public func second(_ second: Int64, weight: Double) -> JudgeSecond {
         func version(_ counts: Counts?) -> VersionSecond {
             guard let counts else { return VersionSecond(invocations: 0, errors: 0) }
-            return VersionSecond(invocations: Int(counts.invocations.rounded()), errors: Int(counts.errors.rounded()), durations: counts.durations)
+            return VersionSecond(
+                invocations: Int(counts.invocations.rounded()), errors: Int(counts.errors.rounded()),
+                durations: counts.durations)
         }
         return JudgeSecond(weight: weight, canary: version(canary[second]), baseline: version(baseline[second]))
     }

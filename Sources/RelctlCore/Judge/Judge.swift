@@ -68,7 +68,8 @@ public struct Judge: Sendable, Equatable, Codable {
     public private(set) var errorProfile = RatioEProcess.ratioProfile()
     public private(set) var errorFloor: FloorEProcess?
     /// Two-sided test of "the canary's share of invocations is the alias weight".
-    public private(set) var sampleRatio = RatioEProcess(alternatives: [0.5, 0.67, 0.8, 0.9, 0.95, 1.05, 1.11, 1.25, 1.5, 2], null: 1)
+    public private(set) var sampleRatio = RatioEProcess(
+        alternatives: [0.5, 0.67, 0.8, 0.9, 0.95, 1.05, 1.11, 1.25, 1.5, 2], null: 1)
     public private(set) var latency: LatencyJudge?
     /// A verdict that stands once reached: an abort, or a pause for sample-ratio mismatch.
     public private(set) var final: JudgeVerdict?
@@ -106,7 +107,8 @@ public struct Judge: Sendable, Equatable, Codable {
     /// Scores one closed second and returns the verdict.
     public mutating func observe(second: JudgeSecond) -> JudgeVerdict {
         let weight = second.weight.isFinite ? min(max(second.weight, 0), 1) : 0
-        let canaryInvocations = max(second.canary.invocations, 0), baselineInvocations = max(second.baseline.invocations, 0)
+        let canaryInvocations = max(second.canary.invocations, 0),
+            baselineInvocations = max(second.baseline.invocations, 0)
         let canaryErrors = min(max(second.canary.errors, 0), canaryInvocations)
         let baselineErrors = min(max(second.baseline.errors, 0), baselineInvocations)
         seconds += 1
@@ -150,18 +152,30 @@ public struct Judge: Sendable, Equatable, Codable {
 
     private var stopVerdict: JudgeVerdict? {
         if sampleRatio.reaches(log(Self.sampleRatioThreshold)) {
-            return .pause(reason: "sample ratio mismatch: the canary got \(Self.percent(Double(canary.invocations) / Double(max(1, canary.invocations + baseline.invocations)))) of invocations at a configured \(Self.percent(stepWeight)) (evidence \(Self.number(sampleRatio.eValue)) ≥ \(Self.number(Self.sampleRatioThreshold))); routing is not what the alias says, so no verdict can be trusted")
+            return .pause(
+                reason:
+                    "sample ratio mismatch: the canary got \(Self.percent(Double(canary.invocations) / Double(max(1, canary.invocations + baseline.invocations)))) of invocations at a configured \(Self.percent(stepWeight)) (evidence \(Self.number(sampleRatio.eValue)) ≥ \(Self.number(Self.sampleRatioThreshold))); routing is not what the alias says, so no verdict can be trusted"
+            )
         }
         let threshold = logHarmThreshold
         if errorHarm.reaches(threshold) {
-            return .abort(reason: "errors: canary \(Self.rate(canary)) vs baseline \(Self.rate(baseline)), harm evidence \(Self.number(errorHarm.eValue)) ≥ \(Self.number(exp(threshold)))")
+            return .abort(
+                reason:
+                    "errors: canary \(Self.rate(canary)) vs baseline \(Self.rate(baseline)), harm evidence \(Self.number(errorHarm.eValue)) ≥ \(Self.number(exp(threshold)))"
+            )
         }
         let latencyThreshold = logLatencyHarmThreshold
         if let latency, let shift = latency.shift, shift.reaches(latencyThreshold) {
-            return .abort(reason: "latency: the canary's \(configuration.latency?.metric ?? "Duration") distribution is shifted up, evidence \(Self.number(shift.eValue)) ≥ \(Self.number(exp(latencyThreshold)))")
+            return .abort(
+                reason:
+                    "latency: the canary's \(configuration.latency?.metric ?? "Duration") distribution is shifted up, evidence \(Self.number(shift.eValue)) ≥ \(Self.number(exp(latencyThreshold)))"
+            )
         }
         if let latency, let reference = latency.reference, latency.tail.reaches(latencyThreshold) {
-            return .abort(reason: "latency: canary requests above the baseline's p\(Self.level(latency.quantiles.last!)) (\(Self.ms(reference.tailThreshold))) too often, evidence \(Self.number(latency.tail.eValue)) ≥ \(Self.number(exp(latencyThreshold)))")
+            return .abort(
+                reason:
+                    "latency: canary requests above the baseline's p\(Self.level(latency.quantiles.last!)) (\(Self.ms(reference.tailThreshold))) too often, evidence \(Self.number(latency.tail.eValue)) ≥ \(Self.number(exp(latencyThreshold)))"
+            )
         }
         return nil
     }
@@ -179,7 +193,8 @@ public struct Judge: Sendable, Equatable, Codable {
 
     /// Every "not worse" test has reached its threshold.
     public var isNotWorse: Bool {
-        let errorsPass = errorNotWorse.reaches(logErrorNotWorseThreshold) || errorFloor?.reaches(logErrorNotWorseThreshold) == true
+        let errorsPass =
+            errorNotWorse.reaches(logErrorNotWorseThreshold) || errorFloor?.reaches(logErrorNotWorseThreshold) == true
         guard errorsPass else { return false }
         guard let latency else { return true }
         return latency.isReady && latency.notWorse.allSatisfy { $0.reaches(logLatencyNotWorseThreshold) }
@@ -206,7 +221,8 @@ public struct Judge: Sendable, Equatable, Codable {
         if let latency, latency.isReady {
             // Latency passes only when every quantile does: the slowest of them.
             for test in latency.notWorse {
-                if let need = test.requestsToReach(logThreshold: logLatencyNotWorseThreshold, canaryRequests: requests) {
+                if let need = test.requestsToReach(logThreshold: logLatencyNotWorseThreshold, canaryRequests: requests)
+                {
                     evidenceNeed = max(evidenceNeed, need)
                 }
             }
@@ -221,7 +237,8 @@ public struct Judge: Sendable, Equatable, Codable {
     public var verdictAtEndOfLastHold: JudgeVerdict {
         if let stop = final ?? stopVerdict { return stop }
         if isNotWorse, stepCanaryRequests >= configuration.minRequests { return .promote }
-        let why = "insufficient evidence at the end of the last hold: \(canary.invocations) canary requests, \(needMore.map { "need ≈ \($0) more" } ?? "evidence not growing")"
+        let why =
+            "insufficient evidence at the end of the last hold: \(canary.invocations) canary requests, \(needMore.map { "need ≈ \($0) more" } ?? "evidence not growing")"
         switch configuration.onInsufficientData {
         case .fail: return .abort(reason: why)
         case .promote: return .promote
@@ -238,25 +255,30 @@ public struct Judge: Sendable, Equatable, Codable {
         let best = profile.indices.max { profile[$0] < profile[$1] }
         let errors = JudgeEvidence.Errors(
             harm: errorHarm.eValue, harmThreshold: exp(logHarmThreshold),
-            notWorse: errorNotWorse.eValue, floorNotWorse: errorFloor?.eValue, notWorseThreshold: exp(logErrorNotWorseThreshold),
+            notWorse: errorNotWorse.eValue, floorNotWorse: errorFloor?.eValue,
+            notWorseThreshold: exp(logErrorNotWorseThreshold),
             ratio: errorProfile.events > 0 ? best.map { errorProfile.alternatives[$0] } : nil,
             ratioLow: inside.first.map { errorProfile.alternatives[$0] } ?? errorProfile.alternatives.first!,
             ratioHigh: inside.last.map { errorProfile.alternatives[$0] } ?? errorProfile.alternatives.last!)
         let latencyEvidence = latency.map { latency in
             JudgeEvidence.Latency(
                 ready: latency.isReady, referenceSamples: latency.reference?.samples ?? latency.warmup.count,
-                shift: latency.shift?.eValue ?? 1, tail: latency.tail.eValue, harmThreshold: exp(logLatencyHarmThreshold),
+                shift: latency.shift?.eValue ?? 1, tail: latency.tail.eValue,
+                harmThreshold: exp(logLatencyHarmThreshold),
                 quantiles: latency.quantiles.indices.map { i in
                     JudgeEvidence.Quantile(
-                        quantile: latency.quantiles[i], baselineMs: latency.reference?.quantileValues[i], limitMs: latency.reference?.limits[i],
+                        quantile: latency.quantiles[i], baselineMs: latency.reference?.quantileValues[i],
+                        limitMs: latency.reference?.limits[i],
                         canaryAbove: latency.canaryAbove[i], baselineAbove: latency.baselineAbove[i],
                         notWorse: latency.notWorse.indices.contains(i) ? latency.notWorse[i].eValue : 1,
                         threshold: exp(logLatencyNotWorseThreshold))
                 })
         }
         return JudgeEvidence(
-            seconds: seconds, weight: stepWeight, canary: canary, baseline: baseline, stepCanaryRequests: stepCanaryRequests,
-            errors: errors, latency: latencyEvidence, sampleRatio: sampleRatio.eValue, sampleRatioThreshold: Self.sampleRatioThreshold,
+            seconds: seconds, weight: stepWeight, canary: canary, baseline: baseline,
+            stepCanaryRequests: stepCanaryRequests,
+            errors: errors, latency: latencyEvidence, sampleRatio: sampleRatio.eValue,
+            sampleRatioThreshold: Self.sampleRatioThreshold,
             needMore: needMore, verdict: verdict)
     }
 
@@ -267,9 +289,13 @@ public struct Judge: Sendable, Equatable, Codable {
         "\(totals.errorRate.map { percent($0) } ?? "–") (\(totals.errors)/\(totals.invocations))"
     }
     static func number(_ value: Double) -> String {
-        value >= 1e6 ? String(format: "%.2g", value) : value >= 10 ? String(format: "%.0f", value) : String(format: "%.2f", value)
+        value >= 1e6
+            ? String(format: "%.2g", value)
+            : value >= 10 ? String(format: "%.0f", value) : String(format: "%.2f", value)
     }
-    static func ms(_ value: Double) -> String { value >= 100 ? String(format: "%.0f ms", value) : String(format: "%.1f ms", value) }
+    static func ms(_ value: Double) -> String {
+        value >= 100 ? String(format: "%.0f ms", value) : String(format: "%.1f ms", value)
+    }
     static func level(_ quantile: Double) -> String {
         let percent = quantile * 100
         return percent == percent.rounded() ? String(Int(percent)) : String(format: "%g", percent)
@@ -329,25 +355,41 @@ public struct JudgeEvidence: Sendable, Equatable, Codable {
         func bound(_ value: Double, _ edge: Double, _ symbol: String) -> String {
             value == edge ? "\(symbol)\(String(format: "%.3g", value))×" : String(format: "%.3g×", value)
         }
-        result.append("Errors    canary \(Judge.rate(canary))   baseline \(Judge.rate(baseline))   ratio \(ratioText) [anytime CI \(bound(errors.ratioLow, 0.0625, "≤"))–\(bound(errors.ratioHigh, 64, "≥"))]")
+        result.append(
+            "Errors    canary \(Judge.rate(canary))   baseline \(Judge.rate(baseline))   ratio \(ratioText) [anytime CI \(bound(errors.ratioLow, 0.0625, "≤"))–\(bound(errors.ratioHigh, 64, "≥"))]"
+        )
         var notWorse = "not-worse \(Judge.number(errors.notWorse))/\(Judge.number(errors.notWorseThreshold))"
-        if let floor = errors.floorNotWorse { notWorse += ", below-floor \(Judge.number(floor))/\(Judge.number(errors.notWorseThreshold))" }
-        result.append("          harm evidence \(Judge.number(errors.harm))/\(Judge.number(errors.harmThreshold)) · \(notWorse)")
+        if let floor = errors.floorNotWorse {
+            notWorse += ", below-floor \(Judge.number(floor))/\(Judge.number(errors.notWorseThreshold))"
+        }
+        result.append(
+            "          harm evidence \(Judge.number(errors.harm))/\(Judge.number(errors.harmThreshold)) · \(notWorse)")
         if let latency {
             if latency.ready {
-                result.append("Latency   shift evidence \(Judge.number(latency.shift))/\(Judge.number(latency.harmThreshold)) · tail evidence \(Judge.number(latency.tail))/\(Judge.number(latency.harmThreshold))")
+                result.append(
+                    "Latency   shift evidence \(Judge.number(latency.shift))/\(Judge.number(latency.harmThreshold)) · tail evidence \(Judge.number(latency.tail))/\(Judge.number(latency.harmThreshold))"
+                )
                 for quantile in latency.quantiles {
-                    let limit = quantile.limitMs.map { Judge.ms($0) } ?? "–", base = quantile.baselineMs.map { Judge.ms($0) } ?? "–"
-                    result.append("          p\(Judge.level(quantile.quantile)) baseline \(base), limit \(limit): canary above \(quantile.canaryAbove), baseline above \(quantile.baselineAbove) · not-worse \(Judge.number(quantile.notWorse))/\(Judge.number(quantile.threshold))")
+                    let limit = quantile.limitMs.map { Judge.ms($0) } ?? "–",
+                        base = quantile.baselineMs.map { Judge.ms($0) } ?? "–"
+                    result.append(
+                        "          p\(Judge.level(quantile.quantile)) baseline \(base), limit \(limit): canary above \(quantile.canaryAbove), baseline above \(quantile.baselineAbove) · not-worse \(Judge.number(quantile.notWorse))/\(Judge.number(quantile.threshold))"
+                    )
                 }
             } else {
-                result.append("Latency   learning the baseline's quantiles (\(latency.referenceSamples)/\(LatencyJudge.warmupSamples) samples)")
+                result.append(
+                    "Latency   learning the baseline's quantiles (\(latency.referenceSamples)/\(LatencyJudge.warmupSamples) samples)"
+                )
             }
         }
-        result.append("Traffic   \(canary.invocations) / \(canary.invocations + baseline.invocations) = \(Judge.percent(share)) (configured \(Judge.percent(max(weight, 0)))) · SRM evidence \(Judge.number(sampleRatio))/\(Judge.number(sampleRatioThreshold))")
+        result.append(
+            "Traffic   \(canary.invocations) / \(canary.invocations + baseline.invocations) = \(Judge.percent(share)) (configured \(Judge.percent(max(weight, 0)))) · SRM evidence \(Judge.number(sampleRatio))/\(Judge.number(sampleRatioThreshold))"
+        )
         switch verdict {
         case .continue(let needMore):
-            result.append("Verdict   WAIT — \(needMore.map { "need ≈ \($0) more canary requests" } ?? "too little data to say how much more is needed")")
+            result.append(
+                "Verdict   WAIT — \(needMore.map { "need ≈ \($0) more canary requests" } ?? "too little data to say how much more is needed")"
+            )
         case .abort(let reason): result.append("Verdict   ABORT — \(reason)")
         case .promote: result.append("Verdict   PROMOTE — not worse than the margins")
         case .pause(let reason): result.append("Verdict   PAUSE — \(reason)")

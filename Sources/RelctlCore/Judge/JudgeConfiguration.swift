@@ -50,9 +50,11 @@ public struct JudgeConfiguration: Sendable, Equatable, Codable {
     /// Counts from Prometheus instead of relctl's metric store (nil: the runtime's own samples).
     public var source: JudgeSource?
 
-    public init(errors: Errors = Errors(), latency: Latency? = nil, alpha: Double = 0.05, beta: Double = 0.05,
-                minRequests: Int = 200, earlyPromote: Bool = true, onInsufficientData: InsufficientData = .pause,
-                source: JudgeSource? = nil) {
+    public init(
+        errors: Errors = Errors(), latency: Latency? = nil, alpha: Double = 0.05, beta: Double = 0.05,
+        minRequests: Int = 200, earlyPromote: Bool = true, onInsufficientData: InsufficientData = .pause,
+        source: JudgeSource? = nil
+    ) {
         self.errors = errors
         self.latency = latency
         self.alpha = alpha
@@ -70,30 +72,41 @@ public struct JudgeConfiguration: Sendable, Equatable, Codable {
     public func validate() throws(RelctlError) {
         func invalid(_ why: String) -> RelctlError { RelctlError(.invalidParameterValue, "judge: \(why)") }
         guard errors.maxRatio.isFinite, errors.maxRatio > 1, errors.maxRatio <= 100 else {
-            throw invalid("errors.maxRatio \(errors.maxRatio) must be above 1 and at most 100 (1.2 = the canary may have up to 1.2× the baseline's error rate).")
+            throw invalid(
+                "errors.maxRatio \(errors.maxRatio) must be above 1 and at most 100 (1.2 = the canary may have up to 1.2× the baseline's error rate)."
+            )
         }
         if let floor = errors.floor {
             guard floor.isFinite, floor >= 0, floor < 0.5 else {
                 throw invalid("errors.floor \(floor) must be an error rate from 0 to below 0.5 (0.001 or 0.1%).")
             }
         }
-        guard alpha.isFinite, alpha > 0, alpha <= 0.5 else { throw invalid("alpha \(alpha) must be above 0 and at most 0.5 (0.05 or 5%).") }
-        guard beta.isFinite, beta > 0, beta <= 0.5 else { throw invalid("beta \(beta) must be above 0 and at most 0.5 (0.05 or 5%).") }
+        guard alpha.isFinite, alpha > 0, alpha <= 0.5 else {
+            throw invalid("alpha \(alpha) must be above 0 and at most 0.5 (0.05 or 5%).")
+        }
+        guard beta.isFinite, beta > 0, beta <= 0.5 else {
+            throw invalid("beta \(beta) must be above 0 and at most 0.5 (0.05 or 5%).")
+        }
         guard minRequests >= 0, minRequests <= 100_000_000 else {
             throw invalid("minRequests \(minRequests) must be from 0 to 100000000.")
         }
         if let source {
             try source.validate()
             guard latency == nil else {
-                throw invalid("latency is judged from relctl's own Duration samples, not from a Prometheus source: remove `latency:` (errors are judged from the source's counters) or `source:`.")
+                throw invalid(
+                    "latency is judged from relctl's own Duration samples, not from a Prometheus source: remove `latency:` (errors are judged from the source's counters) or `source:`."
+                )
             }
         }
         if let latency {
             guard Self.latencyMetrics.contains(latency.metric) else {
-                throw invalid("latency.metric '\(latency.metric)' is not judged; allowed: \(Self.latencyMetrics.joined(separator: ", ")).")
+                throw invalid(
+                    "latency.metric '\(latency.metric)' is not judged; allowed: \(Self.latencyMetrics.joined(separator: ", "))."
+                )
             }
             guard !latency.quantiles.isEmpty, latency.quantiles.count <= 5 else {
-                throw invalid("latency.quantiles needs 1 to 5 quantiles such as [p50, p99] (has \(latency.quantiles.count)).")
+                throw invalid(
+                    "latency.quantiles needs 1 to 5 quantiles such as [p50, p99] (has \(latency.quantiles.count)).")
             }
             for quantile in latency.quantiles where !(quantile > 0 && quantile < 1 && quantile <= 0.9999) {
                 throw invalid("latency quantile \(quantile) must be above 0 and at most 0.9999 (p50 … p99.99).")
@@ -102,7 +115,9 @@ public struct JudgeConfiguration: Sendable, Equatable, Codable {
                 throw invalid("latency.quantiles lists a quantile twice.")
             }
             guard latency.maxIncrease.isFinite, latency.maxIncrease > 0, latency.maxIncrease <= 10 else {
-                throw invalid("latency.maxIncrease \(latency.maxIncrease) must be above 0 and at most 10 (10% = 0.1; 1000% = 10).")
+                throw invalid(
+                    "latency.maxIncrease \(latency.maxIncrease) must be above 0 and at most 10 (10% = 0.1; 1000% = 10)."
+                )
             }
         }
     }

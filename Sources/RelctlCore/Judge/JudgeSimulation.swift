@@ -68,7 +68,9 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
             let k = floor((2 * a / us + b) * u + mean + 0.43)
             if us >= 0.07, v <= vr { return Int(k) }
             if k < 0 || (us < 0.013 && v > us) { continue }
-            if log(v) + log(inverseAlpha) - log(a / (us * us) + b) <= -mean + k * logMean - lgamma(k + 1) { return Int(k) }
+            if log(v) + log(inverseAlpha) - log(a / (us * us) + b) <= -mean + k * logMean - lgamma(k + 1) {
+                return Int(k)
+            }
         }
     }
 }
@@ -160,18 +162,26 @@ public enum JudgeSimulation {
             var canaryDurations: [Double] = [], baselineDurations: [Double] = []
             if judgesLatency {
                 let median = s.medianMs * latencyFactor
-                canaryDurations = (0..<(canaryInvocations - canaryErrors)).map { _ in median * s.canaryLatencyFactor * exp(s.sigma * generator.normal()) }
-                baselineDurations = (0..<(baselineInvocations - baselineErrors)).map { _ in median * exp(s.sigma * generator.normal()) }
+                canaryDurations = (0..<(canaryInvocations - canaryErrors)).map { _ in
+                    median * s.canaryLatencyFactor * exp(s.sigma * generator.normal())
+                }
+                baselineDurations = (0..<(baselineInvocations - baselineErrors)).map { _ in
+                    median * exp(s.sigma * generator.normal())
+                }
             }
-            return JudgeSecond(weight: s.weight,
-                               canary: VersionSecond(invocations: canaryInvocations, errors: canaryErrors, durations: canaryDurations),
-                               baseline: VersionSecond(invocations: baselineInvocations, errors: baselineErrors, durations: baselineDurations))
+            return JudgeSecond(
+                weight: s.weight,
+                canary: VersionSecond(invocations: canaryInvocations, errors: canaryErrors, durations: canaryDurations),
+                baseline: VersionSecond(
+                    invocations: baselineInvocations, errors: baselineErrors, durations: baselineDurations))
         }
     }
 
     /// One deployment, run for the scenario's whole length (or until it is aborted, when
     /// `stopAtDecision` is set, or decided at all).
-    public static func run(_ scenario: JudgeScenario, configuration: JudgeConfiguration, seed: UInt64, stopAtDecision: Bool) -> JudgeRunOutcome {
+    public static func run(
+        _ scenario: JudgeScenario, configuration: JudgeConfiguration, seed: UInt64, stopAtDecision: Bool
+    ) -> JudgeRunOutcome {
         var traffic = Traffic(scenario, judgesLatency: configuration.latency != nil, seed: seed)
         let reference = configuration.latency != nil && scenario.referenceSamples > 0 ? traffic.reference() : nil
         var judge = Judge(configuration: configuration, baselineLatencies: reference)
@@ -198,9 +208,15 @@ public enum JudgeSimulation {
     }
 
     /// Many seeded runs: run i uses seed `seed &+ i`.
-    public static func runs(_ scenario: JudgeScenario, configuration: JudgeConfiguration, count: Int, seed: UInt64,
-                            stopAtDecision: Bool) -> [JudgeRunOutcome] {
-        (0..<count).map { run(scenario, configuration: configuration, seed: seed &+ UInt64($0) &* 0x9E37_79B9, stopAtDecision: stopAtDecision) }
+    public static func runs(
+        _ scenario: JudgeScenario, configuration: JudgeConfiguration, count: Int, seed: UInt64,
+        stopAtDecision: Bool
+    ) -> [JudgeRunOutcome] {
+        (0..<count).map {
+            run(
+                scenario, configuration: configuration, seed: seed &+ UInt64($0) &* 0x9E37_79B9,
+                stopAtDecision: stopAtDecision)
+        }
     }
 }
 

@@ -45,23 +45,33 @@ public struct JudgeSource: Sendable, Equatable, Codable {
 
     /// The four queries with what they count: `canary.invocations` and so on.
     public var queries: [(field: String, side: JudgeSamples.Side, metric: String, query: PrometheusQuery)] {
-        let sides: [(String, JudgeSamples.Side, Queries)] = [("canary", .canary, canary), ("baseline", .baseline, baseline)]
+        let sides: [(String, JudgeSamples.Side, Queries)] = [
+            ("canary", .canary, canary), ("baseline", .baseline, baseline),
+        ]
         return sides.flatMap { name, side, queries in
-            [("\(name).invocations", side, "Invocations", PrometheusQuery(url: prometheus, query: queries.invocations)),
-             ("\(name).errors", side, "Errors", PrometheusQuery(url: prometheus, query: queries.errors))]
+            [
+                (
+                    "\(name).invocations", side, "Invocations",
+                    PrometheusQuery(url: prometheus, query: queries.invocations)
+                ),
+                ("\(name).errors", side, "Errors", PrometheusQuery(url: prometheus, query: queries.errors)),
+            ]
         }
     }
 
     public func validate() throws(RelctlError) {
         func invalid(_ why: String) -> RelctlError { RelctlError(.invalidParameterValue, "judge: source: \(why)") }
         guard step.isFinite, step >= 1, step <= 3600 else {
-            throw invalid("step \(DurationText.format(step)) must be from 1s to 1h (the length of the windows the counters are compared over).")
+            throw invalid(
+                "step \(DurationText.format(step)) must be from 1s to 1h (the length of the windows the counters are compared over)."
+            )
         }
         for (field, _, _, query) in queries {
             do {
                 try query.validate()
             } catch {
-                let why = error.message.replacingOccurrences(of: "--prometheus", with: "prometheus").replacingOccurrences(of: "--query", with: field)
+                let why = error.message.replacingOccurrences(of: "--prometheus", with: "prometheus")
+                    .replacingOccurrences(of: "--query", with: field)
                 throw invalid(why)
             }
         }
@@ -80,7 +90,8 @@ public struct JudgeSource: Sendable, Equatable, Codable {
     /// The counts between consecutive evaluations of each query, put at each window's first second.
     /// A decrease is a counter reset: the window counts the new value, as Prometheus' `increase` does.
     /// Errors are capped at the window's invocations (counters scraped a moment apart).
-    public static func samples(_ points: [String: [(time: Double, value: Double)]], source: JudgeSource) -> JudgeSamples {
+    public static func samples(_ points: [String: [(time: Double, value: Double)]], source: JudgeSource) -> JudgeSamples
+    {
         var samples = JudgeSamples()
         var invocations: [JudgeSamples.Side: [Double: Double]] = [:]
         for (field, side, metric, _) in source.queries {

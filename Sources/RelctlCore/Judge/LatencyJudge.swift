@@ -79,9 +79,10 @@ public struct LatencyJudge: Sendable, Equatable, Codable {
         }
         let shares = limits.map { limit in max(Double(sorted.count - Self.countAtMost(sorted, limit)), 0.5) / count }
         let margins = zip(quantiles, shares).map { max((1 - $0) / $1, 1.01) }
-        reference = Reference(cuts: cuts, tailCut: cuts.firstIndex(of: values.last!)!, limitCuts: limits.map { cuts.firstIndex(of: $0)! },
-                              quantileValues: values, limits: limits, baselineShareAbove: shares, margins: margins,
-                              tailThreshold: values.last!, samples: sorted.count)
+        reference = Reference(
+            cuts: cuts, tailCut: cuts.firstIndex(of: values.last!)!, limitCuts: limits.map { cuts.firstIndex(of: $0)! },
+            quantileValues: values, limits: limits, baselineShareAbove: shares, margins: margins,
+            tailThreshold: values.last!, samples: sorted.count)
         shift = ShiftEProcess(levels: levels)
         notWorse = margins.map { RatioEProcess.notWorse(margin: $0) }
         warmup = []

@@ -42,7 +42,8 @@ struct AWSQueryRequest: Sendable {
             let prefix = "\(name).member.\(result.count + 1)."
             let member = fields.filter { $0.key.hasPrefix(prefix) }
             if member.isEmpty { return result }
-            result.append(Dictionary(uniqueKeysWithValues: member.map { (String($0.key.dropFirst(prefix.count)), $0.value) }))
+            result.append(
+                Dictionary(uniqueKeysWithValues: member.map { (String($0.key.dropFirst(prefix.count)), $0.value) }))
         }
     }
 }
@@ -69,17 +70,24 @@ enum QueryXML {
     }
 
     static func response(action: String, namespace: String, result: AnyEncodable?, requestId: String) -> Response {
-        let envelope = QueryEnvelope(result: result, metadata: .init(RequestId: requestId), resultKey: "\(action)Result")
-        let body = (try? encoder().encode(envelope, withRootKey: "\(action)Response", rootAttributes: ["xmlns": namespace],
-                                          header: XMLHeader(version: 1.0, encoding: "UTF-8"))) ?? Data()
+        let envelope = QueryEnvelope(
+            result: result, metadata: .init(RequestId: requestId), resultKey: "\(action)Result")
+        let body =
+            (try? encoder().encode(
+                envelope, withRootKey: "\(action)Response", rootAttributes: ["xmlns": namespace],
+                header: XMLHeader(version: 1.0, encoding: "UTF-8"))) ?? Data()
         return .bytes(body, headers: [.contentType: "text/xml"])
     }
 
     /// A root element of its own (S3's answers, errors): `<Root xmlns=…>…</Root>`.
-    static func document(_ value: some Encodable, root: String, namespace: String?, status: HTTPResponse.Status = .ok,
-                         headers: HTTPFields = [:]) -> Response {
-        let body = (try? encoder().encode(value, withRootKey: root, rootAttributes: namespace.map { ["xmlns": $0] },
-                                          header: XMLHeader(version: 1.0, encoding: "UTF-8"))) ?? Data()
+    static func document(
+        _ value: some Encodable, root: String, namespace: String?, status: HTTPResponse.Status = .ok,
+        headers: HTTPFields = [:]
+    ) -> Response {
+        let body =
+            (try? encoder().encode(
+                value, withRootKey: root, rootAttributes: namespace.map { ["xmlns": $0] },
+                header: XMLHeader(version: 1.0, encoding: "UTF-8"))) ?? Data()
         var fields = headers
         fields[.contentType] = "application/xml"
         return .bytes(body, status: status, headers: fields)

@@ -13,7 +13,8 @@ struct JSONObject {
             return
         }
         guard let object = (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] else {
-            throw RelctlError(.invalidRequestContent, "Could not parse request body into json: the body is not a JSON object.")
+            throw RelctlError(
+                .invalidRequestContent, "Could not parse request body into json: the body is not a JSON object.")
         }
         self.init(object)
     }
@@ -32,7 +33,9 @@ struct JSONObject {
 
     func requiredString(_ key: String) throws(RelctlError) -> String {
         guard let value = try string(key) else {
-            throw .validation(value: "null", field: key.prefix(1).lowercased() + key.dropFirst(), constraint: "Member must not be null")
+            throw .validation(
+                value: "null", field: key.prefix(1).lowercased() + key.dropFirst(),
+                constraint: "Member must not be null")
         }
         return value
     }
@@ -41,20 +44,27 @@ struct JSONObject {
     /// the member has one, its allowed `range` (not with what it wraps around to).
     func int(_ key: String, within range: ClosedRange<Int>? = nil) throws(RelctlError) -> Int? {
         guard has(key) else { return nil }
-        guard let number = values[key] as? NSNumber, !Self.isBoolean(number), number.doubleValue == number.doubleValue.rounded() else {
+        guard let number = values[key] as? NSNumber, !Self.isBoolean(number),
+            number.doubleValue == number.doubleValue.rounded()
+        else {
             throw typeError(key, "an integer")
         }
         guard number.doubleValue.magnitude < 0x1p63 else {
             guard let range else { throw typeError(key, "an integer from \(Int.min) to \(Int.max)") }
-            throw .validation(value: number.stringValue, field: key.prefix(1).lowercased() + key.dropFirst(),
-                              constraint: "Member must have value greater than or equal to \(range.lowerBound) and less than or equal to \(range.upperBound)")
+            throw .validation(
+                value: number.stringValue, field: key.prefix(1).lowercased() + key.dropFirst(),
+                constraint:
+                    "Member must have value greater than or equal to \(range.lowerBound) and less than or equal to \(range.upperBound)"
+            )
         }
         return number.intValue
     }
 
     func bool(_ key: String) throws(RelctlError) -> Bool? {
         guard has(key) else { return nil }
-        guard let number = values[key] as? NSNumber, Self.isBoolean(number) else { throw typeError(key, "true or false") }
+        guard let number = values[key] as? NSNumber, Self.isBoolean(number) else {
+            throw typeError(key, "true or false")
+        }
         return number.boolValue
     }
 
@@ -81,7 +91,9 @@ struct JSONObject {
         guard let raw = values[key] as? [String: Any] else { throw typeError(key, "a map of numbers") }
         var result: [String: Double] = [:]
         for (name, value) in raw {
-            guard let number = value as? NSNumber, !Self.isBoolean(number) else { throw typeError(key, "a map of numbers") }
+            guard let number = value as? NSNumber, !Self.isBoolean(number) else {
+                throw typeError(key, "a map of numbers")
+            }
             result[name] = number.doubleValue
         }
         return result

@@ -7,7 +7,9 @@ struct VersionList: Encodable { var Versions: [FunctionConfiguration]; var NextM
 struct AliasList: Encodable { var Aliases: [AliasConfiguration]; var NextMarker: String? }
 struct LayerVersionList: Encodable { var LayerVersions: [LayerVersionsListItem]; var NextMarker: String? }
 struct LayerList: Encodable {
-    struct Item: Encodable { var LayerName: String; var LayerArn: String; var LatestMatchingVersion: LayerVersionsListItem }
+    struct Item: Encodable {
+        var LayerName: String; var LayerArn: String; var LatestMatchingVersion: LayerVersionsListItem
+    }
     var Layers: [Item]
     var NextMarker: String?
 }

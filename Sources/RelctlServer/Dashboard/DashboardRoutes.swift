@@ -22,7 +22,8 @@ struct DashboardRoutes: Sendable {
     let sessions = DashboardSessions()
 
     static let securityHeaders: HTTPFields = [
-        .contentSecurityPolicy: "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+        .contentSecurityPolicy:
+            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
         .xContentTypeOptions: "nosniff",
         .referrerPolicy: "no-referrer",
         .cacheControl: "no-store",
@@ -38,8 +39,11 @@ struct DashboardRoutes: Sendable {
         }
         return [
             asset("/", "Dashboard", "text/html; charset=utf-8", PackageResources.dashboard_html),
-            asset("/dashboard/dashboard.css", "DashboardStyle", "text/css; charset=utf-8", PackageResources.dashboard_css),
-            asset("/dashboard/dashboard.js", "DashboardScript", "text/javascript; charset=utf-8", PackageResources.dashboard_js),
+            asset(
+                "/dashboard/dashboard.css", "DashboardStyle", "text/css; charset=utf-8", PackageResources.dashboard_css),
+            asset(
+                "/dashboard/dashboard.js", "DashboardScript", "text/javascript; charset=utf-8",
+                PackageResources.dashboard_js),
             Route(.get, "/dashboard/api/session", APIOperation(name: "DashboardSession", api: .relctl)) { request, _ in
                 try await self.session(request)
             },
@@ -51,20 +55,26 @@ struct DashboardRoutes: Sendable {
                 if let token = request.cookies[DashboardSessions.cookieName]?.value { sessions.remove(token: token) }
                 return .awsJSON(["signedIn": false], headers: [.setCookie: DashboardSessions.cookie(nil)])
             },
-            read("/dashboard/api/overview", "DashboardOverview") { registry, _ in try DashboardViews.overview(registry) },
-            read("/dashboard/api/deployments", "DashboardDeployments") { registry, _ in try DashboardViews.deployments(registry) },
+            read("/dashboard/api/overview", "DashboardOverview") { registry, _ in try DashboardViews.overview(registry)
+            },
+            read("/dashboard/api/deployments", "DashboardDeployments") { registry, _ in
+                try DashboardViews.deployments(registry)
+            },
             read("/dashboard/api/functions/{name}", "DashboardFunction") { registry, context in
                 try DashboardViews.function(registry, name: try context.parameters.require("name"))
             },
-            Route(.get, "/dashboard/api/deployments/{id}", APIOperation(name: "DashboardDeployment", api: .relctl)) { request, context in
+            Route(.get, "/dashboard/api/deployments/{id}", APIOperation(name: "DashboardDeployment", api: .relctl)) {
+                request, context in
                 let registry = try self.registry(for: try self.caller(request))
                 let id = try context.parameters.require("id")
                 let deployment = try await services.storeThreads.runIfActive { try registry.deployment(id: id) }
-                let states = try await RolloutEngine(store: registry).alarmStatuses(names: deployment.alarms, targetVersion: deployment.targetVersion)
+                let states = try await RolloutEngine(store: registry).alarmStatuses(
+                    names: deployment.alarms, targetVersion: deployment.targetVersion)
                 let now = services.clock().timeIntervalSince1970
-                return .awsJSON(try await services.storeThreads.runIfActive {
-                    try DashboardViews.deployment(registry, deployment, alarms: states, now: now)
-                })
+                return .awsJSON(
+                    try await services.storeThreads.runIfActive {
+                        try DashboardViews.deployment(registry, deployment, alarms: states, now: now)
+                    })
             },
             Route(.get, "/dashboard/api/alarms", APIOperation(name: "DashboardAlarms", api: .relctl)) { request, _ in
                 .awsJSON(try await RolloutEngine(store: try self.registry(for: try self.caller(request))).listAlarms())
@@ -74,7 +84,8 @@ struct DashboardRoutes: Sendable {
                 return try EventRoutes(services: services).stream(request)
             },
             act("/dashboard/api/deployments/{id}/promote", "PromoteDeployment") { engine, context, body in
-                DeploymentInfo(try await engine.promote(id: try context.parameters.require("id"), full: body.full ?? false))
+                DeploymentInfo(
+                    try await engine.promote(id: try context.parameters.require("id"), full: body.full ?? false))
             },
             act("/dashboard/api/deployments/{id}/pause", "PauseDeployment") { engine, context, _ in
                 DeploymentInfo(try await engine.pause(id: try context.parameters.require("id")))
@@ -83,10 +94,12 @@ struct DashboardRoutes: Sendable {
                 DeploymentInfo(try await engine.resume(id: try context.parameters.require("id")))
             },
             act("/dashboard/api/deployments/{id}/stop", "StopDeployment") { engine, context, body in
-                DeploymentInfo(try await engine.stop(id: try context.parameters.require("id"), rollback: body.rollback ?? true))
+                DeploymentInfo(
+                    try await engine.stop(id: try context.parameters.require("id"), rollback: body.rollback ?? true))
             },
             act("/dashboard/api/functions/{name}/aliases/{alias}/rollback", "RollbackAlias") { engine, context, _ in
-                try await engine.rollback(function: try context.parameters.require("name"), alias: try context.parameters.require("alias"))
+                try await engine.rollback(
+                    function: try context.parameters.require("name"), alias: try context.parameters.require("alias"))
             },
         ]
     }
@@ -113,8 +126,10 @@ struct DashboardRoutes: Sendable {
         guard let credential = try signedInCredential(request) else {
             return .awsJSON(SessionState(authRequired: true, signedIn: false, readOnly: true, eventSeq: seq))
         }
-        return .awsJSON(SessionState(authRequired: true, signedIn: true, name: credential.name, accessKeyId: credential.accessKeyId,
-                                     readOnly: credential.readOnly, eventSeq: seq))
+        return .awsJSON(
+            SessionState(
+                authRequired: true, signedIn: true, name: credential.name, accessKeyId: credential.accessKeyId,
+                readOnly: credential.readOnly, eventSeq: seq))
     }
 
     struct LoginRequest: Decodable {
@@ -126,25 +141,33 @@ struct DashboardRoutes: Sendable {
     func login(_ request: Request) async throws -> Response {
         try checkSameOrigin(request)
         guard services.authRequired else {
-            throw RelctlError(.invalidParameterValue, "Authentication is off on this server (loopback only): the dashboard needs no sign-in.")
+            throw RelctlError(
+                .invalidParameterValue,
+                "Authentication is off on this server (loopback only): the dashboard needs no sign-in.")
         }
         let login: LoginRequest = try await Self.decode(request)
         guard let credential = try services.credential(accessKeyId: login.accessKeyId),
-              Self.constantTimeEqual(Array(credential.secretAccessKey.utf8), Array(login.secretAccessKey.utf8)) else {
+            Self.constantTimeEqual(Array(credential.secretAccessKey.utf8), Array(login.secretAccessKey.utf8))
+        else {
             // Slows guessing; the message does not say which half was wrong.
             try await Task.sleep(for: .milliseconds(250))
-            throw RelctlError(.unrecognizedClient, "The access key id or secret is not right: sign in with a key from `relctl credentials create`.")
+            throw RelctlError(
+                .unrecognizedClient,
+                "The access key id or secret is not right: sign in with a key from `relctl credentials create`.")
         }
         let token = sessions.create(accessKeyId: credential.accessKeyId, now: services.clock())
         services.logger.info("dashboard sign-in", metadata: ["key": "\(credential.accessKeyId) (\(credential.name))"])
-        return .awsJSON(SessionState(authRequired: true, signedIn: true, name: credential.name, accessKeyId: credential.accessKeyId,
-                                     readOnly: credential.readOnly, eventSeq: 0),
-                        headers: [.setCookie: DashboardSessions.cookie(token)])
+        return .awsJSON(
+            SessionState(
+                authRequired: true, signedIn: true, name: credential.name, accessKeyId: credential.accessKeyId,
+                readOnly: credential.readOnly, eventSeq: 0),
+            headers: [.setCookie: DashboardSessions.cookie(token)])
     }
 
     func signedInCredential(_ request: Request) throws(RelctlError) -> Credential? {
         guard let token = request.cookies[DashboardSessions.cookieName]?.value,
-              let accessKeyId = sessions.accessKeyId(token: token, now: services.clock()) else { return nil }
+            let accessKeyId = sessions.accessKeyId(token: token, now: services.clock())
+        else { return nil }
         return try services.credential(accessKeyId: accessKeyId)
     }
 
@@ -153,9 +176,13 @@ struct DashboardRoutes: Sendable {
         try checkHost(request)
         guard services.authRequired else { return Caller(accessKeyId: nil, readOnly: false, actor: "anonymous") }
         guard let credential = try signedInCredential(request) else {
-            throw RelctlError(.unrecognizedClient, "Sign in to the dashboard first: the session cookie is missing, has expired, or its key was deleted.")
+            throw RelctlError(
+                .unrecognizedClient,
+                "Sign in to the dashboard first: the session cookie is missing, has expired, or its key was deleted.")
         }
-        return Caller(accessKeyId: credential.accessKeyId, readOnly: credential.readOnly, actor: "key:\(credential.accessKeyId) (\(credential.name))")
+        return Caller(
+            accessKeyId: credential.accessKeyId, readOnly: credential.readOnly,
+            actor: "key:\(credential.accessKeyId) (\(credential.name))")
     }
 
     func registry(for caller: Caller) -> Registry {
@@ -165,7 +192,9 @@ struct DashboardRoutes: Sendable {
     // MARK: - Reads and actions
 
     /// A page's JSON, read off the event loops.
-    func read<View: Encodable & Sendable>(_ path: RouterPath, _ name: String, _ view: @escaping @Sendable (Registry, AppRequestContext) throws -> View) -> Route {
+    func read<View: Encodable & Sendable>(
+        _ path: RouterPath, _ name: String, _ view: @escaping @Sendable (Registry, AppRequestContext) throws -> View
+    ) -> Route {
         Route(.get, path, APIOperation(name: name, api: .relctl)) { request, context in
             let registry = try self.registry(for: try self.caller(request))
             return .awsJSON(try await services.storeThreads.runIfActive { try view(registry, context) })
@@ -180,17 +209,23 @@ struct DashboardRoutes: Sendable {
     }
 
     /// An action: refused for read-only keys (403, as the API), run by the rollout engine under the caller's name.
-    func act<Result: Encodable>(_ path: RouterPath, _ name: String,
-                                _ action: @escaping @Sendable (RolloutEngine, AppRequestContext, ActionRequest) async throws -> Result) -> Route {
+    func act<Result: Encodable>(
+        _ path: RouterPath, _ name: String,
+        _ action: @escaping @Sendable (RolloutEngine, AppRequestContext, ActionRequest) async throws -> Result
+    ) -> Route {
         Route(.post, path, APIOperation(name: "Dashboard\(name)", api: .relctl)) { request, context in
             try self.checkSameOrigin(request)
             let caller = try self.caller(request)
             if caller.readOnly {
-                throw RelctlError(.accessDenied, "User: \(caller.actor) is not authorized to perform: \(name) because the key is read-only")
+                throw RelctlError(
+                    .accessDenied,
+                    "User: \(caller.actor) is not authorized to perform: \(name) because the key is read-only")
             }
             let body: ActionRequest = try await Self.decode(request, empty: ActionRequest())
             let result = try await action(RolloutEngine(store: self.registry(for: caller)), context, body)
-            services.logger.info("dashboard action", metadata: ["action": "\(name)", "path": "\(request.uri.path)", "actor": "\(caller.actor)"])
+            services.logger.info(
+                "dashboard action",
+                metadata: ["action": "\(name)", "path": "\(request.uri.path)", "actor": "\(caller.actor)"])
             return .awsJSON(result)
         }
     }
@@ -202,9 +237,14 @@ struct DashboardRoutes: Sendable {
     func checkHost(_ request: Request) throws(RelctlError) {
         guard !services.authRequired else { return }
         let authority = request.head.authority ?? ""
-        let host = authority.hasPrefix("[") ? String(authority.dropFirst().prefix { $0 != "]" }) : String(authority.prefix { $0 != ":" })
+        let host =
+            authority.hasPrefix("[")
+            ? String(authority.dropFirst().prefix { $0 != "]" }) : String(authority.prefix { $0 != ":" })
         guard ServerOptions.isLoopback(host) else {
-            throw RelctlError(.accessDenied, "Host '\(authority.prefix(80))' is not allowed: without authentication the dashboard answers only at 127.0.0.1, localhost or [::1].")
+            throw RelctlError(
+                .accessDenied,
+                "Host '\(authority.prefix(80))' is not allowed: without authentication the dashboard answers only at 127.0.0.1, localhost or [::1]."
+            )
         }
     }
 
@@ -215,13 +255,21 @@ struct DashboardRoutes: Sendable {
         try checkHost(request)
         let type = request.headers[.contentType] ?? ""
         guard type.lowercased().hasPrefix("application/json") else {
-            throw RelctlError(.invalidParameterValue, "Content-Type '\(type.prefix(60))' is not allowed: dashboard actions send application/json.")
+            throw RelctlError(
+                .invalidParameterValue,
+                "Content-Type '\(type.prefix(60))' is not allowed: dashboard actions send application/json.")
         }
         if let site = request.headers[.secFetchSite], site != "same-origin" {
-            throw RelctlError(.accessDenied, "A \(site) request is not allowed: dashboard actions come from the dashboard's own page.")
+            throw RelctlError(
+                .accessDenied, "A \(site) request is not allowed: dashboard actions come from the dashboard's own page."
+            )
         }
-        if let origin = request.headers[.origin], let authority = request.head.authority, origin != "http://\(authority)" && origin != "https://\(authority)" {
-            throw RelctlError(.accessDenied, "Origin '\(origin.prefix(80))' is not allowed: dashboard actions come from the dashboard's own page.")
+        if let origin = request.headers[.origin], let authority = request.head.authority,
+            origin != "http://\(authority)" && origin != "https://\(authority)"
+        {
+            throw RelctlError(
+                .accessDenied,
+                "Origin '\(origin.prefix(80))' is not allowed: dashboard actions come from the dashboard's own page.")
         }
     }
 

@@ -25,7 +25,8 @@ final class DashboardSessions: Sendable {
         let token = (0..<4).map { _ in String(format: "%016llx", generator.next() as UInt64) }.joined()
         sessions.withLockedValue { sessions in
             sessions = sessions.filter { now.timeIntervalSince($0.value.lastSeen) < Self.idleLifetime }
-            if sessions.count >= Self.capacity, let oldest = sessions.min(by: { $0.value.lastSeen < $1.value.lastSeen }) {
+            if sessions.count >= Self.capacity, let oldest = sessions.min(by: { $0.value.lastSeen < $1.value.lastSeen })
+            {
                 sessions[oldest.key] = nil
             }
             sessions[token] = Session(accessKeyId: accessKeyId, lastSeen: now)

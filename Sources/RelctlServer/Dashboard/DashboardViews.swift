@@ -55,23 +55,32 @@ enum DashboardViews {
         var functions: [FunctionSummary] = []
         for function in try allFunctions(registry) {
             let usage = report.TopConsumers.first { $0.Kind == "Function" && $0.Name == function.FunctionName }
-            let aliases = try allAliases(registry, function.FunctionName).map { aliasView($0, active: active, function: function.FunctionName) }
-            functions.append(FunctionSummary(
-                name: function.FunctionName, runtime: function.Runtime, versions: usage?.Versions ?? 0, codeBytes: usage?.CodeSize ?? 0,
-                quotaPercent: limit > 0 ? Double(usage?.CodeSize ?? 0) / Double(limit) * 100 : 0, aliases: aliases,
-                activeDeployment: active.first { $0.functionName == function.FunctionName }?.id))
+            let aliases = try allAliases(registry, function.FunctionName).map {
+                aliasView($0, active: active, function: function.FunctionName)
+            }
+            functions.append(
+                FunctionSummary(
+                    name: function.FunctionName, runtime: function.Runtime, versions: usage?.Versions ?? 0,
+                    codeBytes: usage?.CodeSize ?? 0,
+                    quotaPercent: limit > 0 ? Double(usage?.CodeSize ?? 0) / Double(limit) * 100 : 0, aliases: aliases,
+                    activeDeployment: active.first { $0.functionName == function.FunctionName }?.id))
         }
         return Overview(
-            quota: Quota(limitBytes: limit, usedBytes: report.AccountUsage.TotalCodeSize, usedPercent: report.UsedPercent, storedBytes: report.StoredBytes),
+            quota: Quota(
+                limitBytes: limit, usedBytes: report.AccountUsage.TotalCodeSize, usedPercent: report.UsedPercent,
+                storedBytes: report.StoredBytes),
             functions: functions, activeDeployments: active.count)
     }
 
     static func aliasView(_ alias: AliasConfiguration, active: [Deployment], function: String) -> AliasView {
         let additional = alias.RoutingConfig?.AdditionalVersionWeights ?? [:]
-        let others = additional.sorted { $0.key < $1.key }.map { VersionWeight(version: $0.key, percent: $0.value * 100) }
+        let others = additional.sorted { $0.key < $1.key }.map {
+            VersionWeight(version: $0.key, percent: $0.value * 100)
+        }
         let primary = VersionWeight(version: alias.FunctionVersion, percent: 100 - others.reduce(0) { $0 + $1.percent })
-        return AliasView(name: alias.Name, functionVersion: alias.FunctionVersion, weights: [primary] + others,
-                         deploymentId: active.first { $0.functionName == function && $0.alias == alias.Name }?.id)
+        return AliasView(
+            name: alias.Name, functionVersion: alias.FunctionVersion, weights: [primary] + others,
+            deploymentId: active.first { $0.functionName == function && $0.alias == alias.Name }?.id)
     }
 
     // MARK: - A function
@@ -107,7 +116,8 @@ enum DashboardViews {
         var byCode: [String: [String]] = [:]
         for function in try allFunctions(registry) {
             for version in try allVersions(registry, function.FunctionName) where version.Version != "$LATEST" {
-                byCode[version.CodeSha256, default: []].append(function.FunctionName == name ? version.Version : "\(function.FunctionName):\(version.Version)")
+                byCode[version.CodeSha256, default: []].append(
+                    function.FunctionName == name ? version.Version : "\(function.FunctionName):\(version.Version)")
             }
         }
         let report = try registry.quotaReport(top: 100_000)
@@ -117,20 +127,30 @@ enum DashboardViews {
         for alias in aliases { history += try registry.history(function: name, alias: alias.Name, limit: 50) }
         let views = versions.reversed().map { version in
             var protectors: [String] = []
-            for alias in aliases where alias.FunctionVersion == version.Version || alias.RoutingConfig?.AdditionalVersionWeights[version.Version] != nil {
+            for alias in aliases
+            where alias.FunctionVersion == version.Version
+                || alias.RoutingConfig?.AdditionalVersionWeights[version.Version] != nil
+            {
                 protectors.append("alias \(alias.Name)")
             }
-            for deployment in active where deployment.functionName == name
-                && (String(deployment.currentVersion) == version.Version || String(deployment.targetVersion) == version.Version) {
+            for deployment in active
+            where deployment.functionName == name
+                && (String(deployment.currentVersion) == version.Version
+                    || String(deployment.targetVersion) == version.Version)
+            {
                 protectors.append("deployment \(deployment.id)")
             }
             if version.Version == "$LATEST" { protectors.append("$LATEST") }
-            return VersionView(version: version.Version, codeBytes: version.CodeSize, codeSha256: version.CodeSha256, lastModified: version.LastModified,
-                               description: version.Description, sharesCodeWith: (byCode[version.CodeSha256] ?? []).filter { $0 != version.Version },
-                               protectedBy: protectors)
+            return VersionView(
+                version: version.Version, codeBytes: version.CodeSize, codeSha256: version.CodeSha256,
+                lastModified: version.LastModified,
+                description: version.Description,
+                sharesCodeWith: (byCode[version.CodeSha256] ?? []).filter { $0 != version.Version },
+                protectedBy: protectors)
         }
         return FunctionDetail(
-            name: name, arn: latest.FunctionArn, runtime: latest.Runtime, quotaPercent: limit > 0 ? Double(used) / Double(limit) * 100 : 0,
+            name: name, arn: latest.FunctionArn, runtime: latest.Runtime,
+            quotaPercent: limit > 0 ? Double(used) / Double(limit) * 100 : 0,
             versions: views, aliases: aliases.map { aliasView($0, active: active, function: name) },
             history: history.sorted { $0.Time > $1.Time },
             deployments: try registry.listDeployments(function: name, limit: 20).map(DeploymentSummary.init))
@@ -203,28 +223,37 @@ enum DashboardViews {
     }
 
     /// `states`: the deployment's alarms as `RolloutEngine.alarmStatuses` evaluates them now.
-    static func deployment(_ registry: Registry, _ deployment: Deployment, alarms states: [String: AlarmStatus], now: Double) throws(RelctlError) -> DeploymentDetail {
+    static func deployment(
+        _ registry: Registry, _ deployment: Deployment, alarms states: [String: AlarmStatus], now: Double
+    ) throws(RelctlError) -> DeploymentDetail {
         let id = deployment.id
         let events = try registry.deploymentEvents(id: id)
-        let judge = try registry.listEvents(after: 0, filter: EventFilter(function: deployment.functionName, types: [.judgeVerdict]))
-            .filter { $0.deploymentId == id }
+        let judge = try registry.listEvents(
+            after: 0, filter: EventFilter(function: deployment.functionName, types: [.judgeVerdict])
+        )
+        .filter { $0.deploymentId == id }
         let end = deployment.completeTime ?? now
         let from = deployment.startTime ?? deployment.createTime
         // At most ~120 points a chart: 10-second periods for a short canary, longer ones for long rollouts.
         let period = max(10, Int(((end - from) / 120 / 10).rounded(.up)) * 10)
         let since = Date(timeIntervalSince1970: from - Double(period))
         var series: [Series] = []
-        let metrics: [(String, String, Statistic)] = [("Invocations", "Invocations", .sum), ("Errors", "Errors", .sum),
-                                                       ("p50", "Duration", .percentile(50)), ("p99", "Duration", .percentile(99))]
+        let metrics: [(String, String, Statistic)] = [
+            ("Invocations", "Invocations", .sum), ("Errors", "Errors", .sum),
+            ("p50", "Duration", .percentile(50)), ("p99", "Duration", .percentile(99)),
+        ]
         for (label, metric, statistic) in metrics {
             for version in [deployment.currentVersion, deployment.targetVersion] {
-                let points = try registry.metricSeries(function: deployment.functionName, version: String(version), resource: nil, metric: metric,
-                                                       statistic: statistic, period: period, since: since)
-                series.append(Series(metric: label, version: String(version), points: points.filter { $0.periodStart <= end }))
+                let points = try registry.metricSeries(
+                    function: deployment.functionName, version: String(version), resource: nil, metric: metric,
+                    statistic: statistic, period: period, since: since)
+                series.append(
+                    Series(metric: label, version: String(version), points: points.filter { $0.periodStart <= end }))
             }
         }
         return DeploymentDetail(
-            deployment: DeploymentInfo(deployment, alarms: states, events: events), autoRollback: deployment.autoRollback, now: now,
+            deployment: DeploymentInfo(deployment, alarms: states, events: events),
+            autoRollback: deployment.autoRollback, now: now,
             planned: plannedSteps(deployment), actual: actualSteps(deployment, now: now),
             alarms: deployment.alarms.compactMap { states[$0] }, judge: judge, series: series, periodSeconds: period)
     }
@@ -260,7 +289,8 @@ enum DashboardViews {
             }
             points.append(Point(time: start, weight: weight))
         }
-        points.append(Point(time: deployment.completeTime ?? now, weight: deployment.rolledBack ? 0 : deployment.weight))
+        points.append(
+            Point(time: deployment.completeTime ?? now, weight: deployment.rolledBack ? 0 : deployment.weight))
         return points
     }
 
@@ -271,15 +301,21 @@ enum DashboardViews {
     }
 
     static func allVersions(_ registry: Registry, _ name: String) throws(RelctlError) -> [FunctionConfiguration] {
-        try everyPage { marker throws(RelctlError) in try registry.listVersions(FunctionReference(name: name), marker: marker, maxItems: 50) }
+        try everyPage { marker throws(RelctlError) in
+            try registry.listVersions(FunctionReference(name: name), marker: marker, maxItems: 50)
+        }
     }
 
     static func allAliases(_ registry: Registry, _ name: String) throws(RelctlError) -> [AliasConfiguration] {
-        try everyPage { marker throws(RelctlError) in try registry.listAliases(function: name, marker: marker, maxItems: 50) }
+        try everyPage { marker throws(RelctlError) in
+            try registry.listAliases(function: name, marker: marker, maxItems: 50)
+        }
     }
 
     /// Every item of a paginated listing, following `NextMarker` to the end.
-    static func everyPage<Item: Sendable>(_ fetch: (String?) throws(RelctlError) -> Registry.Page<Item>) throws(RelctlError) -> [Item] {
+    static func everyPage<Item: Sendable>(
+        _ fetch: (String?) throws(RelctlError) -> Registry.Page<Item>
+    ) throws(RelctlError) -> [Item] {
         var result: [Item] = []
         var marker: String?
         repeat {

@@ -20,8 +20,10 @@ struct AWSError: HTTPResponseError {
     func response(from request: Request, context: some RequestContext) throws -> Response {
         let type = error.code.awsErrorType
         if codeDeploy {
-            return .awsJSON(JSON11Error(type: type, message: error.message), status: status, contentType: CodeDeployRoutes.contentType,
-                            headers: [.amzErrorType: type])
+            return .awsJSON(
+                JSON11Error(type: type, message: error.message), status: status,
+                contentType: CodeDeployRoutes.contentType,
+                headers: [.amzErrorType: type])
         }
         // The member botocore's model gives each shape: `Message` for ResourceNotFoundException and
         // ServiceException, `message` for the others relctl sends (TooManyRequestsException included).
@@ -40,7 +42,9 @@ struct CodeDeployError: HTTPResponseError {
     var status: HTTPResponse.Status { .badRequest }
 
     func response(from request: Request, context: some RequestContext) throws -> Response {
-        .awsJSON(JSON11Error(type: type, message: message), status: status, contentType: CodeDeployRoutes.contentType, headers: [.amzErrorType: type])
+        .awsJSON(
+            JSON11Error(type: type, message: message), status: status, contentType: CodeDeployRoutes.contentType,
+            headers: [.amzErrorType: type])
     }
 }
 
@@ -68,7 +72,9 @@ struct RestJSONError: Encodable {
 struct AWSErrorMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(
+        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
         var response: Response
         do {
             response = try await next(request, context)
@@ -76,13 +82,15 @@ struct AWSErrorMiddleware: RouterMiddleware {
             switch context.operation.api {
             // CloudFormation (awsquery) and S3 answer in their own XML shapes.
             case .cloudFormation:
-                let cloudFormationError = (error as? CloudFormationError) ?? (error as? RelctlError).map(CloudFormationError.init)
+                let cloudFormationError =
+                    (error as? CloudFormationError) ?? (error as? RelctlError).map(CloudFormationError.init)
                     ?? CloudFormationError(code: "InternalFailure", message: "\(error)", status: .internalServerError)
                 response = try cloudFormationError.response(from: request, context: context)
             case .s3:
                 response = try S3Error(error).response(from: request, context: context)
             default:
-                response = try Self.responseError(for: error, request: request).response(from: request, context: context)
+                response = try Self.responseError(for: error, request: request).response(
+                    from: request, context: context)
             }
         }
         response.headers[.amzRequestId] = context.requestId
@@ -99,7 +107,10 @@ struct AWSErrorMiddleware: RouterMiddleware {
         case let error as AWSError:
             return error
         case let error as HTTPError where error.status == .notFound:
-            return AWSError(error: RelctlError(.resourceNotFound, "No operation at \(request.method.rawValue) \(request.uri.path)."), codeDeploy: codeDeploy)
+            return AWSError(
+                error: RelctlError(
+                    .resourceNotFound, "No operation at \(request.method.rawValue) \(request.uri.path)."),
+                codeDeploy: codeDeploy)
         default:
             return AWSError(error: RelctlError(.service, "\(error)"), codeDeploy: codeDeploy)
         }
@@ -114,8 +125,10 @@ extension Response {
     }()
 
     /// A JSON body as AWS sends it (slashes in ARNs unescaped).
-    static func awsJSON(_ value: some Encodable, status: HTTPResponse.Status = .ok, contentType: String = "application/json",
-                        headers: HTTPFields = [:]) -> Response {
+    static func awsJSON(
+        _ value: some Encodable, status: HTTPResponse.Status = .ok, contentType: String = "application/json",
+        headers: HTTPFields = [:]
+    ) -> Response {
         var fields = headers
         fields[.contentType] = contentType
         let data = (try? jsonEncoder.encode(value)) ?? Data("{}".utf8)

@@ -15,12 +15,18 @@ struct AuthenticationMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
     let services: ServerServices
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(
+        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
         let operation = context.operation
         let limit = operation.bodyLimit
-        let tooLarge = operation.name == "Invoke"
-            ? RelctlError(.requestTooLarge, "Request must be smaller than \(limit) bytes for the InvokeFunction operation")
-            : RelctlError(.requestEntityTooLarge, "Request must be smaller than \(limit) bytes for the \(operation.name) operation")
+        let tooLarge =
+            operation.name == "Invoke"
+            ? RelctlError(
+                .requestTooLarge, "Request must be smaller than \(limit) bytes for the InvokeFunction operation")
+            : RelctlError(
+                .requestEntityTooLarge,
+                "Request must be smaller than \(limit) bytes for the \(operation.name) operation")
         if let declared = request.headers[.contentLength].flatMap({ Int($0) }), declared > limit { throw tooLarge }
         guard operation.requiresAuthentication else { return try await next(request, context) }
 
@@ -31,7 +37,8 @@ struct AuthenticationMiddleware: RouterMiddleware {
             headers.append(("host", authority))
         }
         let pending = try Authenticator(services: services).checkHead(
-            method: request.method.rawValue, rawPath: rawPath, rawQuery: request.uri.query, headers: headers, operation: operation,
+            method: request.method.rawValue, rawPath: rawPath, rawQuery: request.uri.query, headers: headers,
+            operation: operation,
             mutating: operation.isMutating(method: request.method), now: services.clock())
         var request = request
         let body: Data
@@ -45,7 +52,8 @@ struct AuthenticationMiddleware: RouterMiddleware {
         var context = context
         context.caller = caller
         context.body = body
-        context.scope = RegistryScope(registry: services.registry.scoped(region: region, actor: caller.actor), threads: services.storeThreads)
+        context.scope = RegistryScope(
+            registry: services.registry.scoped(region: region, actor: caller.actor), threads: services.storeThreads)
         return try await next(request, context)
     }
 }
@@ -57,23 +65,33 @@ struct AuthenticationMiddleware: RouterMiddleware {
 struct Authenticator {
     let services: ServerServices
 
-    func checkHead(method: String, rawPath: String, rawQuery: String?, headers: [(String, String)],
-                   operation: APIOperation, mutating: Bool, now: Date) throws(RelctlError) -> PendingCaller {
+    func checkHead(
+        method: String, rawPath: String, rawQuery: String?, headers: [(String, String)],
+        operation: APIOperation, mutating: Bool, now: Date
+    ) throws(RelctlError) -> PendingCaller {
         let header = headers.first { $0.0.lowercased() == "authorization" }?.1
         let parsed = header.flatMap(SigV4.parse)
         guard services.authRequired else {
-            return PendingCaller(state: .known(Caller(accessKeyId: parsed?.accessKeyId, readOnly: false,
-                                                      actor: parsed.map { "key:\($0.accessKeyId) (unverified)" } ?? "anonymous")))
+            return PendingCaller(
+                state: .known(
+                    Caller(
+                        accessKeyId: parsed?.accessKeyId, readOnly: false,
+                        actor: parsed.map { "key:\($0.accessKeyId) (unverified)" } ?? "anonymous")))
         }
         guard let parsed else {
-            throw RelctlError(.unrecognizedClient, "The security token included in the request is invalid. (Missing or malformed SigV4 Authorization header.)")
+            throw RelctlError(
+                .unrecognizedClient,
+                "The security token included in the request is invalid. (Missing or malformed SigV4 Authorization header.)"
+            )
         }
         guard let credential = try services.credential(accessKeyId: parsed.accessKeyId) else {
             throw RelctlError(.unrecognizedClient, "The security token included in the request is invalid.")
         }
-        let verification = try SigV4.verifyHead(method: method, rawPath: rawPath, rawQuery: rawQuery, headers: headers,
-                                                authorization: parsed, secret: credential.secretAccessKey, now: now)
-        let pending = PendingCaller(state: .verifying(verification, credential, operation: operation, mutating: mutating))
+        let verification = try SigV4.verifyHead(
+            method: method, rawPath: rawPath, rawQuery: rawQuery, headers: headers,
+            authorization: parsed, secret: credential.secretAccessKey, now: now)
+        let pending = PendingCaller(
+            state: .verifying(verification, credential, operation: operation, mutating: mutating))
         if verification.signatureVerified { try pending.authorize() }
         return pending
     }
@@ -103,9 +121,14 @@ struct PendingCaller {
             return caller
         case .verifying(_, let credential, let operation, let mutating):
             if credential.readOnly && mutating {
-                throw RelctlError(.accessDenied, "User: \(credential.name) (\(credential.accessKeyId)) is not authorized to perform: \(operation.service):\(operation.name) because the key is read-only")
+                throw RelctlError(
+                    .accessDenied,
+                    "User: \(credential.name) (\(credential.accessKeyId)) is not authorized to perform: \(operation.service):\(operation.name) because the key is read-only"
+                )
             }
-            return Caller(accessKeyId: credential.accessKeyId, readOnly: credential.readOnly, actor: "key:\(credential.accessKeyId) (\(credential.name))")
+            return Caller(
+                accessKeyId: credential.accessKeyId, readOnly: credential.readOnly,
+                actor: "key:\(credential.accessKeyId) (\(credential.name))")
         }
     }
 }

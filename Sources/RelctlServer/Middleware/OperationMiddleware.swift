@@ -11,9 +11,13 @@ struct OperationMiddleware: RouterMiddleware {
         operations = Dictionary(routes.map { ($0.key, $0.operation) }, uniquingKeysWith: { first, _ in first })
     }
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(
+        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
         var context = context
-        if let path = context.endpointPath, let operation = operations[Route.key(method: request.method, endpointPath: path)] {
+        if let path = context.endpointPath,
+            let operation = operations[Route.key(method: request.method, endpointPath: path)]
+        {
             context.operation = operation(request)
         } else if APIOperation.isCodeDeploy(request) {
             context.operation = CodeDeployRoutes.operation(request)

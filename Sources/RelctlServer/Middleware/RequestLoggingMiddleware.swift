@@ -8,16 +8,22 @@ struct RequestLoggingMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
     let logger: Logger
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(
+        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
         let started = ContinuousClock.now
         let response = try await next(request, context)
         if context.operation.isLogged {
             let elapsed = ContinuousClock.now - started
             let milliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
-            logger.info("request", metadata: [
-                "request-id": "\(context.requestId)", "action": "\(context.operation.name)", "method": "\(request.method.rawValue)",
-                "path": "\(request.uri.path)", "status": "\(response.status.code)", "ms": "\(String(format: "%.2f", milliseconds))",
-            ])
+            logger.info(
+                "request",
+                metadata: [
+                    "request-id": "\(context.requestId)", "action": "\(context.operation.name)",
+                    "method": "\(request.method.rawValue)",
+                    "path": "\(request.uri.path)", "status": "\(response.status.code)",
+                    "ms": "\(String(format: "%.2f", milliseconds))",
+                ])
         }
         return response
     }
@@ -28,10 +34,13 @@ struct RequestMetricsMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
     let metrics: ServerMetrics
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(
+        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
         let started = ContinuousClock.now
         let response = try await next(request, context)
-        metrics.request(action: context.operation.name, status: Int(response.status.code), duration: ContinuousClock.now - started)
+        metrics.request(
+            action: context.operation.name, status: Int(response.status.code), duration: ContinuousClock.now - started)
         return response
     }
 }

@@ -30,7 +30,9 @@ struct CloudFormationRoutes: Sendable {
     func sharingRoot(with routes: [Route]) -> [Route] {
         routes.map { route in
             guard route.method == .post, route.path.description == "/" else { return route }
-            return Route(.post, "/", operation: { request in Self.isQuery(request) ? Self.operation : route.operation(request) }) { request, context in
+            return Route(
+                .post, "/", operation: { request in Self.isQuery(request) ? Self.operation : route.operation(request) }
+            ) { request, context in
                 guard context.operation.api == .cloudFormation else { return try await route.handler(request, context) }
                 return try await handle(context)
             }
@@ -43,14 +45,24 @@ struct CloudFormationRoutes: Sendable {
             throw CloudFormationError(code: "MissingAction", message: "The request must contain the parameter Action.")
         }
         if query["Version"].map({ $0 != "2010-05-15" }) == true {
-            throw CloudFormationError(code: "InvalidParameterValue", message: "Version \(query["Version"]!) is not 2010-05-15, the CloudFormation API relctl speaks.")
+            throw CloudFormationError(
+                code: "InvalidParameterValue",
+                message: "Version \(query["Version"]!) is not 2010-05-15, the CloudFormation API relctl speaks.")
         }
-        if context.caller?.readOnly == true, !["Describe", "List", "Get", "Validate", "Estimate"].contains(where: action.hasPrefix) {
-            throw CloudFormationError(code: "AccessDenied", message: "User: \(context.caller?.actor ?? "anonymous") is not authorized to perform: cloudformation:\(action) because the key is read-only", status: .forbidden)
+        if context.caller?.readOnly == true,
+            !["Describe", "List", "Get", "Validate", "Estimate"].contains(where: action.hasPrefix)
+        {
+            throw CloudFormationError(
+                code: "AccessDenied",
+                message:
+                    "User: \(context.caller?.actor ?? "anonymous") is not authorized to perform: cloudformation:\(action) because the key is read-only",
+                status: .forbidden)
         }
         let operations = CloudFormationOperations(registry: try context.registry)
         let result = try await operations.perform(action, query)
-        return QueryXML.response(action: action, namespace: Self.namespace, result: result.map { AnyEncodable($0) }, requestId: context.requestId)
+        return QueryXML.response(
+            action: action, namespace: Self.namespace, result: result.map { AnyEncodable($0) },
+            requestId: context.requestId)
     }
 }
 
@@ -60,16 +72,20 @@ struct CloudFormationError: HTTPResponseError {
     var message: String
     var status: HTTPResponse.Status = .badRequest
 
-    static func validation(_ message: String) -> CloudFormationError { CloudFormationError(code: "ValidationError", message: message) }
+    static func validation(_ message: String) -> CloudFormationError {
+        CloudFormationError(code: "ValidationError", message: message)
+    }
 
     /// A `RelctlError` in CloudFormation's words: what was wrong with the request is a ValidationError.
     init(_ error: RelctlError) {
         switch error.code {
         case .service: self.init(code: "InternalFailure", message: error.message, status: .internalServerError)
         case .tooManyRequests: self.init(code: "Throttling", message: error.message)
-        case .unrecognizedClient, .invalidSignature: self.init(code: error.code.awsErrorType, message: error.message, status: .forbidden)
+        case .unrecognizedClient, .invalidSignature:
+            self.init(code: error.code.awsErrorType, message: error.message, status: .forbidden)
         case .accessDenied: self.init(code: "AccessDenied", message: error.message, status: .forbidden)
-        case .requestEntityTooLarge, .requestTooLarge: self.init(code: "RequestEntityTooLarge", message: error.message, status: .contentTooLarge)
+        case .requestEntityTooLarge, .requestTooLarge:
+            self.init(code: "RequestEntityTooLarge", message: error.message, status: .contentTooLarge)
         default: self.init(code: "ValidationError", message: error.message)
         }
     }
@@ -82,7 +98,9 @@ struct CloudFormationError: HTTPResponseError {
 
     func response(from request: Request, context: some RequestContext) throws -> Response {
         let requestId = (context as? AppRequestContext)?.requestId ?? ""
-        let body = QueryErrorBody(Error: .init(Type: status.code >= 500 ? "Receiver" : "Sender", Code: code, Message: message), RequestId: requestId)
+        let body = QueryErrorBody(
+            Error: .init(Type: status.code >= 500 ? "Receiver" : "Sender", Code: code, Message: message),
+            RequestId: requestId)
         return QueryXML.document(body, root: "ErrorResponse", namespace: CloudFormationRoutes.namespace, status: status)
     }
 }
@@ -114,17 +132,22 @@ struct CloudFormationOperations {
         case "DeleteChangeSet":
             let changeSet = try requireChangeSet(query)
             guard changeSet.executionStatus != "EXECUTE_IN_PROGRESS" else {
-                throw CloudFormationError(code: "InvalidChangeSetStatus", message: "ChangeSet [\(changeSet.id)] cannot be deleted while it executes.")
+                throw CloudFormationError(
+                    code: "InvalidChangeSetStatus",
+                    message: "ChangeSet [\(changeSet.id)] cannot be deleted while it executes.")
             }
             _ = try registry.deleteChangeSet(changeSet.id)
             return nil
         case "ListChangeSets":
             let name = try stackName(query)
-            return ListChangeSetsResult(Summaries: Members(try registry.changeSets(stack: name).map {
-                CFNChangeSetSummary(StackId: $0.stackId, StackName: $0.stackName, ChangeSetId: $0.id, ChangeSetName: $0.name,
-                                    ExecutionStatus: $0.executionStatus, Status: $0.status, StatusReason: $0.statusReason,
-                                    CreationTime: QueryXML.timestamp($0.createTime), Description: $0.description)
-            }))
+            return ListChangeSetsResult(
+                Summaries: Members(
+                    try registry.changeSets(stack: name).map {
+                        CFNChangeSetSummary(
+                            StackId: $0.stackId, StackName: $0.stackName, ChangeSetId: $0.id, ChangeSetName: $0.name,
+                            ExecutionStatus: $0.executionStatus, Status: $0.status, StatusReason: $0.statusReason,
+                            CreationTime: QueryXML.timestamp($0.createTime), Description: $0.description)
+                    }))
         case "DescribeStacks":
             if let name = query["StackName"] {
                 return DescribeStacksResult(Stacks: Members([try describe(try requireStack(name))]))
@@ -132,11 +155,17 @@ struct CloudFormationOperations {
             return DescribeStacksResult(Stacks: Members(try applier.stacks().map { try describe(try settled($0)) }))
         case "ListStacks":
             let filter = Set(query.list("StackStatusFilter"))
-            let summaries = try applier.stacks().map { try describe(try settled($0)) }.filter { filter.isEmpty || filter.contains($0.StackStatus) }
-            return ListStacksResult(StackSummaries: Members(summaries.map {
-                CFNStackSummary(StackId: $0.StackId, StackName: $0.StackName, CreationTime: $0.CreationTime, LastUpdatedTime: $0.LastUpdatedTime,
-                                StackStatus: $0.StackStatus, StackStatusReason: $0.StackStatusReason)
-            }))
+            let summaries = try applier.stacks().map { try describe(try settled($0)) }.filter {
+                filter.isEmpty || filter.contains($0.StackStatus)
+            }
+            return ListStacksResult(
+                StackSummaries: Members(
+                    summaries.map {
+                        CFNStackSummary(
+                            StackId: $0.StackId, StackName: $0.StackName, CreationTime: $0.CreationTime,
+                            LastUpdatedTime: $0.LastUpdatedTime,
+                            StackStatus: $0.StackStatus, StackStatusReason: $0.StackStatusReason)
+                    }))
         case "DescribeStackEvents":
             return try describeStackEvents(query)
         case "DescribeStackResources", "ListStackResources", "DescribeStackResource":
@@ -144,7 +173,9 @@ struct CloudFormationOperations {
         case "GetTemplate":
             let stack = try requireStack(try stackName(query))
             guard let record = try registry.cloudFormationStack(stack.name) else {
-                throw CloudFormationError.validation("Stack \(stack.name) was deployed by `relctl sam deploy`, not through CloudFormation: relctl keeps no copy of its template.")
+                throw CloudFormationError.validation(
+                    "Stack \(stack.name) was deployed by `relctl sam deploy`, not through CloudFormation: relctl keeps no copy of its template."
+                )
             }
             return GetTemplateResult(TemplateBody: record.template)
         case "GetTemplateSummary", "ValidateTemplate":
@@ -153,14 +184,20 @@ struct CloudFormationOperations {
             try deleteStack(query)
             return nil
         default:
-            throw CloudFormationError(code: "InvalidAction", message: "relctl's CloudFormation does not offer \(action). It offers CreateChangeSet, DescribeChangeSet, ExecuteChangeSet, DeleteChangeSet, ListChangeSets, DescribeStacks, ListStacks, DescribeStackEvents, DescribeStackResource(s), ListStackResources, GetTemplate, GetTemplateSummary, ValidateTemplate and DeleteStack.")
+            throw CloudFormationError(
+                code: "InvalidAction",
+                message:
+                    "relctl's CloudFormation does not offer \(action). It offers CreateChangeSet, DescribeChangeSet, ExecuteChangeSet, DeleteChangeSet, ListChangeSets, DescribeStacks, ListStacks, DescribeStackEvents, DescribeStackResource(s), ListStackResources, GetTemplate, GetTemplateSummary, ValidateTemplate and DeleteStack."
+            )
         }
     }
 
     // MARK: - Stacks
 
     func stackName(_ query: AWSQueryRequest) throws -> String {
-        guard let value = query["StackName"], !value.isEmpty else { throw CloudFormationError.validation("StackName is required.") }
+        guard let value = query["StackName"], !value.isEmpty else {
+            throw CloudFormationError.validation("StackName is required.")
+        }
         // A stack id (its ARN) names the stack it was given to.
         if value.hasPrefix("arn:") { return try registry.cloudFormationStack(value)?.stackName ?? value }
         return value
@@ -171,8 +208,9 @@ struct CloudFormationOperations {
         guard let stack = try registry.stack(resolved) else {
             // A stack whose first change set was not executed yet is REVIEW_IN_PROGRESS, as on AWS.
             if let pending = try registry.changeSets(stack: resolved).first(where: { $0.changeSetType == "CREATE" }) {
-                return Stack(name: pending.stackName, templateHash: "", parameters: [:], status: "REVIEW_IN_PROGRESS",
-                             createTime: pending.createTime, updateTime: pending.createTime)
+                return Stack(
+                    name: pending.stackName, templateHash: "", parameters: [:], status: "REVIEW_IN_PROGRESS",
+                    createTime: pending.createTime, updateTime: pending.createTime)
             }
             throw CloudFormationError.validation("Stack with id \(name) does not exist")
         }
@@ -185,7 +223,9 @@ struct CloudFormationOperations {
         guard stack.status.hasSuffix("_IN_PROGRESS"), !stack.deployments.isEmpty else { return stack }
         let applier = self.applier
         return try Self.settling.withLock {
-            guard let current = try registry.stack(stack.name), current.status.hasSuffix("_IN_PROGRESS") else { return try applier.stack(stack.name) }
+            guard let current = try registry.stack(stack.name), current.status.hasSuffix("_IN_PROGRESS") else {
+                return try applier.stack(stack.name)
+            }
             let deployments = try applier.deployments(current.deployments)
             guard !deployments.contains(where: \.status.isActive) else { return current }
             try applier.finish(current.name, deployments, created: current.status.hasPrefix("CREATE"))
@@ -205,13 +245,21 @@ struct CloudFormationOperations {
 
     func describe(_ stack: Stack) throws -> CFNStack {
         let record = try registry.cloudFormationStack(stack.name)
-        let capabilities = try record?.changeSetId.flatMap { try registry.changeSet($0, stack: nil) }.map { Self.decodeList($0.capabilities) } ?? []
-        return CFNStack(StackId: try stackId(stack.name), StackName: stack.name, ChangeSetId: record?.changeSetId, Description: record?.description,
-                        Parameters: Members(stack.parameters.keys.sorted().map { CFNParameter(ParameterKey: $0, ParameterValue: stack.parameters[$0]!) }),
-                        CreationTime: QueryXML.timestamp(stack.createTime),
-                        LastUpdatedTime: stack.updateTime > stack.createTime ? QueryXML.timestamp(stack.updateTime) : nil,
-                        StackStatus: stack.status, StackStatusReason: stack.statusReason,
-                        Capabilities: capabilities.isEmpty ? nil : Members(capabilities))
+        let capabilities =
+            try record?.changeSetId.flatMap { try registry.changeSet($0, stack: nil) }.map {
+                Self.decodeList($0.capabilities)
+            } ?? []
+        return CFNStack(
+            StackId: try stackId(stack.name), StackName: stack.name, ChangeSetId: record?.changeSetId,
+            Description: record?.description,
+            Parameters: Members(
+                stack.parameters.keys.sorted().map {
+                    CFNParameter(ParameterKey: $0, ParameterValue: stack.parameters[$0]!)
+                }),
+            CreationTime: QueryXML.timestamp(stack.createTime),
+            LastUpdatedTime: stack.updateTime > stack.createTime ? QueryXML.timestamp(stack.updateTime) : nil,
+            StackStatus: stack.status, StackStatusReason: stack.statusReason,
+            Capabilities: capabilities.isEmpty ? nil : Members(capabilities))
     }
 
     func describeStackEvents(_ query: AWSQueryRequest) throws -> DescribeStackEventsResult {
@@ -222,12 +270,17 @@ struct CloudFormationOperations {
         let id = try stackId(name)
         // Newest first, as CloudFormation lists them; the event's row number is its id.
         let all = try applier.events(name)
-        return DescribeStackEventsResult(StackEvents: Members(all.enumerated().reversed().map { index, event in
-            CFNStackEvent(StackId: id, EventId: "\(name)-\(index + 1)", StackName: name, LogicalResourceId: event.logicalId,
-                          PhysicalResourceId: event.resourceType == "AWS::CloudFormation::Stack" ? id : event.physicalId,
-                          ResourceType: event.resourceType, Timestamp: QueryXML.timestamp(event.time), ResourceStatus: event.status,
-                          ResourceStatusReason: event.reason)
-        }))
+        return DescribeStackEventsResult(
+            StackEvents: Members(
+                all.enumerated().reversed().map { index, event in
+                    CFNStackEvent(
+                        StackId: id, EventId: "\(name)-\(index + 1)", StackName: name,
+                        LogicalResourceId: event.logicalId,
+                        PhysicalResourceId: event.resourceType == "AWS::CloudFormation::Stack" ? id : event.physicalId,
+                        ResourceType: event.resourceType, Timestamp: QueryXML.timestamp(event.time),
+                        ResourceStatus: event.status,
+                        ResourceStatusReason: event.reason)
+                }))
     }
 
     func stackResources(_ action: String, _ query: AWSQueryRequest) throws -> any Encodable & Sendable {
@@ -237,22 +290,32 @@ struct CloudFormationOperations {
         let status = stack.status.hasPrefix("CREATE") ? "CREATE_COMPLETE" : "UPDATE_COMPLETE"
         let time = QueryXML.timestamp(stack.updateTime)
         func shape(_ resource: StackResource, withStack: Bool) -> CFNStackResource {
-            CFNStackResource(StackName: withStack ? stack.name : nil, StackId: withStack ? id : nil, LogicalResourceId: resource.logicalId,
-                             PhysicalResourceId: resource.physicalId, ResourceType: resource.resourceType, LastUpdatedTimestamp: time,
-                             Timestamp: withStack && action == "DescribeStackResources" ? time : nil, ResourceStatus: status)
+            CFNStackResource(
+                StackName: withStack ? stack.name : nil, StackId: withStack ? id : nil,
+                LogicalResourceId: resource.logicalId,
+                PhysicalResourceId: resource.physicalId, ResourceType: resource.resourceType,
+                LastUpdatedTimestamp: time,
+                Timestamp: withStack && action == "DescribeStackResources" ? time : nil, ResourceStatus: status)
         }
         switch action {
         case "DescribeStackResource":
-            guard let logicalId = query["LogicalResourceId"] else { throw CloudFormationError.validation("LogicalResourceId is required.") }
+            guard let logicalId = query["LogicalResourceId"] else {
+                throw CloudFormationError.validation("LogicalResourceId is required.")
+            }
             guard let resource = resources.first(where: { $0.logicalId == logicalId }) else {
                 throw CloudFormationError.validation("Resource \(logicalId) does not exist for stack \(stack.name)")
             }
             return DescribeStackResourceResult(StackResourceDetail: shape(resource, withStack: true))
         case "DescribeStackResources":
             let logicalId = query["LogicalResourceId"]
-            return DescribeStackResourcesResult(StackResources: Members(resources.filter { logicalId == nil || $0.logicalId == logicalId }.map { shape($0, withStack: true) }))
+            return DescribeStackResourcesResult(
+                StackResources: Members(
+                    resources.filter { logicalId == nil || $0.logicalId == logicalId }.map {
+                        shape($0, withStack: true)
+                    }))
         default:
-            return ListStackResourcesResult(StackResourceSummaries: Members(resources.map { shape($0, withStack: false) }))
+            return ListStackResourcesResult(
+                StackResourceSummaries: Members(resources.map { shape($0, withStack: false) }))
         }
     }
 
@@ -277,24 +340,39 @@ struct CloudFormationOperations {
     func template(_ query: AWSQueryRequest, stack: String?) throws -> String {
         if let body = query["TemplateBody"] { return body }
         if let url = query["TemplateURL"] { return try S3Locations.template(url, registry: registry) }
-        if query["UsePreviousTemplate"] == "true", let stack, let record = try registry.cloudFormationStack(stack) { return record.template }
-        throw CloudFormationError.validation("Either TemplateBody or TemplateURL must be specified (or UsePreviousTemplate for a stack created through CloudFormation).")
+        if query["UsePreviousTemplate"] == "true", let stack, let record = try registry.cloudFormationStack(stack) {
+            return record.template
+        }
+        throw CloudFormationError.validation(
+            "Either TemplateBody or TemplateURL must be specified (or UsePreviousTemplate for a stack created through CloudFormation)."
+        )
     }
 
     func createChangeSet(_ query: AWSQueryRequest) async throws -> CreateChangeSetResult {
         let name = try stackName(query)
-        guard !name.isEmpty, name.count <= 128, name.first!.isLetter, name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }) else {
-            throw CloudFormationError.validation("1 validation error detected: Value '\(name)' at 'stackName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z][-a-zA-Z0-9]*")
+        guard !name.isEmpty, name.count <= 128, name.first!.isLetter,
+            name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") })
+        else {
+            throw CloudFormationError.validation(
+                "1 validation error detected: Value '\(name)' at 'stackName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z][-a-zA-Z0-9]*"
+            )
         }
-        guard let changeSetName = query["ChangeSetName"], !changeSetName.isEmpty else { throw CloudFormationError.validation("ChangeSetName is required.") }
-        guard changeSetName.count <= 128, changeSetName.first!.isLetter, changeSetName.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }) else {
-            throw CloudFormationError.validation("ChangeSetName \(changeSetName) must match [a-zA-Z][-a-zA-Z0-9]* and be at most 128 characters.")
+        guard let changeSetName = query["ChangeSetName"], !changeSetName.isEmpty else {
+            throw CloudFormationError.validation("ChangeSetName is required.")
+        }
+        guard changeSetName.count <= 128, changeSetName.first!.isLetter,
+            changeSetName.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") })
+        else {
+            throw CloudFormationError.validation(
+                "ChangeSetName \(changeSetName) must match [a-zA-Z][-a-zA-Z0-9]* and be at most 128 characters.")
         }
         let type = query["ChangeSetType"] ?? "UPDATE"
         let existing = try registry.stack(name)
         switch type {
         case "CREATE":
-            if existing != nil { throw CloudFormationError(code: "AlreadyExistsException", message: "Stack [\(name)] already exists") }
+            if existing != nil {
+                throw CloudFormationError(code: "AlreadyExistsException", message: "Stack [\(name)] already exists")
+            }
         case "UPDATE":
             if existing == nil { throw CloudFormationError.validation("Stack [\(name)] does not exist") }
         default:
@@ -303,10 +381,14 @@ struct CloudFormationOperations {
         let text = try template(query, stack: name)
         var parameters: [String: String] = [:]
         for member in query.structures("Parameters") {
-            guard let key = member["ParameterKey"] else { throw CloudFormationError.validation("Every parameter needs a ParameterKey.") }
+            guard let key = member["ParameterKey"] else {
+                throw CloudFormationError.validation("Every parameter needs a ParameterKey.")
+            }
             if member["UsePreviousValue"] == "true" {
                 guard let previous = existing?.parameters[key] else {
-                    throw CloudFormationError.validation("Invalid input for parameter key \(key). Cannot specify usePreviousValue as true for a parameter key not in the previous template")
+                    throw CloudFormationError.validation(
+                        "Invalid input for parameter key \(key). Cannot specify usePreviousValue as true for a parameter key not in the previous template"
+                    )
                 }
                 parameters[key] = previous
             } else {
@@ -314,7 +396,8 @@ struct CloudFormationOperations {
             }
         }
         let stackId = try stackId(name)
-        let id = "arn:aws:cloudformation:\(registry.arn.region):\(registry.arn.account):changeSet/\(changeSetName)/\(UUID().uuidString.lowercased())"
+        let id =
+            "arn:aws:cloudformation:\(registry.arn.region):\(registry.arn.account):changeSet/\(changeSetName)/\(UUID().uuidString.lowercased())"
         var status = "CREATE_COMPLETE"
         var reason: String?
         var changes: [StackPlan.Change] = []
@@ -323,7 +406,8 @@ struct CloudFormationOperations {
             changes = prepared.plan.changes.filter { $0.action != .none }
             if existing != nil && !prepared.plan.hasChanges {
                 status = "FAILED"
-                reason = "The submitted information didn't contain changes. Submit different information to create a change set."
+                reason =
+                    "The submitted information didn't contain changes. Submit different information to create a change set."
             }
         } catch let error as RelctlError {
             status = "FAILED"
@@ -331,73 +415,104 @@ struct CloudFormationOperations {
         }
         let record = ChangeSetRecord(
             id: id, name: changeSetName, stackName: name, stackId: stackId, changeSetType: type, template: text,
-            parameters: String(decoding: try JSONEncoder().encode(parameters), as: UTF8.self), description: query["Description"],
-            capabilities: String(decoding: try JSONEncoder().encode(query.list("Capabilities")), as: UTF8.self), status: status, statusReason: reason,
+            parameters: String(decoding: try JSONEncoder().encode(parameters), as: UTF8.self),
+            description: query["Description"],
+            capabilities: String(decoding: try JSONEncoder().encode(query.list("Capabilities")), as: UTF8.self),
+            status: status, statusReason: reason,
             executionStatus: status == "FAILED" ? "UNAVAILABLE" : "AVAILABLE",
-            changes: String(decoding: try JSONEncoder().encode(changes), as: UTF8.self), createTime: Date().timeIntervalSince1970)
+            changes: String(decoding: try JSONEncoder().encode(changes), as: UTF8.self),
+            createTime: Date().timeIntervalSince1970)
         do { try registry.saveChangeSet(record) } catch {
-            if error.code == .resourceConflict { throw CloudFormationError(code: "AlreadyExistsException", message: error.message) }
+            if error.code == .resourceConflict {
+                throw CloudFormationError(code: "AlreadyExistsException", message: error.message)
+            }
             throw error
         }
         if type == "CREATE", try registry.changeSets(stack: name).count == 1 {
-            try registry.appendStackEvent(name, StackEvent(time: record.createTime, logicalId: name, resourceType: "AWS::CloudFormation::Stack",
-                                                           physicalId: stackId, status: "REVIEW_IN_PROGRESS", reason: "User Initiated"))
+            try registry.appendStackEvent(
+                name,
+                StackEvent(
+                    time: record.createTime, logicalId: name, resourceType: "AWS::CloudFormation::Stack",
+                    physicalId: stackId, status: "REVIEW_IN_PROGRESS", reason: "User Initiated"))
         }
         return CreateChangeSetResult(Id: id, StackId: stackId)
     }
 
     /// The stack engine's plan for a template whose code is in the server's S3 subset.
-    func prepare(_ text: String, stackName: String, parameters: [String: String]) async throws -> StackApplier.Prepared {
+    func prepare(_ text: String, stackName: String, parameters: [String: String]) async throws -> StackApplier.Prepared
+    {
         let registry = self.registry
-        return try await applier.prepare(template: text, source: "template", stackName: stackName, overrides: parameters) { uri, place in
+        return try await applier.prepare(
+            template: text, source: "template", stackName: stackName, overrides: parameters
+        ) { uri, place in
             try S3Locations.package(uri, place: place, registry: registry)
         }
     }
 
     func requireChangeSet(_ query: AWSQueryRequest) throws -> ChangeSetRecord {
-        guard let name = query["ChangeSetName"], !name.isEmpty else { throw CloudFormationError.validation("ChangeSetName is required.") }
+        guard let name = query["ChangeSetName"], !name.isEmpty else {
+            throw CloudFormationError.validation("ChangeSetName is required.")
+        }
         let stack = query["StackName"]
         guard name.hasPrefix("arn:") || stack != nil else {
-            throw CloudFormationError.validation("StackName must be specified if ChangeSetName is not specified as an ARN.")
+            throw CloudFormationError.validation(
+                "StackName must be specified if ChangeSetName is not specified as an ARN.")
         }
         guard let found = try registry.changeSet(name, stack: stack) else {
-            throw CloudFormationError(code: "ChangeSetNotFound", message: "ChangeSet [\(name)] does not exist", status: .notFound)
+            throw CloudFormationError(
+                code: "ChangeSetNotFound", message: "ChangeSet [\(name)] does not exist", status: .notFound)
         }
         return found
     }
 
     func describeChangeSet(_ query: AWSQueryRequest) throws -> DescribeChangeSetResult {
         let changeSet = try requireChangeSet(query)
-        let parameters = (try? JSONDecoder().decode([String: String].self, from: Data(changeSet.parameters.utf8))) ?? [:]
+        let parameters =
+            (try? JSONDecoder().decode([String: String].self, from: Data(changeSet.parameters.utf8))) ?? [:]
         let changes = (try? JSONDecoder().decode([StackPlan.Change].self, from: Data(changeSet.changes.utf8))) ?? []
         return DescribeChangeSetResult(
-            ChangeSetName: changeSet.name, ChangeSetId: changeSet.id, StackId: changeSet.stackId, StackName: changeSet.stackName,
+            ChangeSetName: changeSet.name, ChangeSetId: changeSet.id, StackId: changeSet.stackId,
+            StackName: changeSet.stackName,
             Description: changeSet.description,
-            Parameters: Members(parameters.keys.sorted().map { CFNParameter(ParameterKey: $0, ParameterValue: parameters[$0]!) }),
-            CreationTime: QueryXML.timestamp(changeSet.createTime), ExecutionStatus: changeSet.executionStatus, Status: changeSet.status,
+            Parameters: Members(
+                parameters.keys.sorted().map { CFNParameter(ParameterKey: $0, ParameterValue: parameters[$0]!) }),
+            CreationTime: QueryXML.timestamp(changeSet.createTime), ExecutionStatus: changeSet.executionStatus,
+            Status: changeSet.status,
             StatusReason: changeSet.statusReason, Capabilities: Members(Self.decodeList(changeSet.capabilities)),
-            Changes: Members(changes.map { change in
-                CFNChange(ResourceChange: .init(Action: change.action.rawValue, LogicalResourceId: change.logicalId,
-                                                PhysicalResourceId: change.action == .add ? nil : change.physicalId, ResourceType: change.resourceType,
-                                                Replacement: change.action == .modify ? "False" : nil,
-                                                Scope: change.action == .modify ? Members(["Properties"]) : nil))
-            }))
+            Changes: Members(
+                changes.map { change in
+                    CFNChange(
+                        ResourceChange: .init(
+                            Action: change.action.rawValue, LogicalResourceId: change.logicalId,
+                            PhysicalResourceId: change.action == .add ? nil : change.physicalId,
+                            ResourceType: change.resourceType,
+                            Replacement: change.action == .modify ? "False" : nil,
+                            Scope: change.action == .modify ? Members(["Properties"]) : nil))
+                }))
     }
 
     func executeChangeSet(_ query: AWSQueryRequest) async throws {
         let changeSet = try requireChangeSet(query)
         guard changeSet.status == "CREATE_COMPLETE", changeSet.executionStatus == "AVAILABLE" else {
-            throw CloudFormationError(code: "InvalidChangeSetStatus",
-                                      message: "ChangeSet [\(changeSet.id)] cannot be executed in its current status of [\(changeSet.status == "CREATE_COMPLETE" ? changeSet.executionStatus : changeSet.status)]")
+            throw CloudFormationError(
+                code: "InvalidChangeSetStatus",
+                message:
+                    "ChangeSet [\(changeSet.id)] cannot be executed in its current status of [\(changeSet.status == "CREATE_COMPLETE" ? changeSet.executionStatus : changeSet.status)]"
+            )
         }
         let existing = try registry.stack(changeSet.stackName)
         if changeSet.changeSetType == "CREATE", existing != nil {
-            throw CloudFormationError(code: "AlreadyExistsException", message: "Stack [\(changeSet.stackName)] already exists")
+            throw CloudFormationError(
+                code: "AlreadyExistsException", message: "Stack [\(changeSet.stackName)] already exists")
         }
-        if let existing, existing.status.hasSuffix("_IN_PROGRESS"), try settled(existing).status.hasSuffix("_IN_PROGRESS") {
-            throw CloudFormationError.validation("Stack:\(changeSet.stackId) is in \(existing.status) state and can not be updated.")
+        if let existing, existing.status.hasSuffix("_IN_PROGRESS"),
+            try settled(existing).status.hasSuffix("_IN_PROGRESS")
+        {
+            throw CloudFormationError.validation(
+                "Stack:\(changeSet.stackId) is in \(existing.status) state and can not be updated.")
         }
-        let parameters = (try? JSONDecoder().decode([String: String].self, from: Data(changeSet.parameters.utf8))) ?? [:]
+        let parameters =
+            (try? JSONDecoder().decode([String: String].self, from: Data(changeSet.parameters.utf8))) ?? [:]
         // Planned again: the registry may have moved since the change set was made.
         let prepared: StackApplier.Prepared
         do {
@@ -413,14 +528,20 @@ struct CloudFormationOperations {
             // The stack's record says what failed (CREATE_FAILED / UPDATE_FAILED with the reason), as CloudFormation's would.
             failure = error
         }
-        try registry.updateChangeSetExecution(changeSet.id, executionStatus: failure == nil ? "EXECUTE_COMPLETE" : "EXECUTE_FAILED")
+        try registry.updateChangeSetExecution(
+            changeSet.id, executionStatus: failure == nil ? "EXECUTE_COMPLETE" : "EXECUTE_FAILED")
         guard try registry.stack(changeSet.stackName) != nil else {
-            throw CloudFormationError.validation((failure as? RelctlError)?.message ?? "Executing change set \(changeSet.name) failed: \(failure.map { "\($0)" } ?? "")")
+            throw CloudFormationError.validation(
+                (failure as? RelctlError)?.message
+                    ?? "Executing change set \(changeSet.name) failed: \(failure.map { "\($0)" } ?? "")")
         }
-        try registry.saveCloudFormationStack(CloudFormationStackRecord(
-            stackName: changeSet.stackName, stackId: changeSet.stackId, template: changeSet.template, changeSetId: changeSet.id,
-            description: try? TemplateLoader.load(changeSet.template)["Description"]?.string))
-        for other in try registry.changeSets(stack: changeSet.stackName) where other.id != changeSet.id && other.executionStatus == "AVAILABLE" {
+        try registry.saveCloudFormationStack(
+            CloudFormationStackRecord(
+                stackName: changeSet.stackName, stackId: changeSet.stackId, template: changeSet.template,
+                changeSetId: changeSet.id,
+                description: try? TemplateLoader.load(changeSet.template)["Description"]?.string))
+        for other in try registry.changeSets(stack: changeSet.stackName)
+        where other.id != changeSet.id && other.executionStatus == "AVAILABLE" {
             try registry.updateChangeSetExecution(other.id, executionStatus: "OBSOLETE")
         }
     }
@@ -442,21 +563,33 @@ struct CloudFormationOperations {
             throw CloudFormationError.validation("Template format error: \(error.description)")
         }
         let parameters = (root["Parameters"]?.entries ?? []).map { entry in
-            (key: entry.key, defaultValue: entry.value["Default"]?.string, type: entry.value["Type"]?.string ?? "String",
-             noEcho: entry.value["NoEcho"]?.string == "true", description: entry.value["Description"]?.string)
+            (
+                key: entry.key, defaultValue: entry.value["Default"]?.string,
+                type: entry.value["Type"]?.string ?? "String",
+                noEcho: entry.value["NoEcho"]?.string == "true", description: entry.value["Description"]?.string
+            )
         }
-        let transforms = root["Transform"].map { node in node.items?.compactMap(\.string) ?? [node.string].compactMap { $0 } } ?? []
+        let transforms =
+            root["Transform"].map { node in node.items?.compactMap(\.string) ?? [node.string].compactMap { $0 } } ?? []
         let description = root["Description"]?.string
         if action == "ValidateTemplate" {
             return ValidateTemplateResult(
-                Parameters: Members(parameters.map { .init(ParameterKey: $0.key, DefaultValue: $0.defaultValue, NoEcho: $0.noEcho, Description: $0.description) }),
+                Parameters: Members(
+                    parameters.map {
+                        .init(
+                            ParameterKey: $0.key, DefaultValue: $0.defaultValue, NoEcho: $0.noEcho,
+                            Description: $0.description)
+                    }),
                 Description: description, DeclaredTransforms: Members(transforms))
         }
         let types = Set((root["Resources"]?.entries ?? []).compactMap { $0.value["Type"]?.string }).sorted()
         return GetTemplateSummaryResult(
-            Parameters: Members(parameters.map {
-                CFNParameterDeclaration(ParameterKey: $0.key, DefaultValue: $0.defaultValue, ParameterType: $0.type, NoEcho: $0.noEcho, Description: $0.description)
-            }),
+            Parameters: Members(
+                parameters.map {
+                    CFNParameterDeclaration(
+                        ParameterKey: $0.key, DefaultValue: $0.defaultValue, ParameterType: $0.type, NoEcho: $0.noEcho,
+                        Description: $0.description)
+                }),
             Description: description, ResourceTypes: Members(types), Version: root["AWSTemplateFormatVersion"]?.string,
             DeclaredTransforms: Members(transforms))
     }

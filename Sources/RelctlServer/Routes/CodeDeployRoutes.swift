@@ -25,20 +25,27 @@ struct CodeDeployRoutes: Sendable {
     }
 
     var routes: [Route] {
-        [Route(.post, "/", operation: Self.operation) { request, context in
-            // POST / without CodeDeploy's target is no operation of ours.
-            guard context.operation.api == .codeDeploy else {
-                throw RelctlError(.resourceNotFound, "No operation at \(request.method.rawValue) \(request.uri.path).")
+        [
+            Route(.post, "/", operation: Self.operation) { request, context in
+                // POST / without CodeDeploy's target is no operation of ours.
+                guard context.operation.api == .codeDeploy else {
+                    throw RelctlError(
+                        .resourceNotFound, "No operation at \(request.method.rawValue) \(request.uri.path).")
+                }
+                let (action, body, allowExecHooks) = (
+                    context.operation.name, context.body, services.options.allowExecHooks
+                )
+                if ReleaseOperations.action(request.headers[.amzTarget] ?? "") != nil {
+                    return try await ReleaseOperations(registry: try context.registry, allowExecHooks: allowExecHooks)
+                        .perform(action, body: body)
+                }
+                // The rollout engine's calls are async (GRDB's writer, off the cooperative pool); the
+                // CodeDeploy records' own reads and writes are still synchronous here (rare control-plane
+                // calls) until the registry records have an async protocol too.
+                return try await CodeDeployOperations(registry: try context.registry, allowExecHooks: allowExecHooks)
+                    .perform(action, body: body)
             }
-            let (action, body, allowExecHooks) = (context.operation.name, context.body, services.options.allowExecHooks)
-            if ReleaseOperations.action(request.headers[.amzTarget] ?? "") != nil {
-                return try await ReleaseOperations(registry: try context.registry, allowExecHooks: allowExecHooks).perform(action, body: body)
-            }
-            // The rollout engine's calls are async (GRDB's writer, off the cooperative pool); the
-            // CodeDeploy records' own reads and writes are still synchronous here (rare control-plane
-            // calls) until the registry records have an async protocol too.
-            return try await CodeDeployOperations(registry: try context.registry, allowExecHooks: allowExecHooks).perform(action, body: body)
-        }]
+        ]
     }
 }
 
@@ -51,11 +58,16 @@ struct CodeDeployOperations {
         let body = try JSONObject(body: rawBody)
         func name(_ key: String) throws -> String {
             guard let value = try body.string(key), !value.isEmpty else {
-                throw CodeDeployError(type: key == "applicationName" ? "ApplicationNameRequiredException"
-                                            : key == "deploymentGroupName" ? "DeploymentGroupNameRequiredException"
-                                            : key == "deploymentId" ? "DeploymentIdRequiredException"
-                                            : key == "deploymentConfigName" ? "DeploymentConfigNameRequiredException" : "InvalidInputException",
-                                      message: "\(key) is required.")
+                throw CodeDeployError(
+                    type: key == "applicationName"
+                        ? "ApplicationNameRequiredException"
+                        : key == "deploymentGroupName"
+                            ? "DeploymentGroupNameRequiredException"
+                            : key == "deploymentId"
+                                ? "DeploymentIdRequiredException"
+                                : key == "deploymentConfigName"
+                                    ? "DeploymentConfigNameRequiredException" : "InvalidInputException",
+                    message: "\(key) is required.")
             }
             return value
         }
@@ -63,16 +75,26 @@ struct CodeDeployOperations {
         case "CreateApplication":
             let platform = try body.string("computePlatform") ?? "Server"
             guard platform == "Lambda" else {
-                throw CodeDeployError(type: "InvalidComputePlatformException", message: "relctl deploys Lambda functions only: computePlatform must be Lambda.")
+                throw CodeDeployError(
+                    type: "InvalidComputePlatformException",
+                    message: "relctl deploys Lambda functions only: computePlatform must be Lambda.")
             }
-            guard let application = try registry.createCodeDeployApplication(name: try name("applicationName"), computePlatform: platform) else {
-                throw CodeDeployError(type: "ApplicationAlreadyExistsException", message: "The application already exists with the specified name.")
+            guard
+                let application = try registry.createCodeDeployApplication(
+                    name: try name("applicationName"), computePlatform: platform)
+            else {
+                throw CodeDeployError(
+                    type: "ApplicationAlreadyExistsException",
+                    message: "The application already exists with the specified name.")
             }
             return reply(CreateApplicationOutput(applicationId: application.applicationId))
         case "GetApplication":
             let application = try requireApplication(try name("applicationName"))
-            return reply(GetApplicationOutput(application: .init(applicationId: application.applicationId, applicationName: application.name,
-                                                                 createTime: application.createTime, computePlatform: application.computePlatform)))
+            return reply(
+                GetApplicationOutput(
+                    application: .init(
+                        applicationId: application.applicationId, applicationName: application.name,
+                        createTime: application.createTime, computePlatform: application.computePlatform)))
         case "ListApplications":
             return reply(ListApplicationsOutput(applications: try registry.codeDeployApplications()))
         case "CreateDeploymentGroup":
@@ -80,8 +102,14 @@ struct CodeDeployOperations {
             let groupName = try name("deploymentGroupName")
             if let config = try body.string("deploymentConfigName") { _ = try await policy(named: config) }
             let definition = String(decoding: rawBody, as: UTF8.self)
-            guard let group = try registry.createCodeDeployGroup(application: application, name: groupName, definition: definition) else {
-                throw CodeDeployError(type: "DeploymentGroupAlreadyExistsException", message: "A deployment group with the specified name already exists with the specified application.")
+            guard
+                let group = try registry.createCodeDeployGroup(
+                    application: application, name: groupName, definition: definition)
+            else {
+                throw CodeDeployError(
+                    type: "DeploymentGroupAlreadyExistsException",
+                    message: "A deployment group with the specified name already exists with the specified application."
+                )
             }
             return reply(CreateDeploymentGroupOutput(deploymentGroupId: group.deploymentGroupId))
         case "GetDeploymentGroup":
@@ -94,31 +122,46 @@ struct CodeDeployOperations {
             return reply(GetDeploymentGroupOutput(deploymentGroupInfo: .object(info)))
         case "ListDeploymentGroups":
             let application = try requireApplication(try name("applicationName")).name
-            return reply(ListDeploymentGroupsOutput(applicationName: application, deploymentGroups: try registry.codeDeployGroups(application: application)))
+            return reply(
+                ListDeploymentGroupsOutput(
+                    applicationName: application,
+                    deploymentGroups: try registry.codeDeployGroups(application: application)))
         case "CreateDeploymentConfig":
             let configName = try name("deploymentConfigName")
             guard (try body.string("computePlatform") ?? "Lambda") == "Lambda" else {
-                throw CodeDeployError(type: "InvalidComputePlatformException", message: "relctl deployment configs are for Lambda.")
+                throw CodeDeployError(
+                    type: "InvalidComputePlatformException", message: "relctl deployment configs are for Lambda.")
             }
             guard let routing = try body.object("trafficRoutingConfig") else {
-                throw CodeDeployError(type: "InvalidDeploymentConfigNameException", message: "trafficRoutingConfig is required for a Lambda deployment config.")
+                throw CodeDeployError(
+                    type: "InvalidDeploymentConfigNameException",
+                    message: "trafficRoutingConfig is required for a Lambda deployment config.")
             }
             _ = try Self.policy(configName, from: routing.values)
             if try await PolicyCatalog.load(for: registry).lookup(configName) != nil {
-                throw CodeDeployError(type: "DeploymentConfigAlreadyExistsException", message: "A deployment configuration with the specified name already exists.")
+                throw CodeDeployError(
+                    type: "DeploymentConfigAlreadyExistsException",
+                    message: "A deployment configuration with the specified name already exists.")
             }
-            let definition = String(decoding: (try? JSONSerialization.data(withJSONObject: routing.values, options: [.sortedKeys])) ?? Data(), as: UTF8.self)
+            let definition = String(
+                decoding: (try? JSONSerialization.data(withJSONObject: routing.values, options: [.sortedKeys]))
+                    ?? Data(), as: UTF8.self)
             guard let config = try registry.createCodeDeployConfig(name: configName, definition: definition) else {
-                throw CodeDeployError(type: "DeploymentConfigAlreadyExistsException", message: "A deployment configuration with the specified name already exists.")
+                throw CodeDeployError(
+                    type: "DeploymentConfigAlreadyExistsException",
+                    message: "A deployment configuration with the specified name already exists.")
             }
             return reply(CreateDeploymentConfigOutput(deploymentConfigId: config.configId))
         case "GetDeploymentConfig":
             let configName = try name("deploymentConfigName")
             let policy = try await policy(named: configName)
             let stored = try registry.codeDeployConfig(configName)
-            return reply(GetDeploymentConfigOutput(deploymentConfigInfo: .init(
-                deploymentConfigId: stored?.configId ?? configName, deploymentConfigName: configName, createTime: stored?.createTime ?? 0,
-                trafficRoutingConfig: JSONValue(TrafficRouting.routingConfig(policy)))))
+            return reply(
+                GetDeploymentConfigOutput(
+                    deploymentConfigInfo: .init(
+                        deploymentConfigId: stored?.configId ?? configName, deploymentConfigName: configName,
+                        createTime: stored?.createTime ?? 0,
+                        trafficRoutingConfig: JSONValue(TrafficRouting.routingConfig(policy)))))
         case "ListDeploymentConfigs":
             // Every name a deployment may use: the presets by their CodeDeploy names, the YAML
             // policies and the configs created here (the presets' short names are aliases of the former).
@@ -149,37 +192,56 @@ struct CodeDeployOperations {
                 ids = try registry.listDeployments(limit: 1000).map(\.id)
             }
             if !statuses.isEmpty {
-                ids = ids.filter { (try? registry.deployment(id: $0)).map { statuses.contains(DeploymentInfo.codeDeployStatus($0)) } ?? false }
+                ids = ids.filter {
+                    (try? registry.deployment(id: $0)).map { statuses.contains(DeploymentInfo.codeDeployStatus($0)) }
+                        ?? false
+                }
             }
             return reply(ListDeploymentsOutput(deployments: ids))
         case "StopDeployment":
             let id = try name("deploymentId")
             let deployment = try requireDeployment(id)
             guard deployment.status.isActive else {
-                throw CodeDeployError(type: "DeploymentAlreadyCompletedException", message: "The deployment is already complete.")
+                throw CodeDeployError(
+                    type: "DeploymentAlreadyCompletedException", message: "The deployment is already complete.")
             }
-            let stopped = try await RolloutEngine(store: registry).stop(id: id, rollback: try body.bool("autoRollbackEnabled") ?? deployment.autoRollback)
-            return reply(StopDeploymentOutput(status: "Succeeded", statusMessage: stopped.rollbackMessage ?? "Deployment \(id) stopped."))
+            let stopped = try await RolloutEngine(store: registry).stop(
+                id: id, rollback: try body.bool("autoRollbackEnabled") ?? deployment.autoRollback)
+            return reply(
+                StopDeploymentOutput(
+                    status: "Succeeded", statusMessage: stopped.rollbackMessage ?? "Deployment \(id) stopped."))
         case "PutLifecycleEventHookExecutionStatus":
             let id = try name("deploymentId")
             // A release group's hooks report here too, under the release's id (r-…).
-            let deployment = try (ReleaseGroup.isReleaseId(id) ? try? registry.release(id).machine : nil) ?? requireDeployment(id)
+            let deployment =
+                try (ReleaseGroup.isReleaseId(id) ? try? registry.release(id).machine : nil) ?? requireDeployment(id)
             guard let executionId = try body.string("lifecycleEventHookExecutionId") else {
-                throw CodeDeployError(type: "InvalidLifecycleEventHookExecutionIdException", message: "lifecycleEventHookExecutionId is required.")
+                throw CodeDeployError(
+                    type: "InvalidLifecycleEventHookExecutionIdException",
+                    message: "lifecycleEventHookExecutionId is required.")
             }
             guard let status = try body.string("status").flatMap(HookStatus.init(rawValue:)), status.isFinal else {
-                throw CodeDeployError(type: "InvalidLifecycleEventHookExecutionStatusException", message: "The status is Succeeded or Failed.")
+                throw CodeDeployError(
+                    type: "InvalidLifecycleEventHookExecutionStatusException",
+                    message: "The status is Succeeded or Failed.")
             }
             guard let execution = deployment.hooks.first(where: { $0.executionId == executionId }) else {
-                throw CodeDeployError(type: "InvalidLifecycleEventHookExecutionIdException", message: "A lifecycle event hook execution with that id was not found in deployment \(id).")
+                throw CodeDeployError(
+                    type: "InvalidLifecycleEventHookExecutionIdException",
+                    message: "A lifecycle event hook execution with that id was not found in deployment \(id).")
             }
             guard !execution.status.isFinal, deployment.status.isActive else {
-                throw CodeDeployError(type: "LifecycleEventAlreadyCompletedException", message: "The lifecycle event is already \(execution.status.rawValue).")
+                throw CodeDeployError(
+                    type: "LifecycleEventAlreadyCompletedException",
+                    message: "The lifecycle event is already \(execution.status.rawValue).")
             }
-            _ = try await RolloutEngine(store: registry).reportHook(deploymentId: id, executionId: executionId, status: status, output: "reported through the CodeDeploy API")
+            _ = try await RolloutEngine(store: registry).reportHook(
+                deploymentId: id, executionId: executionId, status: status,
+                output: "reported through the CodeDeploy API")
             return reply(PutLifecycleEventHookExecutionStatusOutput(lifecycleEventHookExecutionId: executionId))
         default:
-            throw CodeDeployError(type: "UnknownOperationException", message: "relctl does not implement CodeDeploy's \(action).")
+            throw CodeDeployError(
+                type: "UnknownOperationException", message: "relctl does not implement CodeDeploy's \(action).")
         }
     }
 
@@ -195,42 +257,68 @@ struct CodeDeployOperations {
         }
         _ = try requireApplication(applicationName)
         guard let groupName = try body.string("deploymentGroupName") else {
-            throw CodeDeployError(type: "DeploymentGroupNameRequiredException", message: "deploymentGroupName is required.")
+            throw CodeDeployError(
+                type: "DeploymentGroupNameRequiredException", message: "deploymentGroupName is required.")
         }
         let group = try requireGroup(applicationName, groupName)
-        let groupDefinition = JSONObject((try? JSONSerialization.jsonObject(with: Data(group.definition.utf8))) as? [String: Any] ?? [:])
+        let groupDefinition = JSONObject(
+            (try? JSONSerialization.jsonObject(with: Data(group.definition.utf8))) as? [String: Any] ?? [:])
         guard let revision = try body.object("revision") else {
-            throw CodeDeployError(type: "RevisionRequiredException", message: "A Lambda deployment needs a revision (AppSpecContent).")
+            throw CodeDeployError(
+                type: "RevisionRequiredException", message: "A Lambda deployment needs a revision (AppSpecContent).")
         }
-        let content = try revision.object("appSpecContent")?.string("content") ?? revision.object("string")?.string("content")
+        let content =
+            try revision.object("appSpecContent")?.string("content") ?? revision.object("string")?.string("content")
         guard let content else {
-            throw CodeDeployError(type: "InvalidRevisionException", message: "relctl takes the AppSpec inline: revisionType AppSpecContent (or String) with its content.")
+            throw CodeDeployError(
+                type: "InvalidRevisionException",
+                message: "relctl takes the AppSpec inline: revisionType AppSpecContent (or String) with its content.")
         }
         let appSpec = try AppSpec(parsing: content)
-        let configName = try body.string("deploymentConfigName") ?? groupDefinition.string("deploymentConfigName") ?? "CodeDeployDefault.LambdaAllAtOnce"
+        let configName =
+            try body.string("deploymentConfigName") ?? groupDefinition.string("deploymentConfigName")
+            ?? "CodeDeployDefault.LambdaAllAtOnce"
         let policy = try await policy(named: configName)
         var alarms: [String] = []
-        if let alarmConfiguration = try groupDefinition.object("alarmConfiguration"), try alarmConfiguration.bool("enabled") == true,
-           let list = alarmConfiguration.values["alarms"] as? [[String: Any]] {
+        if let alarmConfiguration = try groupDefinition.object("alarmConfiguration"),
+            try alarmConfiguration.bool("enabled") == true,
+            let list = alarmConfiguration.values["alarms"] as? [[String: Any]]
+        {
             alarms = list.compactMap { $0["name"] as? String }
         }
         var autoRollback = true
-        if let override = try body.object("autoRollbackConfiguration") ?? groupDefinition.object("autoRollbackConfiguration") {
+        if let override = try body.object("autoRollbackConfiguration")
+            ?? groupDefinition.object("autoRollbackConfiguration")
+        {
             autoRollback = try override.bool("enabled") ?? true
         }
-        for hook in [appSpec.beforeAllowTraffic, appSpec.afterAllowTraffic].compactMap({ $0 }) where hook.hasPrefix("exec:") && !allowExecHooks {
-            throw CodeDeployError(type: "InvalidRevisionException", message: "exec: hooks run commands on the server; it was started without --allow-exec-hooks, so a hook must be a Lambda function.")
+        for hook in [appSpec.beforeAllowTraffic, appSpec.afterAllowTraffic].compactMap({ $0 })
+        where hook.hasPrefix("exec:") && !allowExecHooks {
+            throw CodeDeployError(
+                type: "InvalidRevisionException",
+                message:
+                    "exec: hooks run commands on the server; it was started without --allow-exec-hooks, so a hook must be a Lambda function."
+            )
         }
         let alias = try registry.getAlias(function: appSpec.function, name: appSpec.alias)
         if let current = appSpec.currentVersion, alias.FunctionVersion != current {
-            throw CodeDeployError(type: "InvalidRevisionException", message: "The AppSpec's CurrentVersion \(current) is not the version alias \(appSpec.alias) points at (\(alias.FunctionVersion)).")
+            throw CodeDeployError(
+                type: "InvalidRevisionException",
+                message:
+                    "The AppSpec's CurrentVersion \(current) is not the version alias \(appSpec.alias) points at (\(alias.FunctionVersion))."
+            )
         }
-        let deployment = try await RolloutEngine(store: registry).create(DeploymentRequest(
-            function: appSpec.function, alias: appSpec.alias, targetVersion: appSpec.targetVersion, policy: policy,
-            preTrafficHook: appSpec.beforeAllowTraffic, postTrafficHook: appSpec.afterAllowTraffic, alarms: alarms, autoRollback: autoRollback))
-        let revisionJSON = (try? JSONSerialization.data(withJSONObject: revision.values, options: [.sortedKeys])).map { String(decoding: $0, as: UTF8.self) }
-        try registry.linkCodeDeployDeployment(deployment.id, application: applicationName, group: groupName,
-                                              description: try body.string("description"), revision: revisionJSON)
+        let deployment = try await RolloutEngine(store: registry).create(
+            DeploymentRequest(
+                function: appSpec.function, alias: appSpec.alias, targetVersion: appSpec.targetVersion, policy: policy,
+                preTrafficHook: appSpec.beforeAllowTraffic, postTrafficHook: appSpec.afterAllowTraffic, alarms: alarms,
+                autoRollback: autoRollback))
+        let revisionJSON = (try? JSONSerialization.data(withJSONObject: revision.values, options: [.sortedKeys])).map {
+            String(decoding: $0, as: UTF8.self)
+        }
+        try registry.linkCodeDeployDeployment(
+            deployment.id, application: applicationName, group: groupName,
+            description: try body.string("description"), revision: revisionJSON)
         return reply(CreateDeploymentOutput(deploymentId: deployment.id))
     }
 
@@ -238,8 +326,9 @@ struct CodeDeployOperations {
 
     func info(_ deployment: Deployment) throws -> DeploymentInfo {
         let link = try registry.codeDeployLink(deployment.id)
-        return DeploymentInfo(codeDeploy: deployment, application: link?.0, group: link?.1, description: link?.2,
-                              revision: link?.3.flatMap { JSONValue(json: $0) })
+        return DeploymentInfo(
+            codeDeploy: deployment, application: link?.0, group: link?.1, description: link?.2,
+            revision: link?.3.flatMap { JSONValue(json: $0) })
     }
 
     /// A CodeDeploy `trafficRoutingConfig` as a relctl policy (see `TrafficRouting`), with AWS's error types.
@@ -258,12 +347,15 @@ struct CodeDeployOperations {
             policy.name = name  // the deployment answers with the config name it was asked for
             return policy
         }
-        throw CodeDeployError(type: "DeploymentConfigDoesNotExistException", message: "The deployment configuration \(name) does not exist.")
+        throw CodeDeployError(
+            type: "DeploymentConfigDoesNotExistException",
+            message: "The deployment configuration \(name) does not exist.")
     }
 
     func requireApplication(_ name: String) throws -> CodeDeployApplication {
         guard let application = try registry.codeDeployApplication(name) else {
-            throw CodeDeployError(type: "ApplicationDoesNotExistException", message: "No application found for name: \(name)")
+            throw CodeDeployError(
+                type: "ApplicationDoesNotExistException", message: "No application found for name: \(name)")
         }
         return application
     }
@@ -271,17 +363,20 @@ struct CodeDeployOperations {
     func requireGroup(_ application: String, _ name: String) throws -> CodeDeployGroup {
         _ = try requireApplication(application)
         guard let group = try registry.codeDeployGroup(application: application, name: name) else {
-            throw CodeDeployError(type: "DeploymentGroupDoesNotExistException", message: "No Deployment Group found for name: \(name)")
+            throw CodeDeployError(
+                type: "DeploymentGroupDoesNotExistException", message: "No Deployment Group found for name: \(name)")
         }
         return group
     }
 
     func requireDeployment(_ id: String) throws -> Deployment {
         guard id.hasPrefix("d-") else {
-            throw CodeDeployError(type: "InvalidDeploymentIdException", message: "The deployment ID \(id) is not valid.")
+            throw CodeDeployError(
+                type: "InvalidDeploymentIdException", message: "The deployment ID \(id) is not valid.")
         }
         do { return try registry.deployment(id: id) } catch {
-            throw CodeDeployError(type: "DeploymentDoesNotExistException", message: "The deployment \(id) could not be found.")
+            throw CodeDeployError(
+                type: "DeploymentDoesNotExistException", message: "The deployment \(id) could not be found.")
         }
     }
 }
@@ -302,10 +397,14 @@ struct AppSpec {
         } else {
             document = try? Yams.load(yaml: content)
         }
-        func invalid(_ why: String) -> CodeDeployError { CodeDeployError(type: "InvalidRevisionException", message: "AppSpec: \(why)") }
+        func invalid(_ why: String) -> CodeDeployError {
+            CodeDeployError(type: "InvalidRevisionException", message: "AppSpec: \(why)")
+        }
         guard let root = document as? [String: Any] else { throw invalid("not a JSON or YAML mapping.") }
         let resources = (root["Resources"] ?? root["resources"]) as? [[String: Any]] ?? []
-        guard let resource = resources.first?.values.first as? [String: Any] else { throw invalid("Resources must list one function.") }
+        guard let resource = resources.first?.values.first as? [String: Any] else {
+            throw invalid("Resources must list one function.")
+        }
         let properties = (resource["Properties"] ?? resource["properties"]) as? [String: Any] ?? [:]
         func text(_ key: String) -> String? {
             let value = properties[key] ?? properties[key.lowercased()]

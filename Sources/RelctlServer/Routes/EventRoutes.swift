@@ -18,7 +18,7 @@ struct EventRoutes: Sendable {
         [
             Route(.get, "/events", APIOperation(name: "StreamEvents", api: .relctl)) { request, _ in
                 try self.stream(request)
-            },
+            }
         ]
     }
 
@@ -27,12 +27,16 @@ struct EventRoutes: Sendable {
         var cursor: Int64 = 0
         if let text = request.headers[HTTPField.Name("Last-Event-ID")!] ?? query.get("since") {
             guard let seq = Int64(text), seq >= 0 else {
-                throw RelctlError(.invalidParameterValue, "Last-Event-ID / since '\(text.prefix(40))' is not allowed: use an event's sequence number (0 or more).")
+                throw RelctlError(
+                    .invalidParameterValue,
+                    "Last-Event-ID / since '\(text.prefix(40))' is not allowed: use an event's sequence number (0 or more)."
+                )
             }
             cursor = seq
         }
-        let filter = EventFilter(function: query.get("function"),
-                                 types: try ReleaseEvent.EventType.parseList(query.get("type").map { [$0] } ?? []))
+        let filter = EventFilter(
+            function: query.get("function"),
+            types: try ReleaseEvent.EventType.parseList(query.get("type").map { [$0] } ?? []))
         let registry: any EventStore = services.registry
         let start = cursor
         let body = ResponseBody { writer in
@@ -40,18 +44,22 @@ struct EventRoutes: Sendable {
             // ends the stream instead of waiting for the client to hang up.
             let stopping = NIOLockedValueBox(false)
             try? await withGracefulShutdownHandler {
-                try await Self.follow(registry, filter: filter, from: start, writer: &writer, until: { stopping.withLockedValue { $0 } })
+                try await Self.follow(
+                    registry, filter: filter, from: start, writer: &writer, until: { stopping.withLockedValue { $0 } })
             } onGracefulShutdown: {
                 stopping.withLockedValue { $0 = true }
             }
             try await writer.finish(nil)
         }
-        return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"], body: body)
+        return Response(
+            status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"], body: body)
     }
 
     /// Writes every event after `seq` that `filter` keeps, then each new one, until cancelled.
-    static func follow(_ registry: any EventStore, filter: EventFilter, from seq: Int64, writer: inout any ResponseBodyWriter,
-                       until stopping: () -> Bool) async throws {
+    static func follow(
+        _ registry: any EventStore, filter: EventFilter, from seq: Int64, writer: inout any ResponseBodyWriter,
+        until stopping: () -> Bool
+    ) async throws {
         var cursor = seq
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -60,7 +68,8 @@ struct EventRoutes: Sendable {
             let page = try await registry.events(after: cursor, filter: filter, limit: 500)
             var text = ""
             for event in page.events {
-                text += "id: \(event.seq)\nevent: \(event.type.rawValue)\ndata: \(String(decoding: try encoder.encode(event), as: UTF8.self))\n\n"
+                text +=
+                    "id: \(event.seq)\nevent: \(event.type.rawValue)\ndata: \(String(decoding: try encoder.encode(event), as: UTF8.self))\n\n"
             }
             if let last = page.events.last { cursor = last.seq }
             if text.isEmpty && ContinuousClock.now - quietSince > .seconds(15) { text = ": keep-alive\n\n" }

@@ -22,8 +22,10 @@ struct LambdaCall: Sendable {
     private var parameters: [String: String]
 
     /// The API versions in Lambda's paths (botocore's model).
-    static let apiVersions: Set<String> = ["2015-03-31", "2016-08-19", "2017-03-31", "2017-10-31", "2018-10-31", "2019-09-25", "2019-09-30",
-                                           "2020-06-30", "2021-07-20", "2021-10-31", "2024-08-31"]
+    static let apiVersions: Set<String> = [
+        "2015-03-31", "2016-08-19", "2017-03-31", "2017-10-31", "2018-10-31", "2019-09-25", "2019-09-30",
+        "2020-06-30", "2021-07-20", "2021-10-31", "2024-08-31",
+    ]
 
     init(_ request: Request, _ context: AppRequestContext) throws(RelctlError) {
         let apiVersion = context.parameters.get("apiVersion") ?? ""
@@ -39,7 +41,9 @@ struct LambdaCall: Sendable {
         self.scope = scope
         headers = request.headers
         var decoded: [String: String] = [:]
-        for (name, value) in context.parameters { decoded[String(name)] = String(value).removingPercentEncoding ?? String(value) }
+        for (name, value) in context.parameters {
+            decoded[String(name)] = String(value).removingPercentEncoding ?? String(value)
+        }
         parameters = decoded
         // Isolation, before any operation runs: every operation on /functions/{FunctionName}/…
         // acts only on a function of the signed region and this account (CreateFunction, which
@@ -72,7 +76,9 @@ struct LambdaCall: Sendable {
         if let qualifier = query["Qualifier"] {
             let parsed = try Qualifier(parsing: qualifier)
             if let derived = reference.qualifier, derived != parsed {
-                throw RelctlError(.invalidParameterValue, "The derived qualifier from the function name does not match the specified qualifier.")
+                throw RelctlError(
+                    .invalidParameterValue,
+                    "The derived qualifier from the function name does not match the specified qualifier.")
             }
             reference.qualifier = parsed
         }
@@ -93,26 +99,33 @@ struct LambdaCall: Sendable {
     }
 
     /// The operations whose FunctionName is botocore's NamespacedFunctionName (256 characters, its own pattern).
-    static let namespacedActions: Set<String> = ["GetFunction", "GetFunctionConfiguration", "DeleteFunction", "Invoke", "ListVersionsByFunction",
-                                                 "AddPermission", "GetPolicy", "RemovePermission"]
+    static let namespacedActions: Set<String> = [
+        "GetFunction", "GetFunctionConfiguration", "DeleteFunction", "Invoke", "ListVersionsByFunction",
+        "AddPermission", "GetPolicy", "RemovePermission",
+    ]
 
     /// A function name from the request, refused unless it is in the request's region and account.
     func reachableFunction(named text: String) throws(RelctlError) -> FunctionReference {
-        let shape: FunctionReference.NameShape = Self.namespacedActions.contains(operation) ? .namespaced : .functionName
+        let shape: FunctionReference.NameShape =
+            Self.namespacedActions.contains(operation) ? .namespaced : .functionName
         let reference = try FunctionReference(parsing: text, shape: shape)
         // In a name, AWS's pattern allows `$` only in `$LATEST`: `NAME:$LATES` is a ValidationException
         // on functionName (a `Qualifier` parameter of that text is merely not found).
         if case .alias(let qualifier)? = reference.qualifier, !qualifier.allSatisfy(\.isNameCharacter) {
-            throw .validation(value: text, field: "functionName", constraint: "Member must satisfy regular expression pattern: \(shape.pattern)")
+            throw .validation(
+                value: text, field: "functionName",
+                constraint: "Member must satisfy regular expression pattern: \(shape.pattern)")
         }
-        try registry.arn.requireReachable(reference, named: text, shape: shape, action: operation, caller: registry.actor)
+        try registry.arn.requireReachable(
+            reference, named: text, shape: shape, action: operation, caller: registry.actor)
         return reference
     }
 
     func maxItems(cap: Int, hardMax: Int) throws(RelctlError) -> Int {
         guard let text = query["MaxItems"] else { return cap }
         guard let value = Int(text), (1...hardMax).contains(value) else {
-            throw .validation(value: text, field: "maxItems", constraint: "Member must have value between 1 and \(hardMax)")
+            throw .validation(
+                value: text, field: "maxItems", constraint: "Member must have value between 1 and \(hardMax)")
         }
         return min(value, cap)
     }
@@ -126,7 +139,10 @@ struct LambdaCall: Sendable {
         return raw.split(separator: "&").map { item in
             let parts = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             let key = String(parts[0]).removingPercentEncoding ?? String(parts[0])
-            let value = parts.count > 1 ? (String(parts[1]).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String(parts[1])) : ""
+            let value =
+                parts.count > 1
+                ? (String(parts[1]).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String(parts[1]))
+                : ""
             return (key, value)
         }
     }

@@ -23,21 +23,35 @@ struct LambdaResourceRoutes: Sendable {
                 return .awsJSON(PolicyResponse(Policy: policy, RevisionId: revision))
             },
             route(.delete, function + "/policy/{statement}", "RemovePermission") { call in
-                let (reference, statement, revision) = (try call.functionReference(), call.parameter("statement"), call.query["RevisionId"])
-                try Self.validateStatementId(statement, pattern: "([a-zA-Z0-9-_.]+)", allowed: { $0.isNameCharacter || $0 == "." })
-                try await call.store { try $0.removePermission(reference, statementId: statement, expectedRevisionId: revision) }
+                let (reference, statement, revision) = (
+                    try call.functionReference(), call.parameter("statement"), call.query["RevisionId"]
+                )
+                try Self.validateStatementId(
+                    statement, pattern: "([a-zA-Z0-9-_.]+)", allowed: { $0.isNameCharacter || $0 == "." })
+                try await call.store {
+                    try $0.removePermission(reference, statementId: statement, expectedRevisionId: revision)
+                }
                 return Response(status: .noContent)
             },
             route(.post, layerVersion + "/policy", "AddLayerVersionPermission", addLayerVersionPermission),
             route(.get, layerVersion + "/policy", "GetLayerVersionPolicy") { call in
-                let (name, number) = (call.parameter("layer"), try LambdaRoutes.layerVersionNumber(call.parameter("number")))
-                let (policy, revision) = try await call.store { try $0.getLayerVersionPolicy(layer: name, version: number) }
+                let (name, number) = (
+                    call.parameter("layer"), try LambdaRoutes.layerVersionNumber(call.parameter("number"))
+                )
+                let (policy, revision) = try await call.store {
+                    try $0.getLayerVersionPolicy(layer: name, version: number)
+                }
                 return .awsJSON(PolicyResponse(Policy: policy, RevisionId: revision))
             },
             route(.delete, layerVersion + "/policy/{statement}", "RemoveLayerVersionPermission") { call in
-                let (name, number) = (call.parameter("layer"), try LambdaRoutes.layerVersionNumber(call.parameter("number")))
+                let (name, number) = (
+                    call.parameter("layer"), try LambdaRoutes.layerVersionNumber(call.parameter("number"))
+                )
                 let (statement, revision) = (call.parameter("statement"), call.query["RevisionId"])
-                try await call.store { try $0.removeLayerVersionPermission(layer: name, version: number, statementId: statement, expectedRevisionId: revision) }
+                try await call.store {
+                    try $0.removeLayerVersionPermission(
+                        layer: name, version: number, statementId: statement, expectedRevisionId: revision)
+                }
                 return Response(status: .noContent)
             },
             route(.post, "/{apiVersion}/tags/{resource}", "TagResource") { call in
@@ -62,12 +76,17 @@ struct LambdaResourceRoutes: Sendable {
                 return .awsJSON(TagList(Tags: try await call.store { try $0.tags(of: name) }))
             },
             route(.put, provisioned, "PutProvisionedConcurrencyConfig", putProvisionedConcurrency),
-            Route(.get, .init(stringLiteral: provisioned), operation: { request in
-                LambdaRoutes.operation(request.uri.queryParameters.get("List") == "ALL"
-                                       ? "ListProvisionedConcurrencyConfigs" : "GetProvisionedConcurrencyConfig")
-            }) { request, context in
+            Route(
+                .get, .init(stringLiteral: provisioned),
+                operation: { request in
+                    LambdaRoutes.operation(
+                        request.uri.queryParameters.get("List") == "ALL"
+                            ? "ListProvisionedConcurrencyConfigs" : "GetProvisionedConcurrencyConfig")
+                }
+            ) { request, context in
                 let call = try LambdaCall(request, context)
-                return try await call.operation == "ListProvisionedConcurrencyConfigs" ? listProvisionedConcurrency(call) : getProvisionedConcurrency(call)
+                return try await call.operation == "ListProvisionedConcurrencyConfigs"
+                    ? listProvisionedConcurrency(call) : getProvisionedConcurrency(call)
             },
             route(.delete, provisioned, "DeleteProvisionedConcurrencyConfig") { call in
                 let (name, qualifier) = try Self.provisionedTarget(call)
@@ -81,7 +100,8 @@ struct LambdaResourceRoutes: Sendable {
             route(method, path, name) { call in
                 throw RelctlError(
                     .unsupportedOperation,
-                    "\(call.operation) is not supported by relctl: it does not implement \(Self.unsupportedFeature(name)). See the README's table of Lambda operations.")
+                    "\(call.operation) is not supported by relctl: it does not implement \(Self.unsupportedFeature(name)). See the README's table of Lambda operations."
+                )
             }
         }
         return routes
@@ -122,8 +142,10 @@ struct LambdaResourceRoutes: Sendable {
         return "event source mappings"
     }
 
-    func route(_ method: HTTPRequest.Method, _ path: String, _ name: String,
-               _ handler: @escaping @Sendable (LambdaCall) async throws -> Response) -> Route {
+    func route(
+        _ method: HTTPRequest.Method, _ path: String, _ name: String,
+        _ handler: @escaping @Sendable (LambdaCall) async throws -> Response
+    ) -> Route {
         Route(method, .init(stringLiteral: path), LambdaRoutes.operation(name)) { request, context in
             try await handler(try LambdaCall(request, context))
         }
@@ -138,7 +160,8 @@ struct LambdaResourceRoutes: Sendable {
             statementId: try body.requiredString("StatementId"), action: try body.requiredString("Action"),
             principal: try body.requiredString("Principal"), sourceArn: try body.string("SourceArn"),
             sourceAccount: try body.string("SourceAccount"), principalOrgID: try body.string("PrincipalOrgID"),
-            eventSourceToken: try body.string("EventSourceToken"), functionUrlAuthType: try body.string("FunctionUrlAuthType"))
+            eventSourceToken: try body.string("EventSourceToken"),
+            functionUrlAuthType: try body.string("FunctionUrlAuthType"))
         try Self.validate(grant)
         let revision = try body.string("RevisionId")
         let statement = try await call.store { try $0.addPermission(reference, grant, expectedRevisionId: revision) }
@@ -148,32 +171,46 @@ struct LambdaResourceRoutes: Sendable {
     @Sendable func addLayerVersionPermission(_ call: LambdaCall) async throws -> Response {
         let body = try call.json()
         let (name, number) = (call.parameter("layer"), try LambdaRoutes.layerVersionNumber(call.parameter("number")))
-        let (statementId, action, principal) = (try body.requiredString("StatementId"), try body.requiredString("Action"),
-                                                try body.requiredString("Principal"))
+        let (statementId, action, principal) = (
+            try body.requiredString("StatementId"), try body.requiredString("Action"),
+            try body.requiredString("Principal")
+        )
         try Self.validateStatementId(statementId, pattern: "([a-zA-Z0-9-_]+)", allowed: \.isNameCharacter)
         guard action == "lambda:GetLayerVersion" else {
-            throw RelctlError.validation(value: action, field: "action", constraint: "Member must satisfy regular expression pattern: lambda:GetLayerVersion")
+            throw RelctlError.validation(
+                value: action, field: "action",
+                constraint: "Member must satisfy regular expression pattern: lambda:GetLayerVersion")
         }
-        let isAccountRoot = principal.hasPrefix("arn:aws") && principal.hasSuffix(":root") && principal.contains(":iam::")
-        guard principal == "*" || (principal.count == 12 && principal.allSatisfy(\.isASCIIDigit)) || isAccountRoot else {
-            throw RelctlError.validation(value: principal, field: "principal",
-                                         constraint: "Member must satisfy regular expression pattern: \\d{12}|\\*|arn:(aws[a-zA-Z-]*):iam::\\d{12}:root")
+        let isAccountRoot =
+            principal.hasPrefix("arn:aws") && principal.hasSuffix(":root") && principal.contains(":iam::")
+        guard principal == "*" || (principal.count == 12 && principal.allSatisfy(\.isASCIIDigit)) || isAccountRoot
+        else {
+            throw RelctlError.validation(
+                value: principal, field: "principal",
+                constraint:
+                    "Member must satisfy regular expression pattern: \\d{12}|\\*|arn:(aws[a-zA-Z-]*):iam::\\d{12}:root")
         }
         let (organization, revision) = (try body.string("OrganizationId"), call.query["RevisionId"])
         let (statement, newRevision) = try await call.store {
-            try $0.addLayerVersionPermission(layer: name, version: number, statementId: statementId, action: action, principal: principal,
-                                             organizationId: organization, expectedRevisionId: revision)
+            try $0.addLayerVersionPermission(
+                layer: name, version: number, statementId: statementId, action: action, principal: principal,
+                organizationId: organization, expectedRevisionId: revision)
         }
         return .awsJSON(StatementResponse(Statement: statement, RevisionId: newRevision), status: .created)
     }
 
     static func validateStatementId(_ id: String, pattern: String, allowed: (Character) -> Bool) throws(RelctlError) {
         guard (1...100).contains(id.count) else {
-            throw .validation(value: id, field: "statementId",
-                              constraint: id.isEmpty ? "Member must have length greater than or equal to 1" : "Member must have length less than or equal to 100")
+            throw .validation(
+                value: id, field: "statementId",
+                constraint: id.isEmpty
+                    ? "Member must have length greater than or equal to 1"
+                    : "Member must have length less than or equal to 100")
         }
         guard id.allSatisfy(allowed) else {
-            throw .validation(value: id, field: "statementId", constraint: "Member must satisfy regular expression pattern: \(pattern)")
+            throw .validation(
+                value: id, field: "statementId",
+                constraint: "Member must satisfy regular expression pattern: \(pattern)")
         }
     }
 
@@ -181,27 +218,40 @@ struct LambdaResourceRoutes: Sendable {
     static func validate(_ grant: PermissionGrant) throws(RelctlError) {
         try validateStatementId(grant.statementId, pattern: "([a-zA-Z0-9-_]+)", allowed: \.isNameCharacter)
         let action = grant.action
-        let lambdaAction = action.hasPrefix("lambda:") && {
-            let rest = action.dropFirst("lambda:".count)
-            return rest == "*" || (!rest.isEmpty && rest.allSatisfy { $0.isASCII && $0.isLetter })
-        }()
+        let lambdaAction =
+            action.hasPrefix("lambda:")
+            && {
+                let rest = action.dropFirst("lambda:".count)
+                return rest == "*" || (!rest.isEmpty && rest.allSatisfy { $0.isASCII && $0.isLetter })
+            }()
         guard action == "*" || lambdaAction else {
-            throw .validation(value: action, field: "action",
-                              constraint: "Member must satisfy regular expression pattern: (lambda:[*]|lambda:[a-zA-Z]+|[*])")
+            throw .validation(
+                value: action, field: "action",
+                constraint: "Member must satisfy regular expression pattern: (lambda:[*]|lambda:[a-zA-Z]+|[*])")
         }
         guard !grant.principal.isEmpty, !grant.principal.contains(where: \.isWhitespace) else {
-            throw .validation(value: grant.principal, field: "principal", constraint: "Member must satisfy regular expression pattern: [^\\s]+")
+            throw .validation(
+                value: grant.principal, field: "principal",
+                constraint: "Member must satisfy regular expression pattern: [^\\s]+")
         }
         if let account = grant.sourceAccount, !(account.count == 12 && account.allSatisfy(\.isASCIIDigit)) {
-            throw .validation(value: account, field: "sourceAccount", constraint: "Member must satisfy regular expression pattern: \\d{12}")
+            throw .validation(
+                value: account, field: "sourceAccount",
+                constraint: "Member must satisfy regular expression pattern: \\d{12}")
         }
-        if let source = grant.sourceArn, !source.hasPrefix("arn:") || source.split(separator: ":", omittingEmptySubsequences: false).count < 6 {
+        if let source = grant.sourceArn,
+            !source.hasPrefix("arn:") || source.split(separator: ":", omittingEmptySubsequences: false).count < 6
+        {
             throw .validation(
                 value: source, field: "sourceArn",
-                constraint: "Member must satisfy regular expression pattern: arn:(aws[a-zA-Z0-9-]*):([a-zA-Z0-9\\-])+:((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1})?:(\\d{12})?:(.*)")
+                constraint:
+                    "Member must satisfy regular expression pattern: arn:(aws[a-zA-Z0-9-]*):([a-zA-Z0-9\\-])+:((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1})?:(\\d{12})?:(.*)"
+            )
         }
         if let authType = grant.functionUrlAuthType, !["NONE", "AWS_IAM"].contains(authType) {
-            throw .validation(value: authType, field: "functionUrlAuthType", constraint: "Member must satisfy enum value set: [NONE, AWS_IAM]")
+            throw .validation(
+                value: authType, field: "functionUrlAuthType",
+                constraint: "Member must satisfy enum value set: [NONE, AWS_IAM]")
         }
     }
 
@@ -210,16 +260,21 @@ struct LambdaResourceRoutes: Sendable {
     /// TaggableResource: a function ARN of this region and account; versions and aliases carry no tags.
     static func taggedFunction(_ call: LambdaCall) throws(RelctlError) -> String {
         let text = call.parameter("resource")
-        let pattern = "arn:(aws[a-zA-Z-]*):lambda:(eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1}:\\d{12}:(function:[a-zA-Z0-9-_]+(:(\\$LATEST|[a-zA-Z0-9-_]+))?|code-signing-config:csc-[a-z0-9]{17}|event-source-mapping:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|(capacity-provider|network-connector):[a-zA-Z0-9-_]{1,64})"
-        let invalid = RelctlError.validation(value: text, field: "resource", constraint: "Member must satisfy regular expression pattern: \(pattern)")
+        let pattern =
+            "arn:(aws[a-zA-Z-]*):lambda:(eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1}:\\d{12}:(function:[a-zA-Z0-9-_]+(:(\\$LATEST|[a-zA-Z0-9-_]+))?|code-signing-config:csc-[a-z0-9]{17}|event-source-mapping:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|(capacity-provider|network-connector):[a-zA-Z0-9-_]{1,64})"
+        let invalid = RelctlError.validation(
+            value: text, field: "resource", constraint: "Member must satisfy regular expression pattern: \(pattern)")
         let parts = text.split(separator: ":", omittingEmptySubsequences: false)
         guard parts.count >= 7, parts[0] == "arn", parts[2] == "lambda", parts[5] == "function",
-              FunctionReference.isRegionName(String(parts[3])),
-              let reference = try? FunctionReference(parsing: text)
+            FunctionReference.isRegionName(String(parts[3])),
+            let reference = try? FunctionReference(parsing: text)
         else { throw invalid }
-        try call.registry.arn.requireReachable(reference, named: text, shape: .functionName, action: call.operation, caller: call.registry.actor)
+        try call.registry.arn.requireReachable(
+            reference, named: text, shape: .functionName, action: call.operation, caller: call.registry.actor)
         guard reference.qualifier == nil else {
-            throw RelctlError(.invalidParameterValue, "Tags on function aliases and versions are not supported. Please specify a function ARN.")
+            throw RelctlError(
+                .invalidParameterValue,
+                "Tags on function aliases and versions are not supported. Please specify a function ARN.")
         }
         return reference.name
     }
@@ -238,21 +293,26 @@ struct LambdaResourceRoutes: Sendable {
     @Sendable func putProvisionedConcurrency(_ call: LambdaCall) async throws -> Response {
         let (name, qualifier) = try Self.provisionedTarget(call)
         guard let executions = try call.json().int("ProvisionedConcurrentExecutions") else {
-            throw RelctlError.validation(value: "null", field: "provisionedConcurrentExecutions", constraint: "Member must not be null")
+            throw RelctlError.validation(
+                value: "null", field: "provisionedConcurrentExecutions", constraint: "Member must not be null")
         }
-        let config = try await call.store { try $0.putProvisionedConcurrency(name, qualifier: qualifier, executions: executions) }
+        let config = try await call.store {
+            try $0.putProvisionedConcurrency(name, qualifier: qualifier, executions: executions)
+        }
         // The runtime starts the instances now and the answer waits for their init (each at most
         // Lambda's 10 s init limit), so that a read right after it tells how it went: READY, or
         // FAILED with the init's error. The answer itself is AWS's: 202, IN_PROGRESS.
         try await services.pool.reconcileProvisionedConcurrency(retryingFailuresOf: name)
-        return .awsJSON(ProvisionedConcurrencyResponse(config, status: .init(state: .inProgress, allocated: 0)), status: .accepted)
+        return .awsJSON(
+            ProvisionedConcurrencyResponse(config, status: .init(state: .inProgress, allocated: 0)), status: .accepted)
     }
 
     func getProvisionedConcurrency(_ call: LambdaCall) async throws -> Response {
         let (name, qualifier) = try Self.provisionedTarget(call)
         let config = try await call.store { try $0.provisionedConcurrency(name, qualifier: qualifier) }
         let status = try await services.pool.provisionedConcurrencyStatuses(function: name)[Self.qualifierText(config)]
-        return .awsJSON(ProvisionedConcurrencyResponse(config, status: status ?? .init(state: .inProgress, allocated: 0)))
+        return .awsJSON(
+            ProvisionedConcurrencyResponse(config, status: status ?? .init(state: .inProgress, allocated: 0)))
     }
 
     func listProvisionedConcurrency(_ call: LambdaCall) async throws -> Response {
@@ -260,9 +320,13 @@ struct LambdaResourceRoutes: Sendable {
         let (marker, maxItems) = (call.query["Marker"], try call.maxItems(cap: 50, hardMax: 50))
         let page = try await call.store { try $0.provisionedConcurrencies(name, marker: marker, maxItems: maxItems) }
         let statuses = try await services.pool.provisionedConcurrencyStatuses(function: name)
-        return .awsJSON(ProvisionedConcurrencyList(ProvisionedConcurrencyConfigs: page.items.map {
-            ProvisionedConcurrencyResponse($0, status: statuses[Self.qualifierText($0)] ?? .init(state: .inProgress, allocated: 0), withArn: true)
-        }, NextMarker: page.nextMarker))
+        return .awsJSON(
+            ProvisionedConcurrencyList(
+                ProvisionedConcurrencyConfigs: page.items.map {
+                    ProvisionedConcurrencyResponse(
+                        $0, status: statuses[Self.qualifierText($0)] ?? .init(state: .inProgress, allocated: 0),
+                        withArn: true)
+                }, NextMarker: page.nextMarker))
     }
 
     /// The version or alias a setting's ARN ends with.

@@ -48,8 +48,13 @@ struct LambdaRoutes: Sendable {
             route(.post, function + "/aliases", "CreateAlias", createAlias),
             route(.get, function + "/aliases", "ListAliases") { call in
                 let reference = try call.aliasFunction()
-                let (version, marker, maxItems) = (call.query["FunctionVersion"], call.query["Marker"], try call.maxItems(cap: 50, hardMax: 10_000))
-                let page = try await call.store { try $0.listAliases(function: reference.name, functionVersion: version, marker: marker, maxItems: maxItems) }
+                let (version, marker, maxItems) = (
+                    call.query["FunctionVersion"], call.query["Marker"], try call.maxItems(cap: 50, hardMax: 10_000)
+                )
+                let page = try await call.store {
+                    try $0.listAliases(
+                        function: reference.name, functionVersion: version, marker: marker, maxItems: maxItems)
+                }
                 return .awsJSON(AliasList(Aliases: page.items, NextMarker: page.nextMarker))
             },
             route(.get, function + "/aliases/{alias}", "GetAlias") { call in
@@ -66,7 +71,8 @@ struct LambdaRoutes: Sendable {
             route(.put, function + "/concurrency", "PutFunctionConcurrency") { call in
                 let body = try call.json()
                 guard let reserved = try body.int("ReservedConcurrentExecutions") else {
-                    throw RelctlError.validation(value: "null", field: "reservedConcurrentExecutions", constraint: "Member must not be null")
+                    throw RelctlError.validation(
+                        value: "null", field: "reservedConcurrentExecutions", constraint: "Member must not be null")
                 }
                 let name = try call.functionReference(qualifierAllowed: false).name
                 try await call.store { _ = try $0.putFunctionConcurrency(name, reserved: reserved) }
@@ -74,36 +80,54 @@ struct LambdaRoutes: Sendable {
             },
             route(.get, function + "/concurrency", "GetFunctionConcurrency") { call in
                 let name = try call.functionReference(qualifierAllowed: false).name
-                return .awsJSON(FunctionConcurrency(ReservedConcurrentExecutions: try await call.store { try $0.reservedConcurrency(name) }))
+                return .awsJSON(
+                    FunctionConcurrency(
+                        ReservedConcurrentExecutions: try await call.store { try $0.reservedConcurrency(name) }))
             },
             route(.delete, function + "/concurrency", "DeleteFunctionConcurrency") { call in
                 let name = try call.functionReference(qualifierAllowed: false).name
                 try await call.store { _ = try $0.putFunctionConcurrency(name, reserved: nil) }
                 return Response(status: .noContent)
             },
-            Route(.get, .init(stringLiteral: layers), operation: { request in
-                Self.operation(request.uri.queryParameters.get("find") == "LayerVersion" ? "GetLayerVersionByArn" : "ListLayers")
-            }) { request, context in
+            Route(
+                .get, .init(stringLiteral: layers),
+                operation: { request in
+                    Self.operation(
+                        request.uri.queryParameters.get("find") == "LayerVersion"
+                            ? "GetLayerVersionByArn" : "ListLayers")
+                }
+            ) { request, context in
                 let call = try LambdaCall(request, context)
-                return try await call.operation == "GetLayerVersionByArn" ? getLayerVersionByArn(call) : listLayers(call)
+                return try await call.operation == "GetLayerVersionByArn"
+                    ? getLayerVersionByArn(call) : listLayers(call)
             },
-            route(.post, layers + "/{layer}/versions", "PublishLayerVersion", bodyLimit: Self.packageLimit, publishLayerVersion),
+            route(
+                .post, layers + "/{layer}/versions", "PublishLayerVersion", bodyLimit: Self.packageLimit,
+                publishLayerVersion),
             route(.get, layers + "/{layer}/versions", "ListLayerVersions", bodyLimit: Self.packageLimit) { call in
                 try Self.validateLayerFilters(call)
-                let (name, runtime, architecture, marker, maxItems) = (call.parameter("layer"), call.query["CompatibleRuntime"],
-                                                                       call.query["CompatibleArchitecture"], call.query["Marker"],
-                                                                       try call.maxItems(cap: 50, hardMax: 50))
+                let (name, runtime, architecture, marker, maxItems) = (
+                    call.parameter("layer"), call.query["CompatibleRuntime"],
+                    call.query["CompatibleArchitecture"], call.query["Marker"],
+                    try call.maxItems(cap: 50, hardMax: 50)
+                )
                 let page = try await call.store {
-                    try $0.listLayerVersions(name: name, compatibleRuntime: runtime, compatibleArchitecture: architecture, marker: marker, maxItems: maxItems)
+                    try $0.listLayerVersions(
+                        name: name, compatibleRuntime: runtime, compatibleArchitecture: architecture, marker: marker,
+                        maxItems: maxItems)
                 }
-                return .awsJSON(LayerVersionList(LayerVersions: page.items.map(LayerVersionsListItem.init), NextMarker: page.nextMarker))
+                return .awsJSON(
+                    LayerVersionList(
+                        LayerVersions: page.items.map(LayerVersionsListItem.init), NextMarker: page.nextMarker))
             },
-            route(.get, layers + "/{layer}/versions/{number}", "GetLayerVersion", bodyLimit: Self.packageLimit) { call in
+            route(.get, layers + "/{layer}/versions/{number}", "GetLayerVersion", bodyLimit: Self.packageLimit) {
+                call in
                 let (name, number) = (call.parameter("layer"), try Self.layerVersionNumber(call.parameter("number")))
                 let layer = try await call.store { try $0.getLayerVersion(name: name, version: number) }
                 return .awsJSON(withContentLocation(layer, region: call.registry.arn.region))
             },
-            route(.delete, layers + "/{layer}/versions/{number}", "DeleteLayerVersion", bodyLimit: Self.packageLimit) { call in
+            route(.delete, layers + "/{layer}/versions/{number}", "DeleteLayerVersion", bodyLimit: Self.packageLimit) {
+                call in
                 let (name, number) = (call.parameter("layer"), try Self.layerVersionNumber(call.parameter("number")))
                 try await call.store { _ = try $0.deleteLayerVersion(name: name, version: number) }
                 return Response(status: .noContent)
@@ -112,8 +136,10 @@ struct LambdaRoutes: Sendable {
     }
 
     /// A route whose handler takes the decoded `LambdaCall`.
-    func route(_ method: HTTPRequest.Method, _ path: String, _ name: String, bodyLimit: Int = 1024 * 1024,
-               _ handler: @escaping @Sendable (LambdaCall) async throws -> Response) -> Route {
+    func route(
+        _ method: HTTPRequest.Method, _ path: String, _ name: String, bodyLimit: Int = 1024 * 1024,
+        _ handler: @escaping @Sendable (LambdaCall) async throws -> Response
+    ) -> Route {
         Route(method, .init(stringLiteral: path), Self.operation(name, bodyLimit: bodyLimit)) { request, context in
             try await handler(try LambdaCall(request, context))
         }
@@ -125,14 +151,18 @@ struct LambdaRoutes: Sendable {
         let body = try call.json()
         let reference = try call.reachableFunction(named: try body.requiredString("FunctionName"))
         guard reference.qualifier == nil else {
-            throw RelctlError(.invalidParameterValue, "FunctionName must not carry a qualifier when creating a function.")
+            throw RelctlError(
+                .invalidParameterValue, "FunctionName must not carry a qualifier when creating a function.")
         }
         if let type = try body.string("PackageType"), type != "Zip" {
             throw RelctlError(.invalidParameterValue, "PackageType \(type) is not supported by relctl; use Zip.")
         }
-        guard let code = try body.object("Code") else { throw RelctlError.validation(value: "null", field: "code", constraint: "Member must not be null") }
+        guard let code = try body.object("Code") else {
+            throw RelctlError.validation(value: "null", field: "code", constraint: "Member must not be null")
+        }
         var settings = FunctionSettings(
-            runtime: try body.string("Runtime"), handler: try body.string("Handler"), role: try body.requiredString("Role"),
+            runtime: try body.string("Runtime"), handler: try body.string("Handler"),
+            role: try body.requiredString("Role"),
             description: try body.string("Description") ?? "",
             memorySize: try body.int("MemorySize", within: Limits.memorySize) ?? Limits.defaultMemorySize,
             timeout: try body.int("Timeout", within: Limits.timeout) ?? Limits.defaultTimeout,
@@ -145,8 +175,10 @@ struct LambdaRoutes: Sendable {
         let package = try await packageBytes(from: code)
         let (publish, settle, complete) = (try body.bool("Publish") ?? false, services.settle, settings)
         let configuration = try await call.store { registry in
-            try registry.createFunction(name: reference.name, settings: complete, code: try package.inspect(staging: registry.blobs), publish: publish, tags: tags,
-                                        settle: settle)
+            try registry.createFunction(
+                name: reference.name, settings: complete, code: try package.inspect(staging: registry.blobs),
+                publish: publish, tags: tags,
+                settle: settle)
         }
         services.scheduleSettle(reference.name, registry: call.registry, pendingCreate: true)
         return .awsJSON(configuration, status: .created)
@@ -160,15 +192,19 @@ struct LambdaRoutes: Sendable {
     }
 
     static func loggingConfig(_ object: JSONObject) throws(RelctlError) -> LoggingConfig {
-        LoggingConfig(LogFormat: try object.string("LogFormat"), ApplicationLogLevel: try object.string("ApplicationLogLevel"),
-                      SystemLogLevel: try object.string("SystemLogLevel"), LogGroup: try object.string("LogGroup"))
+        LoggingConfig(
+            LogFormat: try object.string("LogFormat"), ApplicationLogLevel: try object.string("ApplicationLogLevel"),
+            SystemLogLevel: try object.string("SystemLogLevel"), LogGroup: try object.string("LogGroup"))
     }
 
     @Sendable func listFunctions(_ call: LambdaCall) async throws -> Response {
         if let version = call.query["FunctionVersion"], version != "ALL" {
-            throw RelctlError.validation(value: version, field: "functionVersion", constraint: "Member must satisfy enum value set: [ALL]")
+            throw RelctlError.validation(
+                value: version, field: "functionVersion", constraint: "Member must satisfy enum value set: [ALL]")
         }
-        let (all, marker, maxItems) = (call.query["FunctionVersion"] == "ALL", call.query["Marker"], try call.maxItems(cap: 50, hardMax: 10_000))
+        let (all, marker, maxItems) = (
+            call.query["FunctionVersion"] == "ALL", call.query["Marker"], try call.maxItems(cap: 50, hardMax: 10_000)
+        )
         let page = try await call.store { try $0.listFunctions(allVersions: all, marker: marker, maxItems: maxItems) }
         return .awsJSON(FunctionList(Functions: page.items, NextMarker: page.nextMarker))
     }
@@ -176,14 +212,21 @@ struct LambdaRoutes: Sendable {
     @Sendable func getFunction(_ call: LambdaCall) async throws -> Response {
         let reference = try call.functionReference()
         let (configuration, reserved, tags) = try await call.store { registry in
-            (try registry.getFunction(reference), try registry.reservedConcurrency(reference.name), try registry.tags(of: reference.name))
+            (
+                try registry.getFunction(reference), try registry.reservedConcurrency(reference.name),
+                try registry.tags(of: reference.name)
+            )
         }
-        return .awsJSON(GetFunctionResponse(
-            Configuration: services.withPublishingState(configuration),
-            Code: .init(RepositoryType: "S3", Location: services.codeLocation(sha256Hex: Self.hex(fromBase64: configuration.CodeSha256),
-                                                                               region: call.registry.arn.region)),
-            Tags: tags.isEmpty ? nil : tags,
-            Concurrency: reserved.map { .init(ReservedConcurrentExecutions: $0) }))
+        return .awsJSON(
+            GetFunctionResponse(
+                Configuration: services.withPublishingState(configuration),
+                Code: .init(
+                    RepositoryType: "S3",
+                    Location: services.codeLocation(
+                        sha256Hex: Self.hex(fromBase64: configuration.CodeSha256),
+                        region: call.registry.arn.region)),
+                Tags: tags.isEmpty ? nil : tags,
+                Concurrency: reserved.map { .init(ReservedConcurrentExecutions: $0) }))
     }
 
     @Sendable func updateFunctionCode(_ call: LambdaCall) async throws -> Response {
@@ -192,15 +235,20 @@ struct LambdaRoutes: Sendable {
         _ = try Self.architecture(body)
         if try body.bool("DryRun") == true {
             let package = try await packageBytes(from: body)
-            return .awsJSON(try await call.store { registry in
-                _ = try package.validate()
-                return try registry.getFunction(reference)
-            })
+            return .awsJSON(
+                try await call.store { registry in
+                    _ = try package.validate()
+                    return try registry.getFunction(reference)
+                })
         }
         let package = try await packageBytes(from: body)
-        let (revision, publish, settle) = (try body.string("RevisionId"), try body.bool("Publish") ?? false, services.settle)
+        let (revision, publish, settle) = (
+            try body.string("RevisionId"), try body.bool("Publish") ?? false, services.settle
+        )
         let configuration = try await call.store { registry in
-            try registry.updateFunctionCode(reference, code: try package.inspect(staging: registry.blobs), expectedRevisionId: revision, publish: publish, settle: settle)
+            try registry.updateFunctionCode(
+                reference, code: try package.inspect(staging: registry.blobs), expectedRevisionId: revision,
+                publish: publish, settle: settle)
         }
         services.scheduleSettle(reference.name, registry: call.registry)
         return .awsJSON(configuration)
@@ -211,9 +259,12 @@ struct LambdaRoutes: Sendable {
         let reference = try call.functionReference(qualifierAllowed: false)
         var update = ConfigurationUpdate(
             runtime: try body.string("Runtime"), handler: try body.string("Handler"), role: try body.string("Role"),
-            description: try body.string("Description"), memorySize: try body.int("MemorySize", within: Limits.memorySize),
+            description: try body.string("Description"),
+            memorySize: try body.int("MemorySize", within: Limits.memorySize),
             timeout: try body.int("Timeout", within: Limits.timeout))
-        if let environment = try body.object("Environment") { update.environment = try environment.stringMap("Variables") ?? [:] }
+        if let environment = try body.object("Environment") {
+            update.environment = try environment.stringMap("Variables") ?? [:]
+        }
         update.layers = try body.strings("Layers")
         if let logging = try body.object("LoggingConfig") {
             update.loggingConfig = try Self.loggingConfig(logging)
@@ -223,7 +274,9 @@ struct LambdaRoutes: Sendable {
         if let storage = try body.object("EphemeralStorage") { update.ephemeralStorageSize = try storage.int("Size") }
         if let role = update.role { try FunctionSettings.validateRole(role) }
         let (change, revision, settle) = (update, try body.string("RevisionId"), services.settle)
-        let configuration = try await call.store { try $0.updateFunctionConfiguration(reference, change, expectedRevisionId: revision, settle: settle) }
+        let configuration = try await call.store {
+            try $0.updateFunctionConfiguration(reference, change, expectedRevisionId: revision, settle: settle)
+        }
         services.scheduleSettle(reference.name, registry: call.registry)
         return .awsJSON(configuration)
     }
@@ -231,11 +284,14 @@ struct LambdaRoutes: Sendable {
     @Sendable func publishVersion(_ call: LambdaCall) async throws -> Response {
         let body = try call.json()
         let reference = try call.functionReference(qualifierAllowed: false)
-        let (description, codeSha256, revision) = (try body.string("Description"), try body.string("CodeSha256"), try body.string("RevisionId"))
+        let (description, codeSha256, revision) = (
+            try body.string("Description"), try body.string("CodeSha256"), try body.string("RevisionId")
+        )
         let settle = services.settle
         let configuration = try await call.store { registry in
-            try registry.publishVersion(reference, description: description, expectedCodeSha256: codeSha256, expectedRevisionId: revision,
-                                        settle: settle)
+            try registry.publishVersion(
+                reference, description: description, expectedCodeSha256: codeSha256, expectedRevisionId: revision,
+                settle: settle)
         }
         services.notePublishing(configuration)
         return .awsJSON(configuration, status: .created)
@@ -249,24 +305,32 @@ struct LambdaRoutes: Sendable {
         let (name, version) = (try body.requiredString("Name"), try body.requiredString("FunctionVersion"))
         let weights = try body.object("RoutingConfig")?.doubleMap("AdditionalVersionWeights") ?? [:]
         let description = try body.string("Description") ?? ""
-        return .awsJSON(try await call.store { registry in
-            try registry.createAlias(function: reference.name, name: name, functionVersion: version, additionalVersionWeights: weights,
-                                     description: description)
-        }, status: .created)
+        return .awsJSON(
+            try await call.store { registry in
+                try registry.createAlias(
+                    function: reference.name, name: name, functionVersion: version, additionalVersionWeights: weights,
+                    description: description)
+            }, status: .created)
     }
 
     @Sendable func updateAlias(_ call: LambdaCall) async throws -> Response {
         let body = try call.json()
         var weights: [String: Double]?
-        if let routing = try body.object("RoutingConfig") { weights = try routing.doubleMap("AdditionalVersionWeights") ?? [:] }
+        if let routing = try body.object("RoutingConfig") {
+            weights = try routing.doubleMap("AdditionalVersionWeights") ?? [:]
+        }
         let function = try call.aliasFunction().name
-        let (alias, version, description, revision) = (call.parameter("alias"), try body.string("FunctionVersion"), try body.string("Description"),
-                                                       try body.string("RevisionId"))
+        let (alias, version, description, revision) = (
+            call.parameter("alias"), try body.string("FunctionVersion"), try body.string("Description"),
+            try body.string("RevisionId")
+        )
         let routing = weights
-        return .awsJSON(try await call.store { registry in
-            try registry.updateAlias(function: function, name: alias, functionVersion: version, additionalVersionWeights: routing,
-                                     description: description, expectedRevisionId: revision)
-        })
+        return .awsJSON(
+            try await call.store { registry in
+                try registry.updateAlias(
+                    function: function, name: alias, functionVersion: version, additionalVersionWeights: routing,
+                    description: description, expectedRevisionId: revision)
+            })
     }
 
     // MARK: - Invoke
@@ -277,8 +341,10 @@ struct LambdaRoutes: Sendable {
         // A function still being created cannot run yet (AWS's ResourceConflictException); only
         // functions this server created with --settle can be, so other invocations skip the read.
         if services.mayBePending(reference.name), try await call.store({ try $0.isPending(reference.name) }) {
-            throw RelctlError(.resourceConflict,
-                              "The operation cannot be performed at this time. The function is currently in the following state: Pending")
+            throw RelctlError(
+                .resourceConflict,
+                "The operation cannot be performed at this time. The function is currently in the following state: Pending"
+            )
         }
         let target = try await call.store { try $0.invocationTarget(reference) }
         switch type {
@@ -286,21 +352,25 @@ struct LambdaRoutes: Sendable {
             return Response(status: .noContent)
         case "Event":
             guard call.body.count <= 1024 * 1024 else {
-                throw RelctlError(.requestTooLarge, "Request must be smaller than 1048576 bytes for the InvokeFunction operation")
+                throw RelctlError(
+                    .requestTooLarge, "Request must be smaller than 1048576 bytes for the InvokeFunction operation")
             }
             let pool = services.pool
             let payload = call.body
             Task { _ = try? await pool.invoke(target, payload: payload) }
             return Response(status: .accepted, headers: [.contentType: "application/json"])
         case "RequestResponse":
-            let result = try await services.pool.invoke(target, payload: call.body, routingKey: call.header("X-Relctl-Routing-Key"),
-                                                        logTail: call.header("X-Amz-Log-Type") == "Tail")
+            let result = try await services.pool.invoke(
+                target, payload: call.body, routingKey: call.header("X-Relctl-Routing-Key"),
+                logTail: call.header("X-Amz-Log-Type") == "Tail")
             var headers: HTTPFields = [.contentType: "application/json", .amzExecutedVersion: result.ExecutedVersion]
             if let error = result.FunctionError { headers[.amzFunctionError] = error }
             if let log = result.LogResult { headers[.amzLogResult] = log }
             return .bytes(Data(result.Payload.utf8), headers: headers)
         default:
-            throw RelctlError.validation(value: type, field: "invocationType", constraint: "Member must satisfy enum value set: [Event, RequestResponse, DryRun]")
+            throw RelctlError.validation(
+                value: type, field: "invocationType",
+                constraint: "Member must satisfy enum value set: [Event, RequestResponse, DryRun]")
         }
     }
 
@@ -312,13 +382,17 @@ struct LambdaRoutes: Sendable {
             throw RelctlError.validation(value: "null", field: "content", constraint: "Member must not be null")
         }
         let name = call.parameter("layer")
-        let (description, runtimes, architectures, license) = (try body.string("Description") ?? "", try body.strings("CompatibleRuntimes") ?? [],
-                                                               try body.strings("CompatibleArchitectures") ?? [], try body.string("LicenseInfo"))
+        let (description, runtimes, architectures, license) = (
+            try body.string("Description") ?? "", try body.strings("CompatibleRuntimes") ?? [],
+            try body.strings("CompatibleArchitectures") ?? [], try body.string("LicenseInfo")
+        )
         try Self.validateLayerCompatibility(runtimes: runtimes, architectures: architectures)
         let package = try await packageBytes(from: content)
         let layer = try await call.store { registry in
-            try registry.publishLayerVersion(name: name, code: try package.inspect(staging: registry.blobs), description: description, compatibleRuntimes: runtimes,
-                                             compatibleArchitectures: architectures, licenseInfo: license)
+            try registry.publishLayerVersion(
+                name: name, code: try package.inspect(staging: registry.blobs), description: description,
+                compatibleRuntimes: runtimes,
+                compatibleArchitectures: architectures, licenseInfo: license)
         }
         return .awsJSON(withContentLocation(layer, region: call.registry.arn.region), status: .created)
     }
@@ -337,13 +411,18 @@ struct LambdaRoutes: Sendable {
 
     func listLayers(_ call: LambdaCall) async throws -> Response {
         try Self.validateLayerFilters(call)
-        let (runtime, architecture, marker, maxItems) = (call.query["CompatibleRuntime"], call.query["CompatibleArchitecture"], call.query["Marker"],
-                                                         try call.maxItems(cap: 50, hardMax: 50))
+        let (runtime, architecture, marker, maxItems) = (
+            call.query["CompatibleRuntime"], call.query["CompatibleArchitecture"], call.query["Marker"],
+            try call.maxItems(cap: 50, hardMax: 50)
+        )
         let page = try await call.store {
-            try $0.listLayers(compatibleRuntime: runtime, compatibleArchitecture: architecture, marker: marker, maxItems: maxItems)
+            try $0.listLayers(
+                compatibleRuntime: runtime, compatibleArchitecture: architecture, marker: marker, maxItems: maxItems)
         }
         let layers = page.items.map {
-            LayerList.Item(LayerName: $0.LayerName, LayerArn: $0.LayerArn, LatestMatchingVersion: LayerVersionsListItem($0.LatestMatchingVersion))
+            LayerList.Item(
+                LayerName: $0.LayerName, LayerArn: $0.LayerArn,
+                LatestMatchingVersion: LayerVersionsListItem($0.LatestMatchingVersion))
         }
         return .awsJSON(LayerList(Layers: layers, NextMarker: page.nextMarker))
     }
@@ -356,7 +435,9 @@ struct LambdaRoutes: Sendable {
         guard list.count == 1 else {
             throw .validation(
                 value: "[\(list.joined(separator: ", "))]", field: "architectures",
-                constraint: list.isEmpty ? "Member must have length greater than or equal to 1" : "Member must have length less than or equal to 1")
+                constraint: list.isEmpty
+                    ? "Member must have length greater than or equal to 1"
+                    : "Member must have length less than or equal to 1")
         }
         return list[0]
     }
@@ -364,12 +445,18 @@ struct LambdaRoutes: Sendable {
     /// ListLayers' and ListLayerVersions' filters are enums: an unknown value is refused, not an empty list.
     static func validateLayerFilters(_ call: LambdaCall) throws(RelctlError) {
         if let runtime = call.query["CompatibleRuntime"], !FunctionSettings.runtimes.contains(runtime) {
-            throw .validation(value: runtime, field: "compatibleRuntime",
-                              constraint: "Member must satisfy enum value set: [\(FunctionSettings.runtimes.joined(separator: ", "))]")
+            throw .validation(
+                value: runtime, field: "compatibleRuntime",
+                constraint: "Member must satisfy enum value set: [\(FunctionSettings.runtimes.joined(separator: ", "))]"
+            )
         }
-        if let architecture = call.query["CompatibleArchitecture"], !FunctionSettings.architectures.contains(architecture) {
-            throw .validation(value: architecture, field: "compatibleArchitecture",
-                              constraint: "Member must satisfy enum value set: [\(FunctionSettings.architectures.joined(separator: ", "))]")
+        if let architecture = call.query["CompatibleArchitecture"],
+            !FunctionSettings.architectures.contains(architecture)
+        {
+            throw .validation(
+                value: architecture, field: "compatibleArchitecture",
+                constraint:
+                    "Member must satisfy enum value set: [\(FunctionSettings.architectures.joined(separator: ", "))]")
         }
     }
 
@@ -377,20 +464,28 @@ struct LambdaRoutes: Sendable {
     /// AWS's words for a list member.
     static func validateLayerCompatibility(runtimes: [String], architectures: [String]) throws(RelctlError) {
         var failures: [(String, String, String)] = []
-        let runtimeList = "[\(runtimes.joined(separator: ", "))]", architectureList = "[\(architectures.joined(separator: ", "))]"
+        let runtimeList = "[\(runtimes.joined(separator: ", "))]",
+            architectureList = "[\(architectures.joined(separator: ", "))]"
         if runtimes.count > 15 {
             failures.append((runtimeList, "compatibleRuntimes", "Member must have length less than or equal to 15"))
         }
         if runtimes.contains(where: { !FunctionSettings.runtimes.contains($0) }) {
-            failures.append((runtimeList, "compatibleRuntimes",
-                             "Member must satisfy constraint: [Member must satisfy enum value set: [\(FunctionSettings.runtimes.joined(separator: ", "))]]"))
+            failures.append(
+                (
+                    runtimeList, "compatibleRuntimes",
+                    "Member must satisfy constraint: [Member must satisfy enum value set: [\(FunctionSettings.runtimes.joined(separator: ", "))]]"
+                ))
         }
         if architectures.count > 2 {
-            failures.append((architectureList, "compatibleArchitectures", "Member must have length less than or equal to 2"))
+            failures.append(
+                (architectureList, "compatibleArchitectures", "Member must have length less than or equal to 2"))
         }
         if architectures.contains(where: { !FunctionSettings.architectures.contains($0) }) {
-            failures.append((architectureList, "compatibleArchitectures",
-                             "Member must satisfy constraint: [Member must satisfy enum value set: [\(FunctionSettings.architectures.joined(separator: ", "))]]"))
+            failures.append(
+                (
+                    architectureList, "compatibleArchitectures",
+                    "Member must satisfy constraint: [Member must satisfy enum value set: [\(FunctionSettings.architectures.joined(separator: ", "))]]"
+                ))
         }
         guard !failures.isEmpty else { return }
         let details = failures.map { "Value '\($0.0)' at '\($0.1)' failed to satisfy constraint: \($0.2)" }
@@ -426,22 +521,27 @@ struct LambdaRoutes: Sendable {
     func packageBytes(from object: JSONObject) async throws(RelctlError) -> UploadedPackage {
         if let zip = try object.data("ZipFile") { return UploadedPackage(bytes: zip, fromS3: false) }
         if try object.string("ImageUri") != nil {
-            throw RelctlError(.invalidParameterValue, "Container images (ImageUri) are not supported by relctl; upload a zip.")
+            throw RelctlError(
+                .invalidParameterValue, "Container images (ImageUri) are not supported by relctl; upload a zip.")
         }
         if let bucket = try object.string("S3Bucket") {
             guard let key = try object.string("S3Key") else {
                 throw RelctlError(.invalidParameterValue, "S3Key is required with S3Bucket.")
             }
-            return UploadedPackage(bytes: try await services.s3.fetch(bucket: bucket, key: key, version: try object.string("S3ObjectVersion")),
-                                   fromS3: true)
+            return UploadedPackage(
+                bytes: try await services.s3.fetch(
+                    bucket: bucket, key: key, version: try object.string("S3ObjectVersion")),
+                fromS3: true)
         }
-        throw RelctlError(.invalidParameterValue, "Please provide a source for function code: ZipFile, or S3Bucket and S3Key.")
+        throw RelctlError(
+            .invalidParameterValue, "Please provide a source for function code: ZipFile, or S3Bucket and S3Key.")
     }
 
     /// A layer version as GetLayerVersion and PublishLayerVersion answer it: with a presigned `Content.Location`.
     func withContentLocation(_ layer: LayerVersion, region: String) -> LayerVersion {
         var layer = layer
-        layer.Content.Location = services.codeLocation(sha256Hex: Self.hex(fromBase64: layer.Content.CodeSha256), region: region)
+        layer.Content.Location = services.codeLocation(
+            sha256Hex: Self.hex(fromBase64: layer.Content.CodeSha256), region: region)
         return layer
     }
 

@@ -11,7 +11,9 @@ import RelctlStore
 /// HTTP status: 400 bad input, 404 no such release, 409 an alias already owned.
 struct ReleaseOperations {
     static let targetPrefix = "Relctl."
-    static let actions: Set<String> = ["CreateRelease", "GetRelease", "ListReleases", "StopRelease", "PromoteRelease", "PauseRelease", "ResumeRelease"]
+    static let actions: Set<String> = [
+        "CreateRelease", "GetRelease", "ListReleases", "StopRelease", "PromoteRelease", "PauseRelease", "ResumeRelease",
+    ]
 
     /// The action an `X-Amz-Target` names, if it is one of these.
     static func action(_ target: String) -> String? {
@@ -40,14 +42,22 @@ struct ReleaseOperations {
             return reply(try await create(body, engine: engine))
         case "GetRelease":
             let found = try registry.release(try release())
-            return reply(ReleaseInfo(found, alarms: try await engine.alarmStatuses(of: found), events: try registry.releaseEvents(id: found.id)))
+            return reply(
+                ReleaseInfo(
+                    found, alarms: try await engine.alarmStatuses(of: found),
+                    events: try registry.releaseEvents(id: found.id)))
         case "ListReleases":
             let status = try body.string("status").map(DeploymentStatus.parse)
             let limit = try body.int("limit", within: 1...1000) ?? 100
-            guard (1...1000).contains(limit) else { throw RelctlError(.invalidParameterValue, "limit must be from 1 to 1000.") }
-            return .awsJSON(ListReleasesOutput(releases: try registry.listReleases(status: status, limit: limit).map { ReleaseInfo($0) }))
+            guard (1...1000).contains(limit) else {
+                throw RelctlError(.invalidParameterValue, "limit must be from 1 to 1000.")
+            }
+            return .awsJSON(
+                ListReleasesOutput(
+                    releases: try registry.listReleases(status: status, limit: limit).map { ReleaseInfo($0) }))
         case "StopRelease":
-            return reply(try await engine.stopRelease(try release(), rollback: try body.bool("autoRollbackEnabled") ?? true))
+            return reply(
+                try await engine.stopRelease(try release(), rollback: try body.bool("autoRollbackEnabled") ?? true))
         case "PromoteRelease":
             return reply(try await engine.promoteRelease(try release(), full: try body.bool("full") ?? false))
         case "PauseRelease":
@@ -59,23 +69,30 @@ struct ReleaseOperations {
 
     /// `{"name", "members": ["orders:live=8", …], "policy", "preTrafficHook"?, "postTrafficHook"?, "alarms"?, "hookTimeout"?, "autoRollbackEnabled"?}`
     func create(_ body: JSONObject, engine: RolloutEngine) async throws -> ReleaseGroup {
-        guard let name = try body.string("name") else { throw RelctlError(.invalidParameterValue, "name is required: the release's name.") }
+        guard let name = try body.string("name") else {
+            throw RelctlError(.invalidParameterValue, "name is required: the release's name.")
+        }
         guard let memberTexts = try body.strings("members"), !memberTexts.isEmpty else {
             throw RelctlError(.invalidParameterValue, "members is required: a list of \"FUNCTION:ALIAS=VERSION\".")
         }
         guard let policyName = try body.string("policy") else {
-            throw RelctlError(.invalidParameterValue, "policy is required: a preset, a YAML policy or a CreateDeploymentConfig name.")
+            throw RelctlError(
+                .invalidParameterValue, "policy is required: a preset, a YAML policy or a CreateDeploymentConfig name.")
         }
         var members: [ReleaseMemberSpec] = []
         for text in memberTexts { members.append(try ReleaseMemberSpec.parse(text)) }
         let hooks = (try body.string("preTrafficHook"), try body.string("postTrafficHook"))
         for hook in [hooks.0, hooks.1].compactMap({ $0 }) where hook.hasPrefix("exec:") && !allowExecHooks {
-            throw RelctlError(.invalidParameterValue, "exec: hooks run commands on the server; it was started without --allow-exec-hooks, so a hook must be a Lambda function.")
+            throw RelctlError(
+                .invalidParameterValue,
+                "exec: hooks run commands on the server; it was started without --allow-exec-hooks, so a hook must be a Lambda function."
+            )
         }
         let request = ReleaseRequest(
             name: name, members: members, policy: try await PolicyCatalog.load(for: registry).policy(named: policyName),
             preTrafficHook: hooks.0, postTrafficHook: hooks.1, alarms: try body.strings("alarms") ?? [],
-            hookTimeout: try DurationText.parse(try body.string("hookTimeout") ?? "1h"), autoRollback: try body.bool("autoRollbackEnabled") ?? true)
+            hookTimeout: try DurationText.parse(try body.string("hookTimeout") ?? "1h"),
+            autoRollback: try body.bool("autoRollbackEnabled") ?? true)
         return try await engine.createRelease(request)
     }
 

@@ -17,8 +17,10 @@ struct Route: Sendable {
         self.init(method, path, operation: { _ in operation }, handler)
     }
 
-    init(_ method: HTTPRequest.Method, _ path: RouterPath, operation: @escaping @Sendable (Request) -> APIOperation,
-         _ handler: @escaping Handler) {
+    init(
+        _ method: HTTPRequest.Method, _ path: RouterPath, operation: @escaping @Sendable (Request) -> APIOperation,
+        _ handler: @escaping Handler
+    ) {
         self.method = method
         self.path = path
         self.operation = operation

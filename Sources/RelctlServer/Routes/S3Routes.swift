@@ -23,13 +23,14 @@ struct S3Routes: Sendable {
         let objectMethods: [HTTPRequest.Method] = [.put, .head, .get, .delete, .post]
         // No ListBuckets: `GET /` is the dashboard's (sam-cli never lists buckets).
         return bucketMethods.map { method in
-                // The Lambda API's routes capture the same first segment (`/{apiVersion}/…`): one trie node.
-                Route(method, "/{apiVersion}", operation: { Self.operation($0, objectLevel: false) }) { request, context in
-                    try await bucket(request, context)
-                }
+            // The Lambda API's routes capture the same first segment (`/{apiVersion}/…`): one trie node.
+            Route(method, "/{apiVersion}", operation: { Self.operation($0, objectLevel: false) }) { request, context in
+                try await bucket(request, context)
             }
+        }
             + objectMethods.map { method in
-                Route(method, "/{apiVersion}/**", operation: { Self.operation($0, objectLevel: true) }) { request, context in
+                Route(method, "/{apiVersion}/**", operation: { Self.operation($0, objectLevel: true) }) {
+                    request, context in
                     try await object(request, context)
                 }
             }
@@ -38,21 +39,28 @@ struct S3Routes: Sendable {
     /// The Lambda API's own paths begin with a date (`/2015-03-31/…`): such a "bucket" is a Lambda
     /// path that matched nothing, answered as the Lambda API answers it.
     static func isLambdaPath(_ bucket: Substring) -> Bool {
-        bucket.count == 10 && bucket.enumerated().allSatisfy { index, character in [4, 7].contains(index) ? character == "-" : character.isNumber }
+        bucket.count == 10
+            && bucket.enumerated().allSatisfy { index, character in
+                [4, 7].contains(index) ? character == "-" : character.isNumber
+            }
     }
 
     static func names(_ request: Request) -> (bucket: String, key: String) {
         let path = request.uri.path.dropFirst()
         let bucket = path.prefix { $0 != "/" }
         let key = path.dropFirst(bucket.count + 1)
-        return (String(bucket).removingPercentEncoding ?? String(bucket), String(key).removingPercentEncoding ?? String(key))
+        return (
+            String(bucket).removingPercentEncoding ?? String(bucket), String(key).removingPercentEncoding ?? String(key)
+        )
     }
 
     static func operation(_ request: Request, objectLevel: Bool) -> APIOperation {
         let path = request.uri.path.dropFirst()
         if isLambdaPath(path.prefix { $0 != "/" }) { return .unknown }
         let query = request.uri.queryParameters
-        func named(_ name: String, limit: Int = 1024 * 1024) -> APIOperation { APIOperation(name: name, api: .s3, bodyLimit: limit) }
+        func named(_ name: String, limit: Int = 1024 * 1024) -> APIOperation {
+            APIOperation(name: name, api: .s3, bodyLimit: limit)
+        }
         switch (request.method, objectLevel) {
         case (.put, false): return named("CreateBucket")
         case (.head, false): return named("HeadBucket")
@@ -81,8 +89,10 @@ struct S3Routes: Sendable {
         case "CreateBucket":
             try Self.validateBucketName(bucket)
             guard try await context.store({ try $0.createS3Bucket(bucket) }) else {
-                throw S3Error(code: "BucketAlreadyOwnedByYou", message: "Your previous request to create the named bucket succeeded and you already own it.",
-                              status: .conflict, resource: bucket)
+                throw S3Error(
+                    code: "BucketAlreadyOwnedByYou",
+                    message: "Your previous request to create the named bucket succeeded and you already own it.",
+                    status: .conflict, resource: bucket)
             }
             return .bytes(Data(), headers: [.location: "/\(bucket)"])
         case "HeadBucket":
@@ -91,13 +101,17 @@ struct S3Routes: Sendable {
         case "DeleteBucket":
             switch try await context.store({ try $0.deleteS3Bucket(bucket) }) {
             case nil: throw S3Error.noSuchBucket(bucket)
-            case false?: throw S3Error(code: "BucketNotEmpty", message: "The bucket you tried to delete is not empty", status: .conflict, resource: bucket)
+            case false?:
+                throw S3Error(
+                    code: "BucketNotEmpty", message: "The bucket you tried to delete is not empty", status: .conflict,
+                    resource: bucket)
             case true?: return .bytes(Data(), status: .noContent)
             }
         case "GetBucketLocation":
             try await requireBucket(bucket, context)
             struct Location: Encodable { var value: String; enum CodingKeys: String, CodingKey { case value = "" } }
-            return QueryXML.document(Location(value: try context.registry.arn.region), root: "LocationConstraint", namespace: Self.namespace)
+            return QueryXML.document(
+                Location(value: try context.registry.arn.region), root: "LocationConstraint", namespace: Self.namespace)
         case "GetBucketVersioning":
             try await requireBucket(bucket, context)
             struct Versioning: Encodable {}
@@ -118,9 +132,14 @@ struct S3Routes: Sendable {
     /// As S3: 3–63 characters of lowercase letters, digits, '.' and '-', starting and ending with a letter or digit.
     static func validateBucketName(_ name: String) throws {
         let allowed = name.allSatisfy { $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "." || $0 == "-") }
-        guard (3...63).contains(name.count), allowed, name.first!.isLetter || name.first!.isNumber, name.last!.isLetter || name.last!.isNumber else {
-            throw S3Error(code: "InvalidBucketName", message: "The specified bucket is not valid: \(name) (3–63 characters: lowercase letters, digits, '.' and '-', starting and ending with a letter or digit).",
-                          status: .badRequest, resource: name)
+        guard (3...63).contains(name.count), allowed, name.first!.isLetter || name.first!.isNumber,
+            name.last!.isLetter || name.last!.isNumber
+        else {
+            throw S3Error(
+                code: "InvalidBucketName",
+                message:
+                    "The specified bucket is not valid: \(name) (3–63 characters: lowercase letters, digits, '.' and '-', starting and ending with a letter or digit).",
+                status: .badRequest, resource: name)
         }
     }
 
@@ -147,18 +166,29 @@ struct S3Routes: Sendable {
         let prefix = query["prefix"].map(String.init) ?? ""
         let maxKeys = query["max-keys"].flatMap { Int($0) } ?? 1000
         guard (0...1000).contains(maxKeys) else {
-            throw S3Error(code: "InvalidArgument", message: "max-keys must be between 0 and 1000.", status: .badRequest, resource: bucket)
+            throw S3Error(
+                code: "InvalidArgument", message: "max-keys must be between 0 and 1000.", status: .badRequest,
+                resource: bucket)
         }
         let token = query["continuation-token"].map(String.init)
-        let after = token.flatMap { Data(base64Encoded: $0) }.map { String(decoding: $0, as: UTF8.self) } ?? query["start-after"].map(String.init)
+        let after =
+            token.flatMap { Data(base64Encoded: $0) }.map { String(decoding: $0, as: UTF8.self) }
+            ?? query["start-after"].map(String.init)
         try await requireBucket(bucket, context)
-        let page = try await context.store { try $0.s3Objects(bucket: bucket, prefix: prefix, startAfter: after, limit: maxKeys + 1) }
+        let page = try await context.store {
+            try $0.s3Objects(bucket: bucket, prefix: prefix, startAfter: after, limit: maxKeys + 1)
+        }
         let shown = Array(page.prefix(maxKeys))
         let truncated = page.count > maxKeys
-        let result = Result(Name: bucket, Prefix: prefix, KeyCount: shown.count, MaxKeys: maxKeys, IsTruncated: truncated,
-                            Contents: shown.map { Content(Key: $0.key, LastModified: QueryXML.timestamp($0.lastModified), ETag: "\"\($0.etag)\"", Size: $0.size) },
-                            NextContinuationToken: truncated ? shown.last.map { Data($0.key.utf8).base64EncodedString() } : nil,
-                            ContinuationToken: token, StartAfter: query["start-after"].map(String.init))
+        let result = Result(
+            Name: bucket, Prefix: prefix, KeyCount: shown.count, MaxKeys: maxKeys, IsTruncated: truncated,
+            Contents: shown.map {
+                Content(
+                    Key: $0.key, LastModified: QueryXML.timestamp($0.lastModified), ETag: "\"\($0.etag)\"",
+                    Size: $0.size)
+            },
+            NextContinuationToken: truncated ? shown.last.map { Data($0.key.utf8).base64EncodedString() } : nil,
+            ContinuationToken: token, StartAfter: query["start-after"].map(String.init))
         return QueryXML.document(result, root: "ListBucketResult", namespace: Self.namespace)
     }
 
@@ -172,13 +202,18 @@ struct S3Routes: Sendable {
         struct Result: Encodable { var Deleted: [Deleted] }
         let request: Delete
         do { request = try XMLDecoder().decode(Delete.self, from: context.body) } catch {
-            throw S3Error(code: "MalformedXML", message: "The XML you provided was not well-formed or did not validate against our published schema.",
-                          status: .badRequest, resource: bucket)
+            throw S3Error(
+                code: "MalformedXML",
+                message: "The XML you provided was not well-formed or did not validate against our published schema.",
+                status: .badRequest, resource: bucket)
         }
         try await requireBucket(bucket, context)
         let keys = request.Object.map(\.Key)
-        try await context.store { registry in for key in keys { try registry.deleteS3Object(bucket: bucket, key: key) } }
-        return QueryXML.document(Result(Deleted: request.Quiet == true ? [] : keys.map(Deleted.init)), root: "DeleteResult", namespace: Self.namespace)
+        try await context.store { registry in for key in keys { try registry.deleteS3Object(bucket: bucket, key: key) }
+        }
+        return QueryXML.document(
+            Result(Deleted: request.Quiet == true ? [] : keys.map(Deleted.init)), root: "DeleteResult",
+            namespace: Self.namespace)
     }
 
     // MARK: - Objects
@@ -194,10 +229,14 @@ struct S3Routes: Sendable {
             let head = context.operation.name == "HeadObject"
             guard let object = try await context.store({ try $0.s3Object(bucket: bucket, key: key) }) else {
                 if try await !context.store({ try $0.s3BucketExists(bucket) }) { throw S3Error.noSuchBucket(bucket) }
-                throw S3Error(code: "NoSuchKey", message: "The specified key does not exist.", status: .notFound, resource: "/\(bucket)/\(key)")
+                throw S3Error(
+                    code: "NoSuchKey", message: "The specified key does not exist.", status: .notFound,
+                    resource: "/\(bucket)/\(key)")
             }
-            var headers: HTTPFields = [.eTag: "\"\(object.etag)\"", .contentType: object.contentType ?? "binary/octet-stream",
-                                       .lastModified: Self.httpDate(object.lastModified), .acceptRanges: "bytes"]
+            var headers: HTTPFields = [
+                .eTag: "\"\(object.etag)\"", .contentType: object.contentType ?? "binary/octet-stream",
+                .lastModified: Self.httpDate(object.lastModified), .acceptRanges: "bytes",
+            ]
             for (name, value) in object.metadata.sorted(by: { $0.key < $1.key }) {
                 if let field = HTTPField.Name("x-amz-meta-\(name)") { headers[field] = value }
             }
@@ -216,18 +255,27 @@ struct S3Routes: Sendable {
         }
     }
 
-    func putObject(_ bucket: String, _ key: String, _ request: Request, _ context: AppRequestContext) async throws -> Response {
+    func putObject(
+        _ bucket: String, _ key: String, _ request: Request, _ context: AppRequestContext
+    ) async throws -> Response {
         guard key.utf8.count <= 1024 else {
-            throw S3Error(code: "KeyTooLongError", message: "Your key is too long (at most 1024 bytes).", status: .badRequest, resource: "/\(bucket)/\(key)")
+            throw S3Error(
+                code: "KeyTooLongError", message: "Your key is too long (at most 1024 bytes).", status: .badRequest,
+                resource: "/\(bucket)/\(key)")
         }
         if request.headers[.contentEncoding]?.contains("aws-chunked") == true {
-            throw S3Error(code: "NotImplemented", message: "relctl's S3 takes a plain body, not aws-chunked encoding (send it over http, or with request_checksum_calculation=when_required).",
-                          status: .notImplemented, resource: "/\(bucket)/\(key)")
+            throw S3Error(
+                code: "NotImplemented",
+                message:
+                    "relctl's S3 takes a plain body, not aws-chunked encoding (send it over http, or with request_checksum_calculation=when_required).",
+                status: .notImplemented, resource: "/\(bucket)/\(key)")
         }
         let body = context.body
         let md5 = Insecure.MD5.hash(data: body)
         if let declared = request.headers[.contentMD5], Data(base64Encoded: declared) != Data(md5) {
-            throw S3Error(code: "BadDigest", message: "The Content-MD5 you specified did not match what we received.", status: .badRequest, resource: "/\(bucket)/\(key)")
+            throw S3Error(
+                code: "BadDigest", message: "The Content-MD5 you specified did not match what we received.",
+                status: .badRequest, resource: "/\(bucket)/\(key)")
         }
         let etag = CodeHash.hex(md5)
         var metadata: [String: String] = [:]
@@ -235,7 +283,12 @@ struct S3Routes: Sendable {
             metadata[String(field.name.canonicalName.dropFirst("x-amz-meta-".count))] = field.value
         }
         let (contentType, userMetadata) = (request.headers[.contentType], metadata)
-        guard try await context.store({ try $0.putS3Object(bucket: bucket, key: key, data: body, etag: etag, contentType: contentType, metadata: userMetadata) }) != nil else {
+        guard
+            try await context.store({
+                try $0.putS3Object(
+                    bucket: bucket, key: key, data: body, etag: etag, contentType: contentType, metadata: userMetadata)
+            }) != nil
+        else {
             throw S3Error.noSuchBucket(bucket)
         }
         return .bytes(Data(), headers: [.eTag: "\"\(etag)\""])
@@ -266,7 +319,9 @@ enum S3Locations {
             path = path.dropFirst(bucket.count + 1)
         }
         guard let object = try registry.s3Object(bucket: String(bucket), key: String(path)) else {
-            throw CloudFormationError.validation("S3 error: The specified key does not exist. (\(url) is not in relctl's S3: `sam deploy` uploads it there when AWS_ENDPOINT_URL points at relctl serve.)")
+            throw CloudFormationError.validation(
+                "S3 error: The specified key does not exist. (\(url) is not in relctl's S3: `sam deploy` uploads it there when AWS_ENDPOINT_URL points at relctl serve.)"
+            )
         }
         return String(decoding: try registry.s3ObjectData(object), as: UTF8.self)
     }
@@ -274,7 +329,10 @@ enum S3Locations {
     /// A CodeUri / ContentUri as `sam deploy` rewrites it: `s3://BUCKET/KEY` in this server's S3.
     static func package(_ uri: String, place: String, registry: Registry) throws -> InspectedPackage {
         guard uri.hasPrefix("s3://") else {
-            throw RelctlError(.validation, "\(place): \(uri) is not an s3:// location; relctl serve deploys code `sam deploy` uploaded to its S3 (s3://BUCKET/KEY).")
+            throw RelctlError(
+                .validation,
+                "\(place): \(uri) is not an s3:// location; relctl serve deploys code `sam deploy` uploaded to its S3 (s3://BUCKET/KEY)."
+            )
         }
         let rest = uri.dropFirst("s3://".count)
         let bucket = rest.prefix { $0 != "/" }
@@ -298,12 +356,16 @@ struct S3Error: HTTPResponseError {
     var resource: String
 
     static func noSuchBucket(_ bucket: String) -> S3Error {
-        S3Error(code: "NoSuchBucket", message: "The specified bucket does not exist", status: .notFound, resource: bucket)
+        S3Error(
+            code: "NoSuchBucket", message: "The specified bucket does not exist", status: .notFound, resource: bucket)
     }
 
     static func notImplemented(_ operation: String) -> S3Error {
-        S3Error(code: "NotImplemented", message: "relctl's S3 (artifacts for sam deploy) does not offer \(operation); it offers CreateBucket, HeadBucket, DeleteBucket, ListObjectsV2, PutObject, HeadObject, GetObject, DeleteObject and DeleteObjects.",
-                status: .notImplemented, resource: operation)
+        S3Error(
+            code: "NotImplemented",
+            message:
+                "relctl's S3 (artifacts for sam deploy) does not offer \(operation); it offers CreateBucket, HeadBucket, DeleteBucket, ListObjectsV2, PutObject, HeadObject, GetObject, DeleteObject and DeleteObjects.",
+            status: .notImplemented, resource: operation)
     }
 
     init(code: String, message: String, status: HTTPResponse.Status, resource: String) {
@@ -318,15 +380,16 @@ struct S3Error: HTTPResponseError {
         switch error {
         case let error as S3Error: self = error
         case let error as RelctlError:
-            let (code, status): (String, HTTPResponse.Status) = switch error.code {
-            case .unrecognizedClient: ("InvalidAccessKeyId", .forbidden)
-            case .invalidSignature: ("SignatureDoesNotMatch", .forbidden)
-            case .accessDenied: ("AccessDenied", .forbidden)
-            case .requestEntityTooLarge, .requestTooLarge: ("EntityTooLarge", .badRequest)
-            case .tooManyRequests: ("SlowDown", .serviceUnavailable)
-            case .service: ("InternalError", .internalServerError)
-            default: ("InvalidRequest", .badRequest)
-            }
+            let (code, status): (String, HTTPResponse.Status) =
+                switch error.code {
+                case .unrecognizedClient: ("InvalidAccessKeyId", .forbidden)
+                case .invalidSignature: ("SignatureDoesNotMatch", .forbidden)
+                case .accessDenied: ("AccessDenied", .forbidden)
+                case .requestEntityTooLarge, .requestTooLarge: ("EntityTooLarge", .badRequest)
+                case .tooManyRequests: ("SlowDown", .serviceUnavailable)
+                case .service: ("InternalError", .internalServerError)
+                default: ("InvalidRequest", .badRequest)
+                }
             self.init(code: code, message: error.message, status: status, resource: "")
         default:
             self.init(code: "InternalError", message: "\(error)", status: .internalServerError, resource: "")
@@ -336,7 +399,9 @@ struct S3Error: HTTPResponseError {
     func response(from request: Request, context: some RequestContext) throws -> Response {
         let requestId = (context as? AppRequestContext)?.requestId ?? ""
         if request.method == .head { return Response(status: status, headers: [.amzRequestId: requestId]) }
-        return QueryXML.document(S3ErrorBody(Code: code, Message: message, Resource: resource, RequestId: requestId), root: "Error", namespace: nil, status: status)
+        return QueryXML.document(
+            S3ErrorBody(Code: code, Message: message, Resource: resource, RequestId: requestId), root: "Error",
+            namespace: nil, status: status)
     }
 }
 

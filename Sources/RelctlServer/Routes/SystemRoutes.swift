@@ -1,8 +1,8 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
-import NIOPosix
 import NIOCore
+import NIOPosix
 import RelctlCore
 import RelctlSigV4
 import RelctlStore
@@ -18,9 +18,12 @@ struct SystemRoutes: Sendable {
             },
             Route(.get, "/metrics", APIOperation(name: "Metrics", api: .relctl)) { _, _ in
                 let services = self.services
-                let exposition = try await services.storeThreads.runIfActive { services.metrics.render(registry: services.registry) }
-                return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
-                                body: .init(byteBuffer: ByteBuffer(bytes: exposition)))
+                let exposition = try await services.storeThreads.runIfActive {
+                    services.metrics.render(registry: services.registry)
+                }
+                return Response(
+                    status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                    body: .init(byteBuffer: ByteBuffer(bytes: exposition)))
             },
             Route(.get, "/relctl/code/{sha256}", APIOperation(name: "GetCode", api: .relctl)) { request, context in
                 try await self.code(context.parameters.require("sha256"), rawQuery: request.uri.query)
@@ -33,13 +36,17 @@ struct SystemRoutes: Sendable {
     /// The URL is the authorization, as S3's presigned GetObject: no Authorization header is needed.
     func code(_ sha256Hex: String, rawQuery: String?) async throws -> Response {
         guard sha256Hex.isSHA256Hex else {
-            throw RelctlError(.resourceNotFound, "No code at '\(sha256Hex.prefix(80))': a code URL ends in the 64 lowercase hex digits of a SHA-256.")
+            throw RelctlError(
+                .resourceNotFound,
+                "No code at '\(sha256Hex.prefix(80))': a code URL ends in the 64 lowercase hex digits of a SHA-256.")
         }
-        try services.codeURLs.verify(path: ServerServices.codePath(sha256Hex), rawQuery: rawQuery, now: services.clock())
+        try services.codeURLs.verify(
+            path: ServerServices.codePath(sha256Hex), rawQuery: rawQuery, now: services.clock())
         let registry = services.registry
         let zip = try await services.storeThreads.runIfActive { () throws(RelctlError) -> Data in
             guard try registry.isReadableCode(sha256Hex) else {
-                throw RelctlError(.resourceNotFound, "No function version or layer version uses the code \(sha256Hex) any more.")
+                throw RelctlError(
+                    .resourceNotFound, "No function version or layer version uses the code \(sha256Hex) any more.")
             }
             return try registry.blobs.read(sha256Hex)
         }
