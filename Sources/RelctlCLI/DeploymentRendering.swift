@@ -5,6 +5,18 @@ import RelctlStorage
 import RelctlStore
 
 enum DeploymentText {
+    /// A deployment's or a release's decision log as `deployments get` / `release get` print it.
+    static func eventTable(_ events: [DeploymentEventEntry]) {
+        Output.table(
+            ["Time", "Event", "Message"],
+            events.map {
+                [
+                    LambdaTimestamp.string(from: Date(timeIntervalSince1970: $0.event.at)), $0.event.kind,
+                    $0.event.message,
+                ]
+            })
+    }
+
     static func clock(_ time: Double) -> String {
         String(LambdaTimestamp.string(from: Date(timeIntervalSince1970: time)).dropFirst(11).prefix(8))
     }

@@ -74,14 +74,7 @@ struct Deployments: ParsableCommand {
                 print("\n\(hook.event.rawValue) \(hook.hook) output:\n\(hook.output!)")
             }
             print("")
-            Output.table(
-                ["Time", "Event", "Message"],
-                events.map {
-                    [
-                        LambdaTimestamp.string(from: Date(timeIntervalSince1970: $0.event.at)), $0.event.kind,
-                        $0.event.message,
-                    ]
-                })
+            DeploymentText.eventTable(events)
         }
     }
 

@@ -115,14 +115,7 @@ struct ReleaseCommand: ParsableCommand {
             for line in ReleaseText.panel(release, alarms: alarms, now: Date().timeIntervalSince1970) { print(line) }
             if !release.status.isActive { print(ReleaseText.outcome(release)) }
             print("")
-            Output.table(
-                ["Time", "Event", "Message"],
-                events.map {
-                    [
-                        LambdaTimestamp.string(from: Date(timeIntervalSince1970: $0.event.at)), $0.event.kind,
-                        $0.event.message,
-                    ]
-                })
+            DeploymentText.eventTable(events)
         }
     }
 
