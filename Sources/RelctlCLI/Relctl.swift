@@ -70,6 +70,13 @@ struct GlobalOptions: ParsableArguments {
             valueName: "url"))
     var codeStore: String?
 
+    @Option(
+        name: .customLong("database"),
+        help: ArgumentHelp(
+            "The registry's database: postgres://USER[:PASSWORD]@HOST[:PORT]/DB[?sslmode=MODE] (default: $RELCTL_DATABASE, else SQLite in the data directory).",
+            valueName: "url"))
+    var database: String?
+
     var resolvedDataDirectory: URL {
         if let dataDirectory { return URL(fileURLWithPath: dataDirectory, isDirectory: true) }
         if let home = ProcessInfo.processInfo.environment["RELCTL_HOME"], !home.isEmpty {

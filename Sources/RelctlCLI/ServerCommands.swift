@@ -133,7 +133,36 @@ struct ConfigCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "config",
         abstract: "Settings of the data directory: account-id (ARNs), region (the CLI's ARNs), sandbox (auto|on|off).",
-        subcommands: [Set.self, Get.self])
+        subcommands: [Set.self, Get.self, Show.self])
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Which engines this command line uses: the data directory, the registry's database, the code store.")
+        @OptionGroup var global: GlobalOptions
+        @Option(help: "The S3 endpoint (default: $RELCTL_S3_ENDPOINT, else AWS's).") var s3Endpoint: String?
+
+        func run() throws {
+            let database = try global.databaseLocation()
+            let code = try CodeStoreLocation.parse(
+                codeStore: global.codeStore, s3Endpoint: s3Endpoint, environment: ProcessInfo.processInfo.environment)
+            let codeText: String
+            switch code {
+            case .dataDirectory: codeText = "data directory (\(global.resolvedDataDirectory.path)/blobs)"
+            case .s3(let settings):
+                codeText =
+                    "s3://\(settings.bucket)\(settings.prefix.isEmpty ? "" : "/" + settings.prefix) at \(settings.endpoint.absoluteString) (\(settings.region)), with a copy in the data directory"
+            }
+            let pairs = [
+                ("data-dir", global.resolvedDataDirectory.path),
+                ("database", database.description),
+                ("code-store", codeText),
+            ]
+            switch global.output {
+            case .table: for (key, value) in pairs { print("\(key.padding(toLength: 11, withPad: " ", startingAt: 0)) \(value)") }
+            case .json: Output.json(Dictionary(uniqueKeysWithValues: pairs))
+            }
+        }
+    }
 
     struct Set: ParsableCommand {
         static let configuration = CommandConfiguration(

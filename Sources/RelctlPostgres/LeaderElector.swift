@@ -103,7 +103,7 @@ public final class LeaderElector: Sendable {
     private func dedicatedConnection() async throws -> PostgresConnection {
         if let connection = state.withLockedValue({ $0.connection }), !connection.isClosed { return connection }
         let connection = try await PostgresConnection.connect(
-            configuration: location.connectionConfiguration, id: 1, logger: logger)
+            configuration: try location.connectionConfiguration, id: 1, logger: logger)
         state.withLockedValue { $0 = (connection, nil) }
         return connection
     }

@@ -22,56 +22,8 @@ import RelctlStorage
 /// thread of `blockingPool`, never on an event loop; each statement there waits on postgres-nio's
 /// future while the connection's event loop does the I/O.
 public final class PostgresStore: Sendable {
-    /// Where the database is and who connects.
-    public struct Location: Sendable, Equatable {
-        public enum Endpoint: Sendable, Equatable {
-            case tcp(host: String, port: Int)
-            /// The server's socket file (`<directory>/.s.PGSQL.<port>`).
-            case unixSocket(path: String)
-        }
-
-        public var endpoint: Endpoint
-        public var username: String
-        public var password: String?
-        public var database: String
-
-        public init(endpoint: Endpoint, username: String, password: String? = nil, database: String) {
-            self.endpoint = endpoint
-            self.username = username
-            self.password = password
-            self.database = database
-        }
-
-        var clientConfiguration: PostgresClient.Configuration {
-            switch endpoint {
-            case .tcp(let host, let port):
-                PostgresClient.Configuration(
-                    host: host, port: port, username: username, password: password, database: database, tls: .disable)
-            case .unixSocket(let path):
-                PostgresClient.Configuration(
-                    unixSocketPath: path, username: username, password: password, database: database)
-            }
-        }
-
-        var connectionConfiguration: PostgresConnection.Configuration {
-            switch endpoint {
-            case .tcp(let host, let port):
-                PostgresConnection.Configuration(
-                    host: host, port: port, username: username, password: password, database: database, tls: .disable)
-            case .unixSocket(let path):
-                PostgresConnection.Configuration(
-                    unixSocketPath: path, username: username, password: password, database: database)
-            }
-        }
-
-        /// For messages: where, without the password.
-        public var description: String {
-            switch endpoint {
-            case .tcp(let host, let port): "postgres://\(username)@\(host):\(port)/\(database)"
-            case .unixSocket(let path): "postgres://\(username)@[\(path)]/\(database)"
-            }
-        }
-    }
+    /// Where the database is and who connects: `--database` / `RELCTL_DATABASE` parsed (RelctlCore).
+    public typealias Location = PostgresURL
 
     /// Advisory lock keys (one 64-bit space per database): the writers' lock, the migrator's, the controller's.
     static let writeLockKey: Int64 = 0x72_65_6c_63_74_6c_01  // "relctl" 1
@@ -125,7 +77,7 @@ public final class PostgresStore: Sendable {
         // and the migrations run on it.
         do {
             let connection = try await PostgresConnection.connect(
-                configuration: location.connectionConfiguration, id: 0, logger: logger)
+                configuration: try location.connectionConfiguration, id: 0, logger: logger)
             do {
                 try await blockingPool.runIfActive {
                     try migrate(BlockingConnection(connection: connection, logger: logger))
@@ -344,6 +296,58 @@ struct BlockingConnection: Sendable {
     static func isOnlyComments(_ text: String) -> Bool {
         text.split(separator: "\n").allSatisfy {
             $0.trimmingCharacters(in: .whitespaces).isEmpty || $0.trimmingCharacters(in: .whitespaces).hasPrefix("--")
+        }
+    }
+}
+
+extension PostgresURL {
+    /// TLS as libpq's sslmode asks (nil: none): `prefer`/`allow` try it and go on without when the server
+    /// offers none; `require` insists without checking the certificate; `verify-ca`/`verify-full` check it.
+    var tls: (configuration: TLSConfiguration, required: Bool)? {
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        switch sslMode {
+        case .disable: return nil
+        case .allow, .prefer, .require:
+            configuration.certificateVerification = .none
+            return (configuration, sslMode == .require)
+        case .verifyCA:
+            configuration.certificateVerification = .noHostnameVerification
+            return (configuration, true)
+        case .verifyFull:
+            configuration.certificateVerification = .fullVerification
+            return (configuration, true)
+        }
+    }
+
+    var clientConfiguration: PostgresClient.Configuration {
+        switch endpoint {
+        case .tcp(let host, let port):
+            let mode: PostgresClient.Configuration.TLS =
+                tls.map { $0.required ? .require($0.configuration) : .prefer($0.configuration) } ?? .disable
+            return PostgresClient.Configuration(
+                host: host, port: port, username: username, password: password, database: database, tls: mode)
+        case .unixSocket(let path):
+            return PostgresClient.Configuration(
+                unixSocketPath: path, username: username, password: password, database: database)
+        }
+    }
+
+    /// A dedicated connection's configuration (the leader's); throws when the TLS settings cannot make a context.
+    var connectionConfiguration: PostgresConnection.Configuration {
+        get throws {
+            switch endpoint {
+            case .tcp(let host, let port):
+                var mode = PostgresConnection.Configuration.TLS.disable
+                if let tls {
+                    let context = try NIOSSLContext(configuration: tls.configuration)
+                    mode = tls.required ? .require(context) : .prefer(context)
+                }
+                return PostgresConnection.Configuration(
+                    host: host, port: port, username: username, password: password, database: database, tls: mode)
+            case .unixSocket(let path):
+                return PostgresConnection.Configuration(
+                    unixSocketPath: path, username: username, password: password, database: database)
+            }
         }
     }
 }

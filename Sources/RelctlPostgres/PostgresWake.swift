@@ -32,7 +32,7 @@ public final class PostgresWakeListener: Sendable {
         do {
             listener = PostgresWakeListener(
                 connection: try await PostgresConnection.connect(
-                    configuration: location.connectionConfiguration, id: 2, logger: logger))
+                    configuration: try location.connectionConfiguration, id: 2, logger: logger))
         } catch {
             throw PostgresStore.map(error, location: location)
         }
