@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Prometheus
 import RelctlRollout
 import RelctlStorage
 import ServiceLifecycle
@@ -46,7 +47,7 @@ extension ServerMetrics {
     func renderLeadership(_ status: LeadershipStatus) {
         prometheus.makeGauge(
             descriptor: Self.name("relctl_controller_leader", "1 while this server's controller leads, else 0.")
-        ).set(status.leading ? 1 : 0)
+        ).set(status.leading ? 1.0 : 0.0)
         prometheus.makeGauge(
             descriptor: Self.name("relctl_controller_epoch", "The leadership epoch this server leads with (0: none).")
         ).set(Double(status.epoch ?? 0))
