@@ -251,6 +251,7 @@ let package = Package(
                 "RelctlServer",
                 "RelctlNotify",
                 "RelctlS3",
+                "RelctlPostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -280,6 +281,8 @@ let package = Package(
                 "RelctlCore", "RelctlPackages", "RelctlStorage", "RelctlStore", "RelctlMigrations", "RelctlRollout",
                 "RelctlPolicies", "RelctlRuntime",
                 "RelctlProcess", "RelctlSigV4", "RelctlNotify", "RelctlS3", "RelctlPostgres",
+                // The failover test runs `relctl controller run` processes.
+                "relctl",
                 // To write zips no builder would (links in any order, entries under a link).
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             ],
