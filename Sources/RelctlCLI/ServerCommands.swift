@@ -2,8 +2,11 @@ import ArgumentParser
 import Foundation
 import Logging
 import RelctlCore
+import RelctlPostgres
 import RelctlServer
+import RelctlStorage
 import RelctlStore
+import ServiceLifecycle
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -51,7 +54,12 @@ struct Serve: AsyncParsableCommand {
                 ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
             return handler
         }
-        let registry = try global.registry(s3Endpoint: s3Endpoint)
+        // On a shared database (--database postgres://…) the data directory still holds this server's
+        // credentials and settings; the Lambda function, version and alias routes answer from the database.
+        let codeStore = try global.remoteCodeStore(s3Endpoint: s3Endpoint)
+        let registry = try Registry(dataDirectory: global.resolvedDataDirectory, remoteCode: codeStore)
+        let sharedEngine = try await Self.sharedEngine(
+            try global.databaseLocation(), registry: registry, codeStore: codeStore)
         let options = ServerOptions(
             host: host, port: port, requireAuth: auth == "auto" ? nil : auth == "on", allowExecHooks: allowExecHooks,
             s3Endpoint: try s3Endpoint.map { text in
@@ -60,10 +68,30 @@ struct Serve: AsyncParsableCommand {
                 }
                 return url
             }, tickInterval: tick, settle: try settleSeconds())
-        try await RelctlHTTPServer.run(registry: registry, options: options) { port in
+        try await RelctlHTTPServer.run(registry: registry, sharedEngine: sharedEngine, options: options) { port in
             print("relctl serve: listening on http://\(host):\(port)")
             fflush(nil)
         }
+    }
+}
+
+extension Serve {
+    /// `--database postgres://…`: the registry records on PostgreSQL, code in `--code-store` (else this
+    /// data directory's blobs), and what runs beside them (`postgresServices`). nil on SQLite.
+    static func sharedEngine(
+        _ location: DatabaseLocation, registry: Registry, codeStore: (any CodeObjectStore)?
+    ) async throws -> SharedEngine? {
+        guard case .postgres(let url) = location else { return nil }
+        let store = try await PostgresStore.open(url, arn: registry.arn, actor: registry.actor)
+        return SharedEngine(
+            name: "PostgreSQL", records: PostgresRecords(store: store, code: codeStore ?? registry.blobs),
+            services: postgresServices(store: store))
+    }
+
+    /// Called once when serve starts on PostgreSQL: the background services that run beside the API
+    /// there. None yet — the controller under leader election (with fencing) starts here.
+    static func postgresServices(store: PostgresStore) -> [any Service] {
+        []
     }
 }
 
