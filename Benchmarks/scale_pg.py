@@ -104,6 +104,7 @@ def main():
     if not shutil.which("wrk"):
         raise SystemExit("wrk is needed (Debian's wrk package)")
     root = tempfile.mkdtemp(prefix="relctl-scale-pg-")
+    os.chmod(root, 0o755)  # PostgreSQL runs as nobody when this runs as root: it must reach its folder
     cluster = Cluster(os.path.join(root, "pg"))
     figures = {}
     try:
