@@ -254,6 +254,7 @@ let package = Package(
                 "RelctlPostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .executableTarget(name: "relctl", dependencies: ["RelctlCLI"], swiftSettings: strictImports),
@@ -292,7 +293,9 @@ let package = Package(
         // End-to-end: runs the built `relctl` binary as a child process (and SIGKILLs it).
         .testTarget(
             name: "RelctlCLITests",
-            dependencies: ["RelctlCore", "RelctlStore", "RelctlProcess", "relctl"],
+            // RelctlPostgres: the shared PostgresCluster support (Tests/RelctlTests/Support) starts the servers' database.
+            dependencies: ["RelctlCore", "RelctlStore", "RelctlProcess", "RelctlPostgres", "relctl"],
+            exclude: ["Support/two_servers.py"],
             swiftSettings: strictImports
         ),
     ]

@@ -2,8 +2,11 @@ import ArgumentParser
 import Foundation
 import Logging
 import RelctlCore
+import RelctlPostgres
 import RelctlServer
+import RelctlStorage
 import RelctlStore
+import ServiceLifecycle
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -51,7 +54,12 @@ struct Serve: AsyncParsableCommand {
                 ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
             return handler
         }
-        let registry = try global.registry(s3Endpoint: s3Endpoint)
+        // On a shared database (--database postgres://…) the data directory still holds this server's
+        // credentials and settings; the Lambda function, version and alias routes answer from the database.
+        let codeStore = try global.remoteCodeStore(s3Endpoint: s3Endpoint)
+        let registry = try Registry(dataDirectory: global.resolvedDataDirectory, remoteCode: codeStore)
+        let sharedEngine = try await Self.sharedEngine(
+            try global.databaseLocation(), registry: registry, codeStore: codeStore, tick: tick)
         let options = ServerOptions(
             host: host, port: port, requireAuth: auth == "auto" ? nil : auth == "on", allowExecHooks: allowExecHooks,
             s3Endpoint: try s3Endpoint.map { text in
@@ -60,10 +68,27 @@ struct Serve: AsyncParsableCommand {
                 }
                 return url
             }, tickInterval: tick, settle: try settleSeconds())
-        try await RelctlHTTPServer.run(registry: registry, options: options) { port in
+        try await RelctlHTTPServer.run(registry: registry, sharedEngine: sharedEngine, options: options) { port in
             print("relctl serve: listening on http://\(host):\(port)")
             fflush(nil)
         }
+    }
+}
+
+extension Serve {
+    /// `--database postgres://…`: the registry records on PostgreSQL, code in `--code-store` (else this
+    /// data directory's blobs), and what runs beside them (`postgresServices`). nil on SQLite.
+    static func sharedEngine(
+        _ location: DatabaseLocation, registry: Registry, codeStore: (any CodeObjectStore)?, tick: Double
+    ) async throws -> SharedEngine? {
+        guard case .postgres(let url) = location else { return nil }
+        let store = try await PostgresStore.open(url, arn: registry.arn, actor: registry.actor)
+        // The controller campaigns for leadership and ticks (fenced by its epoch) only while it leads.
+        let controller = await leadingControllerService(
+            store, interval: tick, logger: Logger(label: "relctl.controller"))
+        return SharedEngine(
+            name: "PostgreSQL", records: PostgresRecords(store: store, code: codeStore ?? registry.blobs),
+            services: [controller], leadership: controller.controller.status)
     }
 }
 
@@ -137,7 +162,8 @@ struct ConfigCommand: ParsableCommand {
 
     struct Show: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Which engines this command line uses: the data directory, the registry's database, the code store.")
+            abstract:
+                "Which engines this command line uses: the data directory, the registry's database, the code store.")
         @OptionGroup var global: GlobalOptions
         @Option(help: "The S3 endpoint (default: $RELCTL_S3_ENDPOINT, else AWS's).") var s3Endpoint: String?
 
@@ -158,7 +184,10 @@ struct ConfigCommand: ParsableCommand {
                 ("code-store", codeText),
             ]
             switch global.output {
-            case .table: for (key, value) in pairs { print("\(key.padding(toLength: 11, withPad: " ", startingAt: 0)) \(value)") }
+            case .table:
+                for (key, value) in pairs {
+                    print("\(key.padding(toLength: 11, withPad: " ", startingAt: 0)) \(value)")
+                }
             case .json: Output.json(Dictionary(uniqueKeysWithValues: pairs))
             }
         }

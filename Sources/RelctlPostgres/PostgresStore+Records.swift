@@ -7,11 +7,17 @@ import RelctlStorage
 // The registry records on PostgreSQL, with SQLite's rules: names and settings validated, version
 // numbers from `functions.highest_version` (never reused: writers hold the store's write lock), a new
 // RevisionId on every change and RevisionId checks, an audit row and an event in the same transaction.
-// Not yet here (issue 10 §1): quota, layers, tags, policies, code bytes (the code store, §2).
+// Quota and code bytes: PostgresStore+Code.swift. Not yet here (issue 10 §1): layers, tags, policies,
+// environment variables.
 extension PostgresStore: RegistryRecords {
     public func createFunction(name: String, settings: FunctionSettings, zip: Data) async throws(RelctlError) {
         try FunctionReference.validateName(name)
         try settings.validate()
+        guard settings.environment == nil else {
+            throw RelctlError(
+                .unsupportedOperation,
+                "Environment variables are not stored on PostgreSQL yet; create \(name) without Environment.")
+        }
         guard settings.layers.isEmpty else {
             throw RelctlError(
                 .unsupportedOperation, "Layers are not stored on PostgreSQL yet; create \(name) without layers.")
@@ -21,6 +27,7 @@ extension PostgresStore: RegistryRecords {
             if try db.functionExists(name) {
                 throw RelctlError(.resourceConflict, "Function already exist: \(db.arn.functionArn(name))")
             }
+            try db.requireQuota(adding: Int64(package.bytes.count))
             try db.db.execute("INSERT INTO functions (name, created_at) VALUES (\(name), \(db.timestamp))")
             try db.db.execute(
                 """
@@ -40,6 +47,10 @@ extension PostgresStore: RegistryRecords {
         let package = try PackageInspector.inspect(zip)
         try await write(records: true) { db in
             guard try db.functionExists(name) else { throw RelctlError.functionNotFound(db.arn.functionArn(name)) }
+            let before =
+                try db.db.rows("SELECT code_size FROM versions WHERE function_name = \(name) AND version = 0").first?
+                .decode(Int64.self) ?? 0
+            try db.requireQuota(adding: Int64(package.bytes.count) - before)
             try db.db.execute(
                 """
                 UPDATE versions SET code_sha256 = \(package.sha256Hex), code_size = \(Int64(package.bytes.count)),
@@ -59,40 +70,7 @@ extension PostgresStore: RegistryRecords {
                 value: description, field: "description",
                 constraint: "Member must have length less than or equal to 256")
         }
-        return try await write(records: true) { db in
-            guard
-                let row = try db.db.rows(
-                    "SELECT highest_version, changed_since_publish FROM functions WHERE name = \(name)"
-                ).first
-            else {
-                throw RelctlError.functionNotFound(db.arn.functionArn(name))
-            }
-            let (highest, changed) = try row.decode((Int, Bool).self)
-            if !changed, highest > 0 { return highest }
-            let number = highest + 1
-            try db.db.execute(
-                """
-                INSERT INTO versions (function_name, version, code_sha256, code_size, unzipped_size, runtime, handler, role, description,
-                                      memory_size, timeout, architecture, last_modified, revision_id)
-                SELECT function_name, \(number), code_sha256, code_size, unzipped_size, runtime, handler, role,
-                       COALESCE(\(description)::text, description), memory_size, timeout, architecture, \(db.timestamp),
-                       \(PostgresStore.newRevisionId())
-                FROM versions WHERE function_name = \(name) AND version = 0
-                """)
-            try db.db.execute(
-                "UPDATE versions SET revision_id = \(PostgresStore.newRevisionId()) WHERE function_name = \(name) AND version = 0"
-            )
-            try db.db.execute(
-                "UPDATE functions SET highest_version = \(number), changed_since_publish = FALSE WHERE name = \(name)")
-            let arn = db.arn.functionArn(name, qualifier: String(number))
-            try db.audit(
-                "PublishVersion", function: name, resource: arn, before: nil as String?,
-                after: ["Version": String(number)])
-            try db.recordEvent(
-                .versionPublished, function: name, message: "Published \(name) version \(number)",
-                details: ["version": String(number)])
-            return number
-        }
+        return try await write(records: true) { db in try db.publishLatest(name, description: description) }
     }
 
     public func createAlias(
@@ -141,12 +119,7 @@ extension PostgresStore: RegistryRecords {
         return try await write(records: true) { db in
             let alias = try db.requireAlias(function, name, missing: "Alias not found")
             if let expectedRevisionId, expectedRevisionId != alias.revisionId { throw RelctlError.revisionMismatch }
-            if let deployment = try db.activeDeployment(function: function, alias: name) {
-                throw RelctlError(
-                    .resourceConflict,
-                    "Deployment \(deployment.id) is shifting traffic on \(function):\(name); cannot move the alias by hand now (`relctl deployments stop \(deployment.id)` or `relctl rollback \(function) \(name)`)."
-                )
-            }
+            try db.requireNoActiveRollout(function, name, verb: "move")
             let weights =
                 additionalVersionWeights ?? alias.target.additional.map { [String($0.version): $0.weight] } ?? [:]
             let target = try AliasTarget.from(

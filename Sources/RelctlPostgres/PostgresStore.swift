@@ -127,6 +127,13 @@ public final class PostgresStore: Sendable {
             logger: logger, fenceEpoch: fenceEpoch)
     }
 
+    /// The same store (same pool) answering in another region and recording another actor (one per API request).
+    public func scoped(region: String, actor: String) -> PostgresStore {
+        PostgresStore(
+            location: location, arn: ArnContext(region: region, account: arn.account), actor: actor, clock: clock,
+            client: client, runner: runner, logger: logger, fenceEpoch: fenceEpoch)
+    }
+
     /// Stops the pool (its connections close); the store cannot be used afterwards.
     public func close() {
         runner.cancel()

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import NIOPosix
 import RelctlCore
+import RelctlStorage
 import RelctlStore
 
 /// Who signed a request, as the authentication middleware found them.
@@ -40,6 +41,7 @@ struct AppRequestContext: RequestContext {
             guard let scope else {
                 throw RelctlError(.service, "No registry for \(operation.name): the request was not authenticated.")
             }
+            try scope.requireSQLite(operation.name)
             return scope.registry
         }
     }
@@ -51,6 +53,7 @@ struct AppRequestContext: RequestContext {
         guard let scope else {
             throw RelctlError(.service, "No registry for \(operation.name): the request was not authenticated.")
         }
+        try scope.requireSQLite(operation.name)
         let registry = scope.registry
         return try await scope.threads.runIfActive { try body(registry) }
     }
@@ -60,6 +63,22 @@ struct AppRequestContext: RequestContext {
 struct RegistryScope: Sendable {
     var registry: Registry
     var threads: NIOThreadPool
+    /// The engine-neutral door: the registry records of the engine this server answers from, scoped
+    /// like `registry` (on SQLite, the same registry on the same threads).
+    var records: any RegistryRecords
+    /// Set when the records are not the data directory's SQLite (`serve --database postgres://…`):
+    /// then only operations moved onto `records` answer, the others refuse in one line.
+    var sharedEngine: String?
+
+    /// Refuses an operation that still needs the SQLite registry when the server answers from another engine.
+    func requireSQLite(_ operation: String) throws(RelctlError) {
+        if let sharedEngine {
+            throw RelctlError(
+                .unsupportedOperation,
+                "\(operation) is not available on the \(sharedEngine) engine yet; run it against a server on the data directory's SQLite registry."
+            )
+        }
+    }
 }
 
 /// The AWS operation a request was routed to: its name for logs, metrics and IAM-style messages,

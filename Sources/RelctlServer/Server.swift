@@ -10,6 +10,7 @@ import RelctlNotify
 import RelctlRollout
 import RelctlRuntime
 import RelctlSigV4
+import RelctlStorage
 import RelctlStore
 import ServiceLifecycle
 
@@ -46,6 +47,28 @@ public struct ServerOptions: Sendable {
     }
 }
 
+/// A database several servers share (issue 10 §5): the registry records the Lambda function, version
+/// and alias routes answer from instead of the data directory's SQLite, and the background work that
+/// runs beside them. Operations not moved onto the records yet refuse in one line (`RegistryScope`).
+public struct SharedEngine: Sendable {
+    /// For messages: "PostgreSQL".
+    public var name: String
+    public var records: any RegistryRecords
+    /// Started and stopped with the server, in place of the SQLite controller, webhooks and provisioned reconcile.
+    public var services: [any Service]
+    /// Whether this server's controller leads (`/healthz`, `/metrics`); nil when none campaigns.
+    public var leadership: LeadershipStatus?
+
+    public init(
+        name: String, records: any RegistryRecords, services: [any Service] = [], leadership: LeadershipStatus? = nil
+    ) {
+        self.name = name
+        self.records = records
+        self.services = services
+        self.leadership = leadership
+    }
+}
+
 /// What the routes and middleware share: the registry, the runtime, credentials, metrics, and the
 /// threads registry calls run on.
 final class ServerServices: Sendable {
@@ -65,6 +88,10 @@ final class ServerServices: Sendable {
     let logger: Logger
     /// The leading controller's status when the database is shared (nil: the local controller always runs).
     let leadership: LeadershipStatus?
+    /// nil: the data directory's SQLite answers everything.
+    let sharedEngine: SharedEngine?
+    /// What the moved routes answer from: the shared engine's records, or the SQLite registry on the store threads.
+    let records: any RegistryRecords
     /// Functions created through the API that may still be `Pending` (see FunctionSettling.swift).
     let settling = FunctionSettling()
     /// Where clients reach us (for GetFunction's Code.Location), set once the port is known.
@@ -75,10 +102,12 @@ final class ServerServices: Sendable {
     init(
         registry: Registry, pool: RuntimePool, options: ServerOptions, metrics: ServerMetrics,
         credentials: CredentialCache,
-        authRequired: Bool, storeThreads: NIOThreadPool, logger: Logger,
+        authRequired: Bool, storeThreads: NIOThreadPool, logger: Logger, sharedEngine: SharedEngine? = nil,
         clock: @escaping @Sendable () -> Date = { Date() }, leadership: LeadershipStatus? = nil
     ) {
         self.leadership = leadership
+        self.sharedEngine = sharedEngine
+        self.records = sharedEngine?.records ?? ThreadedRecords(registry: registry, threads: storeThreads)
         self.registry = registry
         self.pool = pool
         self.options = options
@@ -131,7 +160,8 @@ public enum RelctlHTTPServer {
     /// Runs until SIGTERM/SIGINT (graceful: in-flight requests finish, the controller stops between
     /// ticks; deployments continue from their persisted step on the next start).
     public static func run(
-        registry: Registry, options: ServerOptions, onListening: @escaping @Sendable (Int) -> Void = { _ in }
+        registry: Registry, sharedEngine: SharedEngine? = nil, options: ServerOptions,
+        onListening: @escaping @Sendable (Int) -> Void = { _ in }
     ) async throws {
         let store = CredentialStore(dataDirectory: registry.dataDirectory)
         let credentials = try store.all()
@@ -166,14 +196,16 @@ public enum RelctlHTTPServer {
         let services = ServerServices(
             registry: registry, pool: pool, options: options, metrics: metrics,
             credentials: CredentialCache(store: store), authRequired: authRequired, storeThreads: storeThreads,
-            logger: logger)
+            logger: logger, sharedEngine: sharedEngine, leadership: sharedEngine?.leadership)
+        let background: [any Service] =
+            sharedEngine?.services ?? [
+                ControllerService(services: services), WebhookDispatcher(store: registry, logger: logger),
+                ProvisionedConcurrencyService(services: services),
+            ]
         let app = Application(
             router: buildRouter(services: services),
             configuration: .init(address: .hostname(options.host, port: options.port), serverName: "relctl"),
-            services: [
-                ControllerService(services: services), WebhookDispatcher(store: registry, logger: logger),
-                ProvisionedConcurrencyService(services: services),
-            ],
+            services: background,
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? options.port
                 services.setBaseURL("http://\(options.host.contains(":") ? "[\(options.host)]" : options.host):\(port)")
@@ -182,6 +214,7 @@ public enum RelctlHTTPServer {
                     metadata: [
                         "address": "\(options.host):\(port)", "auth": "\(authRequired ? "on" : "off")",
                         "data-dir": "\(registry.dataDirectory.path)",
+                        "registry": "\(sharedEngine?.name ?? "SQLite")",
                     ])
                 onListening(port)
             },

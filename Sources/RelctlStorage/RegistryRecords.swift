@@ -34,6 +34,44 @@ public protocol RegistryRecords: Sendable {
 
     /// PutMetricAlarm: creates or replaces an alarm (its state is kept when it already exists).
     func putAlarm(_ definition: AlarmDefinition) async throws(RelctlError)
+
+    // The Lambda function/version/alias API (issue 10 §5: every server answers it from the shared engine).
+
+    /// The same records answering in another region and recording another actor (the server makes
+    /// one per request from the SigV4 scope and the access key).
+    func scopedRecords(region: String, actor: String) -> any RegistryRecords
+    /// GetFunctionConfiguration: `$LATEST` (unqualified ARN), `:$LATEST`, a version, or an alias's
+    /// version under the alias ARN.
+    func getFunction(_ function: FunctionReference) async throws(RelctlError) -> FunctionConfiguration
+    /// ListFunctions: `$LATEST` of each function, by name; the marker is the previous page's NextMarker.
+    func functionPage(marker: String?, maxItems: Int?) async throws(RelctlError) -> RecordPage<FunctionConfiguration>
+    /// ListVersionsByFunction: `$LATEST`, then versions ascending.
+    func versionPage(
+        _ function: FunctionReference, marker: String?, maxItems: Int?
+    ) async throws(RelctlError) -> RecordPage<FunctionConfiguration>
+    /// PublishVersion through the API: RevisionId and CodeSha256 of `$LATEST` checked when given;
+    /// `settle` > 0 answers a new version as Pending, as AWS does (engines that settle at once ignore it).
+    func publishVersion(
+        _ function: FunctionReference, description: String?, expectedCodeSha256: String?,
+        expectedRevisionId: String?, settle: Double?
+    ) async throws(RelctlError) -> FunctionConfiguration
+    /// ListAliases, by name; `functionVersion` keeps the aliases whose primary version it is.
+    func aliasPage(
+        function: String, functionVersion: String?, marker: String?, maxItems: Int?
+    ) async throws(RelctlError) -> RecordPage<AliasConfiguration>
+    /// DeleteAlias: false when there was none (not an error, as on AWS); refused while a deployment shifts it.
+    func deleteAlias(function: String, name: String) async throws(RelctlError) -> Bool
+}
+
+/// One page of a list and the marker of the next one (nil: the last page).
+public struct RecordPage<Item: Sendable>: Sendable {
+    public var items: [Item]
+    public var nextMarker: String?
+
+    public init(items: [Item], nextMarker: String?) {
+        self.items = items
+        self.nextMarker = nextMarker
+    }
 }
 
 /// One recorded move of an alias: what caused it and where it pointed before and after (nil: no alias).

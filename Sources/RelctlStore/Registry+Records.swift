@@ -32,3 +32,32 @@ extension Registry: RegistryRecords {
         }
     }
 }
+
+// The Lambda API's records: getFunction, publishVersion(_:…) and deleteAlias are the registry's own methods.
+extension Registry {
+    public func scopedRecords(region: String, actor: String) -> any RegistryRecords {
+        scoped(region: region, actor: actor)
+    }
+
+    public func functionPage(
+        marker: String?, maxItems: Int?
+    ) async throws(RelctlError) -> RecordPage<FunctionConfiguration> {
+        let page = try listFunctions(marker: marker, maxItems: maxItems)
+        return RecordPage(items: page.items, nextMarker: page.nextMarker)
+    }
+
+    public func versionPage(
+        _ function: FunctionReference, marker: String?, maxItems: Int?
+    ) async throws(RelctlError) -> RecordPage<FunctionConfiguration> {
+        let page = try listVersions(function, marker: marker, maxItems: maxItems)
+        return RecordPage(items: page.items, nextMarker: page.nextMarker)
+    }
+
+    public func aliasPage(
+        function: String, functionVersion: String?, marker: String?, maxItems: Int?
+    ) async throws(RelctlError) -> RecordPage<AliasConfiguration> {
+        let page = try listAliases(
+            function: function, functionVersion: functionVersion, marker: marker, maxItems: maxItems)
+        return RecordPage(items: page.items, nextMarker: page.nextMarker)
+    }
+}

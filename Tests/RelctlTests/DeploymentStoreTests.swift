@@ -165,11 +165,8 @@ struct DeploymentStoreTests {
                 function: "orders", name: "live", functionVersion: "3", additionalVersionWeights: nil,
                 description: nil, expectedRevisionId: nil, cause: "UpdateAlias")
         }
-        // DeleteAlias is not on RegistryRecords yet (PostgreSQL has no delete paths so far): SQLite only.
-        if kind == .sqlite {
-            await expectFailureAsync(.resourceConflict, containing: first.id) {
-                try fixture.sandbox.registry.deleteAlias(function: "orders", name: "live")
-            }
+        await expectFailureAsync(.resourceConflict, containing: first.id) {
+            _ = try await fixture.records.deleteAlias(function: "orders", name: "live")
         }
     }
 

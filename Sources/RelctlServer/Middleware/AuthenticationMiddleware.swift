@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import RelctlCore
 import RelctlSigV4
+import RelctlStorage
 import RelctlStore
 
 /// SigV4 as AWS applies it, in the order AWS decides: a declared body beyond the operation's bound
@@ -53,7 +54,9 @@ struct AuthenticationMiddleware: RouterMiddleware {
         context.caller = caller
         context.body = body
         context.scope = RegistryScope(
-            registry: services.registry.scoped(region: region, actor: caller.actor), threads: services.storeThreads)
+            registry: services.registry.scoped(region: region, actor: caller.actor), threads: services.storeThreads,
+            records: services.records.scopedRecords(region: region, actor: caller.actor),
+            sharedEngine: services.sharedEngine?.name)
         return try await next(request, context)
     }
 }

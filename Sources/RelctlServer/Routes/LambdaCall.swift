@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import NIOPosix
 import RelctlCore
+import RelctlStorage
 import RelctlStore
 
 /// A Lambda REST request as an operation sees it: the path's names (percent-decoded), the query,
@@ -54,6 +55,8 @@ struct LambdaCall: Sendable {
     }
 
     var registry: Registry { scope.registry }
+    /// The registry records of the engine this server answers from (SQLite or a shared database).
+    var records: any RegistryRecords { scope.records }
 
     /// A path parameter, percent-decoded.
     func parameter(_ name: String) -> String { parameters[name] ?? "" }
@@ -64,6 +67,7 @@ struct LambdaCall: Sendable {
 
     /// Runs registry work on the store threads (see `AppRequestContext.store`).
     func store<T: Sendable>(_ body: @escaping @Sendable (Registry) throws -> T) async throws -> T {
+        try scope.requireSQLite(operation)
         let registry = scope.registry
         return try await scope.threads.runIfActive { try body(registry) }
     }

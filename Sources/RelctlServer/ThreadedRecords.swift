@@ -1,0 +1,128 @@
+import Foundation
+import NIOPosix
+import RelctlCore
+import RelctlStorage
+import RelctlStore
+
+/// The SQLite registry as the server's `RegistryRecords`: each call runs on the server's store
+/// threads (a write waits for fsync), never on an event loop or the cooperative pool — the same
+/// threads `AppRequestContext.store` uses, so moving a route onto the records changes nothing on SQLite.
+struct ThreadedRecords: RegistryRecords {
+    let registry: Registry
+    let threads: NIOThreadPool
+
+    func run<T: Sendable>(_ body: @escaping @Sendable (Registry) throws -> T) async throws(RelctlError) -> T {
+        let registry = registry
+        do {
+            return try await threads.runIfActive { try body(registry) }
+        } catch let error as RelctlError {
+            throw error
+        } catch {
+            throw RelctlError(.service, "The registry call failed: \(error)")
+        }
+    }
+
+    func scopedRecords(region: String, actor: String) -> any RegistryRecords {
+        ThreadedRecords(registry: registry.scoped(region: region, actor: actor), threads: threads)
+    }
+
+    func createFunction(name: String, settings: FunctionSettings, zip: Data) async throws(RelctlError) {
+        try await registry.createFunction(name: name, settings: settings, zip: zip)
+    }
+
+    func updateFunctionCode(name: String, zip: Data) async throws(RelctlError) {
+        try await registry.updateFunctionCode(name: name, zip: zip)
+    }
+
+    func publishVersion(name: String, description: String?) async throws(RelctlError) -> Int {
+        try await registry.publishVersion(name: name, description: description)
+    }
+
+    func createAlias(
+        function: String, name: String, functionVersion: String, additionalVersionWeights: [String: Double],
+        description: String
+    ) async throws(RelctlError) -> AliasConfiguration {
+        try await run {
+            try $0.createAlias(
+                function: function, name: name, functionVersion: functionVersion,
+                additionalVersionWeights: additionalVersionWeights, description: description)
+        }
+    }
+
+    func updateAlias(
+        function: String, name: String, functionVersion: String?, additionalVersionWeights: [String: Double]?,
+        description: String?, expectedRevisionId: String?, cause: String
+    ) async throws(RelctlError) -> AliasConfiguration {
+        try await run {
+            try $0.updateAlias(
+                function: function, name: name, functionVersion: functionVersion,
+                additionalVersionWeights: additionalVersionWeights, description: description,
+                expectedRevisionId: expectedRevisionId, cause: cause)
+        }
+    }
+
+    func getAlias(function: String, name: String) async throws(RelctlError) -> AliasConfiguration {
+        try await run { try $0.getAlias(function: function, name: name) }
+    }
+
+    func aliasMoves(function: String, alias: String, limit: Int) async throws(RelctlError) -> [AliasMove] {
+        try await registry.aliasMoves(function: function, alias: alias, limit: limit)
+    }
+
+    func deployment(id: String) async throws(RelctlError) -> Deployment {
+        try await run { try $0.deployment(id: id) }
+    }
+
+    func deploymentEvents(id: String, after afterId: Int64) async throws(RelctlError) -> [DeploymentEventEntry] {
+        try await run { try $0.deploymentEvents(id: id, after: afterId) }
+    }
+
+    func putAlarm(_ definition: AlarmDefinition) async throws(RelctlError) {
+        try await run { _ = try $0.putAlarm(definition) }
+    }
+
+    func getFunction(_ function: FunctionReference) async throws(RelctlError) -> FunctionConfiguration {
+        try await run { try $0.getFunction(function) }
+    }
+
+    func functionPage(marker: String?, maxItems: Int?) async throws(RelctlError) -> RecordPage<FunctionConfiguration> {
+        try await run {
+            let page = try $0.listFunctions(marker: marker, maxItems: maxItems)
+            return RecordPage(items: page.items, nextMarker: page.nextMarker)
+        }
+    }
+
+    func versionPage(
+        _ function: FunctionReference, marker: String?, maxItems: Int?
+    ) async throws(RelctlError) -> RecordPage<FunctionConfiguration> {
+        try await run {
+            let page = try $0.listVersions(function, marker: marker, maxItems: maxItems)
+            return RecordPage(items: page.items, nextMarker: page.nextMarker)
+        }
+    }
+
+    func publishVersion(
+        _ function: FunctionReference, description: String?, expectedCodeSha256: String?,
+        expectedRevisionId: String?, settle: Double?
+    ) async throws(RelctlError) -> FunctionConfiguration {
+        try await run {
+            try $0.publishVersion(
+                function, description: description, expectedCodeSha256: expectedCodeSha256,
+                expectedRevisionId: expectedRevisionId, settle: settle)
+        }
+    }
+
+    func aliasPage(
+        function: String, functionVersion: String?, marker: String?, maxItems: Int?
+    ) async throws(RelctlError) -> RecordPage<AliasConfiguration> {
+        try await run {
+            let page = try $0.listAliases(
+                function: function, functionVersion: functionVersion, marker: marker, maxItems: maxItems)
+            return RecordPage(items: page.items, nextMarker: page.nextMarker)
+        }
+    }
+
+    func deleteAlias(function: String, name: String) async throws(RelctlError) -> Bool {
+        try await run { try $0.deleteAlias(function: function, name: name) }
+    }
+}

@@ -1,0 +1,1 @@
+../../RelctlTests/Support/PostgresCluster.swift

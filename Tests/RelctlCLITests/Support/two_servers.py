@@ -1,0 +1,100 @@
+"""Drives two `relctl serve --database <same PostgreSQL>` with boto3 (SharedDatabaseServerTests).
+
+Usage: two_servers.py ENDPOINT_1 ENDPOINT_2. Exits non-zero on the first failed expectation."""
+import io
+import sys
+import threading
+import zipfile
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+
+def client(endpoint):
+    return boto3.client(
+        "lambda", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="AKIDTEST",
+        aws_secret_access_key="secret", config=Config(retries={"max_attempts": 0}))
+
+
+def package(marker):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        info = zipfile.ZipInfo("bootstrap")
+        info.external_attr = 0o755 << 16
+        archive.writestr(info, "#!/bin/sh\necho %s\n" % marker)
+    return buffer.getvalue()
+
+
+def error_code(call):
+    try:
+        call()
+    except ClientError as error:
+        return error.response["Error"]["Code"], error.response["ResponseMetadata"]["HTTPStatusCode"]
+    return None, 200
+
+
+one, two = client(sys.argv[1]), client(sys.argv[2])
+role = "arn:aws:iam::000000000000:role/relctl"
+
+# Server 1: create and publish.
+created = one.create_function(
+    FunctionName="orders", Runtime="provided.al2023", Role=role, Handler="bootstrap", Code={"ZipFile": package("v1")})
+assert created["Version"] == "$LATEST", created
+assert one.publish_version(FunctionName="orders")["Version"] == "1"
+# Server 2 sees it at once, and publishes the next version (numbers are never reused across servers).
+assert two.get_function_configuration(FunctionName="orders", Qualifier="1")["CodeSha256"] == created["CodeSha256"]
+two.update_function_code(FunctionName="orders", ZipFile=package("v2"))
+assert two.publish_version(FunctionName="orders")["Version"] == "2"
+assert one.publish_version(FunctionName="orders")["Version"] == "2", "nothing changed since: the same version"
+
+# Server 2: create and update an alias; server 1 reads it.
+two.create_alias(FunctionName="orders", Name="live", FunctionVersion="1")
+moved = two.update_alias(FunctionName="orders", Name="live", FunctionVersion="2")
+assert one.get_alias(FunctionName="orders", Name="live")["RevisionId"] == moved["RevisionId"]
+assert one.get_function_configuration(FunctionName="orders", Qualifier="live")["Version"] == "2"
+
+# A RevisionId race between the servers: both send the same RevisionId at once; exactly one wins.
+barrier = threading.Barrier(2)
+outcomes = []
+
+
+def race(lambda_client, version):
+    barrier.wait()
+    outcomes.append(error_code(lambda: lambda_client.update_alias(
+        FunctionName="orders", Name="live", FunctionVersion=version, RevisionId=moved["RevisionId"]))[0])
+
+
+threads = [threading.Thread(target=race, args=(one, "1")), threading.Thread(target=race, args=(two, "2"))]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join(60)
+assert sorted(outcomes, key=str) == sorted([None, "PreconditionFailedException"], key=str), outcomes
+
+# Lists agree on either server, paged.
+for lambda_client in (one, two):
+    versions = [v["Version"] for v in lambda_client.list_versions_by_function(FunctionName="orders")["Versions"]]
+    assert versions == ["$LATEST", "1", "2"], versions
+    page = lambda_client.list_versions_by_function(FunctionName="orders", MaxItems=2)
+    assert [v["Version"] for v in page["Versions"]] == ["$LATEST", "1"] and page["NextMarker"], page
+    rest = lambda_client.list_versions_by_function(FunctionName="orders", Marker=page["NextMarker"])
+    assert [v["Version"] for v in rest["Versions"]] == ["2"], rest
+    assert [f["FunctionName"] for f in lambda_client.list_functions()["Functions"]] == ["orders"]
+one.create_alias(FunctionName="orders", Name="canary", FunctionVersion="2")
+assert [a["Name"] for a in two.list_aliases(FunctionName="orders")["Aliases"]] == ["canary", "live"]
+live_version = one.get_alias(FunctionName="orders", Name="live")["FunctionVersion"]
+filtered = two.list_aliases(FunctionName="orders", FunctionVersion="2")["Aliases"]
+assert sorted(a["Name"] for a in filtered) == sorted(["canary"] + (["live"] if live_version == "2" else [])), filtered
+
+# Delete on one, gone on the other; AWS's errors, the same from both.
+two.delete_alias(FunctionName="orders", Name="canary")
+assert error_code(lambda: one.get_alias(FunctionName="orders", Name="canary"))[0] == "ResourceNotFoundException"
+assert error_code(lambda: two.get_function_configuration(FunctionName="missing")) == ("ResourceNotFoundException", 404)
+assert error_code(lambda: one.create_function(
+    FunctionName="orders", Runtime="provided.al2023", Role=role, Handler="bootstrap",
+    Code={"ZipFile": package("v1")}))[0] == "ResourceConflictException"
+# An operation not moved onto PostgreSQL yet answers one clear 501, not this server's SQLite.
+assert error_code(lambda: one.put_function_concurrency(
+    FunctionName="orders", ReservedConcurrentExecutions=1)) == ("UnsupportedOperationException", 501)
+print("two servers: ok")
