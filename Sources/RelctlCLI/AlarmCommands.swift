@@ -78,9 +78,9 @@ struct AlarmCommand: ParsableCommand {
                 datapointsToAlarm: datapointsToAlarm, threshold: threshold, comparisonOperator: comparison,
                 treatMissingData: missing,
                 prometheus: source)
-            let registry = try global.registry()
-            try registry.putAlarm(definition)
-            let status = try await RolloutEngine(store: registry).listAlarms().first { $0.AlarmName == name }
+            let (records, engine) = try await global.rollout()
+            try await records.putAlarm(definition)
+            let status = try await engine.listAlarms().first { $0.AlarmName == name }
             if global.output == .json { return Output.json(status) }
             print("Alarm \(name): \(status?.StateValue ?? "?") — \(status?.StateReason ?? "")")
         }

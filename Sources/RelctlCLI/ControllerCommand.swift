@@ -20,6 +20,15 @@ struct ControllerCommand: ParsableCommand {
             false
 
         func run() async throws {
+            if case .postgres = try global.databaseLocation() {
+                guard !untilIdle else {
+                    throw RelctlError(
+                        .invalidParameterValue,
+                        "--until-idle is for the SQLite registry; on PostgreSQL the controller leads until interrupted."
+                    )
+                }
+                return try await runLeadingController(try await global.postgresStore()!, interval: interval)
+            }
             let registry = try global.registry()
             let pool = RuntimePool(store: registry, rollout: RolloutEngine(store: registry))
             let controller = makeController(registry, scope: nil, pool: pool)

@@ -40,7 +40,9 @@ struct Deploy: AsyncParsableCommand {
     @Option(name: .customLong("hook-timeout"), help: "How long a hook may take (default 1h).") var hookTimeout: String =
         "1h"
     @Flag(name: .customLong("no-rollback"), help: "On failure leave the alias where it is.") var noRollback = false
-    @Flag(help: "Create the deployment and return; `relctl controller run` advances it.") var detach = false
+    @Flag(
+        name: [.customLong("detach"), .customLong("no-wait")],
+        help: "Create the deployment and return; `relctl controller run` advances it.") var detach = false
     @Option(help: "Continue running an existing deployment in the foreground.") var resume: String?
     @Option(help: "Seconds between ticks in the foreground.") var interval: Double = 0.25
 
@@ -53,6 +55,7 @@ struct Deploy: AsyncParsableCommand {
     }
 
     func run() async throws {
+        if let store = try await global.postgresStore() { return try await runOnPostgres(store) }
         let registry = try global.registry()
         var deployment: Deployment
         if let resume {

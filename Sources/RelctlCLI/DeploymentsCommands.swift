@@ -48,12 +48,13 @@ struct Deployments: ParsableCommand {
         @Argument var id: String
 
         func run() async throws {
-            let registry = try global.registry()
-            let deployment = try registry.deployment(id: id)
-            let alarms = try await RolloutEngine(store: registry).alarmStatuses(
+            let (records, engine) = try await global.rollout()
+            let deployment = try await records.deployment(id: id)
+            let alarms = try await engine.alarmStatuses(
                 names: deployment.alarms, targetVersion: deployment.targetVersion)
-            let events = try registry.deploymentEvents(id: id)
-            let judge = try registry.deploymentJudge(id: id)
+            let events = try await records.deploymentEvents(id: id, after: 0)
+            let deploymentId = id
+            let judge = try await engine.store.read { try $0.deploymentJudge(deploymentId: deploymentId) }
             if global.output == .json {
                 return Output.json(DeploymentInfo(deployment, alarms: alarms, events: events, judge: judge))
             }

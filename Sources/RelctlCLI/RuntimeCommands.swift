@@ -139,8 +139,8 @@ func makeController(_ registry: Registry, scope: String?, pool: RuntimePool) -> 
 }
 
 extension GlobalOptions {
-    /// The rollout engine on this data directory's registry.
-    func engine() throws -> RolloutEngine {
-        RolloutEngine(store: try registry())
+    /// The rollout engine on the registry `--database` names (the data directory's by default).
+    func engine() async throws -> RolloutEngine {
+        try await rollout().engine
     }
 }

@@ -80,6 +80,38 @@ public final class LeaderElector: Sendable {
         }
     }
 
+    /// Whether `epoch` still leads: this elector holds it, its connection is alive and answers within
+    /// `timeout`, and the leadership row has no later epoch. False otherwise (the caller stops leading).
+    public func confirm(epoch: Int64, timeout: Duration = .seconds(5)) async -> Bool {
+        guard
+            let connection = state.withLockedValue({ value -> PostgresConnection? in
+                guard value.leadership?.epoch == epoch else { return nil }
+                return value.connection
+            }), !connection.isClosed
+        else { return false }
+        let logger = logger
+        let answer = NIOLockedValueBox<CheckedContinuation<Bool, Never>?>(nil)
+        let finish: @Sendable (Bool) -> Void = { value in
+            answer.withLockedValue { waiter in
+                waiter?.resume(returning: value)
+                waiter = nil
+            }
+        }
+        // The query and the deadline race; a connection that hangs (a partition) counts as lost.
+        return await withCheckedContinuation { continuation in
+            answer.withLockedValue { $0 = continuation }
+            Task {
+                let current = try? await connection.query("SELECT epoch FROM leadership WHERE id = 1", logger: logger)
+                    .collect().first?.decode(Int64.self)
+                finish(current == epoch)
+            }
+            Task {
+                try? await Task.sleep(for: timeout)
+                finish(false)
+            }
+        }
+    }
+
     /// Gives leadership up: the connection closes, so the lock goes with its session.
     public func resign() async {
         let connection = state.withLockedValue { value in

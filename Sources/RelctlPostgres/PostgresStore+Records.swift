@@ -231,7 +231,11 @@ extension PostgresStore: RegistryRecords {
         records: Bool, _ body: @escaping @Sendable (PostgresTransaction) throws -> T
     ) async throws(RelctlError) -> T {
         let unfenced = self.unfenced
-        return try await unfenced.blocking(write: true) { db in try body(PostgresTransaction(db: db, store: unfenced)) }
+        return try await unfenced.blocking(write: true) { db in
+            let value = try body(PostgresTransaction(db: db, store: unfenced))
+            try db.simple("NOTIFY \(PostgresWakeListener.channel)")  // an alarm (or another record) changed: the leader looks at once
+            return value
+        }
     }
 
     static func validateDescription(_ description: String) throws(RelctlError) {

@@ -402,10 +402,16 @@ extension PostgresStore: RolloutStore {
         try await blocking(write: false) { db in try body(PostgresTransaction(db: db, store: self)) }
     }
 
+    /// An unfenced write (an API call, a CLI command, a metric) also wakes the leading controller
+    /// on whichever server it runs (`NOTIFY`, delivered on commit); the leader's own fenced steps do not.
     public func write<T: Sendable>(
         _ body: @escaping @Sendable (any RolloutTransaction) throws -> T
     ) async throws(RelctlError) -> T {
-        try await blocking(write: true) { db in try body(PostgresTransaction(db: db, store: self)) }
+        try await blocking(write: true) { [fenceEpoch] db in
+            let value = try body(PostgresTransaction(db: db, store: self))
+            if fenceEpoch == nil { try db.simple("NOTIFY \(PostgresWakeListener.channel)") }
+            return value
+        }
     }
 
     public func deploymentConfigDefinitions() async throws(RelctlError) -> [DeploymentConfigDefinition] {

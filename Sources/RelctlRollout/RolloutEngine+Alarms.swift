@@ -19,6 +19,8 @@ struct AlarmCache {
     var prometheus: [String: PrometheusReading] = [:]
     /// Prometheus-sourced judges' answers by deployment id, queried before the transaction.
     var judgeSources: [String: JudgeSourceReading] = [:]
+    /// Alarms as read in a read-only snapshot (never while writing: a saved state change must be seen).
+    var snapshotAlarms: [String: StoredAlarm?] = [:]
 }
 
 extension RolloutEngine: MetricSink {
@@ -122,7 +124,14 @@ extension RolloutEngine: MetricSink {
                 result[name] = cached
                 continue
             }
-            guard let alarm = try tx.alarm(name) else { continue }
+            let stored: StoredAlarm?
+            if !save, let snapshot = cache.snapshotAlarms[name] {
+                stored = snapshot
+            } else {
+                stored = try tx.alarm(name)
+                if !save { cache.snapshotAlarms[name] = .some(stored) }
+            }
+            guard let alarm = stored else { continue }
             let evaluation = try evaluate(
                 tx, alarm, now: now, targetVersion: deployment.targetVersion, prometheus: cache.prometheus)
             if save { try Self.save(tx, alarm, evaluation, now: now, onlyOnStateChange: true) }

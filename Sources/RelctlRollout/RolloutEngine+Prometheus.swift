@@ -56,10 +56,16 @@ extension RolloutEngine {
             (try? await store.read { tx -> [PrometheusPlan] in
                 let now = tx.now
                 var plans: [String: PrometheusPlan] = [:]
+                // Many deployments share few alarms: each is read once per tick (most are not Prometheus alarms).
+                var prometheusAlarms: [String: StoredAlarm?] = [:]
                 for deployment in try tx.activeDeployments()
                 where (id == nil || deployment.id == id) && !deployment.alarms.isEmpty {
                     for name in deployment.alarms {
-                        guard let alarm = try tx.alarm(name), alarm.definition.prometheus != nil else { continue }
+                        if prometheusAlarms[name] == nil {
+                            prometheusAlarms[name] = .some(
+                                try tx.alarm(name).flatMap { $0.definition.prometheus == nil ? nil : $0 })
+                        }
+                        guard let alarm = prometheusAlarms[name] ?? nil else { continue }
                         let plan = Self.plan(
                             alarm.definition, now: now, target: deployment.targetVersion,
                             current: deployment.currentVersion,

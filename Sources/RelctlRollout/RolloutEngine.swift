@@ -279,20 +279,25 @@ public struct RolloutEngine: Sendable {
     /// Returns the ids that changed.
     @discardableResult
     public func tick(only id: String? = nil) async throws(RelctlError) -> [String] {
-        let readings = await prometheusReadings(only: id)
-        let judgeSources = await judgeSourceReadings(only: id)
-        let due: [String] = try await store.read { tx in
-            let now = tx.now
-            var cache = AlarmCache(prometheus: readings, judgeSources: judgeSources)
-            var result: [String] = []
-            for deployment in try tx.activeDeployments() where id == nil || deployment.id == id {
-                var copy = deployment
-                let observations = try Self.observeAlarms(tx, deployment, now: now, cache: &cache, save: false)
-                let actions = copy.tick(now: now, alarms: observations, newExecutionId: { "pending" })
-                let judgeDue = try Self.judgeDue(tx, deployment, now: now, source: judgeSources[deployment.id])
-                if !actions.isEmpty || copy != deployment || judgeDue { result.append(deployment.id) }
+        // Most ticks find no Prometheus alarm or judge source to ask: then one snapshot both looks and decides.
+        let decidedAtOnce: [String]? = try await store.read { tx in
+            let deployments = try tx.activeDeployments().filter { id == nil || $0.id == id }
+            var cache = AlarmCache()
+            guard try !Self.needsOutsideReadings(tx, deployments, cache: &cache) else { return nil }
+            return try Self.dueIds(tx, deployments, cache: cache)
+        }
+        let readings: [String: PrometheusReading]
+        let judgeSources: [String: JudgeSourceReading]
+        let due: [String]
+        if let decidedAtOnce {
+            (readings, judgeSources, due) = ([:], [:], decidedAtOnce)
+        } else {
+            readings = await prometheusReadings(only: id)
+            judgeSources = await judgeSourceReadings(only: id)
+            let cache = AlarmCache(prometheus: readings, judgeSources: judgeSources)
+            due = try await store.read { tx in
+                try Self.dueIds(tx, try tx.activeDeployments().filter { id == nil || $0.id == id }, cache: cache)
             }
-            return result
         }
         var start = 0
         while start < due.count {
@@ -307,6 +312,40 @@ public struct RolloutEngine: Sendable {
             }
         }
         return due
+    }
+
+    /// The deployments a tick must advance, decided on a snapshot without writing (alarms evaluated, not saved).
+    static func dueIds(_ tx: any RolloutTransaction, _ deployments: [Deployment], cache: AlarmCache) throws -> [String]
+    {
+        let now = tx.now
+        var cache = cache
+        var result: [String] = []
+        for deployment in deployments {
+            var copy = deployment
+            let observations = try observeAlarms(tx, deployment, now: now, cache: &cache, save: false)
+            let actions = copy.tick(now: now, alarms: observations, newExecutionId: { "pending" })
+            let judgeDue = try judgeDue(tx, deployment, now: now, source: cache.judgeSources[deployment.id])
+            if !actions.isEmpty || copy != deployment || judgeDue { result.append(deployment.id) }
+        }
+        return result
+    }
+
+    /// True when a deployment watches a Prometheus alarm or has a Prometheus-sourced judge in its
+    /// canary phase: those are asked outside any transaction before the tick decides.
+    static func needsOutsideReadings(
+        _ tx: any RolloutTransaction, _ deployments: [Deployment], cache: inout AlarmCache
+    ) throws -> Bool {
+        for deployment in deployments {
+            if deployment.policy.judge?.source != nil, deployment.aliasWeight > 0, deployment.aliasWeight < 100 {
+                return true
+            }
+            for name in deployment.alarms where cache.snapshotAlarms[name] == nil {
+                let alarm = try tx.alarm(name)
+                cache.snapshotAlarms[name] = .some(alarm)
+                if alarm?.definition.prometheus != nil { return true }
+            }
+        }
+        return false
     }
 
     /// One tick of one deployment inside the caller's transaction: alarms evaluated now (alarm

@@ -63,6 +63,8 @@ final class ServerServices: Sendable {
     let storeThreads: NIOThreadPool
     let clock: @Sendable () -> Date
     let logger: Logger
+    /// The leading controller's status when the database is shared (nil: the local controller always runs).
+    let leadership: LeadershipStatus?
     /// Functions created through the API that may still be `Pending` (see FunctionSettling.swift).
     let settling = FunctionSettling()
     /// Where clients reach us (for GetFunction's Code.Location), set once the port is known.
@@ -74,8 +76,9 @@ final class ServerServices: Sendable {
         registry: Registry, pool: RuntimePool, options: ServerOptions, metrics: ServerMetrics,
         credentials: CredentialCache,
         authRequired: Bool, storeThreads: NIOThreadPool, logger: Logger,
-        clock: @escaping @Sendable () -> Date = { Date() }
+        clock: @escaping @Sendable () -> Date = { Date() }, leadership: LeadershipStatus? = nil
     ) {
+        self.leadership = leadership
         self.registry = registry
         self.pool = pool
         self.options = options

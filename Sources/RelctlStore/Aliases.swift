@@ -50,6 +50,17 @@ extension AliasRecord {
         revisionId = row["revision_id"]
     }
 
+    /// `update(db)` through a cached statement (the hot path of every alias move).
+    func updateCached(_ db: Database) throws {
+        try db.update(
+            cached: """
+                UPDATE aliases SET function_version = ?, additional_version = ?, additional_weight = ?, description = ?,
+                revision_id = ? WHERE function_name = ? AND name = ?
+                """,
+            [functionVersion, additionalVersion, additionalWeight, description, revisionId, functionName, name],
+            table: Self.databaseTableName, key: ["function_name": functionName, "name": name])
+    }
+
     func encode(to container: inout PersistenceContainer) {
         container["function_name"] = functionName
         container["name"] = name
@@ -83,6 +94,20 @@ struct AliasMoveRecord: SnakeCaseRecord {
         version.map {
             AliasTarget(functionVersion: $0, additional: additional.map { .init(version: $0, weight: weight ?? 0) })
         }
+    }
+
+    /// `insert(db)` through a cached statement (the id is the table's own).
+    func insertCached(_ db: Database) throws {
+        try db.execute(
+            cached: """
+                INSERT INTO alias_moves (function_name, alias_name, at, actor, cause, from_version, from_additional_version,
+                from_additional_weight, to_version, to_additional_version, to_additional_weight)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            [
+                functionName, aliasName, at, actor, cause, fromVersion, fromAdditionalVersion, fromAdditionalWeight,
+                toVersion, toAdditionalVersion, toAdditionalWeight,
+            ])
     }
 
     func encode(to container: inout PersistenceContainer) {
@@ -164,7 +189,7 @@ extension Registry {
         alias.setTarget(target)
         if let description { alias.description = description }
         alias.revisionId = Registry.newRevisionId()
-        try alias.update(db)
+        try alias.updateCached(db)
         try recordMove(db, alias: alias, from: from, to: target, cause: cause)
         let after = aliasConfiguration(alias)
         try audit(db, cause, function: alias.functionName, resource: after.AliasArn, before: before, after: after)
@@ -296,7 +321,7 @@ extension Registry {
             fromAdditionalWeight: from?.additional?.weight,
             toVersion: to?.functionVersion, toAdditionalVersion: to?.additional?.version,
             toAdditionalWeight: to?.additional?.weight)
-        try move.insert(db)
+        try move.insertCached(db)
         // A deployment's moves carry its id in the cause ("Deployment ID", "Rollback ID").
         let words = cause.split(separator: " ")
         let deploymentId = words.count == 2 && ["Deployment", "Rollback"].contains(words[0]) ? String(words[1]) : nil

@@ -13,6 +13,13 @@ struct AuditRecord: SnakeCaseRecord {
     var before: String?
     var after: String?
 
+    /// One encoder for every audit row (configured once; encoding does not mutate it).
+    static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }()
+
     func encode(to container: inout PersistenceContainer) {
         container["id"] = id
         container["at"] = at
@@ -33,13 +40,14 @@ extension Registry {
     ) throws {
         func json(_ value: (any Encodable)?) -> String? {
             guard let value else { return nil }
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            return (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) }
+            return (try? AuditRecord.encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) }
         }
         let record = AuditRecord(
             at: now, actor: actor, action: action, functionName: function, resource: resource,
             before: json(before), after: json(after))
-        try record.insert(db)
+        try db.execute(
+            cached:
+                "INSERT INTO audit (at, actor, action, function_name, resource, before, after) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [record.at, record.actor, record.action, record.functionName, record.resource, record.before, record.after])
     }
 }

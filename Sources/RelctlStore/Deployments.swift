@@ -57,6 +57,17 @@ struct DeploymentRecord: SnakeCaseRecord {
     func decoded() throws -> Deployment {
         try JSONDecoder().decode(Deployment.self, from: Data(state.utf8))
     }
+
+    /// `update(db)` through a cached statement: every step of every deployment saves its state here.
+    func updateCached(_ db: Database) throws {
+        try db.update(
+            cached: """
+                UPDATE deployments SET function_name = ?, alias_name = ?, current_version = ?, target_version = ?, status = ?,
+                create_time = ?, complete_time = ?, state = ? WHERE id = ?
+                """,
+            [functionName, aliasName, currentVersion, targetVersion, status, createTime, completeTime, state, id],
+            table: Self.databaseTableName, key: ["id": id])
+    }
 }
 
 extension Registry {
@@ -105,10 +116,11 @@ extension Registry {
     func recordEvents(_ db: Database, _ id: String, _ events: [DeploymentEvent]) throws {
         for event in events {
             try db.execute(
-                sql: "INSERT INTO deployment_events (deployment_id, at, kind, message, details) VALUES (?, ?, ?, ?, ?)",
-                arguments: [
+                cached:
+                    "INSERT INTO deployment_events (deployment_id, at, kind, message, details) VALUES (?, ?, ?, ?, ?)",
+                [
                     id, event.at, event.kind, event.message,
-                    String(decoding: try JSONEncoder.sorted.encode(event.details), as: UTF8.self),
+                    JSONText.object(event.details),
                 ])
         }
     }

@@ -24,7 +24,16 @@ struct EventRecord: SnakeCaseRecord {
         aliasName = event.alias
         deploymentId = event.deploymentId
         message = event.message
-        details = String(decoding: try JSONEncoder.sorted.encode(event.details), as: UTF8.self)
+        details = JSONText.object(event.details)
+    }
+
+    /// `insert(db)` through a cached statement (every alias move and deployment step writes events).
+    func insertCached(_ db: Database) throws {
+        try db.execute(
+            cached: """
+                INSERT INTO events (at, type, actor, function_name, alias_name, deployment_id, message, details)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """, [at, type, actor, functionName, aliasName, deploymentId, message, details])
     }
 
     func encode(to container: inout PersistenceContainer) {
@@ -116,7 +125,7 @@ extension Registry {
         let event = ReleaseEvent(
             time: clock().timeIntervalSince1970, type: type, actor: actor, function: function, alias: alias,
             deploymentId: deploymentId, message: message, details: details)
-        try EventRecord(event).insert(db)
+        try EventRecord(event).insertCached(db)
     }
 
     /// The release events a deployment's log entries stand for, with the deployment's function,
@@ -124,8 +133,10 @@ extension Registry {
     func recordDeploymentEvents(_ db: Database, _ id: String, _ entries: [DeploymentEvent]) throws {
         guard
             let row = try Row.fetchOne(
-                db,
-                sql: "SELECT function_name, alias_name, current_version, target_version FROM deployments WHERE id = ?",
+                db.cachedStatement(
+                    sql:
+                        "SELECT function_name, alias_name, current_version, target_version FROM deployments WHERE id = ?"
+                ),
                 arguments: [id])
         else { return }
         let context: [String: String] = [
@@ -137,7 +148,7 @@ extension Registry {
                     time: entry.at, type: type, actor: entry.details["actor"] ?? actor, function: row[0], alias: row[1],
                     deploymentId: id, message: entry.message,
                     details: context.merging(entry.details) { _, detail in detail })
-                try EventRecord(event).insert(db)
+                try EventRecord(event).insertCached(db)
             }
         }
     }

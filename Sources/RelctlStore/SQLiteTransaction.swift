@@ -32,7 +32,7 @@ struct SQLiteTransaction: RolloutTransaction {
 
     func updateDeployment(_ deployment: Deployment) throws {
         let record = try DeploymentRecord(deployment)
-        try record.update(db)
+        try record.updateCached(db)
         registry.deploymentCache.remember(id: deployment.id, text: record.state, value: deployment)
     }
 

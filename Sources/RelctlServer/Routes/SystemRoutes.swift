@@ -14,10 +14,13 @@ struct SystemRoutes: Sendable {
     var routes: [Route] {
         [
             Route(.get, "/healthz", APIOperation(name: "Healthz", api: .relctl)) { _, _ in
-                .bytes(Data("ok\n".utf8), headers: [.contentType: "text/plain"])
+                .bytes(
+                    Data(("ok\n" + (self.services.leadership?.healthLine ?? "")).utf8),
+                    headers: [.contentType: "text/plain"])
             },
             Route(.get, "/metrics", APIOperation(name: "Metrics", api: .relctl)) { _, _ in
                 let services = self.services
+                if let leadership = services.leadership { services.metrics.renderLeadership(leadership) }
                 let exposition = try await services.storeThreads.runIfActive {
                     services.metrics.render(registry: services.registry)
                 }

@@ -1,0 +1,119 @@
+import ArgumentParser
+import Foundation
+import Logging
+import RelctlCore
+import RelctlPostgres
+import RelctlRollout
+import RelctlServer
+import RelctlStorage
+import RelctlStore
+
+// The rollout commands on PostgreSQL (issue 10 §5–6): `controller run` campaigns for leadership and
+// leads, `deploy` creates a deployment that the leading controller (on whichever server leads)
+// advances, and the commands that steer or record (`deployments get|stop|promote|pause|resume`,
+// `alarm put`, `metrics put`) go through `RegistryRecords` and the rollout engine on either database.
+
+extension GlobalOptions {
+    /// The PostgreSQL store `--database` names (nil: SQLite in the data directory).
+    func postgresStore() async throws -> PostgresStore? {
+        guard case .postgres(let url) = try databaseLocation() else { return nil }
+        return try await PostgresStore.open(url, actor: Registry.defaultActor())
+    }
+
+    /// The registry records and the rollout engine on the database `--database` names.
+    func rollout() async throws -> (records: any RegistryRecords, engine: RolloutEngine) {
+        if let store = try await postgresStore() { return (store, RolloutEngine(store: store)) }
+        let registry = try registry()
+        return (registry, RolloutEngine(store: registry))
+    }
+}
+
+/// `relctl controller run --database postgres://…`: campaigns every half second; while this process
+/// leads, ticks every `interval` (at once when another server NOTIFYs a change) over the fenced store.
+func runLeadingController(_ store: PostgresStore, interval: Double) async throws {
+    let holder = Controller.defaultRunnerName()
+    let wake = try? await PostgresWakeListener.start(store.location)
+    let leading = LeadingController(
+        leadership: PostgresLeadership(store: store, holder: holder), wake: wake, log: { Output.note($0) })
+    let stop = SignalFlag()
+    Output.note(
+        "controller: \(holder) campaigning for leadership on \(store.location.description), ticking every \(DurationText.format(interval)) while it leads (Ctrl-C stops)"
+    )
+    await leading.run(interval: interval, shouldStop: { stop.raised })
+    await wake?.close()
+    store.close()
+}
+
+/// `relctl serve --database postgres://…`: the controller service that campaigns and leads in place of
+/// the local `ControllerService`. The server lists it among its services and passes
+/// `service.controller.status` to `ServerServices(leadership:)` so `/healthz` and `/metrics` say whether
+/// this server leads.
+func leadingControllerService(
+    _ store: PostgresStore, interval: Double, logger: Logger
+) async
+    -> LeadingControllerService
+{
+    LeadingControllerService(
+        leadership: PostgresLeadership(store: store, holder: Controller.defaultRunnerName()),
+        wake: try? await PostgresWakeListener.start(store.location), interval: interval, logger: logger)
+}
+
+extension Deploy {
+    /// `relctl deploy --database postgres://…`: creates the deployment (or takes `--resume ID`); without
+    /// `--detach`/`--no-wait`, follows it while the leading controller, wherever it runs, advances it.
+    func runOnPostgres(_ store: PostgresStore) async throws {
+        defer { store.close() }
+        let engine = RolloutEngine(store: store)
+        var deployment: Deployment
+        if let resume {
+            deployment = try await store.deployment(id: resume)
+        } else {
+            let catalog = try PolicyCatalog(
+                customFolder: global.resolvedDataDirectory.appendingPathComponent("policies", isDirectory: true),
+                deploymentConfigs: try await store.deploymentConfigDefinitions().map { ($0.name, $0.definition) })
+            deployment = try await engine.create(
+                DeploymentRequest(
+                    function: try parseFunction(function!).name, alias: alias!, targetVersion: version!,
+                    policy: try catalog.policy(named: policy!), preTrafficHook: preTrafficHook,
+                    postTrafficHook: postTrafficHook, alarms: alarm, hookTimeout: try DurationText.parse(hookTimeout),
+                    autoRollback: !noRollback))
+        }
+        let json = global.output == .json
+        if detach {
+            if json { return Output.json(DeploymentInfo(deployment)) }
+            print(
+                "Created deployment \(deployment.id) (\(deployment.status.rawValue)); the leading controller (`relctl controller run --database …` or `relctl serve --database …`) advances it, `relctl deployments get \(deployment.id)` shows it."
+            )
+            return
+        }
+        if !json {
+            Output.note("deploy: following \(deployment.id); the leading controller on this database advances it")
+        }
+        var lastEvent: Int64 = 0
+        while true {
+            deployment = try await store.deployment(id: deployment.id)
+            let events = try await store.deploymentEvents(id: deployment.id, after: lastEvent)
+            lastEvent = events.last?.id ?? lastEvent
+            if !json {
+                for entry in events {
+                    print(
+                        "\(DeploymentText.clock(entry.event.at))  \(deployment.id)  \(entry.event.kind): \(entry.event.message)"
+                    )
+                }
+                fflush(nil)
+            }
+            if !deployment.status.isActive { break }
+            try await Task.sleep(nanoseconds: UInt64(interval * 1_000_000_000))
+        }
+        if json {
+            let id = deployment.id
+            Output.json(
+                DeploymentInfo(
+                    deployment, events: try await store.deploymentEvents(id: id, after: 0),
+                    judge: try await store.read { try $0.deploymentJudge(deploymentId: id) }))
+        } else {
+            print(DeploymentText.outcome(deployment))
+        }
+        if deployment.status != .succeeded { throw CommandFailure(status: 1) }
+    }
+}
