@@ -80,6 +80,7 @@ let package = Package(
                 .embedInCode("0008_releases.sql"), .embedInCode("0009_lambda_fidelity.sql"),
                 .embedInCode("0010_cloudformation.sql"),
                 .embedInCode("postgres/0001_pg_rollout.sql"), .embedInCode("postgres/0002_pg_releases.sql"),
+                .embedInCode("postgres/0005_pg_registry_rest.sql"),
             ]
         ),
         // The SQLite registry (GRDB, WAL), the migrator, the content-addressed blob store, quota, cleanup.
@@ -109,6 +110,15 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictImports
+        ),
+        // `relctl migrate-store`: the SQLite registry of a data directory (read-only, one snapshot) copied into an
+        // empty PostgreSQL database in one transaction, its code into a code store, then both verified (issue 10 §4).
+        .target(
+            name: "RelctlMigrate",
+            dependencies: [
+                "RelctlCore", "RelctlStorage", "RelctlStore", "RelctlMigrations", "RelctlPostgres",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
         ),
         // The shipped deployment preferences: `policies/*.yaml`, embedded in the binary.
         .target(
@@ -252,6 +262,7 @@ let package = Package(
                 "RelctlNotify",
                 "RelctlS3",
                 "RelctlPostgres",
+                "RelctlMigrate",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -271,7 +282,9 @@ let package = Package(
         // The PostgreSQL store beside SQLite (needs a running PostgreSQL; see its main.swift).
         .executableTarget(
             name: "relctl-pg-bench",
-            dependencies: ["RelctlCore", "RelctlPackages", "RelctlPostgres", "RelctlStorage", "RelctlStore"],
+            dependencies: [
+                "RelctlCore", "RelctlPackages", "RelctlPostgres", "RelctlStorage", "RelctlStore", "RelctlMigrate",
+            ],
             path: "Benchmarks/PostgresBenchmarks"
         ),
         // The canary judge's seeded figures (pure: RelctlCore only, so its release build is quick).
@@ -281,7 +294,7 @@ let package = Package(
             dependencies: [
                 "RelctlCore", "RelctlPackages", "RelctlStorage", "RelctlStore", "RelctlMigrations", "RelctlRollout",
                 "RelctlPolicies", "RelctlRuntime",
-                "RelctlProcess", "RelctlSigV4", "RelctlNotify", "RelctlS3", "RelctlPostgres",
+                "RelctlProcess", "RelctlSigV4", "RelctlNotify", "RelctlS3", "RelctlPostgres", "RelctlMigrate",
                 // The failover test runs `relctl controller run` processes.
                 "relctl",
                 // To write zips no builder would (links in any order, entries under a link).

@@ -39,5 +39,8 @@ public enum PostgresMigrations {
             identifier: "0001_pg_rollout", sql: String(decoding: PackageResources._001_pg_rollout_sql, as: UTF8.self)),
         Migration(
             identifier: "0002_pg_releases", sql: String(decoding: PackageResources._002_pg_releases_sql, as: UTF8.self)),
+        Migration(
+            identifier: "0005_pg_registry_rest",
+            sql: String(decoding: PackageResources._005_pg_registry_rest_sql, as: UTF8.self)),
     ]
 }

@@ -19,7 +19,7 @@ public struct Relctl: ParsableCommand {
             MetricsCommand.self,
             Invoke.self, Traffic.self, Demo.self, Serve.self, CredentialsCommand.self, ConfigCommand.self,
             SAMCommand.self, StackCommand.self, JudgeCommand.self, Events.self, NotifyCommand.self,
-            ReleaseCommand.self,
+            ReleaseCommand.self, MigrateStore.self,
         ]
     )
 
