@@ -35,6 +35,47 @@ struct SharedDatabaseServerTests {
         #expect(two.stop() == 0)
     }
 
+    /// Issue 10 §5: every server campaigns, exactly one leads (`/healthz`, `/metrics`), and when the
+    /// leader is killed with SIGKILL the other takes over with a later epoch.
+    @Test func exactlyOneServerLeadsAndAnotherTakesOverWhenItDies() throws {
+        let database = try PostgresCluster.databaseURL()
+        let servers = [
+            try ServerProcess(try CLI(), extra: ["--database", database]),
+            try ServerProcess(try CLI(), extra: ["--database", database]),
+        ]
+        func leaders() -> [(index: Int, epoch: Int)] {
+            servers.indices.compactMap { index in
+                guard !servers[index].process.hasExited,
+                    let (status, body) = try? ServerProcess.get("\(servers[index].endpoint)/healthz"), status == 200,
+                    let line = body.split(separator: "\n").first(where: { $0.hasPrefix("leader: yes (epoch ") })
+                else { return nil }
+                return (index, Int(line.dropFirst("leader: yes (epoch ".count).dropLast()) ?? -1)
+            }
+        }
+        func waitForOneLeader(excluding excluded: Int?) -> (index: Int, epoch: Int)? {
+            for _ in 0..<300 {
+                let found = leaders().filter { $0.index != excluded }
+                if found.count == 1 { return found[0] }
+                usleep(100_000)
+            }
+            return nil
+        }
+        let first = try #require(waitForOneLeader(excluding: nil), "no server said it leads")
+        #expect(leaders().count == 1, "two servers lead at once")
+        let follower = 1 - first.index
+        let (_, followerHealth) = try ServerProcess.get("\(servers[follower].endpoint)/healthz")
+        #expect(followerHealth.contains("leader: no"), "\(followerHealth)")
+        let (_, metrics) = try ServerProcess.get("\(servers[first.index].endpoint)/metrics")
+        #expect(metrics.contains("relctl_controller_leader 1"), "\(metrics.prefix(2000))")
+
+        kill(servers[first.index].process.pid, SIGKILL)
+        _ = servers[first.index].process.wait(timeout: 30)
+        let second = try #require(waitForOneLeader(excluding: first.index), "the other server never took over")
+        #expect(second.index == follower)
+        #expect(second.epoch > first.epoch, "epoch \(second.epoch) after \(first.epoch)")
+        #expect(servers[follower].stop() == 0)
+    }
+
     /// A wrong or unreachable database is one clear error line at start, not a server answering from SQLite.
     @Test func serveOnAnUnreachableDatabaseIsOneErrorLine() throws {
         let cli = try CLI()
