@@ -13,7 +13,7 @@ public struct AlarmStatus: Sendable, Codable, Equatable {
 }
 
 /// Alarm observations made at one instant, shared by the deployments of one transaction.
-struct AlarmCache {
+struct AlarmCache: Sendable {
     var observations: [String: AlarmObservation] = [:]
     /// Prometheus alarms' answers, queried before the transaction (absent: the stored state stands).
     var prometheus: [String: PrometheusReading] = [:]

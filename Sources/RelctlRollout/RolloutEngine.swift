@@ -299,16 +299,21 @@ public struct RolloutEngine: Sendable {
                 try Self.dueIds(tx, try tx.activeDeployments().filter { id == nil || $0.id == id }, cache: cache)
             }
         }
+        // One cache for the whole tick: an alarm shared by deployments in many batches is evaluated (and
+        // its state saved) once per target version, in the first batch that needs it.
+        var cache = AlarmCache(prometheus: readings, judgeSources: judgeSources)
         var start = 0
         while start < due.count {
             let batch = Array(due[start..<min(due.count, start + Self.batchSize)])
             start += Self.batchSize
-            try await store.write { tx in
-                var cache = AlarmCache(prometheus: readings, judgeSources: judgeSources)
+            let incoming = cache
+            cache = try await store.write { tx in
+                var cache = incoming
                 for id in batch {
                     guard var deployment = try tx.deployment(id: id) else { continue }
                     try Self.advance(tx, &deployment, cache: &cache)
                 }
+                return cache
             }
         }
         return due
