@@ -9,6 +9,10 @@ import PackageDescription
 // RelctlSAM (SAM templates → a stack model → a change set, pure) serves RelctlStacks (the stack engine over the
 // registry and the rollout engine), which serves RelctlCLI and RelctlServer (its CloudFormation API).
 // RelctlNotify (the webhook dispatcher, over RelctlStorage's EventStore) serves RelctlServer and RelctlCLI.
+// RelctlPostgres (PostgreSQL through postgres-nio: RolloutStore, RegistryRecords, leader election) implements
+// RelctlStorage beside RelctlStore and never names it; RelctlS3 (the bucket code store) implements its
+// CodeObjectStore. RelctlMigrate (migrate-store: SQLite → PostgreSQL + bucket) names both stores and serves
+// RelctlCLI. The CLI picks the engines (`--database`, `--code-store`) and hands them to the server.
 
 /// Modules declare what they import (`MemberImportVisibility`). Not yet on the modules that read
 /// `stat` fields (RelctlPackages, RelctlStore, RelctlRuntime, RelctlCLI, the benchmarks): on Linux the
