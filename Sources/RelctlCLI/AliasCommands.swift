@@ -11,7 +11,7 @@ struct AliasCommand: ParsableCommand {
         subcommands: [Create.self, Update.self, Get.self, List.self, Delete.self]
     )
 
-    struct Create: ParsableCommand {
+    struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create an alias (CreateAlias).")
         @OptionGroup var global: GlobalOptions
         @Argument var function: String
@@ -21,15 +21,15 @@ struct AliasCommand: ParsableCommand {
         var weight: String?
         @Option var description: String = ""
 
-        func run() throws {
+        func run() async throws {
             render(
-                try global.registry().createAlias(
+                try await global.rollout().records.createAlias(
                     function: try parseFunction(function).name, name: name, functionVersion: version,
                     additionalVersionWeights: try parseWeight(weight) ?? [:], description: description), global.output)
         }
     }
 
-    struct Update: ParsableCommand {
+    struct Update: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Move an alias or change its routing (UpdateAlias).")
         @OptionGroup var global: GlobalOptions
         @Argument var function: String
@@ -45,28 +45,29 @@ struct AliasCommand: ParsableCommand {
             if noRouting && weight != nil { throw ValidationError("--weight and --no-routing cannot be combined.") }
         }
 
-        func run() throws {
+        func run() async throws {
             render(
-                try global.registry().updateAlias(
+                try await global.rollout().records.updateAlias(
                     function: try parseFunction(function).name, name: name, functionVersion: version,
                     additionalVersionWeights: noRouting ? [:] : try parseWeight(weight),
-                    description: description, expectedRevisionId: expectRevision), global.output)
+                    description: description, expectedRevisionId: expectRevision, cause: "UpdateAlias"), global.output)
         }
     }
 
-    struct Get: ParsableCommand {
+    struct Get: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show an alias (GetAlias).")
         @OptionGroup var global: GlobalOptions
         @Argument var function: String
         @Argument var name: String
 
-        func run() throws {
+        func run() async throws {
             render(
-                try global.registry().getAlias(function: try parseFunction(function).name, name: name), global.output)
+                try await global.rollout().records.getAlias(function: try parseFunction(function).name, name: name),
+                global.output)
         }
     }
 
-    struct List: ParsableCommand {
+    struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List a function's aliases (ListAliases).")
         @OptionGroup var global: GlobalOptions
         @Argument var function: String
@@ -75,8 +76,8 @@ struct AliasCommand: ParsableCommand {
         @Option(name: .customLong("max-items")) var maxItems: Int?
         @Option var marker: String?
 
-        func run() throws {
-            let page = try global.registry().listAliases(
+        func run() async throws {
+            let page = try await global.rollout().records.aliasPage(
                 function: try parseFunction(function).name, functionVersion: functionVersion, marker: marker,
                 maxItems: maxItems)
             if global.output == .json {
@@ -95,15 +96,16 @@ struct AliasCommand: ParsableCommand {
         }
     }
 
-    struct Delete: ParsableCommand {
+    struct Delete: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Delete an alias (DeleteAlias); a missing alias is not an error.")
         @OptionGroup var global: GlobalOptions
         @Argument var function: String
         @Argument var name: String
 
-        func run() throws {
-            let deleted = try global.registry().deleteAlias(function: try parseFunction(function).name, name: name)
+        func run() async throws {
+            let deleted = try await global.rollout().records.deleteAlias(
+                function: try parseFunction(function).name, name: name)
             if global.output == .json { return Output.json(["StatusCode": 204]) }
             print(deleted ? "Deleted alias \(name)." : "Alias \(name) does not exist; nothing to delete.")
         }

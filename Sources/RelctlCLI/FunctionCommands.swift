@@ -182,7 +182,7 @@ struct FunctionCommand: ParsableCommand {
     }
 }
 
-struct Publish: ParsableCommand {
+struct Publish: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract:
             "Publish $LATEST as an immutable version (PublishVersion); returns the last version if nothing changed.")
@@ -194,16 +194,16 @@ struct Publish: ParsableCommand {
     @Option(name: .customLong("expect-revision"), help: "Fail unless $LATEST's RevisionId is this one.")
     var expectRevision: String?
 
-    func run() throws {
+    func run() async throws {
         let reference = try parseFunction(function)
         render(
-            try global.registry().publishVersion(
+            try await global.rollout().records.publishVersion(
                 reference, description: description, expectedCodeSha256: expectCodeSha256,
-                expectedRevisionId: expectRevision), global.output)
+                expectedRevisionId: expectRevision, settle: nil), global.output)
     }
 }
 
-struct Versions: ParsableCommand {
+struct Versions: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "List $LATEST and the published versions (ListVersionsByFunction).")
     @OptionGroup var global: GlobalOptions
@@ -211,8 +211,9 @@ struct Versions: ParsableCommand {
     @Option(name: .customLong("max-items")) var maxItems: Int?
     @Option var marker: String?
 
-    func run() throws {
-        let page = try global.registry().listVersions(try parseFunction(function), marker: marker, maxItems: maxItems)
+    func run() async throws {
+        let page = try await global.rollout().records.versionPage(
+            try parseFunction(function), marker: marker, maxItems: maxItems)
         renderList(page.items, key: "Versions", nextMarker: page.nextMarker, global.output)
     }
 }

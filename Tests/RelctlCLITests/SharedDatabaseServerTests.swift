@@ -76,6 +76,55 @@ struct SharedDatabaseServerTests {
         #expect(servers[follower].stop() == 0)
     }
 
+    /// Moving up, then working there: a registry made on SQLite is copied with `migrate-store`, and the
+    /// `publish`, `versions` and `alias` commands run against `--database` — the copy, not the data
+    /// directory (which stays as it was).
+    @Test func aliasPublishAndVersionsCommandsRunOnTheDatabase() throws {
+        let database = try PostgresCluster.databaseURL()
+        let cli = try CLI()
+        try cli.json(
+            "function", "create", "orders", "--dir", try cli.source("v1", marker: "one"), "--runtime",
+            "provided.al2023", "--handler", "bootstrap")
+        try cli.json("publish", "orders")
+        try cli.json("function", "update-code", "orders", "--dir", try cli.source("v2", marker: "two"))
+        let migrated = try cli.run("migrate-store", "--to-database", database)
+        #expect(migrated.status == 0, "\(migrated.stderr)")
+
+        let published = try cli.json("publish", "orders", "--database", database)
+        #expect(published["Version"] as? String == "2")
+        let created = try cli.json(
+            "alias", "create", "orders", "live", "--version", "1", "--weight", "2=0.25", "--database", database)
+        #expect(created["FunctionVersion"] as? String == "1")
+        let weights = (created["RoutingConfig"] as? [String: Any])?["AdditionalVersionWeights"] as? [String: Double]
+        #expect(weights == ["2": 0.25])
+        let revision = try #require(created["RevisionId"] as? String)
+        let stale = try cli.run(
+            "alias", "update", "orders", "live", "--version", "2", "--no-routing", "--expect-revision", "stale",
+            "--database", database)
+        #expect(stale.status == 1)
+        #expect(stale.stderr.contains("PreconditionFailedException"), "\(stale.stderr)")
+        let moved = try cli.json(
+            "alias", "update", "orders", "live", "--version", "2", "--no-routing", "--expect-revision", revision,
+            "--database", database)
+        #expect(moved["FunctionVersion"] as? String == "2")
+        #expect(moved["RoutingConfig"] == nil)
+        #expect(
+            try cli.json("alias", "get", "orders", "live", "--database", database)["FunctionVersion"] as? String == "2")
+        let aliases = try cli.json("alias", "list", "orders", "--database", database)["Aliases"] as? [[String: Any]]
+        #expect(aliases?.map { $0["Name"] as? String } == ["live"])
+        let versions = try cli.json("versions", "orders", "--database", database)["Versions"] as? [[String: Any]]
+        #expect(versions?.map { $0["Version"] as? String } == ["$LATEST", "1", "2"])
+        #expect(try cli.run("alias", "delete", "orders", "live", "--database", database).status == 0)
+        let gone = try cli.run("alias", "get", "orders", "live", "--database", database)
+        #expect(gone.status == 1)
+        #expect(gone.stderr.contains("ResourceNotFoundException"), "\(gone.stderr)")
+
+        // The data directory's own registry saw none of it.
+        let local = try cli.json("versions", "orders")["Versions"] as? [[String: Any]]
+        #expect(local?.map { $0["Version"] as? String } == ["$LATEST", "1"])
+        #expect(try cli.run("alias", "get", "orders", "live").status == 1)
+    }
+
     /// A wrong or unreachable database is one clear error line at start, not a server answering from SQLite.
     @Test func serveOnAnUnreachableDatabaseIsOneErrorLine() throws {
         let cli = try CLI()
