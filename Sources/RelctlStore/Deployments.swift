@@ -96,33 +96,11 @@ extension Registry {
 
     /// The event log, oldest first, after `afterId`.
     public func deploymentEvents(id: String, after afterId: Int64 = 0) throws(RelctlError) -> [DeploymentEventEntry] {
-        try read { db in
-            try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT id, at, kind, message, details FROM deployment_events WHERE deployment_id = ? AND id > ? ORDER BY id
-                    """, arguments: [id, afterId]
-            ).map {
-                DeploymentEventEntry(
-                    id: $0[0],
-                    event: DeploymentEvent(
-                        at: $0[1], kind: $0[2], message: $0[3],
-                        details: (try? JSONDecoder().decode([String: String].self, from: Data(($0[4] as String).utf8)))
-                            ?? [:]))
-            }
-        }
+        try read { db in try DecisionLog.deployment.entries(db, id: id, after: afterId) }
     }
 
     func recordEvents(_ db: Database, _ id: String, _ events: [DeploymentEvent]) throws {
-        for event in events {
-            try db.execute(
-                cached:
-                    "INSERT INTO deployment_events (deployment_id, at, kind, message, details) VALUES (?, ?, ?, ?, ?)",
-                [
-                    id, event.at, event.kind, event.message,
-                    JSONText.object(event.details),
-                ])
-        }
+        try DecisionLog.deployment.append(db, id: id, events)
     }
 
     func requireDeployment(_ db: Database, _ id: String) throws -> Deployment {
@@ -189,5 +167,37 @@ extension DerivableRequest<DeploymentRecord> {
 
     func of(function: String, alias: String) -> Self {
         filter(DeploymentRecord.Columns.functionName == function && DeploymentRecord.Columns.aliasName == alias)
+    }
+}
+
+/// The decision logs of deployments and of release groups: the same rows, keyed by their owner's id.
+enum DecisionLog {
+    case deployment, release
+
+    private var table: String { self == .deployment ? "deployment_events" : "release_events" }
+    private var owner: String { self == .deployment ? "deployment_id" : "release_id" }
+
+    /// The owner's entries, oldest first, after `afterId`.
+    func entries(_ db: Database, id: String, after afterId: Int64) throws -> [DeploymentEventEntry] {
+        try Row.fetchAll(
+            db, sql: "SELECT id, at, kind, message, details FROM \(table) WHERE \(owner) = ? AND id > ? ORDER BY id",
+            arguments: [id, afterId]
+        ).map {
+            DeploymentEventEntry(
+                id: $0[0],
+                event: DeploymentEvent(
+                    at: $0[1], kind: $0[2], message: $0[3],
+                    details: (try? JSONDecoder().decode([String: String].self, from: Data(($0[4] as String).utf8)))
+                        ?? [:]))
+        }
+    }
+
+    /// Appends entries through a statement compiled once per connection (every step writes here).
+    func append(_ db: Database, id: String, _ events: [DeploymentEvent]) throws {
+        for event in events {
+            try db.execute(
+                cached: "INSERT INTO \(table) (\(owner), at, kind, message, details) VALUES (?, ?, ?, ?, ?)",
+                [id, event.at, event.kind, event.message, JSONText.object(event.details)])
+        }
     }
 }

@@ -98,12 +98,7 @@ extension SQLiteTransaction {
 
     func appendReleaseEvents(_ events: [DeploymentEvent], to release: ReleaseGroup) throws {
         for event in events {
-            try db.execute(
-                sql: "INSERT INTO release_events (release_id, at, kind, message, details) VALUES (?, ?, ?, ?, ?)",
-                arguments: [
-                    release.id, event.at, event.kind, event.message,
-                    String(decoding: try JSONEncoder.sorted.encode(event.details), as: UTF8.self),
-                ])
+            try DecisionLog.release.append(db, id: release.id, [event])
             // One event per member, so a reader or webhook following one function sees its releases.
             for type in ReleaseEvent.types(of: event) {
                 for member in release.members {
@@ -149,21 +144,7 @@ extension Registry {
 
     /// The release's decision log, oldest first, after `afterId`.
     public func releaseEvents(id: String, after afterId: Int64 = 0) throws(RelctlError) -> [DeploymentEventEntry] {
-        try read { db in
-            try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT id, at, kind, message, details FROM release_events WHERE release_id = ? AND id > ? ORDER BY id
-                    """, arguments: [id, afterId]
-            ).map {
-                DeploymentEventEntry(
-                    id: $0[0],
-                    event: DeploymentEvent(
-                        at: $0[1], kind: $0[2], message: $0[3],
-                        details: (try? JSONDecoder().decode([String: String].self, from: Data(($0[4] as String).utf8)))
-                            ?? [:]))
-            }
-        }
+        try read { db in try DecisionLog.release.entries(db, id: id, after: afterId) }
     }
 
     func newestRelease(_ db: Database, named name: String) throws -> ReleaseGroup? {
