@@ -125,6 +125,22 @@ struct SharedDatabaseServerTests {
         #expect(try cli.run("alias", "get", "orders", "live").status == 1)
     }
 
+    /// `config show` names the engines in use (issue 10 §3) and never prints the password.
+    @Test func configShowSaysWhichEnginesAreInUse() throws {
+        let cli = try CLI()
+        let local = try cli.json("config", "show")
+        #expect((local["database"] as? String)?.hasPrefix("sqlite") == true, "\(local)")
+        #expect((local["code-store"] as? String)?.hasPrefix("data directory") == true, "\(local)")
+        let shared = try cli.json(
+            "config", "show", "--database", "postgres://app:hunter2@db.internal:6543/reg?sslmode=require")
+        #expect(shared["database"] as? String == "postgresql postgres://app@db.internal:6543/reg?sslmode=require")
+        let wrong = try cli.run("config", "show", "--database", "mysql://app:hunter2@db/reg")
+        #expect(wrong.status == 1)
+        #expect(wrong.stderr.contains("is not a database URL"), "\(wrong.stderr)")
+        #expect(!wrong.stderr.contains("hunter2"))
+        #expect(wrong.stderr.split(separator: "\n").count == 1)
+    }
+
     /// A wrong or unreachable database is one clear error line at start, not a server answering from SQLite.
     @Test func serveOnAnUnreachableDatabaseIsOneErrorLine() throws {
         let cli = try CLI()
