@@ -182,15 +182,27 @@ class Browser:
         self.wait_for("document.readyState === 'complete' && window.relctl && window.relctl.updates > 0 || !!document.getElementById('login')",
                       f"{url} to load")
 
-    def click(self, selector):
-        """A real mouse click at the middle of the element (it must be visible and on top)."""
-        rect = self.evaluate(f"""(() => {{ const e = document.querySelector({json.dumps(selector)}); if (!e) return null;
+    def click(self, selector, timeout=5.0):
+        """A real mouse click at the middle of the element (it must be visible and on top).
+
+        A live page re-renders while the test looks at it (an event arrives, a row moves), so the element is
+        measured and hit-tested together, retried for up to `timeout` seconds; an element that stays covered
+        fails with what covers it."""
+        probe = f"""(() => {{ const e = document.querySelector({json.dumps(selector)}); if (!e) return null;
             e.scrollIntoView({{block: 'center'}}); const r = e.getBoundingClientRect();
-            return {{x: r.left + r.width / 2, y: r.top + r.height / 2, disabled: !!e.disabled}}; }})()""")
-        assert rect is not None, f"no {selector} on the page"
-        assert not rect["disabled"], f"{selector} is disabled"
-        hit = self.evaluate(f"document.elementFromPoint({rect['x']}, {rect['y']})?.closest({json.dumps(selector)}) !== null")
-        assert hit, f"{selector} is covered by another element"
+            const x = r.left + r.width / 2, y = r.top + r.height / 2, top = document.elementFromPoint(x, y);
+            return {{x, y, disabled: !!e.disabled, hit: !!top && top.closest({json.dumps(selector)}) !== null,
+                     cover: top ? top.outerHTML.slice(0, 200) : 'nothing'}}; }})()"""
+        started = time.monotonic()
+        while True:
+            rect = self.evaluate(probe)
+            if rect is not None and rect["hit"] and not rect["disabled"]:
+                break
+            if time.monotonic() - started > timeout:
+                assert rect is not None, f"no {selector} on the page"
+                assert not rect["disabled"], f"{selector} is disabled"
+                raise AssertionError(f"{selector} is covered by another element: {rect['cover']}")
+            time.sleep(0.05)
         for kind in ("mouseMoved", "mousePressed", "mouseReleased"):
             self.call("Input.dispatchMouseEvent", type=kind, x=rect["x"], y=rect["y"], button="left", clickCount=1)
 
