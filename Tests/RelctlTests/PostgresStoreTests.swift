@@ -226,4 +226,32 @@ struct PostgresStoreTests {
         #expect(await listener.wait(timeout: 0.05) == false, "one notification wakes one wait")
         await listener.close()
     }
+
+    /// The listening connection is ended from outside (a restarted database or a dead network would do the
+    /// same): the listener wakes its controller once, opens a new connection and hears NOTIFYs again.
+    @Test func aListenerWhoseConnectionEndsListensAgain() async throws {
+        let location = try PostgresCluster.database()
+        let store = try await PostgresStore.open(location, actor: "test")
+        defer { store.close() }
+        let listener = try await PostgresWakeListener.start(location, retryInterval: .milliseconds(100))
+        #expect(listener.connectionsOpened == 1)
+        let pid = try #require(try await listener.backendPID())
+        #expect(
+            try PostgresCluster.shared().psql("SELECT pg_terminate_backend(\(pid))", database: location.database) == "t")
+        let end = Date().addingTimeInterval(60)
+        while listener.connectionsOpened < 2 {
+            guard Date() < end else { Issue.record("the listener did not reconnect within 60 s"); return }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(await listener.wait(timeout: 30) == true, "the reconnection wakes the controller once")
+        // A NOTIFY sent before the new LISTEN is in place is lost (best effort); one after it wakes the wait.
+        var heard = false
+        while !heard && Date() < end {
+            try await store.notifyWake()
+            heard = await listener.wait(timeout: 0.5)
+        }
+        #expect(heard, "a NOTIFY after the reconnection wakes the wait")
+        #expect(try await listener.backendPID() != pid)
+        await listener.close()
+    }
 }
