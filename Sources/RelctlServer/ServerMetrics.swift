@@ -14,15 +14,33 @@ final class ServerMetrics: Sendable {
     /// The weight gauges of the deployments active at the last scrape, so that finished ones go away.
     private let deploymentGauges = NIOLockedValueBox<[String: Gauge]>([:])
 
+    /// The request counters and histograms made so far, by action and status (made once each: the
+    /// registry's own lookup hashes the labels on every call).
+    private let requestMetrics = NIOLockedValueBox<[RequestKey: (Counter, ValueHistogram)]>([:])
+    private struct RequestKey: Hashable {
+        var action: String
+        var status: Int
+    }
+
     func request(action: String, status: Int, duration: Duration) {
-        prometheus.makeCounter(
-            descriptor: Self.name("relctl_http_requests_total", "API requests by action and status."),
-            labels: [("action", action), ("status", String(status))]
-        ).increment()
-        prometheus.makeValueHistogram(
-            descriptor: Self.name("relctl_http_request_duration_seconds", "API request latency by action."),
-            labels: [("action", action)], buckets: Self.buckets
-        ).record(Self.seconds(duration))
+        let key = RequestKey(action: action, status: status)
+        let made = requestMetrics.withLockedValue { $0[key] }
+        let (counter, histogram) =
+            made
+            ?? {
+                let pair = (
+                    prometheus.makeCounter(
+                        descriptor: Self.name("relctl_http_requests_total", "API requests by action and status."),
+                        labels: [("action", action), ("status", String(status))]),
+                    prometheus.makeValueHistogram(
+                        descriptor: Self.name("relctl_http_request_duration_seconds", "API request latency by action."),
+                        labels: [("action", action)], buckets: Self.buckets)
+                )
+                requestMetrics.withLockedValue { $0[key] = pair }
+                return pair
+            }()
+        counter.increment()
+        histogram.record(Self.seconds(duration))
     }
 
     func invocation(function: String, version: String, result: InvocationResult?) {

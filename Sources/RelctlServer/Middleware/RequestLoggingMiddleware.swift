@@ -15,14 +15,16 @@ struct RequestLoggingMiddleware: RouterMiddleware {
         let response = try await next(request, context)
         if context.operation.isLogged {
             let elapsed = ContinuousClock.now - started
-            let milliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+            // Hundredths of a millisecond in integers: String(format:) was 2 % of a GetAlias's CPU.
+            let hundredths = elapsed.components.seconds * 100_000 + elapsed.components.attoseconds / 10_000_000_000_000
+            let fraction = hundredths % 100
             logger.info(
                 "request",
                 metadata: [
                     "request-id": "\(context.requestId)", "action": "\(context.operation.name)",
                     "method": "\(request.method.rawValue)",
                     "path": "\(request.uri.path)", "status": "\(response.status.code)",
-                    "ms": "\(String(format: "%.2f", milliseconds))",
+                    "ms": "\(hundredths / 100).\(fraction < 10 ? "0" : "")\(fraction)",
                 ])
         }
         return response
