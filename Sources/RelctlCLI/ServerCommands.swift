@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import RelctlCore
 import RelctlPostgres
+import RelctlRollout
 import RelctlServer
 import RelctlStorage
 import RelctlStore
@@ -86,9 +87,14 @@ extension Serve {
         // The controller campaigns for leadership and ticks (fenced by its epoch) only while it leads.
         let controller = await leadingControllerService(
             store, interval: tick, logger: Logger(label: "relctl.controller"))
+        let objects = codeStore ?? registry.blobs
         return SharedEngine(
-            name: "PostgreSQL", records: PostgresRecords(store: store, code: codeStore ?? registry.blobs),
-            services: [controller], leadership: controller.controller.status)
+            name: "PostgreSQL", records: PostgresRecords(store: store, code: objects),
+            services: [controller], leadership: controller.controller.status,
+            runtime: (
+                PostgresInvocationStore(store: store, dataDirectory: registry.dataDirectory, objects: objects),
+                RolloutEngine(store: store)
+            ))
     }
 }
 

@@ -58,14 +58,19 @@ public struct SharedEngine: Sendable {
     public var services: [any Service]
     /// Whether this server's controller leads (`/healthz`, `/metrics`); nil when none campaigns.
     public var leadership: LeadershipStatus?
+    /// What Invoke runs on: the engine's invocation targets, settings and code, and where the runtime's
+    /// metrics and function hooks' reports go. nil: this server's SQLite registry.
+    public var runtime: (store: any InvocationStore, rollout: any HookStatusReporter & MetricSink)?
 
     public init(
-        name: String, records: any RegistryRecords, services: [any Service] = [], leadership: LeadershipStatus? = nil
+        name: String, records: any RegistryRecords, services: [any Service] = [], leadership: LeadershipStatus? = nil,
+        runtime: (store: any InvocationStore, rollout: any HookStatusReporter & MetricSink)? = nil
     ) {
         self.name = name
         self.records = records
         self.services = services
         self.leadership = leadership
+        self.runtime = runtime
     }
 }
 
@@ -184,7 +189,8 @@ public enum RelctlHTTPServer {
         let metrics = ServerMetrics()
         // Functions get no key of the server's: a hook reports through its own instance's endpoint.
         let pool = RuntimePool(
-            store: registry, rollout: RolloutEngine(store: registry),
+            store: sharedEngine?.runtime?.store ?? registry,
+            rollout: sharedEngine?.runtime?.rollout ?? RolloutEngine(store: registry),
             observer: { function, version, result in
                 metrics.invocation(function: function, version: version, result: result)
             })

@@ -61,6 +61,10 @@ struct ThreadedRecords: RegistryRecords {
         }
     }
 
+    func resolveInvocation(_ function: FunctionReference) async throws(RelctlError) -> InvocationTarget {
+        try await run { try $0.invocationTarget(function) }
+    }
+
     func getAlias(function: String, name: String) async throws(RelctlError) -> AliasConfiguration {
         try await run { try $0.getAlias(function: function, name: name) }
     }

@@ -98,3 +98,24 @@ public struct ProvisionedConcurrencyTarget: Sendable {
         }
     }
 }
+
+extension InvocationTarget {
+    /// The target of `function` once its routing is known (both engines resolve through this): each version
+    /// the routing names runs as `execution` says, and a version it cannot find makes the whole reference
+    /// not found under its qualified ARN, as AWS answers.
+    public static func resolved(
+        _ function: FunctionReference, arn: ArnContext, routing: AliasTarget, reservedConcurrency: Int?,
+        execution: (Int) throws -> VersionExecution?
+    ) throws -> InvocationTarget {
+        let qualifiedArn = arn.functionArn(function.name, qualifier: function.qualifier?.description)
+        var executions: [Int: VersionExecution] = [:]
+        for number in routing.referencedVersions {
+            guard let found = try execution(number) else { throw RelctlError.functionNotFound(qualifiedArn) }
+            executions[number] = found
+        }
+        return InvocationTarget(
+            functionName: function.name, resource: function.qualifier.map { "\(function.name):\($0)" } ?? function.name,
+            invokedArn: function.qualifier == nil ? arn.functionArn(function.name) : qualifiedArn,
+            routing: routing, executions: executions, reservedConcurrency: reservedConcurrency)
+    }
+}

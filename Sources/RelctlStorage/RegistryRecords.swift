@@ -34,6 +34,9 @@ public protocol RegistryRecords: Sendable {
 
     /// PutMetricAlarm: creates or replaces an alarm (its state is kept when it already exists).
     func putAlarm(_ definition: AlarmDefinition) async throws(RelctlError)
+    /// Invoke: resolves `name`, `name:version`, `name:alias` (or an ARN) to where the traffic goes and how
+    /// each candidate version runs (`InvocationTarget`, which the runtime pool runs).
+    func resolveInvocation(_ function: FunctionReference) async throws(RelctlError) -> InvocationTarget
 
     // The Lambda function/version/alias API (issue 10 §5: every server answers it from the shared engine).
 

@@ -32,25 +32,19 @@ extension Registry {
             }
             routing = alias.target
         }
-        var executions: [Int: VersionExecution] = [:]
-        for number in routing.referencedVersions {
-            guard let version = try version(db, function.name, number) else {
-                throw RelctlError.functionNotFound(qualifiedArn)
-            }
+        return try InvocationTarget.resolved(
+            function, arn: arn, routing: routing, reservedConcurrency: record.reservedConcurrency
+        ) { number in
+            guard let version = try version(db, function.name, number) else { return nil }
             let layers = try self.layers(db, of: function.name, version: number).map {
                 VersionExecution.Layer(
                     arn: arn.layerVersionArn($0.layerName, version: $0.version), sha256Hex: $0.codeSha256)
             }
-            executions[number] = VersionExecution(
+            return VersionExecution(
                 functionName: function.name, version: number, sha256Hex: version.codeSha256, runtime: version.runtime,
                 handler: version.handler, memorySize: version.memorySize, timeout: version.timeout,
                 environment: version.environmentVariables ?? [:], layers: layers, architecture: version.architecture)
         }
-        let resource = function.qualifier.map { "\(function.name):\($0)" } ?? function.name
-        return InvocationTarget(
-            functionName: function.name, resource: resource,
-            invokedArn: function.qualifier == nil ? arn.functionArn(function.name) : qualifiedArn,
-            routing: routing, executions: executions, reservedConcurrency: record.reservedConcurrency)
     }
 
     /// PutFunctionConcurrency / DeleteFunctionConcurrency (nil). 0 throttles every invocation.

@@ -8,23 +8,9 @@ import Testing
 struct CodeStoreCLITests {
     @Test func publishWritesThroughToTheBucketAndInvokeDownloadsByHash() throws {
         let cli = try CLI()
-        let s3Port = ServerProcess.freePort()
-        let moto = try ChildProcess.spawn(
-            .init(
-                arguments: ["/usr/bin/env", "moto_server", "-H", "127.0.0.1", "-p", String(s3Port)],
-                environment: ProcessInfo.processInfo.environment, logPath: "/dev/null"))
-        defer { moto.killGroupAndWait() }  // moto_server ignores SIGTERM
-        let s3 = "http://127.0.0.1:\(s3Port)"
-        for _ in 0..<300 where ((try? ServerProcess.get(s3).0) ?? 0) == 0 { usleep(100_000) }
-        let aws = ["AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "y", "AWS_DEFAULT_REGION": "us-east-1"]
-        #expect(
-            try runTool(
-                ["aws", "s3api", "create-bucket", "--bucket", "relctl-code", "--endpoint-url", s3], environment: aws,
-                cwd: cli.workDirectory
-            ).0 == 0)
-        let store = [
-            "RELCTL_S3_ENDPOINT": s3, "RELCTL_S3_ACCESS_KEY_ID": "relctl", "RELCTL_S3_SECRET_ACCESS_KEY": "secret",
-        ]
+        let moto = try MotoS3(cli: cli)
+        defer { withExtendedLifetime(moto) {} }  // the bucket lives until the test ends
+        let (s3, aws, store) = (moto.endpoint, moto.aws, moto.relctlEnvironment)
 
         // A bucket that does not exist: one line, and nothing is created.
         let wrong = try cli.run(

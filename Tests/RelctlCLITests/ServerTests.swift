@@ -9,14 +9,15 @@ final class ServerProcess {
     let port: Int
     let log: URL
 
-    init(_ cli: CLI, extra: [String] = []) throws {
+    init(_ cli: CLI, extra: [String] = [], environment: [String: String] = [:]) throws {
         self.cli = cli
         log = cli.workDirectory.appendingPathComponent("serve-\(UUID().uuidString.prefix(6)).log")
         FileManager.default.createFile(atPath: log.path, contents: nil)
         port = Self.freePort()
         // --settle 0: these tests expect final answers at once (Tests/compat/test_states.py pins the states).
         process = try cli.start(
-            ["serve", "--port", String(port), "--tick", "0.2", "--settle", "0"] + extra, log: log.path)
+            ["serve", "--port", String(port), "--tick", "0.2", "--settle", "0"] + extra, log: log.path,
+            environment: environment)
         for _ in 0..<300 {
             if (try? Self.get("http://127.0.0.1:\(port)/healthz").0) == 200 { return }
             if process.hasExited { break }

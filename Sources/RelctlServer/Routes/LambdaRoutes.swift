@@ -371,13 +371,15 @@ struct LambdaRoutes: Sendable {
         let type = call.header("X-Amz-Invocation-Type") ?? "RequestResponse"
         // A function still being created cannot run yet (AWS's ResourceConflictException); only
         // functions this server created with --settle can be, so other invocations skip the read.
-        if services.mayBePending(reference.name), try await call.store({ try $0.isPending(reference.name) }) {
+        if call.scope.sharedEngine == nil, services.mayBePending(reference.name),
+            try await call.store({ try $0.isPending(reference.name) })
+        {
             throw RelctlError(
                 .resourceConflict,
                 "The operation cannot be performed at this time. The function is currently in the following state: Pending"
             )
         }
-        let target = try await call.store { try $0.invocationTarget(reference) }
+        let target = try await call.records.resolveInvocation(reference)
         switch type {
         case "DryRun":
             return Response(status: .noContent)
