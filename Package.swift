@@ -84,7 +84,7 @@ let package = Package(
                 .embedInCode("0008_releases.sql"), .embedInCode("0009_lambda_fidelity.sql"),
                 .embedInCode("0010_cloudformation.sql"),
                 .embedInCode("postgres/0001_pg_rollout.sql"), .embedInCode("postgres/0002_pg_releases.sql"),
-                .embedInCode("postgres/0005_pg_registry_rest.sql"),
+                .embedInCode("postgres/0005_pg_registry_rest.sql"), .embedInCode("postgres/0007_pg_concurrency_leases.sql"),
             ]
         ),
         // The SQLite registry (GRDB, WAL), the migrator, the content-addressed blob store, quota, cleanup.

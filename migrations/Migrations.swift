@@ -42,5 +42,8 @@ public enum PostgresMigrations {
         Migration(
             identifier: "0005_pg_registry_rest",
             sql: String(decoding: PackageResources._005_pg_registry_rest_sql, as: UTF8.self)),
+        Migration(
+            identifier: "0007_pg_concurrency_leases",
+            sql: String(decoding: PackageResources._007_pg_concurrency_leases_sql, as: UTF8.self)),
     ]
 }

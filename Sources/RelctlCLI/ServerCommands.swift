@@ -91,10 +91,11 @@ extension Serve {
         return SharedEngine(
             name: "PostgreSQL", records: PostgresRecords(store: store, code: objects),
             services: [controller], leadership: controller.controller.status,
-            runtime: (
-                PostgresInvocationStore(store: store, dataDirectory: registry.dataDirectory, objects: objects),
-                RolloutEngine(store: store)
-            ))
+            runtime: SharedRuntime(
+                store: PostgresInvocationStore(store: store, dataDirectory: registry.dataDirectory, objects: objects),
+                rollout: RolloutEngine(store: store),
+                leases: PostgresConcurrencyLeases(
+                    store: store, holder: "\(ProcessInfo.processInfo.hostName):\(getpid())")))
     }
 }
 

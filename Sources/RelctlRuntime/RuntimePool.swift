@@ -34,12 +34,17 @@ public actor RuntimePool {
     /// Told about every invocation (the server's /metrics).
     let observer: (@Sendable (_ function: String, _ version: String, _ result: InvocationResult?) -> Void)?
 
+    /// Reserved concurrency across servers (a shared store); nil: this pool counts its own invocations.
+    let leases: (any ConcurrencyLeases)?
+
     public init(
         store: any InvocationStore, rollout: any HookStatusReporter & MetricSink,
+        leases: (any ConcurrencyLeases)? = nil,
         observer: (@Sendable (_ function: String, _ version: String, _ result: InvocationResult?) -> Void)? = nil
     ) {
         self.store = store
         self.rollout = rollout
+        self.leases = leases
         self.observer = observer
         self.cache = PackageCache(dataDirectory: store.dataDirectory, blobs: store.code)
         self.logFolder = store.dataDirectory.appendingPathComponent("logs", isDirectory: true)
@@ -78,14 +83,38 @@ public actor RuntimePool {
         let execution = target.execution(routingKey: routingKey, random: generator.unit())
         let function = target.functionName
         let now = Date()
-        if let reserved = target.reservedConcurrency, inflight[function, default: 0] >= reserved {
-            await metrics.record(target, execution, metric: "Throttles", value: 1, at: now)
-            observer?(function, execution.versionText, nil)
-            throw RelctlError(.tooManyRequests, "Rate Exceeded.")
+        var lease: ConcurrencyLease?
+        if let reserved = target.reservedConcurrency {
+            if let leases {
+                // A slot among every server's invocations; it frees itself if this server dies mid-invocation.
+                lease = try await leases.acquire(
+                    function: function, limit: reserved, seconds: Double(execution.timeout) + 30)
+            }
+            if leases != nil ? lease == nil : inflight[function, default: 0] >= reserved {
+                await metrics.record(target, execution, metric: "Throttles", value: 1, at: now)
+                observer?(function, execution.versionText, nil)
+                throw RelctlError(.tooManyRequests, "Rate Exceeded.")
+            }
         }
         inflight[function, default: 0] += 1
         defer { inflight[function, default: 1] -= 1 }
+        do {
+            let result = try await admitted(
+                target, execution, payload: payload, logTail: logTail, grant: grant, started: now)
+            if let lease { await leases?.release(lease) }
+            return result
+        } catch {
+            if let lease { await leases?.release(lease) }
+            throw error
+        }
+    }
 
+    /// An invocation past admission: an instance (warm, provisioned or new) runs it.
+    private func admitted(
+        _ target: InvocationTarget, _ execution: VersionExecution, payload: Data, logTail: Bool, grant: HookGrant?,
+        started now: Date
+    ) async throws(RelctlError) -> InvocationResult {
+        let function = target.functionName
         let requestId = UUID().uuidString.lowercased()
         let started = DispatchTime.now().uptimeNanoseconds
         var instance: Instance

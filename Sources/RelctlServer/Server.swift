@@ -58,19 +58,35 @@ public struct SharedEngine: Sendable {
     public var services: [any Service]
     /// Whether this server's controller leads (`/healthz`, `/metrics`); nil when none campaigns.
     public var leadership: LeadershipStatus?
-    /// What Invoke runs on: the engine's invocation targets, settings and code, and where the runtime's
-    /// metrics and function hooks' reports go. nil: this server's SQLite registry.
-    public var runtime: (store: any InvocationStore, rollout: any HookStatusReporter & MetricSink)?
+    /// What Invoke runs on: the engine's invocation targets, settings and code, where the runtime's
+    /// metrics and function hooks' reports go, and reserved concurrency counted across servers. nil: this
+    /// server's SQLite registry.
+    public var runtime: SharedRuntime?
 
     public init(
         name: String, records: any RegistryRecords, services: [any Service] = [], leadership: LeadershipStatus? = nil,
-        runtime: (store: any InvocationStore, rollout: any HookStatusReporter & MetricSink)? = nil
+        runtime: SharedRuntime? = nil
     ) {
         self.name = name
         self.records = records
         self.services = services
         self.leadership = leadership
         self.runtime = runtime
+    }
+}
+
+/// The runtime's parts on a shared engine (see `SharedEngine.runtime`).
+public struct SharedRuntime: Sendable {
+    public var store: any InvocationStore
+    public var rollout: any HookStatusReporter & MetricSink
+    public var leases: any ConcurrencyLeases
+
+    public init(
+        store: any InvocationStore, rollout: any HookStatusReporter & MetricSink, leases: any ConcurrencyLeases
+    ) {
+        self.store = store
+        self.rollout = rollout
+        self.leases = leases
     }
 }
 
@@ -191,6 +207,7 @@ public enum RelctlHTTPServer {
         let pool = RuntimePool(
             store: sharedEngine?.runtime?.store ?? registry,
             rollout: sharedEngine?.runtime?.rollout ?? RolloutEngine(store: registry),
+            leases: sharedEngine?.runtime?.leases,
             observer: { function, version, result in
                 metrics.invocation(function: function, version: version, result: result)
             })

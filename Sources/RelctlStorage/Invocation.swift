@@ -119,3 +119,25 @@ extension InvocationTarget {
             routing: routing, executions: executions, reservedConcurrency: reservedConcurrency)
     }
 }
+
+/// Reserved concurrency counted across every server sharing a store (issue 10 §5): an invocation of a
+/// function with reserved concurrency holds a lease while it runs. Without such a store (SQLite, one
+/// machine) the runtime counts its own invocations in flight.
+public protocol ConcurrencyLeases: Sendable {
+    /// A lease on one of `limit` slots of `function`, or nil when all are taken (the caller throttles).
+    /// The lease frees itself after `seconds` if it is never released (its server died).
+    func acquire(function: String, limit: Int, seconds: Double) async throws(RelctlError) -> ConcurrencyLease?
+    /// Frees the slot (best effort: an unreleased lease expires).
+    func release(_ lease: ConcurrencyLease) async
+}
+
+/// One slot of a function's reserved concurrency, held while an invocation runs.
+public struct ConcurrencyLease: Sendable, Hashable {
+    public var id: Int64
+    public var function: String
+
+    public init(id: Int64, function: String) {
+        self.id = id
+        self.function = function
+    }
+}

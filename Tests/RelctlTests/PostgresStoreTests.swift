@@ -207,6 +207,48 @@ struct PostgresStoreTests {
         await second.resign()
     }
 
+    // MARK: Reserved concurrency across servers
+
+    /// Two servers' lease tables on one database: never more live leases than the reservation, even when
+    /// both admit at once; a released or expired lease frees its slot.
+    @Test func leasesCountInvocationsOnEveryServer() async throws {
+        let location = try PostgresCluster.database()
+        let (storeA, storeB) = (
+            try await PostgresStore.open(location, actor: "a"), try await PostgresStore.open(location, actor: "b")
+        )
+        defer {
+            storeA.close()
+            storeB.close()
+        }
+        let a = PostgresConcurrencyLeases(store: storeA, holder: "server-a")
+        let b = PostgresConcurrencyLeases(store: storeB, holder: "server-b")
+        // 20 admissions at once, half on each server, for 3 slots: exactly 3 get one.
+        let granted = await withTaskGroup(of: ConcurrencyLease?.self) { group in
+            for index in 0..<20 {
+                group.addTask { try? await (index % 2 == 0 ? a : b).acquire(function: "f", limit: 3, seconds: 600) }
+            }
+            var leases: [ConcurrencyLease] = []
+            for await lease in group { if let lease { leases.append(lease) } }
+            return leases
+        }
+        #expect(granted.count == 3)
+        #expect(try await a.liveLeases() == ["f": 3])
+        #expect(try await b.acquire(function: "g", limit: 1, seconds: 600) != nil, "another function has its own slots")
+        #expect(try await a.acquire(function: "f", limit: 3, seconds: 600) == nil)
+        await b.release(granted[0])
+        let next = try #require(try await a.acquire(function: "f", limit: 3, seconds: 600), "a released slot is free")
+        #expect(try await b.acquire(function: "f", limit: 3, seconds: 600) == nil)
+        #expect(try await a.acquire(function: "f", limit: 0, seconds: 600) == nil, "0 throttles every invocation")
+        // A lease its server never released (it died) stops counting when it expires, and goes.
+        #expect(try await a.acquire(function: "h", limit: 1, seconds: 0) != nil)
+        #expect(try await b.acquire(function: "h", limit: 1, seconds: 600) != nil, "the expired lease is not counted")
+        for lease in granted.dropFirst() + [next] { await a.release(lease) }
+        #expect(try await b.liveLeases() == ["g": 1, "h": 1])
+        let rows = try PostgresCluster.shared().psql(
+            "SELECT count(*) FROM concurrency_leases WHERE function_name = 'h'", database: location.database)
+        #expect(rows == "1", "the expired lease was deleted")
+    }
+
     // MARK: Wake-ups
 
     /// A controller waiting for an hour on one server is woken by a NOTIFY from another; a notification

@@ -1,10 +1,15 @@
 """Invoke through two `relctl serve --database <same PostgreSQL> --code-store s3://…` (SharedDatabaseServerTests).
 
-Usage: invoke_two_servers.py ENDPOINT_1 ENDPOINT_2. A function created and published on server 1 runs on
-server 2 (its package downloaded from the bucket by hash), through an alias with weighted routing; a missing
-function and a wrong-region ARN are AWS's 404. Exits non-zero on the first failed expectation."""
+Usage: invoke_two_servers.py ENDPOINT_1 ENDPOINT_2 DATABASE_URL. A function created and published on server 1
+runs on server 2 (its package downloaded from the bucket by hash), through an alias with weighted routing; a
+missing function and a wrong-region ARN are AWS's 404; reserved concurrency of 1 is one invocation in flight
+across both servers. Exits non-zero on the first failed expectation."""
+import http.server
 import json
+import subprocess
 import sys
+import threading
+import time
 
 from lambda_clients import ROLE as role, client, error_code, package as bootstrap_package
 
@@ -58,4 +63,52 @@ assert error_code(lambda: two.invoke(FunctionName="missing")) == ("ResourceNotFo
 assert error_code(lambda: two.invoke(FunctionName="echo", Qualifier="nowhere")) == ("ResourceNotFoundException", 404)
 assert error_code(lambda: two.invoke(
     FunctionName="arn:aws:lambda:us-west-2:000000000000:function:echo")) == ("ResourceNotFoundException", 404)
+
+# Reserved concurrency counts invocations on every server. The function below tells this script when it
+# started and then waits until the script lets it go, so "one in flight" is a fact, not a timing guess.
+events = {"started": threading.Event(), "go": threading.Event()}
+
+
+class Gate(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        if self.path == "/started":
+            events["started"].set()
+        ready = self.path != "/go" or events["go"].is_set()
+        self.send_response(200 if ready else 404)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+gate = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Gate)
+threading.Thread(target=gate.serve_forever, daemon=True).start()
+GATED = """#!/bin/sh
+API="http://$AWS_LAMBDA_RUNTIME_API/2018-06-01/runtime"
+while true; do
+  H=$(mktemp); E=$(curl -sS -D "$H" "$API/invocation/next")
+  ID=$(grep -Fi Lambda-Runtime-Aws-Request-Id "$H" | tr -d '[:space:]' | cut -d: -f2); rm -f "$H"
+  case "$E" in *wait*) curl -s http://127.0.0.1:%d/started >/dev/null
+    until curl -sf http://127.0.0.1:%d/go >/dev/null; do sleep 0.05; done;; esac
+  curl -sS -X POST "$API/invocation/$ID/response" -d '{"done":true}' >/dev/null
+done
+""" % (gate.server_port, gate.server_port)
+one.create_function(
+    FunctionName="gated", Runtime="provided.al2023", Role=role, Handler="bootstrap", Timeout=300,
+    Code={"ZipFile": bootstrap_package(GATED)})
+# PutFunctionConcurrency is not on the PostgreSQL engine yet: the reservation is set in the database.
+subprocess.run(["psql", sys.argv[3], "-qAtc", "UPDATE functions SET reserved_concurrency = 1 WHERE name = 'gated'"],
+               check=True, timeout=60)
+held = {}
+holder = threading.Thread(target=lambda: held.update(answer=one.invoke(FunctionName="gated", Payload=b'"wait"')))
+holder.start()
+assert events["started"].wait(120), "the first invocation did not start within 120 s"
+assert error_code(lambda: two.invoke(FunctionName="gated", Payload=b'"now"')) == ("TooManyRequestsException", 429)
+assert error_code(lambda: one.invoke(FunctionName="gated", Payload=b'"now"')) == ("TooManyRequestsException", 429)
+events["go"].set()
+holder.join(120)
+assert json.loads(held["answer"]["Payload"].read()) == {"done": True}, held
+# The slot is free again, on either server.
+assert json.loads(two.invoke(FunctionName="gated", Payload=b'"now"')["Payload"].read()) == {"done": True}
+gate.shutdown()
 print("invoke on two servers: ok")
