@@ -1,41 +1,13 @@
 """Drives two `relctl serve --database <same PostgreSQL>` with boto3 (SharedDatabaseServerTests).
 
 Usage: two_servers.py ENDPOINT_1 ENDPOINT_2. Exits non-zero on the first failed expectation."""
-import io
 import sys
 import threading
-import zipfile
 
-import boto3
-from botocore.config import Config
-from botocore.exceptions import ClientError
-
-
-def client(endpoint):
-    return boto3.client(
-        "lambda", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="AKIDTEST",
-        aws_secret_access_key="secret", config=Config(retries={"max_attempts": 0}))
-
-
-def package(marker):
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        info = zipfile.ZipInfo("bootstrap")
-        info.external_attr = 0o755 << 16
-        archive.writestr(info, "#!/bin/sh\necho %s\n" % marker)
-    return buffer.getvalue()
-
-
-def error_code(call):
-    try:
-        call()
-    except ClientError as error:
-        return error.response["Error"]["Code"], error.response["ResponseMetadata"]["HTTPStatusCode"]
-    return None, 200
-
+from lambda_clients import ROLE, client, error_code, package
 
 one, two = client(sys.argv[1]), client(sys.argv[2])
-role = "arn:aws:iam::000000000000:role/relctl"
+role = ROLE
 
 # Server 1: create and publish.
 created = one.create_function(
