@@ -312,7 +312,9 @@ let package = Package(
             name: "RelctlCLITests",
             // RelctlPostgres: the shared PostgresCluster support (Tests/RelctlTests/Support) starts the servers' database.
             dependencies: ["RelctlCore", "RelctlStore", "RelctlProcess", "RelctlPostgres", "relctl"],
-            exclude: ["Support/two_servers.py"],
+            exclude: [
+                "Support/two_servers.py", "Support/shared_functions.py", "Support/lambda_clients.py",
+            ],
             swiftSettings: strictImports
         ),
     ]

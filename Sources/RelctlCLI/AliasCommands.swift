@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import RelctlCore
 import RelctlRollout
+import RelctlStorage
 import RelctlStore
 
 struct AliasCommand: ParsableCommand {
@@ -122,10 +123,10 @@ struct Rollback: AsyncParsableCommand {
     @Option(help: "The version to go back to (default: the one before the last move).") var to: String?
 
     func run() async throws {
-        let registry = try global.registry()
+        let (records, engine) = try await global.rollout()
         let name = try parseFunction(function).name
-        let before = try registry.getAlias(function: name, name: alias)
-        let after = try await RolloutEngine(store: registry).rollback(function: name, alias: alias, to: to)
+        let before = try await records.getAlias(function: name, name: alias)
+        let after = try await engine.rollback(function: name, alias: alias, to: to)
         if global.output == .json { return Output.json(after) }
         let routing =
             before.RoutingConfig?.AdditionalVersionWeights.map { " + \($0.key)@\(formatWeight($0.value))" }.joined()
@@ -134,7 +135,7 @@ struct Rollback: AsyncParsableCommand {
     }
 }
 
-struct History: ParsableCommand {
+struct History: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Every move of an alias, or every change to a function, newest first.")
     @OptionGroup var global: GlobalOptions
@@ -142,8 +143,8 @@ struct History: ParsableCommand {
     @Argument var alias: String?
     @Option(help: "At most this many entries.") var limit: Int = 100
 
-    func run() throws {
-        let entries = try global.registry().history(
+    func run() async throws {
+        let entries = try await global.rollout().records.history(
             function: try parseFunction(function).name, alias: alias, limit: limit)
         if global.output == .json {
             struct Listing: Encodable { var History: [HistoryEntry] }

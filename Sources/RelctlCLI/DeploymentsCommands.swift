@@ -12,15 +12,15 @@ struct Deployments: ParsableCommand {
         subcommands: [List.self, Get.self, Stop.self, Promote.self, Pause.self, Resume.self, HookStatusCommand.self]
     )
 
-    struct List: ParsableCommand {
+    struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List deployments, newest first (ListDeployments).")
         @OptionGroup var global: GlobalOptions
         @Option var function: String?
         @Option(help: "Created, InProgress, Paused, Succeeded, Failed or Stopped.") var status: String?
         @Option var limit: Int = 100
 
-        func run() throws {
-            let deployments = try global.registry().listDeployments(
+        func run() async throws {
+            let deployments = try await global.rollout().records.listDeployments(
                 function: try function.map { try parseFunction($0).name },
                 status: try status.map(DeploymentStatus.parse), limit: limit)
             if global.output == .json {

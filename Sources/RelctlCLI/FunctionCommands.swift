@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import RelctlCore
+import RelctlStorage
 import RelctlStore
 
 struct FunctionCommand: ParsableCommand {
@@ -63,7 +64,7 @@ struct FunctionCommand: ParsableCommand {
         }
     }
 
-    struct UpdateConfig: ParsableCommand {
+    struct UpdateConfig: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Change $LATEST's configuration (UpdateFunctionConfiguration); unset flags stay as they are.")
         @OptionGroup var global: GlobalOptions
@@ -97,7 +98,7 @@ struct FunctionCommand: ParsableCommand {
             if clearLayers && !layer.isEmpty { throw ValidationError("--layer and --clear-layers cannot be combined.") }
         }
 
-        func run() throws {
+        func run() async throws {
             let reference = try parseFunction(function)
             var update = ConfigurationUpdate(
                 runtime: runtime, handler: handler, role: role, description: description, memorySize: memory,
@@ -108,11 +109,11 @@ struct FunctionCommand: ParsableCommand {
                 update.environment = try parseAssignments(env, flag: "--env")
             }
             if clearLayers { update.layers = [] } else if !layer.isEmpty { update.layers = layer }
-            let registry = try global.registry()
             let concurrencyOnly =
                 update == ConfigurationUpdate() && (reservedConcurrency != nil || noReservedConcurrency)
             if reservedConcurrency != nil || noReservedConcurrency {
-                try registry.putFunctionConcurrency(
+                // Reserved concurrency is the data directory's alone for now (refused on --database in one line).
+                try global.registry().putFunctionConcurrency(
                     reference.name, reserved: noReservedConcurrency ? nil : reservedConcurrency)
             }
             if concurrencyOnly {
@@ -124,23 +125,24 @@ struct FunctionCommand: ParsableCommand {
                 return
             }
             render(
-                try registry.updateFunctionConfiguration(reference, update, expectedRevisionId: expectRevision),
+                try await global.rollout().records.updateFunctionConfiguration(
+                    reference, update, expectedRevisionId: expectRevision, settle: nil),
                 global.output)
         }
     }
 
-    struct Get: ParsableCommand {
+    struct Get: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Show a function's configuration: NAME, NAME:VERSION, NAME:ALIAS or an ARN.")
         @OptionGroup var global: GlobalOptions
         @Argument var function: String
 
-        func run() throws {
-            render(try global.registry().getFunction(try parseFunction(function)), global.output)
+        func run() async throws {
+            render(try await global.rollout().records.getFunction(try parseFunction(function)), global.output)
         }
     }
 
-    struct List: ParsableCommand {
+    struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List functions ($LATEST of each, or every version).")
         @OptionGroup var global: GlobalOptions
         @Flag(name: .customLong("all-versions"), help: "List every published version too (FunctionVersion=ALL).")
@@ -148,21 +150,26 @@ struct FunctionCommand: ParsableCommand {
         @Option(name: .customLong("max-items")) var maxItems: Int?
         @Option var marker: String?
 
-        func run() throws {
-            let page = try global.registry().listFunctions(allVersions: allVersions, marker: marker, maxItems: maxItems)
+        func run() async throws {
+            if allVersions {
+                // Every version of every function: the data directory's registry alone for now.
+                let page = try global.registry().listFunctions(allVersions: true, marker: marker, maxItems: maxItems)
+                return renderList(page.items, key: "Functions", nextMarker: page.nextMarker, global.output)
+            }
+            let page = try await global.rollout().records.functionPage(marker: marker, maxItems: maxItems)
             renderList(page.items, key: "Functions", nextMarker: page.nextMarker, global.output)
         }
     }
 
-    struct Delete: ParsableCommand {
+    struct Delete: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Delete a function (with its aliases and versions) or one version: NAME or NAME:VERSION.")
         @OptionGroup var global: GlobalOptions
         @Argument var function: String
 
-        func run() throws {
+        func run() async throws {
             let reference = try parseFunction(function)
-            let result = try global.registry().deleteFunction(reference)
+            let result = try await global.rollout().records.deleteFunction(reference)
             let text: String
             switch result {
             case .function(let versions, let aliases):

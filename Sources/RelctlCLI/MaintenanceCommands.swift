@@ -12,13 +12,13 @@ struct QuotaCommand: ParsableCommand {
         defaultSubcommand: Show.self
     )
 
-    struct Show: ParsableCommand {
+    struct Show: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Show the limit, the usage and the biggest functions and layers.")
         @OptionGroup var global: GlobalOptions
 
-        func run() throws {
-            let report = try global.registry().quotaReport()
+        func run() async throws {
+            let report = try await global.rollout().records.quotaReport(top: 10)
             if global.output == .json { return Output.json(report) }
             let usage = report.AccountUsage.TotalCodeSize
             let percent = (report.UsedPercent * 100).rounded() / 100
@@ -42,17 +42,17 @@ struct QuotaCommand: ParsableCommand {
         }
     }
 
-    struct Set: ParsableCommand {
+    struct Set: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Set the code storage limit, e.g. 75GB (binary units, as AWS counts).")
         @OptionGroup var global: GlobalOptions
         @Argument var size: String
 
-        func run() throws {
+        func run() async throws {
             let bytes = try ByteSize.parse(size)
-            let registry = try global.registry()
-            try registry.setQuota(bytes)
-            if global.output == .json { return Output.json(try registry.quotaReport()) }
+            let records = try await global.rollout().records
+            try await records.setQuota(bytes)
+            if global.output == .json { return Output.json(try await records.quotaReport(top: 10)) }
             print("Code storage limit set to \(Output.size(bytes)) (\(bytes) bytes).")
         }
     }

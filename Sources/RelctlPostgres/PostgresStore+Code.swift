@@ -141,12 +141,22 @@ extension PostgresTransaction {
     /// Refuses, before anything is written, a change that would take the stored code past the limit.
     func requireQuota(adding bytes: Int64) throws {
         guard bytes > 0 else { return }
-        let usage =
-            try db.rows("SELECT COALESCE(SUM(code_size), 0)::bigint FROM versions").first?.decode(Int64.self) ?? 0
-        let limit =
-            try db.rows("SELECT value FROM settings WHERE key = \(Self.quotaLimitKey)").first
+        if try codeUsage() + bytes > codeLimit() { throw RelctlError.codeStorageExceeded }
+    }
+
+    /// Usage as AWS counts `TotalCodeSize`: `$LATEST`, every published version and every layer version.
+    func codeUsage() throws -> Int64 {
+        try db.rows(
+            """
+            SELECT ((SELECT COALESCE(SUM(code_size), 0) FROM versions) + (SELECT COALESCE(SUM(code_size), 0) FROM layer_versions))::bigint
+            """
+        ).first?.decode(Int64.self) ?? 0
+    }
+
+    /// The code-storage limit (`quota-limit`, else AWS's 75 GB).
+    func codeLimit() throws -> Int64 {
+        try db.rows("SELECT value FROM settings WHERE key = \(Self.quotaLimitKey)").first
             .flatMap { Int64(try $0.decode(String.self)) } ?? Limits.defaultTotalCodeSize
-        if usage + bytes > limit { throw RelctlError.codeStorageExceeded }
     }
 
     /// Freezes `$LATEST` as the next version number (never reused), or returns the last number when
@@ -169,10 +179,11 @@ extension PostgresTransaction {
         try db.execute(
             """
             INSERT INTO versions (function_name, version, code_sha256, code_size, unzipped_size, runtime, handler, role, description,
-                                  memory_size, timeout, architecture, last_modified, revision_id)
+                                  memory_size, timeout, architecture, last_modified, revision_id, environment,
+                                  logging_config, ephemeral_storage_size, tracing_mode)
             SELECT function_name, \(number), code_sha256, code_size, unzipped_size, runtime, handler, role,
                    COALESCE(\(description)::text, description), memory_size, timeout, architecture, \(timestamp),
-                   \(PostgresStore.newRevisionId())
+                   \(PostgresStore.newRevisionId()), environment, logging_config, ephemeral_storage_size, tracing_mode
             FROM versions WHERE function_name = \(name) AND version = 0
             """)
         try db.execute(

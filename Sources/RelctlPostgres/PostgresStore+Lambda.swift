@@ -87,12 +87,7 @@ extension PostgresStore {
         _ function: FunctionReference, description: String?, expectedCodeSha256: String?,
         expectedRevisionId: String?, settle: Double?
     ) async throws(RelctlError) -> FunctionConfiguration {
-        if let qualifier = function.qualifier, qualifier != .latest {
-            throw RelctlError(
-                .invalidParameterValue,
-                "\(function.name):\(qualifier) is qualified; only $LATEST can be updated (published versions are immutable)."
-            )
-        }
+        try Self.requireUnqualified(function)
         try requireAccount(function)
         let name = function.name
         return try await write(records: true) { db in
@@ -162,6 +157,15 @@ extension PostgresStore {
         try await blocking(write: false) { db in try body(PostgresTransaction(db: db, store: self)) }
     }
 
+    static func requireUnqualified(_ function: FunctionReference) throws(RelctlError) {
+        if let qualifier = function.qualifier, qualifier != .latest {
+            throw RelctlError(
+                .invalidParameterValue,
+                "\(function.name):\(qualifier) is qualified; only $LATEST can be updated (published versions are immutable)."
+            )
+        }
+    }
+
     func requireAccount(_ function: FunctionReference) throws(RelctlError) {
         if let account = function.account, account != arn.account {
             throw RelctlError.functionNotFound("arn:aws:lambda:\(arn.region):\(account):function:\(function.name)")
@@ -194,7 +198,7 @@ extension PostgresStore {
 struct VersionRow: Sendable {
     static let columns = """
         function_name, version, code_sha256, code_size, runtime, handler, role, description, memory_size, timeout,
-        architecture, last_modified, revision_id
+        architecture, last_modified, revision_id, environment, logging_config, ephemeral_storage_size, tracing_mode
         """
     var functionName: String
     var version: Int
@@ -209,13 +213,34 @@ struct VersionRow: Sendable {
     var architecture: String
     var lastModified: String
     var revisionId: String
+    /// Environment variables and LoggingConfig as JSON (nil: unset), /tmp in MB and the tracing mode (nil: AWS's default).
+    var environment: String?
+    var loggingConfig: String?
+    var ephemeralStorageSize: Int?
+    var tracingMode: String?
 
     init(_ row: PostgresRow) throws {
         (
             functionName, version, codeSha256, codeSize, runtime, handler, role, description, memorySize, timeout,
-            architecture, lastModified, revisionId
+            architecture, lastModified, revisionId, environment, loggingConfig, ephemeralStorageSize, tracingMode
         ) = try row.decode(
-            (String, Int, String, Int64, String?, String?, String, String, Int, Int, String, String, String).self)
+            (
+                String, Int, String, Int64, String?, String?, String, String, Int, Int, String, String, String,
+                String?, String?, Int?, String?
+            ).self)
+    }
+
+    /// The settings of this version as a user set them (layers are not stored on PostgreSQL yet).
+    var settings: FunctionSettings {
+        FunctionSettings(
+            runtime: runtime, handler: handler, role: role, description: description, memorySize: memorySize,
+            timeout: timeout, environment: environmentVariables, layers: [], architecture: architecture,
+            loggingConfig: loggingConfig.flatMap { try? JSON.decode(LoggingConfig.self, $0) },
+            ephemeralStorageSize: ephemeralStorageSize, tracingMode: tracingMode)
+    }
+
+    var environmentVariables: [String: String]? {
+        environment.flatMap { try? JSON.decode([String: String].self, $0) }
     }
 
     func configuration(_ arn: ArnContext, arnQualifier: String?) -> FunctionConfiguration {
@@ -224,8 +249,12 @@ struct VersionRow: Sendable {
             Runtime: runtime, Role: role, Handler: handler, CodeSize: codeSize, Description: description,
             Timeout: timeout, MemorySize: memorySize, LastModified: lastModified,
             CodeSha256: CodeHash.base64(fromHex: codeSha256), Version: AliasTarget.versionText(version),
-            Environment: nil, RevisionId: revisionId, Layers: nil, Architectures: [architecture])
-        configuration.LoggingConfig = FunctionSettings.effectiveLoggingConfig(nil, functionName: functionName)
+            Environment: environmentVariables.map { EnvironmentResponse(Variables: $0) }, RevisionId: revisionId,
+            Layers: nil, Architectures: [architecture])
+        configuration.LoggingConfig = FunctionSettings.effectiveLoggingConfig(
+            settings.loggingConfig, functionName: functionName)
+        configuration.EphemeralStorage = EphemeralStorage(Size: ephemeralStorageSize ?? 512)
+        configuration.TracingConfig = TracingConfig(Mode: tracingMode ?? "PassThrough")
         configuration.RuntimeVersionConfig = runtime.map {
             RuntimeVersionConfig(
                 RuntimeVersionArn:

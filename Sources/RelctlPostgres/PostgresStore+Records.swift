@@ -7,22 +7,18 @@ import RelctlStorage
 // The registry records on PostgreSQL, with SQLite's rules: names and settings validated, version
 // numbers from `functions.highest_version` (never reused: writers hold the store's write lock), a new
 // RevisionId on every change and RevisionId checks, an audit row and an event in the same transaction.
-// Quota and code bytes: PostgresStore+Code.swift. Not yet here (issue 10 §1): layers, tags, policies,
-// environment variables.
+// Quota and code bytes: PostgresStore+Code.swift; deletes, configuration, tags, quota and history:
+// PostgresStore+Functions.swift. Not yet here (issue 10 §1): layers, policies.
 extension PostgresStore: RegistryRecords {
     public func createFunction(name: String, settings: FunctionSettings, zip: Data) async throws(RelctlError) {
         try FunctionReference.validateName(name)
         try settings.validate()
-        guard settings.environment == nil else {
-            throw RelctlError(
-                .unsupportedOperation,
-                "Environment variables are not stored on PostgreSQL yet; create \(name) without Environment.")
-        }
         guard settings.layers.isEmpty else {
             throw RelctlError(
                 .unsupportedOperation, "Layers are not stored on PostgreSQL yet; create \(name) without layers.")
         }
         let package = try PackageInspector.inspect(zip)
+        let stored = try StoredSettings(settings)
         try await write(records: true) { db in
             if try db.functionExists(name) {
                 throw RelctlError(.resourceConflict, "Function already exist: \(db.arn.functionArn(name))")
@@ -32,10 +28,12 @@ extension PostgresStore: RegistryRecords {
             try db.db.execute(
                 """
                 INSERT INTO versions (function_name, version, code_sha256, code_size, unzipped_size, runtime, handler, role, description,
-                                      memory_size, timeout, architecture, last_modified, revision_id)
+                                      memory_size, timeout, architecture, last_modified, revision_id, environment,
+                                      logging_config, ephemeral_storage_size, tracing_mode)
                 VALUES (\(name), 0, \(package.sha256Hex), \(Int64(package.bytes.count)), \(package.unzippedSize), \(settings.runtime),
                         \(settings.handler), \(settings.role), \(settings.description), \(settings.memorySize), \(settings.timeout),
-                        \(settings.architecture), \(db.timestamp), \(PostgresStore.newRevisionId()))
+                        \(settings.architecture), \(db.timestamp), \(PostgresStore.newRevisionId()), \(stored.environment),
+                        \(stored.loggingConfig), \(settings.ephemeralStorageSize), \(settings.tracingMode))
                 """)
             try db.audit(
                 "CreateFunction", function: name, resource: db.arn.functionArn(name), before: nil as String?,

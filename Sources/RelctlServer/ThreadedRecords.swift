@@ -129,4 +129,50 @@ struct ThreadedRecords: RegistryRecords {
     func deleteAlias(function: String, name: String) async throws(RelctlError) -> Bool {
         try await run { try $0.deleteAlias(function: function, name: name) }
     }
+
+    func deleteFunction(_ function: FunctionReference) async throws(RelctlError) -> FunctionDeletion {
+        try await run { try $0.deleteFunction(function) }
+    }
+
+    func updateFunctionConfiguration(
+        _ function: FunctionReference, _ update: ConfigurationUpdate, expectedRevisionId: String?, settle: Double?
+    ) async throws(RelctlError) -> FunctionConfiguration {
+        try await run {
+            try $0.updateFunctionConfiguration(function, update, expectedRevisionId: expectedRevisionId, settle: settle)
+        }
+    }
+
+    func accountSettings() async throws(RelctlError) -> AccountSettings {
+        try await run { try $0.accountSettings() }
+    }
+
+    func quotaReport(top: Int) async throws(RelctlError) -> QuotaReport {
+        try await run { try $0.quotaReport(top: top) }
+    }
+
+    func setQuota(_ bytes: Int64) async throws(RelctlError) {
+        try await run { try $0.setQuota(bytes) }
+    }
+
+    func tags(of function: String) async throws(RelctlError) -> [String: String] {
+        try await run { try $0.tags(of: function) }
+    }
+
+    func tagFunction(_ function: String, _ tags: [String: String]) async throws(RelctlError) {
+        try await run { try $0.tagFunction(function, tags) }
+    }
+
+    func untagFunction(_ function: String, keys: [String]) async throws(RelctlError) {
+        try await run { try $0.untagFunction(function, keys: keys) }
+    }
+
+    func history(function: String, alias: String?, limit: Int) async throws(RelctlError) -> [HistoryEntry] {
+        try await run { try $0.history(function: function, alias: alias, limit: limit) }
+    }
+
+    func listDeployments(
+        function: String?, status: DeploymentStatus?, limit: Int
+    ) async throws(RelctlError) -> [Deployment] {
+        try await run { try $0.listDeployments(function: function, status: status, limit: limit) }
+    }
 }

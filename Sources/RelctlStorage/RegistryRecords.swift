@@ -64,6 +64,35 @@ public protocol RegistryRecords: Sendable {
     ) async throws(RelctlError) -> RecordPage<AliasConfiguration>
     /// DeleteAlias: false when there was none (not an error, as on AWS); refused while a deployment shifts it.
     func deleteAlias(function: String, name: String) async throws(RelctlError) -> Bool
+
+    // Issue 10 §1, §3: function deletes, configuration, tags, quota, history and deployment lists.
+
+    /// DeleteFunction: the whole function (aliases, versions, `$LATEST`), or one version (refused while
+    /// an alias or an active deployment references it). Rows go first; code objects no row names are
+    /// left to the engine's collection (never deleted before the rows that name them).
+    func deleteFunction(_ function: FunctionReference) async throws(RelctlError) -> FunctionDeletion
+    /// UpdateFunctionConfiguration of `$LATEST`: only the fields set change; a stale RevisionId is refused.
+    func updateFunctionConfiguration(
+        _ function: FunctionReference, _ update: ConfigurationUpdate, expectedRevisionId: String?, settle: Double?
+    ) async throws(RelctlError) -> FunctionConfiguration
+    /// GetAccountSettings: the limit and the usage as the quota counts it.
+    func accountSettings() async throws(RelctlError) -> AccountSettings
+    /// `relctl quota`: the account settings, the bytes stored after dedupe and the biggest consumers.
+    func quotaReport(top: Int) async throws(RelctlError) -> QuotaReport
+    /// Sets the code-storage limit (more than 0 bytes); below the current usage, new code is then refused.
+    func setQuota(_ bytes: Int64) async throws(RelctlError)
+    /// ListTags of a function (empty when it has none).
+    func tags(of function: String) async throws(RelctlError) -> [String: String]
+    /// TagResource: adds the tags, replacing the values of keys that exist (at most 50 in all).
+    func tagFunction(_ function: String, _ tags: [String: String]) async throws(RelctlError)
+    /// UntagResource: removes the keys (absent ones are ignored, as on AWS).
+    func untagFunction(_ function: String, keys: [String]) async throws(RelctlError)
+    /// An alias's moves, or (without an alias) a function's audited changes, newest first.
+    func history(function: String, alias: String?, limit: Int) async throws(RelctlError) -> [HistoryEntry]
+    /// Deployments, newest first, optionally of one function and in one status.
+    func listDeployments(
+        function: String?, status: DeploymentStatus?, limit: Int
+    ) async throws(RelctlError) -> [Deployment]
 }
 
 /// One page of a list and the marker of the next one (nil: the last page).

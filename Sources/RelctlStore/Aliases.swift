@@ -2,20 +2,6 @@ import Foundation
 import GRDB
 import RelctlCore
 
-/// One recorded move of an alias (or, without an alias, one audited mutation).
-public struct HistoryEntry: Codable, Sendable, Equatable {
-    public var Id: Int64
-    public var Time: String
-    public var Actor: String
-    public var Action: String
-    public var Resource: String
-    /// Alias moves: where it pointed before and after (`1`, `1 + 2@10%`).
-    public var From: String?
-    public var To: String?
-    public var Before: String?
-    public var After: String?
-}
-
 struct AliasRecord: SnakeCaseRecord {
     static let databaseTableName = "aliases"
     var functionName: String

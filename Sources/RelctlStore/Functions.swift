@@ -258,13 +258,8 @@ extension Registry {
         }
     }
 
-    /// What DeleteFunction did.
-    public enum Deletion: Sendable, Equatable {
-        case function(versions: Int, aliases: Int)
-        case version(Int)
-        /// The version did not exist; like AWS, that is not an error.
-        case nothing
-    }
+    /// What DeleteFunction did (the same value on every engine).
+    public typealias Deletion = FunctionDeletion
 
     /// DeleteFunction: the whole function (aliases, versions, `$LATEST`), or one version.
     @discardableResult

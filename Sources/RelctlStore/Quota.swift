@@ -2,23 +2,6 @@ import Foundation
 import GRDB
 import RelctlCore
 
-/// `relctl quota`: GetAccountSettings' shape plus what is really on disk and who uses the most.
-public struct QuotaReport: Codable, Sendable, Equatable {
-    public struct Consumer: Codable, Sendable, Equatable {
-        public var Name: String
-        public var Kind: String
-        public var CodeSize: Int64
-        public var Versions: Int
-    }
-
-    public var AccountLimit: AccountSettings.Limit
-    public var AccountUsage: AccountSettings.Usage
-    public var UsedPercent: Double
-    /// Bytes of blob files after dedupe: what the disk really holds.
-    public var StoredBytes: Int64
-    public var TopConsumers: [Consumer]
-}
-
 struct UsageRecord: SnakeCaseRecord {
     static let databaseTableName = "usage"
     var id: Int
@@ -58,11 +41,7 @@ extension Registry {
             let consumers = rows.map {
                 QuotaReport.Consumer(Name: $0["name"], Kind: $0["kind"], CodeSize: $0["size"], Versions: $0["versions"])
             }
-            let limit = settings.AccountLimit.TotalCodeSize
-            return QuotaReport(
-                AccountLimit: settings.AccountLimit, AccountUsage: settings.AccountUsage,
-                UsedPercent: limit > 0 ? Double(settings.AccountUsage.TotalCodeSize) / Double(limit) * 100 : 100,
-                StoredBytes: try usage(db).storedBytes, TopConsumers: consumers)
+            return QuotaReport(settings: settings, storedBytes: try usage(db).storedBytes, topConsumers: consumers)
         }
     }
 

@@ -33,7 +33,9 @@ extension Registry: RegistryRecords {
     }
 }
 
-// The Lambda API's records: getFunction, publishVersion(_:…) and deleteAlias are the registry's own methods.
+// The Lambda API's records: getFunction, publishVersion(_:…) and deleteAlias are the registry's own methods,
+// and so are deleteFunction, updateFunctionConfiguration, accountSettings, quotaReport, setQuota, tags, tagFunction,
+// untagFunction, history and listDeployments (their synchronous forms answer the async requirements).
 extension Registry {
     public func scopedRecords(region: String, actor: String) -> any RegistryRecords {
         scoped(region: region, actor: actor)

@@ -56,26 +56,9 @@ extension Registry {
         }
     }
 
-    /// AWS's tag limits: 50 per resource, keys 1–128 characters, values up to 256.
-    static let maximumTags = 50
-    static let tooManyTags = RelctlError(.invalidParameterValue, "Number of tags exceeds resource tag limit (50).")
+    /// AWS's tag limits (`FunctionTags`, the same on every engine).
+    static let maximumTags = FunctionTags.maximumCount
+    static let tooManyTags = FunctionTags.tooMany
 
-    static func validateTags(_ tags: [String: String]) throws(RelctlError) {
-        guard tags.count <= maximumTags else { throw tooManyTags }
-        for (key, value) in tags.sorted(by: { $0.key < $1.key }) {
-            guard (1...128).contains(key.count) else {
-                throw .validation(
-                    value: key, field: "tags",
-                    constraint:
-                        "Map keys must satisfy constraint: [Member must have length less than or equal to 128, Member must have length greater than or equal to 1]"
-                )
-            }
-            guard value.count <= 256 else {
-                throw .validation(
-                    value: value, field: "tags",
-                    constraint: "Map value must satisfy constraint: [Member must have length less than or equal to 256]"
-                )
-            }
-        }
-    }
+    static func validateTags(_ tags: [String: String]) throws(RelctlError) { try FunctionTags.validate(tags) }
 }

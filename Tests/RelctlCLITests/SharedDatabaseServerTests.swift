@@ -22,17 +22,9 @@ struct SharedDatabaseServerTests {
     /// Two servers (two data directories, one database), driven by boto3: a function created and
     /// published on one, aliases created and moved on the other, a RevisionId race between them.
     @Test func twoServersOnOneDatabaseAnswerTheSameFunctionsVersionsAndAliases() throws {
-        let database = try PostgresCluster.databaseURL()
-        let (first, second) = (try CLI(), try CLI())
-        let one = try ServerProcess(first, extra: ["--database", database])
-        let two = try ServerProcess(second, extra: ["--database", database])
-        let (status, output) = try runTool(
-            ["python3", Self.script.path, one.endpoint, two.endpoint], environment: [:], cwd: first.workDirectory,
-            timeout: 240)
+        let (status, output) = try ServerProcess.runOnTwoServersSharingADatabase(Self.script)
         #expect(status == 0, "\(output.suffix(4000))")
         #expect(output.contains("two servers: ok"), "\(output.suffix(4000))")
-        #expect(one.stop() == 0)
-        #expect(two.stop() == 0)
     }
 
     /// Invoke on the shared engine: two servers on one database and one bucket (a real moto_server); a

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import RelctlCore
 import RelctlRuntime
+import RelctlStorage
 import RelctlStore
 
 /// The Lambda operations release tooling calls around functions: resource policies (function and
@@ -59,7 +60,7 @@ struct LambdaResourceRoutes: Sendable {
                 guard let tags = try call.json().stringMap("Tags") else {
                     throw RelctlError.validation(value: "null", field: "tags", constraint: "Member must not be null")
                 }
-                try await call.store { try $0.tagFunction(name, tags) }
+                try await call.records.tagFunction(name, tags)
                 return Response(status: .noContent)
             },
             route(.delete, "/{apiVersion}/tags/{resource}", "UntagResource") { call in
@@ -68,12 +69,12 @@ struct LambdaResourceRoutes: Sendable {
                 guard !keys.isEmpty else {
                     throw RelctlError.validation(value: "null", field: "tagKeys", constraint: "Member must not be null")
                 }
-                try await call.store { try $0.untagFunction(name, keys: keys) }
+                try await call.records.untagFunction(name, keys: keys)
                 return Response(status: .noContent)
             },
             route(.get, "/{apiVersion}/tags/{resource}", "ListTags") { call in
                 let name = try Self.taggedFunction(call)
-                return .awsJSON(TagList(Tags: try await call.store { try $0.tags(of: name) }))
+                return .awsJSON(TagList(Tags: try await call.records.tags(of: name)))
             },
             route(.put, provisioned, "PutProvisionedConcurrencyConfig", putProvisionedConcurrency),
             Route(

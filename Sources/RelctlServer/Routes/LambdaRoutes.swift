@@ -23,14 +23,14 @@ struct LambdaRoutes: Sendable {
         let layers = "/{apiVersion}/layers"
         return [
             route(.get, "/{apiVersion}/account-settings", "GetAccountSettings") { call in
-                .awsJSON(try await call.store { try $0.accountSettings() })
+                .awsJSON(try await call.records.accountSettings())
             },
             route(.post, functions, "CreateFunction", bodyLimit: Self.packageLimit, createFunction),
             route(.get, functions, "ListFunctions", listFunctions),
             route(.get, function, "GetFunction", getFunction),
             route(.delete, function, "DeleteFunction") { call in
                 let reference = try call.functionReference()
-                try await call.store { _ = try $0.deleteFunction(reference) }
+                _ = try await call.records.deleteFunction(reference)
                 return Response(status: .noContent)
             },
             route(.get, function + "/configuration", "GetFunctionConfiguration") { call in
@@ -175,12 +175,10 @@ struct LambdaRoutes: Sendable {
         let (publish, settle, complete) = (try body.bool("Publish") ?? false, services.settle, settings)
         if let engine = call.scope.sharedEngine {
             // The shared engine stores what its schema holds so far; the rest is refused, not dropped.
-            guard tags.isEmpty, !publish, settings.loggingConfig == nil, settings.tracingMode == nil,
-                settings.ephemeralStorageSize == nil
-            else {
+            guard tags.isEmpty, !publish else {
                 throw RelctlError(
                     .unsupportedOperation,
-                    "CreateFunction with Tags, Publish, LoggingConfig, TracingConfig or EphemeralStorage is not available on the \(engine) engine yet; create the function without them (then PublishVersion)."
+                    "CreateFunction with Tags or Publish is not available on the \(engine) engine yet; create the function without them (then TagResource, PublishVersion)."
                 )
             }
             try await call.records.createFunction(name: reference.name, settings: complete, zip: package.bytes)
@@ -243,12 +241,16 @@ struct LambdaRoutes: Sendable {
                 Concurrency: reserved.map { .init(ReservedConcurrentExecutions: $0) }))
     }
 
-    /// GetFunction's configuration, reserved concurrency and tags. Tags and reserved concurrency are not
-    /// on the shared engine yet (their operations refuse there), so it answers none.
+    /// GetFunction's configuration, reserved concurrency and tags. Reserved concurrency is not on the
+    /// shared engine yet (its operations refuse there), so it answers none.
     static func functionDetails(
         _ call: LambdaCall, _ reference: FunctionReference
     ) async throws -> (FunctionConfiguration, Int?, [String: String]) {
-        if call.scope.sharedEngine != nil { return (try await call.records.getFunction(reference), nil, [:]) }
+        if call.scope.sharedEngine != nil {
+            return (
+                try await call.records.getFunction(reference), nil, try await call.records.tags(of: reference.name)
+            )
+        }
         return try await call.store { registry in
             (
                 try registry.getFunction(reference), try registry.reservedConcurrency(reference.name),
@@ -311,11 +313,10 @@ struct LambdaRoutes: Sendable {
         if let tracing = try body.object("TracingConfig") { update.tracingMode = try tracing.string("Mode") }
         if let storage = try body.object("EphemeralStorage") { update.ephemeralStorageSize = try storage.int("Size") }
         if let role = update.role { try FunctionSettings.validateRole(role) }
-        let (change, revision, settle) = (update, try body.string("RevisionId"), services.settle)
-        let configuration = try await call.store {
-            try $0.updateFunctionConfiguration(reference, change, expectedRevisionId: revision, settle: settle)
-        }
-        services.scheduleSettle(reference.name, registry: call.registry)
+        let configuration = try await call.records.updateFunctionConfiguration(
+            reference, update, expectedRevisionId: try body.string("RevisionId"), settle: services.settle)
+        // The shared engine settles at once; the data directory's registry settles after `--settle`.
+        if call.scope.sharedEngine == nil { services.scheduleSettle(reference.name, registry: call.registry) }
         return .awsJSON(configuration)
     }
 

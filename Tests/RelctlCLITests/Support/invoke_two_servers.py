@@ -11,7 +11,7 @@ import sys
 import threading
 import time
 
-from lambda_clients import ROLE as role, client, error_code, package as bootstrap_package
+from lambda_clients import ROLE as role, bootstrap_package, client, error_code
 
 # A provided-runtime bootstrap that answers every event with its marker and the event.
 BOOTSTRAP = """#!/bin/sh

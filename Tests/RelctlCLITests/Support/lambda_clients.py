@@ -1,5 +1,6 @@
-"""What the boto3 scripts of the CLI tests share: a Lambda client without retries, a zip with one
-executable `bootstrap`, and the AWS error code and HTTP status of a failed call."""
+"""What the boto3 scripts of the CLI tests share (two_servers.py, shared_functions.py, invoke_two_servers.py):
+a Lambda client without retries, a zip with one executable `bootstrap`, and the AWS error code and HTTP status
+of a failed call."""
 import io
 import zipfile
 
@@ -16,13 +17,19 @@ def client(endpoint, region="us-east-1"):
         aws_secret_access_key="secret", config=Config(retries={"max_attempts": 0}, read_timeout=120))
 
 
-def package(bootstrap):
+def bootstrap_package(bootstrap):
+    """A zip whose executable `bootstrap` is `bootstrap` (a script's text)."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         info = zipfile.ZipInfo("bootstrap")
         info.external_attr = 0o755 << 16
         archive.writestr(info, bootstrap)
     return buffer.getvalue()
+
+
+def package(marker):
+    """A package that differs from others by `marker` (its bootstrap only echoes it)."""
+    return bootstrap_package("#!/bin/sh\necho %s\n" % marker)
 
 
 def error_code(call):
