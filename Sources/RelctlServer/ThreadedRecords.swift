@@ -154,6 +154,14 @@ struct ThreadedRecords: RegistryRecords {
         try await run { try $0.setQuota(bytes) }
     }
 
+    func putFunctionConcurrency(_ function: String, reserved: Int?) async throws(RelctlError) -> Int? {
+        try await run { try $0.putFunctionConcurrency(function, reserved: reserved) }
+    }
+
+    func reservedConcurrency(_ function: String) async throws(RelctlError) -> Int? {
+        try await run { try $0.reservedConcurrency(function) }
+    }
+
     func tags(of function: String) async throws(RelctlError) -> [String: String] {
         try await run { try $0.tags(of: function) }
     }

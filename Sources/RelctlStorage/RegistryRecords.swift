@@ -81,6 +81,12 @@ public protocol RegistryRecords: Sendable {
     func quotaReport(top: Int) async throws(RelctlError) -> QuotaReport
     /// Sets the code-storage limit (more than 0 bytes); below the current usage, new code is then refused.
     func setQuota(_ bytes: Int64) async throws(RelctlError)
+    /// PutFunctionConcurrency (a number) / DeleteFunctionConcurrency (nil): the reservation, which at most
+    /// leaves 100 of the account's concurrency unreserved. 0 throttles every invocation.
+    @discardableResult
+    func putFunctionConcurrency(_ function: String, reserved: Int?) async throws(RelctlError) -> Int?
+    /// GetFunctionConcurrency: nil when the function has no reservation.
+    func reservedConcurrency(_ function: String) async throws(RelctlError) -> Int?
     /// ListTags of a function (empty when it has none).
     func tags(of function: String) async throws(RelctlError) -> [String: String]
     /// TagResource: adds the tags, replacing the values of keys that exist (at most 50 in all).

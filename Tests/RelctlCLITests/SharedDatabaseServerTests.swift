@@ -39,8 +39,8 @@ struct SharedDatabaseServerTests {
         let two = try ServerProcess(second, extra: ["--database", database], environment: store)
         let script = Self.script.deletingLastPathComponent().appendingPathComponent("invoke_two_servers.py")
         let (status, output) = try runTool(
-            ["python3", script.path, one.endpoint, two.endpoint, database], environment: [:],
-            cwd: first.workDirectory, timeout: 300)
+            ["python3", script.path, one.endpoint, two.endpoint], environment: [:], cwd: first.workDirectory,
+            timeout: 300)
         #expect(status == 0, "\(output.suffix(4000))")
         #expect(output.contains("invoke on two servers: ok"), "\(output.suffix(4000))")
         #expect(one.stop() == 0)

@@ -242,3 +242,36 @@ extension LambdaRecordsTests {
         #expect(try await sqlite.records.accountSettings() == (try await postgres.records.accountSettings()))
     }
 }
+
+/// Put/Get/DeleteFunctionConcurrency through `RegistryRecords`: AWS's limits and errors on both engines.
+extension LambdaRecordsTests {
+    @Test(arguments: StoreEngine.allCases)
+    func reservedConcurrencyIsSetReadAndRemovedWithAWSLimits(_ kind: StoreEngine) async throws {
+        let fixture = try await EngineFixture.make(kind)
+        let records = fixture.records
+        #expect(try await records.reservedConcurrency("orders") == nil)
+        #expect(try await records.putFunctionConcurrency("orders", reserved: 5) == 5)
+        #expect(try await records.reservedConcurrency("orders") == 5)
+        await #expect(
+            throws: RelctlError.validation(
+                value: "1001", field: "reservedConcurrentExecutions",
+                constraint: "Member must have value between 0 and \(Limits.concurrentExecutions)")
+        ) { try await records.putFunctionConcurrency("orders", reserved: 1001) }
+        // At least 100 of the account's 1,000 stay unreserved.
+        await #expect(
+            throws: RelctlError(
+                .invalidParameterValue,
+                "Specified ReservedConcurrentExecutions for function decreases account's UnreservedConcurrentExecution below its minimum value of [100]."
+            )
+        ) { try await records.putFunctionConcurrency("orders", reserved: 901) }
+        #expect(try await records.putFunctionConcurrency("orders", reserved: 900) == 900)
+        await #expect(throws: RelctlError.functionNotFound(TestData.arnPrefix + "missing")) {
+            try await records.putFunctionConcurrency("missing", reserved: 1)
+        }
+        await #expect(throws: RelctlError.functionNotFound(TestData.arnPrefix + "missing")) {
+            try await records.reservedConcurrency("missing")
+        }
+        #expect(try await records.putFunctionConcurrency("orders", reserved: nil) == nil)
+        #expect(try await records.reservedConcurrency("orders") == nil)
+    }
+}

@@ -74,18 +74,18 @@ struct LambdaRoutes: Sendable {
                         value: "null", field: "reservedConcurrentExecutions", constraint: "Member must not be null")
                 }
                 let name = try call.functionReference(qualifierAllowed: false).name
-                try await call.store { _ = try $0.putFunctionConcurrency(name, reserved: reserved) }
+                try await call.records.putFunctionConcurrency(name, reserved: reserved)
                 return .awsJSON(FunctionConcurrency(ReservedConcurrentExecutions: reserved))
             },
             route(.get, function + "/concurrency", "GetFunctionConcurrency") { call in
                 let name = try call.functionReference(qualifierAllowed: false).name
                 return .awsJSON(
                     FunctionConcurrency(
-                        ReservedConcurrentExecutions: try await call.store { try $0.reservedConcurrency(name) }))
+                        ReservedConcurrentExecutions: try await call.records.reservedConcurrency(name)))
             },
             route(.delete, function + "/concurrency", "DeleteFunctionConcurrency") { call in
                 let name = try call.functionReference(qualifierAllowed: false).name
-                try await call.store { _ = try $0.putFunctionConcurrency(name, reserved: nil) }
+                try await call.records.putFunctionConcurrency(name, reserved: nil)
                 return Response(status: .noContent)
             },
             Route(

@@ -1,12 +1,11 @@
 """Invoke through two `relctl serve --database <same PostgreSQL> --code-store s3://…` (SharedDatabaseServerTests).
 
-Usage: invoke_two_servers.py ENDPOINT_1 ENDPOINT_2 DATABASE_URL. A function created and published on server 1
+Usage: invoke_two_servers.py ENDPOINT_1 ENDPOINT_2. A function created and published on server 1
 runs on server 2 (its package downloaded from the bucket by hash), through an alias with weighted routing; a
 missing function and a wrong-region ARN are AWS's 404; reserved concurrency of 1 is one invocation in flight
 across both servers. Exits non-zero on the first failed expectation."""
 import http.server
 import json
-import subprocess
 import sys
 import threading
 import time
@@ -96,9 +95,12 @@ done
 one.create_function(
     FunctionName="gated", Runtime="provided.al2023", Role=role, Handler="bootstrap", Timeout=300,
     Code={"ZipFile": bootstrap_package(GATED)})
-# PutFunctionConcurrency is not on the PostgreSQL engine yet: the reservation is set in the database.
-subprocess.run(["psql", sys.argv[3], "-qAtc", "UPDATE functions SET reserved_concurrency = 1 WHERE name = 'gated'"],
-               check=True, timeout=60)
+# The reservation is set through one server and read through the other.
+assert two.put_function_concurrency(FunctionName="gated", ReservedConcurrentExecutions=1)[
+    "ReservedConcurrentExecutions"] == 1
+assert one.get_function_concurrency(FunctionName="gated")["ReservedConcurrentExecutions"] == 1
+assert error_code(lambda: one.put_function_concurrency(FunctionName="gated", ReservedConcurrentExecutions=999)) == (
+    "InvalidParameterValueException", 400)
 held = {}
 holder = threading.Thread(target=lambda: held.update(answer=one.invoke(FunctionName="gated", Payload=b'"wait"')))
 holder.start()
@@ -110,5 +112,7 @@ holder.join(120)
 assert json.loads(held["answer"]["Payload"].read()) == {"done": True}, held
 # The slot is free again, on either server.
 assert json.loads(two.invoke(FunctionName="gated", Payload=b'"now"')["Payload"].read()) == {"done": True}
+one.delete_function_concurrency(FunctionName="gated")
+assert "ReservedConcurrentExecutions" not in two.get_function_concurrency(FunctionName="gated")
 gate.shutdown()
 print("invoke on two servers: ok")
