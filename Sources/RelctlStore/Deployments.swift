@@ -30,6 +30,25 @@ final class DecodedJSONCache<Value: Decodable & Sendable>: @unchecked Sendable {
 
 typealias DecodedDeploymentCache = DecodedJSONCache<Deployment>
 
+/// Policies' JSON text by name, checked against the whole value (a custom policy may reuse a name):
+/// a deployment's state is written on every step, its policy never changes, and encoding the
+/// policy with `JSONEncoder` each time was a large part of writing the state.
+final class EncodedPolicyCache: @unchecked Sendable {
+    static let shared = EncodedPolicyCache()
+    private let lock = NSLock()
+    private var entries: [String: (policy: DeploymentPolicy, text: String)] = [:]
+
+    func text(_ policy: DeploymentPolicy) throws -> String {
+        if let hit = lock.withLock({ entries[policy.name] }), hit.policy == policy { return hit.text }
+        let text = String(decoding: try JSONEncoder.sorted.encode(policy), as: UTF8.self)
+        lock.withLock {
+            if entries.count > 1000 { entries.removeAll(keepingCapacity: true) }
+            entries[policy.name] = (policy, text)
+        }
+        return text
+    }
+}
+
 struct DeploymentRecord: SnakeCaseRecord {
     static let databaseTableName = "deployments"
     var id: String
@@ -51,7 +70,10 @@ struct DeploymentRecord: SnakeCaseRecord {
         status = deployment.status.rawValue
         createTime = deployment.createTime
         completeTime = deployment.completeTime
-        state = String(decoding: try JSONEncoder.sorted.encode(deployment), as: UTF8.self)
+        // The same bytes JSONEncoder.sorted writes (the deployment JSON tests pin it), without its cost.
+        state =
+            try deployment.jsonText(policyJSON: EncodedPolicyCache.shared.text(deployment.policy))
+            ?? String(decoding: try JSONEncoder.sorted.encode(deployment), as: UTF8.self)
     }
 
     func decoded() throws -> Deployment {
