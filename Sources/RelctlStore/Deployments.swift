@@ -81,7 +81,17 @@ struct DeploymentRecord: SnakeCaseRecord {
     }
 
     /// `update(db)` through a cached statement: every step of every deployment saves its state here.
+    /// Most steps leave the indexed columns (status, function, alias, create time) as they were:
+    /// then only the others are SET, so SQLite rewrites no index entry; otherwise (or for a row
+    /// that is gone) every column is written as before.
     func updateCached(_ db: Database) throws {
+        try db.execute(
+            cached: """
+                UPDATE deployments SET current_version = ?, target_version = ?, complete_time = ?, state = ?
+                WHERE id = ? AND status = ? AND function_name = ? AND alias_name = ? AND create_time = ?
+                """,
+            [currentVersion, targetVersion, completeTime, state, id, status, functionName, aliasName, createTime])
+        if db.changesCount > 0 { return }
         try db.update(
             cached: """
                 UPDATE deployments SET function_name = ?, alias_name = ?, current_version = ?, target_version = ?, status = ?,
