@@ -34,6 +34,15 @@ func secondsAsync(_ body: () async throws -> Void) async rethrows -> Double {
     return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
 }
 
+/// With RELCTL_BENCH_MARKS set, phase boundaries go to stderr as CLOCK_MONOTONIC seconds, so a
+/// `perf record -k CLOCK_MONOTONIC` of the whole run can be cut to one phase (`perf script --time A,B`).
+func mark(_ phase: String) {
+    guard ProcessInfo.processInfo.environment["RELCTL_BENCH_MARKS"] != nil else { return }
+    var time = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &time)
+    FileHandle.standardError.write(Data("mark \(phase) \(time.tv_sec).\(String(format: "%09d", time.tv_nsec))\n".utf8))
+}
+
 func percentile(_ samples: [Double], _ p: Double) -> Double {
     let sorted = samples.sorted()
     return sorted[min(sorted.count - 1, Int((Double(sorted.count) * p).rounded(.up)) - 1)]
@@ -94,6 +103,7 @@ if section(1) {
     }
     _ = try registry.createAlias(function: "orders", name: "live", functionVersion: "1")
     let count = quick ? 300 : 2000
+    mark("alias-updates")
     let updates = try (0..<count).map { index in
         try seconds {
             _ = try registry.updateAlias(
@@ -103,13 +113,16 @@ if section(1) {
     }
     let engine = RolloutEngine(store: registry)
     var rollbacks: [Double] = []
+    mark("rollbacks")
     for index in 0..<count / 2 {
         rollbacks.append(
             try await secondsAsync {
                 _ = try await engine.rollback(function: "orders", alias: "live", to: index % 2 == 0 ? "3" : "1")
             })
     }
+    mark("raw-updates")
     let raw = try rawCommitLatencies(count: count)
+    mark("end")
     print("1. Alias moves (in-process, each one durable transaction), \(count) samples")
     print("   raw SQLite durable UPDATE (baseline)  p50 \(ms(percentile(raw, 0.5)))  p99 \(ms(percentile(raw, 0.99)))")
     print(
@@ -301,7 +314,9 @@ if section(5) {
         }
     }
     var idle: [Double] = []
+    mark("idle-ticks")
     for _ in 0..<7 { idle.append(try await secondsAsync { try await engine.tick() }) }
+    mark("raw-reads")
     let pool = try DatabasePool(path: root.appendingPathComponent("controller/registry.sqlite").path)
     let rawRead = try (0..<7).map { _ in
         try seconds {
@@ -313,7 +328,9 @@ if section(5) {
     }
     clock.advance(600)
     var shifted = 0
+    mark("busy-tick")
     let busy = try await secondsAsync { shifted = try await engine.tick().count }
+    mark("end")
     print(
         "5. Controller tick with \(count) active deployments (\(alarmCount) distinct alarms; created in \(String(format: "%.1f", setup)) s)"
     )

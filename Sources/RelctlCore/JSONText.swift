@@ -20,6 +20,13 @@ public enum JSONText {
     /// A JSON string literal: quotes, backslashes and control characters escaped (RFC 8259 §7).
     static func appendString(_ value: String, to text: inout String) {
         text.append("\"")
+        // Most strings (names, versions, messages) need no escape: then they go in whole, instead
+        // of scalar by scalar.
+        if !value.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            text.append(value)
+            text.append("\"")
+            return
+        }
         var plainStart = value.unicodeScalars.startIndex
         var index = plainStart
         let scalars = value.unicodeScalars

@@ -281,7 +281,7 @@ public struct RolloutEngine: Sendable {
     public func tick(only id: String? = nil) async throws(RelctlError) -> [String] {
         // Most ticks find no Prometheus alarm or judge source to ask: then one snapshot both looks and decides.
         let decidedAtOnce: [String]? = try await store.read { tx in
-            let deployments = try tx.activeDeployments().filter { id == nil || $0.id == id }
+            let deployments = try Self.activeDeployments(tx, only: id)
             var cache = AlarmCache()
             guard try !Self.needsOutsideReadings(tx, deployments, cache: &cache) else { return nil }
             return try Self.dueIds(tx, deployments, cache: cache)
@@ -296,7 +296,7 @@ public struct RolloutEngine: Sendable {
             judgeSources = await judgeSourceReadings(only: id)
             let cache = AlarmCache(prometheus: readings, judgeSources: judgeSources)
             due = try await store.read { tx in
-                try Self.dueIds(tx, try tx.activeDeployments().filter { id == nil || $0.id == id }, cache: cache)
+                try Self.dueIds(tx, try Self.activeDeployments(tx, only: id), cache: cache)
             }
         }
         // One cache for the whole tick: an alarm shared by deployments in many batches is evaluated (and
@@ -317,6 +317,13 @@ public struct RolloutEngine: Sendable {
             }
         }
         return due
+    }
+
+    /// The active deployments, or the one named `id` among them (the whole list is not copied when all are wanted).
+    static func activeDeployments(_ tx: any RolloutTransaction, only id: String?) throws -> [Deployment] {
+        let deployments = try tx.activeDeployments()
+        guard let id else { return deployments }
+        return deployments.filter { $0.id == id }
     }
 
     /// The deployments a tick must advance, decided on a snapshot without writing (alarms evaluated, not saved).
@@ -344,7 +351,8 @@ public struct RolloutEngine: Sendable {
             if deployment.policy.judge?.source != nil, deployment.aliasWeight > 0, deployment.aliasWeight < 100 {
                 return true
             }
-            for name in deployment.alarms where cache.snapshotAlarms[name] == nil {
+            // `index(forKey:)`: looking a name up must not copy the stored alarm it finds.
+            for name in deployment.alarms where cache.snapshotAlarms.index(forKey: name) == nil {
                 let alarm = try tx.alarm(name)
                 cache.snapshotAlarms[name] = .some(alarm)
                 if alarm?.definition.prometheus != nil { return true }

@@ -40,6 +40,8 @@ extension Registry {
     ) throws {
         func json(_ value: (any Encodable)?) -> String? {
             guard let value else { return nil }
+            // An alias move's before and after: the same bytes, written by hand (every move writes two).
+            if let alias = value as? AliasConfiguration, let text = alias.jsonText { return text }
             return (try? AuditRecord.encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) }
         }
         let record = AuditRecord(

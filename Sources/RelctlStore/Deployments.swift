@@ -9,8 +9,17 @@ import RelctlStorage
 /// JSONDecoder each time was most of an idle tick. A hit compares the whole text, so a row changed
 /// by another process is decoded again.
 final class DecodedJSONCache<Value: Decodable & Sendable>: @unchecked Sendable {
+    /// Boxed, so a lookup copies one reference rather than the whole value before the text is compared.
+    private final class Entry {
+        let text: String
+        let value: Value
+        init(text: String, value: Value) {
+            self.text = text
+            self.value = value
+        }
+    }
     private let lock = NSLock()
-    private var entries: [String: (text: String, value: Value)] = [:]
+    private var entries: [String: Entry] = [:]
 
     func decode(id: String, text: String) throws -> Value {
         if let hit = lock.withLock({ entries[id] }), hit.text == text { return hit.value }
@@ -19,16 +28,49 @@ final class DecodedJSONCache<Value: Decodable & Sendable>: @unchecked Sendable {
         return value
     }
 
+    /// The same, with the text as the UTF-8 bytes SQLite holds (only valid during the call): a hit
+    /// compares them with the remembered text without making a String of them.
+    func decode(id: String, utf8 bytes: UnsafeRawBufferPointer) throws -> Value {
+        if let hit = lock.withLock({ entries[id] }) {
+            var text = hit.text
+            let same = text.withUTF8 { text in
+                text.count == bytes.count
+                    && (text.isEmpty || memcmp(text.baseAddress!, bytes.baseAddress!, text.count) == 0)
+            }
+            if same { return hit.value }
+        }
+        return try decode(id: id, text: String(decoding: bytes, as: UTF8.self))
+    }
+
     /// What a writer just stored, so the next read of it is a hit.
     func remember(id: String, text: String, value: Value) {
         lock.withLock {
             if entries.count > 50_000 { entries.removeAll(keepingCapacity: true) }
-            entries[id] = (text, value)
+            entries[id] = Entry(text: text, value: value)
         }
     }
 }
 
 typealias DecodedDeploymentCache = DecodedJSONCache<Deployment>
+
+/// Policies' JSON text by name, checked against the whole value (a custom policy may reuse a name):
+/// a deployment's state is written on every step, its policy never changes, and encoding the
+/// policy with `JSONEncoder` each time was a large part of writing the state.
+final class EncodedPolicyCache: @unchecked Sendable {
+    static let shared = EncodedPolicyCache()
+    private let lock = NSLock()
+    private var entries: [String: (policy: DeploymentPolicy, text: String)] = [:]
+
+    func text(_ policy: DeploymentPolicy) throws -> String {
+        if let hit = lock.withLock({ entries[policy.name] }), hit.policy == policy { return hit.text }
+        let text = String(decoding: try JSONEncoder.sorted.encode(policy), as: UTF8.self)
+        lock.withLock {
+            if entries.count > 1000 { entries.removeAll(keepingCapacity: true) }
+            entries[policy.name] = (policy, text)
+        }
+        return text
+    }
+}
 
 struct DeploymentRecord: SnakeCaseRecord {
     static let databaseTableName = "deployments"
@@ -51,7 +93,10 @@ struct DeploymentRecord: SnakeCaseRecord {
         status = deployment.status.rawValue
         createTime = deployment.createTime
         completeTime = deployment.completeTime
-        state = String(decoding: try JSONEncoder.sorted.encode(deployment), as: UTF8.self)
+        // The same bytes JSONEncoder.sorted writes (the deployment JSON tests pin it), without its cost.
+        state =
+            try deployment.jsonText(policyJSON: EncodedPolicyCache.shared.text(deployment.policy))
+            ?? String(decoding: try JSONEncoder.sorted.encode(deployment), as: UTF8.self)
     }
 
     func decoded() throws -> Deployment {
@@ -59,7 +104,17 @@ struct DeploymentRecord: SnakeCaseRecord {
     }
 
     /// `update(db)` through a cached statement: every step of every deployment saves its state here.
+    /// Most steps leave the indexed columns (status, function, alias, create time) as they were:
+    /// then only the others are SET, so SQLite rewrites no index entry; otherwise (or for a row
+    /// that is gone) every column is written as before.
     func updateCached(_ db: Database) throws {
+        try db.execute(
+            cached: """
+                UPDATE deployments SET current_version = ?, target_version = ?, complete_time = ?, state = ?
+                WHERE id = ? AND status = ? AND function_name = ? AND alias_name = ? AND create_time = ?
+                """,
+            [currentVersion, targetVersion, completeTime, state, id, status, functionName, aliasName, createTime])
+        if db.changesCount > 0 { return }
         try db.update(
             cached: """
                 UPDATE deployments SET function_name = ?, alias_name = ?, current_version = ?, target_version = ?, status = ?,
@@ -110,13 +165,31 @@ extension Registry {
         return try record.decoded()
     }
 
+    /// Oldest first. Every tick reads them all, and most are unchanged since the last: each state is
+    /// compared in place with the one decoded before (no String made of it), and the order is
+    /// sorted here rather than by SQLite, whose sorter would copy every state once more.
     func activeDeployments(_ db: Database) throws -> [Deployment] {
-        try Row.fetchAll(
-            db,
-            DeploymentRecord.all().active().select(DeploymentRecord.Columns.id, DeploymentRecord.Columns.state)
-                .order(DeploymentRecord.Columns.createTime, DeploymentRecord.Columns.id)
-        )
-        .map { try deploymentCache.decode(id: $0[0], text: $0[1]) }
+        let rows = try Row.fetchCursor(
+            db.cachedStatement(
+                sql: "SELECT id, state FROM deployments WHERE status IN ('Created', 'InProgress', 'Paused')"))
+        var deployments: [Deployment] = []
+        while let row = try rows.next() {
+            deployments.append(try cachedDeployment(id: row[0], stateIn: row, at: 1))
+        }
+        // Sorting the positions and gathering once moves each (large) value once, not at every merge.
+        let order = deployments.indices.sorted {
+            deployments[$0].createTime < deployments[$1].createTime
+                || (deployments[$0].createTime == deployments[$1].createTime && deployments[$0].id < deployments[$1].id)
+        }
+        return order.map { deployments[$0] }
+    }
+
+    /// The deployment whose state is column `index` of a row being read, decoded only when it is
+    /// not the text decoded last.
+    func cachedDeployment(id: String, stateIn row: Row, at index: Int) throws -> Deployment {
+        try row.withUnsafeData(atIndex: index) { data in
+            try (data ?? Data()).withUnsafeBytes { try deploymentCache.decode(id: id, utf8: $0) }
+        }
     }
 
     func activeDeployment(_ db: Database, function: String, alias: String) throws -> Deployment? {

@@ -77,13 +77,14 @@ extension SQLiteTransaction {
         try registry.newestRelease(db, named: name)
     }
 
+    /// Every alias move asks this (compiled once per connection).
     func activeRelease(function: String, alias: String) throws -> ReleaseGroup? {
-        try ReleaseRecord.fetchOne(
-            db,
-            sql: """
+        try db.fetchOne(
+            ReleaseRecord.self,
+            cached: """
                 SELECT releases.* FROM release_members JOIN releases ON releases.id = release_members.release_id
                 WHERE release_members.function_name = ? AND release_members.alias_name = ? AND release_members.active = 1
-                """, arguments: [function, alias])?.decoded()
+                """, [function, alias])?.decoded()
     }
 
     func insertRelease(_ release: ReleaseGroup) throws {

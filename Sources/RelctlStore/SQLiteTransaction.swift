@@ -15,13 +15,9 @@ struct SQLiteTransaction: RolloutTransaction {
     func activeDeployments() throws -> [Deployment] { try registry.activeDeployments(db) }
 
     func deployment(id: String) throws -> Deployment? {
-        guard
-            let state = try String.fetchOne(
-                db.cachedStatement(sql: "SELECT state FROM deployments WHERE id = ?"), arguments: [id])
-        else {
-            return nil
-        }
-        return try registry.deploymentCache.decode(id: id, text: state)
+        let rows = try Row.fetchCursor(
+            db.cachedStatement(sql: "SELECT state FROM deployments WHERE id = ?"), arguments: [id])
+        return try rows.next().map { try registry.cachedDeployment(id: id, stateIn: $0, at: 0) }
     }
 
     func activeDeployment(function: String, alias: String) throws -> Deployment? {
