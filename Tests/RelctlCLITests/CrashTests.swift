@@ -21,7 +21,10 @@ struct CrashTests {
         _ cli: CLI, kills target: Int, seed: UInt64, command: (Int) throws -> [String]
     ) throws -> (killed: Int, finished: Int) {
         var generator = SplitMix(seed: seed)
-        let typical = try duration(cli, try command(-1))
+        // The kill lands at a random point of a typical run. A run that finished before its kill means runs got
+        // faster than the first measurement (a machine whose load dropped): the estimate shrinks; a killed run lets
+        // it grow back a little, so kills keep covering the whole run whatever the load does meanwhile.
+        var typical = try duration(cli, try command(-1))
         var killed = 0
         var finished = 0
         var iteration = 0
@@ -34,7 +37,13 @@ struct CrashTests {
                 kill(process.pid, SIGKILL)
             }
             #expect(process.wait(timeout: childDeadline))
-            if process.terminatedBySignal { killed += 1 } else { finished += 1 }
+            if process.terminatedBySignal {
+                killed += 1
+                typical *= 1.05
+            } else {
+                finished += 1
+                typical *= 0.8
+            }
             let fsck = try cli.run("fsck")
             #expect(fsck.status == 0, "after iteration \(iteration): \(fsck.stdout) \(fsck.stderr)")
             if fsck.status != 0 { break }
