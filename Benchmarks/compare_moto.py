@@ -181,7 +181,9 @@ def main():
     args = parser.parse_args()
     data = tempfile.mkdtemp(prefix="relctl-vs-moto-")
     relctl_port, moto_port = free_port(), free_port()
-    relctl = subprocess.Popen([args.relctl, "serve", "--port", str(relctl_port), "--data-dir", data],
+    # --settle 0: moto answers Active/Successful at once, so relctl does too (by default it settles like AWS and
+    # a PublishVersion right after an update is a ResourceConflictException until the update settles).
+    relctl = subprocess.Popen([args.relctl, "serve", "--port", str(relctl_port), "--data-dir", data, "--settle", "0"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     moto = subprocess.Popen(["moto_server", "-p", str(moto_port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
