@@ -304,3 +304,25 @@ public struct ConfigurationUpdate: Sendable, Equatable {
         return result
     }
 }
+
+extension FunctionSettings {
+    /// A version's settings from its stored columns, as both engines keep them: environment variables and
+    /// LoggingConfig as JSON text (nil: unset); layers are stored apart.
+    public static func stored(
+        runtime: String?, handler: String?, role: String, description: String, memorySize: Int, timeout: Int,
+        environment: String?, architecture: String, loggingConfig: String?, ephemeralStorageSize: Int?,
+        tracingMode: String?
+    ) -> FunctionSettings {
+        FunctionSettings(
+            runtime: runtime, handler: handler, role: role, description: description, memorySize: memorySize,
+            timeout: timeout, environment: storedEnvironment(environment), layers: [], architecture: architecture,
+            loggingConfig: loggingConfig.flatMap { try? JSONDecoder().decode(LoggingConfig.self, from: Data($0.utf8)) },
+            ephemeralStorageSize: ephemeralStorageSize, tracingMode: tracingMode)
+    }
+
+    /// Environment variables from their stored JSON text (nil: unset).
+    public static func storedEnvironment(_ text: String?) -> [String: String]? {
+        guard let text else { return nil }
+        return try? JSONDecoder().decode([String: String].self, from: Data(text.utf8))
+    }
+}

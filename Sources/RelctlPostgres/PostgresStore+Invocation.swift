@@ -133,7 +133,7 @@ extension PostgresTransaction {
             return VersionExecution(
                 functionName: function.name, version: number, sha256Hex: sha256, runtime: runtime, handler: handler,
                 memorySize: memory, timeout: timeout,
-                environment: try environment.map { try JSON.decode([String: String].self, $0) } ?? [:],
+                environment: FunctionSettings.storedEnvironment(environment) ?? [:],
                 layers: layers, architecture: architecture)
         }
     }

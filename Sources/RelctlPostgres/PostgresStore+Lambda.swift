@@ -232,16 +232,13 @@ struct VersionRow: Sendable {
 
     /// The settings of this version as a user set them (layers are not stored on PostgreSQL yet).
     var settings: FunctionSettings {
-        FunctionSettings(
+        .stored(
             runtime: runtime, handler: handler, role: role, description: description, memorySize: memorySize,
-            timeout: timeout, environment: environmentVariables, layers: [], architecture: architecture,
-            loggingConfig: loggingConfig.flatMap { try? JSON.decode(LoggingConfig.self, $0) },
+            timeout: timeout, environment: environment, architecture: architecture, loggingConfig: loggingConfig,
             ephemeralStorageSize: ephemeralStorageSize, tracingMode: tracingMode)
     }
 
-    var environmentVariables: [String: String]? {
-        environment.flatMap { try? JSON.decode([String: String].self, $0) }
-    }
+    var environmentVariables: [String: String]? { FunctionSettings.storedEnvironment(environment) }
 
     func configuration(_ arn: ArnContext, arnQualifier: String?) -> FunctionConfiguration {
         var configuration = FunctionConfiguration(

@@ -32,17 +32,13 @@ struct VersionRecord: SnakeCaseRecord {
     }
 
     var settings: FunctionSettings {
-        FunctionSettings(
+        .stored(
             runtime: runtime, handler: handler, role: role, description: description, memorySize: memorySize,
-            timeout: timeout, environment: environmentVariables, layers: [], architecture: architecture,
-            loggingConfig: loggingConfig.flatMap { try? JSONDecoder().decode(LoggingConfig.self, from: Data($0.utf8)) },
+            timeout: timeout, environment: environment, architecture: architecture, loggingConfig: loggingConfig,
             ephemeralStorageSize: ephemeralStorageSize, tracingMode: tracingMode)
     }
 
-    var environmentVariables: [String: String]? {
-        guard let environment else { return nil }
-        return try? JSONDecoder().decode([String: String].self, from: Data(environment.utf8))
-    }
+    var environmentVariables: [String: String]? { FunctionSettings.storedEnvironment(environment) }
 
     mutating func apply(_ settings: FunctionSettings) {
         runtime = settings.runtime
