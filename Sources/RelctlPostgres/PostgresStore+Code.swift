@@ -39,16 +39,23 @@ public struct PostgresRecords: RegistryRecords {
         return package
     }
 
-    public func createFunction(name: String, settings: FunctionSettings, zip: Data) async throws(RelctlError) {
+    public func createFunction(
+        name: String, settings: FunctionSettings, zip: Data, publish: Bool, tags: [String: String], settle: Double?
+    ) async throws(RelctlError) -> FunctionConfiguration {
         try FunctionReference.validateName(name)
         try settings.validate()
+        try FunctionTags.validate(tags)
         _ = try await storeObject(zip)
-        try await store.createFunction(name: name, settings: settings, zip: zip)
+        return try await store.createFunction(
+            name: name, settings: settings, zip: zip, publish: publish, tags: tags, settle: settle)
     }
 
-    public func updateFunctionCode(name: String, zip: Data) async throws(RelctlError) {
+    public func updateFunctionCode(
+        _ function: FunctionReference, zip: Data, expectedRevisionId: String?, publish: Bool, settle: Double?
+    ) async throws(RelctlError) -> FunctionConfiguration {
         _ = try await storeObject(zip)
-        try await store.updateFunctionCode(name: name, zip: zip)
+        return try await store.updateFunctionCode(
+            function, zip: zip, expectedRevisionId: expectedRevisionId, publish: publish, settle: settle)
     }
 
     public func publishVersion(name: String, description: String?) async throws(RelctlError) -> Int {
@@ -103,9 +110,9 @@ public struct PostgresRecords: RegistryRecords {
     }
 
     public func functionPage(
-        marker: String?, maxItems: Int?
+        allVersions: Bool, marker: String?, maxItems: Int?
     ) async throws(RelctlError) -> RecordPage<FunctionConfiguration> {
-        try await store.functionPage(marker: marker, maxItems: maxItems)
+        try await store.functionPage(allVersions: allVersions, marker: marker, maxItems: maxItems)
     }
 
     public func versionPage(
@@ -170,7 +177,12 @@ extension PostgresTransaction {
             throw RelctlError.functionNotFound(arn.functionArn(name))
         }
         let (highest, changed) = try row.decode((Int, Bool).self)
-        if !changed, highest > 0 { return highest }
+        // Nothing changed since the last publish: that version again, unless it was deleted (numbers are never reused).
+        if !changed, highest > 0,
+            try !db.rows("SELECT 1 FROM versions WHERE function_name = \(name) AND version = \(highest)").isEmpty
+        {
+            return highest
+        }
         let latestSize =
             try db.rows("SELECT code_size FROM versions WHERE function_name = \(name) AND version = 0")
             .first?.decode(Int64.self) ?? 0

@@ -41,21 +41,27 @@ extension PostgresStore {
     }
 
     public func functionPage(
-        marker: String?, maxItems: Int?
+        allVersions: Bool, marker: String?, maxItems: Int?
     ) async throws(RelctlError) -> RecordPage<FunctionConfiguration> {
         let limit = try Self.pageSize(maxItems, max: 10_000)
-        let afterName = try Self.functionMarker(marker)
+        let (afterName, afterVersion) = try Self.functionMarker(marker)
         return try await readRecords { db in
+            // The same order as SQLite's (function_name, version) > marker: names in byte order, `$LATEST` (0) first.
             let rows = try db.db.rows(
                 """
-                SELECT \(unescaped: VersionRow.columns) FROM versions WHERE version = 0 AND function_name COLLATE "C" > \(afterName)
-                ORDER BY function_name COLLATE "C" LIMIT \(limit + 1)
+                SELECT \(unescaped: VersionRow.columns) FROM versions
+                WHERE (\(allVersions) OR version = 0)
+                  AND (function_name COLLATE "C" > \(afterName) OR (function_name = \(afterName) AND version > \(afterVersion)))
+                ORDER BY function_name COLLATE "C", version LIMIT \(limit + 1)
                 """
             ).map(VersionRow.init)
             let page = rows.prefix(limit)
             return RecordPage(
-                items: page.map { $0.configuration(db.arn, arnQualifier: nil).listItem },
-                nextMarker: rows.count > limit ? page.last.map { "\($0.functionName):0" } : nil)
+                items: page.map {
+                    $0.configuration(db.arn, arnQualifier: allVersions ? AliasTarget.versionText($0.version) : nil)
+                        .listItem
+                },
+                nextMarker: rows.count > limit ? page.last.map { "\($0.functionName):\($0.version)" } : nil)
         }
     }
 
@@ -182,11 +188,12 @@ extension PostgresStore {
     }
 
     /// ListFunctions' marker (`name:version`, as SQLite writes it): the name to continue after.
-    static func functionMarker(_ marker: String?) throws(RelctlError) -> String {
-        guard let marker else { return "" }
+    /// ListFunctions' marker: `NAME:VERSION` of the previous page's last item.
+    static func functionMarker(_ marker: String?) throws(RelctlError) -> (name: String, version: Int) {
+        guard let marker else { return ("", -1) }
         let parts = marker.split(separator: ":")
-        guard parts.count == 2, Int(parts[1]) != nil else { throw invalidMarker(marker) }
-        return String(parts[0])
+        guard parts.count == 2, let version = Int(parts[1]) else { throw invalidMarker(marker) }
+        return (String(parts[0]), version)
     }
 
     static func invalidMarker(_ marker: String) -> RelctlError {

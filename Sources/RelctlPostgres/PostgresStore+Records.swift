@@ -10,20 +10,24 @@ import RelctlStorage
 // Quota and code bytes: PostgresStore+Code.swift; deletes, configuration, tags, quota and history:
 // PostgresStore+Functions.swift. Not yet here (issue 10 §1): layers, policies.
 extension PostgresStore: RegistryRecords {
-    public func createFunction(name: String, settings: FunctionSettings, zip: Data) async throws(RelctlError) {
+    public func createFunction(
+        name: String, settings: FunctionSettings, zip: Data, publish: Bool, tags: [String: String], settle: Double?
+    ) async throws(RelctlError) -> FunctionConfiguration {
         try FunctionReference.validateName(name)
         try settings.validate()
+        try FunctionTags.validate(tags)
         guard settings.layers.isEmpty else {
             throw RelctlError(
                 .unsupportedOperation, "Layers are not stored on PostgreSQL yet; create \(name) without layers.")
         }
         let package = try PackageInspector.inspect(zip)
         let stored = try StoredSettings(settings)
-        try await write(records: true) { db in
+        return try await write(records: true) { db in
             if try db.functionExists(name) {
-                throw RelctlError(.resourceConflict, "Function already exist: \(db.arn.functionArn(name))")
+                throw RelctlError(.resourceConflict, "Function already exist: \(name)")
             }
-            try db.requireQuota(adding: Int64(package.bytes.count))
+            // With Publish, `$LATEST` and version 1 both count (publishLatest checks its own half again).
+            try db.requireQuota(adding: Int64(package.bytes.count) * (publish ? 2 : 1))
             try db.db.execute("INSERT INTO functions (name, created_at) VALUES (\(name), \(db.timestamp))")
             try db.db.execute(
                 """
@@ -35,20 +39,34 @@ extension PostgresStore: RegistryRecords {
                         \(settings.architecture), \(db.timestamp), \(PostgresStore.newRevisionId()), \(stored.environment),
                         \(stored.loggingConfig), \(settings.ephemeralStorageSize), \(settings.tracingMode))
                 """)
+            for (key, value) in tags.sorted(by: { $0.key < $1.key }) {
+                try db.db.execute(
+                    "INSERT INTO function_tags (function_name, key, value) VALUES (\(name), \(key), \(value))")
+            }
             try db.audit(
                 "CreateFunction", function: name, resource: db.arn.functionArn(name), before: nil as String?,
                 after: ["CodeSha256": package.sha256Hex])
+            guard publish else { return try db.requireVersionRow(name, 0).configuration(db.arn, arnQualifier: nil) }
+            let number = try db.publishLatest(name, description: nil)
+            // AWS answers CreateFunction(Publish) with the unqualified ARN and Version "1".
+            return try db.requireVersionRow(name, number).configuration(db.arn, arnQualifier: nil)
         }
     }
 
-    public func updateFunctionCode(name: String, zip: Data) async throws(RelctlError) {
+    public func updateFunctionCode(
+        _ function: FunctionReference, zip: Data, expectedRevisionId: String?, publish: Bool, settle: Double?
+    ) async throws(RelctlError) -> FunctionConfiguration {
+        try Self.requireUnqualified(function)
+        try requireAccount(function)
+        let name = function.name
         let package = try PackageInspector.inspect(zip)
-        try await write(records: true) { db in
-            guard try db.functionExists(name) else { throw RelctlError.functionNotFound(db.arn.functionArn(name)) }
-            let before =
-                try db.db.rows("SELECT code_size FROM versions WHERE function_name = \(name) AND version = 0").first?
-                .decode(Int64.self) ?? 0
-            try db.requireQuota(adding: Int64(package.bytes.count) - before)
+        return try await write(records: true) { db in
+            guard let latest = try db.versionRows(name, from: 0, limit: 1).first, latest.version == 0 else {
+                throw RelctlError.functionNotFound(db.arn.functionArn(name))
+            }
+            if let expectedRevisionId, expectedRevisionId != latest.revisionId { throw RelctlError.revisionMismatch }
+            try db.requireQuota(
+                adding: Int64(package.bytes.count) - latest.codeSize + (publish ? Int64(package.bytes.count) : 0))
             try db.db.execute(
                 """
                 UPDATE versions SET code_sha256 = \(package.sha256Hex), code_size = \(Int64(package.bytes.count)),
@@ -59,6 +77,9 @@ extension PostgresStore: RegistryRecords {
             try db.audit(
                 "UpdateFunctionCode", function: name, resource: db.arn.functionArn(name), before: nil as String?,
                 after: ["CodeSha256": package.sha256Hex])
+            guard publish else { return try db.requireVersionRow(name, 0).configuration(db.arn, arnQualifier: nil) }
+            let number = try db.publishLatest(name, description: nil)
+            return try db.requireVersionRow(name, number).configuration(db.arn, arnQualifier: String(number))
         }
     }
 
@@ -215,5 +236,16 @@ extension PostgresStore: RegistryRecords {
                 value: description, field: "description",
                 constraint: "Member must have length less than or equal to 256")
         }
+    }
+}
+
+extension PostgresTransaction {
+    /// A version row that the same transaction has just written or found (`$LATEST` is 0).
+    func requireVersionRow(_ function: String, _ number: Int) throws -> VersionRow {
+        guard let row = try versionRows(function, from: number, limit: 1).first, row.version == number else {
+            throw RelctlError.functionNotFound(
+                arn.functionArn(function, qualifier: number == 0 ? nil : String(number)))
+        }
+        return row
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import NIOPosix
 import RelctlCore
+import RelctlPackages
 import RelctlStorage
 import RelctlStore
 
@@ -26,12 +27,24 @@ struct ThreadedRecords: RegistryRecords {
         ThreadedRecords(registry: registry.scoped(region: region, actor: actor), threads: threads)
     }
 
-    func createFunction(name: String, settings: FunctionSettings, zip: Data) async throws(RelctlError) {
-        try await registry.createFunction(name: name, settings: settings, zip: zip)
+    func createFunction(
+        name: String, settings: FunctionSettings, zip: Data, publish: Bool, tags: [String: String], settle: Double?
+    ) async throws(RelctlError) -> FunctionConfiguration {
+        try await run {
+            try $0.createFunction(
+                name: name, settings: settings, code: try PackageInspector.inspect(zip), publish: publish, tags: tags,
+                settle: settle)
+        }
     }
 
-    func updateFunctionCode(name: String, zip: Data) async throws(RelctlError) {
-        try await registry.updateFunctionCode(name: name, zip: zip)
+    func updateFunctionCode(
+        _ function: FunctionReference, zip: Data, expectedRevisionId: String?, publish: Bool, settle: Double?
+    ) async throws(RelctlError) -> FunctionConfiguration {
+        try await run {
+            try $0.updateFunctionCode(
+                function, code: try PackageInspector.inspect(zip), expectedRevisionId: expectedRevisionId,
+                publish: publish, settle: settle)
+        }
     }
 
     func publishVersion(name: String, description: String?) async throws(RelctlError) -> Int {
@@ -89,9 +102,11 @@ struct ThreadedRecords: RegistryRecords {
         try await run { try $0.getFunction(function) }
     }
 
-    func functionPage(marker: String?, maxItems: Int?) async throws(RelctlError) -> RecordPage<FunctionConfiguration> {
+    func functionPage(
+        allVersions: Bool, marker: String?, maxItems: Int?
+    ) async throws(RelctlError) -> RecordPage<FunctionConfiguration> {
         try await run {
-            let page = try $0.listFunctions(marker: marker, maxItems: maxItems)
+            let page = try $0.listFunctions(allVersions: allVersions, marker: marker, maxItems: maxItems)
             return RecordPage(items: page.items, nextMarker: page.nextMarker)
         }
     }

@@ -6,10 +6,17 @@ import RelctlCore
 /// later) runs on SQLite and on PostgreSQL. The start of issue 9 §1's registry-records protocol: only
 /// what the rollout engine's callers need so far; each method is one transaction.
 public protocol RegistryRecords: Sendable {
-    /// CreateFunction from a zip package (validated by the engine); `$LATEST` is version 0.
-    func createFunction(name: String, settings: FunctionSettings, zip: Data) async throws(RelctlError)
-    /// UpdateFunctionCode of `$LATEST` from a zip package.
-    func updateFunctionCode(name: String, zip: Data) async throws(RelctlError)
+    /// CreateFunction from a zip package (validated by the engine); `$LATEST` is version 0. `publish` freezes
+    /// version 1 in the same transaction and answers it under the unqualified ARN, as AWS does; `tags` are
+    /// stored with the function; `settle` > 0 answers Pending (engines that settle at once ignore it).
+    func createFunction(
+        name: String, settings: FunctionSettings, zip: Data, publish: Bool, tags: [String: String], settle: Double?
+    ) async throws(RelctlError) -> FunctionConfiguration
+    /// UpdateFunctionCode of `$LATEST` from a zip package: a RevisionId that is not `$LATEST`'s is refused;
+    /// `publish` also publishes it (the answer is then the new version).
+    func updateFunctionCode(
+        _ function: FunctionReference, zip: Data, expectedRevisionId: String?, publish: Bool, settle: Double?
+    ) async throws(RelctlError) -> FunctionConfiguration
     /// PublishVersion: `$LATEST` frozen as the next number (never reused), or the last number when nothing changed.
     func publishVersion(name: String, description: String?) async throws(RelctlError) -> Int
 
@@ -46,8 +53,11 @@ public protocol RegistryRecords: Sendable {
     /// GetFunctionConfiguration: `$LATEST` (unqualified ARN), `:$LATEST`, a version, or an alias's
     /// version under the alias ARN.
     func getFunction(_ function: FunctionReference) async throws(RelctlError) -> FunctionConfiguration
-    /// ListFunctions: `$LATEST` of each function, by name; the marker is the previous page's NextMarker.
-    func functionPage(marker: String?, maxItems: Int?) async throws(RelctlError) -> RecordPage<FunctionConfiguration>
+    /// ListFunctions: `$LATEST` of each function, by name (with `allVersions`, FunctionVersion=ALL: every
+    /// version of each, `$LATEST` first, under qualified ARNs); the marker is the previous page's NextMarker.
+    func functionPage(
+        allVersions: Bool, marker: String?, maxItems: Int?
+    ) async throws(RelctlError) -> RecordPage<FunctionConfiguration>
     /// ListVersionsByFunction: `$LATEST`, then versions ascending.
     func versionPage(
         _ function: FunctionReference, marker: String?, maxItems: Int?
@@ -99,6 +109,24 @@ public protocol RegistryRecords: Sendable {
     func listDeployments(
         function: String?, status: DeploymentStatus?, limit: Int
     ) async throws(RelctlError) -> [Deployment]
+}
+
+extension RegistryRecords {
+    /// CreateFunction without Publish or tags.
+    public func createFunction(name: String, settings: FunctionSettings, zip: Data) async throws(RelctlError) {
+        _ = try await createFunction(name: name, settings: settings, zip: zip, publish: false, tags: [:], settle: nil)
+    }
+
+    /// ListFunctions: `$LATEST` of each function.
+    public func functionPage(marker: String?, maxItems: Int?) async throws(RelctlError) -> RecordPage<FunctionConfiguration> {
+        try await functionPage(allVersions: false, marker: marker, maxItems: maxItems)
+    }
+
+    /// UpdateFunctionCode of `$LATEST`, unchecked and unpublished.
+    public func updateFunctionCode(name: String, zip: Data) async throws(RelctlError) {
+        _ = try await updateFunctionCode(
+            FunctionReference(name: name), zip: zip, expectedRevisionId: nil, publish: false, settle: nil)
+    }
 }
 
 /// One page of a list and the marker of the next one (nil: the last page).

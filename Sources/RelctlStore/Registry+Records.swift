@@ -7,12 +7,20 @@ import RelctlStorage
 // The SQLite registry as `RegistryRecords` (the protocol PostgreSQL implements too). createAlias,
 // updateAlias, getAlias, deployment(id:), deploymentEvents and putAlarm are the registry's own methods.
 extension Registry: RegistryRecords {
-    public func createFunction(name: String, settings: FunctionSettings, zip: Data) async throws(RelctlError) {
-        _ = try createFunction(name: name, settings: settings, code: try PackageInspector.inspect(zip))
+    public func createFunction(
+        name: String, settings: FunctionSettings, zip: Data, publish: Bool, tags: [String: String], settle: Double?
+    ) async throws(RelctlError) -> FunctionConfiguration {
+        let package = try PackageInspector.inspect(zip)
+        return try createFunction(
+            name: name, settings: settings, code: package, publish: publish, tags: tags, settle: settle)
     }
 
-    public func updateFunctionCode(name: String, zip: Data) async throws(RelctlError) {
-        _ = try updateFunctionCode(FunctionReference(name: name), code: try PackageInspector.inspect(zip))
+    public func updateFunctionCode(
+        _ function: FunctionReference, zip: Data, expectedRevisionId: String?, publish: Bool, settle: Double?
+    ) async throws(RelctlError) -> FunctionConfiguration {
+        try updateFunctionCode(
+            function, code: try PackageInspector.inspect(zip), expectedRevisionId: expectedRevisionId,
+            publish: publish, settle: settle)
     }
 
     public func publishVersion(name: String, description: String?) async throws(RelctlError) -> Int {
@@ -42,9 +50,9 @@ extension Registry {
     }
 
     public func functionPage(
-        marker: String?, maxItems: Int?
+        allVersions: Bool, marker: String?, maxItems: Int?
     ) async throws(RelctlError) -> RecordPage<FunctionConfiguration> {
-        let page = try listFunctions(marker: marker, maxItems: maxItems)
+        let page = try listFunctions(allVersions: allVersions, marker: marker, maxItems: maxItems)
         return RecordPage(items: page.items, nextMarker: page.nextMarker)
     }
 

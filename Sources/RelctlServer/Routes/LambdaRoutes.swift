@@ -173,17 +173,12 @@ struct LambdaRoutes: Sendable {
         let tags = try body.stringMap("Tags") ?? [:]
         let package = try await packageBytes(from: code)
         let (publish, settle, complete) = (try body.bool("Publish") ?? false, services.settle, settings)
-        if let engine = call.scope.sharedEngine {
-            // The shared engine stores what its schema holds so far; the rest is refused, not dropped.
-            guard tags.isEmpty, !publish else {
-                throw RelctlError(
-                    .unsupportedOperation,
-                    "CreateFunction with Tags or Publish is not available on the \(engine) engine yet; create the function without them (then TagResource, PublishVersion)."
-                )
-            }
-            try await call.records.createFunction(name: reference.name, settings: complete, zip: package.bytes)
+        if call.scope.sharedEngine != nil {
             return .awsJSON(
-                try await call.records.getFunction(FunctionReference(name: reference.name)), status: .created)
+                try await call.records.createFunction(
+                    name: reference.name, settings: complete, zip: package.bytes, publish: publish, tags: tags,
+                    settle: settle),
+                status: .created)
         }
         let configuration = try await call.store { registry in
             try registry.createFunction(
@@ -216,13 +211,7 @@ struct LambdaRoutes: Sendable {
         let (all, marker, maxItems) = (
             call.query["FunctionVersion"] == "ALL", call.query["Marker"], try call.maxItems(cap: 50, hardMax: 10_000)
         )
-        if all {
-            let page = try await call.store {
-                try $0.listFunctions(allVersions: true, marker: marker, maxItems: maxItems)
-            }
-            return .awsJSON(FunctionList(Functions: page.items, NextMarker: page.nextMarker))
-        }
-        let page = try await call.records.functionPage(marker: marker, maxItems: maxItems)
+        let page = try await call.records.functionPage(allVersions: all, marker: marker, maxItems: maxItems)
         return .awsJSON(FunctionList(Functions: page.items, NextMarker: page.nextMarker))
     }
 
@@ -241,14 +230,15 @@ struct LambdaRoutes: Sendable {
                 Concurrency: reserved.map { .init(ReservedConcurrentExecutions: $0) }))
     }
 
-    /// GetFunction's configuration, reserved concurrency and tags. Reserved concurrency is not on the
-    /// shared engine yet (its operations refuse there), so it answers none.
+    /// GetFunction's configuration, reserved concurrency and tags.
     static func functionDetails(
         _ call: LambdaCall, _ reference: FunctionReference
     ) async throws -> (FunctionConfiguration, Int?, [String: String]) {
         if call.scope.sharedEngine != nil {
+            let configuration = try await call.records.getFunction(reference)
             return (
-                try await call.records.getFunction(reference), nil, try await call.records.tags(of: reference.name)
+                configuration, try await call.records.reservedConcurrency(reference.name),
+                try await call.records.tags(of: reference.name)
             )
         }
         return try await call.store { registry in
@@ -275,15 +265,10 @@ struct LambdaRoutes: Sendable {
         let (revision, publish, settle) = (
             try body.string("RevisionId"), try body.bool("Publish") ?? false, services.settle
         )
-        if let engine = call.scope.sharedEngine {
-            guard revision == nil, !publish else {
-                throw RelctlError(
-                    .unsupportedOperation,
-                    "UpdateFunctionCode with RevisionId or Publish is not available on the \(engine) engine yet; update the code, then PublishVersion."
-                )
-            }
-            try await call.records.updateFunctionCode(name: reference.name, zip: package.bytes)
-            return .awsJSON(try await call.records.getFunction(FunctionReference(name: reference.name)))
+        if call.scope.sharedEngine != nil {
+            return .awsJSON(
+                try await call.records.updateFunctionCode(
+                    reference, zip: package.bytes, expectedRevisionId: revision, publish: publish, settle: settle))
         }
         let configuration = try await call.store { registry in
             try registry.updateFunctionCode(
