@@ -49,13 +49,14 @@ func runLeadingController(_ store: PostgresStore, interval: Double) async throws
 /// `service.controller.status` to `ServerServices(leadership:)` so `/healthz` and `/metrics` say whether
 /// this server leads.
 func leadingControllerService(
-    _ store: PostgresStore, interval: Double, logger: Logger
+    _ store: PostgresStore, interval: Double, logger: Logger, functionHooks: FunctionHookRelay? = nil
 ) async
     -> LeadingControllerService
 {
     LeadingControllerService(
         leadership: PostgresLeadership(store: store, holder: Controller.defaultRunnerName()),
-        wake: try? await PostgresWakeListener.start(store.location), interval: interval, logger: logger)
+        wake: try? await PostgresWakeListener.start(store.location), interval: interval, logger: logger,
+        makeController: { Controller(engine: $0, invokeFunctionHook: functionHooks?.invoke) })
 }
 
 extension Deploy {

@@ -85,17 +85,20 @@ extension Serve {
         guard case .postgres(let url) = location else { return nil }
         let store = try await PostgresStore.open(url, arn: registry.arn, actor: registry.actor)
         // The controller campaigns for leadership and ticks (fenced by its epoch) only while it leads.
+        // Function hooks the leader claims run in this server's runtime (attached when `serve` has made it).
+        let functionHooks = FunctionHookRelay(engine: RolloutEngine(store: store))
         let controller = await leadingControllerService(
-            store, interval: tick, logger: Logger(label: "relctl.controller"))
+            store, interval: tick, logger: Logger(label: "relctl.controller"), functionHooks: functionHooks)
         let objects = codeStore ?? registry.blobs
         return SharedEngine(
-            name: "PostgreSQL", records: PostgresRecords(store: store, code: objects),
+            name: "PostgreSQL", records: PostgresRecords(store: store, code: objects), codeDeploy: store,
             services: [controller], leadership: controller.controller.status,
             runtime: SharedRuntime(
                 store: PostgresInvocationStore(store: store, dataDirectory: registry.dataDirectory, objects: objects),
                 rollout: RolloutEngine(store: store),
                 leases: PostgresConcurrencyLeases(
-                    store: store, holder: "\(ProcessInfo.processInfo.hostName):\(getpid())")))
+                    store: store, holder: "\(ProcessInfo.processInfo.hostName):\(getpid())")),
+            functionHooks: functionHooks)
     }
 }
 

@@ -65,6 +65,37 @@ public final class Controller: @unchecked Sendable {
     }
 }
 
+/// Where a controller made before the runtime sends the function hooks it claims: the server attaches its
+/// runtime pool's invoker once the pool exists (before the controller's first tick). A claim made while
+/// nothing is attached is reported Failed rather than left to its timeout.
+public final class FunctionHookRelay: @unchecked Sendable {
+    private let lock = NSLock()
+    private var handler: (@Sendable (ClaimedHook) -> Void)?
+    private let engine: RolloutEngine
+
+    public init(engine: RolloutEngine) { self.engine = engine }
+
+    public func attach(_ invoke: @escaping @Sendable (ClaimedHook) -> Void) {
+        lock.withLock { handler = invoke }
+    }
+
+    /// The controller's `invokeFunctionHook`.
+    public var invoke: @Sendable (ClaimedHook) -> Void {
+        { [self] claim in
+            if let handler = lock.withLock({ handler }) {
+                handler(claim)
+                return
+            }
+            let engine = engine
+            Task {
+                _ = try? await engine.reportHook(
+                    deploymentId: claim.deploymentId, executionId: claim.execution.executionId, status: .failed,
+                    output: "no runtime to invoke the hook function \(claim.execution.hook) in this process")
+            }
+        }
+    }
+}
+
 /// Runs `exec:COMMAND` hooks as child processes (`/bin/sh -c`), the payload as JSON on stdin and in
 /// `RELCTL_*` variables, output to `<data-dir>/hooks/<execution-id>.log`. Exit status 0 reports
 /// Succeeded, anything else Failed, with the output's tail kept in the deployment record.

@@ -66,6 +66,8 @@ struct RegistryScope: Sendable {
     /// The engine-neutral door: the registry records of the engine this server answers from, scoped
     /// like `registry` (on SQLite, the same registry on the same threads).
     var records: any RegistryRecords
+    /// The CodeDeploy API's records and the rollout store its deployments run on, of the same engine.
+    var codeDeploy: any CodeDeployStore
     /// Set when the records are not the data directory's SQLite (`serve --database postgres://…`):
     /// then only operations moved onto `records` answer, the others refuse in one line.
     var sharedEngine: String?

@@ -54,6 +54,8 @@ public struct SharedEngine: Sendable {
     /// For messages: "PostgreSQL".
     public var name: String
     public var records: any RegistryRecords
+    /// The CodeDeploy API's records and the rollout store its deployments run on (nil: the SQLite registry's).
+    public var codeDeploy: (any CodeDeployStore)?
     /// Started and stopped with the server, in place of the SQLite controller, webhooks and provisioned reconcile.
     public var services: [any Service]
     /// Whether this server's controller leads (`/healthz`, `/metrics`); nil when none campaigns.
@@ -62,13 +64,18 @@ public struct SharedEngine: Sendable {
     /// metrics and function hooks' reports go, and reserved concurrency counted across servers. nil: this
     /// server's SQLite registry.
     public var runtime: SharedRuntime?
+    /// Where the leading controller sends the function hooks it claims: `serve` attaches its runtime pool.
+    public var functionHooks: FunctionHookRelay?
 
     public init(
-        name: String, records: any RegistryRecords, services: [any Service] = [], leadership: LeadershipStatus? = nil,
-        runtime: SharedRuntime? = nil
+        name: String, records: any RegistryRecords, codeDeploy: (any CodeDeployStore)? = nil,
+        services: [any Service] = [], leadership: LeadershipStatus? = nil, runtime: SharedRuntime? = nil,
+        functionHooks: FunctionHookRelay? = nil
     ) {
+        self.functionHooks = functionHooks
         self.name = name
         self.records = records
+        self.codeDeploy = codeDeploy
         self.services = services
         self.leadership = leadership
         self.runtime = runtime
@@ -211,6 +218,7 @@ public enum RelctlHTTPServer {
             observer: { function, version, result in
                 metrics.invocation(function: function, version: version, result: result)
             })
+        sharedEngine?.functionHooks?.attach(pool.invokeHook)
         // SQLite calls block (a write waits for fsync): enough threads that a few slow writes leave readers running.
         let storeThreads = NIOThreadPool(numberOfThreads: max(4, 2 * System.coreCount))
         storeThreads.start()

@@ -1,31 +1,15 @@
 import Foundation
 import GRDB
 import RelctlCore
+import RelctlStorage
 
-/// Storage for the server's CodeDeploy API: applications, deployment groups, custom configs
-/// (their definitions are kept as the JSON the API received), and deployment ↔ group links.
-public struct CodeDeployApplication: Sendable {
-    public var name: String
-    public var applicationId: String
-    public var computePlatform: String
-    public var createTime: Double
-}
+// The CodeDeploy API's records on SQLite (the types and the protocol: RelctlStorage/CodeDeployStore.swift).
+// Definitions are kept as the JSON the API received.
+extension Registry: CodeDeployStore {
+    public func scopedCodeDeploy(region: String, actor: String) -> any CodeDeployStore {
+        scoped(region: region, actor: actor)
+    }
 
-public struct CodeDeployGroup: Sendable {
-    public var applicationName: String
-    public var name: String
-    public var deploymentGroupId: String
-    public var definition: String
-}
-
-public struct CodeDeployConfig: Sendable {
-    public var name: String
-    public var configId: String
-    public var definition: String
-    public var createTime: Double
-}
-
-extension Registry {
     public func createCodeDeployApplication(
         name: String, computePlatform: String
     ) throws(RelctlError) -> CodeDeployApplication? {
@@ -158,13 +142,22 @@ extension Registry {
         }
     }
 
-    /// (application, group, description, revision JSON) a deployment was created for through the CodeDeploy API.
-    public func codeDeployLink(_ id: String) throws(RelctlError) -> (String, String, String?, String?)? {
+    /// What a deployment was created for through the CodeDeploy API (nil: it was not).
+    public func codeDeployLink(_ id: String) throws(RelctlError) -> CodeDeployLink? {
         try read { db in
             try Row.fetchOne(db, sql: "SELECT * FROM codedeploy_deployments WHERE deployment_id = ?", arguments: [id])
                 .map {
-                    ($0["application_name"], $0["deployment_group_name"], $0["description"], $0["revision"])
+                    CodeDeployLink(
+                        application: $0["application_name"], group: $0["deployment_group_name"],
+                        description: $0["description"], revision: $0["revision"])
                 }
+        }
+    }
+
+    public func deploymentIds(limit: Int) throws(RelctlError) -> [String] {
+        try read { db in
+            try String.fetchAll(
+                db, sql: "SELECT id FROM deployments ORDER BY create_time DESC LIMIT ?", arguments: [limit])
         }
     }
 

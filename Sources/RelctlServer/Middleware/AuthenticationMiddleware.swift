@@ -56,6 +56,8 @@ struct AuthenticationMiddleware: RouterMiddleware {
         context.scope = RegistryScope(
             registry: services.registry.scoped(region: region, actor: caller.actor), threads: services.storeThreads,
             records: services.records.scopedRecords(region: region, actor: caller.actor),
+            codeDeploy: (services.sharedEngine?.codeDeploy ?? services.registry).scopedCodeDeploy(
+                region: region, actor: caller.actor),
             sharedEngine: services.sharedEngine?.name)
         return try await next(request, context)
     }

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import RelctlCore
 import RelctlRollout
+import RelctlStorage
 import RelctlStore
 import Yams
 
@@ -39,19 +40,26 @@ struct CodeDeployRoutes: Sendable {
                     return try await ReleaseOperations(registry: try context.registry, allowExecHooks: allowExecHooks)
                         .perform(action, body: body)
                 }
-                // The rollout engine's calls are async (GRDB's writer, off the cooperative pool); the
-                // CodeDeploy records' own reads and writes are still synchronous here (rare control-plane
-                // calls) until the registry records have an async protocol too.
-                return try await CodeDeployOperations(registry: try context.registry, allowExecHooks: allowExecHooks)
-                    .perform(action, body: body)
+                guard let scope = context.scope else {
+                    throw RelctlError(.service, "No registry for \(action): the request was not authenticated.")
+                }
+                return try await CodeDeployOperations(
+                    store: scope.codeDeploy, records: scope.records,
+                    policyFolder: services.registry.dataDirectory.appendingPathComponent("policies", isDirectory: true),
+                    allowExecHooks: allowExecHooks
+                ).perform(action, body: body)
             }
         ]
     }
 }
 
-/// The CodeDeploy operations over one scoped registry.
+/// The CodeDeploy operations over one scoped store (SQLite or PostgreSQL): its CodeDeploy records, the
+/// rollout engine over it, and the registry records for aliases.
 struct CodeDeployOperations {
-    let registry: Registry
+    let store: any CodeDeployStore
+    let records: any RegistryRecords
+    /// This server's `<data-dir>/policies` (on a shared database too, as `relctl deploy --database` reads it).
+    let policyFolder: URL
     let allowExecHooks: Bool
 
     func perform(_ action: String, body rawBody: Data) async throws -> Response {
@@ -80,7 +88,7 @@ struct CodeDeployOperations {
                     message: "relctl deploys Lambda functions only: computePlatform must be Lambda.")
             }
             guard
-                let application = try registry.createCodeDeployApplication(
+                let application = try await store.createCodeDeployApplication(
                     name: try name("applicationName"), computePlatform: platform)
             else {
                 throw CodeDeployError(
@@ -89,21 +97,21 @@ struct CodeDeployOperations {
             }
             return reply(CreateApplicationOutput(applicationId: application.applicationId))
         case "GetApplication":
-            let application = try requireApplication(try name("applicationName"))
+            let application = try await requireApplication(try name("applicationName"))
             return reply(
                 GetApplicationOutput(
                     application: .init(
                         applicationId: application.applicationId, applicationName: application.name,
                         createTime: application.createTime, computePlatform: application.computePlatform)))
         case "ListApplications":
-            return reply(ListApplicationsOutput(applications: try registry.codeDeployApplications()))
+            return reply(ListApplicationsOutput(applications: try await store.codeDeployApplications()))
         case "CreateDeploymentGroup":
-            let application = try requireApplication(try name("applicationName")).name
+            let application = try await requireApplication(try name("applicationName")).name
             let groupName = try name("deploymentGroupName")
             if let config = try body.string("deploymentConfigName") { _ = try await policy(named: config) }
             let definition = String(decoding: rawBody, as: UTF8.self)
             guard
-                let group = try registry.createCodeDeployGroup(
+                let group = try await store.createCodeDeployGroup(
                     application: application, name: groupName, definition: definition)
             else {
                 throw CodeDeployError(
@@ -113,7 +121,7 @@ struct CodeDeployOperations {
             }
             return reply(CreateDeploymentGroupOutput(deploymentGroupId: group.deploymentGroupId))
         case "GetDeploymentGroup":
-            let group = try requireGroup(try name("applicationName"), try name("deploymentGroupName"))
+            let group = try await requireGroup(try name("applicationName"), try name("deploymentGroupName"))
             var info: [String: JSONValue] = [:]
             if case .object(let stored)? = JSONValue(json: group.definition) { info = stored }
             info["deploymentGroupId"] = .string(group.deploymentGroupId)
@@ -121,11 +129,11 @@ struct CodeDeployOperations {
             info["deploymentConfigName"] = info["deploymentConfigName"] ?? .string("CodeDeployDefault.LambdaAllAtOnce")
             return reply(GetDeploymentGroupOutput(deploymentGroupInfo: .object(info)))
         case "ListDeploymentGroups":
-            let application = try requireApplication(try name("applicationName")).name
+            let application = try await requireApplication(try name("applicationName")).name
             return reply(
                 ListDeploymentGroupsOutput(
                     applicationName: application,
-                    deploymentGroups: try registry.codeDeployGroups(application: application)))
+                    deploymentGroups: try await store.codeDeployGroups(application: application)))
         case "CreateDeploymentConfig":
             let configName = try name("deploymentConfigName")
             guard (try body.string("computePlatform") ?? "Lambda") == "Lambda" else {
@@ -138,7 +146,7 @@ struct CodeDeployOperations {
                     message: "trafficRoutingConfig is required for a Lambda deployment config.")
             }
             _ = try Self.policy(configName, from: routing.values)
-            if try await PolicyCatalog.load(for: registry).lookup(configName) != nil {
+            if try await catalog().lookup(configName) != nil {
                 throw CodeDeployError(
                     type: "DeploymentConfigAlreadyExistsException",
                     message: "A deployment configuration with the specified name already exists.")
@@ -146,7 +154,7 @@ struct CodeDeployOperations {
             let definition = String(
                 decoding: (try? JSONSerialization.data(withJSONObject: routing.values, options: [.sortedKeys]))
                     ?? Data(), as: UTF8.self)
-            guard let config = try registry.createCodeDeployConfig(name: configName, definition: definition) else {
+            guard let config = try await store.createCodeDeployConfig(name: configName, definition: definition) else {
                 throw CodeDeployError(
                     type: "DeploymentConfigAlreadyExistsException",
                     message: "A deployment configuration with the specified name already exists.")
@@ -155,7 +163,7 @@ struct CodeDeployOperations {
         case "GetDeploymentConfig":
             let configName = try name("deploymentConfigName")
             let policy = try await policy(named: configName)
-            let stored = try registry.codeDeployConfig(configName)
+            let stored = try await store.codeDeployConfig(configName)
             return reply(
                 GetDeploymentConfigOutput(
                     deploymentConfigInfo: .init(
@@ -165,47 +173,53 @@ struct CodeDeployOperations {
         case "ListDeploymentConfigs":
             // Every name a deployment may use: the presets by their CodeDeploy names, the YAML
             // policies and the configs created here (the presets' short names are aliases of the former).
-            let names = try await PolicyCatalog.load(for: registry).entries.map { entry in
+            let names = try await catalog().entries.map { entry in
                 entry.aliases.first { $0.hasPrefix("CodeDeployDefault.") } ?? entry.policy.name
             }
             return reply(ListDeploymentConfigsOutput(deploymentConfigsList: names))
         case "CreateDeployment":
             return try await createDeployment(body)
         case "GetDeployment":
-            let deployment = try requireDeployment(try name("deploymentId"))
-            return reply(GetDeploymentOutput(deploymentInfo: try info(deployment)))
+            let deployment = try await requireDeployment(try name("deploymentId"))
+            return reply(GetDeploymentOutput(deploymentInfo: try await info(deployment)))
         case "BatchGetDeployments":
             let ids = try body.strings("deploymentIds") ?? []
-            let infos = try ids.compactMap { id -> DeploymentInfo? in
-                guard let deployment = try? registry.deployment(id: id) else { return nil }
-                return try info(deployment)
+            var infos: [DeploymentInfo] = []
+            for id in ids {
+                guard let deployment = try await storedDeployment(id) else { continue }
+                infos.append(try await info(deployment))
             }
             return reply(BatchGetDeploymentsOutput(deploymentsInfo: infos))
         case "ListDeployments":
             let application = try body.string("applicationName")
             let group = try body.string("deploymentGroupName")
-            if let application { _ = try requireApplication(application) }
-            if let application, let group { _ = try requireGroup(application, group) }
+            if let application { _ = try await requireApplication(application) }
+            if let application, let group { _ = try await requireGroup(application, group) }
             let statuses = Set(try body.strings("includeOnlyStatuses") ?? [])
-            var ids = try registry.codeDeployDeploymentIds(application: application, group: group)
-            if application == nil && group == nil {
-                ids = try registry.listDeployments(limit: 1000).map(\.id)
-            }
+            var ids =
+                application == nil && group == nil
+                ? try await store.deploymentIds(limit: 1000)
+                : try await store.codeDeployDeploymentIds(application: application, group: group)
             if !statuses.isEmpty {
-                ids = ids.filter {
-                    (try? registry.deployment(id: $0)).map { statuses.contains(DeploymentInfo.codeDeployStatus($0)) }
-                        ?? false
+                var kept: [String] = []
+                for id in ids {
+                    if let deployment = try await storedDeployment(id),
+                        statuses.contains(DeploymentInfo.codeDeployStatus(deployment))
+                    {
+                        kept.append(id)
+                    }
                 }
+                ids = kept
             }
             return reply(ListDeploymentsOutput(deployments: ids))
         case "StopDeployment":
             let id = try name("deploymentId")
-            let deployment = try requireDeployment(id)
+            let deployment = try await requireDeployment(id)
             guard deployment.status.isActive else {
                 throw CodeDeployError(
                     type: "DeploymentAlreadyCompletedException", message: "The deployment is already complete.")
             }
-            let stopped = try await RolloutEngine(store: registry).stop(
+            let stopped = try await RolloutEngine(store: store).stop(
                 id: id, rollback: try body.bool("autoRollbackEnabled") ?? deployment.autoRollback)
             return reply(
                 StopDeploymentOutput(
@@ -213,8 +227,9 @@ struct CodeDeployOperations {
         case "PutLifecycleEventHookExecutionStatus":
             let id = try name("deploymentId")
             // A release group's hooks report here too, under the release's id (r-…).
-            let deployment =
-                try (ReleaseGroup.isReleaseId(id) ? try? registry.release(id).machine : nil) ?? requireDeployment(id)
+            let release = ReleaseGroup.isReleaseId(id) ? try await store.read { try $0.release(id: id) } : nil
+            let deployment: Deployment
+            if let release { deployment = release.machine } else { deployment = try await requireDeployment(id) }
             guard let executionId = try body.string("lifecycleEventHookExecutionId") else {
                 throw CodeDeployError(
                     type: "InvalidLifecycleEventHookExecutionIdException",
@@ -235,7 +250,7 @@ struct CodeDeployOperations {
                     type: "LifecycleEventAlreadyCompletedException",
                     message: "The lifecycle event is already \(execution.status.rawValue).")
             }
-            _ = try await RolloutEngine(store: registry).reportHook(
+            _ = try await RolloutEngine(store: store).reportHook(
                 deploymentId: id, executionId: executionId, status: status,
                 output: "reported through the CodeDeploy API")
             return reply(PutLifecycleEventHookExecutionStatusOutput(lifecycleEventHookExecutionId: executionId))
@@ -255,12 +270,12 @@ struct CodeDeployOperations {
         guard let applicationName = try body.string("applicationName") else {
             throw CodeDeployError(type: "ApplicationNameRequiredException", message: "applicationName is required.")
         }
-        _ = try requireApplication(applicationName)
+        _ = try await requireApplication(applicationName)
         guard let groupName = try body.string("deploymentGroupName") else {
             throw CodeDeployError(
                 type: "DeploymentGroupNameRequiredException", message: "deploymentGroupName is required.")
         }
-        let group = try requireGroup(applicationName, groupName)
+        let group = try await requireGroup(applicationName, groupName)
         let groupDefinition = JSONObject(
             (try? JSONSerialization.jsonObject(with: Data(group.definition.utf8))) as? [String: Any] ?? [:])
         guard let revision = try body.object("revision") else {
@@ -300,7 +315,7 @@ struct CodeDeployOperations {
                     "exec: hooks run commands on the server; it was started without --allow-exec-hooks, so a hook must be a Lambda function."
             )
         }
-        let alias = try registry.getAlias(function: appSpec.function, name: appSpec.alias)
+        let alias = try await records.getAlias(function: appSpec.function, name: appSpec.alias)
         if let current = appSpec.currentVersion, alias.FunctionVersion != current {
             throw CodeDeployError(
                 type: "InvalidRevisionException",
@@ -308,7 +323,7 @@ struct CodeDeployOperations {
                     "The AppSpec's CurrentVersion \(current) is not the version alias \(appSpec.alias) points at (\(alias.FunctionVersion))."
             )
         }
-        let deployment = try await RolloutEngine(store: registry).create(
+        let deployment = try await RolloutEngine(store: store).create(
             DeploymentRequest(
                 function: appSpec.function, alias: appSpec.alias, targetVersion: appSpec.targetVersion, policy: policy,
                 preTrafficHook: appSpec.beforeAllowTraffic, postTrafficHook: appSpec.afterAllowTraffic, alarms: alarms,
@@ -316,7 +331,7 @@ struct CodeDeployOperations {
         let revisionJSON = (try? JSONSerialization.data(withJSONObject: revision.values, options: [.sortedKeys])).map {
             String(decoding: $0, as: UTF8.self)
         }
-        try registry.linkCodeDeployDeployment(
+        try await store.linkCodeDeployDeployment(
             deployment.id, application: applicationName, group: groupName,
             description: try body.string("description"), revision: revisionJSON)
         return reply(CreateDeploymentOutput(deploymentId: deployment.id))
@@ -324,11 +339,16 @@ struct CodeDeployOperations {
 
     // MARK: - Shapes
 
-    func info(_ deployment: Deployment) throws -> DeploymentInfo {
-        let link = try registry.codeDeployLink(deployment.id)
+    func info(_ deployment: Deployment) async throws -> DeploymentInfo {
+        let link = try await store.codeDeployLink(deployment.id)
         return DeploymentInfo(
-            codeDeploy: deployment, application: link?.0, group: link?.1, description: link?.2,
-            revision: link?.3.flatMap { JSONValue(json: $0) })
+            codeDeploy: deployment, application: link?.application, group: link?.group,
+            description: link?.description, revision: link?.revision.flatMap { JSONValue(json: $0) })
+    }
+
+    /// A deployment as last saved, nil when there is none.
+    func storedDeployment(_ id: String) async throws -> Deployment? {
+        try await store.read { try $0.deployment(id: id) }
     }
 
     /// A CodeDeploy `trafficRoutingConfig` as a relctl policy (see `TrafficRouting`), with AWS's error types.
@@ -340,10 +360,17 @@ struct CodeDeployOperations {
         }
     }
 
+    /// The one catalogue: presets, `<data-dir>/policies/*.yaml` and the configs created with CreateDeploymentConfig.
+    func catalog() async throws -> PolicyCatalog {
+        try PolicyCatalog(
+            customFolder: policyFolder,
+            deploymentConfigs: try await store.deploymentConfigDefinitions().map { ($0.name, $0.definition) })
+    }
+
     /// A deployment config by name from the one catalogue: presets, `<data-dir>/policies/*.yaml`
     /// and configs created with CreateDeploymentConfig.
     func policy(named name: String) async throws -> DeploymentPolicy {
-        if var policy = try await PolicyCatalog.load(for: registry).lookup(name)?.policy {
+        if var policy = try await catalog().lookup(name)?.policy {
             policy.name = name  // the deployment answers with the config name it was asked for
             return policy
         }
@@ -352,32 +379,33 @@ struct CodeDeployOperations {
             message: "The deployment configuration \(name) does not exist.")
     }
 
-    func requireApplication(_ name: String) throws -> CodeDeployApplication {
-        guard let application = try registry.codeDeployApplication(name) else {
+    func requireApplication(_ name: String) async throws -> CodeDeployApplication {
+        guard let application = try await store.codeDeployApplication(name) else {
             throw CodeDeployError(
                 type: "ApplicationDoesNotExistException", message: "No application found for name: \(name)")
         }
         return application
     }
 
-    func requireGroup(_ application: String, _ name: String) throws -> CodeDeployGroup {
-        _ = try requireApplication(application)
-        guard let group = try registry.codeDeployGroup(application: application, name: name) else {
+    func requireGroup(_ application: String, _ name: String) async throws -> CodeDeployGroup {
+        _ = try await requireApplication(application)
+        guard let group = try await store.codeDeployGroup(application: application, name: name) else {
             throw CodeDeployError(
                 type: "DeploymentGroupDoesNotExistException", message: "No Deployment Group found for name: \(name)")
         }
         return group
     }
 
-    func requireDeployment(_ id: String) throws -> Deployment {
+    func requireDeployment(_ id: String) async throws -> Deployment {
         guard id.hasPrefix("d-") else {
             throw CodeDeployError(
                 type: "InvalidDeploymentIdException", message: "The deployment ID \(id) is not valid.")
         }
-        do { return try registry.deployment(id: id) } catch {
+        guard let deployment = try await storedDeployment(id) else {
             throw CodeDeployError(
                 type: "DeploymentDoesNotExistException", message: "The deployment \(id) could not be found.")
         }
+        return deployment
     }
 }
 
