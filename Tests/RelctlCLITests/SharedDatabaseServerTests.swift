@@ -19,6 +19,20 @@ struct SharedDatabaseServerTests {
     static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .appendingPathComponent("Support/two_servers.py")
 
+    /// The AWS compatibility suite (Tests/compat, real boto3 and awscli) against `relctl serve --database`:
+    /// every operation the PostgreSQL engine has must answer as on SQLite, to the error message. Tests marked
+    /// `pg_gap("why")` need what the engine lacks yet and are skipped, naming it; no other test may fail.
+    @Test func awsCompatibilitySuitePassesOnPostgreSQL() throws {
+        let suite = ServerTests.repo.appendingPathComponent("Tests/compat")
+        let (status, output) = try runTool(
+            ["python3", "-m", "pytest", suite.path, "-q", "-x", "-p", "no:cacheprovider", "-rs"],
+            environment: ["RELCTL_BIN": CLI.binary.path, "COMPAT_DATABASE": try PostgresCluster.databaseURL()],
+            cwd: ServerTests.repo, timeout: 1500)
+        #expect(status == 0, "\(output.suffix(6000))")
+        let passed = output.firstMatch(of: /(\d+) passed/).flatMap { Int($0.1) } ?? 0
+        #expect(passed >= 150, "the suite ran on PostgreSQL: \(output.suffix(600))")
+    }
+
     /// Two servers (two data directories, one database), driven by boto3: a function created and
     /// published on one, aliases created and moved on the other, a RevisionId race between them.
     @Test func twoServersOnOneDatabaseAnswerTheSameFunctionsVersionsAndAliases() throws {

@@ -5,9 +5,13 @@ Which server is tested (first match wins):
   RELCTL_ENDPOINT=http://127.0.0.1:9000   a server that is already running, used as is;
   RELCTL_BIN=.build/debug/relctl           `$RELCTL_BIN serve --port P --data-dir TMP`, started here;
   COMPAT_AGAINST_MOTO=1                    `moto_server -p P`, to debug the tests themselves.
+With RELCTL_BIN, COMPAT_DATABASE=postgres://… starts the server with `--database` (the registry on
+PostgreSQL, code in its data directory); `Server.relctl` commands then name that database too.
 
 Assertions follow real AWS (Tests/compat/README.md). Tests marked `moto_gap("why")` are skipped
-only when the server is moto, where moto is known to differ from AWS or lacks the operation.
+only when the server is moto, where moto is known to differ from AWS or lacks the operation; tests
+marked `pg_gap("why")` are skipped only when the server answers from PostgreSQL, for an operation
+that engine does not have yet (what is missing is the reason).
 """
 
 import base64
@@ -46,6 +50,9 @@ RELCTL_ENDPOINT = os.environ.get("RELCTL_ENDPOINT", "").strip()
 RELCTL_BIN = os.environ.get("RELCTL_BIN", "").strip()
 # moto is the server when we start it, or when an external endpoint is declared to be moto.
 AGAINST_MOTO = os.environ.get("COMPAT_AGAINST_MOTO") == "1" and not (RELCTL_BIN and not RELCTL_ENDPOINT)
+# The registry on PostgreSQL (only for a server started here from RELCTL_BIN).
+COMPAT_DATABASE = os.environ.get("COMPAT_DATABASE", "").strip() if RELCTL_BIN and not RELCTL_ENDPOINT else ""
+ON_POSTGRES = bool(COMPAT_DATABASE)
 
 STARTUP_TIMEOUT = 60.0
 
@@ -59,10 +66,21 @@ def pytest_configure(config):
         "markers",
         "moto_gap(reason): moto differs from AWS here (or lacks the operation); skipped only against moto",
     )
+    config.addinivalue_line(
+        "markers",
+        "pg_gap(reason): the PostgreSQL engine lacks what the test needs; skipped only with COMPAT_DATABASE",
+    )
     config.addinivalue_line("markers", "slow: takes tens of seconds (real canary timing)")
 
 
 def pytest_collection_modifyitems(config, items):
+    # COMPAT_PG_RUN_GAPS=1 runs them anyway, to see what the PostgreSQL engine still lacks.
+    if ON_POSTGRES and os.environ.get("COMPAT_PG_RUN_GAPS") != "1":
+        for item in items:
+            marker = item.get_closest_marker("pg_gap")
+            if marker is not None:
+                reason = marker.args[0] if marker.args else "not on the PostgreSQL engine yet"
+                item.add_marker(pytest.mark.skip(reason=f"PostgreSQL: {reason}"))
     # COMPAT_MOTO_RUN_GAPS=1 runs them anyway, to see how moto fails them (debugging the tests).
     if not AGAINST_MOTO or os.environ.get("COMPAT_MOTO_RUN_GAPS") == "1":
         return
@@ -122,12 +140,17 @@ class Server:
     def is_moto(self) -> bool:
         return AGAINST_MOTO
 
+    @property
+    def is_postgres(self) -> bool:
+        return ON_POSTGRES
+
     def relctl(self, *args, timeout=60):
         """Run `$RELCTL_BIN ARGS --data-dir DIR` against the data directory the server uses."""
         if not (self.binary and self.data_dir):
             pytest.skip("needs RELCTL_BIN (a server started by this suite, with its data directory)")
+        database = ["--database", COMPAT_DATABASE] if ON_POSTGRES else []
         return subprocess.run(
-            [self.binary, *args, "--data-dir", self.data_dir],
+            [self.binary, *args, "--data-dir", self.data_dir, *database],
             capture_output=True, text=True, timeout=timeout,
         )
 
@@ -202,7 +225,8 @@ def server(tmp_path_factory):
             process = subprocess.Popen(
                 # --settle 0: answers are final at once, so tests need no waiters; test_states.py
                 # starts a server of its own to see the Pending/InProgress states.
-                [binary, "serve", "--port", str(port), "--data-dir", data_dir, "--settle", "0"],
+                [binary, "serve", "--port", str(port), "--data-dir", data_dir, "--settle", "0",
+                 *(["--database", COMPAT_DATABASE] if ON_POSTGRES else [])],
                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
             )
         endpoint = f"http://127.0.0.1:{port}"
