@@ -40,31 +40,38 @@ import Testing
         #expect(ResourcePolicy.principal(text) == expected)
     }
 
-    @Test func addPermissionsMembersAreCheckedAgainstBotocoresPatterns() {
-        func refused(_ grant: PermissionGrant) -> String? {
-            do {
-                try grant.validate()
-                return nil
-            } catch {
-                return error.message
-            }
+    static let validGrant = PermissionGrant(statementId: "ok-1_a", action: "lambda:InvokeFunction", principal: "*")
+
+    @Test func aValidGrantPasses() throws {
+        try Self.validGrant.validate()
+    }
+
+    @Test(arguments: [
+        ("statementId", String(repeating: "a", count: 101), "Member must have length less than or equal to 100"),
+        ("statementId", "a b", "([a-zA-Z0-9-_]+)"),
+        ("action", "invoke", "(lambda:[*]|lambda:[a-zA-Z]+|[*])"),
+        ("principal", "a b", "[^\\s]+"),
+        ("sourceAccount", "12345", "\\d{12}"),
+        ("sourceArn", "bucket", "arn:(aws[a-zA-Z0-9-]*)"),
+        ("functionUrlAuthType", "BASIC", "[NONE, AWS_IAM]"),
+    ])
+    func addPermissionsMembersAreCheckedAgainstBotocoresPatterns(_ field: String, _ value: String, _ constraint: String)
+    {
+        var grant = Self.validGrant
+        switch field {
+        case "statementId": grant.statementId = value
+        case "action": grant.action = value
+        case "principal": grant.principal = value
+        case "sourceAccount": grant.sourceAccount = value
+        case "sourceArn": grant.sourceArn = value
+        default: grant.functionUrlAuthType = value
         }
-        let valid = PermissionGrant(statementId: "ok-1_a", action: "lambda:InvokeFunction", principal: "*")
-        #expect(refused(valid) == nil)
-        var grant = valid
-        grant.statementId = String(repeating: "a", count: 101)
-        #expect(refused(grant)?.contains("Member must have length less than or equal to 100") == true)
-        grant = valid
-        grant.statementId = "a b"
-        #expect(refused(grant)?.contains("([a-zA-Z0-9-_]+)") == true)
-        grant = valid
-        grant.action = "invoke"
-        #expect(refused(grant)?.contains("(lambda:[*]|lambda:[a-zA-Z]+|[*])") == true)
-        grant = valid
-        grant.sourceAccount = "12345"
-        #expect(refused(grant)?.contains("\\d{12}") == true)
-        grant = valid
-        grant.functionUrlAuthType = "BASIC"
-        #expect(refused(grant)?.contains("[NONE, AWS_IAM]") == true)
+        do throws(RelctlError) {
+            try grant.validate()
+            Issue.record("\(field) \(value) was accepted")
+        } catch {
+            #expect(error.code == .validation, "\(error)")
+            #expect(error.message.contains("'\(field)'") && error.message.contains(constraint), "\(error.message)")
+        }
     }
 }
