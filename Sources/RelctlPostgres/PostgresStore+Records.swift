@@ -8,7 +8,8 @@ import RelctlStorage
 // numbers from `functions.highest_version` (never reused: writers hold the store's write lock), a new
 // RevisionId on every change and RevisionId checks, an audit row and an event in the same transaction.
 // Quota and code bytes: PostgresStore+Code.swift; deletes, configuration, tags, quota and history:
-// PostgresStore+Functions.swift. Not yet here (issue 10 §1): layers, policies.
+// PostgresStore+Functions.swift; resource policies and provisioned concurrency: PostgresStore+Policies.swift,
+// PostgresStore+Provisioned.swift. Not yet here (issue 10 §1): layers.
 extension PostgresStore: RegistryRecords {
     public func createFunction(
         name: String, settings: FunctionSettings, zip: Data, publish: Bool, tags: [String: String], settle: Double?

@@ -56,7 +56,8 @@ public struct SharedEngine: Sendable {
     public var records: any RegistryRecords
     /// The CodeDeploy API's records and the rollout store its deployments run on (nil: the SQLite registry's).
     public var codeDeploy: (any CodeDeployStore)?
-    /// Started and stopped with the server, in place of the SQLite controller, webhooks and provisioned reconcile.
+    /// Started and stopped with the server, in place of the SQLite controller and webhooks (with a `runtime`,
+    /// the provisioned-concurrency reconcile runs beside them, on the engine's settings).
     public var services: [any Service]
     /// Whether this server's controller leads (`/healthz`, `/metrics`); nil when none campaigns.
     public var leadership: LeadershipStatus?
@@ -229,7 +230,10 @@ public enum RelctlHTTPServer {
             credentials: CredentialCache(store: store), authRequired: authRequired, storeThreads: storeThreads,
             logger: logger, sharedEngine: sharedEngine, leadership: sharedEngine?.leadership)
         let background: [any Service] =
-            sharedEngine?.services ?? [
+            sharedEngine.map { engine in
+                // Each server keeps the shared settings' provisioned instances warm in its own runtime.
+                engine.services + (engine.runtime == nil ? [] : [ProvisionedConcurrencyService(services: services)])
+            } ?? [
                 ControllerService(services: services), WebhookDispatcher(store: registry, logger: logger),
                 ProvisionedConcurrencyService(services: services),
             ]

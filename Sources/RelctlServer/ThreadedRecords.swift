@@ -198,4 +198,46 @@ struct ThreadedRecords: RegistryRecords {
     ) async throws(RelctlError) -> [Deployment] {
         try await run { try $0.listDeployments(function: function, status: status, limit: limit) }
     }
+
+    // MARK: Resource policies and provisioned concurrency
+
+    func addPermission(
+        _ function: FunctionReference, _ grant: PermissionGrant, expectedRevisionId: String?
+    ) async throws(RelctlError) -> String {
+        try await run { try $0.addPermission(function, grant, expectedRevisionId: expectedRevisionId) }
+    }
+
+    func getPolicy(_ function: FunctionReference) async throws(RelctlError) -> (policy: String, revisionId: String) {
+        try await run { try $0.getPolicy(function) }
+    }
+
+    func removePermission(
+        _ function: FunctionReference, statementId: String, expectedRevisionId: String?
+    ) async throws(RelctlError) {
+        try await run {
+            try $0.removePermission(function, statementId: statementId, expectedRevisionId: expectedRevisionId)
+        }
+    }
+
+    func putProvisionedConcurrency(
+        _ function: String, qualifier: Qualifier, executions: Int
+    ) async throws(RelctlError) -> ProvisionedConcurrencyConfig {
+        try await run { try $0.putProvisionedConcurrency(function, qualifier: qualifier, executions: executions) }
+    }
+
+    func provisionedConcurrency(
+        _ function: String, qualifier: Qualifier
+    ) async throws(RelctlError) -> ProvisionedConcurrencyConfig {
+        try await run { try $0.provisionedConcurrency(function, qualifier: qualifier) }
+    }
+
+    func provisionedConcurrencyPage(
+        _ function: String, marker: String?, maxItems: Int?
+    ) async throws(RelctlError) -> RecordPage<ProvisionedConcurrencyConfig> {
+        try await run { try $0.provisionedConcurrencies(function, marker: marker, maxItems: maxItems).records }
+    }
+
+    func deleteProvisionedConcurrency(_ function: String, qualifier: Qualifier) async throws(RelctlError) {
+        try await run { try $0.deleteProvisionedConcurrency(function, qualifier: qualifier) }
+    }
 }

@@ -109,6 +109,36 @@ public protocol RegistryRecords: Sendable {
     func listDeployments(
         function: String?, status: DeploymentStatus?, limit: Int
     ) async throws(RelctlError) -> [Deployment]
+
+    // MARK: Resource policies and provisioned concurrency (issue 10 §1, §5)
+
+    /// AddPermission: a statement (validated) on the function, a version or an alias (each has a policy of
+    /// its own; `$LATEST` has none); a statement id already there or a RevisionId that is not the
+    /// policy's is refused. Returns the statement's JSON.
+    func addPermission(
+        _ function: FunctionReference, _ grant: PermissionGrant, expectedRevisionId: String?
+    ) async throws(RelctlError) -> String
+    /// GetPolicy: the policy document's JSON and its RevisionId (ResourceNotFound when there is none).
+    func getPolicy(_ function: FunctionReference) async throws(RelctlError) -> (policy: String, revisionId: String)
+    /// RemovePermission (RevisionId checked); the policy goes with its last statement.
+    func removePermission(
+        _ function: FunctionReference, statementId: String, expectedRevisionId: String?
+    ) async throws(RelctlError)
+    /// PutProvisionedConcurrencyConfig on a published version or an alias: the function's settings
+    /// together stay within its reserved concurrency.
+    func putProvisionedConcurrency(
+        _ function: String, qualifier: Qualifier, executions: Int
+    ) async throws(RelctlError) -> ProvisionedConcurrencyConfig
+    /// GetProvisionedConcurrencyConfig (ProvisionedConcurrencyConfigNotFound when there is none).
+    func provisionedConcurrency(
+        _ function: String, qualifier: Qualifier
+    ) async throws(RelctlError) -> ProvisionedConcurrencyConfig
+    /// ListProvisionedConcurrencyConfigs: by qualifier; the marker is the previous page's NextMarker (≤ 50 a page).
+    func provisionedConcurrencyPage(
+        _ function: String, marker: String?, maxItems: Int?
+    ) async throws(RelctlError) -> RecordPage<ProvisionedConcurrencyConfig>
+    /// DeleteProvisionedConcurrencyConfig (nothing to delete is not an error, as on AWS).
+    func deleteProvisionedConcurrency(_ function: String, qualifier: Qualifier) async throws(RelctlError)
 }
 
 extension RegistryRecords {

@@ -12,14 +12,6 @@ struct ProvisionedConcurrencyRecord: SnakeCaseRecord {
     var lastModified: String
 }
 
-/// A provisioned-concurrency setting as GetProvisionedConcurrencyConfig reports it.
-public struct ProvisionedConcurrencyConfig: Sendable, Equatable {
-    /// The version or alias ARN it is set on.
-    public var functionArn: String
-    public var requested: Int
-    public var lastModified: String
-}
-
 extension Registry {
     /// The qualifier of a provisioned-concurrency call: a published version or an alias that exists.
     func provisionedTarget(
@@ -36,38 +28,27 @@ extension Registry {
             return String(number)
         case .alias(let name):
             guard try AliasRecord.fetchOne(db, key: ["function_name": function, "name": name]) != nil else {
-                throw RelctlError(
-                    .resourceNotFound, "Cannot find alias arn: \(arn.functionArn(function, qualifier: name))")
+                throw ProvisionedConcurrencyConfig.aliasNotFound(arn.functionArn(function, qualifier: name))
             }
             return name
         }
     }
 
-    static let latestHasNoProvisionedConcurrency =
-        "The function resource provided must be an alias or a published version."
-
     /// PutProvisionedConcurrencyConfig.
     public func putProvisionedConcurrency(
         _ function: String, qualifier: Qualifier, executions: Int
     ) throws(RelctlError) -> ProvisionedConcurrencyConfig {
-        guard executions >= 1 else {
-            throw .validation(
-                value: String(executions), field: "provisionedConcurrentExecutions",
-                constraint: "Member must have value greater than or equal to 1")
-        }
+        try ProvisionedConcurrencyConfig.validate(executions: executions)
         return try write { db, _ in
             let key = try provisionedTarget(
                 db, function, qualifier,
-                latestMessage: "Provisioned Concurrency Configs cannot be applied to unpublished function versions.")
-            // An alias and the version it points to cannot both carry a setting (AWS's conflict).
+                latestMessage: ProvisionedConcurrencyConfig.latestCannotBeProvisioned)
             if case .alias(let name) = qualifier,
                 let alias = try AliasRecord.fetchOne(db, key: ["function_name": function, "name": name]),
                 try ProvisionedConcurrencyRecord.fetchOne(
                     db, key: ["function_name": function, "qualifier": String(alias.functionVersion)]) != nil
             {
-                throw RelctlError(
-                    .resourceConflict,
-                    "Alias can't be used for Provisioned Concurrency configuration on an already Provisioned version")
+                throw ProvisionedConcurrencyConfig.aliasOfProvisionedVersion
             }
             // Provisioned concurrency counts against the function's reserved concurrency: every
             // setting of the function together, this one at its new value, must fit in it.
@@ -79,10 +60,7 @@ extension Registry {
                         "SELECT COALESCE(SUM(requested), 0) FROM provisioned_concurrency WHERE function_name = ? AND qualifier <> ?",
                     arguments: [function, key]) ?? 0
             if let reserved, others + executions > reserved {
-                throw RelctlError(
-                    .invalidParameterValue,
-                    "Requested Provisioned Concurrency should not be greater than the reservedConcurrentExecution for function"
-                )
+                throw ProvisionedConcurrencyConfig.aboveReservedConcurrency
             }
             let record = ProvisionedConcurrencyRecord(
                 functionName: function, qualifier: key, requested: executions, lastModified: now)
@@ -103,13 +81,12 @@ extension Registry {
     ) throws(RelctlError) -> ProvisionedConcurrencyConfig {
         try read { db in
             let key = try provisionedTarget(
-                db, function, qualifier, latestMessage: Self.latestHasNoProvisionedConcurrency)
+                db, function, qualifier, latestMessage: ProvisionedConcurrencyConfig.latestHasNoProvisionedConcurrency)
             guard
                 let record = try ProvisionedConcurrencyRecord.fetchOne(
                     db, key: ["function_name": function, "qualifier": key])
             else {
-                throw RelctlError(
-                    .provisionedConcurrencyConfigNotFound, "No Provisioned Concurrency Config found for this function")
+                throw ProvisionedConcurrencyConfig.notFound
             }
             return ProvisionedConcurrencyConfig(
                 functionArn: arn.functionArn(function, qualifier: key), requested: record.requested,
@@ -165,7 +142,7 @@ extension Registry {
     public func deleteProvisionedConcurrency(_ function: String, qualifier: Qualifier) throws(RelctlError) {
         try write { db, _ in
             let key = try provisionedTarget(
-                db, function, qualifier, latestMessage: Self.latestHasNoProvisionedConcurrency)
+                db, function, qualifier, latestMessage: ProvisionedConcurrencyConfig.latestHasNoProvisionedConcurrency)
             if try ProvisionedConcurrencyRecord.deleteOne(db, key: ["function_name": function, "qualifier": key]) {
                 try audit(
                     db, "DeleteProvisionedConcurrencyConfig", function: function,

@@ -71,3 +71,19 @@ extension Registry {
         return RecordPage(items: page.items, nextMarker: page.nextMarker)
     }
 }
+
+// MARK: - Resource policies and provisioned concurrency (issue 10 §1, §5)
+// addPermission, getPolicy, removePermission, putProvisionedConcurrency, provisionedConcurrency and
+// deleteProvisionedConcurrency are the registry's own methods (Policies.swift, ProvisionedConcurrency.swift).
+extension Registry {
+    public func provisionedConcurrencyPage(
+        _ function: String, marker: String?, maxItems: Int?
+    ) async throws(RelctlError) -> RecordPage<ProvisionedConcurrencyConfig> {
+        try provisionedConcurrencies(function, marker: marker, maxItems: maxItems).records
+    }
+}
+
+extension Registry.Page {
+    /// The same page as `RegistryRecords` answers it.
+    public var records: RecordPage<Item> { RecordPage(items: items, nextMarker: nextMarker) }
+}

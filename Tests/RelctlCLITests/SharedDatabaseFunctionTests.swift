@@ -105,14 +105,18 @@ struct SharedDatabaseFunctionTests {
 extension ServerProcess {
     /// Starts two servers (two data directories) on one new database, runs the boto3 `script` with both
     /// endpoints (killed past its deadline), stops both servers (each must exit cleanly); the script's
-    /// exit status and output.
+    /// exit status and output. `sharingABucket`: both servers keep code in one bucket of a real
+    /// moto_server, so that either runs what the other published.
     static func runOnTwoServersSharingADatabase(
-        _ script: URL, sourceLocation: SourceLocation = #_sourceLocation
+        _ script: URL, sharingABucket: Bool = false, sourceLocation: SourceLocation = #_sourceLocation
     ) throws -> (status: Int32, output: String) {
         let database = try PostgresCluster.databaseURL()
         let first = try CLI()
-        let one = try ServerProcess(first, extra: ["--database", database])
-        let two = try ServerProcess(try CLI(), extra: ["--database", database])
+        let moto = sharingABucket ? try MotoS3(cli: first) : nil
+        defer { withExtendedLifetime(moto) {} }  // the bucket lives until the servers stop
+        let store = moto.map { $0.relctlEnvironment.merging(["RELCTL_CODE_STORE": "s3://relctl-code/shared"]) { $1 } }
+        let one = try ServerProcess(first, extra: ["--database", database], environment: store ?? [:])
+        let two = try ServerProcess(try CLI(), extra: ["--database", database], environment: store ?? [:])
         let result = try runTool(
             ["python3", script.path, one.endpoint, two.endpoint], environment: [:], cwd: first.workDirectory,
             timeout: 240, sourceLocation: sourceLocation)

@@ -20,18 +20,17 @@ struct LambdaResourceRoutes: Sendable {
             route(.post, function + "/policy", "AddPermission", addPermission),
             route(.get, function + "/policy", "GetPolicy") { call in
                 let reference = try call.functionReference()
-                let (policy, revision) = try await call.store { try $0.getPolicy(reference) }
+                let (policy, revision) = try await call.records.getPolicy(reference)
                 return .awsJSON(PolicyResponse(Policy: policy, RevisionId: revision))
             },
             route(.delete, function + "/policy/{statement}", "RemovePermission") { call in
                 let (reference, statement, revision) = (
                     try call.functionReference(), call.parameter("statement"), call.query["RevisionId"]
                 )
-                try Self.validateStatementId(
+                try ResourcePolicy.validateStatementId(
                     statement, pattern: "([a-zA-Z0-9-_.]+)", allowed: { $0.isNameCharacter || $0 == "." })
-                try await call.store {
-                    try $0.removePermission(reference, statementId: statement, expectedRevisionId: revision)
-                }
+                try await call.records.removePermission(
+                    reference, statementId: statement, expectedRevisionId: revision)
                 return Response(status: .noContent)
             },
             route(.post, layerVersion + "/policy", "AddLayerVersionPermission", addLayerVersionPermission),
@@ -91,7 +90,7 @@ struct LambdaResourceRoutes: Sendable {
             },
             route(.delete, provisioned, "DeleteProvisionedConcurrencyConfig") { call in
                 let (name, qualifier) = try Self.provisionedTarget(call)
-                try await call.store { try $0.deleteProvisionedConcurrency(name, qualifier: qualifier) }
+                try await call.records.deleteProvisionedConcurrency(name, qualifier: qualifier)
                 // Its instances are released before the answer.
                 try await services.pool.reconcileProvisionedConcurrency()
                 return Response(status: .noContent)
@@ -163,9 +162,8 @@ struct LambdaResourceRoutes: Sendable {
             sourceAccount: try body.string("SourceAccount"), principalOrgID: try body.string("PrincipalOrgID"),
             eventSourceToken: try body.string("EventSourceToken"),
             functionUrlAuthType: try body.string("FunctionUrlAuthType"))
-        try Self.validate(grant)
         let revision = try body.string("RevisionId")
-        let statement = try await call.store { try $0.addPermission(reference, grant, expectedRevisionId: revision) }
+        let statement = try await call.records.addPermission(reference, grant, expectedRevisionId: revision)
         return .awsJSON(StatementResponse(Statement: statement), status: .created)
     }
 
@@ -176,7 +174,7 @@ struct LambdaResourceRoutes: Sendable {
             try body.requiredString("StatementId"), try body.requiredString("Action"),
             try body.requiredString("Principal")
         )
-        try Self.validateStatementId(statementId, pattern: "([a-zA-Z0-9-_]+)", allowed: \.isNameCharacter)
+        try ResourcePolicy.validateStatementId(statementId, pattern: "([a-zA-Z0-9-_]+)", allowed: \.isNameCharacter)
         guard action == "lambda:GetLayerVersion" else {
             throw RelctlError.validation(
                 value: action, field: "action",
@@ -198,62 +196,6 @@ struct LambdaResourceRoutes: Sendable {
                 organizationId: organization, expectedRevisionId: revision)
         }
         return .awsJSON(StatementResponse(Statement: statement, RevisionId: newRevision), status: .created)
-    }
-
-    static func validateStatementId(_ id: String, pattern: String, allowed: (Character) -> Bool) throws(RelctlError) {
-        guard (1...100).contains(id.count) else {
-            throw .validation(
-                value: id, field: "statementId",
-                constraint: id.isEmpty
-                    ? "Member must have length greater than or equal to 1"
-                    : "Member must have length less than or equal to 100")
-        }
-        guard id.allSatisfy(allowed) else {
-            throw .validation(
-                value: id, field: "statementId",
-                constraint: "Member must satisfy regular expression pattern: \(pattern)")
-        }
-    }
-
-    /// AddPermission's members against botocore's patterns.
-    static func validate(_ grant: PermissionGrant) throws(RelctlError) {
-        try validateStatementId(grant.statementId, pattern: "([a-zA-Z0-9-_]+)", allowed: \.isNameCharacter)
-        let action = grant.action
-        let lambdaAction =
-            action.hasPrefix("lambda:")
-            && {
-                let rest = action.dropFirst("lambda:".count)
-                return rest == "*" || (!rest.isEmpty && rest.allSatisfy { $0.isASCII && $0.isLetter })
-            }()
-        guard action == "*" || lambdaAction else {
-            throw .validation(
-                value: action, field: "action",
-                constraint: "Member must satisfy regular expression pattern: (lambda:[*]|lambda:[a-zA-Z]+|[*])")
-        }
-        guard !grant.principal.isEmpty, !grant.principal.contains(where: \.isWhitespace) else {
-            throw .validation(
-                value: grant.principal, field: "principal",
-                constraint: "Member must satisfy regular expression pattern: [^\\s]+")
-        }
-        if let account = grant.sourceAccount, !(account.count == 12 && account.allSatisfy(\.isASCIIDigit)) {
-            throw .validation(
-                value: account, field: "sourceAccount",
-                constraint: "Member must satisfy regular expression pattern: \\d{12}")
-        }
-        if let source = grant.sourceArn,
-            !source.hasPrefix("arn:") || source.split(separator: ":", omittingEmptySubsequences: false).count < 6
-        {
-            throw .validation(
-                value: source, field: "sourceArn",
-                constraint:
-                    "Member must satisfy regular expression pattern: arn:(aws[a-zA-Z0-9-]*):([a-zA-Z0-9\\-])+:((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1})?:(\\d{12})?:(.*)"
-            )
-        }
-        if let authType = grant.functionUrlAuthType, !["NONE", "AWS_IAM"].contains(authType) {
-            throw .validation(
-                value: authType, field: "functionUrlAuthType",
-                constraint: "Member must satisfy enum value set: [NONE, AWS_IAM]")
-        }
     }
 
     // MARK: - Tags
@@ -297,9 +239,8 @@ struct LambdaResourceRoutes: Sendable {
             throw RelctlError.validation(
                 value: "null", field: "provisionedConcurrentExecutions", constraint: "Member must not be null")
         }
-        let config = try await call.store {
-            try $0.putProvisionedConcurrency(name, qualifier: qualifier, executions: executions)
-        }
+        let config = try await call.records.putProvisionedConcurrency(
+            name, qualifier: qualifier, executions: executions)
         // The runtime starts the instances now and the answer waits for their init (each at most
         // Lambda's 10 s init limit), so that a read right after it tells how it went: READY, or
         // FAILED with the init's error. The answer itself is AWS's: 202, IN_PROGRESS.
@@ -310,7 +251,7 @@ struct LambdaResourceRoutes: Sendable {
 
     func getProvisionedConcurrency(_ call: LambdaCall) async throws -> Response {
         let (name, qualifier) = try Self.provisionedTarget(call)
-        let config = try await call.store { try $0.provisionedConcurrency(name, qualifier: qualifier) }
+        let config = try await call.records.provisionedConcurrency(name, qualifier: qualifier)
         let status = try await services.pool.provisionedConcurrencyStatuses(function: name)[Self.qualifierText(config)]
         return .awsJSON(
             ProvisionedConcurrencyResponse(config, status: status ?? .init(state: .inProgress, allocated: 0)))
@@ -319,7 +260,7 @@ struct LambdaResourceRoutes: Sendable {
     func listProvisionedConcurrency(_ call: LambdaCall) async throws -> Response {
         let name = try call.functionReference(qualifierAllowed: false).name
         let (marker, maxItems) = (call.query["Marker"], try call.maxItems(cap: 50, hardMax: 50))
-        let page = try await call.store { try $0.provisionedConcurrencies(name, marker: marker, maxItems: maxItems) }
+        let page = try await call.records.provisionedConcurrencyPage(name, marker: marker, maxItems: maxItems)
         let statuses = try await services.pool.provisionedConcurrencyStatuses(function: name)
         return .awsJSON(
             ProvisionedConcurrencyList(

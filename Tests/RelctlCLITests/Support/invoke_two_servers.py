@@ -10,21 +10,7 @@ import sys
 import threading
 import time
 
-from lambda_clients import ROLE as role, bootstrap_package, client, error_code
-
-# A provided-runtime bootstrap that answers every event with its marker and the event.
-BOOTSTRAP = """#!/bin/sh
-API="http://$AWS_LAMBDA_RUNTIME_API/2018-06-01/runtime"
-while true; do
-  H=$(mktemp); E=$(curl -sS -D "$H" "$API/invocation/next")
-  ID=$(grep -Fi Lambda-Runtime-Aws-Request-Id "$H" | tr -d '[:space:]' | cut -d: -f2); rm -f "$H"
-  curl -sS -X POST "$API/invocation/$ID/response" -d "{\\"marker\\":\\"%s\\",\\"event\\":$E}" >/dev/null
-done
-"""
-
-
-def package(marker):
-    return bootstrap_package(BOOTSTRAP % marker)
+from lambda_clients import ROLE as role, bootstrap_package, client, echo_package as package, error_code
 
 
 def invoke(lambda_client, **kwargs):

@@ -1,6 +1,6 @@
-"""What the boto3 scripts of the CLI tests share (two_servers.py, shared_functions.py, invoke_two_servers.py):
-a Lambda client without retries, a zip with one executable `bootstrap`, and the AWS error code and HTTP status
-of a failed call."""
+"""What the boto3 scripts of the CLI tests share (two_servers.py, shared_functions.py, invoke_two_servers.py,
+policies_two_servers.py): a Lambda client without retries, a zip with one executable `bootstrap` (or with a
+bootstrap that runs on the Runtime API), and the AWS error code and HTTP status of a failed call."""
 import io
 import zipfile
 
@@ -30,6 +30,22 @@ def bootstrap_package(bootstrap):
 def package(marker):
     """A package that differs from others by `marker` (its bootstrap only echoes it)."""
     return bootstrap_package("#!/bin/sh\necho %s\n" % marker)
+
+
+# A provided-runtime bootstrap that answers every event with its marker and the event.
+ECHO_BOOTSTRAP = """#!/bin/sh
+API="http://$AWS_LAMBDA_RUNTIME_API/2018-06-01/runtime"
+while true; do
+  H=$(mktemp); E=$(curl -sS -D "$H" "$API/invocation/next")
+  ID=$(grep -Fi Lambda-Runtime-Aws-Request-Id "$H" | tr -d '[:space:]' | cut -d: -f2); rm -f "$H"
+  curl -sS -X POST "$API/invocation/$ID/response" -d "{\\"marker\\":\\"%s\\",\\"event\\":$E}" >/dev/null
+done
+"""
+
+
+def echo_package(marker):
+    """A package whose bootstrap runs on the Runtime API and answers {"marker": marker, "event": <the event>}."""
+    return bootstrap_package(ECHO_BOOTSTRAP % marker)
 
 
 def error_code(call):

@@ -67,5 +67,5 @@ assert error_code(lambda: one.create_function(
     FunctionName="orders", Runtime="provided.al2023", Role=role, Handler="bootstrap",
     Code={"ZipFile": package("v1")}))[0] == "ResourceConflictException"
 # An operation not moved onto PostgreSQL yet answers one clear 501, not this server's SQLite.
-assert error_code(lambda: one.get_policy(FunctionName="orders")) == ("UnsupportedOperationException", 501)
+assert error_code(lambda: one.list_functions(FunctionVersion="ALL")) == ("UnsupportedOperationException", 501)
 print("two servers: ok")
