@@ -8,21 +8,20 @@ import RelctlStorage
 // numbers from `functions.highest_version` (never reused: writers hold the store's write lock), a new
 // RevisionId on every change and RevisionId checks, an audit row and an event in the same transaction.
 // Quota and code bytes: PostgresStore+Code.swift; deletes, configuration, tags, quota and history:
-// PostgresStore+Functions.swift. Not yet here (issue 10 §1): layers, policies.
+// PostgresStore+Functions.swift; layers: PostgresStore+Layers.swift. Not yet here (issue 10 §1): policies.
 extension PostgresStore: RegistryRecords {
     public func createFunction(name: String, settings: FunctionSettings, zip: Data) async throws(RelctlError) {
         try FunctionReference.validateName(name)
         try settings.validate()
-        guard settings.layers.isEmpty else {
-            throw RelctlError(
-                .unsupportedOperation, "Layers are not stored on PostgreSQL yet; create \(name) without layers.")
-        }
+        try LayerRules.requireInRegion(settings.layers, region: arn.region)
         let package = try PackageInspector.inspect(zip)
         let stored = try StoredSettings(settings)
         try await write(records: true) { db in
             if try db.functionExists(name) {
                 throw RelctlError(.resourceConflict, "Function already exist: \(db.arn.functionArn(name))")
             }
+            let layers = try db.resolveLayers(settings.layers)
+            try db.requireUnzippedFits(code: package.unzippedSize, layers: layers)
             try db.requireQuota(adding: Int64(package.bytes.count))
             try db.db.execute("INSERT INTO functions (name, created_at) VALUES (\(name), \(db.timestamp))")
             try db.db.execute(
@@ -35,6 +34,7 @@ extension PostgresStore: RegistryRecords {
                         \(settings.architecture), \(db.timestamp), \(PostgresStore.newRevisionId()), \(stored.environment),
                         \(stored.loggingConfig), \(settings.ephemeralStorageSize), \(settings.tracingMode))
                 """)
+            try db.setLayers(function: name, version: 0, layers)
             try db.audit(
                 "CreateFunction", function: name, resource: db.arn.functionArn(name), before: nil as String?,
                 after: ["CodeSha256": package.sha256Hex])
@@ -48,6 +48,7 @@ extension PostgresStore: RegistryRecords {
             let before =
                 try db.db.rows("SELECT code_size FROM versions WHERE function_name = \(name) AND version = 0").first?
                 .decode(Int64.self) ?? 0
+            try db.requireUnzippedFits(code: package.unzippedSize, layers: try db.layers(of: name, version: 0))
             try db.requireQuota(adding: Int64(package.bytes.count) - before)
             try db.db.execute(
                 """

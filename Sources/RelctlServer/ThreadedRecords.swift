@@ -183,4 +183,76 @@ struct ThreadedRecords: RegistryRecords {
     ) async throws(RelctlError) -> [Deployment] {
         try await run { try $0.listDeployments(function: function, status: status, limit: limit) }
     }
+
+    // MARK: - Layers
+
+    /// The zip is checked while it is staged in the blob store (as the SQLite routes stage packages), on the
+    /// store threads.
+    func publishLayerVersion(
+        name: String, zip: Data, description: String, compatibleRuntimes: [String], compatibleArchitectures: [String],
+        licenseInfo: String?
+    ) async throws(RelctlError) -> LayerVersion {
+        try await run { registry in
+            try registry.publishLayerVersion(
+                name: name, code: try registry.blobs.inspectAndStage(zip, zippedLimit: Limits.codeSizeZipped),
+                description: description, compatibleRuntimes: compatibleRuntimes,
+                compatibleArchitectures: compatibleArchitectures, licenseInfo: licenseInfo)
+        }
+    }
+
+    func getLayerVersion(name: String, version: Int) async throws(RelctlError) -> LayerVersion {
+        try await run { try $0.getLayerVersion(name: name, version: version) }
+    }
+
+    func layerVersionPage(
+        name: String, compatibleRuntime: String?, compatibleArchitecture: String?, marker: String?, maxItems: Int?
+    ) async throws(RelctlError) -> RecordPage<LayerVersion> {
+        let page = try await run {
+            try $0.listLayerVersions(
+                name: name, compatibleRuntime: compatibleRuntime, compatibleArchitecture: compatibleArchitecture,
+                marker: marker, maxItems: maxItems)
+        }
+        return RecordPage(items: page.items, nextMarker: page.nextMarker)
+    }
+
+    func layerPage(
+        compatibleRuntime: String?, compatibleArchitecture: String?, marker: String?, maxItems: Int?
+    ) async throws(RelctlError) -> RecordPage<LayerSummary> {
+        let page = try await run {
+            try $0.listLayers(
+                compatibleRuntime: compatibleRuntime, compatibleArchitecture: compatibleArchitecture, marker: marker,
+                maxItems: maxItems)
+        }
+        return RecordPage(items: page.items, nextMarker: page.nextMarker)
+    }
+
+    func deleteLayerVersion(name: String, version: Int) async throws(RelctlError) -> Bool {
+        try await run { try $0.deleteLayerVersion(name: name, version: version) }
+    }
+
+    func addLayerVersionPermission(
+        layer name: String, version: Int, statementId: String, action: String, principal: String,
+        organizationId: String?, expectedRevisionId: String?
+    ) async throws(RelctlError) -> (statement: String, revisionId: String) {
+        try await run {
+            try $0.addLayerVersionPermission(
+                layer: name, version: version, statementId: statementId, action: action, principal: principal,
+                organizationId: organizationId, expectedRevisionId: expectedRevisionId)
+        }
+    }
+
+    func getLayerVersionPolicy(
+        layer name: String, version: Int
+    ) async throws(RelctlError) -> (policy: String, revisionId: String) {
+        try await run { try $0.getLayerVersionPolicy(layer: name, version: version) }
+    }
+
+    func removeLayerVersionPermission(
+        layer name: String, version: Int, statementId: String, expectedRevisionId: String?
+    ) async throws(RelctlError) {
+        try await run {
+            try $0.removeLayerVersionPermission(
+                layer: name, version: version, statementId: statementId, expectedRevisionId: expectedRevisionId)
+        }
+    }
 }

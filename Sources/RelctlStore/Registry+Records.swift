@@ -63,3 +63,35 @@ extension Registry {
         return RecordPage(items: page.items, nextMarker: page.nextMarker)
     }
 }
+
+// MARK: - Layers: getLayerVersion, deleteLayerVersion and the layer-version permissions are the registry's own
+// methods (Layers.swift, Policies.swift).
+extension Registry {
+    public func publishLayerVersion(
+        name: String, zip: Data, description: String, compatibleRuntimes: [String], compatibleArchitectures: [String],
+        licenseInfo: String?
+    ) async throws(RelctlError) -> LayerVersion {
+        try publishLayerVersion(
+            name: name, code: try PackageInspector.inspect(zip), description: description,
+            compatibleRuntimes: compatibleRuntimes, compatibleArchitectures: compatibleArchitectures,
+            licenseInfo: licenseInfo)
+    }
+
+    public func layerVersionPage(
+        name: String, compatibleRuntime: String?, compatibleArchitecture: String?, marker: String?, maxItems: Int?
+    ) async throws(RelctlError) -> RecordPage<LayerVersion> {
+        let page = try listLayerVersions(
+            name: name, compatibleRuntime: compatibleRuntime, compatibleArchitecture: compatibleArchitecture,
+            marker: marker, maxItems: maxItems)
+        return RecordPage(items: page.items, nextMarker: page.nextMarker)
+    }
+
+    public func layerPage(
+        compatibleRuntime: String?, compatibleArchitecture: String?, marker: String?, maxItems: Int?
+    ) async throws(RelctlError) -> RecordPage<LayerSummary> {
+        let page = try listLayers(
+            compatibleRuntime: compatibleRuntime, compatibleArchitecture: compatibleArchitecture, marker: marker,
+            maxItems: maxItems)
+        return RecordPage(items: page.items, nextMarker: page.nextMarker)
+    }
+}
