@@ -126,6 +126,24 @@ extension PostgresStore {
         }
     }
 
+    /// Whether a function version or a live layer version uses the code (the presigned download's rule).
+    public func usesCode(_ sha256Hex: String) async throws(RelctlError) -> Bool {
+        try await readRecords { db in
+            try db.db.rows(
+                """
+                SELECT EXISTS (SELECT 1 FROM versions WHERE code_sha256 = \(sha256Hex))
+                    OR EXISTS (SELECT 1 FROM layer_versions WHERE code_sha256 = \(sha256Hex) AND NOT deleted)
+                """
+            ).first?.decode(Bool.self) ?? false
+        }
+    }
+
+    /// The store alone holds no code bytes: `PostgresRecords` (the store with its code store) answers downloads.
+    public func usedCode(_ sha256Hex: String) async throws(RelctlError) -> Data? {
+        throw RelctlError(
+            .unsupportedOperation, "Code downloads need the code store: use PostgresRecords(store:code:).")
+    }
+
     // MARK: Layer-version permissions
 
     public func addLayerVersionPermission(
@@ -192,6 +210,12 @@ extension PostgresStore {
 
 // The same operations through the records with their code store (what `relctl serve --database` answers from).
 extension PostgresRecords {
+    /// The presigned code download reads the object from the code store once a row is known to use it.
+    public func usedCode(_ sha256Hex: String) async throws(RelctlError) -> Data? {
+        guard try await store.usesCode(sha256Hex) else { return nil }
+        return try await code.get(sha256Hex)
+    }
+
     /// The layer's code object is written and checked before the row that names it can commit.
     public func publishLayerVersion(
         name: String, zip: Data, description: String, compatibleRuntimes: [String], compatibleArchitectures: [String],

@@ -255,4 +255,8 @@ struct ThreadedRecords: RegistryRecords {
                 layer: name, version: version, statementId: statementId, expectedRevisionId: expectedRevisionId)
         }
     }
+
+    func usedCode(_ sha256Hex: String) async throws(RelctlError) -> Data? {
+        try await run { try $0.isReadableCode(sha256Hex) ? $0.blobs.read(sha256Hex) : nil }
+    }
 }

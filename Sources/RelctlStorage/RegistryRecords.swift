@@ -135,6 +135,9 @@ public protocol RegistryRecords: Sendable {
     func removeLayerVersionPermission(
         layer name: String, version: Int, statementId: String, expectedRevisionId: String?
     ) async throws(RelctlError)
+    /// The presigned code download (`Content.Location`, `Code.Location`): the bytes of a code object that a
+    /// function version or a live layer version uses; nil when none does any more.
+    func usedCode(_ sha256Hex: String) async throws(RelctlError) -> Data?
 }
 
 /// One page of a list and the marker of the next one (nil: the last page).

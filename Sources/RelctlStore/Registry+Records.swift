@@ -94,4 +94,8 @@ extension Registry {
             maxItems: maxItems)
         return RecordPage(items: page.items, nextMarker: page.nextMarker)
     }
+
+    public func usedCode(_ sha256Hex: String) async throws(RelctlError) -> Data? {
+        try isReadableCode(sha256Hex) ? blobs.read(sha256Hex) : nil
+    }
 }

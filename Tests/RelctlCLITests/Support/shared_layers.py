@@ -8,6 +8,7 @@ non-zero on the first failed expectation."""
 import io
 import json
 import sys
+import urllib.request
 import zipfile
 
 from lambda_clients import ROLE as role, bootstrap_package, client, error_code
@@ -43,13 +44,16 @@ def strip(layer):
 one, two = client(sys.argv[1]), client(sys.argv[2])
 
 # Published on server 1, read and listed on server 2; numbers follow across servers.
+content = layer_zip("hello from the layer")
 first = one.publish_layer_version(
-    LayerName="tools", Content={"ZipFile": layer_zip("hello from the layer")}, Description="first",
+    LayerName="tools", Content={"ZipFile": content}, Description="first",
     CompatibleRuntimes=["provided.al2023"], CompatibleArchitectures=["x86_64"], LicenseInfo="MIT")
 assert first["Version"] == 1, first
 fetched = two.get_layer_version(LayerName="tools", VersionNumber=1)
 assert strip(fetched) == strip(first), (fetched, first)
 assert fetched["Content"]["CodeSha256"] == first["Content"]["CodeSha256"], fetched
+# Content.Location: server 2's presigned URL serves the zip from the shared bucket.
+assert urllib.request.urlopen(fetched["Content"]["Location"], timeout=60).read() == content
 assert two.get_layer_version_by_arn(Arn=first["LayerVersionArn"])["Version"] == 1
 second = two.publish_layer_version(LayerName="tools", Content={"ZipFile": layer_zip("second greeting")})
 assert second["Version"] == 2, second
