@@ -116,9 +116,9 @@ struct SharedDatabaseFunctionTests {
         #expect(second["Version"] as? Int == 2, "\(second)")
         let layers = try cli.json("layer", "list", "--database", database)["Layers"] as? [[String: Any]]
         #expect(layers?.map { $0["LayerName"] as? String } == ["tools"], "\(layers ?? [])")
-        let matching =
-            try cli.json("layer", "versions", "tools", "--compatible-runtime", "provided.al2023", "--database", database)[
-                "LayerVersions"] as? [[String: Any]]
+        let filtered = try cli.json(
+            "layer", "versions", "tools", "--compatible-runtime", "provided.al2023", "--database", database)
+        let matching = filtered["LayerVersions"] as? [[String: Any]]
         #expect(matching?.map { $0["Version"] as? Int } == [1], "\(matching ?? [])")
         let shown = try cli.json("layer", "get", "tools", "2", "--database", database)
         #expect(shown["LayerVersionArn"] as? String == second["LayerVersionArn"] as? String, "\(shown)")
