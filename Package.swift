@@ -314,7 +314,7 @@ let package = Package(
             dependencies: ["RelctlCore", "RelctlStore", "RelctlProcess", "RelctlPostgres", "relctl"],
             exclude: [
                 "Support/two_servers.py", "Support/shared_functions.py", "Support/lambda_clients.py",
-                "Support/invoke_two_servers.py",
+                "Support/invoke_two_servers.py", "Support/shared_layers.py",
             ],
             swiftSettings: strictImports
         ),

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import RelctlCore
+import RelctlPostgres
+import RelctlStorage
 import RelctlStore
 
 struct LayerCommand: ParsableCommand {
@@ -10,7 +12,7 @@ struct LayerCommand: ParsableCommand {
         subcommands: [PublishLayer.self, List.self, Versions.self, Get.self, Delete.self]
     )
 
-    struct PublishLayer: ParsableCommand {
+    struct PublishLayer: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "publish", abstract: "Publish a new layer version (PublishLayerVersion).")
         @OptionGroup var global: GlobalOptions
@@ -23,7 +25,14 @@ struct LayerCommand: ParsableCommand {
         @Option var description: String = ""
         @Option(name: .customLong("license-info")) var licenseInfo: String?
 
-        func run() throws {
+        func run() async throws {
+            if let records = try await global.databaseLayerRecords() {
+                return render(
+                    try await records.publishLayerVersion(
+                        name: name, zip: try code.load().bytes, description: description,
+                        compatibleRuntimes: compatibleRuntimes, compatibleArchitectures: compatibleArchitectures,
+                        licenseInfo: licenseInfo), global.output)
+            }
             let registry = try global.registry()
             let package = try code.load(into: registry)
             let layer = try registry.publishLayerVersion(
@@ -33,16 +42,16 @@ struct LayerCommand: ParsableCommand {
         }
     }
 
-    struct List: ParsableCommand {
+    struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List layers with their newest version (ListLayers).")
         @OptionGroup var global: GlobalOptions
         @Option(name: .customLong("compatible-runtime")) var compatibleRuntime: String?
         @Option(name: .customLong("max-items")) var maxItems: Int?
         @Option var marker: String?
 
-        func run() throws {
-            let page = try global.registry().listLayers(
-                compatibleRuntime: compatibleRuntime, marker: marker, maxItems: maxItems)
+        func run() async throws {
+            let page = try await global.layerRecords().layerPage(
+                compatibleRuntime: compatibleRuntime, compatibleArchitecture: nil, marker: marker, maxItems: maxItems)
             if global.output == .json {
                 struct Listing: Encodable { var Layers: [LayerSummary]; var NextMarker: String? }
                 return Output.json(Listing(Layers: page.items, NextMarker: page.nextMarker))
@@ -59,7 +68,7 @@ struct LayerCommand: ParsableCommand {
         }
     }
 
-    struct Versions: ParsableCommand {
+    struct Versions: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "List a layer's versions, newest first (ListLayerVersions).")
         @OptionGroup var global: GlobalOptions
@@ -68,9 +77,10 @@ struct LayerCommand: ParsableCommand {
         @Option(name: .customLong("max-items")) var maxItems: Int?
         @Option var marker: String?
 
-        func run() throws {
-            let page = try global.registry().listLayerVersions(
-                name: name, compatibleRuntime: compatibleRuntime, marker: marker, maxItems: maxItems)
+        func run() async throws {
+            let page = try await global.layerRecords().layerVersionPage(
+                name: name, compatibleRuntime: compatibleRuntime, compatibleArchitecture: nil, marker: marker,
+                maxItems: maxItems)
             if global.output == .json {
                 struct Listing: Encodable { var LayerVersions: [LayerVersion]; var NextMarker: String? }
                 return Output.json(Listing(LayerVersions: page.items, NextMarker: page.nextMarker))
@@ -86,26 +96,26 @@ struct LayerCommand: ParsableCommand {
         }
     }
 
-    struct Get: ParsableCommand {
+    struct Get: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show one layer version (GetLayerVersion).")
         @OptionGroup var global: GlobalOptions
         @Argument var name: String
         @Argument var version: Int
 
-        func run() throws {
-            render(try global.registry().getLayerVersion(name: name, version: version), global.output)
+        func run() async throws {
+            render(try await global.layerRecords().getLayerVersion(name: name, version: version), global.output)
         }
     }
 
-    struct Delete: ParsableCommand {
+    struct Delete: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Delete a layer version (DeleteLayerVersion); functions that use it keep it until they go.")
         @OptionGroup var global: GlobalOptions
         @Argument var name: String
         @Argument var version: Int
 
-        func run() throws {
-            let deleted = try global.registry().deleteLayerVersion(name: name, version: version)
+        func run() async throws {
+            let deleted = try await global.layerRecords().deleteLayerVersion(name: name, version: version)
             if global.output == .json { return Output.json(["StatusCode": 204]) }
             print(
                 deleted
@@ -126,4 +136,21 @@ func render(_ layer: LayerVersion, _ output: OutputFormat) {
     ]
     if let license = layer.LicenseInfo { pairs.append(("LicenseInfo", license)) }
     Output.fields(pairs)
+}
+
+extension GlobalOptions {
+    /// The records the layer commands use: the data directory's registry, or the `--database` one.
+    func layerRecords() async throws -> any RegistryRecords {
+        if let records = try await databaseLayerRecords() { return records }
+        return try registry()
+    }
+
+    /// On `--database postgres://…`: its records, with code in `--code-store` (else this data directory's
+    /// blobs, as `relctl serve --database` keeps it); nil on SQLite.
+    func databaseLayerRecords() async throws -> (any RegistryRecords)? {
+        guard let store = try await postgresStore() else { return nil }
+        let blobs: any CodeObjectStore = BlobStore(
+            root: resolvedDataDirectory.appendingPathComponent("blobs/sha256", isDirectory: true))
+        return PostgresRecords(store: store, code: try remoteCodeStore() ?? blobs)
+    }
 }

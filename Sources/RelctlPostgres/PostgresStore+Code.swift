@@ -198,6 +198,7 @@ extension PostgresTransaction {
                    \(PostgresStore.newRevisionId()), environment, logging_config, ephemeral_storage_size, tracing_mode
             FROM versions WHERE function_name = \(name) AND version = 0
             """)
+        try copyLatestLayers(function: name, to: number)
         try db.execute(
             "UPDATE versions SET revision_id = \(PostgresStore.newRevisionId()) WHERE function_name = \(name) AND version = 0"
         )

@@ -41,22 +41,22 @@ extension PostgresStore {
     ) async throws(RelctlError) -> FunctionConfiguration {
         try Self.requireUnqualified(function)
         try requireAccount(function)
-        if let layers = update.layers, !layers.isEmpty {
-            throw RelctlError(
-                .unsupportedOperation,
-                "Layers are not stored on PostgreSQL yet; update \(function.name) without Layers.")
-        }
         let name = function.name
         return try await write(records: true) { db in
             let latest = try db.requireLatest(name)
             if let expectedRevisionId, expectedRevisionId != latest.revisionId { throw RelctlError.revisionMismatch }
-            let settings = update.applied(to: latest.settings)
+            var current = latest.settings
+            current.layers = try db.layers(of: name, version: 0).map {
+                db.arn.layerVersionArn($0.layerName, version: $0.version)
+            }
+            let settings = update.applied(to: current)
             try settings.validate()
             let stored = try StoredSettings(settings)
-            if update.layers != nil {
-                // `Layers: []` detaches what a migrated `$LATEST` had.
-                try db.db.execute("DELETE FROM version_layers WHERE function_name = \(name) AND version = 0")
-                try db.purgeDeletedLayerVersions()
+            let before = try db.configuration(latest, arnQualifier: nil)
+            if let arns = update.layers {
+                let layers = try db.resolveLayers(arns)
+                try db.requireUnzippedFits(code: try db.latestUnzippedSize(name), layers: layers)
+                try db.setLayers(function: name, version: 0, layers)
             }
             try db.db.execute(
                 """
@@ -68,8 +68,7 @@ extension PostgresStore {
                 WHERE function_name = \(name) AND version = 0
                 """)
             try db.db.execute("UPDATE functions SET changed_since_publish = TRUE WHERE name = \(name)")
-            let before = latest.configuration(db.arn, arnQualifier: nil)
-            let after = try db.requireLatest(name).configuration(db.arn, arnQualifier: nil)
+            let after = try db.configuration(try db.requireLatest(name), arnQualifier: nil)
             try db.audit(
                 "UpdateFunctionConfiguration", function: name, resource: after.FunctionArn, before: before,
                 after: after)
@@ -359,7 +358,7 @@ extension PostgresTransaction {
                 "Unable to delete version because an active deployment references it: \(users.joined(separator: ", ")); stop it or let it finish first."
             )
         }
-        let before = version.configuration(arn, arnQualifier: String(number))
+        let before = try configuration(version, arnQualifier: String(number))
         try db.execute("DELETE FROM versions WHERE function_name = \(name) AND version = \(number)")
         try purgeDeletedLayerVersions()
         try audit("DeleteFunction", function: name, resource: before.FunctionArn, before: before, after: nil as String?)
@@ -381,7 +380,7 @@ extension PostgresTransaction {
                 "Function \(name) has an active deployment (\(deployment)); stop it or let it finish before deleting the function."
             )
         }
-        let before = latest.configuration(arn, arnQualifier: nil)
+        let before = try configuration(latest, arnQualifier: nil)
         let aliases = try db.execute("DELETE FROM aliases WHERE function_name = \(name)")
         let versions = try db.execute("DELETE FROM versions WHERE function_name = \(name)")
         try db.execute("DELETE FROM functions WHERE name = \(name)")

@@ -36,7 +36,7 @@ extension PostgresStore {
             else {
                 throw RelctlError.functionNotFound(qualifiedArn)
             }
-            return row.configuration(db.arn, arnQualifier: arnQualifier)
+            return try db.configuration(row, arnQualifier: arnQualifier)
         }
     }
 
@@ -57,10 +57,9 @@ extension PostgresStore {
             ).map(VersionRow.init)
             let page = rows.prefix(limit)
             return RecordPage(
-                items: page.map {
-                    $0.configuration(db.arn, arnQualifier: allVersions ? AliasTarget.versionText($0.version) : nil)
-                        .listItem
-                },
+                items: try db.configurations(Array(page)) {
+                    allVersions ? AliasTarget.versionText($0.version) : nil
+                }.map(\.listItem),
                 nextMarker: rows.count > limit ? page.last.map { "\($0.functionName):\($0.version)" } : nil)
         }
     }
@@ -82,9 +81,7 @@ extension PostgresStore {
             let rows = try db.versionRows(function.name, from: from, limit: min(limit, Int(Int32.max) - 1) + 1)
             let page = rows.prefix(limit)
             return RecordPage(
-                items: page.map {
-                    $0.configuration(db.arn, arnQualifier: AliasTarget.versionText($0.version)).listItem
-                },
+                items: try db.configurations(Array(page)) { AliasTarget.versionText($0.version) }.map(\.listItem),
                 nextMarker: rows.count > limit ? page.last.map { String($0.version) } : nil)
         }
     }
@@ -112,7 +109,7 @@ extension PostgresStore {
             guard let published = try db.versionRows(name, from: number, limit: 1).first else {
                 throw RelctlError.functionNotFound(db.arn.functionArn(name, qualifier: String(number)))
             }
-            return published.configuration(db.arn, arnQualifier: String(number))
+            return try db.configuration(published, arnQualifier: String(number))
         }
     }
 
@@ -237,7 +234,7 @@ struct VersionRow: Sendable {
             ).self)
     }
 
-    /// The settings of this version as a user set them (layers are not stored on PostgreSQL yet).
+    /// The settings of this version as a user set them (its layers are rows of `version_layers`).
     var settings: FunctionSettings {
         .stored(
             runtime: runtime, handler: handler, role: role, description: description, memorySize: memorySize,

@@ -9,7 +9,7 @@ import RelctlStorage
 // RevisionId on every change and RevisionId checks, an audit row and an event in the same transaction.
 // Quota and code bytes: PostgresStore+Code.swift; deletes, configuration, tags, quota and history:
 // PostgresStore+Functions.swift; resource policies and provisioned concurrency: PostgresStore+Policies.swift,
-// PostgresStore+Provisioned.swift. Not yet here (issue 10 §1): layers.
+// PostgresStore+Provisioned.swift; layers: PostgresStore+Layers.swift.
 extension PostgresStore: RegistryRecords {
     public func createFunction(
         name: String, settings: FunctionSettings, zip: Data, publish: Bool, tags: [String: String], settle: Double?
@@ -17,16 +17,15 @@ extension PostgresStore: RegistryRecords {
         try FunctionReference.validateName(name)
         try settings.validate()
         try FunctionTags.validate(tags)
-        guard settings.layers.isEmpty else {
-            throw RelctlError(
-                .unsupportedOperation, "Layers are not stored on PostgreSQL yet; create \(name) without layers.")
-        }
+        try LayerRules.requireInRegion(settings.layers, region: arn.region)
         let package = try PackageInspector.inspect(zip)
         let stored = try StoredSettings(settings)
         return try await write(records: true) { db in
             if try db.functionExists(name) {
                 throw RelctlError(.resourceConflict, "Function already exist: \(name)")
             }
+            let layers = try db.resolveLayers(settings.layers)
+            try db.requireUnzippedFits(code: package.unzippedSize, layers: layers)
             // With Publish, `$LATEST` and version 1 both count (publishLatest checks its own half again).
             try db.requireQuota(adding: Int64(package.bytes.count) * (publish ? 2 : 1))
             try db.db.execute("INSERT INTO functions (name, created_at) VALUES (\(name), \(db.timestamp))")
@@ -40,6 +39,7 @@ extension PostgresStore: RegistryRecords {
                         \(settings.architecture), \(db.timestamp), \(PostgresStore.newRevisionId()), \(stored.environment),
                         \(stored.loggingConfig), \(settings.ephemeralStorageSize), \(settings.tracingMode))
                 """)
+            try db.setLayers(function: name, version: 0, layers)
             for (key, value) in tags.sorted(by: { $0.key < $1.key }) {
                 try db.db.execute(
                     "INSERT INTO function_tags (function_name, key, value) VALUES (\(name), \(key), \(value))")
@@ -47,10 +47,10 @@ extension PostgresStore: RegistryRecords {
             try db.audit(
                 "CreateFunction", function: name, resource: db.arn.functionArn(name), before: nil as String?,
                 after: ["CodeSha256": package.sha256Hex])
-            guard publish else { return try db.requireVersionRow(name, 0).configuration(db.arn, arnQualifier: nil) }
+            guard publish else { return try db.versionConfiguration(name, 0, arnQualifier: nil) }
             let number = try db.publishLatest(name, description: nil)
             // AWS answers CreateFunction(Publish) with the unqualified ARN and Version "1".
-            return try db.requireVersionRow(name, number).configuration(db.arn, arnQualifier: nil)
+            return try db.versionConfiguration(name, number, arnQualifier: nil)
         }
     }
 
@@ -66,6 +66,7 @@ extension PostgresStore: RegistryRecords {
                 throw RelctlError.functionNotFound(db.arn.functionArn(name))
             }
             if let expectedRevisionId, expectedRevisionId != latest.revisionId { throw RelctlError.revisionMismatch }
+            try db.requireUnzippedFits(code: package.unzippedSize, layers: try db.layers(of: name, version: 0))
             try db.requireQuota(
                 adding: Int64(package.bytes.count) - latest.codeSize + (publish ? Int64(package.bytes.count) : 0))
             try db.db.execute(
@@ -78,9 +79,9 @@ extension PostgresStore: RegistryRecords {
             try db.audit(
                 "UpdateFunctionCode", function: name, resource: db.arn.functionArn(name), before: nil as String?,
                 after: ["CodeSha256": package.sha256Hex])
-            guard publish else { return try db.requireVersionRow(name, 0).configuration(db.arn, arnQualifier: nil) }
+            guard publish else { return try db.versionConfiguration(name, 0, arnQualifier: nil) }
             let number = try db.publishLatest(name, description: nil)
-            return try db.requireVersionRow(name, number).configuration(db.arn, arnQualifier: String(number))
+            return try db.versionConfiguration(name, number, arnQualifier: String(number))
         }
     }
 
@@ -241,12 +242,14 @@ extension PostgresStore: RegistryRecords {
 }
 
 extension PostgresTransaction {
-    /// A version row that the same transaction has just written or found (`$LATEST` is 0).
-    func requireVersionRow(_ function: String, _ number: Int) throws -> VersionRow {
-        guard let row = try versionRows(function, from: number, limit: 1).first, row.version == number else {
+    /// The configuration (with its layers) of a version the same transaction has just written (`$LATEST` is 0).
+    func versionConfiguration(_ function: String, _ number: Int, arnQualifier: String?) throws -> FunctionConfiguration {
+        guard let row = try versionRows(function, from: number, limit: 1).first, row.version == number,
+            let configuration = try configurations([row], arnQualifier: { _ in arnQualifier }).first
+        else {
             throw RelctlError.functionNotFound(
                 arn.functionArn(function, qualifier: number == 0 ? nil : String(number)))
         }
-        return row
+        return configuration
     }
 }

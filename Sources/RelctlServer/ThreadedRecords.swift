@@ -240,4 +240,80 @@ struct ThreadedRecords: RegistryRecords {
     func deleteProvisionedConcurrency(_ function: String, qualifier: Qualifier) async throws(RelctlError) {
         try await run { try $0.deleteProvisionedConcurrency(function, qualifier: qualifier) }
     }
+
+    // MARK: - Layers
+
+    /// The zip is checked while it is staged in the blob store (as the SQLite routes stage packages), on the
+    /// store threads.
+    func publishLayerVersion(
+        name: String, zip: Data, description: String, compatibleRuntimes: [String], compatibleArchitectures: [String],
+        licenseInfo: String?
+    ) async throws(RelctlError) -> LayerVersion {
+        try await run { registry in
+            try registry.publishLayerVersion(
+                name: name, code: try registry.blobs.inspectAndStage(zip, zippedLimit: Limits.codeSizeZipped),
+                description: description, compatibleRuntimes: compatibleRuntimes,
+                compatibleArchitectures: compatibleArchitectures, licenseInfo: licenseInfo)
+        }
+    }
+
+    func getLayerVersion(name: String, version: Int) async throws(RelctlError) -> LayerVersion {
+        try await run { try $0.getLayerVersion(name: name, version: version) }
+    }
+
+    func layerVersionPage(
+        name: String, compatibleRuntime: String?, compatibleArchitecture: String?, marker: String?, maxItems: Int?
+    ) async throws(RelctlError) -> RecordPage<LayerVersion> {
+        let page = try await run {
+            try $0.listLayerVersions(
+                name: name, compatibleRuntime: compatibleRuntime, compatibleArchitecture: compatibleArchitecture,
+                marker: marker, maxItems: maxItems)
+        }
+        return RecordPage(items: page.items, nextMarker: page.nextMarker)
+    }
+
+    func layerPage(
+        compatibleRuntime: String?, compatibleArchitecture: String?, marker: String?, maxItems: Int?
+    ) async throws(RelctlError) -> RecordPage<LayerSummary> {
+        let page = try await run {
+            try $0.listLayers(
+                compatibleRuntime: compatibleRuntime, compatibleArchitecture: compatibleArchitecture, marker: marker,
+                maxItems: maxItems)
+        }
+        return RecordPage(items: page.items, nextMarker: page.nextMarker)
+    }
+
+    func deleteLayerVersion(name: String, version: Int) async throws(RelctlError) -> Bool {
+        try await run { try $0.deleteLayerVersion(name: name, version: version) }
+    }
+
+    func addLayerVersionPermission(
+        layer name: String, version: Int, statementId: String, action: String, principal: String,
+        organizationId: String?, expectedRevisionId: String?
+    ) async throws(RelctlError) -> (statement: String, revisionId: String) {
+        try await run {
+            try $0.addLayerVersionPermission(
+                layer: name, version: version, statementId: statementId, action: action, principal: principal,
+                organizationId: organizationId, expectedRevisionId: expectedRevisionId)
+        }
+    }
+
+    func getLayerVersionPolicy(
+        layer name: String, version: Int
+    ) async throws(RelctlError) -> (policy: String, revisionId: String) {
+        try await run { try $0.getLayerVersionPolicy(layer: name, version: version) }
+    }
+
+    func removeLayerVersionPermission(
+        layer name: String, version: Int, statementId: String, expectedRevisionId: String?
+    ) async throws(RelctlError) {
+        try await run {
+            try $0.removeLayerVersionPermission(
+                layer: name, version: version, statementId: statementId, expectedRevisionId: expectedRevisionId)
+        }
+    }
+
+    func usedCode(_ sha256Hex: String) async throws(RelctlError) -> Data? {
+        try await run { try $0.isReadableCode(sha256Hex) ? $0.blobs.read(sha256Hex) : nil }
+    }
 }

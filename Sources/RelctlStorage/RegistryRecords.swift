@@ -139,6 +139,45 @@ public protocol RegistryRecords: Sendable {
     ) async throws(RelctlError) -> RecordPage<ProvisionedConcurrencyConfig>
     /// DeleteProvisionedConcurrencyConfig (nothing to delete is not an error, as on AWS).
     func deleteProvisionedConcurrency(_ function: String, qualifier: Qualifier) async throws(RelctlError)
+
+    // MARK: - Layers (issue 10 §1, §5): layer versions, their permissions; a function's layers are in its settings.
+
+    /// PublishLayerVersion: the zip's code object stored (before the row commits), the quota checked in the
+    /// write transaction, and always a new version, numbered after the highest ever (numbers are never reused).
+    func publishLayerVersion(
+        name: String, zip: Data, description: String, compatibleRuntimes: [String], compatibleArchitectures: [String],
+        licenseInfo: String?
+    ) async throws(RelctlError) -> LayerVersion
+    /// GetLayerVersion (and GetLayerVersionByArn): a live version; a deleted one is not found.
+    func getLayerVersion(name: String, version: Int) async throws(RelctlError) -> LayerVersion
+    /// ListLayerVersions, newest first; the filters keep versions that list the runtime / architecture.
+    /// An unknown layer has no versions (not an error, as on AWS).
+    func layerVersionPage(
+        name: String, compatibleRuntime: String?, compatibleArchitecture: String?, marker: String?, maxItems: Int?
+    ) async throws(RelctlError) -> RecordPage<LayerVersion>
+    /// ListLayers: each layer with a live (matching) version, by name, with its newest (matching) version.
+    func layerPage(
+        compatibleRuntime: String?, compatibleArchitecture: String?, marker: String?, maxItems: Int?
+    ) async throws(RelctlError) -> RecordPage<LayerSummary>
+    /// DeleteLayerVersion, idempotent (false: there was none). A version that function versions still use
+    /// leaves the lists at once; its row (and its code's usage) goes with the last of them.
+    func deleteLayerVersion(name: String, version: Int) async throws(RelctlError) -> Bool
+    /// AddLayerVersionPermission: the statement's JSON and the policy's new RevisionId.
+    func addLayerVersionPermission(
+        layer name: String, version: Int, statementId: String, action: String, principal: String,
+        organizationId: String?, expectedRevisionId: String?
+    ) async throws(RelctlError) -> (statement: String, revisionId: String)
+    /// GetLayerVersionPolicy: the policy document's JSON and its RevisionId.
+    func getLayerVersionPolicy(
+        layer name: String, version: Int
+    ) async throws(RelctlError) -> (policy: String, revisionId: String)
+    /// RemoveLayerVersionPermission (the policy goes with its last statement); a stale RevisionId is refused.
+    func removeLayerVersionPermission(
+        layer name: String, version: Int, statementId: String, expectedRevisionId: String?
+    ) async throws(RelctlError)
+    /// The presigned code download (`Content.Location`, `Code.Location`): the bytes of a code object that a
+    /// function version or a live layer version uses; nil when none does any more.
+    func usedCode(_ sha256Hex: String) async throws(RelctlError) -> Data?
 }
 
 extension RegistryRecords {

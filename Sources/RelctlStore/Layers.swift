@@ -41,23 +41,7 @@ extension Registry {
     ) throws(RelctlError) -> LayerVersion {
         let name = try LayerName.parse(name, context: arn)
         try Self.validateDescription(description)
-        for runtime in compatibleRuntimes where !FunctionSettings.runtimes.contains(runtime) {
-            throw .validation(
-                value: runtime, field: "compatibleRuntimes",
-                constraint: "Member must satisfy enum value set: [\(FunctionSettings.runtimes.joined(separator: ", "))]"
-            )
-        }
-        guard compatibleRuntimes.count <= 15 else {
-            throw .validation(
-                value: "\(compatibleRuntimes)", field: "compatibleRuntimes",
-                constraint: "Member must have length less than or equal to 15")
-        }
-        for architecture in compatibleArchitectures where !FunctionSettings.architectures.contains(architecture) {
-            throw .validation(
-                value: architecture, field: "compatibleArchitectures",
-                constraint:
-                    "Member must satisfy enum value set: [\(FunctionSettings.architectures.joined(separator: ", "))]")
-        }
+        try LayerRules.validateCompatibility(runtimes: compatibleRuntimes, architectures: compatibleArchitectures)
         return try write(staging: package) { db, _, staged in
             try requireQuota(db, adding: package.size)
             try installBlob(db, staged!)
@@ -80,12 +64,12 @@ extension Registry {
 
     public func getLayerVersion(name: String, version: Int) throws(RelctlError) -> LayerVersion {
         let name = try LayerName.parse(name, context: arn)
-        guard version >= 1 else { throw RelctlError(.invalidParameterValue, "Layer Version Cannot be less than 1") }
+        try LayerRules.requireVersionNumber(version)
         return try read { db in
             guard let record = try LayerVersionRecord.fetchOne(db, key: ["layer_name": name, "version": version]),
                 !record.deleted
             else {
-                throw RelctlError(.resourceNotFound, "The resource you requested does not exist.")
+                throw LayerRules.notFound
             }
             return layerVersion(record)
         }
@@ -98,14 +82,7 @@ extension Registry {
     ) throws(RelctlError) -> Page<LayerVersion> {
         let name = try LayerName.parse(name, context: arn)
         let limit = try pageSize(maxItems, max: 50)
-        let before =
-            try marker.map { text throws(RelctlError) -> Int in
-                guard let number = Int(text) else {
-                    throw RelctlError(
-                        .invalidParameterValue, "Invalid marker '\(text)': pass the NextMarker of the previous page.")
-                }
-                return number
-            } ?? Int.max
+        let before = try LayerRules.versionMarker(marker) ?? Int.max
         return try read { db in
             let records = try LayerVersionRecord.fetchAll(
                 db,
@@ -172,24 +149,17 @@ extension Registry {
     }
 
     func layerVersion(_ record: LayerVersionRecord) -> LayerVersion {
-        LayerVersion(
-            Content: LayerVersionContent(
-                CodeSha256: CodeHash.base64(fromHex: record.codeSha256), CodeSize: record.codeSize),
-            LayerArn: arn.layerArn(record.layerName),
-            LayerVersionArn: arn.layerVersionArn(record.layerName, version: record.version),
-            Description: record.description, CreatedDate: record.createdDate, Version: record.version,
-            CompatibleRuntimes: Self.decodeArray(record.compatibleRuntimes),
-            CompatibleArchitectures: Self.decodeArray(record.compatibleArchitectures),
-            LicenseInfo: record.licenseInfo)
+        .stored(
+            arn, name: record.layerName, version: record.version,
+            codeSha256: CodeHash.base64(fromHex: record.codeSha256), codeSize: record.codeSize,
+            description: record.description, createdDate: record.createdDate,
+            compatibleRuntimes: record.compatibleRuntimes, compatibleArchitectures: record.compatibleArchitectures,
+            licenseInfo: record.licenseInfo)
     }
 
-    static func jsonArray(_ values: [String]) -> String {
-        String(decoding: (try? JSONEncoder().encode(values)) ?? Data("[]".utf8), as: UTF8.self)
-    }
+    static func jsonArray(_ values: [String]) -> String { LayerRules.storedList(values) }
 
-    static func decodeArray(_ text: String) -> [String] {
-        (try? JSONDecoder().decode([String].self, from: Data(text.utf8))) ?? []
-    }
+    static func decodeArray(_ text: String) -> [String] { LayerRules.decodeStoredList(text) }
 }
 
 // MARK: - Inside a transaction
@@ -207,53 +177,27 @@ extension Registry {
 
     /// Resolves layer version ARNs for a function, with Lambda's rules and messages.
     func resolveLayers(_ db: Database, _ arns: [String]) throws -> [LayerVersionRecord] {
-        guard arns.count <= Limits.layersPerFunction else {
-            throw RelctlError(.invalidParameterValue, "Cannot reference more than 5 layers.")
-        }
         try requireLayersInRegion(arns)
-        var resolved: [LayerVersionRecord] = []
-        var byName: [String: String] = [:]
-        for text in arns {
-            let reference = try LayerVersionReference(parsing: text)
-            if let other = byName[reference.name] {
-                throw RelctlError(
-                    .invalidParameterValue,
-                    "Two different versions of the same layer are not allowed to be referenced in the same function. \(other) and \(text) are versions of the same layer."
-                )
-            }
-            byName[reference.name] = text
+        return try LayerRules.references(arns).map { text, reference in
             guard reference.account == arn.account,
                 let layer = try LayerVersionRecord.fetchOne(
                     db, key: ["layer_name": reference.name, "version": reference.version]),
                 !layer.deleted
             else {
-                throw RelctlError(.invalidParameterValue, "Layer version \(text) does not exist.")
+                throw LayerRules.missing(text)
             }
-            resolved.append(layer)
+            return layer
         }
-        return resolved
     }
 
-    /// A function's layers live in its region. AWS checks this before anything about the function
-    /// itself, even whether it already exists. A malformed ARN is left to `resolveLayers`.
+    /// A function's layers live in its region (`LayerRules.requireInRegion`).
     func requireLayersInRegion(_ arns: [String]) throws(RelctlError) {
-        for text in arns {
-            guard let reference = try? LayerVersionReference(parsing: text), reference.region != arn.region else {
-                continue
-            }
-            throw RelctlError(
-                .invalidParameterValue,
-                "Layers are not in the same region as the function. Layers are expected to be in region \(arn.region).")
-        }
+        try LayerRules.requireInRegion(arns, region: arn.region)
     }
 
     /// The function's code plus its layers, unzipped, must fit Lambda's 250 MB.
     func requireUnzippedFits(code: Int64, layers: [LayerVersionRecord]) throws {
-        let total = layers.reduce(code) { $0 + $1.unzippedSize }
-        guard total <= Limits.codeSizeUnzipped else {
-            throw RelctlError(
-                .invalidParameterValue, "Unzipped size must be smaller than \(Limits.codeSizeUnzipped) bytes")
-        }
+        try LayerRules.requireUnzippedFits(code: code, layers: layers.map(\.unzippedSize))
     }
 
     func setLayers(_ db: Database, function: String, version: Int, _ layers: [LayerVersionRecord]) throws {

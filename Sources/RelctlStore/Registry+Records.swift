@@ -87,3 +87,39 @@ extension Registry.Page {
     /// The same page as `RegistryRecords` answers it.
     public var records: RecordPage<Item> { RecordPage(items: items, nextMarker: nextMarker) }
 }
+
+// MARK: - Layers: getLayerVersion, deleteLayerVersion and the layer-version permissions are the registry's own
+// methods (Layers.swift, Policies.swift).
+extension Registry {
+    public func publishLayerVersion(
+        name: String, zip: Data, description: String, compatibleRuntimes: [String], compatibleArchitectures: [String],
+        licenseInfo: String?
+    ) async throws(RelctlError) -> LayerVersion {
+        try publishLayerVersion(
+            name: name, code: try PackageInspector.inspect(zip), description: description,
+            compatibleRuntimes: compatibleRuntimes, compatibleArchitectures: compatibleArchitectures,
+            licenseInfo: licenseInfo)
+    }
+
+    public func layerVersionPage(
+        name: String, compatibleRuntime: String?, compatibleArchitecture: String?, marker: String?, maxItems: Int?
+    ) async throws(RelctlError) -> RecordPage<LayerVersion> {
+        let page = try listLayerVersions(
+            name: name, compatibleRuntime: compatibleRuntime, compatibleArchitecture: compatibleArchitecture,
+            marker: marker, maxItems: maxItems)
+        return RecordPage(items: page.items, nextMarker: page.nextMarker)
+    }
+
+    public func layerPage(
+        compatibleRuntime: String?, compatibleArchitecture: String?, marker: String?, maxItems: Int?
+    ) async throws(RelctlError) -> RecordPage<LayerSummary> {
+        let page = try listLayers(
+            compatibleRuntime: compatibleRuntime, compatibleArchitecture: compatibleArchitecture, marker: marker,
+            maxItems: maxItems)
+        return RecordPage(items: page.items, nextMarker: page.nextMarker)
+    }
+
+    public func usedCode(_ sha256Hex: String) async throws(RelctlError) -> Data? {
+        try isReadableCode(sha256Hex) ? blobs.read(sha256Hex) : nil
+    }
+}

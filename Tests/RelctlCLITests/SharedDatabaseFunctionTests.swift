@@ -92,6 +92,45 @@ struct SharedDatabaseFunctionTests {
         #expect(try cli.run("alias", "get", "orders", "live").status == 1)
     }
 
+    /// Layers on the shared engine (boto3; two servers, one database, one bucket): published, listed and numbered
+    /// across servers, attached to a function that runs on the other server with the layer's files under /opt,
+    /// kept by a published version after DeleteLayerVersion, and their permissions with RevisionId checks.
+    @Test func twoServersSharePublishedLayersAndRunFunctionsWithThem() throws {
+        let script = Self.script.deletingLastPathComponent().appendingPathComponent("shared_layers.py")
+        let (status, output) = try ServerProcess.runOnTwoServersSharingADatabase(script, sharingABucket: true)
+        #expect(status == 0, "\(output.suffix(4000))")
+        #expect(output.contains("shared layers: ok"), "\(output.suffix(4000))")
+    }
+
+    /// `relctl layer publish|list|versions|get|delete` on `--database` (the code in this data directory's blobs,
+    /// as no `--code-store` is set); the data directory's own registry sees none of it.
+    @Test func layerCommandsRunOnTheDatabase() throws {
+        let database = try PostgresCluster.databaseURL()
+        let cli = try CLI()
+        let first = try cli.json(
+            "layer", "publish", "tools", "--dir", try cli.source("one", marker: "one"), "--compatible-runtime",
+            "provided.al2023", "--database", database)
+        #expect(first["Version"] as? Int == 1, "\(first)")
+        let second = try cli.json(
+            "layer", "publish", "tools", "--dir", try cli.source("two", marker: "two"), "--database", database)
+        #expect(second["Version"] as? Int == 2, "\(second)")
+        let layers = try cli.json("layer", "list", "--database", database)["Layers"] as? [[String: Any]]
+        #expect(layers?.map { $0["LayerName"] as? String } == ["tools"], "\(layers ?? [])")
+        let filtered = try cli.json(
+            "layer", "versions", "tools", "--compatible-runtime", "provided.al2023", "--database", database)
+        let matching = filtered["LayerVersions"] as? [[String: Any]]
+        #expect(matching?.map { $0["Version"] as? Int } == [1], "\(matching ?? [])")
+        let shown = try cli.json("layer", "get", "tools", "2", "--database", database)
+        #expect(shown["LayerVersionArn"] as? String == second["LayerVersionArn"] as? String, "\(shown)")
+        #expect(try cli.run("layer", "delete", "tools", "2", "--database", database).status == 0)
+        let gone = try cli.run("layer", "get", "tools", "2", "--database", database)
+        #expect(gone.status == 1)
+        #expect(gone.stderr.contains("ResourceNotFoundException"), "\(gone.stderr)")
+        #expect(gone.stderr.split(separator: "\n").count == 1, "\(gone.stderr)")
+        let local = try cli.json("layer", "list")["Layers"] as? [[String: Any]]
+        #expect(local?.isEmpty == true, "\(local ?? [])")
+    }
+
     /// A command that has not moved yet still refuses `--database` in one line.
     @Test func commandsNotMovedYetRefuseTheDatabaseInOneLine() throws {
         let cli = try CLI()
@@ -105,8 +144,8 @@ struct SharedDatabaseFunctionTests {
 extension ServerProcess {
     /// Starts two servers (two data directories) on one new database, runs the boto3 `script` with both
     /// endpoints (killed past its deadline), stops both servers (each must exit cleanly); the script's
-    /// exit status and output. `sharingABucket`: both servers keep code in one bucket of a real
-    /// moto_server, so that either runs what the other published.
+    /// exit status and output. With `sharingABucket`, one bucket (a real moto_server) is both servers' code
+    /// store, so that code published through one server runs on the other.
     static func runOnTwoServersSharingADatabase(
         _ script: URL, sharingABucket: Bool = false, sourceLocation: SourceLocation = #_sourceLocation
     ) throws -> (status: Int32, output: String) {
@@ -114,12 +153,14 @@ extension ServerProcess {
         let first = try CLI()
         let moto = sharingABucket ? try MotoS3(cli: first) : nil
         defer { withExtendedLifetime(moto) {} }  // the bucket lives until the servers stop
-        let store = moto.map { $0.relctlEnvironment.merging(["RELCTL_CODE_STORE": "s3://relctl-code/shared"]) { $1 } }
-        let one = try ServerProcess(first, extra: ["--database", database], environment: store ?? [:])
-        let two = try ServerProcess(try CLI(), extra: ["--database", database], environment: store ?? [:])
+        let bucket = moto.map {
+            $0.relctlEnvironment.merging(["RELCTL_CODE_STORE": "s3://relctl-code/shared"]) { $1 }
+        }
+        let one = try ServerProcess(first, extra: ["--database", database], environment: bucket ?? [:])
+        let two = try ServerProcess(try CLI(), extra: ["--database", database], environment: bucket ?? [:])
         let result = try runTool(
             ["python3", script.path, one.endpoint, two.endpoint], environment: [:], cwd: first.workDirectory,
-            timeout: 240, sourceLocation: sourceLocation)
+            timeout: sharingABucket ? 300 : 240, sourceLocation: sourceLocation)
         #expect(one.stop() == 0, sourceLocation: sourceLocation)
         #expect(two.stop() == 0, sourceLocation: sourceLocation)
         return result

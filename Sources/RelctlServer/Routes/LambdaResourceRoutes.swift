@@ -38,9 +38,7 @@ struct LambdaResourceRoutes: Sendable {
                 let (name, number) = (
                     call.parameter("layer"), try LambdaRoutes.layerVersionNumber(call.parameter("number"))
                 )
-                let (policy, revision) = try await call.store {
-                    try $0.getLayerVersionPolicy(layer: name, version: number)
-                }
+                let (policy, revision) = try await call.records.getLayerVersionPolicy(layer: name, version: number)
                 return .awsJSON(PolicyResponse(Policy: policy, RevisionId: revision))
             },
             route(.delete, layerVersion + "/policy/{statement}", "RemoveLayerVersionPermission") { call in
@@ -48,10 +46,8 @@ struct LambdaResourceRoutes: Sendable {
                     call.parameter("layer"), try LambdaRoutes.layerVersionNumber(call.parameter("number"))
                 )
                 let (statement, revision) = (call.parameter("statement"), call.query["RevisionId"])
-                try await call.store {
-                    try $0.removeLayerVersionPermission(
-                        layer: name, version: number, statementId: statement, expectedRevisionId: revision)
-                }
+                try await call.records.removeLayerVersionPermission(
+                    layer: name, version: number, statementId: statement, expectedRevisionId: revision)
                 return Response(status: .noContent)
             },
             route(.post, "/{apiVersion}/tags/{resource}", "TagResource") { call in
@@ -190,11 +186,9 @@ struct LambdaResourceRoutes: Sendable {
                     "Member must satisfy regular expression pattern: \\d{12}|\\*|arn:(aws[a-zA-Z-]*):iam::\\d{12}:root")
         }
         let (organization, revision) = (try body.string("OrganizationId"), call.query["RevisionId"])
-        let (statement, newRevision) = try await call.store {
-            try $0.addLayerVersionPermission(
-                layer: name, version: number, statementId: statementId, action: action, principal: principal,
-                organizationId: organization, expectedRevisionId: revision)
-        }
+        let (statement, newRevision) = try await call.records.addLayerVersionPermission(
+            layer: name, version: number, statementId: statementId, action: action, principal: principal,
+            organizationId: organization, expectedRevisionId: revision)
         return .awsJSON(StatementResponse(Statement: statement, RevisionId: newRevision), status: .created)
     }
 

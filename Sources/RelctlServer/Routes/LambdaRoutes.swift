@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import NIOPosix
 import RelctlCore
 import RelctlPackages
 import RelctlRuntime
@@ -110,11 +111,9 @@ struct LambdaRoutes: Sendable {
                     call.query["CompatibleArchitecture"], call.query["Marker"],
                     try call.maxItems(cap: 50, hardMax: 50)
                 )
-                let page = try await call.store {
-                    try $0.listLayerVersions(
-                        name: name, compatibleRuntime: runtime, compatibleArchitecture: architecture, marker: marker,
-                        maxItems: maxItems)
-                }
+                let page = try await call.records.layerVersionPage(
+                    name: name, compatibleRuntime: runtime, compatibleArchitecture: architecture, marker: marker,
+                    maxItems: maxItems)
                 return .awsJSON(
                     LayerVersionList(
                         LayerVersions: page.items.map(LayerVersionsListItem.init), NextMarker: page.nextMarker))
@@ -122,13 +121,13 @@ struct LambdaRoutes: Sendable {
             route(.get, layers + "/{layer}/versions/{number}", "GetLayerVersion", bodyLimit: Self.packageLimit) {
                 call in
                 let (name, number) = (call.parameter("layer"), try Self.layerVersionNumber(call.parameter("number")))
-                let layer = try await call.store { try $0.getLayerVersion(name: name, version: number) }
+                let layer = try await call.records.getLayerVersion(name: name, version: number)
                 return .awsJSON(withContentLocation(layer, region: call.registry.arn.region))
             },
             route(.delete, layers + "/{layer}/versions/{number}", "DeleteLayerVersion", bodyLimit: Self.packageLimit) {
                 call in
                 let (name, number) = (call.parameter("layer"), try Self.layerVersionNumber(call.parameter("number")))
-                try await call.store { _ = try $0.deleteLayerVersion(name: name, version: number) }
+                _ = try await call.records.deleteLayerVersion(name: name, version: number)
                 return Response(status: .noContent)
             },
         ] + LambdaResourceRoutes(services: services).routes
@@ -255,11 +254,9 @@ struct LambdaRoutes: Sendable {
         _ = try Self.architecture(body)
         if try body.bool("DryRun") == true {
             let package = try await packageBytes(from: body)
-            return .awsJSON(
-                try await call.store { registry in
-                    _ = try package.validate()
-                    return try registry.getFunction(reference)
-                })
+            // Validation reads the whole zip: on the store threads, as writes are; then $LATEST as it stands.
+            _ = try await call.scope.threads.runIfActive { try package.validate() }
+            return .awsJSON(try await call.records.getFunction(reference))
         }
         let package = try await packageBytes(from: body)
         let (revision, publish, settle) = (
@@ -407,12 +404,9 @@ struct LambdaRoutes: Sendable {
         )
         try Self.validateLayerCompatibility(runtimes: runtimes, architectures: architectures)
         let package = try await packageBytes(from: content)
-        let layer = try await call.store { registry in
-            try registry.publishLayerVersion(
-                name: name, code: try package.inspect(staging: registry.blobs), description: description,
-                compatibleRuntimes: runtimes,
-                compatibleArchitectures: architectures, licenseInfo: license)
-        }
+        let layer = try await call.records.publishLayerVersion(
+            name: name, zip: package.bytes, description: description, compatibleRuntimes: runtimes,
+            compatibleArchitectures: architectures, licenseInfo: license)
         return .awsJSON(withContentLocation(layer, region: call.registry.arn.region), status: .created)
     }
 
@@ -424,7 +418,7 @@ struct LambdaRoutes: Sendable {
         guard reference.account == call.registry.arn.account, reference.region == call.registry.arn.region else {
             throw RelctlError(.resourceNotFound, "The resource you requested does not exist.")
         }
-        let layer = try await call.store { try $0.getLayerVersion(name: reference.name, version: reference.version) }
+        let layer = try await call.records.getLayerVersion(name: reference.name, version: reference.version)
         return .awsJSON(withContentLocation(layer, region: call.registry.arn.region))
     }
 
@@ -434,10 +428,8 @@ struct LambdaRoutes: Sendable {
             call.query["CompatibleRuntime"], call.query["CompatibleArchitecture"], call.query["Marker"],
             try call.maxItems(cap: 50, hardMax: 50)
         )
-        let page = try await call.store {
-            try $0.listLayers(
-                compatibleRuntime: runtime, compatibleArchitecture: architecture, marker: marker, maxItems: maxItems)
-        }
+        let page = try await call.records.layerPage(
+            compatibleRuntime: runtime, compatibleArchitecture: architecture, marker: marker, maxItems: maxItems)
         let layers = page.items.map {
             LayerList.Item(
                 LayerName: $0.LayerName, LayerArn: $0.LayerArn,

@@ -5,6 +5,7 @@ import NIOCore
 import NIOPosix
 import RelctlCore
 import RelctlSigV4
+import RelctlStorage
 import RelctlStore
 
 /// relctl's own endpoints: `/healthz`, `/metrics` and the presigned code download.
@@ -45,13 +46,11 @@ struct SystemRoutes: Sendable {
         }
         try services.codeURLs.verify(
             path: ServerServices.codePath(sha256Hex), rawQuery: rawQuery, now: services.clock())
-        let registry = services.registry
-        let zip = try await services.storeThreads.runIfActive { () throws(RelctlError) -> Data in
-            guard try registry.isReadableCode(sha256Hex) else {
-                throw RelctlError(
-                    .resourceNotFound, "No function version or layer version uses the code \(sha256Hex) any more.")
-            }
-            return try registry.blobs.read(sha256Hex)
+        // From the engine this server answers from: the data directory's registry, or the shared database
+        // and its code store.
+        guard let zip = try await services.records.usedCode(sha256Hex) else {
+            throw RelctlError(
+                .resourceNotFound, "No function version or layer version uses the code \(sha256Hex) any more.")
         }
         return .bytes(zip, headers: [.contentType: "application/zip"])
     }

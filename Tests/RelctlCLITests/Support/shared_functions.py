@@ -79,8 +79,11 @@ assert error_code(lambda: two.delete_function(FunctionName="orders")) == ("Resou
 assert usage(two) == {"TotalCodeSize": 0, "FunctionCount": 0}, usage(two)
 assert two.list_functions()["Functions"] == []
 
-# What is still not on PostgreSQL answers one clear 501, never this server's SQLite.
+# Created on one server with Publish and tags in one call; the other sees both.
 one.create_function(
-    FunctionName="other", Runtime="provided.al2023", Role=role, Handler="bootstrap", Code={"ZipFile": package("o")})
-assert error_code(lambda: one.list_functions(FunctionVersion="ALL")) == ("UnsupportedOperationException", 501)
+    FunctionName="other", Runtime="provided.al2023", Role=role, Handler="bootstrap", Code={"ZipFile": package("o")},
+    Publish=True, Tags={"team": "payments"})
+assert two.get_function(FunctionName="other")["Tags"] == {"team": "payments"}
+listed = [f["Version"] for f in two.list_functions(FunctionVersion="ALL")["Functions"] if f["FunctionName"] == "other"]
+assert listed == ["$LATEST", "1"], listed
 print("shared functions: ok")
