@@ -185,8 +185,11 @@ public struct RolloutEngine: Sendable {
                 try Self.apply(tx, &deployment, actions, now: now)
                 return try tx.requireAliasConfiguration(function: function, alias: name)
             }
-            _ = try tx.requireAliasConfiguration(function: function, alias: name)
-            let alias = try tx.aliasTarget(function: function, alias: name)!
+            // One read of the alias; a missing one answers as every alias operation does.
+            guard let alias = try tx.aliasTarget(function: function, alias: name) else {
+                _ = try tx.requireAliasConfiguration(function: function, alias: name)
+                throw RelctlError(.resourceNotFound, "Alias not found: \(function):\(name)")
+            }
             let version: Int
             if let explicitVersion {
                 version = explicitVersion

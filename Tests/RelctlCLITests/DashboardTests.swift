@@ -6,10 +6,10 @@ import Testing
 /// refusals. Screenshots and the measured latencies land in .build/test-artifacts/dashboard.
 @Suite("Dashboard", .serialized)
 struct DashboardTests {
-    @Test func dashboardWorksInHeadlessChromium() throws {
+    @Test func dashboardWorksInHeadlessChromium() async throws {
         let suite = ServerTests.repo.appendingPathComponent("Tests/dashboard")
         try #require(FileManager.default.fileExists(atPath: suite.appendingPathComponent("test_dashboard.py").path))
-        let (status, output) = try runTool(
+        let (status, output) = try await runToolOffPool(
             ["python3", "-m", "pytest", suite.path, "-q", "-s", "-p", "no:cacheprovider"],
             environment: ["RELCTL_BIN": CLI.binary.path], cwd: ServerTests.repo, timeout: 600)
         #expect(status == 0, "\(output.suffix(6000))")

@@ -22,9 +22,9 @@ struct SharedDatabaseServerTests {
     /// The AWS compatibility suite (Tests/compat, real boto3 and awscli) against `relctl serve --database`:
     /// every operation the PostgreSQL engine has must answer as on SQLite, to the error message. Tests marked
     /// `pg_gap("why")` need what the engine lacks yet and are skipped, naming it; no other test may fail.
-    @Test func awsCompatibilitySuitePassesOnPostgreSQL() throws {
+    @Test func awsCompatibilitySuitePassesOnPostgreSQL() async throws {
         let suite = ServerTests.repo.appendingPathComponent("Tests/compat")
-        let (status, output) = try runTool(
+        let (status, output) = try await runToolOffPool(
             ["python3", "-m", "pytest", suite.path, "-q", "-x", "-p", "no:cacheprovider", "-rs"],
             environment: ["RELCTL_BIN": CLI.binary.path, "COMPAT_DATABASE": try PostgresCluster.databaseURL()],
             cwd: ServerTests.repo, timeout: 1500)
