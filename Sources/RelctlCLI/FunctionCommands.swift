@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import RelctlCore
+import RelctlPostgres
 import RelctlStorage
 import RelctlStore
 
@@ -11,7 +12,7 @@ struct FunctionCommand: ParsableCommand {
         subcommands: [Create.self, UpdateCode.self, UpdateConfig.self, Get.self, List.self, Delete.self]
     )
 
-    struct Create: ParsableCommand {
+    struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Create a function from a zip package (CreateFunction).")
         @OptionGroup var global: GlobalOptions
@@ -28,24 +29,37 @@ struct FunctionCommand: ParsableCommand {
         @Option(help: "x86_64 or arm64.") var architecture: String = "x86_64"
         @Flag(help: "Also publish version 1.") var publish = false
 
-        func run() throws {
+        func run() async throws {
+            if let records = try await global.postgresRecords() {
+                defer { records.store.close() }
+                let settings = try settings(account: records.store.arn.account)
+                return render(
+                    try await records.createFunction(
+                        name: name, settings: settings, zip: try code.load().bytes, publish: publish, tags: [:],
+                        settle: nil), global.output)
+            }
             let registry = try global.registry()
-            let environment = try parseAssignments(env, flag: "--env")
-            let settings = FunctionSettings(
-                runtime: runtime, handler: handler,
-                role: role ?? "arn:aws:iam::\(registry.arn.account):role/relctl-function",
-                description: description, memorySize: memory, timeout: timeout,
-                environment: environment.isEmpty ? nil : environment, layers: layer, architecture: architecture)
-            try settings.validate()
-            try FunctionReference.validateName(name)
+            let settings = try settings(account: registry.arn.account)
             render(
                 try registry.createFunction(
                     name: name, settings: settings, code: try code.load(into: registry), publish: publish),
                 global.output)
         }
+
+        /// The flags as CreateFunction's settings, validated (the role defaults to one in `account`).
+        func settings(account: String) throws -> FunctionSettings {
+            let environment = try parseAssignments(env, flag: "--env")
+            let settings = FunctionSettings(
+                runtime: runtime, handler: handler, role: role ?? "arn:aws:iam::\(account):role/relctl-function",
+                description: description, memorySize: memory, timeout: timeout,
+                environment: environment.isEmpty ? nil : environment, layers: layer, architecture: architecture)
+            try settings.validate()
+            try FunctionReference.validateName(name)
+            return settings
+        }
     }
 
-    struct UpdateCode: ParsableCommand {
+    struct UpdateCode: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Replace $LATEST's code (UpdateFunctionCode).")
         @OptionGroup var global: GlobalOptions
         @Argument var function: String
@@ -54,8 +68,15 @@ struct FunctionCommand: ParsableCommand {
         @Option(name: .customLong("expect-revision"), help: "Fail unless $LATEST's RevisionId is this one.")
         var expectRevision: String?
 
-        func run() throws {
+        func run() async throws {
             let reference = try parseFunction(function)
+            if let records = try await global.postgresRecords() {
+                defer { records.store.close() }
+                return render(
+                    try await records.updateFunctionCode(
+                        reference, zip: try code.load().bytes, expectedRevisionId: expectRevision, publish: publish,
+                        settle: nil), global.output)
+            }
             let registry = try global.registry()
             let package = try code.load(into: registry)
             render(
@@ -151,12 +172,8 @@ struct FunctionCommand: ParsableCommand {
         @Option var marker: String?
 
         func run() async throws {
-            if allVersions {
-                // Every version of every function: the data directory's registry alone for now.
-                let page = try global.registry().listFunctions(allVersions: true, marker: marker, maxItems: maxItems)
-                return renderList(page.items, key: "Functions", nextMarker: page.nextMarker, global.output)
-            }
-            let page = try await global.rollout().records.functionPage(marker: marker, maxItems: maxItems)
+            let page = try await global.rollout().records.functionPage(
+                allVersions: allVersions, marker: marker, maxItems: maxItems)
             renderList(page.items, key: "Functions", nextMarker: page.nextMarker, global.output)
         }
     }

@@ -148,9 +148,6 @@ extension GlobalOptions {
     /// On `--database postgres://…`: its records, with code in `--code-store` (else this data directory's
     /// blobs, as `relctl serve --database` keeps it); nil on SQLite.
     func databaseLayerRecords() async throws -> (any RegistryRecords)? {
-        guard let store = try await postgresStore() else { return nil }
-        let blobs: any CodeObjectStore = BlobStore(
-            root: resolvedDataDirectory.appendingPathComponent("blobs/sha256", isDirectory: true))
-        return PostgresRecords(store: store, code: try remoteCodeStore() ?? blobs)
+        try await postgresRecords()
     }
 }

@@ -58,7 +58,7 @@ struct QuotaCommand: ParsableCommand {
     }
 }
 
-struct Cleanup: ParsableCommand {
+struct Cleanup: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Delete unprotected versions, oldest first, until --keep and/or --target-usage is met.",
         discussion: """
@@ -81,11 +81,17 @@ struct Cleanup: ParsableCommand {
         if let keep, keep < 0 { throw ValidationError("--keep must be 0 or more.") }
     }
 
-    func run() throws {
+    func run() async throws {
         let request = CleanupRequest(
             function: try function.map { try parseFunction($0).name }, keep: keep,
             targetUsage: try targetUsage.map(CleanupRequest.parseTarget))
-        let plan = try global.registry().cleanup(request, dryRun: dryRun)
+        let plan: CleanupPlan
+        if let store = try await global.postgresStore() {
+            defer { store.close() }
+            plan = try await store.cleanup(request, dryRun: dryRun)
+        } else {
+            plan = try global.registry().cleanup(request, dryRun: dryRun)
+        }
         if global.output == .json { return Output.json(plan) }
         if plan.Deletions.isEmpty {
             print("Nothing to delete.")
@@ -106,7 +112,7 @@ struct Cleanup: ParsableCommand {
     }
 }
 
-struct GC: ParsableCommand {
+struct GC: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gc", abstract: "Remove blob files no row references (left by interrupted writes).")
     @OptionGroup var global: GlobalOptions
@@ -115,7 +121,8 @@ struct GC: ParsableCommand {
         help: "Remove temporary files older than this many seconds (younger ones may belong to a write in progress).")
     var temporaryAge: Double = 3600
 
-    func run() throws {
+    func run() async throws {
+        if let store = try await global.postgresStore() { return try await collectOnDatabase(store) }
         let registry = try global.registry()
         var report = try registry.collectGarbage(temporaryAge: temporaryAge)
         if let remote = registry.remoteCode {
@@ -141,7 +148,7 @@ struct GC: ParsableCommand {
     }
 }
 
-struct Fsck: ParsableCommand {
+struct Fsck: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fsck",
         abstract: "Check every registry invariant; exit 1 if one fails.",
@@ -151,7 +158,8 @@ struct Fsck: ParsableCommand {
     @OptionGroup var global: GlobalOptions
     @Flag(name: .customLong("skip-hashes"), help: "Do not re-hash blob files (faster).") var skipHashes = false
 
-    func run() throws {
+    func run() async throws {
+        if let store = try await global.postgresStore() { return try await checkDatabase(store) }
         let registry = try global.registry()
         var report = try registry.checkIntegrity(verifyHashes: !skipHashes)
         if let remote = registry.remoteCode {
@@ -160,6 +168,11 @@ struct Fsck: ParsableCommand {
                 try await CodeObjectMaintenance.check(remote, expected: expected, verifyHashes: !skipHashes)
             }
         }
+        try finish(report)
+    }
+
+    /// Prints the report; exit 1 with one error line when an invariant is broken.
+    func finish(_ report: IntegrityReport) throws {
         if global.output == .json {
             Output.json(report)
         } else {

@@ -11,6 +11,17 @@ public struct GarbageReport: Codable, Sendable, Equatable {
     /// Objects removed from the bucket of `--code-store` (absent without one).
     public var RemovedObjects: Int?
     public var RemovedObjectBytes: Int64?
+
+    public init(
+        RemovedFiles: Int, RemovedBytes: Int64, RemovedTemporaryFiles: Int, RemovedObjects: Int? = nil,
+        RemovedObjectBytes: Int64? = nil
+    ) {
+        self.RemovedFiles = RemovedFiles
+        self.RemovedBytes = RemovedBytes
+        self.RemovedTemporaryFiles = RemovedTemporaryFiles
+        self.RemovedObjects = RemovedObjects
+        self.RemovedObjectBytes = RemovedObjectBytes
+    }
 }
 
 /// `relctl fsck`'s findings: `Problems` break an invariant, `Notices` do not (gc clears them).
@@ -20,6 +31,13 @@ public struct IntegrityReport: Codable, Sendable, Equatable {
     public var CheckedVersions: Int
     public var CheckedBlobs: Int
     public var isConsistent: Bool { Problems.isEmpty }
+
+    public init(Problems: [String], Notices: [String], CheckedVersions: Int, CheckedBlobs: Int) {
+        self.Problems = Problems
+        self.Notices = Notices
+        self.CheckedVersions = CheckedVersions
+        self.CheckedBlobs = CheckedBlobs
+    }
 }
 
 extension Registry {
