@@ -2,8 +2,17 @@ import ArgumentParser
 import Foundation
 import RelctlCore
 import RelctlNotify
+import RelctlPostgres
 import RelctlStorage
 import RelctlStore
+
+extension GlobalOptions {
+    /// The event log and webhooks on the database `--database` names (SQLite in the data directory by default).
+    func eventLog() async throws -> any EventLog {
+        if let store = try await postgresStore() { return store }
+        return try registry()
+    }
+}
 
 /// `relctl events`: the event log as JSON lines.
 struct Events: AsyncParsableCommand {
@@ -25,14 +34,14 @@ struct Events: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let registry = try global.registry()
+        let log = try await global.eventLog()
         let filter = EventFilter(function: function, types: try ReleaseEvent.EventType.parseList(types))
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         var cursor = since
         let stop = follow ? SignalFlag() : nil
         while true {
-            let events = try registry.listEvents(after: cursor, filter: filter, limit: 1000)
+            let events = try await log.listEvents(after: cursor, filter: filter, limit: 1000)
             for event in events { print(String(decoding: try encoder.encode(event), as: UTF8.self)) }
             fflush(nil)
             // Without --follow: everything there is, page by page.
@@ -71,7 +80,7 @@ struct NotifyCommand: ParsableCommand {
             guard let format = WebhookFormat(rawValue: format.lowercased()) else {
                 throw RelctlError(.invalidParameterValue, "--format '\(format)' is not allowed: use json or slack.")
             }
-            let webhook = try global.registry().addWebhook(
+            let webhook = try await global.eventLog().addWebhook(
                 Webhook(
                     name: name, url: url, types: try ReleaseEvent.EventType.parseList(types), function: function,
                     secret: secret,
@@ -86,10 +95,10 @@ struct NotifyCommand: ParsableCommand {
         @OptionGroup var global: GlobalOptions
 
         func run() async throws {
-            let registry = try global.registry()
-            let webhooks = try registry.listWebhooks()
+            let log = try await global.eventLog()
+            let webhooks = try await log.listWebhooks()
             if global.output == .json { return Output.json(webhooks.map(WebhookView.init)) }
-            let last = try registry.lastEventSeq()
+            let last = try await log.lastEventSeq()
             Output.table(
                 ["NAME", "URL", "ON", "FUNCTION", "FORMAT", "DELIVERED", "FAILURES", "LAST ERROR"],
                 webhooks.map {
@@ -109,13 +118,13 @@ struct NotifyCommand: ParsableCommand {
         @Argument var name: String
 
         func run() async throws {
-            let registry = try global.registry()
-            let webhook = try registry.webhook(named: name)
+            let log = try await global.eventLog()
+            let webhook = try await log.webhook(named: name)
             let event = ReleaseEvent(
-                time: Date().timeIntervalSince1970, type: .test, actor: registry.actor,
+                time: Date().timeIntervalSince1970, type: .test, actor: Registry.defaultActor(),
                 message: "Test event from relctl for webhook \(name)")
             do {
-                try await WebhookDispatcher(store: registry).post(event, to: webhook)
+                try await WebhookDispatcher(store: log).post(event, to: webhook)
             } catch {
                 throw RelctlError(.service, "Webhook \(name) (\(webhook.url)) did not accept the test event: \(error)")
             }
@@ -129,7 +138,7 @@ struct NotifyCommand: ParsableCommand {
         @Argument var name: String
 
         func run() async throws {
-            try global.registry().deleteWebhook(named: name)
+            try await global.eventLog().deleteWebhook(named: name)
             print("Deleted webhook \(name).")
         }
     }

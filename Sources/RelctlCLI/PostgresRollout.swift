@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import RelctlCore
+import RelctlNotify
 import RelctlPostgres
 import RelctlRollout
 import RelctlServer
@@ -39,7 +40,12 @@ func runLeadingController(_ store: PostgresStore, interval: Double) async throws
     Output.note(
         "controller: \(holder) campaigning for leadership on \(store.location.description), ticking every \(DurationText.format(interval)) while it leads (Ctrl-C stops)"
     )
+    // MARK: Webhooks (W): delivered beside the controller while it leads, as `controller run` does on SQLite.
+    let status = leading.status
+    let webhooks = Task { try await WebhookDispatcher(store: store, isActive: { status.leading }).run() }
     await leading.run(interval: interval, shouldStop: { stop.raised })
+    webhooks.cancel()
+    _ = await webhooks.result
     await wake?.close()
     store.close()
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import RelctlCore
+import RelctlNotify
 import RelctlPostgres
 import RelctlRollout
 import RelctlServer
@@ -90,15 +91,19 @@ extension Serve {
         let controller = await leadingControllerService(
             store, interval: tick, logger: Logger(label: "relctl.controller"), functionHooks: functionHooks)
         let objects = codeStore ?? registry.blobs
+        // MARK: Webhooks (W): delivered by the leader alone, each webhook leased in its row.
+        let status = controller.controller.status
+        let webhooks = WebhookDispatcher(
+            store: store, logger: Logger(label: "relctl.notify"), isActive: { status.leading })
         return SharedEngine(
             name: "PostgreSQL", records: PostgresRecords(store: store, code: objects), codeDeploy: store,
-            services: [controller], leadership: controller.controller.status,
+            services: [controller, webhooks], leadership: controller.controller.status,
             runtime: SharedRuntime(
                 store: PostgresInvocationStore(store: store, dataDirectory: registry.dataDirectory, objects: objects),
                 rollout: RolloutEngine(store: store),
                 leases: PostgresConcurrencyLeases(
                     store: store, holder: "\(ProcessInfo.processInfo.hostName):\(getpid())")),
-            functionHooks: functionHooks)
+            functionHooks: functionHooks, events: store)
     }
 }
 

@@ -20,6 +20,8 @@ public struct WebhookDispatcher: Service {
     let logger: Logger
     let pollInterval: Double
     let clock: @Sendable () -> Double
+    /// Whether this dispatcher delivers now: on a shared database, only while its server's controller leads.
+    let isActive: @Sendable () -> Bool
 
     /// How long a dispatcher owns a webhook's deliveries before another may take over.
     static let leaseSeconds = 10.0
@@ -30,8 +32,10 @@ public struct WebhookDispatcher: Service {
         store: any EventStore,
         owner: String = "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier)",
         logger: Logger = Logger(label: "relctl.notify"), pollInterval: Double = 0.2,
-        clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }
+        clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 },
+        isActive: @escaping @Sendable () -> Bool = { true }
     ) {
+        self.isActive = isActive
         self.store = store
         self.owner = owner
         self.logger = logger
@@ -43,14 +47,26 @@ public struct WebhookDispatcher: Service {
     public func run() async throws {
         do {
             try await cancelWhenGracefulShutdown {
+                var delivering = false
                 while !Task.isCancelled {
-                    await deliverDue()
+                    if isActive() {
+                        await deliverDue()
+                        delivering = true
+                    } else if delivering {
+                        // No longer ours to deliver (leadership moved on): the next leader need not wait out the leases.
+                        await releaseLeases()
+                        delivering = false
+                    }
                     try await Task.sleep(nanoseconds: UInt64(pollInterval * 1_000_000_000))
                 }
             }
         } catch is CancellationError {
             // Stopping between deliveries: the cursors say what is still owed.
         }
+        await releaseLeases()
+    }
+
+    func releaseLeases() async {
         for webhook in (try? await store.webhooks()) ?? [] {
             try? await store.releaseWebhook(webhook.name, owner: owner)
         }

@@ -193,14 +193,7 @@ extension PostgresStore: RegistryRecords {
                 """
                 SELECT id, at, kind, message, details FROM deployment_events WHERE deployment_id = \(id) AND id > \(afterId) ORDER BY id
                 """
-            ).map {
-                let (id, at, kind, message, details) = try $0.decode((Int64, Double, String, String, String).self)
-                return DeploymentEventEntry(
-                    id: id,
-                    event: DeploymentEvent(
-                        at: at, kind: kind, message: message,
-                        details: (try? JSON.decode([String: String].self, details)) ?? [:]))
-            }
+            ).map(DeploymentEventEntry.init(decisionLogRow:))
         }
     }
 

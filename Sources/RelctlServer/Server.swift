@@ -59,6 +59,9 @@ public struct SharedEngine: Sendable {
     /// Started and stopped with the server, in place of the SQLite controller and webhooks (with a `runtime`,
     /// the provisioned-concurrency reconcile runs beside them, on the engine's settings).
     public var services: [any Service]
+    // MARK: Webhooks and events (W)
+    /// What `GET /events` reads (nil: the SQLite registry's log); the webhook dispatcher is among `services`.
+    public var events: (any EventStore)?
     /// Whether this server's controller leads (`/healthz`, `/metrics`); nil when none campaigns.
     public var leadership: LeadershipStatus?
     /// What Invoke runs on: the engine's invocation targets, settings and code, where the runtime's
@@ -71,8 +74,9 @@ public struct SharedEngine: Sendable {
     public init(
         name: String, records: any RegistryRecords, codeDeploy: (any CodeDeployStore)? = nil,
         services: [any Service] = [], leadership: LeadershipStatus? = nil, runtime: SharedRuntime? = nil,
-        functionHooks: FunctionHookRelay? = nil
+        functionHooks: FunctionHookRelay? = nil, events: (any EventStore)? = nil
     ) {
+        self.events = events
         self.functionHooks = functionHooks
         self.name = name
         self.records = records

@@ -74,3 +74,44 @@ public struct Webhook: Sendable, Codable, Equatable {
 
     public var filter: EventFilter { EventFilter(function: function, types: types) }
 }
+
+/// What `relctl events` and `relctl notify` read and change, on either engine: the log page by page
+/// and the webhooks themselves (adding one starts it after the newest event).
+public protocol EventLog: EventStore {
+    /// Events after `seq` that `filter` keeps, oldest first, at most `limit`.
+    func listEvents(after seq: Int64, filter: EventFilter, limit: Int) async throws(RelctlError) -> [ReleaseEvent]
+    /// The newest event's sequence number (0: none yet).
+    func lastEventSeq() async throws(RelctlError) -> Int64
+    /// Adds the webhook (its cursor at the newest event, its creation time now) and returns it as stored.
+    func addWebhook(_ webhook: Webhook) async throws(RelctlError) -> Webhook
+    func listWebhooks() async throws(RelctlError) -> [Webhook]
+    func webhook(named name: String) async throws(RelctlError) -> Webhook
+    func deleteWebhook(named name: String) async throws(RelctlError)
+}
+
+extension Webhook {
+    /// A name of 1 to 64 letters, digits, '-' or '_', and an absolute http(s) URL.
+    public func validate() throws(RelctlError) {
+        guard !name.isEmpty, name.count <= 64,
+            name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") })
+        else {
+            throw RelctlError(
+                .invalidParameterValue,
+                "Webhook name '\(name)' is not allowed: use 1 to 64 letters, digits, '-' or '_'.")
+        }
+        guard let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme?.lowercased() ?? ""),
+            parsed.host?.isEmpty == false
+        else {
+            throw RelctlError(
+                .invalidParameterValue, "Webhook URL '\(url)' is not allowed: use an absolute http:// or https:// URL.")
+        }
+    }
+
+    public static func alreadyExists(_ name: String) -> RelctlError {
+        RelctlError(.resourceConflict, "Webhook \(name) already exists; delete it first to change it.")
+    }
+
+    public static func notFound(_ name: String) -> RelctlError {
+        RelctlError(.resourceNotFound, "Webhook \(name) does not exist (`relctl notify list` shows them).")
+    }
+}

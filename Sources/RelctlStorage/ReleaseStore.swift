@@ -16,4 +16,25 @@ public protocol ReleaseTransaction {
     func updateRelease(_ release: ReleaseGroup) throws
     /// Appends to the release's decision log and to the event log (one event per member).
     func appendReleaseEvents(_ events: [DeploymentEvent], to release: ReleaseGroup) throws
+    /// Releases, newest first (`status` nil: any), at most `limit`.
+    func releases(status: DeploymentStatus?, limit: Int) throws -> [ReleaseGroup]
+    /// The release's decision log after entry `afterId`, oldest first.
+    func releaseEvents(id: String, after afterId: Int64) throws -> [DeploymentEventEntry]
+}
+
+extension ReleaseTransaction {
+    /// A release by id (`r-…`) or by name (the newest of that name).
+    public func requireRelease(_ idOrName: String) throws -> ReleaseGroup {
+        if let release = try release(id: idOrName) ?? release(named: idOrName) { return release }
+        throw ReleaseGroup.notFound(idOrName)
+    }
+}
+
+extension ReleaseGroup {
+    public static func notFound(_ idOrName: String) -> RelctlError {
+        RelctlError(
+            .resourceNotFound,
+            "Release \(idOrName) does not exist (give a release id r-… or a release name; `relctl release list` shows them)."
+        )
+    }
 }

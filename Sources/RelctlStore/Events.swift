@@ -198,25 +198,9 @@ extension Registry {
     /// `notify add`: the webhook receives events committed from now on.
     @discardableResult
     public func addWebhook(_ webhook: Webhook) throws(RelctlError) -> Webhook {
-        guard !webhook.name.isEmpty, webhook.name.count <= 64,
-            webhook.name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") })
-        else {
-            throw RelctlError(
-                .invalidParameterValue,
-                "Webhook name '\(webhook.name)' is not allowed: use 1 to 64 letters, digits, '-' or '_'.")
-        }
-        guard let url = URL(string: webhook.url), ["http", "https"].contains(url.scheme?.lowercased() ?? ""),
-            url.host?.isEmpty == false
-        else {
-            throw RelctlError(
-                .invalidParameterValue,
-                "Webhook URL '\(webhook.url)' is not allowed: use an absolute http:// or https:// URL.")
-        }
+        try webhook.validate()
         return try write { db, _ in
-            guard try !WebhookRecord.exists(db, key: webhook.name) else {
-                throw RelctlError(
-                    .resourceConflict, "Webhook \(webhook.name) already exists; delete it first to change it.")
-            }
+            guard try !WebhookRecord.exists(db, key: webhook.name) else { throw Webhook.alreadyExists(webhook.name) }
             var stored = webhook
             stored.createdAt = clock().timeIntervalSince1970
             stored.deliveredSeq = try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM events") ?? 0
@@ -237,24 +221,21 @@ extension Registry {
 
     public func webhook(named name: String) throws(RelctlError) -> Webhook {
         try read { db in
-            guard let record = try WebhookRecord.fetchOne(db, key: name) else {
-                throw RelctlError(
-                    .resourceNotFound, "Webhook \(name) does not exist (`relctl notify list` shows them).")
-            }
+            guard let record = try WebhookRecord.fetchOne(db, key: name) else { throw Webhook.notFound(name) }
             return try record.decoded()
         }
     }
 
     public func deleteWebhook(named name: String) throws(RelctlError) {
         try write { db, _ in
-            guard try WebhookRecord.deleteOne(db, key: name) else {
-                throw RelctlError(
-                    .resourceNotFound, "Webhook \(name) does not exist (`relctl notify list` shows them).")
-            }
+            guard try WebhookRecord.deleteOne(db, key: name) else { throw Webhook.notFound(name) }
             try audit(db, "DeleteWebhook", function: nil, resource: "webhook:\(name)")
         }
     }
 }
+
+/// `relctl events` and `relctl notify` on SQLite: the synchronous methods above.
+extension Registry: EventLog {}
 
 extension Registry: EventStore {
     private func asyncRead<T: Sendable>(

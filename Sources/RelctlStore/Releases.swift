@@ -120,6 +120,21 @@ extension SQLiteTransaction {
     }
 }
 
+extension SQLiteTransaction {
+    func releases(status: DeploymentStatus?, limit: Int) throws -> [ReleaseGroup] {
+        try ReleaseRecord.fetchAll(
+            db,
+            sql: """
+                SELECT * FROM releases WHERE (?1 IS NULL OR status = ?1) ORDER BY create_time DESC, id LIMIT ?2
+                """, arguments: [status?.rawValue, limit]
+        ).map { try $0.decoded() }
+    }
+
+    func releaseEvents(id: String, after afterId: Int64) throws -> [DeploymentEventEntry] {
+        try DecisionLog.release.entries(db, id: id, after: afterId)
+    }
+}
+
 extension Registry {
     /// A release by id (`r-…`) or by name (the newest of that name).
     public func release(_ idOrName: String) throws(RelctlError) -> ReleaseGroup {
@@ -133,14 +148,7 @@ extension Registry {
 
     /// Releases, newest first.
     public func listReleases(status: DeploymentStatus? = nil, limit: Int = 100) throws(RelctlError) -> [ReleaseGroup] {
-        try read { db in
-            try ReleaseRecord.fetchAll(
-                db,
-                sql: """
-                    SELECT * FROM releases WHERE (?1 IS NULL OR status = ?1) ORDER BY create_time DESC, id LIMIT ?2
-                    """, arguments: [status?.rawValue, limit]
-            ).map { try $0.decoded() }
-        }
+        try read { db in try SQLiteTransaction(db: db, registry: self).releases(status: status, limit: limit) }
     }
 
     /// The release's decision log, oldest first, after `afterId`.
@@ -156,10 +164,7 @@ extension Registry {
     func requireRelease(_ db: Database, _ idOrName: String) throws -> ReleaseGroup {
         if let record = try ReleaseRecord.fetchOne(db, key: idOrName) { return try record.decoded() }
         if let release = try newestRelease(db, named: idOrName) { return release }
-        throw RelctlError(
-            .resourceNotFound,
-            "Release \(idOrName) does not exist (give a release id r-… or a release name; `relctl release list` shows them)."
-        )
+        throw ReleaseGroup.notFound(idOrName)
     }
 
     /// Versions that active releases reference, for deletion and cleanup guards.

@@ -36,12 +36,12 @@ struct CodeDeployRoutes: Sendable {
                 let (action, body, allowExecHooks) = (
                     context.operation.name, context.body, services.options.allowExecHooks
                 )
-                if ReleaseOperations.action(request.headers[.amzTarget] ?? "") != nil {
-                    return try await ReleaseOperations(registry: try context.registry, allowExecHooks: allowExecHooks)
-                        .perform(action, body: body)
-                }
                 guard let scope = context.scope else {
                     throw RelctlError(.service, "No registry for \(action): the request was not authenticated.")
+                }
+                if ReleaseOperations.action(request.headers[.amzTarget] ?? "") != nil {
+                    return try await ReleaseOperations(store: scope.codeDeploy, allowExecHooks: allowExecHooks)
+                        .perform(action, body: body)
                 }
                 return try await CodeDeployOperations(
                     store: scope.codeDeploy, records: scope.records,

@@ -2,7 +2,7 @@ import Foundation
 import Hummingbird
 import RelctlCore
 import RelctlRollout
-import RelctlStore
+import RelctlStorage
 
 /// relctl's release-group actions beside the CodeDeploy API: `POST /` with
 /// `X-Amz-Target: Relctl.CreateRelease` (GetRelease, ListReleases, StopRelease, PromoteRelease,
@@ -22,7 +22,8 @@ struct ReleaseOperations {
         return actions.contains(action) ? action : nil
     }
 
-    let registry: Registry
+    /// The scoped rollout store of the engine the server answers from (SQLite or PostgreSQL).
+    let store: any RolloutStore
     let allowExecHooks: Bool
 
     struct ReleaseOutput: Encodable { var release: ReleaseInfo }
@@ -30,7 +31,7 @@ struct ReleaseOperations {
 
     func perform(_ action: String, body rawBody: Data) async throws -> Response {
         let body = try JSONObject(body: rawBody)
-        let engine = RolloutEngine(store: registry)
+        let engine = RolloutEngine(store: store)
         func release() throws -> String {
             guard let value = try body.string("release"), !value.isEmpty else {
                 throw RelctlError(.invalidParameterValue, "release is required: a release id (r-…) or name.")
@@ -41,11 +42,12 @@ struct ReleaseOperations {
         case "CreateRelease":
             return reply(try await create(body, engine: engine))
         case "GetRelease":
-            let found = try registry.release(try release())
-            return reply(
-                ReleaseInfo(
-                    found, alarms: try await engine.alarmStatuses(of: found),
-                    events: try registry.releaseEvents(id: found.id)))
+            let idOrName = try release()
+            let (found, events) = try await store.read { tx in
+                let found = try tx.requireRelease(idOrName)
+                return (found, try tx.releaseEvents(id: found.id, after: 0))
+            }
+            return reply(ReleaseInfo(found, alarms: try await engine.alarmStatuses(of: found), events: events))
         case "ListReleases":
             let status = try body.string("status").map(DeploymentStatus.parse)
             let limit = try body.int("limit", within: 1...1000) ?? 100
@@ -54,7 +56,9 @@ struct ReleaseOperations {
             }
             return .awsJSON(
                 ListReleasesOutput(
-                    releases: try registry.listReleases(status: status, limit: limit).map { ReleaseInfo($0) }))
+                    releases: try await store.read { try $0.releases(status: status, limit: limit) }.map {
+                        ReleaseInfo($0)
+                    }))
         case "StopRelease":
             return reply(
                 try await engine.stopRelease(try release(), rollback: try body.bool("autoRollbackEnabled") ?? true))
@@ -89,7 +93,7 @@ struct ReleaseOperations {
             )
         }
         let request = ReleaseRequest(
-            name: name, members: members, policy: try await PolicyCatalog.load(for: registry).policy(named: policyName),
+            name: name, members: members, policy: try await PolicyCatalog.load(for: store).policy(named: policyName),
             preTrafficHook: hooks.0, postTrafficHook: hooks.1, alarms: try body.strings("alarms") ?? [],
             hookTimeout: try DurationText.parse(try body.string("hookTimeout") ?? "1h"),
             autoRollback: try body.bool("autoRollbackEnabled") ?? true)
