@@ -174,12 +174,4 @@ extension PostgresStore: CodeDeployStore {
             ).map { try $0.decode(String.self) }
         }
     }
-
-    public func deploymentIds(limit: Int) async throws(RelctlError) -> [String] {
-        try await readRecords { db in
-            try db.db.rows("SELECT id FROM deployments ORDER BY create_time DESC LIMIT \(limit)").map {
-                try $0.decode(String.self)
-            }
-        }
-    }
 }

@@ -93,6 +93,4 @@ public protocol CodeDeployStore: RolloutStore {
     func codeDeployLink(_ id: String) async throws(RelctlError) -> CodeDeployLink?
     /// Ids of the deployments created through the API (of one application / group when given), newest first.
     func codeDeployDeploymentIds(application: String?, group: String?) async throws(RelctlError) -> [String]
-    /// Every deployment's id, newest first (ListDeployments without an application).
-    func deploymentIds(limit: Int) async throws(RelctlError) -> [String]
 }

@@ -154,13 +154,6 @@ extension Registry: CodeDeployStore {
         }
     }
 
-    public func deploymentIds(limit: Int) throws(RelctlError) -> [String] {
-        try read { db in
-            try String.fetchAll(
-                db, sql: "SELECT id FROM deployments ORDER BY create_time DESC LIMIT ?", arguments: [limit])
-        }
-    }
-
     public func codeDeployDeploymentIds(application: String?, group: String?) throws(RelctlError) -> [String] {
         try read { db in
             try String.fetchAll(

@@ -198,7 +198,7 @@ struct CodeDeployOperations {
             let statuses = Set(try body.strings("includeOnlyStatuses") ?? [])
             var ids =
                 application == nil && group == nil
-                ? try await store.deploymentIds(limit: 1000)
+                ? try await records.listDeployments(function: nil, status: nil, limit: 1000).map(\.id)
                 : try await store.codeDeployDeploymentIds(application: application, group: group)
             if !statuses.isEmpty {
                 var kept: [String] = []
