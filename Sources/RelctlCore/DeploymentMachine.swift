@@ -229,6 +229,28 @@ public struct Deployment: Sendable, Codable, Equatable {
         return actions
     }
 
+    /// True when `tick(now:alarms:)` would change nothing and return no action: a paused deployment, or
+    /// one holding traffic at a stage whose time has not come, while every alarm it watches was read and
+    /// is not in ALARM (`relctl promote|resume` and hook reports change the state itself). False means
+    /// "ask `tick`" (hooks, a deployment not started yet, a due stage). A tick that finds most
+    /// deployments waiting asks this first instead of ticking a copy of each.
+    public func isQuiet(now: Double, alarms observed: [String: AlarmObservation]) -> Bool {
+        switch status {
+        case .paused:
+            break
+        case .inProgress where phase == .allowTraffic:
+            let stages = policy.stages
+            if stageIndex < stages.count, let started = stageStartedAt, case .weight(_, let hold) = stages[stageIndex],
+                now - started >= hold
+            {
+                return false  // the same test as `trafficStep`'s, so the two never disagree by a rounding
+            }
+        default:
+            return false
+        }
+        return alarms.allSatisfy { name in observed[name].map { $0.state != .alarm } ?? false }
+    }
+
     private mutating func hookStep(
         _ event: LifecycleEvent, hook: String?, now: Double, newExecutionId: () -> String,
         next: (inout Deployment) -> [DeploymentAction]

@@ -14,7 +14,12 @@ public struct AlarmStatus: Sendable, Codable, Equatable {
 
 /// Alarm observations made at one instant, shared by the deployments of one transaction.
 struct AlarmCache: Sendable {
-    var observations: [String: AlarmObservation] = [:]
+    /// An alarm's reading for one target version ("target" alarms read only that version's metrics).
+    struct Key: Hashable, Sendable {
+        let alarm: String
+        let targetVersion: Int?
+    }
+    var observations: [Key: AlarmObservation] = [:]
     /// Prometheus alarms' answers, queried before the transaction (absent: the stored state stands).
     var prometheus: [String: PrometheusReading] = [:]
     /// Prometheus-sourced judges' answers by deployment id, queried before the transaction.
@@ -119,7 +124,7 @@ extension RolloutEngine: MetricSink {
     ) throws -> [String: AlarmObservation] {
         var result: [String: AlarmObservation] = [:]
         for name in deployment.alarms {
-            let key = "\(name)@\(deployment.targetVersion)"
+            let key = AlarmCache.Key(alarm: name, targetVersion: deployment.targetVersion)
             if let cached = cache.observations[key] {
                 result[name] = cached
                 continue

@@ -176,12 +176,10 @@ extension Registry {
         while let row = try rows.next() {
             deployments.append(try cachedDeployment(id: row[0], stateIn: row, at: 1))
         }
-        // Sorting the positions and gathering once moves each (large) value once, not at every merge.
-        let order = deployments.indices.sorted {
-            deployments[$0].createTime < deployments[$1].createTime
-                || (deployments[$0].createTime == deployments[$1].createTime && deployments[$0].id < deployments[$1].id)
-        }
-        return order.map { deployments[$0] }
+        // In place: rows come nearly in creation order already (the sort then only checks), and a sort
+        // moves its elements, where gathering by sorted positions would copy (retain) every field of each.
+        deployments.sort { $0.createTime < $1.createTime || ($0.createTime == $1.createTime && $0.id < $1.id) }
+        return deployments
     }
 
     /// The deployment whose state is column `index` of a row being read, decoded only when it is

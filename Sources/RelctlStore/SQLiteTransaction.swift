@@ -68,6 +68,20 @@ struct SQLiteTransaction: RolloutTransaction {
         return try registry.move(db, &record, to: target, description: nil, cause: cause)
     }
 
+    func moveAlias(
+        function: String, alias: String, ifAt expected: AliasTarget, to target: AliasTarget, cause: String
+    )
+        throws -> AliasSwap
+    {
+        guard
+            var record = try db.fetchOne(
+                AliasRecord.self, cached: "SELECT * FROM aliases WHERE function_name = ? AND name = ?",
+                [function, alias])
+        else { return .missing }
+        guard record.target == expected else { return .elsewhere(record.target) }
+        return .moved(try registry.move(db, &record, to: target, description: nil, cause: cause))
+    }
+
     func previousPrimaryVersion(function: String, alias: String, current: Int) throws -> Int? {
         try Int.fetchOne(
             db.cachedStatement(
