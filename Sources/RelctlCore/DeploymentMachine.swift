@@ -235,20 +235,24 @@ public struct Deployment: Sendable, Codable, Equatable {
     /// "ask `tick`" (hooks, a deployment not started yet, a due stage). A tick that finds most
     /// deployments waiting asks this first instead of ticking a copy of each.
     public func isQuiet(now: Double, alarms observed: [String: AlarmObservation]) -> Bool {
+        waitsOnTheClock(now: now) && alarms.allSatisfy { name in observed[name].map { $0.state != .alarm } ?? false }
+    }
+
+    /// `isQuiet` without the alarms: paused, or holding at a stage whose time has not come.
+    public func waitsOnTheClock(now: Double) -> Bool {
         switch status {
         case .paused:
-            break
+            return true
         case .inProgress where phase == .allowTraffic:
-            let stages = policy.stages
-            if stageIndex < stages.count, let started = stageStartedAt, case .weight(_, let hold) = stages[stageIndex],
+            if let started = stageStartedAt, case .weight(_, let hold)? = policy.stage(at: stageIndex),
                 now - started >= hold
             {
                 return false  // the same test as `trafficStep`'s, so the two never disagree by a rounding
             }
+            return true
         default:
             return false
         }
-        return alarms.allSatisfy { name in observed[name].map { $0.state != .alarm } ?? false }
     }
 
     private mutating func hookStep(

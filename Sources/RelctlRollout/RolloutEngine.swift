@@ -343,17 +343,28 @@ public struct RolloutEngine: Sendable {
         // Indices, not `for deployment in`: most deployments are only waiting, and a copy of each would
         // retain every field of it; only one that is not plainly quiet is ticked, on a copy.
         for index in deployments.indices {
-            let observations = try observeAlarms(tx, deployments[index], now: now, cache: &cache, save: false)
-            let judgeDue = try judgeDue(
-                tx, deployments[index], now: now, source: cache.judgeSources[deployments[index].id])
-            if judgeDue {
-                result.append(deployments[index].id)
+            let id = deployments[index].id
+            if try judgeDue(tx, deployments[index], now: now, source: cache.judgeSources[id]) {
+                result.append(id)
                 continue
             }
-            if deployments[index].isQuiet(now: now, alarms: observations) { continue }
+            if deployments[index].waitsOnTheClock(now: now) {
+                var quiet = true
+                for name in deployments[index].alarms {
+                    let observation = try observe(
+                        tx, alarm: name, targetVersion: deployments[index].targetVersion, now: now, cache: &cache,
+                        save: false)
+                    if observation == nil || observation?.state == .alarm {
+                        quiet = false
+                        break
+                    }
+                }
+                if quiet { continue }
+            }
+            let observations = try observeAlarms(tx, deployments[index], now: now, cache: &cache, save: false)
             var copy = deployments[index]
             let actions = copy.tick(now: now, alarms: observations, newExecutionId: { "pending" })
-            if !actions.isEmpty || copy != deployments[index] { result.append(deployments[index].id) }
+            if !actions.isEmpty || copy != deployments[index] { result.append(id) }
         }
         return result
     }

@@ -22,6 +22,7 @@ public final class Registry: Sendable {
     /// Decoded deployment states by id, reused while the stored JSON is unchanged: an idle
     /// controller tick then costs a read, not thousands of JSON decodes.
     let deploymentCache: DecodedDeploymentCache
+    let activeList: ActiveDeploymentList
     let alarmCache: DecodedAlarmCache
 
     /// Opens (creating and migrating if needed) the registry in `dataDirectory`.
@@ -64,6 +65,7 @@ public final class Registry: Sendable {
                 region: regionSetting ?? ArnContext.defaultRegion,
                 account: accountOverride ?? environmentAccount ?? stored ?? ArnContext.defaultAccount)
             deploymentCache = DecodedDeploymentCache()
+            activeList = ActiveDeploymentList()
             alarmCache = DecodedAlarmCache()
         } catch {
             throw Registry.map(error)
@@ -87,6 +89,7 @@ public final class Registry: Sendable {
         self.actor = actor
         self.arn = arn
         deploymentCache = other.deploymentCache
+        activeList = other.activeList
         alarmCache = other.alarmCache
     }
 

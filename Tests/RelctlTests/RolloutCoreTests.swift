@@ -38,6 +38,23 @@ struct PolicyTests {
         #expect(full == policy)
     }
 
+    @Test func aStageIsTheSameWhetherAskedByIndexOrFromTheList() throws {
+        var policies = try Self.presets.map { try PolicyCatalog(customFolder: nil).policy(named: $0.0) }
+        policies.append(DeploymentPolicy(name: "Odd", kind: .linear(percentage: 7.3, interval: 30)))
+        policies.append(DeploymentPolicy(name: "Fine", kind: .linear(percentage: 1, interval: 1)))
+        policies.append(
+            DeploymentPolicy(
+                name: "S", kind: .steps([.weight(percent: 5, hold: 60), .pause, .weight(percent: 50, hold: 1)])))
+        for policy in policies {
+            let stages = policy.stages
+            for index in -1...(stages.count + 2) {
+                #expect(
+                    policy.stage(at: index) == (stages.indices.contains(index) ? stages[index] : nil),
+                    "\(policy.name) \(index)")
+            }
+        }
+    }
+
     @Test func shippedFolderMatchesTheEmbeddedList() throws {
         let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent()
