@@ -199,6 +199,32 @@ struct DeploymentStoreTests {
         #expect(stopped.status == .stopped && stopped.rolledBack)
     }
 
+    /// "Previous" is the newest primary before the current one since the alias was created: found among the
+    /// last moves, far back behind many weight-only moves, and never from before a DeleteAlias + CreateAlias.
+    @Test(arguments: StoreEngine.allCases)
+    func rollbackFindsThePreviousPrimaryHoweverFarBackAndNotBeforeTheAliasWasCreated(
+        _ kind: StoreEngine
+    )
+        async throws
+    {
+        let fixture = try await EngineFixture.make(kind)
+        func update(_ version: String, _ weights: [String: Double]) async throws {
+            _ = try await fixture.records.updateAlias(
+                function: "orders", name: "live", functionVersion: version, additionalVersionWeights: weights,
+                description: nil, expectedRevisionId: nil, cause: "UpdateAlias")
+        }
+        try await update("2", [:])
+        for step in 0..<40 { try await update("2", step == 39 ? [:] : ["3": Double(step % 9 + 1) / 10]) }
+        #expect(try await fixture.engine.rollback(function: "orders", alias: "live").FunctionVersion == "1")
+        #expect(try await fixture.engine.rollback(function: "orders", alias: "live").FunctionVersion == "2")
+        _ = try await fixture.records.deleteAlias(function: "orders", name: "live")
+        _ = try await fixture.records.createAlias(
+            function: "orders", name: "live", functionVersion: "3", additionalVersionWeights: [:], description: "")
+        await expectFailureAsync(.resourceConflict) {
+            _ = try await fixture.engine.rollback(function: "orders", alias: "live")
+        }
+    }
+
     @Test(arguments: StoreEngine.allCases)
     func stopWithoutRollbackLeavesTheSplitInPlace(_ kind: StoreEngine) async throws {
         let fixture = try await EngineFixture.make(kind)
