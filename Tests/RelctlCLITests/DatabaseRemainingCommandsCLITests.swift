@@ -255,7 +255,7 @@ extension DatabaseCommandsCLITests {
     }
 
     /// `judge replay` reads the deployment, its judge and its events from the database: the same replay
-    /// (or the same error for a deployment without a judge) as on SQLite.
+    /// (or the same error for a deployment without a judge) as on SQLite; `policy list` lists the same.
     @Test func judgeReplayReadsTheDeploymentFromTheDatabase() throws {
         let pair = try Pair()
         try Self.twoFunctions(pair)
@@ -269,5 +269,8 @@ extension DatabaseCommandsCLITests {
                 try pair.postgres.run("judge", "replay", ids[1], "--database", pair.database)
             ), contains: "which has no judge: section")
         Self.sameError(try pair.run("judge", "replay", "d-MISSING00"), contains: "d-MISSING00")
+        // The policy catalogue (presets, the data directory's YAML, the database's CodeDeploy configs) too.
+        let policies = try pair.json("policy", "list")
+        #expect(policies.postgres == policies.sqlite && (policies.postgres["policies"] as? [Any])?.count ?? 0 >= 9)
     }
 }
