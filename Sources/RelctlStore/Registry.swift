@@ -96,27 +96,7 @@ public final class Registry: Sendable {
     /// Sets `account-id` (in every ARN), `region` (the CLI's ARNs; the server answers in the signed
     /// region) or `sandbox` (`auto`, `on`, `off`: how function instances are isolated).
     public func setSetting(_ key: String, _ value: String) throws(RelctlError) {
-        switch key {
-        case Registry.sandboxKey:
-            guard ["auto", "on", "off"].contains(value) else {
-                throw RelctlError(
-                    .invalidParameterValue,
-                    "sandbox is auto (bubblewrap when it works here), on (bubblewrap, or refuse to run functions) or off, not '\(value)'."
-                )
-            }
-        case "account-id":
-            guard value.count == 12, value.allSatisfy(\.isASCIIDigit) else {
-                throw RelctlError(.invalidParameterValue, "account-id is 12 digits, e.g. 123456789012.")
-            }
-        case "region":
-            guard !value.isEmpty, value.allSatisfy({ $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "-") })
-            else {
-                throw RelctlError(
-                    .invalidParameterValue, "region is lowercase letters, digits and '-', e.g. us-east-1.")
-            }
-        default:
-            throw RelctlError(.invalidParameterValue, "Unknown setting '\(key)': account-id, region or sandbox.")
-        }
+        try SettingRules.validate(key, value)
         try write { db, _ in
             let before = try String.fetchOne(db, sql: "SELECT value FROM settings WHERE key = ?", arguments: [key])
             try db.execute(
