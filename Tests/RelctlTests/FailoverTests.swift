@@ -18,8 +18,8 @@ import Testing
     static let deadline: Double = 120
 
     @Test func aKilledLeadersCanaryFinishesUnderTheNextLeaderWithEveryStepOnce() async throws {
-        // Ten steps 2 s apart and a kill right after the first leader's first step: the new leader has ~16 s
-        // of steps left to apply even when a loaded machine is slow to notice the step and kill.
+        // Ten steps 2 s apart; the deployment is paused after the first leader's first step, the leader killed,
+        // and resumed once the next leader leads: it applies the steps left, each once.
         let group = try await ControllerGroup.make(policy: "type: Linear\npercentage: 10\ninterval: 2s")
         defer { group.stopAll() }
         for index in 0..<3 { try group.startController(index) }
@@ -33,7 +33,13 @@ import Testing
         let id = try #require(created.object["deploymentId"] as? String)
 
         // One step applied by the first leader (after the creator's), then it dies with whatever it was doing.
+        // Paused first: on a loaded machine the kill can come so late that the first leader has applied every
+        // step by then (seen in a full run), and the takeover would go untested. Paused, the deployment waits
+        // in flight at its persisted step for whoever leads next.
         try await group.waitUntil("a step applied by the leader") { try await group.moves().count >= 2 }
+        // (Through the CLI: the fixture's engine runs on the test's manual clock, the controllers on the real one.)
+        let paused = try group.relctl(["deployments", "pause", id])
+        #expect(paused.status == 0, "deployments pause: \(paused.stderr)")
         let killed = try #require(first.pid.flatMap(group.index(ofPid:)), "the leader is one of ours")
         let before = try await group.leadership()
         #expect(before.epoch == first.epoch, "the first leader led until it was killed")
@@ -42,6 +48,8 @@ import Testing
         let second = try await group.waitForLeader { $0.epoch > first.epoch }
         #expect(second.pid != first.pid)
         try group.startController(killed)  // the former leader comes back, as a follower
+        let resumed = try group.relctl(["deployments", "resume", id])
+        #expect(resumed.status == 0, "deployments resume: \(resumed.stderr)")
 
         try await group.waitUntil("the deployment ends") {
             try await !group.fixture.deployment(id).status.isActive
