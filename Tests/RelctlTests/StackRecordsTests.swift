@@ -64,6 +64,10 @@ import Testing
         #expect(stored.contentType == "text/plain")
         #expect(stored.metadata == ["origin": "one"])
         #expect(try await objects.s3ObjectData(stored) == Data("one".utf8))
+        if let postgres = fixture.postgres {
+            // Its bytes are a code object there: gc keeps them while a row names them.
+            #expect(try await postgres.referencedCodeObjects()[stored.sha256] == 3)
+        }
         #expect(try await objects.s3Object(bucket: "artifacts", key: "dir/z") == nil)
 
         // Byte order (uppercase first), a prefix whose `_` is not a wildcard, start-after and a limit.
