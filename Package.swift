@@ -317,6 +317,8 @@ let package = Package(
             exclude: [
                 "Support/two_servers.py", "Support/shared_functions.py", "Support/lambda_clients.py",
                 "Support/invoke_two_servers.py", "Support/shared_layers.py",
+                // MARK: S3 subset and CloudFormation (S)
+                "Support/shared_artifacts.py",
             ],
             swiftSettings: strictImports
         ),
