@@ -1,5 +1,6 @@
 import Foundation
 import RelctlCore
+import RelctlMigrate
 import RelctlPackages
 import RelctlPostgres
 import RelctlSAM
@@ -257,5 +258,27 @@ import Testing
         }
         #expect(try await stores.stacks.stack("web") == nil)
         #expect(try await applier.events("web").last?.status == "DELETE_COMPLETE")
+    }
+
+    /// `relctl migrate-store`: the S3 subset's objects, whose bytes SQLite keeps apart from code, arrive as
+    /// code objects in the target's code store, so `serve --database` reads them.
+    @Test func migrateStoreCarriesArtifactsIntoTheCodeStore() async throws {
+        let sandbox = try Sandbox()
+        let source = sandbox.registry
+        #expect(try source.createS3Bucket("artifacts"))
+        let bytes = try sandbox.code("artifact").bytes
+        _ = try source.putS3Object(
+            bucket: "artifacts", key: "app/fn.zip", data: bytes, etag: "e", contentType: "application/zip",
+            metadata: ["k": "v"])
+        let target = try await PostgresStore.open(try PostgresCluster.database(), actor: "test")
+        defer { target.close() }
+        let code = BlobStore(root: sandbox.root.appendingPathComponent("bucket", isDirectory: true))
+        let report = try await StoreMigration(dataDirectory: sandbox.dataDirectory, target: target, codeStore: code)
+            .run()
+        #expect(report.uploaded == 1, "the artifact's bytes (no function names them)")
+        let objects = PostgresRecords(store: target, code: code)
+        let object = try #require(try await objects.s3Object(bucket: "artifacts", key: "app/fn.zip"))
+        #expect(object.metadata == ["k": "v"])
+        #expect(try await objects.s3ObjectData(object) == bytes)
     }
 }
