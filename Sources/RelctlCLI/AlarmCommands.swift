@@ -108,13 +108,13 @@ struct AlarmCommand: ParsableCommand {
         }
     }
 
-    struct Delete: ParsableCommand {
+    struct Delete: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Delete an alarm (DeleteAlarms).")
         @OptionGroup var global: GlobalOptions
         @Argument var name: String
 
-        func run() throws {
-            let deleted = try global.registry().deleteAlarm(name: name)
+        func run() async throws {
+            let deleted = try await global.rollout().records.deleteAlarm(name: name)
             if global.output == .json { return Output.json(["Deleted": deleted]) }
             print(deleted ? "Deleted alarm \(name)." : "Alarm \(name) does not exist; nothing to delete.")
         }

@@ -7,9 +7,10 @@ import RelctlStorage
 import RelctlStore
 
 extension GlobalOptions {
-    /// The one catalogue: presets, `<data-dir>/policies/*.yaml` and configs created over the CodeDeploy API.
+    /// The one catalogue: presets, `<data-dir>/policies/*.yaml` and configs created over the CodeDeploy API
+    /// (kept by the database `--database` names, the data directory's by default).
     func policies() async throws -> PolicyCatalog {
-        try await PolicyCatalog.load(for: try registry())
+        try await policies(on: try await rollout().engine.store)
     }
 }
 

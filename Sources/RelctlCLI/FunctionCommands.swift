@@ -132,9 +132,9 @@ struct FunctionCommand: ParsableCommand {
             if clearLayers { update.layers = [] } else if !layer.isEmpty { update.layers = layer }
             let concurrencyOnly =
                 update == ConfigurationUpdate() && (reservedConcurrency != nil || noReservedConcurrency)
+            let records = try await global.rollout().records
             if reservedConcurrency != nil || noReservedConcurrency {
-                // Reserved concurrency is the data directory's alone for now (refused on --database in one line).
-                try global.registry().putFunctionConcurrency(
+                try await records.putFunctionConcurrency(
                     reference.name, reserved: noReservedConcurrency ? nil : reservedConcurrency)
             }
             if concurrencyOnly {
@@ -146,7 +146,7 @@ struct FunctionCommand: ParsableCommand {
                 return
             }
             render(
-                try await global.rollout().records.updateFunctionConfiguration(
+                try await records.updateFunctionConfiguration(
                     reference, update, expectedRevisionId: expectRevision, settle: nil),
                 global.output)
         }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import RelctlCore
 import RelctlRollout
+import RelctlStorage
 
 /// `relctl judge …`: the canary judge's tools.
 struct JudgeCommand: ParsableCommand {
@@ -25,12 +26,12 @@ struct JudgeCommand: ParsableCommand {
         @Option(help: "Judge with this policy's judge: section (default: the deployment's own).") var policy: String?
 
         func run() async throws {
-            let registry = try global.registry()
-            let deployment = try registry.deployment(id: id)
+            let (records, engine) = try await global.rollout()
+            let deployment = try await records.deployment(id: id)
             let configuration: JudgeConfiguration
             let name: String
             if let policy {
-                let found = try await global.policies().policy(named: policy)
+                let found = try await global.policies(on: engine.store).policy(named: policy)
                 guard let judge = found.judge else {
                     throw RelctlError(
                         .invalidParameterValue,
@@ -47,10 +48,14 @@ struct JudgeCommand: ParsableCommand {
                 }
                 (configuration, name) = (judge, deployment.policy.name)
             }
-            let weights =
-                try registry.deploymentJudge(id: id)?.weights
-                ?? DeploymentJudge.weights(from: try registry.deploymentEvents(id: id).map(\.event))
-            let replay = try await RolloutEngine(store: registry).replayJudge(
+            let deploymentId = id
+            // The weights its judge saw, else those its event log records.
+            let judged = try await engine.store.read { try $0.deploymentJudge(deploymentId: deploymentId) }?.weights
+            var weights = judged ?? []
+            if judged == nil {
+                weights = DeploymentJudge.weights(from: try await records.deploymentEvents(id: id, after: 0).map(\.event))
+            }
+            let replay = try await engine.replayJudge(
                 deployment, weights: weights, configuration: configuration, policy: name)
             if global.output == .json { return Output.json(replay) }
             print(

@@ -10,7 +10,7 @@ struct MetricsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "metrics", abstract: "The metric store alarms read.", subcommands: [Put.self, Get.self])
 
-    struct Get: ParsableCommand {
+    struct Get: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Print a metric's series: one statistic per period (GetMetricStatistics).")
         @OptionGroup var global: GlobalOptions
@@ -22,12 +22,13 @@ struct MetricsCommand: ParsableCommand {
         @Option(help: "Seconds per datapoint.") var period: Int = 60
         @Option(help: "How far back, e.g. 10m.") var since: String = "10m"
 
-        func run() throws {
+        func run() async throws {
             let statistic = try Statistic(parsing: statistic)
-            let points = try global.registry().metricSeries(
-                function: try parseFunction(function).name, version: version, resource: resource, metric: metric,
-                statistic: statistic, period: period, since: Date().addingTimeInterval(-(try DurationText.parse(since)))
-            )
+            let points = try await global.engine().store.metricSeries(
+                MetricSeriesRequest(
+                    function: try parseFunction(function).name, version: version, resource: resource, metric: metric,
+                    statistic: statistic, period: period,
+                    since: Date().addingTimeInterval(-(try DurationText.parse(since)))))
             if global.output == .json {
                 struct Series: Encodable { var Label: String; var Datapoints: [AlarmEvaluation.Datapoint] }
                 return Output.json(Series(Label: metric, Datapoints: points))

@@ -18,7 +18,9 @@ extension GlobalOptions {
     /// The PostgreSQL store `--database` names (nil: SQLite in the data directory).
     func postgresStore() async throws -> PostgresStore? {
         guard case .postgres(let url) = try databaseLocation() else { return nil }
+        // ARNs in the database's own account-id and region (`relctl config set … --database`), as on SQLite.
         return try await PostgresStore.open(url, actor: Registry.defaultActor())
+            .answeringInStoredSettings(environment: ProcessInfo.processInfo.environment)
     }
 
     /// The registry records and the rollout engine on the database `--database` names.
@@ -75,9 +77,7 @@ extension Deploy {
         if let resume {
             deployment = try await store.deployment(id: resume)
         } else {
-            let catalog = try PolicyCatalog(
-                customFolder: global.resolvedDataDirectory.appendingPathComponent("policies", isDirectory: true),
-                deploymentConfigs: try await store.deploymentConfigDefinitions().map { ($0.name, $0.definition) })
+            let catalog = try await global.policies(on: store)
             deployment = try await engine.create(
                 DeploymentRequest(
                     function: try parseFunction(function!).name, alias: alias!, targetVersion: version!,
@@ -96,24 +96,12 @@ extension Deploy {
         if !json {
             Output.note("deploy: following \(deployment.id); the leading controller on this database advances it")
         }
-        var lastEvent: Int64 = 0
-        while true {
-            deployment = try await store.deployment(id: deployment.id)
-            let events = try await store.deploymentEvents(id: deployment.id, after: lastEvent)
-            lastEvent = events.last?.id ?? lastEvent
-            if !json {
-                for entry in events {
-                    print(
-                        "\(DeploymentText.clock(entry.event.at))  \(deployment.id)  \(entry.event.kind): \(entry.event.message)"
-                    )
-                }
-                fflush(nil)
-            }
-            if !deployment.status.isActive { break }
-            try await Task.sleep(nanoseconds: UInt64(interval * 1_000_000_000))
+        let id = deployment.id
+        try await followOnDatabase(id: id, json: json, interval: interval) { after in
+            deployment = try await store.deployment(id: id)
+            return (try await store.deploymentEvents(id: id, after: after), deployment.status.isActive)
         }
         if json {
-            let id = deployment.id
             Output.json(
                 DeploymentInfo(
                     deployment, events: try await store.deploymentEvents(id: id, after: 0),

@@ -49,16 +49,22 @@ struct ReleaseCommand: ParsableCommand {
             if interval <= 0 { throw ValidationError("--interval must be more than 0.") }
         }
 
-        func run() async throws {
-            let registry = try global.registry()
+        /// The release to create, its policy from `policies`.
+        func request(_ policies: PolicyCatalog) throws -> ReleaseRequest {
             var specs: [ReleaseMemberSpec] = []
             for text in members { specs.append(try ReleaseMemberSpec.parse(text)) }
-            let request = ReleaseRequest(
-                name: name, members: specs, policy: try await global.policies().policy(named: policy),
+            return ReleaseRequest(
+                name: name, members: specs, policy: try policies.policy(named: policy),
                 preTrafficHook: preTrafficHook,
                 postTrafficHook: postTrafficHook, alarms: alarm, hookTimeout: try DurationText.parse(hookTimeout),
                 autoRollback: !noRollback)
-            var release = try await RolloutEngine(store: registry).createRelease(request)
+        }
+
+        func run() async throws {
+            if let store = try await global.postgresStore() { return try await runOnDatabase(store) }
+            let registry = try global.registry()
+            var release = try await RolloutEngine(store: registry).createRelease(
+                try request(try await global.policies()))
             if detach {
                 if global.output == .json { return Output.json(ReleaseInfo(release)) }
                 print(
@@ -75,15 +81,15 @@ struct ReleaseCommand: ParsableCommand {
         }
     }
 
-    struct List: ParsableCommand {
+    struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List releases, newest first.")
         @OptionGroup var global: GlobalOptions
         @Option(help: "Created, InProgress, Paused, Succeeded, Failed or Stopped.") var status: String?
         @Option var limit: Int = 100
 
-        func run() throws {
-            let releases = try global.registry().listReleases(
-                status: try status.map(DeploymentStatus.parse), limit: limit)
+        func run() async throws {
+            let (status, limit) = (try self.status.map(DeploymentStatus.parse), limit)
+            let releases = try await global.engine().store.read { try $0.releases(status: status, limit: limit) }
             if global.output == .json {
                 struct Listing: Encodable { var releases: [ReleaseInfo] }
                 return Output.json(Listing(releases: releases.map { ReleaseInfo($0) }))
@@ -107,10 +113,13 @@ struct ReleaseCommand: ParsableCommand {
         @Argument(help: "A release id (r-…) or name (the newest of that name).") var release: String
 
         func run() async throws {
-            let registry = try global.registry()
-            let release = try registry.release(self.release)
-            let alarms = try await RolloutEngine(store: registry).alarmStatuses(of: release)
-            let events = try registry.releaseEvents(id: release.id)
+            let engine = try await global.engine()
+            let idOrName = self.release
+            let (release, events) = try await engine.store.read { tx in
+                let release = try tx.requireRelease(idOrName)
+                return (release, try tx.releaseEvents(id: release.id, after: 0))
+            }
+            let alarms = try await engine.alarmStatuses(of: release)
             if global.output == .json { return Output.json(ReleaseInfo(release, alarms: alarms, events: events)) }
             for line in ReleaseText.panel(release, alarms: alarms, now: Date().timeIntervalSince1970) { print(line) }
             if !release.status.isActive { print(ReleaseText.outcome(release)) }

@@ -22,8 +22,7 @@ struct Invoke: AsyncParsableCommand {
     @Flag(name: .customLong("log-tail"), help: "Show the last 4 KB of the function's log.") var logTail = false
 
     func run() async throws {
-        let registry = try global.registry()
-        let pool = RuntimePool(store: registry, rollout: RolloutEngine(store: registry))
+        let pool = try await global.runtimeParts().pool()
         let body = try readPayload(payload)
         let result: InvocationResult
         do {
@@ -85,14 +84,16 @@ struct Traffic: AsyncParsableCommand {
         guard seconds > 0, seconds <= 86_400 else {
             throw RelctlError(.invalidParameterValue, "--duration must be between 0s and 24h.")
         }
-        let registry = try global.registry()
+        let runtime = try await global.runtimeParts()
         let generator = TrafficGenerator(
-            store: registry, rollout: RolloutEngine(store: registry), function: try parseFunction(function),
+            store: runtime.store, rollout: runtime.rollout, function: try parseFunction(function),
             payload: try readPayload(payload),
             routingKeys: routingKeyFrom, concurrency: concurrency)
+        // Reservations shared with other servers need the pool that holds leases (the generator's own does not).
+        let pool = runtime.leases == nil ? nil : runtime.pool()
         let terminal = isatty(STDOUT_FILENO) == 1 && global.output == .table
         var drawn = 0
-        let tally = await generator.run(rate: rate, duration: seconds) { snapshot in
+        let tally = await generator.run(rate: rate, duration: seconds, pool: pool) { snapshot in
             guard global.output == .table else { return }
             let lines = snapshot.lines()
             if terminal {
@@ -103,6 +104,7 @@ struct Traffic: AsyncParsableCommand {
             }
             fflush(nil)
         }
+        await pool?.shutdown()
         if global.output == .json { Output.json(tally) }
     }
 }

@@ -196,10 +196,16 @@ struct ConfigCommand: ParsableCommand {
                 codeText =
                     "s3://\(settings.bucket)\(settings.prefix.isEmpty ? "" : "/" + settings.prefix) at \(settings.endpoint.absoluteString) (\(settings.region)), with a copy in the data directory"
             }
+            let settings: String
+            switch database {
+            case .sqlite: settings = "data directory (account-id, region, sandbox in registry.sqlite)"
+            case .postgres: settings = "database (account-id, region, sandbox in its settings table)"
+            }
             let pairs = [
                 ("data-dir", global.resolvedDataDirectory.path),
                 ("database", database.description),
                 ("code-store", codeText),
+                ("settings", settings),
             ]
             switch global.output {
             case .table:
@@ -211,7 +217,7 @@ struct ConfigCommand: ParsableCommand {
         }
     }
 
-    struct Set: ParsableCommand {
+    struct Set: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract:
                 "Set account-id, region or sandbox (auto: bubblewrap when it works here; on: bubblewrap or refuse; off: no sandbox)."
@@ -220,25 +226,38 @@ struct ConfigCommand: ParsableCommand {
         @Argument var key: String
         @Argument var value: String
 
-        func run() throws {
-            try global.registry().setSetting(key, value)
+        func run() async throws {
+            // On --database the database keeps its own settings (every server's runtime reads `sandbox` there).
+            if let store = try await global.postgresStore() {
+                defer { store.close() }
+                try await store.setSetting(key, value)
+            } else {
+                try global.registry().setSetting(key, value)
+            }
             print("\(key) = \(value)")
         }
     }
 
-    struct Get: ParsableCommand {
+    struct Get: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show a setting.")
         @OptionGroup var global: GlobalOptions
         @Argument var key: String
 
-        func run() throws {
-            let registry = try global.registry()
+        func run() async throws {
+            let arn: ArnContext
+            let sandbox: String?
+            if let store = try await global.postgresStore() {
+                defer { store.close() }
+                (arn, sandbox) = (store.arn, try await store.setting(Registry.sandboxKey))
+            } else {
+                let registry = try global.registry()
+                (arn, sandbox) = (registry.arn, try registry.setting(Registry.sandboxKey))
+            }
             switch key {
-            case "account-id": print(registry.arn.account)
-            case "region": print(registry.arn.region)
-            case Registry.sandboxKey: print(try registry.setting(Registry.sandboxKey) ?? "auto")
-            default:
-                throw RelctlError(.invalidParameterValue, "Unknown setting '\(key)': account-id, region or sandbox.")
+            case "account-id": print(arn.account)
+            case "region": print(arn.region)
+            case Registry.sandboxKey: print(sandbox ?? "auto")
+            default: throw SettingRules.unknown(key)
             }
         }
     }

@@ -229,6 +229,32 @@ public struct Deployment: Sendable, Codable, Equatable {
         return actions
     }
 
+    /// True when `tick(now:alarms:)` would change nothing and return no action: a paused deployment, or
+    /// one holding traffic at a stage whose time has not come, while every alarm it watches was read and
+    /// is not in ALARM (`relctl promote|resume` and hook reports change the state itself). False means
+    /// "ask `tick`" (hooks, a deployment not started yet, a due stage). A tick that finds most
+    /// deployments waiting asks this first instead of ticking a copy of each.
+    public func isQuiet(now: Double, alarms observed: [String: AlarmObservation]) -> Bool {
+        waitsOnTheClock(now: now) && alarms.allSatisfy { name in observed[name].map { $0.state != .alarm } ?? false }
+    }
+
+    /// `isQuiet` without the alarms: paused, or holding at a stage whose time has not come.
+    public func waitsOnTheClock(now: Double) -> Bool {
+        switch status {
+        case .paused:
+            return true
+        case .inProgress where phase == .allowTraffic:
+            if let started = stageStartedAt, case .weight(_, let hold)? = policy.stage(at: stageIndex),
+                now - started >= hold
+            {
+                return false  // the same test as `trafficStep`'s, so the two never disagree by a rounding
+            }
+            return true
+        default:
+            return false
+        }
+    }
+
     private mutating func hookStep(
         _ event: LifecycleEvent, hook: String?, now: Double, newExecutionId: () -> String,
         next: (inout Deployment) -> [DeploymentAction]

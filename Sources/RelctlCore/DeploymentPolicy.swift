@@ -62,6 +62,29 @@ public struct DeploymentPolicy: Sendable, Equatable, Codable {
         }
     }
 
+    /// `stages[index]` without building the array: a tick asks it of every waiting deployment.
+    public func stage(at index: Int) -> Stage? {
+        guard index >= 0 else { return nil }
+        switch kind {
+        case .allAtOnce:
+            return nil
+        case .canary(let percentage, let interval):
+            return index == 0 ? .weight(percent: percentage, hold: interval) : nil
+        case .linear(let percentage, let interval):
+            // The same accumulation as `stages`, so the weights match to the last bit.
+            var weight = percentage
+            var count = 0
+            while weight < 100 - 1e-9, count < Self.maxShifts - 1 {
+                if count == index { return .weight(percent: weight, hold: interval) }
+                weight += percentage
+                count += 1
+            }
+            return nil
+        case .steps(let steps):
+            return steps.indices.contains(index) ? steps[index] : nil
+        }
+    }
+
     /// The shift schedule assuming no pauses: each weight with the offset it is applied at.
     public struct Shift: Sendable, Equatable, Codable {
         public var percent: Double

@@ -134,6 +134,13 @@ public final class PostgresStore: Sendable {
             client: client, runner: runner, logger: logger, fenceEpoch: fenceEpoch)
     }
 
+    /// The same store (same pool) answering in other ARNs (the database's own settings: `answeringInStoredSettings`).
+    public func scoped(arn: ArnContext) -> PostgresStore {
+        PostgresStore(
+            location: location, arn: arn, actor: actor, clock: clock, client: client, runner: runner, logger: logger,
+            fenceEpoch: fenceEpoch)
+    }
+
     /// Stops the pool (its connections close); the store cannot be used afterwards.
     public func close() {
         runner.cancel()

@@ -125,8 +125,22 @@ struct PostgresTransaction: RolloutTransaction {
             try requireAlias(function, alias, missing: "Alias not found"), to: target, description: nil, cause: cause)
     }
 
+    /// The newest few moves first (the answer is nearly always among them; the query below scans the alias's
+    /// whole history for its last CreateAlias), then the whole history when they did not decide.
     func previousPrimaryVersion(function: String, alias: String, current: Int) throws -> Int? {
-        try db.rows(
+        let recent = 16
+        let rows = try db.rows(
+            """
+            SELECT from_version, cause FROM alias_moves WHERE function_name = \(function) AND alias_name = \(alias)
+            ORDER BY id DESC LIMIT \(recent)
+            """)
+        for row in rows {
+            let (from, cause) = try row.decode((Int?, String).self)
+            if let from, from != current { return from }
+            if cause == "CreateAlias" { return nil }
+        }
+        if rows.count < recent { return nil }
+        return try db.rows(
             """
             SELECT from_version FROM alias_moves
             WHERE function_name = \(function) AND alias_name = \(alias) AND from_version IS NOT NULL AND from_version <> \(current)

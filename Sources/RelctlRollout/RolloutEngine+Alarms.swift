@@ -14,7 +14,12 @@ public struct AlarmStatus: Sendable, Codable, Equatable {
 
 /// Alarm observations made at one instant, shared by the deployments of one transaction.
 struct AlarmCache: Sendable {
-    var observations: [String: AlarmObservation] = [:]
+    /// An alarm's reading for one target version ("target" alarms read only that version's metrics).
+    struct Key: Hashable, Sendable {
+        let alarm: String
+        let targetVersion: Int?
+    }
+    var observations: [Key: AlarmObservation] = [:]
     /// Prometheus alarms' answers, queried before the transaction (absent: the stored state stands).
     var prometheus: [String: PrometheusReading] = [:]
     /// Prometheus-sourced judges' answers by deployment id, queried before the transaction.
@@ -119,27 +124,32 @@ extension RolloutEngine: MetricSink {
     ) throws -> [String: AlarmObservation] {
         var result: [String: AlarmObservation] = [:]
         for name in deployment.alarms {
-            let key = "\(name)@\(deployment.targetVersion)"
-            if let cached = cache.observations[key] {
-                result[name] = cached
-                continue
-            }
-            let stored: StoredAlarm?
-            if !save, let snapshot = cache.snapshotAlarms[name] {
-                stored = snapshot
-            } else {
-                stored = try tx.alarm(name)
-                if !save { cache.snapshotAlarms[name] = .some(stored) }
-            }
-            guard let alarm = stored else { continue }
-            let evaluation = try evaluate(
-                tx, alarm, now: now, targetVersion: deployment.targetVersion, prometheus: cache.prometheus)
-            if save { try Self.save(tx, alarm, evaluation, now: now, onlyOnStateChange: true) }
-            let observation = AlarmObservation(state: evaluation.state, reason: evaluation.reason)
-            cache.observations[key] = observation
-            result[name] = observation
+            result[name] = try observe(
+                tx, alarm: name, targetVersion: deployment.targetVersion, now: now, cache: &cache, save: save)
         }
         return result
+    }
+
+    /// One alarm as it is at `now` for a deployment to `targetVersion`, evaluated once per tick (nil: no such alarm).
+    static func observe(
+        _ tx: any RolloutTransaction, alarm name: String, targetVersion: Int, now: Double, cache: inout AlarmCache,
+        save: Bool
+    ) throws -> AlarmObservation? {
+        let key = AlarmCache.Key(alarm: name, targetVersion: targetVersion)
+        if let cached = cache.observations[key] { return cached }
+        let stored: StoredAlarm?
+        if !save, let snapshot = cache.snapshotAlarms[name] {
+            stored = snapshot
+        } else {
+            stored = try tx.alarm(name)
+            if !save { cache.snapshotAlarms[name] = .some(stored) }
+        }
+        guard let alarm = stored else { return nil }
+        let evaluation = try evaluate(tx, alarm, now: now, targetVersion: targetVersion, prometheus: cache.prometheus)
+        if save { try Self.save(tx, alarm, evaluation, now: now, onlyOnStateChange: true) }
+        let observation = AlarmObservation(state: evaluation.state, reason: evaluation.reason)
+        cache.observations[key] = observation
+        return observation
     }
 
     /// Evaluates an alarm at `now` over its evaluation range (see `MetricPeriods`).

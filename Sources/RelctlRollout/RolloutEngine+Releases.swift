@@ -301,7 +301,7 @@ extension RolloutEngine {
         for name in release.machine.alarms {
             guard let alarm = try tx.alarm(name) else { continue }
             let target = release.members.first { $0.functionName == alarm.definition.functionName }?.targetVersion
-            let key = "\(name)@\(target.map(String.init) ?? "-")"
+            let key = AlarmCache.Key(alarm: name, targetVersion: target)
             if let cached = cache.observations[key] {
                 result[name] = cached
                 continue

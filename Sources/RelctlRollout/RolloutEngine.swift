@@ -213,8 +213,13 @@ public struct RolloutEngine: Sendable {
                     "Function not found: \(tx.arn.functionArn(function, qualifier: AliasTarget.versionText(version))) (the version to roll back to was deleted; name another with --to)"
                 )
             }
-            return try tx.moveAlias(
-                function: function, alias: name, to: AliasTarget(functionVersion: version), cause: "Rollback")
+            // The alias was read above in this transaction: the move need not read it again.
+            guard
+                case .moved(let moved) = try tx.moveAlias(
+                    function: function, alias: name, ifAt: alias, to: AliasTarget(functionVersion: version),
+                    cause: "Rollback")
+            else { throw RelctlError(.service, "Alias \(name) changed inside its own transaction.") }
+            return moved
         }
         wakeOthers()
         return configuration
@@ -335,12 +340,31 @@ public struct RolloutEngine: Sendable {
         let now = tx.now
         var cache = cache
         var result: [String] = []
-        for deployment in deployments {
-            var copy = deployment
-            let observations = try observeAlarms(tx, deployment, now: now, cache: &cache, save: false)
+        // Indices, not `for deployment in`: most deployments are only waiting, and a copy of each would
+        // retain every field of it; only one that is not plainly quiet is ticked, on a copy.
+        for index in deployments.indices {
+            let id = deployments[index].id
+            if try judgeDue(tx, deployments[index], now: now, source: cache.judgeSources[id]) {
+                result.append(id)
+                continue
+            }
+            if deployments[index].waitsOnTheClock(now: now) {
+                var quiet = true
+                for name in deployments[index].alarms {
+                    let observation = try observe(
+                        tx, alarm: name, targetVersion: deployments[index].targetVersion, now: now, cache: &cache,
+                        save: false)
+                    if observation == nil || observation?.state == .alarm {
+                        quiet = false
+                        break
+                    }
+                }
+                if quiet { continue }
+            }
+            let observations = try observeAlarms(tx, deployments[index], now: now, cache: &cache, save: false)
+            var copy = deployments[index]
             let actions = copy.tick(now: now, alarms: observations, newExecutionId: { "pending" })
-            let judgeDue = try judgeDue(tx, deployment, now: now, source: cache.judgeSources[deployment.id])
-            if !actions.isEmpty || copy != deployment || judgeDue { result.append(deployment.id) }
+            if !actions.isEmpty || copy != deployments[index] { result.append(id) }
         }
         return result
     }
@@ -350,12 +374,14 @@ public struct RolloutEngine: Sendable {
     static func needsOutsideReadings(
         _ tx: any RolloutTransaction, _ deployments: [Deployment], cache: inout AlarmCache
     ) throws -> Bool {
-        for deployment in deployments {
-            if deployment.policy.judge?.source != nil, deployment.aliasWeight > 0, deployment.aliasWeight < 100 {
+        for index in deployments.indices {
+            if deployments[index].policy.judge?.source != nil, deployments[index].aliasWeight > 0,
+                deployments[index].aliasWeight < 100
+            {
                 return true
             }
             // `index(forKey:)`: looking a name up must not copy the stored alarm it finds.
-            for name in deployment.alarms where cache.snapshotAlarms.index(forKey: name) == nil {
+            for name in deployments[index].alarms where cache.snapshotAlarms.index(forKey: name) == nil {
                 let alarm = try tx.alarm(name)
                 cache.snapshotAlarms[name] = .some(alarm)
                 if alarm?.definition.prometheus != nil { return true }
@@ -392,36 +418,31 @@ public struct RolloutEngine: Sendable {
             case .startHook:
                 break  // the execution is in the state; `exec:` runners and reporters pick it up from there
             case .setWeight(let percent):
-                guard let current = try tx.aliasTarget(function: deployment.functionName, alias: deployment.alias)
-                else {
-                    throw RelctlError(
-                        .resourceNotFound,
-                        "Alias not found: \(tx.arn.functionArn(deployment.functionName, qualifier: deployment.alias))")
-                }
+                // One read of the alias: moved only if it still looks as this deployment last left it.
                 let expected = aliasTarget(deployment, weight: deployment.aliasWeight)
-                guard current == expected else {
+                switch try tx.moveAlias(
+                    function: deployment.functionName, alias: deployment.alias, ifAt: expected,
+                    to: aliasTarget(deployment, weight: percent), cause: "Deployment \(deployment.id)")
+                {
+                case .moved:
+                    deployment.aliasWeight = percent
+                case .elsewhere(let current):
                     let message =
                         "Alias \(deployment.alias) was changed outside the deployment (it is \(current.summary), the deployment left it at \(expected.summary)); stopping without touching it."
                     let failure = deployment.fail(
                         now: now, code: "INVALID_LAMBDA_CONFIGURATION", message: message, rollback: false)
                     pending = failure[...]
                     continue
+                case .missing:
+                    throw aliasMissing(tx, deployment)
                 }
-                try tx.moveAlias(
-                    function: deployment.functionName, alias: deployment.alias,
-                    to: aliasTarget(deployment, weight: percent), cause: "Deployment \(deployment.id)")
-                deployment.aliasWeight = percent
             case .restoreOriginal:
                 guard let current = try tx.aliasTarget(function: deployment.functionName, alias: deployment.alias)
-                else {
-                    throw RelctlError(
-                        .resourceNotFound,
-                        "Alias not found: \(tx.arn.functionArn(deployment.functionName, qualifier: deployment.alias))")
-                }
+                else { throw aliasMissing(tx, deployment) }
                 let original = AliasTarget(functionVersion: deployment.currentVersion)
                 if current != original {
-                    try tx.moveAlias(
-                        function: deployment.functionName, alias: deployment.alias, to: original,
+                    _ = try tx.moveAlias(
+                        function: deployment.functionName, alias: deployment.alias, ifAt: current, to: original,
                         cause: "Rollback \(deployment.id)")
                 }
                 deployment.aliasWeight = 0
@@ -429,6 +450,12 @@ public struct RolloutEngine: Sendable {
         }
         if !events.isEmpty { try tx.appendEvents(events, to: deployment.id) }
         try tx.updateDeployment(deployment)
+    }
+
+    static func aliasMissing(_ tx: any RolloutTransaction, _ deployment: Deployment) -> RelctlError {
+        RelctlError(
+            .resourceNotFound,
+            "Alias not found: \(tx.arn.functionArn(deployment.functionName, qualifier: deployment.alias))")
     }
 
     static func aliasTarget(_ deployment: Deployment, weight: Double) -> AliasTarget {

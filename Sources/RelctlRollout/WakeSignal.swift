@@ -10,28 +10,58 @@ import Foundation
 /// stays the fallback, so a lost datagram only delays a controller to its next interval.
 struct WakeSignal: Sendable {
     let folder: URL
+    private let folderPath: String
+    private let listing = Listing()
 
     init(directory: URL) {
         folder = directory.appendingPathComponent("wake", isDirectory: true)
+        folderPath = folder.path
     }
 
     func notifyAll() {
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder.path), !names.isEmpty else {
-            return
-        }
+        let sockets = listing.sockets(in: folderPath)
+        guard !sockets.isEmpty else { return }
         let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { return }
         defer { close(fd) }
         var byte: UInt8 = 1
-        for name in names where name.hasSuffix(".sock") {
-            let path = folder.appendingPathComponent(name).path
-            guard var address = Self.address(path) else { continue }
+        for (path, address) in sockets {
+            var address = address
             let sent = withUnsafePointer(to: &address) { pointer in
                 pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
                     sendto(fd, &byte, 1, Int32(MSG_DONTWAIT), $0, socklen_t(MemoryLayout<sockaddr_un>.size))
                 }
             }
             if sent < 0 && (errno == ECONNREFUSED || errno == ENOENT) { unlink(path) }
+        }
+    }
+
+    /// The folder's sockets, listed again only when the folder changed: every alias move wakes the
+    /// others, and listing the folder each time was a good part of a rollback. A change shows in the
+    /// folder's mtime, which the kernel keeps at clock-tick (not nanosecond) grain, so a listing is
+    /// trusted only once it was made well after the mtime it saw.
+    final class Listing: @unchecked Sendable {
+        private let lock = NSLock()
+        private var seen: (mtime: timespec, listedAt: Double, sockets: [(String, sockaddr_un)])?
+
+        func sockets(in folder: String) -> [(String, sockaddr_un)] {
+            var status = stat()
+            guard stat(folder, &status) == 0 else { return [] }
+            let mtime = status.st_mtim
+            let mtimeSeconds = Double(mtime.tv_sec) + Double(mtime.tv_nsec) / 1e9
+            if let seen = lock.withLock({ seen }), seen.mtime.tv_sec == mtime.tv_sec,
+                seen.mtime.tv_nsec == mtime.tv_nsec, seen.listedAt - mtimeSeconds > 0.1
+            {
+                return seen.sockets
+            }
+            let listedAt = Date().timeIntervalSince1970
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+            let sockets = names.filter { $0.hasSuffix(".sock") }.compactMap { name -> (String, sockaddr_un)? in
+                let path = folder + "/" + name
+                return WakeSignal.address(path).map { (path, $0) }
+            }
+            lock.withLock { seen = (mtime, listedAt, sockets) }
+            return sockets
         }
     }
 

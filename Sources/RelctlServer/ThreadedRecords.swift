@@ -316,4 +316,9 @@ struct ThreadedRecords: RegistryRecords {
     func usedCode(_ sha256Hex: String) async throws(RelctlError) -> Data? {
         try await run { try $0.isReadableCode(sha256Hex) ? $0.blobs.read(sha256Hex) : nil }
     }
+
+    // MARK: - The remaining commands on --database (K)
+    func deleteAlarm(name: String) async throws(RelctlError) -> Bool {
+        try await run { try $0.deleteAlarm(name: name) }
+    }
 }

@@ -178,6 +178,11 @@ public protocol RegistryRecords: Sendable {
     /// The presigned code download (`Content.Location`, `Code.Location`): the bytes of a code object that a
     /// function version or a live layer version uses; nil when none does any more.
     func usedCode(_ sha256Hex: String) async throws(RelctlError) -> Data?
+
+    // MARK: - The remaining commands on --database (K): `relctl alarm delete`
+    /// DeleteAlarms: false when there is no such alarm; an alarm an active deployment watches cannot go.
+    @discardableResult
+    func deleteAlarm(name: String) async throws(RelctlError) -> Bool
 }
 
 extension RegistryRecords {

@@ -32,6 +32,12 @@ public protocol RolloutTransaction: ReleaseTransaction {
     /// Points the alias at `target`: a new RevisionId, a history row with `cause`, an audit row.
     @discardableResult
     func moveAlias(function: String, alias: String, to target: AliasTarget, cause: String) throws -> AliasConfiguration
+    /// Compare and set: points the alias at `target` only while it still points at `expected` (one read of
+    /// the alias where the engine can; `RolloutTransaction`'s extension reads and then moves).
+    func moveAlias(
+        function: String, alias: String, ifAt expected: AliasTarget, to target: AliasTarget, cause: String
+    )
+        throws -> AliasSwap
     /// The primary version the alias pointed at before it pointed at `current`, since it was last created.
     func previousPrimaryVersion(function: String, alias: String, current: Int) throws -> Int?
     func audit(_ action: String, function: String?, resource: String, after: [String: String]) throws
@@ -52,6 +58,26 @@ public protocol RolloutTransaction: ReleaseTransaction {
     func deploymentJudge(deploymentId: String) throws -> DeploymentJudge?
     /// Inserts or replaces the judge's row.
     func saveDeploymentJudge(_ judge: DeploymentJudge, deploymentId: String) throws
+}
+
+/// What a compare-and-set move of an alias found.
+public enum AliasSwap: Sendable {
+    /// It pointed at the expected target and now points at the new one.
+    case moved(AliasConfiguration)
+    /// It points somewhere else (nothing was written).
+    case elsewhere(AliasTarget)
+    /// There is no such alias.
+    case missing
+}
+
+extension RolloutTransaction {
+    public func moveAlias(
+        function: String, alias: String, ifAt expected: AliasTarget, to target: AliasTarget, cause: String
+    ) throws -> AliasSwap {
+        guard let current = try aliasTarget(function: function, alias: alias) else { return .missing }
+        guard current == expected else { return .elsewhere(current) }
+        return .moved(try moveAlias(function: function, alias: alias, to: target, cause: cause))
+    }
 }
 
 /// The cheap part of a judge's row: whether a tick has anything new to feed it.

@@ -10,7 +10,8 @@ import RelctlStorage
 /// by another process is decoded again.
 final class DecodedJSONCache<Value: Decodable & Sendable>: @unchecked Sendable {
     /// Boxed, so a lookup copies one reference rather than the whole value before the text is compared.
-    private final class Entry {
+    /// A new text makes a new entry: the same entry (`===`) means the same value.
+    final class Entry {
         let text: String
         let value: Value
         init(text: String, value: Value) {
@@ -21,37 +22,82 @@ final class DecodedJSONCache<Value: Decodable & Sendable>: @unchecked Sendable {
     private let lock = NSLock()
     private var entries: [String: Entry] = [:]
 
-    func decode(id: String, text: String) throws -> Value {
-        if let hit = lock.withLock({ entries[id] }), hit.text == text { return hit.value }
+    func decode(id: String, text: String) throws -> Value { try entry(id: id, text: text).value }
+
+    func entry(id: String, text: String) throws -> Entry {
+        if let hit = lock.withLock({ entries[id] }), hit.text == text { return hit }
         let value = try JSONDecoder().decode(Value.self, from: Data(text.utf8))
-        remember(id: id, text: text, value: value)
-        return value
+        return remember(id: id, text: text, value: value)
     }
 
     /// The same, with the text as the UTF-8 bytes SQLite holds (only valid during the call): a hit
     /// compares them with the remembered text without making a String of them.
     func decode(id: String, utf8 bytes: UnsafeRawBufferPointer) throws -> Value {
+        try entry(id: id, utf8: bytes).value
+    }
+
+    func entry(id: String, utf8 bytes: UnsafeRawBufferPointer) throws -> Entry {
         if let hit = lock.withLock({ entries[id] }) {
             var text = hit.text
             let same = text.withUTF8 { text in
                 text.count == bytes.count
                     && (text.isEmpty || memcmp(text.baseAddress!, bytes.baseAddress!, text.count) == 0)
             }
-            if same { return hit.value }
+            if same { return hit }
         }
-        return try decode(id: id, text: String(decoding: bytes, as: UTF8.self))
+        return try entry(id: id, text: String(decoding: bytes, as: UTF8.self))
     }
 
     /// What a writer just stored, so the next read of it is a hit.
-    func remember(id: String, text: String, value: Value) {
+    @discardableResult
+    func remember(id: String, text: String, value: Value) -> Entry {
+        let entry = Entry(text: text, value: value)
         lock.withLock {
             if entries.count > 50_000 { entries.removeAll(keepingCapacity: true) }
-            entries[id] = Entry(text: text, value: value)
+            entries[id] = entry
         }
+        return entry
     }
 }
 
+/// The last answer of `activeDeployments`, kept between ticks: most ticks find every active deployment's
+/// state unchanged, and then the answer is the same array (no deployment copied); a changed state is
+/// replaced in place. Taken out while a reader works on it, so the update does not copy the array;
+/// a second reader meanwhile builds its own answer.
+final class ActiveDeploymentList: @unchecked Sendable {
+    struct Snapshot {
+        /// Row order (the query's), with the cache entry each row's state was read from.
+        var rows: [(id: String, entry: DecodedDeploymentCache.Entry)]
+        /// Row index → index in `deployments`.
+        var positions: [Int]
+        /// Oldest first.
+        var deployments: [Deployment]
+    }
+    private let lock = NSLock()
+    private var snapshot: Snapshot?
+
+    func take() -> Snapshot? {
+        lock.withLock {
+            defer { snapshot = nil }; return snapshot
+        }
+    }
+    func put(_ value: Snapshot) { lock.withLock { snapshot = value } }
+}
+
 typealias DecodedDeploymentCache = DecodedJSONCache<Deployment>
+
+extension Row {
+    /// Column 0 is `id`, compared without making a String of it.
+    fileprivate func hasSameId(_ id: String) -> Bool {
+        var id = id
+        return id.withUTF8 { id in
+            (try? withUnsafeData(atIndex: 0) { data in
+                guard let data, data.count == id.count else { return false }
+                return data.withUnsafeBytes { id.isEmpty || memcmp($0.baseAddress!, id.baseAddress!, id.count) == 0 }
+            }) ?? false
+        }
+    }
+}
 
 /// Policies' JSON text by name, checked against the whole value (a custom policy may reuse a name):
 /// a deployment's state is written on every step, its policy never changes, and encoding the
@@ -166,22 +212,55 @@ extension Registry {
     }
 
     /// Oldest first. Every tick reads them all, and most are unchanged since the last: each state is
-    /// compared in place with the one decoded before (no String made of it), and the order is
-    /// sorted here rather than by SQLite, whose sorter would copy every state once more.
+    /// compared in place with the one decoded before (no String made of it); when the same rows come
+    /// in the same order as last time, the last answer is reused with only the changed states replaced
+    /// (`ActiveDeploymentList`), else the answer is built again and sorted here rather than by SQLite,
+    /// whose sorter would copy every state once more.
     func activeDeployments(_ db: Database) throws -> [Deployment] {
-        let rows = try Row.fetchCursor(
-            db.cachedStatement(
-                sql: "SELECT id, state FROM deployments WHERE status IN ('Created', 'InProgress', 'Paused')"))
-        var deployments: [Deployment] = []
+        let statement = try db.cachedStatement(
+            sql: "SELECT id, state FROM deployments WHERE status IN ('Created', 'InProgress', 'Paused')")
+        if var last = activeList.take() {
+            let rows = try Row.fetchCursor(statement)
+            var index = 0
+            var same = true
+            while let row = try rows.next() {
+                guard index < last.rows.count, row.hasSameId(last.rows[index].id) else {
+                    same = false
+                    break
+                }
+                let entry = try cachedEntry(id: last.rows[index].id, stateIn: row, at: 1)
+                if entry !== last.rows[index].entry {
+                    last.rows[index].entry = entry
+                    last.deployments[last.positions[index]] = entry.value
+                }
+                index += 1
+            }
+            if same && index == last.rows.count {
+                activeList.put(last)
+                return last.deployments
+            }
+        }
+        let rows = try Row.fetchCursor(statement)
+        var read: [(id: String, entry: DecodedDeploymentCache.Entry)] = []
         while let row = try rows.next() {
-            deployments.append(try cachedDeployment(id: row[0], stateIn: row, at: 1))
+            let id: String = row[0]
+            read.append((id, try cachedEntry(id: id, stateIn: row, at: 1)))
         }
-        // Sorting the positions and gathering once moves each (large) value once, not at every merge.
-        let order = deployments.indices.sorted {
-            deployments[$0].createTime < deployments[$1].createTime
-                || (deployments[$0].createTime == deployments[$1].createTime && deployments[$0].id < deployments[$1].id)
+        let order = read.indices.sorted {
+            let (a, b) = (read[$0].entry.value, read[$1].entry.value)
+            return a.createTime < b.createTime || (a.createTime == b.createTime && a.id < b.id)
         }
-        return order.map { deployments[$0] }
+        var positions = [Int](repeating: 0, count: read.count)
+        for (position, index) in order.enumerated() { positions[index] = position }
+        let deployments = order.map { read[$0].entry.value }
+        activeList.put(ActiveDeploymentList.Snapshot(rows: read, positions: positions, deployments: deployments))
+        return deployments
+    }
+
+    func cachedEntry(id: String, stateIn row: Row, at index: Int) throws -> DecodedDeploymentCache.Entry {
+        try row.withUnsafeData(atIndex: index) { data in
+            try (data ?? Data()).withUnsafeBytes { try deploymentCache.entry(id: id, utf8: $0) }
+        }
     }
 
     /// The deployment whose state is column `index` of a row being read, decoded only when it is

@@ -88,21 +88,11 @@ extension Registry {
         function: String, version: String?, resource: String?, metric: String, statistic: Statistic,
         period: Int, since: Date
     ) throws(RelctlError) -> [AlarmEvaluation.Datapoint] {
-        guard period >= 1 else { throw RelctlError(.invalidParameterValue, "--period must be at least 1 second.") }
+        let request = MetricSeriesRequest(
+            function: function, version: version, resource: resource, metric: metric, statistic: statistic,
+            period: period, since: since)
         return try read { db in
-            let periods = MetricPeriods.covering(
-                since: since.timeIntervalSince1970, now: clock().timeIntervalSince1970, period: period)
-            guard periods.count <= 100_000 else {
-                throw RelctlError(
-                    .invalidParameterValue,
-                    "That is more than 100,000 periods; use a longer --period or a shorter --since.")
-            }
-            let samples = try metricSamples(
-                db,
-                MetricQuery(
-                    function: function, metric: metric, from: periods.firstStart, to: periods.end,
-                    resource: resource, executedVersion: version))
-            return periods.datapoints(samples, statistic: statistic)
+            try request.datapoints(now: clock().timeIntervalSince1970, samples: { try metricSamples(db, $0) })
         }
     }
 }

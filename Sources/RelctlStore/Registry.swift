@@ -22,6 +22,7 @@ public final class Registry: Sendable {
     /// Decoded deployment states by id, reused while the stored JSON is unchanged: an idle
     /// controller tick then costs a read, not thousands of JSON decodes.
     let deploymentCache: DecodedDeploymentCache
+    let activeList: ActiveDeploymentList
     let alarmCache: DecodedAlarmCache
 
     /// Opens (creating and migrating if needed) the registry in `dataDirectory`.
@@ -64,6 +65,7 @@ public final class Registry: Sendable {
                 region: regionSetting ?? ArnContext.defaultRegion,
                 account: accountOverride ?? environmentAccount ?? stored ?? ArnContext.defaultAccount)
             deploymentCache = DecodedDeploymentCache()
+            activeList = ActiveDeploymentList()
             alarmCache = DecodedAlarmCache()
         } catch {
             throw Registry.map(error)
@@ -87,33 +89,14 @@ public final class Registry: Sendable {
         self.actor = actor
         self.arn = arn
         deploymentCache = other.deploymentCache
+        activeList = other.activeList
         alarmCache = other.alarmCache
     }
 
     /// Sets `account-id` (in every ARN), `region` (the CLI's ARNs; the server answers in the signed
     /// region) or `sandbox` (`auto`, `on`, `off`: how function instances are isolated).
     public func setSetting(_ key: String, _ value: String) throws(RelctlError) {
-        switch key {
-        case Registry.sandboxKey:
-            guard ["auto", "on", "off"].contains(value) else {
-                throw RelctlError(
-                    .invalidParameterValue,
-                    "sandbox is auto (bubblewrap when it works here), on (bubblewrap, or refuse to run functions) or off, not '\(value)'."
-                )
-            }
-        case "account-id":
-            guard value.count == 12, value.allSatisfy(\.isASCIIDigit) else {
-                throw RelctlError(.invalidParameterValue, "account-id is 12 digits, e.g. 123456789012.")
-            }
-        case "region":
-            guard !value.isEmpty, value.allSatisfy({ $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "-") })
-            else {
-                throw RelctlError(
-                    .invalidParameterValue, "region is lowercase letters, digits and '-', e.g. us-east-1.")
-            }
-        default:
-            throw RelctlError(.invalidParameterValue, "Unknown setting '\(key)': account-id, region or sandbox.")
-        }
+        try SettingRules.validate(key, value)
         try write { db, _ in
             let before = try String.fetchOne(db, sql: "SELECT value FROM settings WHERE key = ?", arguments: [key])
             try db.execute(

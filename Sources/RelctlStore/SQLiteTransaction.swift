@@ -7,6 +7,29 @@ import RelctlStorage
 struct SQLiteTransaction: RolloutTransaction {
     let db: Database
     let registry: Registry
+    /// The alias this transaction last read or wrote: a rollback reads the alias, decides, then moves it,
+    /// and the move need not read it again (nothing else writes aliases inside the engine's transaction).
+    private let lastAlias = LastAlias()
+
+    init(db: Database, registry: Registry) {
+        self.db = db
+        self.registry = registry
+    }
+
+    private final class LastAlias {
+        var record: AliasRecord?
+        func matching(_ function: String, _ alias: String) -> AliasRecord? {
+            record.flatMap { $0.functionName == function && $0.name == alias ? $0 : nil }
+        }
+    }
+
+    private func fetchAlias(function: String, alias: String) throws -> AliasRecord? {
+        if let known = lastAlias.matching(function, alias) { return known }
+        let record = try db.fetchOne(
+            AliasRecord.self, cached: "SELECT * FROM aliases WHERE function_name = ? AND name = ?", [function, alias])
+        lastAlias.record = record
+        return record
+    }
 
     var now: Double { registry.clock().timeIntervalSince1970 }
     var actor: String { registry.actor }
@@ -53,9 +76,7 @@ struct SQLiteTransaction: RolloutTransaction {
     }
 
     func aliasTarget(function: String, alias: String) throws -> AliasTarget? {
-        try db.fetchOne(
-            AliasRecord.self, cached: "SELECT * FROM aliases WHERE function_name = ? AND name = ?", [function, alias])?
-            .target
+        try fetchAlias(function: function, alias: alias)?.target
     }
 
     func requireAliasConfiguration(function: String, alias: String) throws -> AliasConfiguration {
@@ -64,19 +85,41 @@ struct SQLiteTransaction: RolloutTransaction {
 
     func moveAlias(function: String, alias: String, to target: AliasTarget, cause: String) throws -> AliasConfiguration
     {
+        lastAlias.record = nil
         var record = try registry.requireAlias(db, function, alias, missing: "Alias not found")
-        return try registry.move(db, &record, to: target, description: nil, cause: cause)
+        let moved = try registry.move(db, &record, to: target, description: nil, cause: cause)
+        lastAlias.record = record
+        return moved
     }
 
+    func moveAlias(
+        function: String, alias: String, ifAt expected: AliasTarget, to target: AliasTarget, cause: String
+    )
+        throws -> AliasSwap
+    {
+        guard var record = try fetchAlias(function: function, alias: alias) else { return .missing }
+        guard record.target == expected else { return .elsewhere(record.target) }
+        lastAlias.record = nil
+        let moved = try registry.move(db, &record, to: target, description: nil, cause: cause)
+        lastAlias.record = record
+        return .moved(moved)
+    }
+
+    /// Newest move first, stopping at the alias's creation: the answer is nearly always one of the last
+    /// few moves, where asking SQLite for "after the last CreateAlias" scanned the alias's whole history
+    /// (the cause is not indexed) on every rollback.
     func previousPrimaryVersion(function: String, alias: String, current: Int) throws -> Int? {
-        try Int.fetchOne(
+        let rows = try Row.fetchCursor(
             db.cachedStatement(
                 sql: """
-                    SELECT from_version FROM alias_moves
-                    WHERE function_name = ?1 AND alias_name = ?2 AND from_version IS NOT NULL AND from_version <> ?3
-                      AND id > COALESCE((SELECT MAX(id) FROM alias_moves WHERE function_name = ?1 AND alias_name = ?2 AND cause = 'CreateAlias'), 0)
-                    ORDER BY id DESC LIMIT 1
-                    """), arguments: [function, alias, current])
+                    SELECT from_version, cause FROM alias_moves WHERE function_name = ? AND alias_name = ?
+                    ORDER BY id DESC
+                    """), arguments: [function, alias])
+        while let row = try rows.next() {
+            if let from: Int = row[0], from != current { return from }
+            if (row[1] as String) == "CreateAlias" { return nil }
+        }
+        return nil
     }
 
     func audit(_ action: String, function: String?, resource: String, after: [String: String]) throws {

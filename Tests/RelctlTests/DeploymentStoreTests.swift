@@ -199,6 +199,32 @@ struct DeploymentStoreTests {
         #expect(stopped.status == .stopped && stopped.rolledBack)
     }
 
+    /// "Previous" is the newest primary before the current one since the alias was created: found among the
+    /// last moves, far back behind many weight-only moves, and never from before a DeleteAlias + CreateAlias.
+    @Test(arguments: StoreEngine.allCases)
+    func rollbackFindsThePreviousPrimaryHoweverFarBackAndNotBeforeTheAliasWasCreated(
+        _ kind: StoreEngine
+    )
+        async throws
+    {
+        let fixture = try await EngineFixture.make(kind)
+        func update(_ version: String, _ weights: [String: Double]) async throws {
+            _ = try await fixture.records.updateAlias(
+                function: "orders", name: "live", functionVersion: version, additionalVersionWeights: weights,
+                description: nil, expectedRevisionId: nil, cause: "UpdateAlias")
+        }
+        try await update("2", [:])
+        for step in 0..<40 { try await update("2", step == 39 ? [:] : ["3": Double(step % 9 + 1) / 10]) }
+        #expect(try await fixture.engine.rollback(function: "orders", alias: "live").FunctionVersion == "1")
+        #expect(try await fixture.engine.rollback(function: "orders", alias: "live").FunctionVersion == "2")
+        _ = try await fixture.records.deleteAlias(function: "orders", name: "live")
+        _ = try await fixture.records.createAlias(
+            function: "orders", name: "live", functionVersion: "3", additionalVersionWeights: [:], description: "")
+        await expectFailureAsync(.resourceConflict) {
+            _ = try await fixture.engine.rollback(function: "orders", alias: "live")
+        }
+    }
+
     @Test(arguments: StoreEngine.allCases)
     func stopWithoutRollbackLeavesTheSplitInPlace(_ kind: StoreEngine) async throws {
         let fixture = try await EngineFixture.make(kind)
@@ -408,5 +434,54 @@ func expectFailure(
         if let text { #expect(error.message.contains(text), "\(error.message)", sourceLocation: sourceLocation) }
     } catch {
         Issue.record("expected a RelctlError, got \(error)", sourceLocation: sourceLocation)
+    }
+}
+
+@Suite("The active deployments a tick reads, kept between ticks (SQLite)")
+struct ActiveDeploymentListTests {
+    /// The answer is reused between calls while nothing changed: a change made by this registry or by
+    /// another process (another `Registry` on the file) must show at once, and each answer must equal
+    /// what a registry with nothing remembered reads.
+    @Test func everyChangeShowsWhoeverMadeIt() async throws {
+        let fixture = try RolloutFixture()
+        for name in ["a", "b", "c"] {
+            _ = try fixture.registry.createAlias(function: "orders", name: name, functionVersion: "1")
+        }
+        var ids: [String] = []
+        for name in ["a", "b", "c"] {
+            ids.append(
+                try await fixture.engine.create(
+                    DeploymentRequest(
+                        function: "orders", alias: name, targetVersion: "2",
+                        policy: try RolloutFixture.catalog.policy(named: "Linear10PercentEvery1Minute"))
+                ).id)
+        }
+        let clock = fixture.clock
+        let other = try fixture.sandbox.openAnotherRegistry(clock: { clock.now() })
+        let otherEngine = RolloutEngine(store: other)
+        // By id: created in the same (manual) second, they sort by id.
+        func check(_ step: String) throws -> [String: Deployment] {
+            let fresh = try fixture.sandbox.openAnotherRegistry(clock: { clock.now() }).activeDeployments()
+            let mine = try fixture.registry.activeDeployments()
+            #expect(mine == fresh, "after \(step)")
+            #expect(try fixture.registry.activeDeployments() == fresh, "asked twice after \(step)")
+            return Dictionary(uniqueKeysWithValues: mine.map { ($0.id, $0) })
+        }
+        #expect(Set(try check("creating").keys) == Set(ids))
+        _ = try await otherEngine.pause(id: ids[1])
+        #expect(
+            try check("a pause by another process").mapValues(\.status) == [
+                ids[0]: .inProgress, ids[1]: .paused, ids[2]: .inProgress,
+            ])
+        _ = try await fixture.engine.resume(id: ids[1])
+        #expect(try check("a resume here").values.allSatisfy { $0.status == .inProgress })
+        clock.advance(60)
+        try await otherEngine.tick()
+        #expect(try check("a tick by another process").values.map(\.aliasWeight) == [20, 20, 20])
+        _ = try await otherEngine.stop(id: ids[0])
+        #expect(Set(try check("a stop by another process").keys) == Set(ids.dropFirst()))
+        clock.advance(60)
+        try await fixture.engine.tick()
+        #expect(try check("a tick here").values.map(\.aliasWeight) == [30, 30])
     }
 }

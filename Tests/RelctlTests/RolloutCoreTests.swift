@@ -38,6 +38,23 @@ struct PolicyTests {
         #expect(full == policy)
     }
 
+    @Test func aStageIsTheSameWhetherAskedByIndexOrFromTheList() throws {
+        var policies = try Self.presets.map { try PolicyCatalog(customFolder: nil).policy(named: $0.0) }
+        policies.append(DeploymentPolicy(name: "Odd", kind: .linear(percentage: 7.3, interval: 30)))
+        policies.append(DeploymentPolicy(name: "Fine", kind: .linear(percentage: 1, interval: 1)))
+        policies.append(
+            DeploymentPolicy(
+                name: "S", kind: .steps([.weight(percent: 5, hold: 60), .pause, .weight(percent: 50, hold: 1)])))
+        for policy in policies {
+            let stages = policy.stages
+            for index in -1...(stages.count + 2) {
+                #expect(
+                    policy.stage(at: index) == (stages.indices.contains(index) ? stages[index] : nil),
+                    "\(policy.name) \(index)")
+            }
+        }
+    }
+
     @Test func shippedFolderMatchesTheEmbeddedList() throws {
         let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent()
@@ -509,6 +526,59 @@ struct DeploymentMachineTests {
         driver.alarms["errors"] = AlarmObservation(state: .alarm, reason: "bad")
         driver.tick(2)
         #expect(driver.deployment.status == .failed && driver.restored == 1)
+    }
+
+    /// `isQuiet` lets a tick skip most deployments: wherever it says "quiet", `tick` must change nothing and
+    /// return no action — checked before every tick of many runs (boundaries hit exactly, alarms flipping,
+    /// hooks, pause steps, operator pauses), and it must say so often enough to matter.
+    @Test(arguments: [
+        DeploymentPolicy(name: "C", kind: .canary(percentage: 10, interval: 300)),
+        DeploymentPolicy(name: "L", kind: .linear(percentage: 10, interval: 60)),
+        DeploymentPolicy(name: "A", kind: .allAtOnce),
+        DeploymentPolicy(
+            name: "S", kind: .steps([.weight(percent: 1, hold: 60), .pause, .weight(percent: 50, hold: 0.25)])),
+    ])
+    func aQuietDeploymentIsOneATickWouldNotChange(_ policy: DeploymentPolicy) throws {
+        var quietTicks = 0
+        for (pre, alarmFlip, operatorPause) in [
+            (nil, false, false), ("check", false, false), (nil, true, false),
+            (nil, false, true), ("check", true, true),
+        ] as [(String?, Bool, Bool)] {
+            var driver = MachineDriver(policy, pre: pre, alarms: ["errors"], hookTimeout: 400)
+            for step in 0...2_000 {
+                let now = Double(step) * 0.25
+                if let execution = driver.started.first, step == 40, execution.status == .pending {
+                    driver.absorb(
+                        try driver.deployment.reportHook(
+                            executionId: execution.executionId, status: .succeeded, output: nil, now: now))
+                }
+                if operatorPause, step == 500, driver.deployment.status == .inProgress {
+                    driver.absorb(try driver.deployment.pause(now: now, by: "me"))
+                }
+                if operatorPause, step == 900, driver.deployment.status == .paused {
+                    driver.absorb(try driver.deployment.resume(now: now, by: "me"))
+                }
+                if step == 1_200, driver.deployment.status == .inProgress, case .pause = policy.stages.dropFirst().first
+                {
+                    driver.absorb(try driver.deployment.promote(now: now, full: false, by: "me"))
+                }
+                if alarmFlip, step == 1_500 { driver.alarms["errors"] = AlarmObservation(state: .alarm, reason: "bad") }
+                let quiet = driver.deployment.isQuiet(now: now, alarms: driver.alarms)
+                let before = driver.deployment
+                let actions = driver.deployment.tick(now: now, alarms: driver.alarms, newExecutionId: { "x" })
+                driver.absorb(actions)
+                if quiet {
+                    quietTicks += 1
+                    #expect(actions.isEmpty && driver.deployment == before, "quiet at \(now) but the tick moved it")
+                }
+            }
+        }
+        // AllAtOnce never waits on the clock; every other shape spends most of its ticks waiting.
+        #expect(policy.name == "A" ? quietTicks == 0 : quietTicks > 1_000, "quiet ticks: \(quietTicks)")
+        var missing = MachineDriver(policy, alarms: ["errors"])
+        missing.tick(0)
+        missing.alarms = [:]
+        #expect(!missing.deployment.isQuiet(now: 1, alarms: missing.alarms), "an alarm that was not read is not quiet")
     }
 
     @Test func etaAndNextShiftFollowThePolicy() {
