@@ -126,25 +126,6 @@ extension PostgresStore: StackStore {
         }
     }
 
-    /// DeleteAlarms (SQLite's Alarms.swift): an alarm an active deployment watches cannot go. An alarm
-    /// changed: the leading controller looks at once, as for PutMetricAlarm.
-    @discardableResult
-    public func deleteAlarm(name: String) async throws(RelctlError) -> Bool {
-        try await write(records: true) { db in
-            guard let alarm = try db.alarm(name) else { return false }
-            for deployment in try db.activeDeployments() where deployment.alarms.contains(name) {
-                throw RelctlError(
-                    .resourceConflict,
-                    "Alarm \(name) is watched by deployment \(deployment.id); stop it or wait for it to finish first.")
-            }
-            try db.db.execute("DELETE FROM alarms WHERE name = \(name)")
-            try db.audit(
-                "DeleteAlarms", function: alarm.definition.functionName, resource: "alarm:\(name)",
-                before: nil as String?, after: nil as String?)
-            return true
-        }
-    }
-
     // MARK: CloudFormation's change sets and templates
 
     public func saveChangeSet(_ changeSet: ChangeSetRecord) async throws(RelctlError) {

@@ -494,7 +494,7 @@ public struct StackApplier: Sendable {
                 }
             }
         case "AWS::CloudWatch::Alarm":
-            _ = try await stacks.deleteAlarm(name: resource.physicalId)
+            _ = try await records.deleteAlarm(name: resource.physicalId)
         case "AWS::CodeDeploy::DeploymentConfig":
             _ = try await stacks.deleteCodeDeployConfig(resource.physicalId)
         default:

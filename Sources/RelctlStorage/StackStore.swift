@@ -168,9 +168,6 @@ public protocol StackStore: Sendable {
     /// Removes a deployment config a stack created; false when there was none.
     @discardableResult
     func deleteCodeDeployConfig(_ name: String) async throws(RelctlError) -> Bool
-    /// DeleteAlarms of an alarm a stack created (refused while an active deployment watches it).
-    @discardableResult
-    func deleteAlarm(name: String) async throws(RelctlError) -> Bool
 
     /// Records a change set; one of the same name on the stack is replaced only if it was never executed.
     func saveChangeSet(_ changeSet: ChangeSetRecord) async throws(RelctlError)

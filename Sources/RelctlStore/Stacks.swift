@@ -171,8 +171,8 @@ extension Registry {
     }
 }
 
-// The stack engine's store protocol: the registry's synchronous methods (here, CloudFormation.swift,
-// Alarms.swift) answer its async requirements.
+// The stack engine's store protocol: the registry's synchronous methods (here and in CloudFormation.swift)
+// answer its async requirements.
 extension Registry: StackStore {
     public func scopedStacks(region: String, actor: String) -> any StackStore {
         scoped(region: region, actor: actor)

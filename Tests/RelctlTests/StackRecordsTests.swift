@@ -102,7 +102,6 @@ import Testing
         #expect(try await stacks.highestFunctionVersion("missing") == nil)
         #expect(try await stacks.highestLayerVersion("missing") == 0)
         #expect(try await !stacks.deleteCodeDeployConfig("missing"))
-        #expect(try await !stacks.deleteAlarm(name: "missing"))
 
         let web = Stack(
             name: "web", templateHash: "h1", parameters: ["Stage": "dev"], status: "UPDATE_IN_PROGRESS",
