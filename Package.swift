@@ -299,6 +299,8 @@ let package = Package(
                 "RelctlCore", "RelctlPackages", "RelctlStorage", "RelctlStore", "RelctlMigrations", "RelctlRollout",
                 "RelctlPolicies", "RelctlRuntime",
                 "RelctlProcess", "RelctlSigV4", "RelctlNotify", "RelctlS3", "RelctlPostgres", "RelctlMigrate",
+                // The stack engine over either engine's stores (S3 subset and CloudFormation on PostgreSQL).
+                "RelctlStacks", "RelctlSAM",
                 // The failover test runs `relctl controller run` processes.
                 "relctl",
                 // To write zips no builder would (links in any order, entries under a link).
@@ -315,6 +317,8 @@ let package = Package(
             exclude: [
                 "Support/two_servers.py", "Support/shared_functions.py", "Support/lambda_clients.py",
                 "Support/invoke_two_servers.py", "Support/shared_layers.py",
+                // MARK: S3 subset and CloudFormation (S)
+                "Support/shared_artifacts.py",
             ],
             swiftSettings: strictImports
         ),

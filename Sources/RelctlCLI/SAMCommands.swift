@@ -65,7 +65,8 @@ struct SAMCommand: ParsableCommand {
         }
 
         func run() async throws {
-            let applier = StackApplier(registry: try global.registry())
+            let registry = try global.registry()
+            let applier = StackApplier(registry: registry)
             let prepared = try await applier.prepare(
                 templatePath: template, stackName: stackName, overrides: try overrides())
             for notice in prepared.model.notices { Output.note("notice: \(notice)") }
@@ -82,12 +83,12 @@ struct SAMCommand: ParsableCommand {
             if global.output == .table { StackText.changeSet(prepared.plan) }
             let ids = try await applier.execute(prepared)
             if ids.isEmpty || detach {
-                let stack = try applier.stack(stackName)
+                let stack = try await applier.stack(stackName)
                 if global.output == .json {
                     return Output.json(
                         StackInfo(
-                            stack, resources: try applier.resources(stackName),
-                            deployments: try applier.deployments(ids)))
+                            stack, resources: try await applier.resources(stackName),
+                            deployments: try await applier.deployments(ids)))
                 }
                 print("Stack \(stackName): \(stack.status).")
                 if !ids.isEmpty {
@@ -111,7 +112,8 @@ struct SAMCommand: ParsableCommand {
                 } else {
                     for deployment in deployments {
                         let events =
-                            (try? applier.deploymentEvents(deployment.id, after: lastEvent[deployment.id] ?? 0)) ?? []
+                            (try? registry.deploymentEvents(
+                                id: deployment.id, after: lastEvent[deployment.id] ?? 0)) ?? []
                         lastEvent[deployment.id] = events.last?.id ?? lastEvent[deployment.id]
                         for entry in events {
                             print(
@@ -122,10 +124,10 @@ struct SAMCommand: ParsableCommand {
                 }
                 fflush(nil)
             }
-            try applier.finish(stackName, finished, created: prepared.previous == nil)
-            let stack = try applier.stack(stackName)
+            try await applier.finish(stackName, finished, created: prepared.previous == nil)
+            let stack = try await applier.stack(stackName)
             if global.output == .json {
-                Output.json(StackInfo(stack, resources: try applier.resources(stackName), deployments: finished))
+                Output.json(StackInfo(stack, resources: try await applier.resources(stackName), deployments: finished))
             } else {
                 for deployment in finished { print(DeploymentText.outcome(deployment)) }
                 print("Stack \(stackName): \(stack.status)\(stack.statusReason.map { " — \($0)" } ?? "").")
@@ -141,12 +143,12 @@ struct StackCommand: ParsableCommand {
         abstract: "Stacks made by `relctl sam deploy`: what each owns, its last outcome and events.",
         subcommands: [List.self, Get.self, Events.self, Delete.self])
 
-    struct List: ParsableCommand {
+    struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List stacks.")
         @OptionGroup var global: GlobalOptions
 
-        func run() throws {
-            let stacks = try StackApplier(registry: try global.registry()).stacks()
+        func run() async throws {
+            let stacks = try await StackApplier(registry: try global.registry()).allStacks()
             if global.output == .json { return Output.json(["Stacks": stacks.map { StackInfo($0) }]) }
             Output.table(
                 ["Stack", "Status", "Updated", "Reason"],
@@ -159,17 +161,17 @@ struct StackCommand: ParsableCommand {
         }
     }
 
-    struct Get: ParsableCommand {
+    struct Get: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "A stack: parameters, resources with their registry names, the last deploy's deployments.")
         @OptionGroup var global: GlobalOptions
         @Argument var name: String
 
-        func run() throws {
+        func run() async throws {
             let applier = StackApplier(registry: try global.registry())
-            let stack = try applier.stack(name)
-            let resources = try applier.resources(name)
-            let deployments = try applier.deployments(stack.deployments)
+            let stack = try await applier.stack(name)
+            let resources = try await applier.resources(name)
+            let deployments = try await applier.deployments(stack.deployments)
             if global.output == .json {
                 return Output.json(StackInfo(stack, resources: resources, deployments: deployments))
             }
@@ -198,13 +200,13 @@ struct StackCommand: ParsableCommand {
         }
     }
 
-    struct Events: ParsableCommand {
+    struct Events: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "A stack's events, oldest first (kept after delete).")
         @OptionGroup var global: GlobalOptions
         @Argument var name: String
 
-        func run() throws {
-            let events = try StackApplier(registry: try global.registry()).events(name)
+        func run() async throws {
+            let events = try await StackApplier(registry: try global.registry()).events(name)
             if events.isEmpty {
                 throw RelctlError(.resourceNotFound, "Stack \(name) has no events: it was never deployed.")
             }
@@ -220,7 +222,7 @@ struct StackCommand: ParsableCommand {
         }
     }
 
-    struct Delete: ParsableCommand {
+    struct Delete: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract:
                 "Delete what the stack created (functions, aliases, alarms, configs, non-retained layer versions) and nothing else."
@@ -229,10 +231,10 @@ struct StackCommand: ParsableCommand {
         @Argument var name: String
         @Flag(name: .customLong("dry-run"), help: "List what would be deleted.") var dryRun = false
 
-        func run() throws {
+        func run() async throws {
             let applier = StackApplier(registry: try global.registry())
-            _ = try applier.stack(name)
-            let resources = dryRun ? try applier.resources(name) : try applier.delete(name)
+            _ = try await applier.stack(name)
+            let resources = dryRun ? try await applier.resources(name) : try await applier.delete(name)
             if global.output == .json {
                 return Output.json([
                     "StackName": name, "DryRun": dryRun ? "true" : "false",

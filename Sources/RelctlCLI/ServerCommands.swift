@@ -95,15 +95,18 @@ extension Serve {
         let status = controller.controller.status
         let webhooks = WebhookDispatcher(
             store: store, logger: Logger(label: "relctl.notify"), isActive: { status.leading })
+        let records = PostgresRecords(store: store, code: objects)
         return SharedEngine(
-            name: "PostgreSQL", records: PostgresRecords(store: store, code: objects), codeDeploy: store,
+            name: "PostgreSQL", records: records, codeDeploy: store,
             services: [controller, webhooks], leadership: controller.controller.status,
             runtime: SharedRuntime(
                 store: PostgresInvocationStore(store: store, dataDirectory: registry.dataDirectory, objects: objects),
                 rollout: RolloutEngine(store: store),
                 leases: PostgresConcurrencyLeases(
                     store: store, holder: "\(ProcessInfo.processInfo.hostName):\(getpid())")),
-            functionHooks: functionHooks, events: store)
+            functionHooks: functionHooks, events: store,
+            // MARK: S3 subset and CloudFormation (S): artifacts' bytes in the code store, rows in the database.
+            s3Objects: records, stacks: store)
     }
 }
 

@@ -70,6 +70,9 @@ public struct StoreMigration: Sendable {
             }
         }
 
+        // MARK: S3 subset (S): artifacts' bytes become code objects, before their rows.
+        uploaded.formUnion(try await copyArtifacts(source, progress: progress))
+
         progress("Copying the registry into \(target.location.description)…")
         let tables = try await target.importRows { importer in
             try source.copy(into: importer)

@@ -27,16 +27,21 @@ public struct PostgresRecords: RegistryRecords {
     /// Writes the package's object (checked) before the row that names it can commit.
     func storeObject(_ zip: Data) async throws(RelctlError) -> InspectedPackage {
         let package = try PackageInspector.inspect(zip)
+        try await putCodeObject(zip, sha256Hex: package.sha256Hex, what: "the package")
+        return package
+    }
+
+    /// Stages `data` in a temporary file and stores it as the code object `sha256Hex` (checked by the store).
+    func putCodeObject(_ data: Data, sha256Hex: String, what: String) async throws(RelctlError) {
         let staged = FileManager.default.temporaryDirectory.appendingPathComponent(
             "relctl-upload-\(UUID().uuidString)")
         do {
-            try zip.write(to: staged)
+            try data.write(to: staged)
         } catch {
-            throw RelctlError(.service, "Cannot stage the package in \(staged.path): \(error.localizedDescription)")
+            throw RelctlError(.service, "Cannot stage \(what) in \(staged.path): \(error.localizedDescription)")
         }
         defer { try? FileManager.default.removeItem(at: staged) }
-        try await code.put(package.sha256Hex, size: Int64(zip.count), from: staged)
-        return package
+        try await code.put(sha256Hex, size: Int64(data.count), from: staged)
     }
 
     public func createFunction(

@@ -4,7 +4,8 @@ import RelctlCore
 import RelctlStorage
 
 // `relctl gc` and `relctl fsck` on `--database postgres://…` (issue 10 §3): the rows name the code
-// objects (versions and layer versions, a deleted layer version kept for its users included); the
+// objects (versions and layer versions, a deleted layer version kept for its users included, and the
+// S3 subset's objects); the
 // objects live in the code store, which `CodeObjectMaintenance` collects and checks against these names.
 
 /// What fsck found in the PostgreSQL rows, and the code objects they name (hash → recorded size).
@@ -77,6 +78,8 @@ extension PostgresTransaction {
             """
             SELECT code_sha256, MAX(code_size)::bigint FROM (
                 SELECT code_sha256, code_size FROM versions UNION ALL SELECT code_sha256, code_size FROM layer_versions
+                -- MARK: S3 subset (S): its objects' bytes live in the code store too
+                UNION ALL SELECT sha256, size FROM s3_objects
             ) AS named GROUP BY code_sha256
             """
         ) {

@@ -68,6 +68,11 @@ struct RegistryScope: Sendable {
     var records: any RegistryRecords
     /// The CodeDeploy API's records and the rollout store its deployments run on, of the same engine.
     var codeDeploy: any CodeDeployStore
+    // MARK: S3 subset and CloudFormation (S)
+    /// The S3 subset's buckets and objects, of the same engine.
+    var s3Objects: any S3ObjectStore
+    /// The CloudFormation API's stacks and change sets, of the same engine.
+    var stacks: any StackStore
     /// Set when the records are not the data directory's SQLite (`serve --database postgres://…`):
     /// then only operations moved onto `records` answer, the others refuse in one line.
     var sharedEngine: String?

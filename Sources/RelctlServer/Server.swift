@@ -70,12 +70,20 @@ public struct SharedEngine: Sendable {
     public var runtime: SharedRuntime?
     /// Where the leading controller sends the function hooks it claims: `serve` attaches its runtime pool.
     public var functionHooks: FunctionHookRelay?
+    // MARK: S3 subset and CloudFormation (S)
+    /// The S3 subset's buckets and objects (`sam deploy`'s artifacts) on this engine.
+    public var s3Objects: (any S3ObjectStore)?
+    /// Stacks, change sets and their events (the CloudFormation API) on this engine.
+    public var stacks: (any StackStore)?
 
     public init(
         name: String, records: any RegistryRecords, codeDeploy: (any CodeDeployStore)? = nil,
         services: [any Service] = [], leadership: LeadershipStatus? = nil, runtime: SharedRuntime? = nil,
-        functionHooks: FunctionHookRelay? = nil, events: (any EventStore)? = nil
+        functionHooks: FunctionHookRelay? = nil, events: (any EventStore)? = nil,
+        s3Objects: (any S3ObjectStore)? = nil, stacks: (any StackStore)? = nil
     ) {
+        self.s3Objects = s3Objects
+        self.stacks = stacks
         self.events = events
         self.functionHooks = functionHooks
         self.name = name
@@ -125,6 +133,11 @@ final class ServerServices: Sendable {
     let sharedEngine: SharedEngine?
     /// What the moved routes answer from: the shared engine's records, or the SQLite registry on the store threads.
     let records: any RegistryRecords
+    // MARK: S3 subset and CloudFormation (S)
+    /// What the S3 routes answer from: the shared engine's, or the SQLite registry on the store threads.
+    let s3Objects: any S3ObjectStore
+    /// What the CloudFormation API's stacks are kept in: the shared engine's, or the SQLite registry.
+    var stacks: any StackStore { sharedEngine?.stacks ?? registry }
     /// Functions created through the API that may still be `Pending` (see FunctionSettling.swift).
     let settling = FunctionSettling()
     /// Where clients reach us (for GetFunction's Code.Location), set once the port is known.
@@ -141,6 +154,7 @@ final class ServerServices: Sendable {
         self.leadership = leadership
         self.sharedEngine = sharedEngine
         self.records = sharedEngine?.records ?? ThreadedRecords(registry: registry, threads: storeThreads)
+        self.s3Objects = sharedEngine?.s3Objects ?? ThreadedRecords(registry: registry, threads: storeThreads)
         self.registry = registry
         self.pool = pool
         self.options = options

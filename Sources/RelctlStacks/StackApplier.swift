@@ -11,11 +11,41 @@ import RelctlStore
 /// call into the registry and the rollout engine through: reading what a stack and the registry
 /// hold, checking a plan against them, applying it, watching its deployments, and deleting a stack.
 public struct StackApplier: Sendable {
-    public let registry: Registry
-    var engine: RolloutEngine { RolloutEngine(store: registry) }
+    /// Functions, versions, aliases, layers, concurrency and alarms.
+    public let records: any RegistryRecords
+    /// The stacks' own records.
+    public let stacks: any StackStore
+    /// Deployment configs and the rollout store the stack's deployments run on.
+    public let rollout: any CodeDeployStore
+    /// The region and account the template's ARNs are in.
+    public let arn: ArnContext
+    /// The custom deployment policies (`<data-dir>/policies`).
+    public let policiesFolder: URL
+    /// The SQLite registry when the applier runs on one: `follow` runs the deployments' hooks in its runtime.
+    let local: Registry?
+    var engine: RolloutEngine { RolloutEngine(store: rollout) }
 
+    /// The stack engine on any engine's stores (the server's CloudFormation API on SQLite or PostgreSQL).
+    public init(
+        records: any RegistryRecords, stacks: any StackStore, rollout: any CodeDeployStore, arn: ArnContext,
+        policiesFolder: URL
+    ) {
+        self.records = records
+        self.stacks = stacks
+        self.rollout = rollout
+        self.arn = arn
+        self.policiesFolder = policiesFolder
+        self.local = nil
+    }
+
+    /// The stack engine on a data directory's SQLite registry (`relctl sam deploy`, `relctl stack`).
     public init(registry: Registry) {
-        self.registry = registry
+        self.records = registry
+        self.stacks = registry
+        self.rollout = registry
+        self.arn = registry.arn
+        self.policiesFolder = registry.dataDirectory.appendingPathComponent("policies", isDirectory: true)
+        self.local = registry
     }
 
     /// A template read, resolved, planned and checked: nothing has changed yet.
@@ -32,7 +62,7 @@ public struct StackApplier: Sendable {
 
     /// Where a CodeUri / ContentUri's package comes from: given the URI and the place to name in an
     /// error ("template.yaml: line 12: resource Fn, property CodeUri"), the package.
-    public typealias CodeLoader = @Sendable (_ uri: String, _ place: String) throws -> InspectedPackage
+    public typealias CodeLoader = @Sendable (_ uri: String, _ place: String) async throws -> InspectedPackage
 
     // MARK: - Prepare (reads only)
 
@@ -59,33 +89,34 @@ public struct StackApplier: Sendable {
         func mapped<T>(_ body: () throws(TemplateError) -> T) throws(RelctlError) -> T {
             do { return try body() } catch { throw RelctlError(.validation, "\(templatePath): \(error.description)") }
         }
+        let arn = self.arn
         let template = try mapped { () throws(TemplateError) in try TemplateLoader.load(text) }
         let firstPass = try mapped { () throws(TemplateError) in
-            try StackModel.build(template, overrides: overrides, stackName: stackName, arn: registry.arn)
+            try StackModel.build(template, overrides: overrides, stackName: stackName, arn: arn)
         }
         var packages: [String: InspectedPackage] = [:]
         for function in firstPass.functions {
-            packages[function.logicalId] = try loadCode(
+            packages[function.logicalId] = try await loadCode(
                 function.codeUri,
                 "\(templatePath): \(lineText(function.line))resource \(function.logicalId), property \(function.resourceType == "AWS::Lambda::Function" ? "Code" : "CodeUri")"
             )
         }
         for layer in firstPass.layers {
-            packages[layer.logicalId] = try loadCode(
+            packages[layer.logicalId] = try await loadCode(
                 layer.contentUri,
                 "\(templatePath): \(lineText(layer.line))resource \(layer.logicalId), property \(layer.resourceType == "AWS::Lambda::LayerVersion" ? "Content" : "ContentUri")"
             )
         }
         let codeKeys = packages.mapValues(\.sha256Hex)
-        let previous = try registry.stack(stackName)
+        let previous = try await stacks.stack(stackName)
         var deployed: [String: DeployedResource] = [:]
-        for resource in try registry.stackResources(stackName) {
+        for resource in try await stacks.stackResources(stackName) {
             guard let state = ResourceState.decode(resource.state) else { continue }
             deployed[resource.logicalId] = DeployedResource(
                 logicalId: resource.logicalId, resourceType: resource.resourceType,
                 physicalId: resource.physicalId, state: state)
         }
-        let observed = try observe(firstPass, deployed: deployed, templatePath: templatePath)
+        let observed = try await observe(firstPass, deployed: deployed, templatePath: templatePath)
         // Version numbers and the values that refer to them settle in a pass or two (a function's
         // configuration names its layers' new versions; with AutoPublishAliasAllProperties that decides its own).
         var versions = StackPlanner.plannedVersions(
@@ -95,7 +126,7 @@ public struct StackApplier: Sendable {
             let planned = versions
             model = try mapped { () throws(TemplateError) in
                 try StackModel.build(
-                    template, overrides: overrides, stackName: stackName, arn: registry.arn, plannedVersions: planned)
+                    template, overrides: overrides, stackName: stackName, arn: arn, plannedVersions: planned)
             }
             let next = StackPlanner.plannedVersions(model, codeKeys: codeKeys, deployed: deployed, observed: observed)
             if next == versions { break }
@@ -139,10 +170,10 @@ public struct StackApplier: Sendable {
     /// Highest versions and alias versions of the template's functions and layers, as the registry has them.
     func observe(
         _ model: StackModel, deployed: [String: DeployedResource], templatePath: String
-    ) throws -> [String: Observed] {
+    ) async throws -> [String: Observed] {
         var observed: [String: Observed] = [:]
         for function in model.functions {
-            guard let highest = try registry.highestFunctionVersion(function.name) else { continue }
+            guard let highest = try await stacks.highestFunctionVersion(function.name) else { continue }
             if deployed[function.logicalId]?.physicalId != function.name {
                 throw RelctlError(
                     .resourceConflict,
@@ -150,13 +181,15 @@ public struct StackApplier: Sendable {
                 )
             }
             var seen = Observed(highestVersion: highest)
-            if let alias = function.alias, let existing = try? registry.getAlias(function: function.name, name: alias) {
+            if let alias = function.alias,
+                let existing = try? await records.getAlias(function: function.name, name: alias)
+            {
                 seen.aliasVersion = Int(existing.FunctionVersion)
             }
             observed[function.logicalId] = seen
         }
         for layer in model.layers {
-            observed[layer.logicalId] = Observed(highestVersion: try registry.highestLayerVersion(layer.name))
+            observed[layer.logicalId] = Observed(highestVersion: try await stacks.highestLayerVersion(layer.name))
         }
         return observed
     }
@@ -172,19 +205,19 @@ public struct StackApplier: Sendable {
         let ownConfigs = Set(
             deployed.values.filter { $0.resourceType == "AWS::CodeDeploy::DeploymentConfig" }.map(\.physicalId))
         for config in model.deploymentConfigs where !ownConfigs.contains(config.name) {
-            guard try registry.codeDeployConfig(config.name) != nil else { continue }
+            guard try await rollout.codeDeployConfig(config.name) != nil else { continue }
             throw fail(
                 config.line,
                 "resource \(config.logicalId): deployment config \(config.name) already exists and is not part of this stack."
             )
         }
-        let existingConfigs = try registry.codeDeployConfigDefinitions().filter { stored in
-            !model.deploymentConfigs.contains { $0.name == stored.name }
-        }
+        let existingConfigs = try await rollout.deploymentConfigDefinitions().map {
+            (name: $0.name, definition: $0.definition)
+        }.filter { stored in !model.deploymentConfigs.contains { $0.name == stored.name } }
         let catalog: PolicyCatalog
         do {
             catalog = try PolicyCatalog(
-                customFolder: registry.dataDirectory.appendingPathComponent("policies", isDirectory: true),
+                customFolder: policiesFolder,
                 deploymentConfigs: existingConfigs
                     + model.deploymentConfigs.map { (name: $0.name, definition: $0.trafficRoutingConfig) })
         } catch {
@@ -204,7 +237,7 @@ public struct StackApplier: Sendable {
             for hook in [preference.preTrafficHook, preference.postTrafficHook].compactMap({ $0 })
             where !hook.hasPrefix("exec:") {
                 if !functionNames.contains(hook),
-                    (try? registry.getFunction(FunctionReference(name: hook, qualifier: nil))) == nil
+                    (try? await records.getFunction(FunctionReference(name: hook, qualifier: nil))) == nil
                 {
                     throw fail(
                         preference.line,
@@ -226,12 +259,12 @@ public struct StackApplier: Sendable {
                         "resource \(function.logicalId), property Layers: \(arn) is not a layer version ARN.")
                 }
                 if stackLayers.contains(String(parts[6])) { continue }
-                do { _ = try registry.getLayerVersion(name: String(parts[6]), version: version) } catch {
+                do { _ = try await records.getLayerVersion(name: String(parts[6]), version: version) } catch {
                     throw fail(function.line, "resource \(function.logicalId), property Layers: \(error.message)")
                 }
             }
         }
-        let active = try registry.activeDeployments()
+        let active = try await rollout.read { try $0.activeDeployments() }
         for step in plan.functions {
             guard let alias = step.spec.alias else { continue }
             switch step.aliasStep {
@@ -242,7 +275,7 @@ public struct StackApplier: Sendable {
                         "Deployment \(running.id) is already in progress for \(step.spec.name):\(alias); stop it or wait for it to finish before deploying the stack."
                     )
                 }
-                let current = try registry.getAlias(function: step.spec.name, name: alias)
+                let current = try await records.getAlias(function: step.spec.name, name: alias)
                 if current.RoutingConfig?.AdditionalVersionWeights.isEmpty == false {
                     throw RelctlError(
                         .resourceConflict,
@@ -286,34 +319,34 @@ public struct StackApplier: Sendable {
         }
         do {
             for config in plan.deploymentConfigs {
-                try registry.deleteCodeDeployConfig(config.name)
-                _ = try registry.createCodeDeployConfig(name: config.name, definition: config.trafficRoutingConfig)
+                try await stacks.deleteCodeDeployConfig(config.name)
+                _ = try await rollout.createCodeDeployConfig(name: config.name, definition: config.trafficRoutingConfig)
                 complete(config.logicalId)
             }
             for step in plan.layers {
                 if step.publish {
                     let spec = step.spec
-                    _ = try registry.publishLayerVersion(
-                        name: spec.name, code: prepared.packages[spec.logicalId]!, description: spec.description,
+                    _ = try await records.publishLayerVersion(
+                        name: spec.name, zip: prepared.packages[spec.logicalId]!.bytes, description: spec.description,
                         compatibleRuntimes: spec.compatibleRuntimes,
                         compatibleArchitectures: spec.compatibleArchitectures,
                         licenseInfo: spec.licenseInfo)
                 }
             }
             for step in plan.functions {
-                try apply(step, package: prepared.packages[step.spec.logicalId]!)
+                try await apply(step, package: prepared.packages[step.spec.logicalId]!)
                 if case .deploy = step.aliasStep { continue }
                 complete(step.spec.logicalId)
                 for id in [step.spec.versionLogicalId, step.spec.aliasLogicalId].compactMap({ $0 }) { complete(id) }
             }
             for step in plan.layers {
                 if let old = step.deleteVersion {
-                    _ = try registry.deleteLayerVersion(name: step.spec.name, version: old)
+                    _ = try await records.deleteLayerVersion(name: step.spec.name, version: old)
                 }
                 complete(step.spec.logicalId)
             }
             for alarm in plan.alarms {
-                try registry.putAlarm(alarm.definition)
+                try await records.putAlarm(alarm.definition)
                 complete(alarm.logicalId)
             }
             for step in plan.functions {
@@ -339,7 +372,7 @@ public struct StackApplier: Sendable {
                 }
             }
             for resource in plan.removed {
-                try remove(resource)
+                try await remove(resource)
                 complete(resource.logicalId)
             }
         } catch {
@@ -348,7 +381,7 @@ public struct StackApplier: Sendable {
                 StackEvent(
                     time: now(), logicalId: prepared.stackName, resourceType: "AWS::CloudFormation::Stack",
                     status: "UPDATE_FAILED", reason: reason))
-            try save(
+            try await save(
                 prepared, done: done, status: prepared.previous == nil ? "CREATE_FAILED" : "UPDATE_FAILED",
                 reason: reason, deployments: deployments, events: events)
             throw error
@@ -361,7 +394,7 @@ public struct StackApplier: Sendable {
             StackEvent(
                 time: now(), logicalId: prepared.stackName, resourceType: "AWS::CloudFormation::Stack", status: status,
                 reason: deployments.isEmpty ? nil : "\(deployments.count) deployment(s) running"))
-        try save(prepared, done: done, status: status, reason: nil, deployments: deployments, events: events)
+        try await save(prepared, done: done, status: status, reason: nil, deployments: deployments, events: events)
         return deployments
     }
 
@@ -370,9 +403,9 @@ public struct StackApplier: Sendable {
     func save(
         _ prepared: Prepared, done: Set<String>, status: String, reason: String?, deployments: [String],
         events: [StackEvent]
-    ) throws {
+    ) async throws {
         let previousResources = Dictionary(
-            try registry.stackResources(prepared.stackName).map { ($0.logicalId, $0) },
+            try await stacks.stackResources(prepared.stackName).map { ($0.logicalId, $0) },
             uniquingKeysWith: { first, _ in first })
         var resources: [StackResource] = []
         for change in prepared.plan.changes {
@@ -397,40 +430,50 @@ public struct StackApplier: Sendable {
             status: status,
             statusReason: reason, deployments: deployments, createTime: prepared.previous?.createTime ?? time,
             updateTime: time)
-        try registry.saveStack(stack, resources: resources, events: events)
+        try await stacks.saveStack(stack, resources: resources, events: events)
     }
 
-    func apply(_ step: StackPlan.FunctionStep, package: InspectedPackage) throws {
+    func apply(_ step: StackPlan.FunctionStep, package: InspectedPackage) async throws {
         let spec = step.spec
         let reference = FunctionReference(name: spec.name, qualifier: nil)
         if step.create {
-            _ = try registry.createFunction(
-                name: spec.name, settings: spec.settings, code: package, publish: step.publish)
+            _ = try await records.createFunction(
+                name: spec.name, settings: spec.settings, zip: package.bytes, publish: step.publish, tags: [:],
+                settle: nil)
         } else {
-            if step.updateCode { _ = try registry.updateFunctionCode(reference, code: package) }
+            if step.updateCode {
+                _ = try await records.updateFunctionCode(
+                    reference, zip: package.bytes, expectedRevisionId: nil, publish: false, settle: nil)
+            }
             if step.updateConfiguration {
                 let settings = spec.settings
-                _ = try registry.updateFunctionConfiguration(
+                _ = try await records.updateFunctionConfiguration(
                     reference,
                     ConfigurationUpdate(
                         runtime: settings.runtime, handler: settings.handler, description: settings.description,
                         memorySize: settings.memorySize,
-                        timeout: settings.timeout, environment: settings.environment ?? [:], layers: settings.layers))
+                        timeout: settings.timeout, environment: settings.environment ?? [:], layers: settings.layers),
+                    expectedRevisionId: nil, settle: nil)
             }
-            if step.publish { _ = try registry.publishVersion(reference) }
+            if step.publish {
+                _ = try await records.publishVersion(
+                    reference, description: nil, expectedCodeSha256: nil, expectedRevisionId: nil, settle: nil)
+            }
         }
-        if try registry.reservedConcurrency(spec.name) != spec.reservedConcurrency {
-            _ = try registry.putFunctionConcurrency(spec.name, reserved: spec.reservedConcurrency)
+        if try await records.reservedConcurrency(spec.name) != spec.reservedConcurrency {
+            _ = try await records.putFunctionConcurrency(spec.name, reserved: spec.reservedConcurrency)
         }
-        if let removed = step.removedAlias { _ = try registry.deleteAlias(function: spec.name, name: removed) }
+        if let removed = step.removedAlias { _ = try await records.deleteAlias(function: spec.name, name: removed) }
         guard let alias = spec.alias else { return }
         switch step.aliasStep {
         case .create(let version):
-            _ = try registry.createAlias(function: spec.name, name: alias, functionVersion: String(version))
-        case .moveAtOnce(_, let version):
-            _ = try registry.updateAlias(
+            _ = try await records.createAlias(
                 function: spec.name, name: alias, functionVersion: String(version), additionalVersionWeights: [:],
-                cause: "SamDeploy")
+                description: "")
+        case .moveAtOnce(_, let version):
+            _ = try await records.updateAlias(
+                function: spec.name, name: alias, functionVersion: String(version), additionalVersionWeights: [:],
+                description: nil, expectedRevisionId: nil, cause: "SamDeploy")
         case .deploy, .none:
             break
         }
@@ -438,22 +481,22 @@ public struct StackApplier: Sendable {
 
     /// Deletes one resource the stack owned (a retained layer's versions stay; hand-written
     /// versions and aliases go with their function).
-    func remove(_ resource: DeployedResource) throws {
+    func remove(_ resource: DeployedResource) async throws {
         switch resource.resourceType {
         case "AWS::Serverless::Function", "AWS::Lambda::Function":
-            _ = try registry.deleteFunction(FunctionReference(name: resource.physicalId, qualifier: nil))
+            _ = try await records.deleteFunction(FunctionReference(name: resource.physicalId, qualifier: nil))
         case "AWS::Serverless::LayerVersion", "AWS::Lambda::LayerVersion":
             let retained =
                 (try? JSONDecoder().decode(LayerSpec.self, from: Data(resource.state.fingerprint.utf8)))?.retain ?? true
             if !retained {
                 for version in resource.state.versions ?? [] {
-                    _ = try registry.deleteLayerVersion(name: resource.physicalId, version: version)
+                    _ = try await records.deleteLayerVersion(name: resource.physicalId, version: version)
                 }
             }
         case "AWS::CloudWatch::Alarm":
-            _ = try registry.deleteAlarm(name: resource.physicalId)
+            _ = try await records.deleteAlarm(name: resource.physicalId)
         case "AWS::CodeDeploy::DeploymentConfig":
-            _ = try registry.deleteCodeDeployConfig(resource.physicalId)
+            _ = try await stacks.deleteCodeDeployConfig(resource.physicalId)
         default:
             break
         }
@@ -464,6 +507,12 @@ public struct StackApplier: Sendable {
     /// Runs the stack's deployments in the foreground, all at once (one controller each), calling
     /// `show` after every tick; returns them finished.
     public func follow(_ ids: [String], interval: Double, show: ([Deployment]) -> Void) async throws -> [Deployment] {
+        guard let registry = local else {
+            throw RelctlError(
+                .unsupportedOperation,
+                "Following a stack's deployments in the foreground needs the data directory's SQLite registry; on a shared database the leading server's controller runs them."
+            )
+        }
         let engine = self.engine
         let pool = RuntimePool(store: registry, rollout: engine)
         let controllers = ids.map { Controller(engine: engine, scope: $0, invokeFunctionHook: pool.invokeHook) }
@@ -471,7 +520,7 @@ public struct StackApplier: Sendable {
         do {
             while true {
                 for controller in controllers { try await controller.tick() }
-                let deployments = try ids.map { id throws(RelctlError) in try registry.deployment(id: id) }
+                let deployments = try await self.deployments(ids)
                 show(deployments)
                 if !deployments.contains(where: \.status.isActive) {
                     await pool.shutdown()
@@ -485,16 +534,18 @@ public struct StackApplier: Sendable {
         }
     }
 
-    public func deployments(_ ids: [String]) throws -> [Deployment] {
-        try ids.map { id throws(RelctlError) in try registry.deployment(id: id) }
+    public func deployments(_ ids: [String]) async throws -> [Deployment] {
+        var deployments: [Deployment] = []
+        for id in ids { deployments.append(try await records.deployment(id: id)) }
+        return deployments
     }
 
-    public func deploymentEvents(_ id: String, after: Int64) throws -> [DeploymentEventEntry] {
-        try registry.deploymentEvents(id: id, after: after)
+    public func deploymentEvents(_ id: String, after: Int64) async throws -> [DeploymentEventEntry] {
+        try await records.deploymentEvents(id: id, after: after)
     }
 
     /// Records how the deploy's deployments ended.
-    public func finish(_ stackName: String, _ deployments: [Deployment], created: Bool) throws {
+    public func finish(_ stackName: String, _ deployments: [Deployment], created: Bool) async throws {
         let failed = deployments.filter { $0.status != .succeeded }
         let status =
             failed.isEmpty
@@ -505,7 +556,7 @@ public struct StackApplier: Sendable {
             : failed.map {
                 "\($0.functionName):\($0.alias) deployment \($0.id) \($0.status.rawValue)\($0.error.map { " (\($0.code): \($0.message))" } ?? "")"
             }.joined(separator: "; ")
-        let resources = try registry.stackResources(stackName)
+        let resources = try await stacks.stackResources(stackName)
         let time = Date().timeIntervalSince1970
         var events = deployments.map { deployment in
             let resource = resources.first {
@@ -524,27 +575,27 @@ public struct StackApplier: Sendable {
             StackEvent(
                 time: time, logicalId: stackName, resourceType: "AWS::CloudFormation::Stack", status: status,
                 reason: reason))
-        try registry.finishStack(stackName, status: status, reason: reason, events: events)
+        try await stacks.finishStack(stackName, status: status, reason: reason, resourceStates: [:], events: events)
     }
 
     // MARK: - Stacks
 
-    public func stack(_ name: String) throws -> Stack {
-        guard let stack = try registry.stack(name) else {
+    public func stack(_ name: String) async throws -> Stack {
+        guard let stack = try await stacks.stack(name) else {
             throw RelctlError(.resourceNotFound, "Stack \(name) does not exist; `relctl stack list` shows the stacks.")
         }
         return stack
     }
 
-    public func stacks() throws -> [Stack] { try registry.stacks() }
-    public func resources(_ name: String) throws -> [StackResource] { try registry.stackResources(name) }
-    public func events(_ name: String) throws -> [StackEvent] { try registry.stackEvents(name) }
+    public func allStacks() async throws -> [Stack] { try await stacks.stacks() }
+    public func resources(_ name: String) async throws -> [StackResource] { try await stacks.stackResources(name) }
+    public func events(_ name: String) async throws -> [StackEvent] { try await stacks.stackEvents(name) }
 
     /// Deletes what the stack created (alarms and functions first, then layers and configs) and its record.
-    public func delete(_ name: String) throws -> [StackResource] {
-        _ = try stack(name)
-        let resources = try registry.stackResources(name)
-        let active = try registry.activeDeployments()
+    public func delete(_ name: String) async throws -> [StackResource] {
+        _ = try await stack(name)
+        let resources = try await stacks.stackResources(name)
+        let active = try await rollout.read { try $0.activeDeployments() }
         for resource in resources where resource.resourceType.hasSuffix("::Function") {
             if let running = active.first(where: { $0.functionName == resource.physicalId }) {
                 throw RelctlError(
@@ -563,7 +614,7 @@ public struct StackApplier: Sendable {
             (order.firstIndex(of: $0.resourceType) ?? 99) < (order.firstIndex(of: $1.resourceType) ?? 99)
         }) {
             guard let state = ResourceState.decode(resource.state) else { continue }
-            try remove(
+            try await remove(
                 DeployedResource(
                     logicalId: resource.logicalId, resourceType: resource.resourceType, physicalId: resource.physicalId,
                     state: state))
@@ -577,7 +628,7 @@ public struct StackApplier: Sendable {
             StackEvent(
                 time: Date().timeIntervalSince1970, logicalId: name, resourceType: "AWS::CloudFormation::Stack",
                 status: "DELETE_COMPLETE", reason: nil))
-        try registry.deleteStackRecord(name, events: events)
+        try await stacks.deleteStackRecord(name, events: events)
         return resources
     }
 }

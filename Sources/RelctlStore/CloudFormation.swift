@@ -1,78 +1,19 @@
 import Foundation
 import GRDB
 import RelctlCore
+import RelctlStorage
 
-/// A CloudFormation change set as the server's CloudFormation subset keeps it: the template as sent,
-/// its parameters, and the planned changes (JSON) DescribeChangeSet shows.
-public struct ChangeSetRecord: Codable, FetchableRecord, PersistableRecord, Sendable, Equatable {
+// The records' GRDB conformances (the records themselves are RelctlStorage's, shared by every engine).
+extension ChangeSetRecord: FetchableRecord, PersistableRecord {
     public static let databaseTableName = "cloudformation_change_sets"
     public static var databaseColumnDecodingStrategy: DatabaseColumnDecodingStrategy { .convertFromSnakeCase }
     public static var databaseColumnEncodingStrategy: DatabaseColumnEncodingStrategy { .convertToSnakeCase }
-    /// The change set's ARN.
-    public var id: String
-    public var name: String
-    public var stackName: String
-    public var stackId: String
-    /// CREATE or UPDATE.
-    public var changeSetType: String
-    public var template: String
-    /// The parameter values as a JSON object.
-    public var parameters: String
-    public var description: String?
-    /// The capabilities given, as a JSON array.
-    public var capabilities: String
-    /// CREATE_COMPLETE or FAILED.
-    public var status: String
-    public var statusReason: String?
-    /// AVAILABLE, UNAVAILABLE, EXECUTE_COMPLETE or OBSOLETE.
-    public var executionStatus: String
-    /// The planned changes as JSON.
-    public var changes: String
-    public var createTime: Double
-
-    public init(
-        id: String, name: String, stackName: String, stackId: String, changeSetType: String, template: String,
-        parameters: String,
-        description: String?, capabilities: String, status: String, statusReason: String?, executionStatus: String,
-        changes: String,
-        createTime: Double
-    ) {
-        self.id = id
-        self.name = name
-        self.stackName = stackName
-        self.stackId = stackId
-        self.changeSetType = changeSetType
-        self.template = template
-        self.parameters = parameters
-        self.description = description
-        self.capabilities = capabilities
-        self.status = status
-        self.statusReason = statusReason
-        self.executionStatus = executionStatus
-        self.changes = changes
-        self.createTime = createTime
-    }
 }
 
-/// What CloudFormation remembers of a stack beyond relctl's own stack record: its id (an ARN) and
-/// the template it last executed.
-public struct CloudFormationStackRecord: Codable, FetchableRecord, PersistableRecord, Sendable, Equatable {
+extension CloudFormationStackRecord: FetchableRecord, PersistableRecord {
     public static let databaseTableName = "cloudformation_stacks"
     public static var databaseColumnDecodingStrategy: DatabaseColumnDecodingStrategy { .convertFromSnakeCase }
     public static var databaseColumnEncodingStrategy: DatabaseColumnEncodingStrategy { .convertToSnakeCase }
-    public var stackName: String
-    public var stackId: String
-    public var template: String
-    public var changeSetId: String?
-    public var description: String?
-
-    public init(stackName: String, stackId: String, template: String, changeSetId: String?, description: String?) {
-        self.stackName = stackName
-        self.stackId = stackId
-        self.template = template
-        self.changeSetId = changeSetId
-        self.description = description
-    }
 }
 
 extension Registry {

@@ -2,21 +2,7 @@ import Foundation
 import GRDB
 import RelctlCore
 import RelctlPackages
-
-/// An object of the server's S3 subset (the artifacts `sam deploy` uploads): where its bytes are
-/// and what HeadObject answers.
-public struct S3Object: Sendable, Equatable {
-    public var bucket: String
-    public var key: String
-    public var sha256: String
-    public var size: Int64
-    /// The MD5 of the bytes in hex (S3's ETag of a single-part upload), without quotes.
-    public var etag: String
-    public var contentType: String?
-    /// `x-amz-meta-*` headers, by their name after the prefix.
-    public var metadata: [String: String]
-    public var lastModified: Double
-}
+import RelctlStorage
 
 struct S3BucketRecord: SnakeCaseRecord {
     static let databaseTableName = "s3_buckets"
@@ -135,7 +121,10 @@ extension Registry {
     ) throws(RelctlError) -> [S3Object] {
         try read { db in
             var request = S3ObjectRecord.filter(Column("bucket") == bucket).order(Column("key"))
-            if !prefix.isEmpty { request = request.filter(Column("key").like(Self.likePattern(prefix), escape: "\\")) }
+            // Case-sensitive, as S3's prefixes are (SQLite's LIKE folds ASCII case).
+            if !prefix.isEmpty {
+                request = request.filter(sql: "substr(key, 1, length(?)) = ?", arguments: [prefix, prefix])
+            }
             if let startAfter { request = request.filter(Column("key") > startAfter) }
             return try request.limit(limit).fetchAll(db).map { $0.decoded() }
         }
@@ -158,9 +147,11 @@ extension Registry {
             if try S3ObjectRecord.filter(Column("sha256") == sha256).isEmpty(db) { store.remove(sha256) }
         }
     }
+}
 
-    static func likePattern(_ prefix: String) -> String {
-        prefix.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
-            .replacingOccurrences(of: "_", with: "\\_") + "%"
+// The S3 subset's store protocol: the registry's synchronous methods above answer its async requirements.
+extension Registry: S3ObjectStore {
+    public func scopedS3Objects(region: String, actor: String) -> any S3ObjectStore {
+        scoped(region: region, actor: actor)
     }
 }

@@ -1,72 +1,7 @@
 import Foundation
 import GRDB
 import RelctlCore
-
-/// A stack: what `relctl sam deploy` made from a template, recorded so the next deploy is a diff.
-public struct Stack: Sendable, Codable, Equatable {
-    public var name: String
-    public var templateHash: String
-    /// The resolved parameter values of the last deploy.
-    public var parameters: [String: String]
-    public var status: String
-    public var statusReason: String?
-    /// The deployments the last deploy started.
-    public var deployments: [String]
-    public var createTime: Double
-    public var updateTime: Double
-
-    public init(
-        name: String, templateHash: String, parameters: [String: String], status: String, statusReason: String? = nil,
-        deployments: [String] = [], createTime: Double, updateTime: Double
-    ) {
-        self.name = name
-        self.templateHash = templateHash
-        self.parameters = parameters
-        self.status = status
-        self.statusReason = statusReason
-        self.deployments = deployments
-        self.createTime = createTime
-        self.updateTime = updateTime
-    }
-}
-
-/// One resource a stack owns: its logical id in the template, the registry name it has, and the
-/// state (as JSON) the planner compares the next template against.
-public struct StackResource: Sendable, Codable, Equatable {
-    public var logicalId: String
-    public var resourceType: String
-    public var physicalId: String
-    public var state: String
-
-    public init(logicalId: String, resourceType: String, physicalId: String, state: String) {
-        self.logicalId = logicalId
-        self.resourceType = resourceType
-        self.physicalId = physicalId
-        self.state = state
-    }
-}
-
-/// One line of a stack's event log (CloudFormation's StackEvent, reduced).
-public struct StackEvent: Sendable, Codable, Equatable {
-    public var time: Double
-    public var logicalId: String
-    public var resourceType: String
-    public var physicalId: String?
-    public var status: String
-    public var reason: String?
-
-    public init(
-        time: Double, logicalId: String, resourceType: String, physicalId: String? = nil, status: String,
-        reason: String? = nil
-    ) {
-        self.time = time
-        self.logicalId = logicalId
-        self.resourceType = resourceType
-        self.physicalId = physicalId
-        self.status = status
-        self.reason = reason
-    }
-}
+import RelctlStorage
 
 struct StackRecord: SnakeCaseRecord {
     static let databaseTableName = "stacks"
@@ -233,5 +168,13 @@ extension Registry {
                 physicalId: event.physicalId, status: event.status, reason: event.reason
             ).insert(db)
         }
+    }
+}
+
+// The stack engine's store protocol: the registry's synchronous methods (here and in CloudFormation.swift)
+// answer its async requirements.
+extension Registry: StackStore {
+    public func scopedStacks(region: String, actor: String) -> any StackStore {
+        scoped(region: region, actor: actor)
     }
 }

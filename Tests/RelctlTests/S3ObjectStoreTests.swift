@@ -1,6 +1,7 @@
 import Foundation
 import RelctlCore
 import RelctlPackages
+import RelctlStorage
 import RelctlStore
 import Testing
 

@@ -250,8 +250,6 @@ def project(server, tmp_path):
     return SamProject(folder, server.endpoint, f"samcli-{suffix}", bucket)
 
 
-@pytest.mark.pg_gap("S3 buckets (sam deploy's artifact bucket) and CloudFormation stacks live in the data "
-                    "directory's SQLite only")
 def test_sam_deploy_and_delete_unchanged(server, project, lambda_client):
     cloudformation = make_client("cloudformation", server.endpoint)
     s3 = make_client("s3", server.endpoint)

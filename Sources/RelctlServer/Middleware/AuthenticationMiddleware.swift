@@ -58,6 +58,8 @@ struct AuthenticationMiddleware: RouterMiddleware {
             records: services.records.scopedRecords(region: region, actor: caller.actor),
             codeDeploy: (services.sharedEngine?.codeDeploy ?? services.registry).scopedCodeDeploy(
                 region: region, actor: caller.actor),
+            s3Objects: services.s3Objects.scopedS3Objects(region: region, actor: caller.actor),
+            stacks: services.stacks.scopedStacks(region: region, actor: caller.actor),
             sharedEngine: services.sharedEngine?.name)
         return try await next(request, context)
     }

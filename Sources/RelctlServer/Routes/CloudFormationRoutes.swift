@@ -6,6 +6,7 @@ import RelctlCore
 import RelctlPackages
 import RelctlSAM
 import RelctlStacks
+import RelctlStorage
 import RelctlStore
 
 /// The CloudFormation API subset the real `sam deploy` / `sam delete` (aws-sam-cli) call, in AWS's
@@ -58,7 +59,15 @@ struct CloudFormationRoutes: Sendable {
                     "User: \(context.caller?.actor ?? "anonymous") is not authorized to perform: cloudformation:\(action) because the key is read-only",
                 status: .forbidden)
         }
-        let operations = CloudFormationOperations(registry: try context.registry)
+        guard let scope = context.scope else {
+            throw RelctlError(.service, "No registry for \(context.operation.name): the request was not authenticated.")
+        }
+        // The stack engine over the engine this server answers from (SQLite or a shared database).
+        let operations = CloudFormationOperations(
+            applier: StackApplier(
+                records: scope.records, stacks: scope.stacks, rollout: scope.codeDeploy, arn: scope.registry.arn,
+                policiesFolder: services.registry.dataDirectory.appendingPathComponent("policies", isDirectory: true)),
+            objects: scope.s3Objects)
         let result = try await operations.perform(action, query)
         return QueryXML.response(
             action: action, namespace: Self.namespace, result: result.map { AnyEncodable($0) },
@@ -116,33 +125,37 @@ struct QueryErrorBody: Encodable {
     var RequestId: String
 }
 
-/// The CloudFormation operations over one scoped registry.
+/// The CloudFormation operations over one scoped engine's stores.
 struct CloudFormationOperations {
-    let registry: Registry
-    var applier: StackApplier { StackApplier(registry: registry) }
+    let applier: StackApplier
+    /// Where TemplateURLs and CodeUris point: the S3 subset of the same engine.
+    let objects: any S3ObjectStore
+    var stacks: any StackStore { applier.stacks }
+    var arn: ArnContext { applier.arn }
 
-    /// Settling a stack whose deployments ended writes its outcome once, whoever asks first.
-    static let settling = NIOLock()
+    /// Stacks whose outcome this process is writing: settling one whose deployments ended writes its
+    /// outcome once, whoever asks first (a second asker answers the stack as it still is).
+    static let settling = NIOLockedValueBox(Set<String>())
 
     func perform(_ action: String, _ query: AWSQueryRequest) async throws -> (any Encodable & Sendable)? {
         switch action {
         case "CreateChangeSet": return try await createChangeSet(query)
-        case "DescribeChangeSet": return try describeChangeSet(query)
+        case "DescribeChangeSet": return try await describeChangeSet(query)
         case "ExecuteChangeSet": try await executeChangeSet(query); return nil
         case "DeleteChangeSet":
-            let changeSet = try requireChangeSet(query)
+            let changeSet = try await requireChangeSet(query)
             guard changeSet.executionStatus != "EXECUTE_IN_PROGRESS" else {
                 throw CloudFormationError(
                     code: "InvalidChangeSetStatus",
                     message: "ChangeSet [\(changeSet.id)] cannot be deleted while it executes.")
             }
-            _ = try registry.deleteChangeSet(changeSet.id)
+            _ = try await stacks.deleteChangeSet(changeSet.id)
             return nil
         case "ListChangeSets":
-            let name = try stackName(query)
+            let name = try await stackName(query)
             return ListChangeSetsResult(
                 Summaries: Members(
-                    try registry.changeSets(stack: name).map {
+                    try await stacks.changeSets(stack: name).map {
                         CFNChangeSetSummary(
                             StackId: $0.stackId, StackName: $0.stackName, ChangeSetId: $0.id, ChangeSetName: $0.name,
                             ExecutionStatus: $0.executionStatus, Status: $0.status, StatusReason: $0.statusReason,
@@ -150,14 +163,12 @@ struct CloudFormationOperations {
                     }))
         case "DescribeStacks":
             if let name = query["StackName"] {
-                return DescribeStacksResult(Stacks: Members([try describe(try requireStack(name))]))
+                return DescribeStacksResult(Stacks: Members([try await describe(try await requireStack(name))]))
             }
-            return DescribeStacksResult(Stacks: Members(try applier.stacks().map { try describe(try settled($0)) }))
+            return DescribeStacksResult(Stacks: Members(try await describeAll()))
         case "ListStacks":
             let filter = Set(query.list("StackStatusFilter"))
-            let summaries = try applier.stacks().map { try describe(try settled($0)) }.filter {
-                filter.isEmpty || filter.contains($0.StackStatus)
-            }
+            let summaries = try await describeAll().filter { filter.isEmpty || filter.contains($0.StackStatus) }
             return ListStacksResult(
                 StackSummaries: Members(
                     summaries.map {
@@ -167,21 +178,21 @@ struct CloudFormationOperations {
                             StackStatus: $0.StackStatus, StackStatusReason: $0.StackStatusReason)
                     }))
         case "DescribeStackEvents":
-            return try describeStackEvents(query)
+            return try await describeStackEvents(query)
         case "DescribeStackResources", "ListStackResources", "DescribeStackResource":
-            return try stackResources(action, query)
+            return try await stackResources(action, query)
         case "GetTemplate":
-            let stack = try requireStack(try stackName(query))
-            guard let record = try registry.cloudFormationStack(stack.name) else {
+            let stack = try await requireStack(try await stackName(query))
+            guard let record = try await stacks.cloudFormationStack(stack.name) else {
                 throw CloudFormationError.validation(
                     "Stack \(stack.name) was deployed by `relctl sam deploy`, not through CloudFormation: relctl keeps no copy of its template."
                 )
             }
             return GetTemplateResult(TemplateBody: record.template)
         case "GetTemplateSummary", "ValidateTemplate":
-            return try summarize(action, query)
+            return try await summarize(action, query)
         case "DeleteStack":
-            try deleteStack(query)
+            try await deleteStack(query)
             return nil
         default:
             throw CloudFormationError(
@@ -194,63 +205,71 @@ struct CloudFormationOperations {
 
     // MARK: - Stacks
 
-    func stackName(_ query: AWSQueryRequest) throws -> String {
+    func stackName(_ query: AWSQueryRequest) async throws -> String {
         guard let value = query["StackName"], !value.isEmpty else {
             throw CloudFormationError.validation("StackName is required.")
         }
         // A stack id (its ARN) names the stack it was given to.
-        if value.hasPrefix("arn:") { return try registry.cloudFormationStack(value)?.stackName ?? value }
+        if value.hasPrefix("arn:") { return try await stacks.cloudFormationStack(value)?.stackName ?? value }
         return value
     }
 
-    func requireStack(_ name: String) throws -> Stack {
-        let resolved = name.hasPrefix("arn:") ? try registry.cloudFormationStack(name)?.stackName ?? name : name
-        guard let stack = try registry.stack(resolved) else {
+    func requireStack(_ name: String) async throws -> Stack {
+        let resolved = name.hasPrefix("arn:") ? try await stacks.cloudFormationStack(name)?.stackName ?? name : name
+        guard let stack = try await stacks.stack(resolved) else {
             // A stack whose first change set was not executed yet is REVIEW_IN_PROGRESS, as on AWS.
-            if let pending = try registry.changeSets(stack: resolved).first(where: { $0.changeSetType == "CREATE" }) {
+            if let pending = try await stacks.changeSets(stack: resolved).first(where: {
+                $0.changeSetType == "CREATE"
+            }) {
                 return Stack(
                     name: pending.stackName, templateHash: "", parameters: [:], status: "REVIEW_IN_PROGRESS",
                     createTime: pending.createTime, updateTime: pending.createTime)
             }
             throw CloudFormationError.validation("Stack with id \(name) does not exist")
         }
-        return try settled(stack)
+        return try await settled(stack)
+    }
+
+    /// Every stack, settled and described, by name.
+    func describeAll() async throws -> [CFNStack] {
+        var described: [CFNStack] = []
+        for stack in try await applier.allStacks() { described.append(try await describe(try await settled(stack))) }
+        return described
     }
 
     /// A stack whose deployments have all ended gets its outcome (`UPDATE_COMPLETE` / `UPDATE_FAILED`),
     /// as `relctl sam deploy` writes it when it follows them in the foreground.
-    func settled(_ stack: Stack) throws -> Stack {
+    func settled(_ stack: Stack) async throws -> Stack {
         guard stack.status.hasSuffix("_IN_PROGRESS"), !stack.deployments.isEmpty else { return stack }
-        let applier = self.applier
-        return try Self.settling.withLock {
-            guard let current = try registry.stack(stack.name), current.status.hasSuffix("_IN_PROGRESS") else {
-                return try applier.stack(stack.name)
-            }
-            let deployments = try applier.deployments(current.deployments)
-            guard !deployments.contains(where: \.status.isActive) else { return current }
-            try applier.finish(current.name, deployments, created: current.status.hasPrefix("CREATE"))
-            return try applier.stack(current.name)
+        guard Self.settling.withLockedValue({ $0.insert(stack.name).inserted }) else { return stack }
+        defer { _ = Self.settling.withLockedValue { $0.remove(stack.name) } }
+        guard let current = try await stacks.stack(stack.name), current.status.hasSuffix("_IN_PROGRESS") else {
+            return try await applier.stack(stack.name)
         }
+        let deployments = try await applier.deployments(current.deployments)
+        guard !deployments.contains(where: \.status.isActive) else { return current }
+        try await applier.finish(current.name, deployments, created: current.status.hasPrefix("CREATE"))
+        return try await applier.stack(current.name)
     }
 
-    func stackId(_ name: String) throws -> String {
-        if let record = try registry.cloudFormationStack(name) { return record.stackId }
-        if let pending = try registry.changeSets(stack: name).first { return pending.stackId }
+    func stackId(_ name: String) async throws -> String {
+        if let record = try await stacks.cloudFormationStack(name) { return record.stackId }
+        if let pending = try await stacks.changeSets(stack: name).first { return pending.stackId }
         return newStackId(name)
     }
 
     func newStackId(_ name: String) -> String {
-        "arn:aws:cloudformation:\(registry.arn.region):\(registry.arn.account):stack/\(name)/\(UUID().uuidString.lowercased())"
+        "arn:aws:cloudformation:\(arn.region):\(arn.account):stack/\(name)/\(UUID().uuidString.lowercased())"
     }
 
-    func describe(_ stack: Stack) throws -> CFNStack {
-        let record = try registry.cloudFormationStack(stack.name)
-        let capabilities =
-            try record?.changeSetId.flatMap { try registry.changeSet($0, stack: nil) }.map {
-                Self.decodeList($0.capabilities)
-            } ?? []
+    func describe(_ stack: Stack) async throws -> CFNStack {
+        let record = try await stacks.cloudFormationStack(stack.name)
+        var capabilities: [String] = []
+        if let changeSetId = record?.changeSetId, let changeSet = try await stacks.changeSet(changeSetId, stack: nil) {
+            capabilities = Self.decodeList(changeSet.capabilities)
+        }
         return CFNStack(
-            StackId: try stackId(stack.name), StackName: stack.name, ChangeSetId: record?.changeSetId,
+            StackId: try await stackId(stack.name), StackName: stack.name, ChangeSetId: record?.changeSetId,
             Description: record?.description,
             Parameters: Members(
                 stack.parameters.keys.sorted().map {
@@ -262,14 +281,14 @@ struct CloudFormationOperations {
             Capabilities: capabilities.isEmpty ? nil : Members(capabilities))
     }
 
-    func describeStackEvents(_ query: AWSQueryRequest) throws -> DescribeStackEventsResult {
-        let name = try stackName(query)
-        let events = try applier.events(name)
-        if events.isEmpty { _ = try requireStack(name) }
-        if let stack = try registry.stack(name) { _ = try settled(stack) }
-        let id = try stackId(name)
+    func describeStackEvents(_ query: AWSQueryRequest) async throws -> DescribeStackEventsResult {
+        let name = try await stackName(query)
+        let events = try await applier.events(name)
+        if events.isEmpty { _ = try await requireStack(name) }
+        if let stack = try await stacks.stack(name) { _ = try await settled(stack) }
+        let id = try await stackId(name)
         // Newest first, as CloudFormation lists them; the event's row number is its id.
-        let all = try applier.events(name)
+        let all = try await applier.events(name)
         return DescribeStackEventsResult(
             StackEvents: Members(
                 all.enumerated().reversed().map { index, event in
@@ -283,10 +302,10 @@ struct CloudFormationOperations {
                 }))
     }
 
-    func stackResources(_ action: String, _ query: AWSQueryRequest) throws -> any Encodable & Sendable {
-        let stack = try requireStack(try stackName(query))
-        let id = try stackId(stack.name)
-        let resources = try applier.resources(stack.name)
+    func stackResources(_ action: String, _ query: AWSQueryRequest) async throws -> any Encodable & Sendable {
+        let stack = try await requireStack(try await stackName(query))
+        let id = try await stackId(stack.name)
+        let resources = try await applier.resources(stack.name)
         let status = stack.status.hasPrefix("CREATE") ? "CREATE_COMPLETE" : "UPDATE_COMPLETE"
         let time = QueryXML.timestamp(stack.updateTime)
         func shape(_ resource: StackResource, withStack: Bool) -> CFNStackResource {
@@ -319,28 +338,28 @@ struct CloudFormationOperations {
         }
     }
 
-    func deleteStack(_ query: AWSQueryRequest) throws {
-        let name = try stackName(query)
+    func deleteStack(_ query: AWSQueryRequest) async throws {
+        let name = try await stackName(query)
         // Deleting a stack that does not exist succeeds, as on AWS.
-        guard try registry.stack(name) != nil else {
-            try registry.deleteChangeSets(stack: name)
+        guard try await stacks.stack(name) != nil else {
+            try await stacks.deleteChangeSets(stack: name)
             return
         }
         do {
-            _ = try applier.delete(name)
+            _ = try await applier.delete(name)
         } catch let error as RelctlError {
             throw CloudFormationError.validation(error.message)
         }
-        try registry.deleteChangeSets(stack: name)
+        try await stacks.deleteChangeSets(stack: name)
     }
 
     // MARK: - Change sets
 
     /// The template a request gives: TemplateBody, a TemplateURL in the server's S3 subset, or the stack's last.
-    func template(_ query: AWSQueryRequest, stack: String?) throws -> String {
+    func template(_ query: AWSQueryRequest, stack: String?) async throws -> String {
         if let body = query["TemplateBody"] { return body }
-        if let url = query["TemplateURL"] { return try S3Locations.template(url, registry: registry) }
-        if query["UsePreviousTemplate"] == "true", let stack, let record = try registry.cloudFormationStack(stack) {
+        if let url = query["TemplateURL"] { return try await S3Locations.template(url, objects: objects) }
+        if query["UsePreviousTemplate"] == "true", let stack, let record = try await stacks.cloudFormationStack(stack) {
             return record.template
         }
         throw CloudFormationError.validation(
@@ -349,7 +368,7 @@ struct CloudFormationOperations {
     }
 
     func createChangeSet(_ query: AWSQueryRequest) async throws -> CreateChangeSetResult {
-        let name = try stackName(query)
+        let name = try await stackName(query)
         guard !name.isEmpty, name.count <= 128, name.first!.isLetter,
             name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") })
         else {
@@ -367,7 +386,7 @@ struct CloudFormationOperations {
                 "ChangeSetName \(changeSetName) must match [a-zA-Z][-a-zA-Z0-9]* and be at most 128 characters.")
         }
         let type = query["ChangeSetType"] ?? "UPDATE"
-        let existing = try registry.stack(name)
+        let existing = try await stacks.stack(name)
         switch type {
         case "CREATE":
             if existing != nil {
@@ -378,7 +397,7 @@ struct CloudFormationOperations {
         default:
             throw CloudFormationError.validation("ChangeSetType \(type) is not supported: CREATE or UPDATE.")
         }
-        let text = try template(query, stack: name)
+        let text = try await template(query, stack: name)
         var parameters: [String: String] = [:]
         for member in query.structures("Parameters") {
             guard let key = member["ParameterKey"] else {
@@ -395,9 +414,9 @@ struct CloudFormationOperations {
                 parameters[key] = member["ParameterValue"] ?? ""
             }
         }
-        let stackId = try stackId(name)
+        let stackId = try await stackId(name)
         let id =
-            "arn:aws:cloudformation:\(registry.arn.region):\(registry.arn.account):changeSet/\(changeSetName)/\(UUID().uuidString.lowercased())"
+            "arn:aws:cloudformation:\(arn.region):\(arn.account):changeSet/\(changeSetName)/\(UUID().uuidString.lowercased())"
         var status = "CREATE_COMPLETE"
         var reason: String?
         var changes: [StackPlan.Change] = []
@@ -422,14 +441,14 @@ struct CloudFormationOperations {
             executionStatus: status == "FAILED" ? "UNAVAILABLE" : "AVAILABLE",
             changes: String(decoding: try JSONEncoder().encode(changes), as: UTF8.self),
             createTime: Date().timeIntervalSince1970)
-        do { try registry.saveChangeSet(record) } catch {
+        do { try await stacks.saveChangeSet(record) } catch {
             if error.code == .resourceConflict {
                 throw CloudFormationError(code: "AlreadyExistsException", message: error.message)
             }
             throw error
         }
-        if type == "CREATE", try registry.changeSets(stack: name).count == 1 {
-            try registry.appendStackEvent(
+        if type == "CREATE", try await stacks.changeSets(stack: name).count == 1 {
+            try await stacks.appendStackEvent(
                 name,
                 StackEvent(
                     time: record.createTime, logicalId: name, resourceType: "AWS::CloudFormation::Stack",
@@ -441,15 +460,15 @@ struct CloudFormationOperations {
     /// The stack engine's plan for a template whose code is in the server's S3 subset.
     func prepare(_ text: String, stackName: String, parameters: [String: String]) async throws -> StackApplier.Prepared
     {
-        let registry = self.registry
+        let objects = self.objects
         return try await applier.prepare(
             template: text, source: "template", stackName: stackName, overrides: parameters
         ) { uri, place in
-            try S3Locations.package(uri, place: place, registry: registry)
+            try await S3Locations.package(uri, place: place, objects: objects)
         }
     }
 
-    func requireChangeSet(_ query: AWSQueryRequest) throws -> ChangeSetRecord {
+    func requireChangeSet(_ query: AWSQueryRequest) async throws -> ChangeSetRecord {
         guard let name = query["ChangeSetName"], !name.isEmpty else {
             throw CloudFormationError.validation("ChangeSetName is required.")
         }
@@ -458,15 +477,15 @@ struct CloudFormationOperations {
             throw CloudFormationError.validation(
                 "StackName must be specified if ChangeSetName is not specified as an ARN.")
         }
-        guard let found = try registry.changeSet(name, stack: stack) else {
+        guard let found = try await stacks.changeSet(name, stack: stack) else {
             throw CloudFormationError(
                 code: "ChangeSetNotFound", message: "ChangeSet [\(name)] does not exist", status: .notFound)
         }
         return found
     }
 
-    func describeChangeSet(_ query: AWSQueryRequest) throws -> DescribeChangeSetResult {
-        let changeSet = try requireChangeSet(query)
+    func describeChangeSet(_ query: AWSQueryRequest) async throws -> DescribeChangeSetResult {
+        let changeSet = try await requireChangeSet(query)
         let parameters =
             (try? JSONDecoder().decode([String: String].self, from: Data(changeSet.parameters.utf8))) ?? [:]
         let changes = (try? JSONDecoder().decode([StackPlan.Change].self, from: Data(changeSet.changes.utf8))) ?? []
@@ -492,7 +511,7 @@ struct CloudFormationOperations {
     }
 
     func executeChangeSet(_ query: AWSQueryRequest) async throws {
-        let changeSet = try requireChangeSet(query)
+        let changeSet = try await requireChangeSet(query)
         guard changeSet.status == "CREATE_COMPLETE", changeSet.executionStatus == "AVAILABLE" else {
             throw CloudFormationError(
                 code: "InvalidChangeSetStatus",
@@ -500,13 +519,13 @@ struct CloudFormationOperations {
                     "ChangeSet [\(changeSet.id)] cannot be executed in its current status of [\(changeSet.status == "CREATE_COMPLETE" ? changeSet.executionStatus : changeSet.status)]"
             )
         }
-        let existing = try registry.stack(changeSet.stackName)
+        let existing = try await stacks.stack(changeSet.stackName)
         if changeSet.changeSetType == "CREATE", existing != nil {
             throw CloudFormationError(
                 code: "AlreadyExistsException", message: "Stack [\(changeSet.stackName)] already exists")
         }
         if let existing, existing.status.hasSuffix("_IN_PROGRESS"),
-            try settled(existing).status.hasSuffix("_IN_PROGRESS")
+            try await settled(existing).status.hasSuffix("_IN_PROGRESS")
         {
             throw CloudFormationError.validation(
                 "Stack:\(changeSet.stackId) is in \(existing.status) state and can not be updated.")
@@ -520,7 +539,7 @@ struct CloudFormationOperations {
         } catch let error as RelctlError {
             throw CloudFormationError.validation(error.message)
         }
-        try registry.updateChangeSetExecution(changeSet.id, executionStatus: "EXECUTE_IN_PROGRESS")
+        try await stacks.updateChangeSetExecution(changeSet.id, executionStatus: "EXECUTE_IN_PROGRESS")
         var failure: (any Error)?
         do {
             _ = try await applier.execute(prepared)
@@ -528,35 +547,35 @@ struct CloudFormationOperations {
             // The stack's record says what failed (CREATE_FAILED / UPDATE_FAILED with the reason), as CloudFormation's would.
             failure = error
         }
-        try registry.updateChangeSetExecution(
+        try await stacks.updateChangeSetExecution(
             changeSet.id, executionStatus: failure == nil ? "EXECUTE_COMPLETE" : "EXECUTE_FAILED")
-        guard try registry.stack(changeSet.stackName) != nil else {
+        guard try await stacks.stack(changeSet.stackName) != nil else {
             throw CloudFormationError.validation(
                 (failure as? RelctlError)?.message
                     ?? "Executing change set \(changeSet.name) failed: \(failure.map { "\($0)" } ?? "")")
         }
-        try registry.saveCloudFormationStack(
+        try await stacks.saveCloudFormationStack(
             CloudFormationStackRecord(
                 stackName: changeSet.stackName, stackId: changeSet.stackId, template: changeSet.template,
                 changeSetId: changeSet.id,
                 description: try? TemplateLoader.load(changeSet.template)["Description"]?.string))
-        for other in try registry.changeSets(stack: changeSet.stackName)
+        for other in try await stacks.changeSets(stack: changeSet.stackName)
         where other.id != changeSet.id && other.executionStatus == "AVAILABLE" {
-            try registry.updateChangeSetExecution(other.id, executionStatus: "OBSOLETE")
+            try await stacks.updateChangeSetExecution(other.id, executionStatus: "OBSOLETE")
         }
     }
 
     // MARK: - Templates
 
-    func summarize(_ action: String, _ query: AWSQueryRequest) throws -> any Encodable & Sendable {
+    func summarize(_ action: String, _ query: AWSQueryRequest) async throws -> any Encodable & Sendable {
         let text: String
         if query["TemplateBody"] == nil, query["TemplateURL"] == nil, let stack = query["StackName"] {
-            guard let record = try registry.cloudFormationStack(try stackName(query)) else {
+            guard let record = try await stacks.cloudFormationStack(try await stackName(query)) else {
                 throw CloudFormationError.validation("Stack with id \(stack) does not exist")
             }
             text = record.template
         } else {
-            text = try template(query, stack: nil)
+            text = try await template(query, stack: nil)
         }
         let root: TemplateNode
         do { root = try TemplateLoader.load(text) } catch {

@@ -5,6 +5,7 @@ import Hummingbird
 import NIOCore
 import RelctlCore
 import RelctlPackages
+import RelctlStorage
 import RelctlStore
 @preconcurrency import XMLCoder
 
@@ -88,7 +89,7 @@ struct S3Routes: Sendable {
         switch context.operation.name {
         case "CreateBucket":
             try Self.validateBucketName(bucket)
-            guard try await context.store({ try $0.createS3Bucket(bucket) }) else {
+            guard try await context.s3Objects.createS3Bucket(bucket) else {
                 throw S3Error(
                     code: "BucketAlreadyOwnedByYou",
                     message: "Your previous request to create the named bucket succeeded and you already own it.",
@@ -97,9 +98,9 @@ struct S3Routes: Sendable {
             return .bytes(Data(), headers: [.location: "/\(bucket)"])
         case "HeadBucket":
             try await requireBucket(bucket, context)
-            return .bytes(Data(), headers: [.amzBucketRegion: try context.registry.arn.region])
+            return .bytes(Data(), headers: [.amzBucketRegion: try context.s3Region])
         case "DeleteBucket":
-            switch try await context.store({ try $0.deleteS3Bucket(bucket) }) {
+            switch try await context.s3Objects.deleteS3Bucket(bucket) {
             case nil: throw S3Error.noSuchBucket(bucket)
             case false?:
                 throw S3Error(
@@ -111,7 +112,7 @@ struct S3Routes: Sendable {
             try await requireBucket(bucket, context)
             struct Location: Encodable { var value: String; enum CodingKeys: String, CodingKey { case value = "" } }
             return QueryXML.document(
-                Location(value: try context.registry.arn.region), root: "LocationConstraint", namespace: Self.namespace)
+                Location(value: try context.s3Region), root: "LocationConstraint", namespace: Self.namespace)
         case "GetBucketVersioning":
             try await requireBucket(bucket, context)
             struct Versioning: Encodable {}
@@ -126,7 +127,7 @@ struct S3Routes: Sendable {
     }
 
     func requireBucket(_ bucket: String, _ context: AppRequestContext) async throws {
-        guard try await context.store({ try $0.s3BucketExists(bucket) }) else { throw S3Error.noSuchBucket(bucket) }
+        guard try await context.s3Objects.s3BucketExists(bucket) else { throw S3Error.noSuchBucket(bucket) }
     }
 
     /// As S3: 3–63 characters of lowercase letters, digits, '.' and '-', starting and ending with a letter or digit.
@@ -175,9 +176,8 @@ struct S3Routes: Sendable {
             token.flatMap { Data(base64Encoded: $0) }.map { String(decoding: $0, as: UTF8.self) }
             ?? query["start-after"].map(String.init)
         try await requireBucket(bucket, context)
-        let page = try await context.store {
-            try $0.s3Objects(bucket: bucket, prefix: prefix, startAfter: after, limit: maxKeys + 1)
-        }
+        let page = try await context.s3Objects.s3Objects(
+            bucket: bucket, prefix: prefix, startAfter: after, limit: maxKeys + 1)
         let shown = Array(page.prefix(maxKeys))
         let truncated = page.count > maxKeys
         let result = Result(
@@ -209,8 +209,8 @@ struct S3Routes: Sendable {
         }
         try await requireBucket(bucket, context)
         let keys = request.Object.map(\.Key)
-        try await context.store { registry in for key in keys { try registry.deleteS3Object(bucket: bucket, key: key) }
-        }
+        let objects = try context.s3Objects
+        for key in keys { try await objects.deleteS3Object(bucket: bucket, key: key) }
         return QueryXML.document(
             Result(Deleted: request.Quiet == true ? [] : keys.map(Deleted.init)), root: "DeleteResult",
             namespace: Self.namespace)
@@ -227,8 +227,9 @@ struct S3Routes: Sendable {
             return try await putObject(bucket, key, request, context)
         case "HeadObject", "GetObject":
             let head = context.operation.name == "HeadObject"
-            guard let object = try await context.store({ try $0.s3Object(bucket: bucket, key: key) }) else {
-                if try await !context.store({ try $0.s3BucketExists(bucket) }) { throw S3Error.noSuchBucket(bucket) }
+            let objects = try context.s3Objects
+            guard let object = try await objects.s3Object(bucket: bucket, key: key) else {
+                if try await !objects.s3BucketExists(bucket) { throw S3Error.noSuchBucket(bucket) }
                 throw S3Error(
                     code: "NoSuchKey", message: "The specified key does not exist.", status: .notFound,
                     resource: "/\(bucket)/\(key)")
@@ -244,11 +245,11 @@ struct S3Routes: Sendable {
                 headers[.contentLength] = String(object.size)
                 return Response(status: .ok, headers: headers)
             }
-            let data = try await context.store { try $0.s3ObjectData(object) }
+            let data = try await objects.s3ObjectData(object)
             return .bytes(data, headers: headers)
         case "DeleteObject":
             try await requireBucket(bucket, context)
-            try await context.store { try $0.deleteS3Object(bucket: bucket, key: key) }
+            try await context.s3Objects.deleteS3Object(bucket: bucket, key: key)
             return .bytes(Data(), status: .noContent)
         default:
             throw S3Error.notImplemented(context.operation.name)
@@ -284,10 +285,9 @@ struct S3Routes: Sendable {
         }
         let (contentType, userMetadata) = (request.headers[.contentType], metadata)
         guard
-            try await context.store({
-                try $0.putS3Object(
-                    bucket: bucket, key: key, data: body, etag: etag, contentType: contentType, metadata: userMetadata)
-            }) != nil
+            try await context.s3Objects.putS3Object(
+                bucket: bucket, key: key, data: body, etag: etag, contentType: contentType, metadata: userMetadata)
+                != nil
         else {
             throw S3Error.noSuchBucket(bucket)
         }
@@ -306,7 +306,7 @@ struct S3Routes: Sendable {
 /// Where CloudFormation finds what `sam deploy` uploaded: a TemplateURL (path-style on this server,
 /// or virtual-hosted `BUCKET.s3….amazonaws.com`) and `s3://BUCKET/KEY` CodeUris.
 enum S3Locations {
-    static func template(_ url: String, registry: Registry) throws -> String {
+    static func template(_ url: String, objects: any S3ObjectStore) async throws -> String {
         guard let components = URLComponents(string: url), let host = components.host else {
             throw CloudFormationError.validation("TemplateURL must be a supported URL: \(url).")
         }
@@ -318,16 +318,16 @@ enum S3Locations {
             bucket = path.prefix { $0 != "/" }
             path = path.dropFirst(bucket.count + 1)
         }
-        guard let object = try registry.s3Object(bucket: String(bucket), key: String(path)) else {
+        guard let object = try await objects.s3Object(bucket: String(bucket), key: String(path)) else {
             throw CloudFormationError.validation(
                 "S3 error: The specified key does not exist. (\(url) is not in relctl's S3: `sam deploy` uploads it there when AWS_ENDPOINT_URL points at relctl serve.)"
             )
         }
-        return String(decoding: try registry.s3ObjectData(object), as: UTF8.self)
+        return String(decoding: try await objects.s3ObjectData(object), as: UTF8.self)
     }
 
     /// A CodeUri / ContentUri as `sam deploy` rewrites it: `s3://BUCKET/KEY` in this server's S3.
-    static func package(_ uri: String, place: String, registry: Registry) throws -> InspectedPackage {
+    static func package(_ uri: String, place: String, objects: any S3ObjectStore) async throws -> InspectedPackage {
         guard uri.hasPrefix("s3://") else {
             throw RelctlError(
                 .validation,
@@ -337,11 +337,12 @@ enum S3Locations {
         let rest = uri.dropFirst("s3://".count)
         let bucket = rest.prefix { $0 != "/" }
         let key = rest.dropFirst(bucket.count + 1)
-        guard let object = try registry.s3Object(bucket: String(bucket), key: String(key)) else {
+        guard let object = try await objects.s3Object(bucket: String(bucket), key: String(key)) else {
             throw RelctlError(.validation, "\(place): \(uri) does not exist in relctl's S3.")
         }
+        let data = try await objects.s3ObjectData(object)
         do {
-            return try PackageInspector.inspect(try registry.s3ObjectData(object))
+            return try PackageInspector.inspect(data)
         } catch {
             throw RelctlError(error.code, "\(place): \(uri): \(error.message)")
         }
@@ -411,6 +412,28 @@ struct S3ErrorBody: Encodable {
     var Message: String
     var Resource: String
     var RequestId: String
+}
+
+extension AppRequestContext {
+    /// The S3 subset's store as this request sees it (either engine).
+    var s3Objects: any S3ObjectStore {
+        get throws(RelctlError) {
+            guard let scope else {
+                throw RelctlError(.service, "No registry for \(operation.name): the request was not authenticated.")
+            }
+            return scope.s3Objects
+        }
+    }
+
+    /// The region the request was signed for (HeadBucket's `x-amz-bucket-region`, GetBucketLocation).
+    var s3Region: String {
+        get throws(RelctlError) {
+            guard let scope else {
+                throw RelctlError(.service, "No registry for \(operation.name): the request was not authenticated.")
+            }
+            return scope.registry.arn.region
+        }
+    }
 }
 
 extension HTTPField.Name {
