@@ -235,11 +235,21 @@ public struct Deployment: Sendable, Codable, Equatable {
     /// "ask `tick`" (hooks, a deployment not started yet, a due stage). A tick that finds most
     /// deployments waiting asks this first instead of ticking a copy of each.
     public func isQuiet(now: Double, alarms observed: [String: AlarmObservation]) -> Bool {
-        waitsOnTheClock(now: now) && alarms.allSatisfy { name in observed[name].map { $0.state != .alarm } ?? false }
+        isQuiet(now: now) { observed[$0] }
+    }
+
+    /// The same, reading each alarm only when the clock alone does not decide (a tick's alarms are read lazily,
+    /// and not at all for a deployment whose stage is due).
+    public func isQuiet(now: Double, alarm observe: (String) throws -> AlarmObservation?) rethrows -> Bool {
+        guard waitsOnTheClock(now: now) else { return false }
+        for name in alarms {
+            guard let observation = try observe(name), observation.state != .alarm else { return false }
+        }
+        return true
     }
 
     /// `isQuiet` without the alarms: paused, or holding at a stage whose time has not come.
-    public func waitsOnTheClock(now: Double) -> Bool {
+    private func waitsOnTheClock(now: Double) -> Bool {
         switch status {
         case .paused:
             return true

@@ -348,19 +348,11 @@ public struct RolloutEngine: Sendable {
                 result.append(id)
                 continue
             }
-            if deployments[index].waitsOnTheClock(now: now) {
-                var quiet = true
-                for name in deployments[index].alarms {
-                    let observation = try observe(
-                        tx, alarm: name, targetVersion: deployments[index].targetVersion, now: now, cache: &cache,
-                        save: false)
-                    if observation == nil || observation?.state == .alarm {
-                        quiet = false
-                        break
-                    }
-                }
-                if quiet { continue }
+            let targetVersion = deployments[index].targetVersion
+            let quiet = try deployments[index].isQuiet(now: now) { name in
+                try observe(tx, alarm: name, targetVersion: targetVersion, now: now, cache: &cache, save: false)
             }
+            if quiet { continue }
             let observations = try observeAlarms(tx, deployments[index], now: now, cache: &cache, save: false)
             var copy = deployments[index]
             let actions = copy.tick(now: now, alarms: observations, newExecutionId: { "pending" })

@@ -85,6 +85,27 @@ struct EngineTests {
         #expect(await listener.wait(timeout: 0.05) == false, "one signal wakes one wait")
     }
 
+    /// The sender remembers the folder's listing between signals: a controller that starts listening after a
+    /// signal was sent must still be woken by the next one.
+    @Test func aListenerThatArrivesAfterASignalIsWokenByTheNext() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "relctl-wake-\(UUID().uuidString.prefix(8))")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let early = try #require(WakeListener(directory: folder))
+        defer { early.close() }
+        let engine = RolloutEngine(store: try Registry(dataDirectory: folder))
+        engine.wakeOthers()
+        #expect(await early.wait(timeout: 10))
+        try await Task.sleep(for: .milliseconds(150))  // past the folder's mtime grain: the listing is trusted
+        engine.wakeOthers()
+        #expect(await early.wait(timeout: 10))
+        let late = try #require(WakeListener(directory: folder))
+        defer { late.close() }
+        engine.wakeOthers()
+        #expect(await late.wait(timeout: 10), "the new listener's socket was found")
+        #expect(await early.wait(timeout: 10))
+    }
+
     /// SQLite only: CreateDeploymentConfig is not on PostgreSQL yet.
     @Test func aDeploymentCanUseAConfigCreatedOverTheCodeDeployAPI() async throws {
         let fixture = try RolloutFixture()
