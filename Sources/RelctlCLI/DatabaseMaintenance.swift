@@ -22,14 +22,17 @@ extension GC {
                 if let registry { names.formUnion(try registry.blobSizes().keys) }
                 return names
             }, now: Date(), minimumAge: temporaryAge)
+        // Writes on this machine stage in the data directory's blob folder whichever code store they go to:
+        // an interrupted one leaves a temporary file there, removed once it is older than --temporary-age.
+        let temporaries = BlobStore(dataDirectory: global.resolvedDataDirectory).removeTemporaryFiles(modifiedBefore: Date().addingTimeInterval(-temporaryAge))
         let report = GarbageReport(
-            RemovedFiles: 0, RemovedBytes: 0, RemovedTemporaryFiles: 0, RemovedObjects: collected.removed.count,
-            RemovedObjectBytes: collected.removedBytes)
+            RemovedFiles: 0, RemovedBytes: 0, RemovedTemporaryFiles: temporaries,
+            RemovedObjects: collected.removed.count, RemovedObjectBytes: collected.removedBytes)
         if global.output == .json { return Output.json(report) }
         print(
             "gc: the rows of PostgreSQL \(store.location.description) against the code objects in \(objects.location)")
         print(
-            "Removed \(collected.removed.count) unreferenced object(s) (\(Output.size(collected.removedBytes))) older than \(Int(temporaryAge)) s from \(objects.location); kept \(collected.keptYoung) younger one(s)."
+            "Removed \(collected.removed.count) unreferenced object(s) (\(Output.size(collected.removedBytes))) older than \(Int(temporaryAge)) s from \(objects.location); kept \(collected.keptYoung) younger one(s); removed \(temporaries) stale temporary file(s)."
         )
     }
 }

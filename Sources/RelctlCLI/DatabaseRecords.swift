@@ -17,7 +17,7 @@ extension GlobalOptions {
     /// The store the `--database` rows' code is in, and whether it is the data directory's blobs.
     func databaseCodeStore() throws -> (store: any CodeObjectStore, isDataDirectory: Bool) {
         if let remote = try remoteCodeStore() { return (remote, false) }
-        let blobs = BlobStore(root: resolvedDataDirectory.appendingPathComponent("blobs/sha256", isDirectory: true))
+        let blobs = BlobStore(dataDirectory: resolvedDataDirectory)
         return (blobs, true)
     }
 }

@@ -59,9 +59,18 @@ struct Serve: AsyncParsableCommand {
         // On a shared database (--database postgres://…) the data directory still holds this server's
         // credentials and settings; the Lambda function, version and alias routes answer from the database.
         let codeStore = try global.remoteCodeStore(s3Endpoint: s3Endpoint)
-        let registry = try Registry(dataDirectory: global.resolvedDataDirectory, remoteCode: codeStore)
-        let sharedEngine = try await Self.sharedEngine(
-            try global.databaseLocation(), registry: registry, codeStore: codeStore, tick: tick)
+        var registry = try Registry(dataDirectory: global.resolvedDataDirectory, remoteCode: codeStore)
+        var sharedEngine: SharedEngine?
+        if case .postgres(let url) = try global.databaseLocation() {
+            // Every server on one database answers in the database's account and region (`relctl config set
+            // account-id --database …`), whatever its own data directory says: its data directory's settings
+            // only fill in what the database does not have. The data directory's registry (credentials, the
+            // ARN checks of every route) answers in the same account.
+            let store = try await PostgresStore.open(url, arn: registry.arn, actor: registry.actor)
+                .answeringInStoredSettings(environment: ProcessInfo.processInfo.environment, otherwise: registry.arn)
+            registry = registry.scoped(region: store.arn.region, account: store.arn.account)
+            sharedEngine = await Self.sharedEngine(store, registry: registry, codeStore: codeStore, tick: tick)
+        }
         let options = ServerOptions(
             host: host, port: port, requireAuth: auth == "auto" ? nil : auth == "on", allowExecHooks: allowExecHooks,
             s3Endpoint: try s3Endpoint.map { text in
@@ -79,12 +88,10 @@ struct Serve: AsyncParsableCommand {
 
 extension Serve {
     /// `--database postgres://…`: the registry records on PostgreSQL, code in `--code-store` (else this
-    /// data directory's blobs), and what runs beside them (`postgresServices`). nil on SQLite.
+    /// data directory's blobs), and what runs beside them (`postgresServices`).
     static func sharedEngine(
-        _ location: DatabaseLocation, registry: Registry, codeStore: (any CodeObjectStore)?, tick: Double
-    ) async throws -> SharedEngine? {
-        guard case .postgres(let url) = location else { return nil }
-        let store = try await PostgresStore.open(url, arn: registry.arn, actor: registry.actor)
+        _ store: PostgresStore, registry: Registry, codeStore: (any CodeObjectStore)?, tick: Double
+    ) async -> SharedEngine {
         // The controller campaigns for leadership and ticks (fenced by its epoch) only while it leads.
         // Function hooks the leader claims run in this server's runtime (attached when `serve` has made it).
         let functionHooks = FunctionHookRelay(engine: RolloutEngine(store: store))

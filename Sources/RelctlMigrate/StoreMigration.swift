@@ -48,7 +48,7 @@ public struct StoreMigration: Sendable {
     }
 
     var localBlobs: BlobStore {
-        BlobStore(root: dataDirectory.appendingPathComponent("blobs/sha256", isDirectory: true))
+        BlobStore(dataDirectory: dataDirectory)
     }
 
     /// Runs the migration; `progress` gets one line per stage (for stderr).

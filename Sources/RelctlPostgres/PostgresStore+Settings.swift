@@ -9,12 +9,18 @@ import RelctlStorage
 
 extension PostgresStore {
     /// The same store answering in the ARNs of the database's own `account-id` and `region` settings
-    /// (`RELCTL_ACCOUNT_ID` first, as on SQLite; the defaults when neither is set).
-    public func answeringInStoredSettings(environment: [String: String]) async throws(RelctlError) -> PostgresStore {
+    /// (`RELCTL_ACCOUNT_ID` first, as on SQLite). A setting the database does not have comes from `otherwise`
+    /// (`relctl serve`: its data directory's settings, so a server keeps answering in its account until the
+    /// database names one), else the defaults.
+    public func answeringInStoredSettings(
+        environment: [String: String], otherwise: ArnContext? = nil
+    ) async throws(RelctlError) -> PostgresStore {
         let (account, region) = try await readRecords { db in
             (try db.storedSetting("account-id"), try db.storedSetting("region"))
         }
-        return scoped(arn: SettingRules.arn(account: account, region: region, environment: environment))
+        return scoped(
+            arn: SettingRules.arn(
+                account: account ?? otherwise?.account, region: region ?? otherwise?.region, environment: environment))
     }
 
     /// `relctl config set`: the same rules and audit row as the data directory's `Registry.setSetting`.

@@ -61,7 +61,7 @@ public struct SharedEngine: Sendable {
     public var services: [any Service]
     // MARK: Webhooks and events (W)
     /// What `GET /events` reads (nil: the SQLite registry's log); the webhook dispatcher is among `services`.
-    public var events: (any EventStore)?
+    public var events: (any EventLog)?
     /// Whether this server's controller leads (`/healthz`, `/metrics`); nil when none campaigns.
     public var leadership: LeadershipStatus?
     /// What Invoke runs on: the engine's invocation targets, settings and code, where the runtime's
@@ -79,7 +79,7 @@ public struct SharedEngine: Sendable {
     public init(
         name: String, records: any RegistryRecords, codeDeploy: (any CodeDeployStore)? = nil,
         services: [any Service] = [], leadership: LeadershipStatus? = nil, runtime: SharedRuntime? = nil,
-        functionHooks: FunctionHookRelay? = nil, events: (any EventStore)? = nil,
+        functionHooks: FunctionHookRelay? = nil, events: (any EventLog)? = nil,
         s3Objects: (any S3ObjectStore)? = nil, stacks: (any StackStore)? = nil
     ) {
         self.s3Objects = s3Objects
@@ -138,6 +138,8 @@ final class ServerServices: Sendable {
     let s3Objects: any S3ObjectStore
     /// What the CloudFormation API's stacks are kept in: the shared engine's, or the SQLite registry.
     var stacks: any StackStore { sharedEngine?.stacks ?? registry }
+    /// The event log (`GET /events`, the dashboard) of the engine the server answers from.
+    var eventLog: any EventLog { sharedEngine?.events ?? registry }
     /// Functions created through the API that may still be `Pending` (see FunctionSettling.swift).
     let settling = FunctionSettling()
     /// Where clients reach us (for GetFunction's Code.Location), set once the port is known.

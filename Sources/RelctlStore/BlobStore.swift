@@ -24,6 +24,11 @@ public struct BlobStore: Sendable {
         self.root = root
     }
 
+    /// The blobs of a data directory: `<data-dir>/blobs/sha256`.
+    public init(dataDirectory: URL) {
+        self.init(root: dataDirectory.appendingPathComponent("blobs/sha256", isDirectory: true))
+    }
+
     public func url(for sha256Hex: String) -> URL {
         root.appendingPathComponent(String(sha256Hex.prefix(2)), isDirectory: true)
             .appendingPathComponent(sha256Hex, isDirectory: false)
@@ -138,6 +143,12 @@ public struct BlobStore: Sendable {
             }
         }
         return result
+    }
+
+    /// Removes the temporary files (left by interrupted writes) last modified before `cutoff`; younger
+    /// ones may belong to a write in progress. How many went.
+    public func removeTemporaryFiles(modifiedBefore cutoff: Date) -> Int {
+        files().filter { $0.isTemporary && $0.modified < cutoff && unlink($0.url.path) == 0 }.count
     }
 
     /// The bytes of a blob. Only a name that is a SHA-256 (64 lowercase hex digits) is ever looked

@@ -150,10 +150,9 @@ extension Registry {
             let known = Set(try String.fetchAll(db, sql: "SELECT sha256 FROM blobs"))
             var report = GarbageReport(RemovedFiles: 0, RemovedBytes: 0, RemovedTemporaryFiles: 0)
             let cutoff = clock().addingTimeInterval(-temporaryAge)
-            for file in files {
-                if file.isTemporary {
-                    if file.modified < cutoff, unlink(file.url.path) == 0 { report.RemovedTemporaryFiles += 1 }
-                } else if !known.contains(file.name), file.isBlob, unlink(file.url.path) == 0 {
+            report.RemovedTemporaryFiles = blobs.removeTemporaryFiles(modifiedBefore: cutoff)
+            for file in files where !file.isTemporary {
+                if !known.contains(file.name), file.isBlob, unlink(file.url.path) == 0 {
                     report.RemovedFiles += 1
                     report.RemovedBytes += file.size
                 }

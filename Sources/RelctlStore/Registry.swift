@@ -32,7 +32,7 @@ public final class Registry: Sendable {
         remoteCode: (any CodeObjectStore)? = nil
     ) throws(RelctlError) {
         self.dataDirectory = dataDirectory
-        self.blobs = BlobStore(root: dataDirectory.appendingPathComponent("blobs/sha256", isDirectory: true))
+        self.blobs = BlobStore(dataDirectory: dataDirectory)
         self.remoteCode = remoteCode
         self.clock = clock
         self.actor = actor
@@ -74,9 +74,10 @@ public final class Registry: Sendable {
 
     /// The same registry (same database, same files) answering in another region or recording
     /// another actor: the server makes one per request from the SigV4 scope and the access key.
-    public func scoped(region: String? = nil, actor: String? = nil) -> Registry {
+    /// `account`: `relctl serve --database` answers in the shared database's account.
+    public func scoped(region: String? = nil, account: String? = nil, actor: String? = nil) -> Registry {
         Registry(
-            sharing: self, arn: ArnContext(region: region ?? arn.region, account: arn.account),
+            sharing: self, arn: ArnContext(region: region ?? arn.region, account: account ?? arn.account),
             actor: actor ?? self.actor)
     }
 

@@ -239,10 +239,20 @@ struct DatabaseCommandsCLITests {
             )
             .status == 0)
         #expect(try cli.run("layer", "delete", "tools", "1", "--database", database).status == 0)
+        // An interrupted write's leftover in the blob folder: kept while it may be in progress, then removed.
+        let folder = cli.dataDirectory.appendingPathComponent("blobs/sha256/ab", isDirectory: true)
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let leftover = folder.appendingPathComponent(".tmp-abcdef0123456789-interrupted")
+        try Data("partial".utf8).write(to: leftover)
+        let young = try cli.run("gc", "--database", database)
+        #expect(young.stdout.contains("removed 0 stale temporary file(s)"), "\(young.stdout)\(young.stderr)")
+        #expect(FileManager.default.fileExists(atPath: leftover.path))
         let collected = try cli.run("gc", "--temporary-age", "0", "--database", database)
         #expect(
             collected.status == 0 && collected.stdout.contains("Removed 1 unreferenced object(s)"),
             "\(collected.stdout)\(collected.stderr)")
+        #expect(collected.stdout.contains("removed 1 stale temporary file(s)"), "\(collected.stdout)")
+        #expect(!FileManager.default.fileExists(atPath: leftover.path))
         let local = try cli.run("fsck")
         #expect(local.status == 0, "\(local.stdout)\(local.stderr)")
     }

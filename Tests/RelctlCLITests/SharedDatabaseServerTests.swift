@@ -140,6 +140,63 @@ struct SharedDatabaseServerTests {
         #expect(try cli.run("alias", "get", "orders", "live").status == 1)
     }
 
+    /// Every server on one database answers in the database's account and region (`relctl config set
+    /// --database …`), not its own data directory's: a server's ARNs and its checks of the ARNs it is given agree
+    /// with every other server's and with the CLI's answers on that database.
+    @Test func aServerAnswersInTheDatabasesAccountNotItsDataDirectorys() throws {
+        let database = try PostgresCluster.databaseURL()
+        let cli = try CLI()
+        #expect(try cli.run("config", "set", "account-id", "222222222222").status == 0)
+        #expect(try cli.run("config", "set", "account-id", "111111111111", "--database", database).status == 0)
+        #expect(try cli.run("config", "set", "region", "eu-west-1", "--database", database).status == 0)
+        let created = try cli.json(
+            "function", "create", "orders", "--dir", try cli.source("v1", marker: "one"), "--runtime",
+            "provided.al2023", "--handler", "bootstrap", "--database", database)
+        #expect(created["FunctionArn"] as? String == "arn:aws:lambda:eu-west-1:111111111111:function:orders")
+
+        let server = try ServerProcess(cli, extra: ["--database", database])
+        let (status, body) = try ServerProcess.get("\(server.endpoint)/2015-03-31/functions/orders")
+        #expect(status == 200, "\(body)")
+        #expect(body.contains("arn:aws:lambda:eu-west-1:111111111111:function:orders"), "\(body)")
+        #expect(!body.contains("222222222222"), "\(body)")
+        // An ARN in the database's account reaches the function; one in the data directory's account does not.
+        let byArn = try ServerProcess.get(
+            "\(server.endpoint)/2015-03-31/functions/arn:aws:lambda:eu-west-1:111111111111:function:orders")
+        #expect(byArn.0 == 200, "\(byArn.1)")
+        let otherAccount = try ServerProcess.get(
+            "\(server.endpoint)/2015-03-31/functions/arn:aws:lambda:eu-west-1:222222222222:function:orders")
+        #expect(otherAccount.0 != 200, "\(otherAccount.1)")
+    }
+
+    /// The dashboard of a server on a shared database shows the database's registry (what every server
+    /// shows), not its own data directory's: functions, aliases, the event log's position.
+    @Test func theDashboardShowsTheDatabasesRegistry() throws {
+        let database = try PostgresCluster.databaseURL()
+        let cli = try CLI()
+        try cli.json(
+            "function", "create", "orders", "--dir", try cli.source("v1", marker: "one"), "--runtime",
+            "provided.al2023", "--handler", "bootstrap", "--database", database)
+        try cli.json("publish", "orders", "--database", database)
+        try cli.json("alias", "create", "orders", "live", "--version", "1", "--database", database)
+        let server = try ServerProcess(cli, extra: ["--database", database])
+
+        func json(_ path: String) throws -> [String: Any] {
+            let (status, body) = try ServerProcess.get(server.endpoint + path)
+            #expect(status == 200, "\(path): \(body)")
+            return try #require(try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any], "\(body)")
+        }
+        let overview = try json("/dashboard/api/overview")
+        let functions = overview["functions"] as? [[String: Any]] ?? []
+        #expect(functions.map { $0["name"] as? String } == ["orders"], "\(overview)")
+        let aliases = functions.first?["aliases"] as? [[String: Any]] ?? []
+        #expect(aliases.map { $0["name"] as? String } == ["live"], "\(overview)")
+        let detail = try json("/dashboard/api/functions/orders")
+        #expect((detail["versions"] as? [[String: Any]])?.count == 2, "\(detail)")
+        // The database's log has the publish (the server's own SQLite log has no event at all).
+        let session = try json("/dashboard/api/session")
+        #expect((session["eventSeq"] as? Int ?? 0) >= 1, "\(session)")
+    }
+
     /// `config show` names the engines in use (issue 10 §3) and never prints the password.
     @Test func configShowSaysWhichEnginesAreInUse() throws {
         let cli = try CLI()

@@ -55,30 +55,23 @@ struct DashboardRoutes: Sendable {
                 if let token = request.cookies[DashboardSessions.cookieName]?.value { sessions.remove(token: token) }
                 return .awsJSON(["signedIn": false], headers: [.setCookie: DashboardSessions.cookie(nil)])
             },
-            read("/dashboard/api/overview", "DashboardOverview") { registry, _ in try DashboardViews.overview(registry)
+            read("/dashboard/api/overview", "DashboardOverview") { source, _ in
+                try await DashboardViews.overview(source)
             },
-            read("/dashboard/api/deployments", "DashboardDeployments") { registry, _ in
-                try DashboardViews.deployments(registry)
+            read("/dashboard/api/deployments", "DashboardDeployments") { source, _ in
+                try await DashboardViews.deployments(source)
             },
-            read("/dashboard/api/functions/{name}", "DashboardFunction") { registry, context in
-                try DashboardViews.function(registry, name: try context.parameters.require("name"))
+            read("/dashboard/api/functions/{name}", "DashboardFunction") { source, context in
+                try await DashboardViews.function(source, name: try context.parameters.require("name"))
             },
-            Route(.get, "/dashboard/api/deployments/{id}", APIOperation(name: "DashboardDeployment", api: .relctl)) {
-                request, context in
-                let registry = try self.registry(for: try self.caller(request))
-                let id = try context.parameters.require("id")
-                let deployment = try await services.storeThreads.runIfActive { try registry.deployment(id: id) }
-                let states = try await RolloutEngine(store: registry).alarmStatuses(
+            read("/dashboard/api/deployments/{id}", "DashboardDeployment") { source, context in
+                let deployment = try await source.records.deployment(id: try context.parameters.require("id"))
+                let states = try await source.engine.alarmStatuses(
                     names: deployment.alarms, targetVersion: deployment.targetVersion)
-                let now = services.clock().timeIntervalSince1970
-                return .awsJSON(
-                    try await services.storeThreads.runIfActive {
-                        try DashboardViews.deployment(registry, deployment, alarms: states, now: now)
-                    })
+                return try await DashboardViews.deployment(
+                    source, deployment, alarms: states, now: services.clock().timeIntervalSince1970)
             },
-            Route(.get, "/dashboard/api/alarms", APIOperation(name: "DashboardAlarms", api: .relctl)) { request, _ in
-                .awsJSON(try await RolloutEngine(store: try self.registry(for: try self.caller(request))).listAlarms())
-            },
+            read("/dashboard/api/alarms", "DashboardAlarms") { source, _ in try await source.engine.listAlarms() },
             Route(.get, "/dashboard/api/events", APIOperation(name: "DashboardEvents", api: .relctl)) { request, _ in
                 _ = try self.caller(request)
                 return try EventRoutes(services: services).stream(request)
@@ -118,8 +111,7 @@ struct DashboardRoutes: Sendable {
 
     func session(_ request: Request) async throws -> Response {
         try checkHost(request)
-        let registry = services.registry
-        let seq = try await services.storeThreads.runIfActive { try registry.lastEventSeq() }
+        let seq = try await services.eventLog.lastEventSeq()
         guard services.authRequired else {
             return .awsJSON(SessionState(authRequired: false, signedIn: true, readOnly: false, eventSeq: seq))
         }
@@ -185,19 +177,25 @@ struct DashboardRoutes: Sendable {
             actor: "key:\(credential.accessKeyId) (\(credential.name))")
     }
 
-    func registry(for caller: Caller) -> Registry {
-        services.registry.scoped(actor: caller.actor)
+    /// The engine the server answers from, in the server's region, recording the caller.
+    func source(for caller: Caller) -> DashboardSource {
+        let region = services.registry.arn.region
+        return DashboardSource(
+            records: services.records.scopedRecords(region: region, actor: caller.actor),
+            rollout: (services.sharedEngine?.codeDeploy ?? services.registry).scopedCodeDeploy(
+                region: region, actor: caller.actor),
+            events: services.eventLog)
     }
 
     // MARK: - Reads and actions
 
-    /// A page's JSON, read off the event loops.
+    /// A page's JSON, read from the engine the server answers from (SQLite calls on the store threads).
     func read<View: Encodable & Sendable>(
-        _ path: RouterPath, _ name: String, _ view: @escaping @Sendable (Registry, AppRequestContext) throws -> View
+        _ path: RouterPath, _ name: String,
+        _ view: @escaping @Sendable (DashboardSource, AppRequestContext) async throws -> View
     ) -> Route {
         Route(.get, path, APIOperation(name: name, api: .relctl)) { request, context in
-            let registry = try self.registry(for: try self.caller(request))
-            return .awsJSON(try await services.storeThreads.runIfActive { try view(registry, context) })
+            .awsJSON(try await view(self.source(for: try self.caller(request)), context))
         }
     }
 
@@ -222,7 +220,7 @@ struct DashboardRoutes: Sendable {
                     "User: \(caller.actor) is not authorized to perform: \(name) because the key is read-only")
             }
             let body: ActionRequest = try await Self.decode(request, empty: ActionRequest())
-            let result = try await action(RolloutEngine(store: self.registry(for: caller)), context, body)
+            let result = try await action(self.source(for: caller).engine, context, body)
             services.logger.info(
                 "dashboard action",
                 metadata: ["action": "\(name)", "path": "\(request.uri.path)", "actor": "\(caller.actor)"])

@@ -2,7 +2,21 @@ import Foundation
 import RelctlCore
 import RelctlRollout
 import RelctlStorage
-import RelctlStore
+
+/// What the dashboard reads and acts on: the engine the server answers from (the data directory's SQLite,
+/// or the shared database of `serve --database`, so every server's dashboard shows the same registry),
+/// scoped to the caller.
+struct DashboardSource: Sendable {
+    var records: any RegistryRecords
+    var rollout: any RolloutStore
+    var events: any EventLog
+
+    var engine: RolloutEngine { RolloutEngine(store: rollout) }
+
+    func activeDeployments() async throws(RelctlError) -> [Deployment] {
+        try await rollout.read { tx in try tx.activeDeployments() }
+    }
+}
 
 /// What the dashboard's pages read (`/dashboard/api/…`): the registry's records arranged for one
 /// page each, built from the same library calls the CLI makes. Reads only; the actions are in
@@ -48,14 +62,14 @@ enum DashboardViews {
         var percent: Double
     }
 
-    static func overview(_ registry: Registry) throws(RelctlError) -> Overview {
-        let report = try registry.quotaReport(top: 100_000)
+    static func overview(_ source: DashboardSource) async throws(RelctlError) -> Overview {
+        let report = try await source.records.quotaReport(top: 100_000)
         let limit = report.AccountLimit.TotalCodeSize
-        let active = try registry.activeDeployments()
+        let active = try await source.activeDeployments()
         var functions: [FunctionSummary] = []
-        for function in try allFunctions(registry) {
+        for function in try await allFunctions(source.records) {
             let usage = report.TopConsumers.first { $0.Kind == "Function" && $0.Name == function.FunctionName }
-            let aliases = try allAliases(registry, function.FunctionName).map {
+            let aliases = try await allAliases(source.records, function.FunctionName).map {
                 aliasView($0, active: active, function: function.FunctionName)
             }
             functions.append(
@@ -108,23 +122,24 @@ enum DashboardViews {
         var protectedBy: [String]
     }
 
-    static func function(_ registry: Registry, name: String) throws(RelctlError) -> FunctionDetail {
-        let latest = try registry.getFunction(FunctionReference(name: name))
-        let versions = try allVersions(registry, name)
-        let active = try registry.activeDeployments()
-        let aliases = try allAliases(registry, name)
+    static func function(_ source: DashboardSource, name: String) async throws(RelctlError) -> FunctionDetail {
+        let records = source.records
+        let latest = try await records.getFunction(FunctionReference(name: name))
+        let versions = try await allVersions(records, name)
+        let active = try await source.activeDeployments()
+        let aliases = try await allAliases(records, name)
         var byCode: [String: [String]] = [:]
-        for function in try allFunctions(registry) {
-            for version in try allVersions(registry, function.FunctionName) where version.Version != "$LATEST" {
+        for function in try await allFunctions(records) {
+            for version in try await allVersions(records, function.FunctionName) where version.Version != "$LATEST" {
                 byCode[version.CodeSha256, default: []].append(
                     function.FunctionName == name ? version.Version : "\(function.FunctionName):\(version.Version)")
             }
         }
-        let report = try registry.quotaReport(top: 100_000)
+        let report = try await records.quotaReport(top: 100_000)
         let limit = report.AccountLimit.TotalCodeSize
         let used = report.TopConsumers.first { $0.Kind == "Function" && $0.Name == name }?.CodeSize ?? 0
         var history: [HistoryEntry] = []
-        for alias in aliases { history += try registry.history(function: name, alias: alias.Name, limit: 50) }
+        for alias in aliases { history += try await records.history(function: name, alias: alias.Name, limit: 50) }
         let views = versions.reversed().map { version in
             var protectors: [String] = []
             for alias in aliases
@@ -153,7 +168,8 @@ enum DashboardViews {
             quotaPercent: limit > 0 ? Double(used) / Double(limit) * 100 : 0,
             versions: views, aliases: aliases.map { aliasView($0, active: active, function: name) },
             history: history.sorted { $0.Time > $1.Time },
-            deployments: try registry.listDeployments(function: name, limit: 20).map(DeploymentSummary.init))
+            deployments: try await records.listDeployments(function: name, status: nil, limit: 20).map(
+                DeploymentSummary.init))
     }
 
     // MARK: - Deployments
@@ -190,8 +206,8 @@ enum DashboardViews {
     }
 
     /// Active deployments first (newest first among them), then the rest, newest first.
-    static func deployments(_ registry: Registry) throws(RelctlError) -> [DeploymentSummary] {
-        let all = try registry.listDeployments(limit: 200)
+    static func deployments(_ source: DashboardSource) async throws(RelctlError) -> [DeploymentSummary] {
+        let all = try await source.records.listDeployments(function: nil, status: nil, limit: 200)
         return (all.filter { $0.status.isActive } + all.filter { !$0.status.isActive }).map(DeploymentSummary.init)
     }
 
@@ -224,12 +240,12 @@ enum DashboardViews {
 
     /// `states`: the deployment's alarms as `RolloutEngine.alarmStatuses` evaluates them now.
     static func deployment(
-        _ registry: Registry, _ deployment: Deployment, alarms states: [String: AlarmStatus], now: Double
-    ) throws(RelctlError) -> DeploymentDetail {
+        _ source: DashboardSource, _ deployment: Deployment, alarms states: [String: AlarmStatus], now: Double
+    ) async throws(RelctlError) -> DeploymentDetail {
         let id = deployment.id
-        let events = try registry.deploymentEvents(id: id)
-        let judge = try registry.listEvents(
-            after: 0, filter: EventFilter(function: deployment.functionName, types: [.judgeVerdict])
+        let events = try await source.records.deploymentEvents(id: id, after: 0)
+        let judge = try await source.events.listEvents(
+            after: 0, filter: EventFilter(function: deployment.functionName, types: [.judgeVerdict]), limit: 1000
         )
         .filter { $0.deploymentId == id }
         let end = deployment.completeTime ?? now
@@ -244,9 +260,10 @@ enum DashboardViews {
         ]
         for (label, metric, statistic) in metrics {
             for version in [deployment.currentVersion, deployment.targetVersion] {
-                let points = try registry.metricSeries(
-                    function: deployment.functionName, version: String(version), resource: nil, metric: metric,
-                    statistic: statistic, period: period, since: since)
+                let points = try await source.rollout.metricSeries(
+                    MetricSeriesRequest(
+                        function: deployment.functionName, version: String(version), resource: nil, metric: metric,
+                        statistic: statistic, period: period, since: since))
                 series.append(
                     Series(metric: label, version: String(version), points: points.filter { $0.periodStart <= end }))
             }
@@ -296,30 +313,34 @@ enum DashboardViews {
 
     // MARK: - Helpers
 
-    static func allFunctions(_ registry: Registry) throws(RelctlError) -> [FunctionConfiguration] {
-        try everyPage { marker throws(RelctlError) in try registry.listFunctions(marker: marker, maxItems: 50) }
-    }
-
-    static func allVersions(_ registry: Registry, _ name: String) throws(RelctlError) -> [FunctionConfiguration] {
-        try everyPage { marker throws(RelctlError) in
-            try registry.listVersions(FunctionReference(name: name), marker: marker, maxItems: 50)
+    static func allFunctions(_ records: any RegistryRecords) async throws(RelctlError) -> [FunctionConfiguration] {
+        try await everyPage { marker throws(RelctlError) in
+            try await records.functionPage(allVersions: false, marker: marker, maxItems: 50)
         }
     }
 
-    static func allAliases(_ registry: Registry, _ name: String) throws(RelctlError) -> [AliasConfiguration] {
-        try everyPage { marker throws(RelctlError) in
-            try registry.listAliases(function: name, marker: marker, maxItems: 50)
+    static func allVersions(
+        _ records: any RegistryRecords, _ name: String
+    ) async throws(RelctlError) -> [FunctionConfiguration] {
+        try await everyPage { marker throws(RelctlError) in
+            try await records.versionPage(FunctionReference(name: name), marker: marker, maxItems: 50)
+        }
+    }
+
+    static func allAliases(_ records: any RegistryRecords, _ name: String) async throws(RelctlError) -> [AliasConfiguration] {
+        try await everyPage { marker throws(RelctlError) in
+            try await records.aliasPage(function: name, functionVersion: nil, marker: marker, maxItems: 50)
         }
     }
 
     /// Every item of a paginated listing, following `NextMarker` to the end.
     static func everyPage<Item: Sendable>(
-        _ fetch: (String?) throws(RelctlError) -> Registry.Page<Item>
-    ) throws(RelctlError) -> [Item] {
+        _ fetch: (String?) async throws(RelctlError) -> RecordPage<Item>
+    ) async throws(RelctlError) -> [Item] {
         var result: [Item] = []
         var marker: String?
         repeat {
-            let page = try fetch(marker)
+            let page = try await fetch(marker)
             result += page.items
             marker = page.nextMarker
         } while marker != nil

@@ -37,7 +37,7 @@ struct EventRoutes: Sendable {
         let filter = EventFilter(
             function: query.get("function"),
             types: try ReleaseEvent.EventType.parseList(query.get("type").map { [$0] } ?? []))
-        let registry: any EventStore = services.sharedEngine?.events ?? services.registry
+        let registry: any EventStore = services.eventLog
         let start = cursor
         let body = ResponseBody { writer in
             // Until the client goes away (the write fails) or the server stops: a graceful shutdown
