@@ -4,6 +4,7 @@ import PackageDescription
 // Dependencies point one way: relctl → RelctlCLI → RelctlServer → RelctlRollout / RelctlRuntime →
 // RelctlStorage (protocols) → RelctlCore. RelctlStore (SQLite through GRDB) implements RelctlStorage and
 // only the server, the CLI, the benchmarks and the tests name it; Rollout and Runtime never do.
+// RelctlSystem (stat, readdir and a CPU clock as Swift values) serves every module that looks at files.
 // RelctlPackages (zips) serves RelctlStore and RelctlRuntime; RelctlProcess (child processes that die with
 // relctl) serves RelctlRuntime, RelctlRollout and the tests; RelctlSigV4 serves RelctlServer and RelctlRuntime.
 // RelctlSAM (SAM templates → a stack model → a change set, pure) serves RelctlStacks (the stack engine over the
@@ -14,10 +15,10 @@ import PackageDescription
 // CodeObjectStore. RelctlMigrate (migrate-store: SQLite → PostgreSQL + bucket) names both stores and serves
 // RelctlCLI. The CLI picks the engines (`--database`, `--code-store`) and hands them to the server.
 
-/// Modules declare what they import (`MemberImportVisibility`). Not yet on the modules that read
-/// `stat` fields (RelctlPackages, RelctlStore, RelctlRuntime, RelctlCLI, the benchmarks): on Linux the
-/// compiler attributes glibc's structs to whichever module imported them first (CoreFoundation,
-/// CDispatch…), so no import list stays right across clean and incremental builds.
+/// Every module declares what it imports (`MemberImportVisibility`). `stat`/`dirent`/`timespec` fields are read
+/// only in RelctlSystem (it imports just the C library): on Linux the compiler attributes glibc's structs to whichever
+/// module a compile loaded first (CoreFoundation, CDispatch…), so a module importing Foundation that read them
+/// had no import list that stayed right across clean and incremental builds.
 let strictImports: [SwiftSetting] = [.enableUpcomingFeature("MemberImportVisibility")]
 
 let package = Package(
@@ -51,9 +52,11 @@ let package = Package(
             name: "RelctlPackages",
             dependencies: [
                 "RelctlCore",
+                "RelctlSystem",
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
                 .product(name: "Crypto", package: "swift-crypto"),
-            ]
+            ],
+            swiftSettings: strictImports
         ),
         // AWS Signature Version 4: verifying signed requests (the server, the function-facing endpoint)
         // and signing outgoing ones (S3 reads).
@@ -65,6 +68,8 @@ let package = Package(
             ],
             swiftSettings: strictImports
         ),
+        // What the C library reports (stat, readdir, a thread's CPU clock) as Swift values; it imports nothing else.
+        .target(name: "RelctlSystem", swiftSettings: strictImports),
         // Child processes: spawned with a clean descriptor table in their own process group, reaped,
         // and made to die with relctl (bubblewrap's PID namespace, or a parent-death signal).
         .target(name: "RelctlProcess", swiftSettings: strictImports),
@@ -85,18 +90,21 @@ let package = Package(
                 .embedInCode("0010_cloudformation.sql"),
                 .embedInCode("postgres/0001_pg_rollout.sql"), .embedInCode("postgres/0002_pg_releases.sql"),
                 .embedInCode("postgres/0005_pg_registry_rest.sql"), .embedInCode("postgres/0007_pg_concurrency_leases.sql"),
-            ]
+            ],
+            swiftSettings: strictImports
         ),
         // The SQLite registry (GRDB, WAL), the migrator, the content-addressed blob store, quota, cleanup.
         .target(
             name: "RelctlStore",
             dependencies: [
                 "RelctlCore",
+                "RelctlSystem",
                 "RelctlPackages",
                 "RelctlStorage",
                 "RelctlMigrations",
                 .product(name: "GRDB", package: "GRDB.swift"),
-            ]
+            ],
+            swiftSettings: strictImports
         ),
         // The PostgreSQL store (postgres-nio): its own migrations (`migrations/postgres/*.sql`, embedded), the
         // rollout transaction, registry records, leader election with fencing, LISTEN/NOTIFY wake-ups (issue 10).
@@ -122,7 +130,8 @@ let package = Package(
             dependencies: [
                 "RelctlCore", "RelctlStorage", "RelctlStore", "RelctlMigrations", "RelctlPostgres",
                 .product(name: "GRDB", package: "GRDB.swift"),
-            ]
+            ],
+            swiftSettings: strictImports
         ),
         // The shipped deployment preferences: `policies/*.yaml`, embedded in the binary.
         .target(
@@ -135,13 +144,15 @@ let package = Package(
                 .embedInCode("Canary10Percent15Minutes.yaml"), .embedInCode("Canary10Percent30Minutes.yaml"),
                 .embedInCode("Linear10PercentEvery1Minute.yaml"), .embedInCode("Linear10PercentEvery2Minutes.yaml"),
                 .embedInCode("Linear10PercentEvery3Minutes.yaml"), .embedInCode("Linear10PercentEvery10Minutes.yaml"),
-            ]
+            ],
+            swiftSettings: strictImports
         ),
         // The rollout controller: policy catalogue (YAML), the controller loop, the `exec:` hook runner.
         .target(
             name: "RelctlRollout",
             dependencies: [
                 "RelctlCore",
+                "RelctlSystem",
                 "RelctlStorage",
                 "RelctlPolicies",
                 "RelctlProcess",
@@ -158,6 +169,7 @@ let package = Package(
             name: "RelctlRuntime",
             dependencies: [
                 "RelctlCore",
+                "RelctlSystem",
                 "RelctlStorage",
                 "RelctlPackages",
                 "RelctlProcess",
@@ -167,7 +179,8 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
-            ]
+            ],
+            swiftSettings: strictImports
         ),
         // An S3-compatible content-addressed code store (`--code-store s3://bucket/prefix`): RelctlStorage's
         // CodeObjectStore over AsyncHTTPClient, signed with RelctlSigV4. RelctlStore does not depend on it.
@@ -175,6 +188,7 @@ let package = Package(
             name: "RelctlS3",
             dependencies: [
                 "RelctlCore",
+                "RelctlSystem",
                 "RelctlStorage",
                 "RelctlSigV4",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -244,7 +258,8 @@ let package = Package(
             dependencies: [
                 "RelctlCore", "RelctlPackages", "RelctlSAM", "RelctlStorage", "RelctlStore", "RelctlRollout",
                 "RelctlRuntime",
-            ]
+            ],
+            swiftSettings: strictImports
         ),
         // SAM templates, pure: YAML/JSON with intrinsics → a typed stack model → a change set (no I/O).
         .target(
@@ -255,6 +270,7 @@ let package = Package(
             name: "RelctlCLI",
             dependencies: [
                 "RelctlCore",
+                "RelctlSystem",
                 "RelctlPackages",
                 "RelctlSAM",
                 "RelctlStacks",
@@ -270,7 +286,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ]
+            ],
+            swiftSettings: strictImports
         ),
         .executableTarget(name: "relctl", dependencies: ["RelctlCLI"], swiftSettings: strictImports),
         .executableTarget(
@@ -281,7 +298,8 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
-            path: "Benchmarks/RelctlBenchmarks"
+            path: "Benchmarks/RelctlBenchmarks",
+            swiftSettings: strictImports
         ),
         // The PostgreSQL store beside SQLite (needs a running PostgreSQL; see its main.swift).
         .executableTarget(
@@ -289,10 +307,13 @@ let package = Package(
             dependencies: [
                 "RelctlCore", "RelctlPackages", "RelctlPostgres", "RelctlStorage", "RelctlStore", "RelctlMigrate",
             ],
-            path: "Benchmarks/PostgresBenchmarks"
+            path: "Benchmarks/PostgresBenchmarks",
+            swiftSettings: strictImports
         ),
-        // The canary judge's seeded figures (pure: RelctlCore only, so its release build is quick).
-        .executableTarget(name: "relctl-judge-bench", dependencies: ["RelctlCore"], path: "Benchmarks/JudgeBenchmarks"),
+        // The canary judge's seeded figures (RelctlCore and RelctlSystem only, so its release build is quick).
+        .executableTarget(
+            name: "relctl-judge-bench", dependencies: ["RelctlCore", "RelctlSystem"], path: "Benchmarks/JudgeBenchmarks",
+            swiftSettings: strictImports),
         .testTarget(
             name: "RelctlTests",
             dependencies: [

@@ -4,6 +4,7 @@
 // build of it takes seconds, not the whole server.
 import Foundation
 import RelctlCore
+import RelctlSystem
 
 /// The judge the figures use: the example section.
 let judgeFigureConfiguration = JudgeConfiguration(
@@ -131,11 +132,7 @@ func judgeFigures(quick: Bool, costOnly: Bool) {
     )
 }
 
-func threadCPUNanoseconds() -> UInt64 {
-    var time = timespec()
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time)
-    return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
-}
+func threadCPUNanoseconds() -> UInt64 { CPUClock.threadNanoseconds() }
 
 func ratio(_ value: Double, _ baseline: Double) -> String { String(format: "%.2f×", value / baseline) }
 

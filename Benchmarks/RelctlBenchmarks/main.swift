@@ -38,9 +38,10 @@ func secondsAsync(_ body: () async throws -> Void) async rethrows -> Double {
 /// `perf record -k CLOCK_MONOTONIC` of the whole run can be cut to one phase (`perf script --time A,B`).
 func mark(_ phase: String) {
     guard ProcessInfo.processInfo.environment["RELCTL_BENCH_MARKS"] != nil else { return }
-    var time = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &time)
-    FileHandle.standardError.write(Data("mark \(phase) \(time.tv_sec).\(String(format: "%09d", time.tv_nsec))\n".utf8))
+    // libdispatch's uptime is CLOCK_MONOTONIC on Linux.
+    let nanoseconds = DispatchTime.now().uptimeNanoseconds
+    FileHandle.standardError.write(
+        Data("mark \(phase) \(nanoseconds / 1_000_000_000).\(String(format: "%09d", nanoseconds % 1_000_000_000))\n".utf8))
 }
 
 func percentile(_ samples: [Double], _ p: Double) -> Double {

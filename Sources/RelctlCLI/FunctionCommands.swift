@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import RelctlCore
+import RelctlPackages
 import RelctlPostgres
 import RelctlStorage
 import RelctlStore

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import RelctlCore
+import RelctlPostgres
 import RelctlStorage
 import RelctlStore
 

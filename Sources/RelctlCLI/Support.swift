@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import RelctlCore
+import RelctlSystem
 import RelctlPackages
 import RelctlS3
 import RelctlStorage
@@ -55,12 +56,11 @@ struct CodeSource: ParsableArguments {
         let bytes: Data
         if let zipFile {
             let url = URL(fileURLWithPath: zipFile)
-            var info = stat()
-            guard stat(url.path, &info) == 0 else {
+            guard let status = FileStatus.of(path: url.path) else {
                 throw RelctlError(
                     .invalidParameterValue, "Cannot read --zip-file \(zipFile): \(String(cString: strerror(errno))).")
             }
-            guard Int64(info.st_size) <= Limits.codeSizeZipped else {
+            guard status.size <= Limits.codeSizeZipped else {
                 throw RelctlError(
                     .requestEntityTooLarge, "Zipped size must be smaller than \(Limits.codeSizeZipped) bytes")
             }

@@ -1,5 +1,6 @@
 import Foundation
 import RelctlCore
+import RelctlSystem
 import ZIPFoundation
 
 /// Writes packages to disk without ever following a symlink, so that not even a package that
@@ -74,21 +75,22 @@ public enum PackageExtractor {
     ) throws(RelctlError) {
         for name in try source.names() {
             let path = prefix + name
-            var info = stat()
-            guard fstatat(source.fd, name, &info, AT_SYMLINK_NOFOLLOW) == 0 else { throw Folder.failure("read", path) }
-            switch info.st_mode & S_IFMT {
-            case S_IFDIR:
+            guard let status = FileStatus.of(name: name, inDirectory: source.fd) else {
+                throw Folder.failure("read", path)
+            }
+            switch status.kind {
+            case .folder:
                 written.append(.init(path: path, symlinkTarget: nil))
                 let target = try destination.replacingFolder(name, path: path)
                 try copy(
                     from: try source.folder(at: name, creating: false), into: target, prefix: path + "/",
                     written: &written)
-            case S_IFLNK:
+            case .symlink:
                 let target = try source.readSymlink(name, path: path)
                 try destination.removeNonFolder(name, path: path)
                 try destination.createSymlink(name, target: target, path: path)
                 written.append(.init(path: path, symlinkTarget: target))
-            case S_IFREG:
+            case .file:
                 try destination.removeNonFolder(name, path: path)
                 let input = openat(source.fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
                 guard input >= 0 else { throw Folder.failure("open", path) }
@@ -103,9 +105,9 @@ public enum PackageExtractor {
                     if count == 0 { break }
                     try Folder.writeAll(Data(buffer[0..<count]), to: output, path: path)
                 }
-                fchmod(output, info.st_mode & 0o777)
+                fchmod(output, mode_t(status.permissions & 0o777))
                 written.append(.init(path: path, symlinkTarget: nil))
-            default:
+            case .other:
                 throw RelctlError(
                     .invalidParameterValue,
                     "'\(path)' is neither a file, a folder nor a symlink; a package holds only those.")
@@ -188,9 +190,8 @@ final class Folder {
 
     /// Makes room for a file or symlink: removes a file or symlink of that name, refuses a folder.
     func removeNonFolder(_ name: String, path: String) throws(RelctlError) {
-        var info = stat()
-        guard fstatat(fd, name, &info, AT_SYMLINK_NOFOLLOW) == 0 else { return }
-        guard info.st_mode & S_IFMT != S_IFDIR else {
+        guard let status = FileStatus.of(name: name, inDirectory: fd) else { return }
+        guard status.kind != .folder else {
             throw RelctlError(
                 .invalidParameterValue,
                 "'\(path)' is a folder in an earlier layer and a file or symlink in a later one; layers cannot replace a folder."
@@ -201,8 +202,7 @@ final class Folder {
 
     /// The folder of that name, replacing a file or symlink an earlier layer put there.
     func replacingFolder(_ name: String, path: String) throws(RelctlError) -> Folder {
-        var info = stat()
-        if fstatat(fd, name, &info, AT_SYMLINK_NOFOLLOW) == 0, info.st_mode & S_IFMT != S_IFDIR {
+        if let status = FileStatus.of(name: name, inDirectory: fd), status.kind != .folder {
             guard unlinkat(fd, name, 0) == 0 else { throw Self.failure("replace", path) }
         }
         return try folder(at: name, creating: true)
@@ -210,18 +210,8 @@ final class Folder {
 
     /// Names in the folder, sorted, without `.` and `..`.
     func names() throws(RelctlError) -> [String] {
-        let copy = dup(fd)
-        guard copy >= 0, let stream = fdopendir(copy) else { throw Self.failure("list", ".") }
-        defer { closedir(stream) }
-        rewinddir(stream)
-        var result: [String] = []
-        while let entry = readdir(stream) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) {
-                String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self)
-            }
-            if name != "." && name != ".." { result.append(name) }
-        }
-        return result.sorted()
+        guard let names = DirectoryEntries.names(inDirectory: fd) else { throw Self.failure("list", ".") }
+        return names
     }
 
     func setMode(_ mode: mode_t) throws(RelctlError) {

@@ -1,4 +1,5 @@
 import Foundation
+import RelctlSystem
 
 #if canImport(Glibc)
     import Glibc
@@ -42,16 +43,13 @@ struct WakeSignal: Sendable {
     /// trusted only once it was made well after the mtime it saw.
     final class Listing: @unchecked Sendable {
         private let lock = NSLock()
-        private var seen: (mtime: timespec, listedAt: Double, sockets: [(String, sockaddr_un)])?
+        private var seen: (mtime: [Int64], listedAt: Double, sockets: [(String, sockaddr_un)])?
 
         func sockets(in folder: String) -> [(String, sockaddr_un)] {
-            var status = stat()
-            guard stat(folder, &status) == 0 else { return [] }
-            let mtime = status.st_mtim
-            let mtimeSeconds = Double(mtime.tv_sec) + Double(mtime.tv_nsec) / 1e9
-            if let seen = lock.withLock({ seen }), seen.mtime.tv_sec == mtime.tv_sec,
-                seen.mtime.tv_nsec == mtime.tv_nsec, seen.listedAt - mtimeSeconds > 0.1
-            {
+            guard let status = FileStatus.of(path: folder) else { return [] }
+            let mtime = [status.modifiedSeconds, status.modifiedNanoseconds]
+            let mtimeSeconds = Double(mtime[0]) + Double(mtime[1]) / 1e9
+            if let seen = lock.withLock({ seen }), seen.mtime == mtime, seen.listedAt - mtimeSeconds > 0.1 {
                 return seen.sockets
             }
             let listedAt = Date().timeIntervalSince1970

@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import RelctlCore
+import RelctlSystem
 import RelctlProcess
 import RelctlStorage
 
@@ -314,8 +315,7 @@ public actor RuntimePool {
     }
 
     static func fileSize(_ url: URL) -> Int64 {
-        var info = stat()
-        return stat(url.path, &info) == 0 ? Int64(info.st_size) : 0
+        FileStatus.of(path: url.path)?.size ?? 0
     }
 
     static func appendLog(_ url: URL, _ text: String) {

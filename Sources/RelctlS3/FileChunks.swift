@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
+import RelctlSystem
 import RelctlSigV4
 
 /// A staged file as an upload body: 1 MiB `ByteBuffer`s read from disk as the connection takes
@@ -33,14 +34,13 @@ final class FileChunks: AsyncSequence, @unchecked Sendable {
     init(url: URL) throws {
         let descriptor = open(url.path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { throw CocoaError(.fileReadNoSuchFile, userInfo: [NSFilePathErrorKey: url.path]) }
-        var info = stat()
-        guard fstat(descriptor, &info) == 0 else {
+        guard let status = FileStatus.of(descriptor: descriptor) else {
             close(descriptor)
             throw CocoaError(.fileReadUnknown, userInfo: [NSFilePathErrorKey: url.path])
         }
         self.url = url
         self.descriptor = descriptor
-        self.size = Int64(info.st_size)
+        self.size = status.size
     }
 
     deinit { close(descriptor) }

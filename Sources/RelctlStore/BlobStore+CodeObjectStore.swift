@@ -1,5 +1,6 @@
 import Foundation
 import RelctlCore
+import RelctlSystem
 import RelctlPackages
 import RelctlStorage
 
@@ -43,8 +44,7 @@ extension BlobStore: CodeObjectStore {
 
     public func size(of sha256Hex: String) async throws(RelctlError) -> Int64? {
         try Self.requireHash(sha256Hex)
-        var info = stat()
-        return stat(url(for: sha256Hex).path, &info) == 0 ? Int64(info.st_size) : nil
+        return FileStatus.of(path: url(for: sha256Hex).path)?.size
     }
 
     public func delete(_ sha256Hex: String) async throws(RelctlError) {

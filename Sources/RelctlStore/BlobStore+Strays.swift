@@ -1,4 +1,5 @@
 import Foundation
+import RelctlSystem
 
 extension BlobStore.FileEntry {
     /// A blob's file (as opposed to a temporary one or a stray): a hash name in its own folder.
@@ -26,14 +27,8 @@ extension BlobStore {
     public func strayFiles() -> [String] {
         let fileManager = FileManager.default
         func names(_ url: URL) -> [String] { ((try? fileManager.contentsOfDirectory(atPath: url.path)) ?? []).sorted() }
-        func isDirectory(_ url: URL) -> Bool {
-            var info = stat()
-            return lstat(url.path, &info) == 0 && info.st_mode & S_IFMT == S_IFDIR
-        }
-        func isRegularFile(_ url: URL) -> Bool {
-            var info = stat()
-            return lstat(url.path, &info) == 0 && info.st_mode & S_IFMT == S_IFREG
-        }
+        func isDirectory(_ url: URL) -> Bool { FileStatus.of(path: url.path, followingSymlinks: false)?.kind == .folder }
+        func isRegularFile(_ url: URL) -> Bool { FileStatus.of(path: url.path, followingSymlinks: false)?.kind == .file }
         let blobsFolder = root.deletingLastPathComponent()
         let algorithm = root.lastPathComponent
         var strays: [String] = []

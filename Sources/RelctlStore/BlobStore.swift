@@ -1,5 +1,6 @@
 import Foundation
 import RelctlCore
+import RelctlSystem
 import RelctlPackages
 
 /// A blob written to a temporary file in the store and flushed, not yet under its final name.
@@ -134,12 +135,11 @@ public struct BlobStore: Sendable {
             guard let names = try? fileManager.contentsOfDirectory(atPath: folderURL.path) else { continue }
             for name in names.sorted() {
                 let url = folderURL.appendingPathComponent(name)
-                var info = stat()
-                guard stat(url.path, &info) == 0 else { continue }
+                guard let status = FileStatus.of(path: url.path) else { continue }
                 result.append(
                     FileEntry(
-                        name: name, url: url, size: Int64(info.st_size),
-                        modified: Date(timeIntervalSince1970: Double(info.st_mtim.tv_sec))))
+                        name: name, url: url, size: status.size,
+                        modified: Date(timeIntervalSince1970: Double(status.modifiedSeconds))))
             }
         }
         return result

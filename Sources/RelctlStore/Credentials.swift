@@ -1,5 +1,6 @@
 import Foundation
 import RelctlCore
+import RelctlSystem
 
 /// An access key for `relctl serve`. The secret must stay on the server (SigV4 is verified by
 /// recomputing the HMAC), so it lives in `<data-dir>/credentials.json`, mode 0600, and nowhere else.
@@ -90,12 +91,11 @@ public struct CredentialStore: Sendable {
     /// What identifies one version of the file: replacing it (every save renames a new file over
     /// it) changes the inode and the change time. nil when there is no file.
     func identity() -> FileIdentity? {
-        var info = stat()
-        guard stat(url.path, &info) == 0 else { return nil }
+        guard let status = FileStatus.of(path: url.path) else { return nil }
         return FileIdentity(
-            device: UInt64(info.st_dev), inode: UInt64(info.st_ino), size: Int64(info.st_size),
-            modified: [Int64(info.st_mtim.tv_sec), Int64(info.st_mtim.tv_nsec)],
-            changed: [Int64(info.st_ctim.tv_sec), Int64(info.st_ctim.tv_nsec)])
+            device: status.device, inode: status.inode, size: status.size,
+            modified: [status.modifiedSeconds, status.modifiedNanoseconds],
+            changed: [status.changedSeconds, status.changedNanoseconds])
     }
 
     static func random(_ count: Int, alphabet: String) -> String {
