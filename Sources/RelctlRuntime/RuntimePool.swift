@@ -331,6 +331,10 @@ public actor MetricsRecorder {
     let sink: any MetricSink
     private var buffer: [MetricDatapoint] = []
     private var flusher: Task<Void, Never>?
+    /// Full batches being written, by number: `flush` waits for them, so every datapoint recorded before it
+    /// is stored when it returns.
+    private var writing: [Int: Task<Void, Never>] = [:]
+    private var nextBatch = 0
 
     init(sink: any MetricSink) {
         self.sink = sink
@@ -355,13 +359,24 @@ public actor MetricsRecorder {
                 ))
         }
         if buffer.count >= 500 {
-            let batch = take()
-            Task { await self.write(batch) }
+            startWrite(take())
         } else if flusher == nil {
             flusher = Task {
                 try? await Task.sleep(nanoseconds: 100_000_000)
-                await self.write(self.take())
+                guard !Task.isCancelled else { return }
+                await self.startWrite(self.take())
             }
+        }
+    }
+
+    /// Writes a batch in a task of its own, tracked until it is stored.
+    private func startWrite(_ batch: [MetricDatapoint]) {
+        guard !batch.isEmpty else { return }
+        let number = nextBatch
+        nextBatch += 1
+        writing[number] = Task {
+            await self.write(batch)
+            self.written(number)
         }
     }
 
@@ -378,9 +393,17 @@ public actor MetricsRecorder {
         try? await sink.putMetricData(batch)
     }
 
+    private func written(_ number: Int) { writing[number] = nil }
+
+    /// Writes what is buffered and waits for every batch still being written: every datapoint recorded
+    /// before the call is stored when it returns.
     public func flush() async {
         flusher?.cancel()
-        await write(take())
+        startWrite(take())
+        while let (number, batch) = writing.first {
+            await batch.value
+            writing[number] = nil
+        }
     }
 }
 
