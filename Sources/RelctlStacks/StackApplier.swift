@@ -544,8 +544,12 @@ public struct StackApplier: Sendable {
         try await records.deploymentEvents(id: id, after: after)
     }
 
-    /// Records how the deploy's deployments ended.
-    public func finish(_ stackName: String, _ deployments: [Deployment], created: Bool) async throws {
+    /// Records how the deploy's deployments ended, once: only while the stack is still in progress with
+    /// these deployments (a compare-and-set in the store's write), so of the foreground `sam deploy` and any
+    /// servers settling the stack at the same time exactly one records the outcome and its events. False
+    /// when another writer had recorded it (or a newer deploy has replaced the stack's deployments).
+    @discardableResult
+    public func finish(_ stackName: String, _ deployments: [Deployment], created: Bool) async throws -> Bool {
         let failed = deployments.filter { $0.status != .succeeded }
         let status =
             failed.isEmpty
@@ -575,7 +579,9 @@ public struct StackApplier: Sendable {
             StackEvent(
                 time: time, logicalId: stackName, resourceType: "AWS::CloudFormation::Stack", status: status,
                 reason: reason))
-        try await stacks.finishStack(stackName, status: status, reason: reason, resourceStates: [:], events: events)
+        return try await stacks.finishStack(
+            stackName, from: created ? "CREATE_IN_PROGRESS" : "UPDATE_IN_PROGRESS", deployments: deployments.map(\.id),
+            status: status, reason: reason, resourceStates: [:], events: events)
     }
 
     // MARK: - Stacks
