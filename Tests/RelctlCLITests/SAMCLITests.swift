@@ -27,6 +27,32 @@ struct SAMCLITests {
         return (cli, folder)
     }
 
+    /// A function on alias `live` with a 2-second canary (the fixture's policy) that an Errors alarm on its
+    /// new version fails, as template resources (`NAME` and `NAMEErrors`).
+    static func canaryWithAlarm(_ name: String, code: String) -> String {
+        """
+          \(name):
+            Type: AWS::Serverless::Function
+            Properties:
+              CodeUri: \(code)
+              Handler: bootstrap
+              FunctionName: \(name)
+              AutoPublishAlias: live
+              DeploymentPreference: {Type: Canary10Percent2Seconds, Alarms: [!Ref \(name)Errors]}
+          \(name)Errors:
+            Type: AWS::CloudWatch::Alarm
+            Properties:
+              Namespace: AWS/Lambda
+              MetricName: Errors
+              Dimensions: [{Name: FunctionName, Value: !Ref \(name)}, {Name: ExecutedVersion, Value: !GetAtt \(name).Version.Version}]
+              Statistic: Sum
+              Period: 60
+              EvaluationPeriods: 1
+              Threshold: 1
+              ComparisonOperator: GreaterThanOrEqualToThreshold
+        """
+    }
+
     static func changeCode(_ folder: URL, marker: String) throws {
         let file = folder.appendingPathComponent("hello/bootstrap")
         var text = try String(contentsOf: file, encoding: .utf8)
@@ -224,30 +250,7 @@ struct SAMCLITests {
         let a = try cli.source("a", marker: "a1")
         let b = try cli.source("b", marker: "b1")
         let template = cli.workDirectory.appendingPathComponent("template.yaml")
-        func function(_ name: String, _ code: String) -> String {
-            """
-              \(name):
-                Type: AWS::Serverless::Function
-                Properties:
-                  CodeUri: \(code)
-                  Handler: bootstrap
-                  FunctionName: \(name)
-                  AutoPublishAlias: live
-                  DeploymentPreference: {Type: Canary10Percent2Seconds, Alarms: [!Ref \(name)Errors]}
-              \(name)Errors:
-                Type: AWS::CloudWatch::Alarm
-                Properties:
-                  Namespace: AWS/Lambda
-                  MetricName: Errors
-                  Dimensions: [{Name: FunctionName, Value: !Ref \(name)}, {Name: ExecutedVersion, Value: !GetAtt \(name).Version.Version}]
-                  Statistic: Sum
-                  Period: 60
-                  EvaluationPeriods: 1
-                  Threshold: 1
-                  ComparisonOperator: GreaterThanOrEqualToThreshold
-            """
-        }
-        try ("Resources:\n" + function("alpha", a) + "\n" + function("beta", b) + "\n").write(
+        try ("Resources:\n" + Self.canaryWithAlarm("alpha", code: a) + "\n" + Self.canaryWithAlarm("beta", code: b) + "\n").write(
             to: template, atomically: true, encoding: .utf8)
         #expect(try cli.run("sam", "deploy", "-t", template.path, "--stack-name", "pair").status == 0)
         for folder in [a, b] {
