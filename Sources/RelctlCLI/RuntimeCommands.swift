@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import RelctlCore
+import RelctlPostgres
 import RelctlRollout
 import RelctlRuntime
 import RelctlStore
@@ -124,10 +125,21 @@ struct Demo: AsyncParsableCommand {
     @Option(help: "Share of v2's requests that fail.") var failRate: Double = 0.3
 
     func run() async throws {
-        let registry = try global.registry()
         let folder = try DemoScenario.locateSource(source)
-        let scenario = DemoScenario(
-            registry: registry, source: folder, failRate: failRate, policies: try await global.policies())
+        let scenario: DemoScenario
+        if let records = try await global.postgresRecords() {
+            let runtime = try global.runtimeParts(on: records.store)
+            scenario = DemoScenario(
+                records: records, arn: records.store.arn, runtime: runtime,
+                leadership: PostgresLeadership(store: records.store, holder: Controller.defaultRunnerName()),
+                source: folder, failRate: failRate, policies: try await global.policies(on: records.store))
+        } else {
+            let registry = try global.registry()
+            scenario = DemoScenario(
+                records: registry, arn: registry.arn,
+                runtime: RuntimeParts(store: registry, rollout: RolloutEngine(store: registry), leases: nil),
+                leadership: nil, source: folder, failRate: failRate, policies: try await global.policies(on: registry))
+        }
         let outcome = try await scenario.run {
             print($0); fflush(nil)
         }
