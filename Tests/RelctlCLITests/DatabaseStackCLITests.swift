@@ -15,10 +15,7 @@ extension DatabaseCommandsCLITests {
             try ("Resources:\n" + SAMCLITests.canaryWithAlarm("alpha", code: "alpha/") + "\n"
                 + SAMCLITests.canaryWithAlarm("beta", code: "beta/") + "\n").write(
                 to: cli.workDirectory.appendingPathComponent("template.yaml"), atomically: true, encoding: .utf8)
-            let policies = cli.dataDirectory.appendingPathComponent("policies")
-            try FileManager.default.createDirectory(at: policies, withIntermediateDirectories: true)
-            try "name: Canary10Percent2Seconds\ntype: Canary\npercentage: 10\ninterval: 2s\n".write(
-                to: policies.appendingPathComponent("short.yaml"), atomically: true, encoding: .utf8)
+            try SAMCLITests.shortPolicy(cli)
         }
     }
 
@@ -155,13 +152,74 @@ extension DatabaseCommandsCLITests {
         #expect(stacks(none.postgres).isEmpty && stacks(none.sqlite).isEmpty, "\(none.postgres.stdout)")
     }
 
+    /// examples/sam (PreTraffic/PostTraffic hook functions reporting through the CodeDeploy API) on the
+    /// database: the leading `controller run --database` invokes the hooks in its runtime, as `sam deploy`
+    /// does on SQLite, and the canary succeeds with both hooks Succeeded on both engines.
+    @Test func samDeployOfHookFunctionsOnTheDatabaseRunsThemInTheLeadersRuntime() throws {
+        let pair = try Pair()
+        for cli in [pair.sqlite, pair.postgres] { _ = try SAMCLITests.copyExample(into: cli) }
+        let deploy = [
+            "sam", "deploy", "-t", "sam/template.yaml", "--stack-name", "hello", "--parameter-overrides",
+            "DeploymentType=Canary10Percent2Seconds", "--interval", "0.2",
+        ]
+        let first = try pair.run(deploy)
+        #expect(first.sqlite.status == 0 && first.postgres.status == 0, "\(first.postgres.stderr)")
+        #expect(first.postgres.stdout == first.sqlite.stdout, "\(first.postgres.stdout)")
+        let controller = try pair.postgres.start(["controller", "run", "--database", pair.database, "--interval", "0.2"])
+        defer { controller.killGroupAndWait() }
+        for cli in [pair.sqlite, pair.postgres] {
+            try SAMCLITests.changeCode(cli.workDirectory.appendingPathComponent("sam"), marker: "v2")
+        }
+        let second = try pair.run(deploy)
+        #expect(second.sqlite.status == 0 && second.postgres.status == 0, "\(second.postgres.stdout)")
+        for output in [second.sqlite.stdout, second.postgres.stdout] {
+            #expect(output.contains("Succeeded: hello-HelloWorldFunction:live now runs version 2"), "\(output)")
+            #expect(output.contains("Stack hello: UPDATE_COMPLETE"), "\(output)")
+        }
+        let got = try pair.run("stack", "get", "hello", "--output", "json")
+        #expect(Self.comparableStack(got.postgres) == Self.comparableStack(got.sqlite), "\(got.postgres.stdout)")
+        func hooks(_ stack: CLI.Result, on cli: CLI, _ database: [String]) throws -> [String] {
+            let id = try #require((stack.object["Deployments"] as? [[String: Any]])?.first?["deploymentId"] as? String)
+            let full = try cli.run(["deployments", "get", id, "--output", "json"] + database)
+            return (full.object["hooks"] as? [[String: Any]] ?? []).map { "\($0["hook"] ?? "") \($0["status"] ?? "")" }
+        }
+        let postgresHooks = try hooks(got.postgres, on: pair.postgres, ["--database", pair.database])
+        #expect(postgresHooks == (try hooks(got.sqlite, on: pair.sqlite, [])), "\(postgresHooks)")
+        #expect(
+            postgresHooks == [
+                "CodeDeployHook_hello_preTrafficHook Succeeded", "CodeDeployHook_hello_postTrafficHook Succeeded",
+            ])
+    }
+
+    /// `relctl demo --database` while another controller leads: the demo campaigns without winning, the
+    /// leader advances its canary, and it ends as on its own (exit 0, alias on v1).
+    @Test func demoOnTheDatabaseFollowsTheLeaderWhenAnotherControllerLeads() throws {
+        let pair = try Pair()
+        let log = pair.postgres.workDirectory.appendingPathComponent("controller.log")
+        let controller = try pair.postgres.start(
+            ["controller", "run", "--database", pair.database, "--interval", "0.2"], stderr: log.path)
+        defer { controller.killGroupAndWait() }
+        let leads = Date().addingTimeInterval(60)
+        func leading() -> Bool {
+            ((try? String(contentsOf: log, encoding: .utf8)) ?? "").contains("controller: leading with epoch")
+        }
+        while !leading() && Date() < leads { Thread.sleep(forTimeInterval: 0.2) }
+        #expect(leading(), "the controller leads before the demo starts")
+        let demo = try pair.postgres.run(["demo", "--source", Self.demoSource, "--database", pair.database])
+        let text = demo.stdout + demo.stderr
+        #expect(demo.status == 0, "\(text)")
+        #expect(text.contains("Alias live now → v1 (no routing)"), "\(text)")
+        #expect(!demo.stderr.contains("controller: leading with epoch"), "the other controller leads: \(demo.stderr)")
+    }
+
+    static let demoSource = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("examples/demo").path
+
     /// `relctl demo --database`: with no other controller on the database, the demo campaigns, leads and
     /// advances its own canary; its errors trip the alarm and it ends as on SQLite (exit 0, alias on v1).
     @Test func demoOnTheDatabaseLeadsItsOwnCanaryAndEndsAsOnSQLite() throws {
         let pair = try Pair()
-        let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("examples/demo").path
-        let demo = try pair.run("demo", "--source", source)
+        let demo = try pair.run("demo", "--source", Self.demoSource)
         for result in [demo.sqlite, demo.postgres] {
             let text = result.stdout + result.stderr
             #expect(result.status == 0, "\(text)")

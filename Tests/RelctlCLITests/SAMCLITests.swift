@@ -14,8 +14,20 @@ struct SAMCLITests {
     /// A CLI whose work directory holds a copy of examples/sam, and a data directory with the short policy.
     static func fixture() throws -> (CLI, URL) {
         let cli = try CLI()
+        return (cli, try copyExample(into: cli))
+    }
+
+    /// Copies examples/sam into the work directory of `cli` (the copy's folder is returned) and puts the
+    /// short policy in its data directory.
+    static func copyExample(into cli: CLI) throws -> URL {
         let folder = cli.workDirectory.appendingPathComponent("sam", isDirectory: true)
         try FileManager.default.copyItem(at: example, to: folder)
+        try shortPolicy(cli)
+        return folder
+    }
+
+    /// `Canary10Percent2Seconds` (10 %, then the rest 2 s later) in the data directory's policies.
+    static func shortPolicy(_ cli: CLI) throws {
         let policies = cli.dataDirectory.appendingPathComponent("policies")
         try FileManager.default.createDirectory(at: policies, withIntermediateDirectories: true)
         try """
@@ -24,7 +36,6 @@ struct SAMCLITests {
         percentage: 10
         interval: 2s
         """.write(to: policies.appendingPathComponent("short.yaml"), atomically: true, encoding: .utf8)
-        return (cli, folder)
     }
 
     /// A function on alias `live` with a 2-second canary (the fixture's policy) that an Errors alarm on its
