@@ -118,7 +118,9 @@ struct Demo: AsyncParsableCommand {
             Builds examples/demo twice (v1 healthy, v2 failing a share of requests), publishes both, points alias `live`
             at v1, puts an alarm on the target version's Errors, then runs a fast custom canary while `relctl traffic`
             invokes the alias. v2's errors trip the alarm and the alias is rolled back, within a minute. Uses the data
-            directory as usual (the function is named relctl-demo and is re-created each run).
+            directory as usual (the function is named relctl-demo and is re-created each run). On --database postgres://…
+            it campaigns for leadership while it runs, as `relctl controller run --database` does: with no other controller
+            it leads and advances its canary; with one, that leader does.
             """)
     @OptionGroup var global: GlobalOptions
     @Option(help: "Where examples/demo is (default: found next to the current folder).") var source: String?

@@ -22,7 +22,9 @@ struct SAMCommand: ParsableCommand {
                 its configuration) changed since the stack's last deploy; the first deploy creates the alias on version 1 without a
                 deployment; later deploys run one deployment per function with its DeploymentPreference, all at once (hooks and
                 alarms are created first). Everything is checked before anything changes. Exit status 0 only when every
-                deployment succeeded. `relctl stack get NAME` shows the stack afterwards.
+                deployment succeeded. `relctl stack get NAME` shows the stack afterwards. On --database postgres://… the
+                leading controller (`relctl controller run --database …` or `relctl serve --database …`) advances the
+                deployments while this follows them.
                 """)
         @OptionGroup var global: GlobalOptions
         @Option(name: [.short, .long], help: "The template file.") var template: String = "template.yaml"
