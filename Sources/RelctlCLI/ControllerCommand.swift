@@ -27,7 +27,9 @@ struct ControllerCommand: ParsableCommand {
                         "--until-idle is for the SQLite registry; on PostgreSQL the controller leads until interrupted."
                     )
                 }
-                return try await runLeadingController(try await global.postgresStore()!, interval: interval)
+                let store = try await global.postgresStore()!
+                return try await runLeadingController(
+                    store, interval: interval, pool: try global.runtimeParts(on: store).pool())
             }
             let registry = try global.registry()
             let pool = RuntimePool(store: registry, rollout: RolloutEngine(store: registry))

@@ -28,7 +28,12 @@ extension GlobalOptions {
             let registry = try registry()
             return RuntimeParts(store: registry, rollout: RolloutEngine(store: registry), leases: nil)
         }
-        return RuntimeParts(
+        return try runtimeParts(on: store)
+    }
+
+    /// The runtime's parts on a PostgreSQL store `--database` opened.
+    func runtimeParts(on store: PostgresStore) throws -> RuntimeParts {
+        RuntimeParts(
             store: PostgresInvocationStore(
                 store: store, dataDirectory: resolvedDataDirectory, objects: try databaseCodeStore().store),
             rollout: RolloutEngine(store: store),

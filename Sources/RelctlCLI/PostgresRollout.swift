@@ -5,6 +5,7 @@ import RelctlCore
 import RelctlNotify
 import RelctlPostgres
 import RelctlRollout
+import RelctlRuntime
 import RelctlServer
 import RelctlStorage
 import RelctlStore
@@ -33,11 +34,14 @@ extension GlobalOptions {
 
 /// `relctl controller run --database postgres://…`: campaigns every half second; while this process
 /// leads, ticks every `interval` (at once when another server NOTIFYs a change) over the fenced store.
-func runLeadingController(_ store: PostgresStore, interval: Double) async throws {
+/// Hooks that are registry functions run in `pool` (the database's runtime), as `controller run` runs them
+/// in its own on SQLite and a leading `serve --database` in the server's.
+func runLeadingController(_ store: PostgresStore, interval: Double, pool: RuntimePool) async throws {
     let holder = Controller.defaultRunnerName()
     let wake = try? await PostgresWakeListener.start(store.location)
     let leading = LeadingController(
-        leadership: PostgresLeadership(store: store, holder: holder), wake: wake, log: { Output.note($0) })
+        leadership: PostgresLeadership(store: store, holder: holder), wake: wake,
+        makeController: { Controller(engine: $0, invokeFunctionHook: pool.invokeHook) }, log: { Output.note($0) })
     let stop = SignalFlag()
     Output.note(
         "controller: \(holder) campaigning for leadership on \(store.location.description), ticking every \(DurationText.format(interval)) while it leads (Ctrl-C stops)"
@@ -48,6 +52,7 @@ func runLeadingController(_ store: PostgresStore, interval: Double) async throws
     await leading.run(interval: interval, shouldStop: { stop.raised })
     webhooks.cancel()
     _ = await webhooks.result
+    await pool.shutdown()
     await wake?.close()
     store.close()
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import RelctlCore
+import RelctlPostgres
 import RelctlRollout
 import RelctlRuntime
 import RelctlStore
@@ -117,17 +118,30 @@ struct Demo: AsyncParsableCommand {
             Builds examples/demo twice (v1 healthy, v2 failing a share of requests), publishes both, points alias `live`
             at v1, puts an alarm on the target version's Errors, then runs a fast custom canary while `relctl traffic`
             invokes the alias. v2's errors trip the alarm and the alias is rolled back, within a minute. Uses the data
-            directory as usual (the function is named relctl-demo and is re-created each run).
+            directory as usual (the function is named relctl-demo and is re-created each run). On --database postgres://…
+            it campaigns for leadership while it runs, as `relctl controller run --database` does: with no other controller
+            it leads and advances its canary; with one, that leader does.
             """)
     @OptionGroup var global: GlobalOptions
     @Option(help: "Where examples/demo is (default: found next to the current folder).") var source: String?
     @Option(help: "Share of v2's requests that fail.") var failRate: Double = 0.3
 
     func run() async throws {
-        let registry = try global.registry()
         let folder = try DemoScenario.locateSource(source)
-        let scenario = DemoScenario(
-            registry: registry, source: folder, failRate: failRate, policies: try await global.policies())
+        let scenario: DemoScenario
+        if let records = try await global.postgresRecords() {
+            let runtime = try global.runtimeParts(on: records.store)
+            scenario = DemoScenario(
+                records: records, arn: records.store.arn, runtime: runtime,
+                leadership: PostgresLeadership(store: records.store, holder: Controller.defaultRunnerName()),
+                source: folder, failRate: failRate, policies: try await global.policies(on: records.store))
+        } else {
+            let registry = try global.registry()
+            scenario = DemoScenario(
+                records: registry, arn: registry.arn,
+                runtime: RuntimeParts(store: registry, rollout: RolloutEngine(store: registry), leases: nil),
+                leadership: nil, source: folder, failRate: failRate, policies: try await global.policies(on: registry))
+        }
         let outcome = try await scenario.run {
             print($0); fflush(nil)
         }

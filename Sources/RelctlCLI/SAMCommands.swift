@@ -22,7 +22,9 @@ struct SAMCommand: ParsableCommand {
                 its configuration) changed since the stack's last deploy; the first deploy creates the alias on version 1 without a
                 deployment; later deploys run one deployment per function with its DeploymentPreference, all at once (hooks and
                 alarms are created first). Everything is checked before anything changes. Exit status 0 only when every
-                deployment succeeded. `relctl stack get NAME` shows the stack afterwards.
+                deployment succeeded. `relctl stack get NAME` shows the stack afterwards. On --database postgres://… the
+                leading controller (`relctl controller run --database …` or `relctl serve --database …`) advances the
+                deployments while this follows them.
                 """)
         @OptionGroup var global: GlobalOptions
         @Option(name: [.short, .long], help: "The template file.") var template: String = "template.yaml"
@@ -65,8 +67,7 @@ struct SAMCommand: ParsableCommand {
         }
 
         func run() async throws {
-            let registry = try global.registry()
-            let applier = StackApplier(registry: registry)
+            let applier = try await global.stackApplier()
             let prepared = try await applier.prepare(
                 templatePath: template, stackName: stackName, overrides: try overrides())
             for notice in prepared.model.notices { Output.note("notice: \(notice)") }
@@ -92,11 +93,19 @@ struct SAMCommand: ParsableCommand {
                 }
                 print("Stack \(stackName): \(stack.status).")
                 if !ids.isEmpty {
+                    let advancer =
+                        applier.followsLeader
+                        ? "the leading controller (`relctl controller run --database …` or `relctl serve --database …`)"
+                        : "`relctl controller run`"
                     print(
-                        "Started \(ids.count) deployment(s): \(ids.joined(separator: ", ")); `relctl controller run` advances them, `relctl stack get \(stackName)` shows them."
+                        "Started \(ids.count) deployment(s): \(ids.joined(separator: ", ")); \(advancer) advances them, `relctl stack get \(stackName)` shows them."
                     )
                 }
                 return
+            }
+            if applier.followsLeader && global.output == .table {
+                Output.note(
+                    "sam deploy: following \(ids.joined(separator: ", ")); the leading controller on this database advances them")
             }
             let terminal =
                 isatty(STDOUT_FILENO) == 1 && ProcessInfo.processInfo.environment["TERM"] != "dumb"
@@ -112,8 +121,8 @@ struct SAMCommand: ParsableCommand {
                 } else {
                     for deployment in deployments {
                         let events =
-                            (try? registry.deploymentEvents(
-                                id: deployment.id, after: lastEvent[deployment.id] ?? 0)) ?? []
+                            (try? await applier.deploymentEvents(deployment.id, after: lastEvent[deployment.id] ?? 0))
+                            ?? []
                         lastEvent[deployment.id] = events.last?.id ?? lastEvent[deployment.id]
                         for entry in events {
                             print(
@@ -148,7 +157,7 @@ struct StackCommand: ParsableCommand {
         @OptionGroup var global: GlobalOptions
 
         func run() async throws {
-            let stacks = try await StackApplier(registry: try global.registry()).allStacks()
+            let stacks = try await global.stackApplier().allStacks()
             if global.output == .json { return Output.json(["Stacks": stacks.map { StackInfo($0) }]) }
             Output.table(
                 ["Stack", "Status", "Updated", "Reason"],
@@ -168,7 +177,7 @@ struct StackCommand: ParsableCommand {
         @Argument var name: String
 
         func run() async throws {
-            let applier = StackApplier(registry: try global.registry())
+            let applier = try await global.stackApplier()
             let stack = try await applier.stack(name)
             let resources = try await applier.resources(name)
             let deployments = try await applier.deployments(stack.deployments)
@@ -206,7 +215,7 @@ struct StackCommand: ParsableCommand {
         @Argument var name: String
 
         func run() async throws {
-            let events = try await StackApplier(registry: try global.registry()).events(name)
+            let events = try await global.stackApplier().events(name)
             if events.isEmpty {
                 throw RelctlError(.resourceNotFound, "Stack \(name) has no events: it was never deployed.")
             }
@@ -232,7 +241,7 @@ struct StackCommand: ParsableCommand {
         @Flag(name: .customLong("dry-run"), help: "List what would be deleted.") var dryRun = false
 
         func run() async throws {
-            let applier = StackApplier(registry: try global.registry())
+            let applier = try await global.stackApplier()
             _ = try await applier.stack(name)
             let resources = dryRun ? try await applier.resources(name) : try await applier.delete(name)
             if global.output == .json {

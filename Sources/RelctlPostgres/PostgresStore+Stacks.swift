@@ -71,22 +71,31 @@ extension PostgresStore: StackStore {
         }
     }
 
+    /// Compare-and-set on the stack's status and deployments inside the one write lock every writer
+    /// holds: servers (and a foreground `sam deploy`) settling the same stack at once read it in turn,
+    /// and only the first still finds it in progress, so its outcome events are recorded once.
+    @discardableResult
     public func finishStack(
-        _ name: String, status: String, reason: String?, resourceStates: [String: String], events: [StackEvent]
-    ) async throws(RelctlError) {
+        _ name: String, from inProgress: String, deployments: [String], status: String, reason: String?,
+        resourceStates: [String: String], events: [StackEvent]
+    ) async throws(RelctlError) -> Bool {
         try await quietWrite { db in
-            let updated = try db.db.execute(
+            guard let current = try db.stacks(where: "WHERE name = \(name)").first else {
+                throw RelctlError(.resourceNotFound, "Stack \(name) does not exist.")
+            }
+            guard current.status == inProgress, current.deployments == deployments else { return false }
+            try db.db.execute(
                 """
                 UPDATE stacks SET status = \(status), status_reason = \(reason), update_time = \(db.now)
                 WHERE name = \(name)
                 """)
-            guard updated > 0 else { throw RelctlError(.resourceNotFound, "Stack \(name) does not exist.") }
             for (logicalId, state) in resourceStates {
                 try db.db.execute(
                     "UPDATE stack_resources SET state = \(state) WHERE stack_name = \(name) AND logical_id = \(logicalId)"
                 )
             }
             try db.insertStackEvents(name, events)
+            return true
         }
     }
 

@@ -504,32 +504,38 @@ public struct StackApplier: Sendable {
 
     // MARK: - Deployments
 
-    /// Runs the stack's deployments in the foreground, all at once (one controller each), calling
-    /// `show` after every tick; returns them finished.
-    public func follow(_ ids: [String], interval: Double, show: ([Deployment]) -> Void) async throws -> [Deployment] {
-        guard let registry = local else {
-            throw RelctlError(
-                .unsupportedOperation,
-                "Following a stack's deployments in the foreground needs the data directory's SQLite registry; on a shared database the leading server's controller runs them."
-            )
-        }
+    /// Whether the stack's deployments are advanced by the leading controller of a shared database
+    /// (`follow` then only reads them) rather than by this process.
+    public var followsLeader: Bool { local == nil }
+
+    /// Follows the stack's deployments in the foreground until they all end, calling `show` after every
+    /// pass; returns them finished. On the data directory's SQLite registry this process runs them, all at
+    /// once (one controller each, function hooks in its runtime). On a shared database the leading
+    /// controller (`relctl controller run --database …` or a `relctl serve --database …`, wherever it runs)
+    /// advances them and this only reads them, as `relctl deploy --database` follows its deployment: a
+    /// controller here would step them unfenced beside the leader's.
+    public func follow(
+        _ ids: [String], interval: Double, show: ([Deployment]) async -> Void
+    ) async throws -> [Deployment] {
         let engine = self.engine
-        let pool = RuntimePool(store: registry, rollout: engine)
-        let controllers = ids.map { Controller(engine: engine, scope: $0, invokeFunctionHook: pool.invokeHook) }
+        let pool = local.map { RuntimePool(store: $0, rollout: engine) }
+        let controllers =
+            pool.map { pool in ids.map { Controller(engine: engine, scope: $0, invokeFunctionHook: pool.invokeHook) } }
+            ?? []
         defer { for controller in controllers { controller.hooks.stopAll() } }
         do {
             while true {
                 for controller in controllers { try await controller.tick() }
                 let deployments = try await self.deployments(ids)
-                show(deployments)
+                await show(deployments)
                 if !deployments.contains(where: \.status.isActive) {
-                    await pool.shutdown()
+                    await pool?.shutdown()
                     return deployments
                 }
                 try await Task.sleep(nanoseconds: UInt64(max(0.01, interval) * 1_000_000_000))
             }
         } catch {
-            await pool.shutdown()
+            await pool?.shutdown()
             throw error
         }
     }
@@ -544,8 +550,12 @@ public struct StackApplier: Sendable {
         try await records.deploymentEvents(id: id, after: after)
     }
 
-    /// Records how the deploy's deployments ended.
-    public func finish(_ stackName: String, _ deployments: [Deployment], created: Bool) async throws {
+    /// Records how the deploy's deployments ended, once: only while the stack is still in progress with
+    /// these deployments (a compare-and-set in the store's write), so of the foreground `sam deploy` and any
+    /// servers settling the stack at the same time exactly one records the outcome and its events. False
+    /// when another writer had recorded it (or a newer deploy has replaced the stack's deployments).
+    @discardableResult
+    public func finish(_ stackName: String, _ deployments: [Deployment], created: Bool) async throws -> Bool {
         let failed = deployments.filter { $0.status != .succeeded }
         let status =
             failed.isEmpty
@@ -575,7 +585,9 @@ public struct StackApplier: Sendable {
             StackEvent(
                 time: time, logicalId: stackName, resourceType: "AWS::CloudFormation::Stack", status: status,
                 reason: reason))
-        try await stacks.finishStack(stackName, status: status, reason: reason, resourceStates: [:], events: events)
+        return try await stacks.finishStack(
+            stackName, from: created ? "CREATE_IN_PROGRESS" : "UPDATE_IN_PROGRESS", deployments: deployments.map(\.id),
+            status: status, reason: reason, resourceStates: [:], events: events)
     }
 
     // MARK: - Stacks

@@ -151,11 +151,15 @@ public protocol StackStore: Sendable {
     func stackEvents(_ name: String) async throws(RelctlError) -> [StackEvent]
     /// Records a deploy: the stack row, the resources it now owns (replacing the previous list) and its events.
     func saveStack(_ stack: Stack, resources: [StackResource], events: [StackEvent]) async throws(RelctlError)
-    /// The outcome of a deploy's deployments (ResourceNotFound when the stack is gone); `resourceStates`
-    /// replaces those resources' states.
+    /// The outcome of a deploy's deployments, recorded only while the stack is still `inProgress` with
+    /// exactly `deployments` (compare-and-set in one write: of several writers settling it at once, one
+    /// records the outcome and its events); false when it was not. ResourceNotFound when the stack is gone;
+    /// `resourceStates` replaces those resources' states.
+    @discardableResult
     func finishStack(
-        _ name: String, status: String, reason: String?, resourceStates: [String: String], events: [StackEvent]
-    ) async throws(RelctlError)
+        _ name: String, from inProgress: String, deployments: [String], status: String, reason: String?,
+        resourceStates: [String: String], events: [StackEvent]
+    ) async throws(RelctlError) -> Bool
     /// Forgets a stack (its events stay); the caller has deleted its resources first.
     func deleteStackRecord(_ name: String, events: [StackEvent]) async throws(RelctlError)
     /// Adds an event to a stack's log without touching its record.

@@ -102,17 +102,20 @@ extension Registry {
         }
     }
 
-    /// The outcome of a deploy's deployments: status, reason, and the events that explain it.
-    /// `resourceStates` replaces the state of those resources (a function whose deployment failed
-    /// records the version its alias went back to).
+    /// The outcome of a deploy's deployments: status, reason, and the events that explain it, recorded
+    /// only while the stack is still `inProgress` with exactly `deployments` (false otherwise: another
+    /// process recorded it first). `resourceStates` replaces the state of those resources (a function
+    /// whose deployment failed records the version its alias went back to).
+    @discardableResult
     public func finishStack(
-        _ name: String, status: String, reason: String?, resourceStates: [String: String] = [:],
-        events: [StackEvent]
-    ) throws(RelctlError) {
+        _ name: String, from inProgress: String, deployments: [String], status: String, reason: String?,
+        resourceStates: [String: String] = [:], events: [StackEvent]
+    ) throws(RelctlError) -> Bool {
         try write { db, _ in
             guard var record = try StackRecord.fetchOne(db, key: name) else {
                 throw RelctlError(.resourceNotFound, "Stack \(name) does not exist.")
             }
+            guard record.status == inProgress, try record.decoded().deployments == deployments else { return false }
             record.status = status
             record.statusReason = reason
             record.updateTime = clock().timeIntervalSince1970
@@ -123,6 +126,7 @@ extension Registry {
                     arguments: [state, name, logicalId])
             }
             try insertStackEvents(db, name, events)
+            return true
         }
     }
 

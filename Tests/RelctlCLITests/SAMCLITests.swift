@@ -14,8 +14,20 @@ struct SAMCLITests {
     /// A CLI whose work directory holds a copy of examples/sam, and a data directory with the short policy.
     static func fixture() throws -> (CLI, URL) {
         let cli = try CLI()
+        return (cli, try copyExample(into: cli))
+    }
+
+    /// Copies examples/sam into the work directory of `cli` (the copy's folder is returned) and puts the
+    /// short policy in its data directory.
+    static func copyExample(into cli: CLI) throws -> URL {
         let folder = cli.workDirectory.appendingPathComponent("sam", isDirectory: true)
         try FileManager.default.copyItem(at: example, to: folder)
+        try shortPolicy(cli)
+        return folder
+    }
+
+    /// `Canary10Percent2Seconds` (10 %, then the rest 2 s later) in the data directory's policies.
+    static func shortPolicy(_ cli: CLI) throws {
         let policies = cli.dataDirectory.appendingPathComponent("policies")
         try FileManager.default.createDirectory(at: policies, withIntermediateDirectories: true)
         try """
@@ -24,7 +36,32 @@ struct SAMCLITests {
         percentage: 10
         interval: 2s
         """.write(to: policies.appendingPathComponent("short.yaml"), atomically: true, encoding: .utf8)
-        return (cli, folder)
+    }
+
+    /// A function on alias `live` with a 2-second canary (the fixture's policy) that an Errors alarm on its
+    /// new version fails, as template resources (`NAME` and `NAMEErrors`).
+    static func canaryWithAlarm(_ name: String, code: String) -> String {
+        """
+          \(name):
+            Type: AWS::Serverless::Function
+            Properties:
+              CodeUri: \(code)
+              Handler: bootstrap
+              FunctionName: \(name)
+              AutoPublishAlias: live
+              DeploymentPreference: {Type: Canary10Percent2Seconds, Alarms: [!Ref \(name)Errors]}
+          \(name)Errors:
+            Type: AWS::CloudWatch::Alarm
+            Properties:
+              Namespace: AWS/Lambda
+              MetricName: Errors
+              Dimensions: [{Name: FunctionName, Value: !Ref \(name)}, {Name: ExecutedVersion, Value: !GetAtt \(name).Version.Version}]
+              Statistic: Sum
+              Period: 60
+              EvaluationPeriods: 1
+              Threshold: 1
+              ComparisonOperator: GreaterThanOrEqualToThreshold
+        """
     }
 
     static func changeCode(_ folder: URL, marker: String) throws {
@@ -224,30 +261,7 @@ struct SAMCLITests {
         let a = try cli.source("a", marker: "a1")
         let b = try cli.source("b", marker: "b1")
         let template = cli.workDirectory.appendingPathComponent("template.yaml")
-        func function(_ name: String, _ code: String) -> String {
-            """
-              \(name):
-                Type: AWS::Serverless::Function
-                Properties:
-                  CodeUri: \(code)
-                  Handler: bootstrap
-                  FunctionName: \(name)
-                  AutoPublishAlias: live
-                  DeploymentPreference: {Type: Canary10Percent2Seconds, Alarms: [!Ref \(name)Errors]}
-              \(name)Errors:
-                Type: AWS::CloudWatch::Alarm
-                Properties:
-                  Namespace: AWS/Lambda
-                  MetricName: Errors
-                  Dimensions: [{Name: FunctionName, Value: !Ref \(name)}, {Name: ExecutedVersion, Value: !GetAtt \(name).Version.Version}]
-                  Statistic: Sum
-                  Period: 60
-                  EvaluationPeriods: 1
-                  Threshold: 1
-                  ComparisonOperator: GreaterThanOrEqualToThreshold
-            """
-        }
-        try ("Resources:\n" + function("alpha", a) + "\n" + function("beta", b) + "\n").write(
+        try ("Resources:\n" + Self.canaryWithAlarm("alpha", code: a) + "\n" + Self.canaryWithAlarm("beta", code: b) + "\n").write(
             to: template, atomically: true, encoding: .utf8)
         #expect(try cli.run("sam", "deploy", "-t", template.path, "--stack-name", "pair").status == 0)
         for folder in [a, b] {

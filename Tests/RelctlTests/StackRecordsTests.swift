@@ -3,6 +3,7 @@ import RelctlCore
 import RelctlMigrate
 import RelctlPackages
 import RelctlPostgres
+import RelctlRollout
 import RelctlSAM
 import RelctlStacks
 import RelctlStorage
@@ -93,6 +94,38 @@ import Testing
         #expect(try await objects.deleteS3Bucket("artifacts") == nil)
     }
 
+    /// Two servers settle the same stack at once (both answer DescribeStacks after its deployments ended, as
+    /// a foreground `sam deploy` may beside them): the outcome and its events are recorded once, by one of them.
+    @Test func twoServersSettlingAStackAtOnceRecordItsOutcomeOnce() async throws {
+        let fixture = try await EngineFixture.make(.postgres)
+        let first = try Self.stores(fixture).applier
+        let another = try await fixture.openAnother()
+        defer { another.close() }
+        let other = try #require(another.store as? PostgresStore)
+        let second = StackApplier(
+            records: another.records, stacks: other, rollout: other, arn: other.arn,
+            policiesFolder: first.policiesFolder)
+        for round in 0..<6 {
+            let deployment = try await fixture.deploy("Canary10Percent5Minutes")
+            let name = "web\(round)"
+            try await first.stacks.saveStack(
+                Stack(
+                    name: name, templateHash: "h", parameters: [:], status: "UPDATE_IN_PROGRESS",
+                    deployments: [deployment.id], createTime: 1, updateTime: 1),
+                resources: [], events: [])
+            _ = try await fixture.engine.stop(id: deployment.id)
+            let ended = try await fixture.records.deployment(id: deployment.id)
+            async let byFirst = first.finish(name, [ended], created: false)
+            async let bySecond = second.finish(name, [ended], created: false)
+            let recorded = [try await byFirst, try await bySecond]
+            #expect(recorded.filter { $0 }.count == 1, "round \(round): \(recorded)")
+            let outcomes = try await first.events(name).filter { $0.resourceType == "AWS::CloudFormation::Stack" }
+            #expect(outcomes.map(\.status) == ["UPDATE_FAILED"], "round \(round): \(outcomes)")
+            #expect(try await other.stack(name)?.status == "UPDATE_FAILED")
+            #expect(try await first.events(name).count == 2, "one event for the function, one for the stack")
+        }
+    }
+
     @Test(arguments: StoreEngine.allCases)
     func stacksChangeSetsAndEventsAnswerAlikeOnBothEngines(_ kind: StoreEngine) async throws {
         let fixture = try await EngineFixture.make(kind)
@@ -122,15 +155,28 @@ import Testing
         #expect(try await stacks.stacks().map(\.name) == ["Api", "web"])
         #expect(try await stacks.stackResources("web").map(\.logicalId) == ["Alarm", "Fn"])
 
-        try await stacks.finishStack(
-            "web", status: "UPDATE_COMPLETE", reason: nil, resourceStates: ["Fn": #"{"version":2}"#],
-            events: [StackEvent(time: 11, logicalId: "Fn", resourceType: "AWS::Serverless::Function", status: "Y")])
+        #expect(
+            try await !stacks.finishStack(
+                "web", from: "UPDATE_IN_PROGRESS", deployments: ["d-other"], status: "UPDATE_COMPLETE", reason: nil,
+                resourceStates: [:], events: []),
+            "another deploy's deployments: not this outcome's to record")
+        #expect(
+            try await stacks.finishStack(
+            "web", from: "UPDATE_IN_PROGRESS", deployments: ["d-1"], status: "UPDATE_COMPLETE", reason: nil, resourceStates: ["Fn": #"{"version":2}"#],
+            events: [StackEvent(time: 11, logicalId: "Fn", resourceType: "AWS::Serverless::Function", status: "Y")]))
+        #expect(
+            try await !stacks.finishStack(
+                "web", from: "UPDATE_IN_PROGRESS", deployments: ["d-1"], status: "UPDATE_FAILED", reason: "late",
+                resourceStates: [:], events: [StackEvent(time: 12, logicalId: "web", resourceType: "X", status: "Z")]),
+            "recorded once: a second settle finds it finished")
+        #expect(try await stacks.stackEvents("web").map(\.status) == ["X", "Y"])
         let finished = try #require(try await stacks.stack("web"))
         #expect(finished.status == "UPDATE_COMPLETE")
         #expect(try await stacks.stackResources("web").first { $0.logicalId == "Fn" }?.state == #"{"version":2}"#)
         let missing = await #expect(throws: RelctlError.self) {
             try await stacks.finishStack(
-                "gone", status: "UPDATE_COMPLETE", reason: nil, resourceStates: [:], events: [])
+                "gone", from: "UPDATE_IN_PROGRESS", deployments: [], status: "UPDATE_COMPLETE", reason: nil,
+                resourceStates: [:], events: [])
         }
         #expect(missing?.code == .resourceNotFound)
         #expect(missing?.message == "Stack gone does not exist.")
