@@ -1,4 +1,5 @@
 import Foundation
+import RelctlPostgres
 import RelctlStacks
 
 // `relctl sam deploy` and `relctl stack list|get|events|delete` on `--database postgres://…` (issue 10):
