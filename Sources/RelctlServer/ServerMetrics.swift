@@ -71,9 +71,10 @@ final class ServerMetrics: Sendable {
         ).record(result.DurationMs / 1000)
     }
 
-    /// The exposition, with the registry's gauges read now (from the caller's store thread).
-    func render(registry: Registry) -> [UInt8] {
-        if let settings = try? registry.accountSettings() {
+    /// The exposition, with the registry's gauges as read now from the engine the server answers from (nil:
+    /// that read failed, the gauge keeps its last value).
+    func render(settings: AccountSettings?, active: [Deployment]?) -> [UInt8] {
+        if let settings {
             prometheus.makeGauge(
                 descriptor: Self.name("relctl_code_storage_bytes", "Code storage used, as AWS counts TotalCodeSize.")
             )
@@ -83,7 +84,7 @@ final class ServerMetrics: Sendable {
             prometheus.makeGauge(descriptor: Self.name("relctl_functions", "Functions in the registry.")).set(
                 Double(settings.AccountUsage.FunctionCount))
         }
-        if let active = try? registry.activeDeployments() {
+        if let active {
             prometheus.makeGauge(
                 descriptor: Self.name("relctl_active_deployments", "Deployments Created, InProgress or Paused.")
             ).set(Double(active.count))

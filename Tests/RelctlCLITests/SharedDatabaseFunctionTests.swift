@@ -130,15 +130,6 @@ struct SharedDatabaseFunctionTests {
         let local = try cli.json("layer", "list")["Layers"] as? [[String: Any]]
         #expect(local?.isEmpty == true, "\(local ?? [])")
     }
-
-    /// A command that has not moved yet still refuses `--database` in one line.
-    @Test func commandsNotMovedYetRefuseTheDatabaseInOneLine() throws {
-        let cli = try CLI()
-        let result = try cli.run("stack", "list", "--database", try PostgresCluster.databaseURL())
-        #expect(result.status == 1)
-        #expect(result.stderr.contains("does not run on PostgreSQL yet"), "\(result.stderr)")
-        #expect(result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
-    }
 }
 
 extension ServerProcess {

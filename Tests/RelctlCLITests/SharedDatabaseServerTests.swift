@@ -168,8 +168,8 @@ struct SharedDatabaseServerTests {
         #expect(otherAccount.0 != 200, "\(otherAccount.1)")
     }
 
-    /// The dashboard of a server on a shared database shows the database's registry (what every server
-    /// shows), not its own data directory's: functions, aliases, the event log's position.
+    /// The dashboard and `/metrics` of a server on a shared database show the database's registry (what every
+    /// server shows), not its own data directory's: functions, aliases, the event log's position, the gauges.
     @Test func theDashboardShowsTheDatabasesRegistry() throws {
         let database = try PostgresCluster.databaseURL()
         let cli = try CLI()
@@ -195,6 +195,9 @@ struct SharedDatabaseServerTests {
         // The database's log has the publish (the server's own SQLite log has no event at all).
         let session = try json("/dashboard/api/session")
         #expect((session["eventSeq"] as? Int ?? 0) >= 1, "\(session)")
+        let (code, metrics) = try ServerProcess.get("\(server.endpoint)/metrics")
+        #expect(code == 200)
+        #expect(metrics.contains("relctl_functions 1.0\n"), "\(metrics)")
     }
 
     /// `config show` names the engines in use (issue 10 §3) and never prints the password.

@@ -22,9 +22,11 @@ struct SystemRoutes: Sendable {
             Route(.get, "/metrics", APIOperation(name: "Metrics", api: .relctl)) { _, _ in
                 let services = self.services
                 if let leadership = services.leadership { services.metrics.renderLeadership(leadership) }
-                let exposition = try await services.storeThreads.runIfActive {
-                    services.metrics.render(registry: services.registry)
-                }
+                // The shared engine's gauges on `serve --database` (every server reports the same registry).
+                let rollout: any RolloutStore = services.sharedEngine?.codeDeploy ?? services.registry
+                let exposition = services.metrics.render(
+                    settings: try? await services.records.accountSettings(),
+                    active: try? await rollout.read { tx in try tx.activeDeployments() })
                 return Response(
                     status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                     body: .init(byteBuffer: ByteBuffer(bytes: exposition)))
