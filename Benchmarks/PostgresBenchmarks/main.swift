@@ -3,9 +3,9 @@
 // PostgreSQL: `relctl-pg-bench SOCKET_PATH USER DATABASE`
 // (an empty database; e.g. a cluster started as in Tests/RelctlTests/Support/PostgresCluster.swift).
 // A second empty database as a fourth argument also measures `migrate-store` of the SQLite registry the
-// run built into it. Sizes: RELCTL_PG_BENCH_VERSIONS versions of one function listed (default 1,000,000) and
-// RELCTL_PG_BENCH_CLEANUP_VERSIONS versions in 100 functions planned by cleanup (default 100,000); set both to
-// 10000 for a quick check that the run works.
+// run built into it, and back down into a new data directory. Sizes: RELCTL_PG_BENCH_VERSIONS versions of one
+// function listed (default 1,000,000) and RELCTL_PG_BENCH_CLEANUP_VERSIONS versions in 100 functions planned by
+// cleanup (default 100,000); set both to 10000 for a quick check that the run works.
 import Foundation
 import GRDB
 import Logging
@@ -351,10 +351,29 @@ if arguments.count == 5 {
         report = try await StoreMigration(dataDirectory: sqlite.dataDirectory, target: target, codeStore: nil).run()
     }
     target.close()
-    let rows = report?.tables.reduce(0) { $0 + $1.rows } ?? 0
+    // And back down (`--from-database … --to-data-dir`): that database into a new data directory, the code read
+    // from this run's data directory, where the upward copy left it.
+    let source = try await PostgresStore.open(
+        PostgresStore.Location(
+            endpoint: .unixSocket(path: arguments[1]), username: arguments[2], database: arguments[4]),
+        actor: "bench", applyingMigrations: false)
+    var downReport: StoreMigrationReport?
+    let down = try await secondsAsync {
+        downReport = try await DataDirectoryMigration(
+            source: source, codeStore: BlobStore(root: sqlite.dataDirectory.appendingPathComponent("blobs/sha256")),
+            target: zipFolder.appendingPathComponent("down")
+        ).run()
+    }
+    source.close()
+    func migrated(_ report: StoreMigrationReport?, _ duration: Double) -> String {
+        let rows = report?.tables.reduce(0) { $0 + $1.rows } ?? 0
+        return
+            "   \(rows) rows in \(report?.tables.count ?? 0) tables, \(report?.blobs ?? 0) code objects: \(String(format: "%.2f s", duration))"
+            + " (\(String(format: "%.0f", Double(rows) / duration)) rows/s; \(String(format: "%.0f×", duration / fileCopy)) a plain copy of registry.sqlite)"
+    }
     print("migrate-store (this run's SQLite registry → PostgreSQL, code left in the data directory and checked)")
+    print(migrated(report, migration))
     print(
-        "   \(rows) rows in \(report?.tables.count ?? 0) tables, \(report?.blobs ?? 0) code objects: \(String(format: "%.2f s", migration))"
-            + " (\(String(format: "%.0f", Double(rows) / migration)) rows/s; \(String(format: "%.0f×", migration / fileCopy)) a plain copy of registry.sqlite)"
-    )
+        "migrate-store --from-database (that database → a new data directory, every code object copied and re-hashed)")
+    print(migrated(downReport, down))
 }
