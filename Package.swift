@@ -306,6 +306,10 @@ let package = Package(
             name: "relctl-pg-bench",
             dependencies: [
                 "RelctlCore", "RelctlPackages", "RelctlPostgres", "RelctlStorage", "RelctlStore", "RelctlMigrate",
+                // The raw-scan baselines: rows read straight through each engine's driver.
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             path: "Benchmarks/PostgresBenchmarks",
             swiftSettings: strictImports

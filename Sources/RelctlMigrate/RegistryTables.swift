@@ -3,14 +3,7 @@
 // foreign keys already point at copied rows. A column added to either schema is added here by hand:
 // the copy checks this list against the source's tables and columns and refuses what it does not know.
 
-/// How a column's SQLite value becomes its PostgreSQL value.
-public enum ColumnKind: Sendable {
-    case text
-    case integer
-    case real
-    /// SQLite's 0/1 integers, PostgreSQL's BOOLEAN.
-    case boolean
-}
+import RelctlPostgres
 
 /// One table to copy: its columns in order, and the identity column (PostgreSQL `GENERATED ALWAYS`,
 /// SQLite `INTEGER PRIMARY KEY`) whose values are kept and whose sequence moves past them.

@@ -276,7 +276,7 @@ struct SourceRegistry: Sendable {
         }
     }
 
-    /// The source table has exactly the columns the copy names (no column would be dropped).
+    /// The SQLite table has exactly the columns the copy names (no column would be dropped).
     static func requireColumns(_ db: Database, _ table: RegistryTable) throws {
         let columns = Set(try db.columns(in: table.name).map(\.name))
         let named = Set(table.columnNames)
@@ -285,7 +285,7 @@ struct SourceRegistry: Sendable {
             let extra = columns.subtracting(named).sorted()
             throw RelctlError(
                 .service,
-                "The source table \(table.name) does not have the columns this relctl copies (missing: \(missing.joined(separator: ", ")); not copied: \(extra.joined(separator: ", "))); nothing was written."
+                "The SQLite table \(table.name) does not have the columns this relctl copies (missing: \(missing.joined(separator: ", ")); not copied: \(extra.joined(separator: ", "))); nothing was written."
             )
         }
     }

@@ -2,7 +2,16 @@ import Foundation
 import PostgresNIO
 import RelctlCore
 
-/// One value of a row being copied in, typed as its target column wants it.
+/// How a copied column's value is typed on each engine (migrate-store's table list names one per column).
+public enum ColumnKind: Sendable {
+    case text
+    case integer
+    case real
+    /// SQLite's 0/1 integers, PostgreSQL's BOOLEAN.
+    case boolean
+}
+
+/// One value of a row being copied in (or out), typed as its target column wants it.
 public enum CopiedValue: Sendable, Equatable {
     case null
     case integer(Int64)
@@ -19,12 +28,17 @@ public struct RowImporter: Sendable {
 
     /// The rows of `table` (a bare identifier) in this transaction.
     public func count(_ table: String) throws(RelctlError) -> Int {
+        try count(table, doing: "Copying \(table) into PostgreSQL")
+    }
+
+    /// The rows of `table`; an error names what was `doing`.
+    func count(_ table: String, doing: String) throws(RelctlError) -> Int {
         let name = try Self.identifier(table)
         do {
             return Int(
                 try connection.rows(PostgresQuery(unsafeSQL: "SELECT count(*) FROM \(name)"))[0].decode(Int64.self))
         } catch {
-            throw Self.wrap(error, table: table)
+            throw Self.wrap(error, doing: doing)
         }
     }
 
@@ -109,12 +123,17 @@ public struct RowImporter: Sendable {
     }
 
     static func wrap(_ error: any Error, table: String) -> RelctlError {
+        wrap(error, doing: "Copying \(table) into PostgreSQL")
+    }
+
+    /// One error line: what was being done, and PostgreSQL's own message.
+    static func wrap(_ error: any Error, doing: String) -> RelctlError {
         if let error = error as? RelctlError { return error }
         if let error = error as? PSQLError, let message = error.serverInfo?[.message] {
             let state = error.serverInfo?[.sqlState].map { " (SQLSTATE \($0))" } ?? ""
-            return RelctlError(.service, "Copying \(table) into PostgreSQL failed: \(message)\(state)")
+            return RelctlError(.service, "\(doing) failed: \(message)\(state)")
         }
-        return RelctlError(.service, "Copying \(table) into PostgreSQL failed: \(error)")
+        return RelctlError(.service, "\(doing) failed: \(error)")
     }
 }
 

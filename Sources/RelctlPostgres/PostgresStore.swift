@@ -63,11 +63,13 @@ public final class PostgresStore: Sendable {
     }
 
     /// Connects, applies the migrations that are missing, and returns the store. An unreachable
-    /// database is one `ServiceException` line naming where it looked.
+    /// database is one `ServiceException` line naming where it looked. With `applyingMigrations: false`
+    /// nothing is written: a database that is not at this relctl's schema is refused instead (a source
+    /// that must never change, as `migrate-store --from-database` reads it).
     public static func open(
         _ location: Location, arn: ArnContext = ArnContext(), actor: String,
         clock: @escaping @Sendable () -> Date = { Date() },
-        maximumConnections: Int = 20
+        maximumConnections: Int = 20, applyingMigrations: Bool = true
     ) async throws(RelctlError) -> PostgresStore {
         let logger = Self.quietLogger("relctl.postgres")
         var configuration = location.clientConfiguration
@@ -80,7 +82,12 @@ public final class PostgresStore: Sendable {
                 configuration: try location.connectionConfiguration, id: 0, logger: logger)
             do {
                 try await blockingPool.runIfActive {
-                    try migrate(BlockingConnection(connection: connection, logger: logger))
+                    let blocking = BlockingConnection(connection: connection, logger: logger)
+                    if applyingMigrations {
+                        try migrate(blocking)
+                    } else {
+                        try requireCurrentSchema(blocking, location: location)
+                    }
                 }
             } catch {
                 try? await connection.close()
@@ -168,6 +175,30 @@ public final class PostgresStore: Sendable {
         } catch {
             try? connection.simple("ROLLBACK")
             throw error
+        }
+    }
+
+    /// Refuses, reading only, a database without every one of this relctl's migrations (or with one it does not know).
+    static func requireCurrentSchema(_ connection: BlockingConnection, location: Location) throws {
+        let known = PostgresMigrations.all.map(\.identifier)
+        let hasTable =
+            try connection.rows("SELECT to_regclass('relctl_migrations') IS NOT NULL").first?.decode(Bool.self) ?? false
+        let applied =
+            hasTable
+            ? try connection.rows("SELECT identifier FROM relctl_migrations ORDER BY identifier").map {
+                try $0.decode(String.self)
+            } : []
+        if let unknown = applied.first(where: { !known.contains($0) }) {
+            throw RelctlError(
+                .invalidParameterValue,
+                "The database \(location.description) has the schema step \(unknown), which this relctl does not know: use the relctl that wrote it."
+            )
+        }
+        guard applied.count == known.count else {
+            throw RelctlError(
+                .invalidParameterValue,
+                "The database \(location.description) is not a relctl registry at this relctl's schema (\(applied.count) of \(known.count) steps applied); it was left as it is."
+            )
         }
     }
 

@@ -26,6 +26,13 @@ extension BlobStore: CodeObjectStore {
                 "The staged package \(stagedFile.path) is \(bytes.count) bytes with another hash than the \(size) bytes of \(sha256Hex) it was staged as; nothing was stored."
             )
         }
+        try store(bytes, as: sha256Hex)
+    }
+
+    /// Stores `bytes`, whose hash the caller checked, as the object `sha256Hex`: written and fsynced under a
+    /// temporary name, renamed into place, the folder fsynced.
+    public func store(_ bytes: Data, as sha256Hex: String) throws(RelctlError) {
+        try Self.requireHash(sha256Hex)
         let package = InspectedPackage(
             bytes: bytes, sha256Hex: sha256Hex, unzippedSize: 0, entryCount: 0, prestaged: nil)
         try install(try stage(package))
