@@ -30,6 +30,30 @@ enum SignedByBotocore {
 
 @Suite("SigV4 before and after the body")
 struct SignatureTests {
+    /// The Authorization header's fields, however the client spaces them; anything short of the three fields with
+    /// values and a five-part credential scope is no SigV4 header at all.
+    @Test func theAuthorizationHeaderParsesWhateverTheSpacingAndRefusesWhatIsIncomplete() throws {
+        let parsed = try #require(SigV4.parse(SignedByBotocore.authorization))
+        #expect(parsed.accessKeyId == "AKIDEXAMPLE" && parsed.date == "20150830")
+        #expect(parsed.region == "us-east-1" && parsed.service == "lambda")
+        #expect(parsed.signedHeaders == ["content-type", "host", "x-amz-date"])
+        #expect(parsed.signature.hasPrefix("e7f2028e") && parsed.signature.count == 64)
+        let spaced =
+            "AWS4-HMAC-SHA256 \tCredential=AKID/20150830/eu-west-1/lambda/aws4_request ,SignedHeaders=Host;X-Amz-Date,  Signature=abc\t"
+        let loose = try #require(SigV4.parse(spaced))
+        #expect(loose.accessKeyId == "AKID" && loose.region == "eu-west-1")
+        #expect(loose.signedHeaders == ["host", "x-amz-date"] && loose.signature == "abc")
+        for broken in [
+            "AWS4-HMAC-SHA256 Credential=AKID/20150830/eu-west-1/lambda/aws4_request, SignedHeaders=host",
+            "AWS4-HMAC-SHA256 Credential=AKID/20150830/eu-west-1/lambda/aws4_request, SignedHeaders=host, Signature=",
+            "AWS4-HMAC-SHA256 Credential=AKID/20150830/eu-west-1/lambda, SignedHeaders=host, Signature=abc",
+            "AWS4-HMAC-SHA256 =AKID/20150830/eu-west-1/lambda/aws4_request, SignedHeaders=host, Signature=abc",
+            "AWS4-HMAC-SHA1 Credential=AKID/20150830/eu-west-1/lambda/aws4_request, SignedHeaders=host, Signature=abc",
+        ] {
+            #expect(SigV4.parse(broken) == nil, "\(broken)")
+        }
+    }
+
     @Test func botocoresSignatureVerifiesOnceTheBodyIsRead() throws {
         let pending = try SignedByBotocore.verifyHead()
         #expect(!pending.signatureVerified, "without x-amz-content-sha256 the body's hash is part of the signature")

@@ -49,7 +49,7 @@ struct AuthenticationMiddleware: RouterMiddleware {
             throw tooLarge
         }
         let caller = try pending.finish(body: body)
-        let region = SigV4.region(request.headers[.authorization]) ?? services.registry.arn.region
+        let region = pending.region ?? services.registry.arn.region
         var context = context
         context.caller = caller
         context.body = body
@@ -80,6 +80,7 @@ struct Authenticator {
         let parsed = header.flatMap(SigV4.parse)
         guard services.authRequired else {
             return PendingCaller(
+                region: parsed?.region,
                 state: .known(
                     Caller(
                         accessKeyId: parsed?.accessKeyId, readOnly: false,
@@ -98,6 +99,7 @@ struct Authenticator {
             method: method, rawPath: rawPath, rawQuery: rawQuery, headers: headers,
             authorization: parsed, secret: credential.secretAccessKey, now: now)
         let pending = PendingCaller(
+            region: parsed.region,
             state: .verifying(verification, credential, operation: operation, mutating: mutating))
         if verification.signatureVerified { try pending.authorize() }
         return pending
@@ -111,6 +113,8 @@ struct PendingCaller {
         case known(Caller)
         case verifying(SigV4.PendingVerification, Credential, operation: APIOperation, mutating: Bool)
     }
+    /// The region the request was signed for (its registry answers there).
+    let region: String?
     let state: State
 
     /// Who is calling: `key:AKID (name)` when signed with a known key, `anonymous` with auth off.

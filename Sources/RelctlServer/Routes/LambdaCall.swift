@@ -43,7 +43,7 @@ struct LambdaCall: Sendable {
         headers = request.headers
         var decoded: [String: String] = [:]
         for (name, value) in context.parameters {
-            decoded[String(name)] = String(value).removingPercentEncoding ?? String(value)
+            decoded[String(name)] = Self.percentDecoded(String(value))
         }
         parameters = decoded
         // Isolation, before any operation runs: every operation on /functions/{FunctionName}/…
@@ -134,6 +134,13 @@ struct LambdaCall: Sendable {
         return min(value, cap)
     }
 
+    /// A path or query component with its `%XX` escapes decoded (as it was when a decoding fails). Most
+    /// have none: those skip Foundation's decoder, which bridges through NSString on every request.
+    static func percentDecoded(_ text: String) -> String {
+        guard text.utf8.contains(UInt8(ascii: "%")) else { return text }
+        return text.removingPercentEncoding ?? text
+    }
+
     static func parseQuery(_ raw: String?) -> [String: String] {
         Dictionary(parseQueryPairs(raw), uniquingKeysWith: { $1 })
     }
@@ -142,12 +149,13 @@ struct LambdaCall: Sendable {
         guard let raw, !raw.isEmpty else { return [] }
         return raw.split(separator: "&").map { item in
             let parts = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            let key = String(parts[0]).removingPercentEncoding ?? String(parts[0])
-            let value =
-                parts.count > 1
-                ? (String(parts[1]).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String(parts[1]))
-                : ""
-            return (key, value)
+            guard parts.count > 1 else { return (percentDecoded(String(parts[0])), "") }
+            let value = String(parts[1])
+            let plain = !value.utf8.contains { $0 == UInt8(ascii: "%") || $0 == UInt8(ascii: "+") }
+            return (
+                percentDecoded(String(parts[0])),
+                plain ? value : (value.replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? value)
+            )
         }
     }
 }
