@@ -32,13 +32,18 @@ struct AuthenticationMiddleware: RouterMiddleware {
         guard operation.requiresAuthentication else { return try await next(request, context) }
 
         let rawPath = request.uri.path
-        var headers = request.headers.map { ($0.name.rawName, $0.value) }
-        // HTTP/1 Host arrives as the request's authority, not among the header fields; SigV4 signs it.
-        if let authority = request.head.authority, !headers.contains(where: { $0.0.lowercased() == "host" }) {
-            headers.append(("host", authority))
+        // The fields as SigV4 signs them, built only when a signature is checked.
+        let headers = { () -> [(String, String)] in
+            var headers = request.headers.map { ($0.name.rawName, $0.value) }
+            // HTTP/1 Host arrives as the request's authority, not among the header fields; SigV4 signs it.
+            if let authority = request.head.authority, !headers.contains(where: { $0.0.lowercased() == "host" }) {
+                headers.append(("host", authority))
+            }
+            return headers
         }
         let pending = try Authenticator(services: services).checkHead(
-            method: request.method.rawValue, rawPath: rawPath, rawQuery: request.uri.query, headers: headers,
+            method: request.method.rawValue, rawPath: rawPath, rawQuery: request.uri.query,
+            authorization: request.headers.first { $0.name == .authorization }?.value, headers: headers,
             operation: operation,
             mutating: operation.isMutating(method: request.method), now: services.clock())
         var request = request
@@ -53,14 +58,7 @@ struct AuthenticationMiddleware: RouterMiddleware {
         var context = context
         context.caller = caller
         context.body = body
-        context.scope = RegistryScope(
-            registry: services.registry.scoped(region: region, actor: caller.actor), threads: services.storeThreads,
-            records: services.records.scopedRecords(region: region, actor: caller.actor),
-            codeDeploy: (services.sharedEngine?.codeDeploy ?? services.registry).scopedCodeDeploy(
-                region: region, actor: caller.actor),
-            s3Objects: services.s3Objects.scopedS3Objects(region: region, actor: caller.actor),
-            stacks: services.stacks.scopedStacks(region: region, actor: caller.actor),
-            sharedEngine: services.sharedEngine?.name)
+        context.scope = RegistryScope(services: services, region: region, actor: caller.actor)
         return try await next(request, context)
     }
 }
@@ -73,10 +71,9 @@ struct Authenticator {
     let services: ServerServices
 
     func checkHead(
-        method: String, rawPath: String, rawQuery: String?, headers: [(String, String)],
-        operation: APIOperation, mutating: Bool, now: Date
+        method: String, rawPath: String, rawQuery: String?, authorization header: String?,
+        headers: () -> [(String, String)], operation: APIOperation, mutating: Bool, now: Date
     ) throws(RelctlError) -> PendingCaller {
-        let header = headers.first { $0.0.lowercased() == "authorization" }?.1
         let parsed = header.flatMap(SigV4.parse)
         guard services.authRequired else {
             return PendingCaller(
@@ -96,7 +93,7 @@ struct Authenticator {
             throw RelctlError(.unrecognizedClient, "The security token included in the request is invalid.")
         }
         let verification = try SigV4.verifyHead(
-            method: method, rawPath: rawPath, rawQuery: rawQuery, headers: headers,
+            method: method, rawPath: rawPath, rawQuery: rawQuery, headers: headers(),
             authorization: parsed, secret: credential.secretAccessKey, now: now)
         let pending = PendingCaller(
             region: parsed.region,
