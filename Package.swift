@@ -89,7 +89,8 @@ let package = Package(
                 .embedInCode("0008_releases.sql"), .embedInCode("0009_lambda_fidelity.sql"),
                 .embedInCode("0010_cloudformation.sql"),
                 .embedInCode("postgres/0001_pg_rollout.sql"), .embedInCode("postgres/0002_pg_releases.sql"),
-                .embedInCode("postgres/0005_pg_registry_rest.sql"), .embedInCode("postgres/0007_pg_concurrency_leases.sql"),
+                .embedInCode("postgres/0005_pg_registry_rest.sql"),
+                .embedInCode("postgres/0007_pg_concurrency_leases.sql"),
             ],
             swiftSettings: strictImports
         ),
@@ -316,7 +317,8 @@ let package = Package(
         ),
         // The canary judge's seeded figures (RelctlCore and RelctlSystem only, so its release build is quick).
         .executableTarget(
-            name: "relctl-judge-bench", dependencies: ["RelctlCore", "RelctlSystem"], path: "Benchmarks/JudgeBenchmarks",
+            name: "relctl-judge-bench", dependencies: ["RelctlCore", "RelctlSystem"],
+            path: "Benchmarks/JudgeBenchmarks",
             swiftSettings: strictImports),
         .testTarget(
             name: "RelctlTests",

@@ -41,7 +41,9 @@ func mark(_ phase: String) {
     // libdispatch's uptime is CLOCK_MONOTONIC on Linux.
     let nanoseconds = DispatchTime.now().uptimeNanoseconds
     FileHandle.standardError.write(
-        Data("mark \(phase) \(nanoseconds / 1_000_000_000).\(String(format: "%09d", nanoseconds % 1_000_000_000))\n".utf8))
+        Data(
+            "mark \(phase) \(nanoseconds / 1_000_000_000).\(String(format: "%09d", nanoseconds % 1_000_000_000))\n".utf8
+        ))
 }
 
 func percentile(_ samples: [Double], _ p: Double) -> Double {

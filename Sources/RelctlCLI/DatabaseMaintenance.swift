@@ -24,7 +24,8 @@ extension GC {
             }, now: Date(), minimumAge: temporaryAge)
         // Writes on this machine stage in the data directory's blob folder whichever code store they go to:
         // an interrupted one leaves a temporary file there, removed once it is older than --temporary-age.
-        let temporaries = BlobStore(dataDirectory: global.resolvedDataDirectory).removeTemporaryFiles(modifiedBefore: Date().addingTimeInterval(-temporaryAge))
+        let temporaries = BlobStore(dataDirectory: global.resolvedDataDirectory).removeTemporaryFiles(
+            modifiedBefore: Date().addingTimeInterval(-temporaryAge))
         let report = GarbageReport(
             RemovedFiles: 0, RemovedBytes: 0, RemovedTemporaryFiles: temporaries,
             RemovedObjects: collected.removed.count, RemovedObjectBytes: collected.removedBytes)

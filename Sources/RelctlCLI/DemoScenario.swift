@@ -51,7 +51,8 @@ struct DemoScenario {
         let reference = FunctionReference(name: name, qualifier: nil)
         let engine = runtime.rollout
         // Start afresh: stop a leftover deployment, delete the function and the alarm.
-        for deployment in try await engine.store.read({ try $0.activeDeployments() }) where deployment.functionName == name {
+        for deployment in try await engine.store.read({ try $0.activeDeployments() })
+        where deployment.functionName == name {
             _ = try await engine.stop(id: deployment.id, rollback: true)
         }
         if (try? await records.getFunction(reference)) != nil {
@@ -115,7 +116,9 @@ struct DemoScenario {
             DeploymentRequest(
                 function: name, alias: "live", targetVersion: "2", policy: policy, alarms: [alarm.name]))
         if leadership != nil {
-            say("The leading controller on this database advances it (this process campaigns for leadership while the demo runs).")
+            say(
+                "The leading controller on this database advances it (this process campaigns for leadership while the demo runs)."
+            )
         }
         let controller =
             leadership == nil

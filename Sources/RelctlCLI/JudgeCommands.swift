@@ -53,7 +53,8 @@ struct JudgeCommand: ParsableCommand {
             let judged = try await engine.store.read { try $0.deploymentJudge(deploymentId: deploymentId) }?.weights
             var weights = judged ?? []
             if judged == nil {
-                weights = DeploymentJudge.weights(from: try await records.deploymentEvents(id: id, after: 0).map(\.event))
+                weights = DeploymentJudge.weights(
+                    from: try await records.deploymentEvents(id: id, after: 0).map(\.event))
             }
             let replay = try await engine.replayJudge(
                 deployment, weights: weights, configuration: configuration, policy: name)

@@ -105,7 +105,8 @@ struct SAMCommand: ParsableCommand {
             }
             if applier.followsLeader && global.output == .table {
                 Output.note(
-                    "sam deploy: following \(ids.joined(separator: ", ")); the leading controller on this database advances them")
+                    "sam deploy: following \(ids.joined(separator: ", ")); the leading controller on this database advances them"
+                )
             }
             let terminal =
                 isatty(STDOUT_FILENO) == 1 && ProcessInfo.processInfo.environment["TERM"] != "dumb"

@@ -1,11 +1,11 @@
 import ArgumentParser
 import Foundation
 import RelctlCore
-import RelctlSystem
 import RelctlPackages
 import RelctlS3
 import RelctlStorage
 import RelctlStore
+import RelctlSystem
 
 extension GlobalOptions {
     /// The registry of the data directory, writing code through to the bucket of `--code-store` when one is named.
@@ -18,7 +18,8 @@ extension GlobalOptions {
                 "This command does not run on PostgreSQL yet (--database \(url.description)): it needs the SQLite registry in the data directory; unset --database / RELCTL_DATABASE."
             )
         }
-        return try Registry(dataDirectory: resolvedDataDirectory, remoteCode: try remoteCodeStore(s3Endpoint: s3Endpoint))
+        return try Registry(
+            dataDirectory: resolvedDataDirectory, remoteCode: try remoteCodeStore(s3Endpoint: s3Endpoint))
     }
 
     /// `--database` / `RELCTL_DATABASE` (default: SQLite in the data directory); a wrong URL is one error line.

@@ -39,7 +39,8 @@ extension PostgresStore: CodeDeployStore {
                 "SELECT name, application_id, compute_platform, create_time FROM codedeploy_applications WHERE name = \(name)"
             ).first.map {
                 let (name, id, platform, created) = try $0.decode((String, String, String, Double).self)
-                return CodeDeployApplication(name: name, applicationId: id, computePlatform: platform, createTime: created)
+                return CodeDeployApplication(
+                    name: name, applicationId: id, computePlatform: platform, createTime: created)
             }
         }
     }
@@ -155,7 +156,8 @@ extension PostgresStore: CodeDeployStore {
                 """
             ).first.map {
                 let (application, group, description, revision) = try $0.decode((String, String, String?, String?).self)
-                return CodeDeployLink(application: application, group: group, description: description, revision: revision)
+                return CodeDeployLink(
+                    application: application, group: group, description: description, revision: revision)
             }
         }
     }

@@ -220,7 +220,8 @@ extension PostgresStore: RegistryRecords {
         let unfenced = self.unfenced
         return try await unfenced.blocking(write: true) { db in
             let value = try body(PostgresTransaction(db: db, store: unfenced))
-            try db.simple("NOTIFY \(PostgresWakeListener.channel)")  // an alarm (or another record) changed: the leader looks at once
+            // An alarm (or another record) changed: the leader looks at once.
+            try db.simple("NOTIFY \(PostgresWakeListener.channel)")
             return value
         }
     }
@@ -236,7 +237,8 @@ extension PostgresStore: RegistryRecords {
 
 extension PostgresTransaction {
     /// The configuration (with its layers) of a version the same transaction has just written (`$LATEST` is 0).
-    func versionConfiguration(_ function: String, _ number: Int, arnQualifier: String?) throws -> FunctionConfiguration {
+    func versionConfiguration(_ function: String, _ number: Int, arnQualifier: String?) throws -> FunctionConfiguration
+    {
         guard let row = try versionRows(function, from: number, limit: 1).first, row.version == number,
             let configuration = try configurations([row], arnQualifier: { _ in arnQualifier }).first
         else {

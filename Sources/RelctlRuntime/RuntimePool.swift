@@ -1,9 +1,9 @@
 import Foundation
 import NIOCore
 import RelctlCore
-import RelctlSystem
 import RelctlProcess
 import RelctlStorage
+import RelctlSystem
 
 /// Runs invocations: picks the version by the alias's routing, reuses a warm instance of it or
 /// starts one (a cold start), enforces timeouts and reserved concurrency, and records

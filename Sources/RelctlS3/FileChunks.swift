@@ -2,8 +2,8 @@ import Crypto
 import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
-import RelctlSystem
 import RelctlSigV4
+import RelctlSystem
 
 /// A staged file as an upload body: 1 MiB `ByteBuffer`s read from disk as the connection takes
 /// them, hashed (SHA-256 and MD5) on the way, so the package is never in memory whole.

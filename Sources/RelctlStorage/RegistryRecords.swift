@@ -192,7 +192,9 @@ extension RegistryRecords {
     }
 
     /// ListFunctions: `$LATEST` of each function.
-    public func functionPage(marker: String?, maxItems: Int?) async throws(RelctlError) -> RecordPage<FunctionConfiguration> {
+    public func functionPage(
+        marker: String?, maxItems: Int?
+    ) async throws(RelctlError) -> RecordPage<FunctionConfiguration> {
         try await functionPage(allVersions: false, marker: marker, maxItems: maxItems)
     }
 

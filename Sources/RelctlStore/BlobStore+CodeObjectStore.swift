@@ -1,8 +1,8 @@
 import Foundation
 import RelctlCore
-import RelctlSystem
 import RelctlPackages
 import RelctlStorage
+import RelctlSystem
 
 /// The data directory's blob store as a `CodeObjectStore`. The registry keeps using `stage` and
 /// `install` (rename under the write lock); this is the engine-neutral face the S3 store shares, with

@@ -27,8 +27,12 @@ extension BlobStore {
     public func strayFiles() -> [String] {
         let fileManager = FileManager.default
         func names(_ url: URL) -> [String] { ((try? fileManager.contentsOfDirectory(atPath: url.path)) ?? []).sorted() }
-        func isDirectory(_ url: URL) -> Bool { FileStatus.of(path: url.path, followingSymlinks: false)?.kind == .folder }
-        func isRegularFile(_ url: URL) -> Bool { FileStatus.of(path: url.path, followingSymlinks: false)?.kind == .file }
+        func isDirectory(_ url: URL) -> Bool {
+            FileStatus.of(path: url.path, followingSymlinks: false)?.kind == .folder
+        }
+        func isRegularFile(_ url: URL) -> Bool {
+            FileStatus.of(path: url.path, followingSymlinks: false)?.kind == .file
+        }
         let blobsFolder = root.deletingLastPathComponent()
         let algorithm = root.lastPathComponent
         var strays: [String] = []

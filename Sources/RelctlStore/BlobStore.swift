@@ -1,7 +1,7 @@
 import Foundation
 import RelctlCore
-import RelctlSystem
 import RelctlPackages
+import RelctlSystem
 
 /// A blob written to a temporary file in the store and flushed, not yet under its final name.
 public struct StagedBlob: Sendable {

@@ -12,9 +12,10 @@ extension DatabaseCommandsCLITests {
     static func samPair(_ pair: Pair) throws {
         for cli in [pair.sqlite, pair.postgres] {
             for name in ["alpha", "beta"] { _ = try cli.source(name, marker: "\(name)1") }
-            try ("Resources:\n" + SAMCLITests.canaryWithAlarm("alpha", code: "alpha/") + "\n"
+            try
+                ("Resources:\n" + SAMCLITests.canaryWithAlarm("alpha", code: "alpha/") + "\n"
                 + SAMCLITests.canaryWithAlarm("beta", code: "beta/") + "\n").write(
-                to: cli.workDirectory.appendingPathComponent("template.yaml"), atomically: true, encoding: .utf8)
+                    to: cli.workDirectory.appendingPathComponent("template.yaml"), atomically: true, encoding: .utf8)
             try SAMCLITests.shortPolicy(cli)
         }
     }
@@ -108,11 +109,14 @@ extension DatabaseCommandsCLITests {
         #expect(table.postgres.status == 0 && table.postgres.stdout.contains("StackName"), "\(table.postgres.stderr)")
         let listed = try pair.run("stack", "list", "--output", "json")
         let stacks = { (result: CLI.Result) in
-            (result.object["Stacks"] as? [[String: Any]] ?? []).map { "\($0["StackName"] ?? "") \($0["StackStatus"] ?? "")" }
+            (result.object["Stacks"] as? [[String: Any]] ?? []).map {
+                "\($0["StackName"] ?? "") \($0["StackStatus"] ?? "")"
+            }
         }
         #expect(stacks(listed.postgres) == stacks(listed.sqlite) && stacks(listed.postgres) == ["pair UPDATE_FAILED"])
         let events = try pair.run("stack", "events", "pair", "--output", "json")
-        #expect(Self.comparableEvents(events.postgres) == Self.comparableEvents(events.sqlite), "\(events.postgres.stdout)")
+        #expect(
+            Self.comparableEvents(events.postgres) == Self.comparableEvents(events.sqlite), "\(events.postgres.stdout)")
         #expect(
             Self.comparableEvents(events.postgres).filter { $0.hasPrefix("pair | AWS::CloudFormation::Stack") }.count
                 == 3, "CREATE_COMPLETE, UPDATE_IN_PROGRESS, UPDATE_FAILED, each once: \(events.postgres.stdout)")
@@ -165,7 +169,9 @@ extension DatabaseCommandsCLITests {
         let first = try pair.run(deploy)
         #expect(first.sqlite.status == 0 && first.postgres.status == 0, "\(first.postgres.stderr)")
         #expect(first.postgres.stdout == first.sqlite.stdout, "\(first.postgres.stdout)")
-        let controller = try pair.postgres.start(["controller", "run", "--database", pair.database, "--interval", "0.2"])
+        let controller = try pair.postgres.start([
+            "controller", "run", "--database", pair.database, "--interval", "0.2",
+        ])
         defer { controller.killGroupAndWait() }
         for cli in [pair.sqlite, pair.postgres] {
             try SAMCLITests.changeCode(cli.workDirectory.appendingPathComponent("sam"), marker: "v2")

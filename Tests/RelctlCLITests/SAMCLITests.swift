@@ -261,8 +261,10 @@ struct SAMCLITests {
         let a = try cli.source("a", marker: "a1")
         let b = try cli.source("b", marker: "b1")
         let template = cli.workDirectory.appendingPathComponent("template.yaml")
-        try ("Resources:\n" + Self.canaryWithAlarm("alpha", code: a) + "\n" + Self.canaryWithAlarm("beta", code: b) + "\n").write(
-            to: template, atomically: true, encoding: .utf8)
+        try
+            ("Resources:\n" + Self.canaryWithAlarm("alpha", code: a) + "\n" + Self.canaryWithAlarm("beta", code: b)
+            + "\n").write(
+                to: template, atomically: true, encoding: .utf8)
         #expect(try cli.run("sam", "deploy", "-t", template.path, "--stack-name", "pair").status == 0)
         for folder in [a, b] {
             try Data("#!/bin/sh\necho 2\n".utf8).write(

@@ -279,7 +279,8 @@ struct PostgresStoreTests {
         #expect(listener.connectionsOpened == 1)
         let pid = try #require(try await listener.backendPID())
         #expect(
-            try PostgresCluster.shared().psql("SELECT pg_terminate_backend(\(pid))", database: location.database) == "t")
+            try PostgresCluster.shared().psql("SELECT pg_terminate_backend(\(pid))", database: location.database) == "t"
+        )
         let end = Date().addingTimeInterval(60)
         while listener.connectionsOpened < 2 {
             guard Date() < end else { Issue.record("the listener did not reconnect within 60 s"); return }

@@ -162,8 +162,10 @@ import Testing
             "another deploy's deployments: not this outcome's to record")
         #expect(
             try await stacks.finishStack(
-            "web", from: "UPDATE_IN_PROGRESS", deployments: ["d-1"], status: "UPDATE_COMPLETE", reason: nil, resourceStates: ["Fn": #"{"version":2}"#],
-            events: [StackEvent(time: 11, logicalId: "Fn", resourceType: "AWS::Serverless::Function", status: "Y")]))
+                "web", from: "UPDATE_IN_PROGRESS", deployments: ["d-1"], status: "UPDATE_COMPLETE", reason: nil,
+                resourceStates: ["Fn": #"{"version":2}"#],
+                events: [StackEvent(time: 11, logicalId: "Fn", resourceType: "AWS::Serverless::Function", status: "Y")])
+        )
         #expect(
             try await !stacks.finishStack(
                 "web", from: "UPDATE_IN_PROGRESS", deployments: ["d-1"], status: "UPDATE_FAILED", reason: "late",

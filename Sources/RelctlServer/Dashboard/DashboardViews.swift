@@ -327,7 +327,9 @@ enum DashboardViews {
         }
     }
 
-    static func allAliases(_ records: any RegistryRecords, _ name: String) async throws(RelctlError) -> [AliasConfiguration] {
+    static func allAliases(
+        _ records: any RegistryRecords, _ name: String
+    ) async throws(RelctlError) -> [AliasConfiguration] {
         try await everyPage { marker throws(RelctlError) in
             try await records.aliasPage(function: name, functionVersion: nil, marker: marker, maxItems: 50)
         }
