@@ -88,33 +88,15 @@ public struct DataDirectoryMigration: Sendable {
 
     /// Reads `hash` from the source's code store (hash checked there) and stores it fsynced in `blobs`.
     func copyObject(_ hash: String, size: Int64, into blobs: BlobStore) async throws(RelctlError) {
-        let data: Data
-        do throws(RelctlError) {
-            data = try await codeStore.get(hash)
-        } catch {
-            throw RelctlError(
-                error.code,
-                "The code object \(hash) the database's rows name is not right in \(codeStore.location): \(error.message) Nothing was kept in \(target.path)."
-            )
-        }
-        guard Int64(data.count) == size else {
-            throw RelctlError(
-                .integrityCheckFailed,
-                "The code object \(hash) in \(codeStore.location) is \(data.count) bytes, not the \(size) the database's rows say; nothing was kept in \(target.path)."
-            )
-        }
+        let data = try await CodeObjectMaintenance.read(
+            hash, size: size, from: codeStore, outcome: "Nothing was kept in \(target.path).")
         try blobs.store(data, as: hash)
     }
 
     /// Reads the copy back (its hash checked) and returns its size.
     func requireObject(_ hash: String, size: Int64, in blobs: BlobStore) async throws(RelctlError) -> Int64 {
-        let data = try await blobs.get(hash)
-        guard Int64(data.count) == size else {
-            throw RelctlError(
-                .integrityCheckFailed,
-                "The copy of \(hash) in \(blobs.root.path) is \(data.count) bytes, not \(size); nothing was kept in \(target.path)."
-            )
-        }
+        _ = try await CodeObjectMaintenance.read(
+            hash, size: size, from: blobs, outcome: "Nothing was kept in \(target.path).")
         return size
     }
 

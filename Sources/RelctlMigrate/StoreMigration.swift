@@ -89,21 +89,9 @@ public struct StoreMigration: Sendable {
         progress("Checking \(referenced.count) code objects in \(store.location) (size and SHA-256)…")
         var bytes: Int64 = 0
         for (hash, size) in referenced.sorted(by: { $0.key < $1.key }) {
-            let data: Data
-            do throws(RelctlError) {
-                data = try await store.get(hash)
-            } catch {
-                throw RelctlError(
-                    error.code,
-                    "The registry was copied into \(target.location.description), but the code object \(hash) is not right in \(store.location): \(error.message)"
-                )
-            }
-            guard Int64(data.count) == size else {
-                throw RelctlError(
-                    .integrityCheckFailed,
-                    "The registry was copied into \(target.location.description), but the code object \(hash) in \(store.location) is \(data.count) bytes, not the \(size) its rows say."
-                )
-            }
+            _ = try await CodeObjectMaintenance.read(
+                hash, size: size, from: store, outcome: "(The registry was copied into \(target.location.description).)"
+            )
             bytes += size
         }
         return StoreMigrationReport(
@@ -182,17 +170,18 @@ struct SourceRegistry: Sendable {
         let applied = try snapshot { db in
             try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY identifier")
         }
-        let known = Migrations.all.map(\.identifier)
-        if let unknown = applied.first(where: { !known.contains($0) }) {
+        switch SchemaSteps(applied: applied, known: Migrations.all.map(\.identifier)) {
+        case .current:
+            return
+        case .unknown(let step):
             throw RelctlError(
                 .invalidParameterValue,
-                "The registry in \(file.deletingLastPathComponent().path) has the schema step \(unknown), which this relctl does not know: migrate it with the relctl that wrote it."
+                "The registry in \(file.deletingLastPathComponent().path) has the schema step \(step), which this relctl does not know: migrate it with the relctl that wrote it."
             )
-        }
-        guard applied.count == known.count else {
+        case .behind(let applied, let known):
             throw RelctlError(
                 .invalidParameterValue,
-                "The registry in \(file.deletingLastPathComponent().path) is at an older schema (\(applied.count) of \(known.count) steps): run any relctl command on it once (e.g. `relctl function list`), then migrate."
+                "The registry in \(file.deletingLastPathComponent().path) is at an older schema (\(applied) of \(known) steps): run any relctl command on it once (e.g. `relctl function list`), then migrate."
             )
         }
     }

@@ -165,8 +165,7 @@ public final class PostgresStore: Sendable {
                 """
                 CREATE TABLE IF NOT EXISTS relctl_migrations (identifier TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())
                 """)
-            let applied = Set(
-                try connection.rows("SELECT identifier FROM relctl_migrations").map { try $0.decode(String.self) })
+            let applied = Set(try appliedIdentifiers(connection))
             for migration in PostgresMigrations.all where !applied.contains(migration.identifier) {
                 try connection.simple(migration.sql)
                 try connection.execute("INSERT INTO relctl_migrations (identifier) VALUES (\(migration.identifier))")
@@ -180,35 +179,37 @@ public final class PostgresStore: Sendable {
 
     /// Refuses, reading only, a database without every one of this relctl's migrations (or with one it does not know).
     static func requireCurrentSchema(_ connection: BlockingConnection, location: Location) throws {
-        let known = PostgresMigrations.all.map(\.identifier)
         let hasTable =
             try connection.rows("SELECT to_regclass('relctl_migrations') IS NOT NULL").first?.decode(Bool.self) ?? false
-        let applied =
-            hasTable
-            ? try connection.rows("SELECT identifier FROM relctl_migrations ORDER BY identifier").map {
-                try $0.decode(String.self)
-            } : []
-        if let unknown = applied.first(where: { !known.contains($0) }) {
+        switch SchemaSteps(
+            applied: hasTable ? try appliedIdentifiers(connection) : [],
+            known: PostgresMigrations.all.map(\.identifier))
+        {
+        case .current:
+            return
+        case .unknown(let step):
             throw RelctlError(
                 .invalidParameterValue,
-                "The database \(location.description) has the schema step \(unknown), which this relctl does not know: use the relctl that wrote it."
+                "The database \(location.description) has the schema step \(step), which this relctl does not know: use the relctl that wrote it."
+            )
+        case .behind(let applied, let known):
+            throw RelctlError(
+                .invalidParameterValue,
+                "The database \(location.description) is not a relctl registry at this relctl's schema (\(applied) of \(known) steps applied); it was left as it is."
             )
         }
-        guard applied.count == known.count else {
-            throw RelctlError(
-                .invalidParameterValue,
-                "The database \(location.description) is not a relctl registry at this relctl's schema (\(applied.count) of \(known.count) steps applied); it was left as it is."
-            )
+    }
+
+    /// The identifiers in `relctl_migrations`, oldest first.
+    static func appliedIdentifiers(_ connection: BlockingConnection) throws -> [String] {
+        try connection.rows("SELECT identifier FROM relctl_migrations ORDER BY identifier").map {
+            try $0.decode(String.self)
         }
     }
 
     /// Applied migration identifiers, oldest first.
     public func appliedMigrations() async throws(RelctlError) -> [String] {
-        try await blocking(write: false) { connection in
-            try connection.rows("SELECT identifier FROM relctl_migrations ORDER BY identifier").map {
-                try $0.decode(String.self)
-            }
-        }
+        try await blocking(write: false) { connection in try Self.appliedIdentifiers(connection) }
     }
 
     // MARK: - Transactions

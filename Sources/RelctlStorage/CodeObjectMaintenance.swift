@@ -37,6 +37,28 @@ public enum CodeObjectMaintenance {
         return Collected(removed: remove, keptYoung: keptYoung)
     }
 
+    /// The bytes of `hash` as `store` holds them (the store checks the hash) and of the `size` its rows record;
+    /// otherwise an error naming the object, where it is and what is wrong, ended by `outcome` (what the
+    /// caller did or kept so far).
+    public static func read(
+        _ hash: String, size: Int64, from store: any CodeObjectStore, outcome: String
+    ) async throws(RelctlError) -> Data {
+        let data: Data
+        do throws(RelctlError) {
+            data = try await store.get(hash)
+        } catch {
+            throw RelctlError(
+                error.code, "The code object \(hash) is not right in \(store.location): \(error.message) \(outcome)")
+        }
+        guard Int64(data.count) == size else {
+            throw RelctlError(
+                .integrityCheckFailed,
+                "The code object \(hash) in \(store.location) is \(data.count) bytes, not the \(size) its rows say. \(outcome)"
+            )
+        }
+        return data
+    }
+
     /// Problems (one sentence each) of the objects that rows name, given each hash's recorded size.
     public static func check(
         _ store: any CodeObjectStore, expected: [String: Int64], verifyHashes: Bool

@@ -147,8 +147,9 @@ public struct BlobStore: Sendable {
 
     /// Removes the temporary files (left by interrupted writes) last modified before `cutoff`; younger
     /// ones may belong to a write in progress. How many went.
-    public func removeTemporaryFiles(modifiedBefore cutoff: Date) -> Int {
-        files().filter { $0.isTemporary && $0.modified < cutoff && unlink($0.url.path) == 0 }.count
+    /// `files`: a listing already made (`files()`), so a caller that walks the store anyway does not walk it twice.
+    public func removeTemporaryFiles(modifiedBefore cutoff: Date, of files: [FileEntry]? = nil) -> Int {
+        (files ?? self.files()).filter { $0.isTemporary && $0.modified < cutoff && unlink($0.url.path) == 0 }.count
     }
 
     /// The bytes of a blob. Only a name that is a SHA-256 (64 lowercase hex digits) is ever looked

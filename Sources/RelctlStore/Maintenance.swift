@@ -150,7 +150,7 @@ extension Registry {
             let known = Set(try String.fetchAll(db, sql: "SELECT sha256 FROM blobs"))
             var report = GarbageReport(RemovedFiles: 0, RemovedBytes: 0, RemovedTemporaryFiles: 0)
             let cutoff = clock().addingTimeInterval(-temporaryAge)
-            report.RemovedTemporaryFiles = blobs.removeTemporaryFiles(modifiedBefore: cutoff)
+            report.RemovedTemporaryFiles = blobs.removeTemporaryFiles(modifiedBefore: cutoff, of: files)
             for file in files where !file.isTemporary {
                 if !known.contains(file.name), file.isBlob, unlink(file.url.path) == 0 {
                     report.RemovedFiles += 1

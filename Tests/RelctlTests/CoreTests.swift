@@ -4,6 +4,18 @@ import Testing
 
 @Suite("Core rules: names, qualifiers, routing, settings, sizes, timestamps")
 struct CoreTests {
+    // MARK: SchemaSteps
+
+    /// Both engines (and `migrate-store` in both directions) accept a registry only at exactly this relctl's steps.
+    @Test func aSchemaIsCurrentOnlyWithEveryKnownStepAndNoOther() {
+        let known = ["0001_a", "0002_b"]
+        #expect(SchemaSteps(applied: known, known: known) == .current)
+        #expect(SchemaSteps(applied: ["0001_a"], known: known) == .behind(applied: 1, known: 2))
+        #expect(SchemaSteps(applied: [], known: known) == .behind(applied: 0, known: 2))
+        #expect(SchemaSteps(applied: known + ["0003_new"], known: known) == .unknown("0003_new"))
+        #expect(SchemaSteps(applied: ["0001_a", "0009_other"], known: known) == .unknown("0009_other"))
+    }
+
     // MARK: FunctionReference
 
     struct ReferenceCase: Sendable, CustomTestStringConvertible {

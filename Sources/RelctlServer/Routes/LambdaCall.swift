@@ -40,6 +40,7 @@ struct LambdaCall: Sendable {
         query = Dictionary(queryPairs, uniquingKeysWith: { $1 })
         body = context.body
         self.scope = scope
+        records = scope.records
         headers = request.headers
         var decoded: [String: String] = [:]
         for (name, value) in context.parameters {
@@ -55,8 +56,9 @@ struct LambdaCall: Sendable {
     }
 
     var registry: Registry { scope.registry }
-    /// The registry records of the engine this server answers from (SQLite or a shared database).
-    var records: any RegistryRecords { scope.records }
+    /// The registry records of the engine this server answers from (SQLite or a shared database), scoped once
+    /// for the request (a handler may ask several times).
+    let records: any RegistryRecords
 
     /// A path parameter, percent-decoded.
     func parameter(_ name: String) -> String { parameters[name] ?? "" }
