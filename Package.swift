@@ -104,6 +104,8 @@ let package = Package(
                 "RelctlStorage",
                 "RelctlMigrations",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                // The WAL hook that hands checkpoints to a background connection (`WALCheckpointer`).
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ],
             swiftSettings: strictImports
         ),

@@ -24,6 +24,8 @@ public final class Registry: Sendable {
     let deploymentCache: DecodedDeploymentCache
     let activeList: ActiveDeploymentList
     let alarmCache: DecodedAlarmCache
+    /// Copies the WAL back into the database file in the background (see `WALCheckpointer`).
+    let checkpointer: WALCheckpointer
 
     /// Opens (creating and migrating if needed) the registry in `dataDirectory`.
     public init(
@@ -38,19 +40,25 @@ public final class Registry: Sendable {
         self.actor = actor
         try FileSystem.createDirectory(dataDirectory)
         try FileSystem.createDirectory(blobs.root)
+        let path = dataDirectory.appendingPathComponent("registry.sqlite").path
+        let checkpointer = WALCheckpointer(path: path)
+        self.checkpointer = checkpointer
         var configuration = Configuration()
         configuration.busyMode = .timeout(60)
         configuration.foreignKeysEnabled = true
         configuration.prepareDatabase { db in
             // A command that reported success survives a power cut.
             try db.execute(sql: "PRAGMA synchronous = FULL")
-            // The writer keeps up to 32 MiB of pages (SQLite's default is 2 MiB): a tick that steps
-            // thousands of deployments otherwise re-reads their rows and indexes from the file.
-            if !db.configuration.readonly { try db.execute(sql: "PRAGMA cache_size = -32768") }
+            if !db.configuration.readonly {
+                // The writer keeps up to 32 MiB of pages (SQLite's default is 2 MiB): a tick that steps
+                // thousands of deployments otherwise re-reads their rows and indexes from the file.
+                try db.execute(sql: "PRAGMA cache_size = -32768")
+                // Checkpoints run beside the writer, not inside one of its commits.
+                checkpointer.install(on: db)
+            }
         }
         do {
-            pool = try DatabasePool(
-                path: dataDirectory.appendingPathComponent("registry.sqlite").path, configuration: configuration)
+            pool = try DatabasePool(path: path, configuration: configuration)
             try Registry.migrator.migrate(pool)
             let stored = try pool.read { db in
                 try String.fetchOne(db, sql: "SELECT value FROM settings WHERE key = 'account-id'")
@@ -92,6 +100,7 @@ public final class Registry: Sendable {
         deploymentCache = other.deploymentCache
         activeList = other.activeList
         alarmCache = other.alarmCache
+        checkpointer = other.checkpointer
     }
 
     /// Sets `account-id` (in every ARN), `region` (the CLI's ARNs; the server answers in the signed
@@ -218,7 +227,7 @@ public final class Registry: Sendable {
 
     var now: String { LambdaTimestamp.string(from: clock()) }
 
-    static func newRevisionId() -> String { UUID().uuidString.lowercased() }
+    static func newRevisionId() -> String { LowercaseUUID.make() }
 }
 
 /// What a write transaction leaves for after its commit.

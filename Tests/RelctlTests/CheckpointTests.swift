@@ -1,0 +1,40 @@
+import Foundation
+import GRDB
+import RelctlCore
+import Testing
+
+@testable import RelctlStore
+
+@Suite("The registry's WAL is checkpointed beside the writer, not inside its commits")
+struct CheckpointTests {
+    @Test func aBusyWriterHandsCheckpointsToTheBackgroundAndTheDatabaseFileCatchesUp() throws {
+        let sandbox = try Sandbox()
+        let registry = sandbox.registry
+        try sandbox.create("orders", try sandbox.code("one"), publish: true)
+        try sandbox.publishNewCode("orders", "two")
+        _ = try registry.createAlias(function: "orders", name: "live", functionVersion: "1")
+        #expect(registry.checkpointer.completedCount == 0)
+        // Each move writes a few pages; SQLite's threshold is 1,000 WAL frames.
+        var moves = 0
+        while registry.checkpointer.completedCount == 0 && moves < 5000 {
+            _ = try registry.updateAlias(
+                function: "orders", name: "live", functionVersion: "1",
+                additionalVersionWeights: ["2": Double(moves % 100) / 100])
+            moves += 1
+        }
+        registry.checkpointer.settle()
+        #expect(registry.checkpointer.completedCount >= 1, "no background checkpoint after \(moves) alias moves")
+        // The database file alone (copied without its WAL) holds the moves the checkpoint copied back.
+        let copy = sandbox.root.appendingPathComponent("file-only.sqlite")
+        try FileManager.default.copyItem(
+            at: sandbox.dataDirectory.appendingPathComponent("registry.sqlite"), to: copy)
+        let inFile = try DatabaseQueue(path: copy.path).read { db in
+            try Int.fetchOne(db, sql: "SELECT count(*) FROM alias_moves WHERE cause = 'UpdateAlias'") ?? 0
+        }
+        #expect(inFile > 0)
+        #expect(inFile <= moves)
+        // The registry itself still reads every move and stays consistent.
+        #expect(try registry.history(function: "orders", alias: "live", limit: 10_000).count == moves + 1)
+        #expect(try registry.checkIntegrity().isConsistent)
+    }
+}
