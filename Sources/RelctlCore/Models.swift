@@ -245,6 +245,40 @@ public enum LambdaTimestamp {
         var t = time_t(seconds)
         var parts = tm()
         gmtime_r(&t, &parts)
+        let year = Int(parts.tm_year) + 1900
+        if millis >= 0, year <= 9999 {
+            // The usual case, written byte by byte (every audit row, event and alias move carries one).
+            return String(unsafeUninitializedCapacity: 28) { buffer in
+                var out = 0
+                func put(_ value: Int, _ width: Int) {
+                    var rest = value
+                    for index in stride(from: out + width - 1, through: out, by: -1) {
+                        buffer[index] = UInt8(48 + rest % 10)
+                        rest /= 10
+                    }
+                    out += width
+                }
+                func put(_ character: Unicode.Scalar) {
+                    buffer[out] = UInt8(ascii: character)
+                    out += 1
+                }
+                put(year, 4)
+                put("-")
+                put(Int(parts.tm_mon) + 1, 2)
+                put("-")
+                put(Int(parts.tm_mday), 2)
+                put("T")
+                put(Int(parts.tm_hour), 2)
+                put(":")
+                put(Int(parts.tm_min), 2)
+                put(":")
+                put(Int(parts.tm_sec), 2)
+                put(".")
+                put(Int(millis % 1000), 3)
+                for character in "+0000".unicodeScalars { put(character) }
+                return out
+            }
+        }
         func pad(_ value: Int32, _ width: Int) -> String {
             let text = String(value)
             return String(repeating: "0", count: max(0, width - text.count)) + text

@@ -401,7 +401,7 @@ enum JSON {
 }
 
 extension PostgresStore {
-    static func newRevisionId() -> String { UUID().uuidString.lowercased() }
+    static func newRevisionId() -> String { LowercaseUUID.make() }
 }
 
 // MARK: - RolloutStore

@@ -471,5 +471,5 @@ public struct RolloutEngine: Sendable {
         return "d-" + String((0..<9).map { _ in alphabet.randomElement()! })
     }
 
-    static func newExecutionId() -> String { UUID().uuidString.lowercased() }
+    static func newExecutionId() -> String { LowercaseUUID.make() }
 }

@@ -40,7 +40,7 @@ enum InvocationOutcome: Sendable {
 /// One execution environment: a bootstrap process and the Runtime API it talks to, on its own
 /// 127.0.0.1 port. It handles one invocation at a time and is reused while it lives.
 actor Instance {
-    let id = UUID().uuidString.lowercased()
+    let id = LowercaseUUID.make()
     let execution: VersionExecution
     let logURL: URL
     private(set) var invocationCount = 0

@@ -116,7 +116,7 @@ public actor RuntimePool {
         started now: Date
     ) async throws(RelctlError) -> InvocationResult {
         let function = target.functionName
-        let requestId = UUID().uuidString.lowercased()
+        let requestId = LowercaseUUID.make()
         let started = DispatchTime.now().uptimeNanoseconds
         var instance: Instance
         var cold: Bool

@@ -32,7 +32,7 @@ struct AppRequestContext: RequestContext {
 
     init(source: Source) {
         coreContext = .init(source: source)
-        requestId = UUID().uuidString.lowercased()
+        requestId = LowercaseUUID.make()
     }
 
     /// The registry answering in the request's region for its caller.

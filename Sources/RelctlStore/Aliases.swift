@@ -36,15 +36,31 @@ extension AliasRecord {
         revisionId = row["revision_id"]
     }
 
-    /// `update(db)` through a cached statement (the hot path of every alias move).
-    func updateCached(_ db: Database) throws {
+    /// `update(db)` through a cached statement (the hot path of every alias move). When the alias
+    /// still names the versions it named in `previous` (a weight change: most moves of a rollout),
+    /// the version columns are left out of the SET, so SQLite neither re-checks their foreign keys
+    /// nor rewrites their index entries.
+    func updateCached(_ db: Database, previous: AliasTarget? = nil) throws {
+        let key = { ["function_name": functionName, "name": name] as [String: any DatabaseValueConvertible] }
+        if let previous, previous.functionVersion == functionVersion,
+            previous.additional?.version == additionalVersion
+        {
+            try db.update(
+                cached: """
+                    UPDATE aliases SET additional_weight = ?, description = ?, revision_id = ?
+                    WHERE function_name = ? AND name = ?
+                    """,
+                [additionalWeight, description, revisionId, functionName, name],
+                table: Self.databaseTableName, key: key)
+            return
+        }
         try db.update(
             cached: """
                 UPDATE aliases SET function_version = ?, additional_version = ?, additional_weight = ?, description = ?,
                 revision_id = ? WHERE function_name = ? AND name = ?
                 """,
             [functionVersion, additionalVersion, additionalWeight, description, revisionId, functionName, name],
-            table: Self.databaseTableName, key: ["function_name": functionName, "name": name])
+            table: Self.databaseTableName, key: key)
     }
 
     func encode(to container: inout PersistenceContainer) {
@@ -169,13 +185,14 @@ extension Registry {
     func move(
         _ db: Database, _ alias: inout AliasRecord, to target: AliasTarget, description: String?, cause: String
     ) throws -> AliasConfiguration {
-        try requireVersionsExist(db, alias.functionName, target)
-        let before = aliasConfiguration(alias)
         let from = alias.target
+        // The versions the alias names already exist (its foreign keys say so): only new ones are checked.
+        try requireVersionsExist(db, alias.functionName, target, besides: from)
+        let before = aliasConfiguration(alias)
         alias.setTarget(target)
         if let description { alias.description = description }
         alias.revisionId = Registry.newRevisionId()
-        try alias.updateCached(db)
+        try alias.updateCached(db, previous: from)
         try recordMove(db, alias: alias, from: from, to: target, cause: cause)
         let after = aliasConfiguration(alias)
         try audit(db, cause, function: alias.functionName, resource: after.AliasArn, before: before, after: after)
@@ -291,10 +308,14 @@ extension Registry {
         return alias
     }
 
-    func requireVersionsExist(_ db: Database, _ function: String, _ target: AliasTarget) throws {
+    func requireVersionsExist(
+        _ db: Database, _ function: String, _ target: AliasTarget, besides known: AliasTarget? = nil
+    ) throws {
+        let knownVersions = known?.referencedVersions ?? []
         for number in target.referencedVersions
-        where try !db.exists(
-            cached: "SELECT 1 FROM versions WHERE function_name = ? AND version = ?", [function, number])
+        where try !knownVersions.contains(number)
+            && !db.exists(
+                cached: "SELECT 1 FROM versions WHERE function_name = ? AND version = ?", [function, number])
         {
             throw RelctlError.functionNotFound(arn.functionArn(function, qualifier: AliasTarget.versionText(number)))
         }

@@ -167,7 +167,7 @@ struct DeploymentRecord: SnakeCaseRecord {
                 create_time = ?, complete_time = ?, state = ? WHERE id = ?
                 """,
             [functionName, aliasName, currentVersion, targetVersion, status, createTime, completeTime, state, id],
-            table: Self.databaseTableName, key: ["id": id])
+            table: Self.databaseTableName, key: { ["id": id] })
     }
 }
 

@@ -36,11 +36,12 @@ extension Database {
 
     /// An UPDATE by key compiled once per connection; a missing row is GRDB's `recordNotFound`, as `update` says it.
     func update(
-        cached sql: String, _ arguments: StatementArguments, table: String, key: [String: any DatabaseValueConvertible]
+        cached sql: String, _ arguments: StatementArguments, table: String,
+        key: () -> [String: any DatabaseValueConvertible]
     ) throws {
         try execute(cached: sql, arguments)
         if changesCount == 0 {
-            throw RecordError.recordNotFound(databaseTableName: table, key: key.mapValues { $0.databaseValue })
+            throw RecordError.recordNotFound(databaseTableName: table, key: key().mapValues { $0.databaseValue })
         }
     }
 }

@@ -554,6 +554,18 @@ struct CoreTests {
         expectRelctlError(.invalidParameterValue) { try CleanupRequest.parseTarget("x%") }
     }
 
+    // MARK: LowercaseUUID
+
+    @Test func aLowercaseUUIDIsFoundationsTextLowercased() throws {
+        for _ in 0..<1000 {
+            let uuid = UUID()
+            #expect(LowercaseUUID.text(uuid) == uuid.uuidString.lowercased())
+        }
+        let fixed = try #require(UUID(uuidString: "00FF10AB-9C3D-4E5F-8A7B-FEDCBA987654"))
+        #expect(LowercaseUUID.text(fixed) == "00ff10ab-9c3d-4e5f-8a7b-fedcba987654")
+        #expect(LowercaseUUID.make() != LowercaseUUID.make())
+    }
+
     // MARK: LambdaTimestamp
 
     @Test func lambdaTimestampHasTheAwsFormat() throws {
