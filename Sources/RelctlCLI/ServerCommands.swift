@@ -50,12 +50,9 @@ struct Serve: AsyncParsableCommand {
     }
 
     func run() async throws {
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel =
-                ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
-            return handler
-        }
+        // StreamLogHandler's lines, buffered: one per request otherwise costs a flushed write(2) each.
+        let level = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+        LoggingSystem.bootstrap { label in BufferedLogHandler(label: label, level: level) }
         // On a shared database (--database postgres://…) the data directory still holds this server's
         // credentials and settings; the Lambda function, version and alias routes answer from the database.
         let codeStore = try global.remoteCodeStore(s3Endpoint: s3Endpoint)

@@ -284,6 +284,7 @@ public enum RelctlHTTPServer {
         await pool.shutdown()
         try? await storeThreads.shutdownGracefully()
         logger.info("relctl serve stopped")
+        BufferedLogOutput.standardError.flush()
     }
 }
 

@@ -200,7 +200,7 @@ extension Registry {
     }
 
     public func getAlias(function: String, name: String) throws(RelctlError) -> AliasConfiguration {
-        try read { db in
+        try readOneStatement { db in
             let alias = try requireAlias(db, function, name, missing: "Cannot find alias arn")
             return aliasConfiguration(alias)
         }

@@ -135,6 +135,33 @@ struct ServerTests {
         #expect(metrics.contains("# TYPE relctl_http_request_duration_seconds histogram"))
     }
 
+    /// The log is buffered (one write per 20 ms, not per request): every request still gets exactly one
+    /// whole line in swift-log's StreamLogHandler format, and what is buffered is written when the server stops.
+    @Test func everyRequestIsLoggedOnceInStreamLogHandlersFormatAndTheLogIsWrittenOutAtStop() throws {
+        let cli = try CLI()
+        let server = try ServerProcess(cli)
+        let requests = 25
+        for _ in 0..<requests {
+            #expect(try ServerProcess.get("\(server.endpoint)/2015-03-31/functions/missing").0 == 404)
+        }
+        let line =
+            /\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d{4} info relctl\.serve: action=GetFunction method=GET ms=\d+\.\d\d path=\/2015-03-31\/functions\/missing request-id=([0-9a-f-]{36}) status=404 \[RelctlServer\] request/
+        func requestLines() -> [String] {
+            let text = String(decoding: (try? Data(contentsOf: server.log)) ?? Data(), as: UTF8.self)
+            return text.split(separator: "\n").map(String.init).filter { $0.contains("action=GetFunction") }
+        }
+        let deadline = Date().addingTimeInterval(10)
+        while requestLines().count < requests && Date() < deadline { usleep(20_000) }
+        let lines = requestLines()
+        #expect(lines.count == requests, "\(lines.suffix(3))")
+        let ids = lines.compactMap { try? line.wholeMatch(in: $0)?.1 }.map(String.init)
+        #expect(ids.count == requests, "not in the expected format: \(lines.first ?? "none")")
+        #expect(Set(ids).count == requests)
+        #expect(server.stop() == 0)
+        let last = String(decoding: try Data(contentsOf: server.log), as: UTF8.self).split(separator: "\n").last
+        #expect(last?.hasSuffix("relctl serve stopped") == true, "\(last ?? "")")
+    }
+
     @Test func sigtermMidCanaryThenRestartContinuesTheDeployment() throws {
         let cli = try RolloutCLITests.fixture(holds: "3s")
         var server = try ServerProcess(cli)
