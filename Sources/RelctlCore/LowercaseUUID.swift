@@ -1,10 +1,43 @@
 import Foundation
 
-/// A random UUID as lowercase text (RevisionIds, request and execution ids), written straight into
-/// its 36 bytes: `uuidString.lowercased()` builds the uppercase string and then a lowercase copy,
-/// which showed in every alias move and every server request.
+/// A random (version 4) UUID as lowercase text (RevisionIds, request and execution ids), written
+/// straight into its 36 bytes: `UUID().uuidString.lowercased()` asks the kernel for 16 random bytes,
+/// builds the uppercase string and then a lowercase copy, which showed in every alias move and every
+/// server request. These ids must be unique, not secret: the bits come from one xoshiro256**
+/// generator per process, seeded with 256 bits from the system generator.
 public enum LowercaseUUID {
-    public static func make() -> String { text(UUID()) }
+    private static let source = Source()
+
+    public static func make() -> String {
+        let (high, low) = source.next()
+        var bytes = (
+            UInt8(truncatingIfNeeded: high >> 56), UInt8(truncatingIfNeeded: high >> 48),
+            UInt8(truncatingIfNeeded: high >> 40), UInt8(truncatingIfNeeded: high >> 32),
+            UInt8(truncatingIfNeeded: high >> 24), UInt8(truncatingIfNeeded: high >> 16),
+            UInt8(truncatingIfNeeded: high >> 8), UInt8(truncatingIfNeeded: high),
+            UInt8(truncatingIfNeeded: low >> 56), UInt8(truncatingIfNeeded: low >> 48),
+            UInt8(truncatingIfNeeded: low >> 40), UInt8(truncatingIfNeeded: low >> 32),
+            UInt8(truncatingIfNeeded: low >> 24), UInt8(truncatingIfNeeded: low >> 16),
+            UInt8(truncatingIfNeeded: low >> 8), UInt8(truncatingIfNeeded: low)
+        )
+        bytes.6 = (bytes.6 & 0x0F) | 0x40  // version 4
+        bytes.8 = (bytes.8 & 0x3F) | 0x80  // RFC 4122 variant
+        return text(UUID(uuid: bytes))
+    }
+
+    private final class Source: @unchecked Sendable {
+        private let lock = NSLock()
+        private var generator: RoutingRandom
+
+        init() {
+            var system = SystemRandomNumberGenerator()
+            generator = RoutingRandom(state: (system.next(), system.next(), system.next(), system.next()))
+        }
+
+        func next() -> (UInt64, UInt64) {
+            lock.withLock { (generator.next(), generator.next()) }
+        }
+    }
 
     public static func text(_ uuid: UUID) -> String {
         withUnsafeBytes(of: uuid.uuid) { bytes in

@@ -13,8 +13,15 @@ import GRDBSQLite
 /// commits and readers read; it never holds the write lock, so no transaction waits for it. The
 /// durability of a commit is unchanged (the WAL is fsynced at each commit, `synchronous = FULL`).
 final class WALCheckpointer: @unchecked Sendable {
-    /// SQLite's own automatic-checkpoint threshold.
+    /// SQLite's own automatic-checkpoint threshold: a background checkpoint is asked for every this many frames.
     static let frameThreshold: Int32 = 1000
+    /// Past this many frames the writer checkpoints itself, as SQLite would. A passive checkpoint on
+    /// another connection can only restart the WAL from its beginning if it copied every frame before
+    /// the writer's next transaction; under back-to-back writes it never does, and the WAL would grow
+    /// without end (and every frame appended past the file's end costs the kernel a zeroed page). By
+    /// then the background checkpoints have copied all but the last frames, so the writer's own
+    /// checkpoint is short, and the WAL restarts within the same 16 MB of file.
+    static let writerFrameLimit: Int32 = 4000
 
     private let path: String
     private let lock = NSLock()
@@ -41,7 +48,11 @@ final class WALCheckpointer: @unchecked Sendable {
         let context = Unmanaged.passUnretained(self).toOpaque()
         sqlite3_wal_hook(
             db.sqliteConnection,
-            { context, _, _, frames in
+            { context, connection, name, frames in
+                if frames >= WALCheckpointer.writerFrameLimit {
+                    sqlite3_wal_checkpoint_v2(connection, name, SQLITE_CHECKPOINT_PASSIVE, nil, nil)
+                    return SQLITE_OK
+                }
                 if let context {
                     Unmanaged<WALCheckpointer>.fromOpaque(context).takeUnretainedValue().committed(frames)
                 }

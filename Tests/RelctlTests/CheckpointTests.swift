@@ -37,4 +37,32 @@ struct CheckpointTests {
         #expect(try registry.history(function: "orders", alias: "live", limit: 10_000).count == moves + 1)
         #expect(try registry.checkIntegrity().isConsistent)
     }
+
+    /// Back-to-back writes never leave a background checkpoint the moment it needs to restart the WAL;
+    /// past `writerFrameLimit` frames the writer checkpoints itself, so the WAL file stays bounded.
+    @Test func theWALStaysBoundedUnderBackToBackWrites() throws {
+        let sandbox = try Sandbox()
+        let registry = sandbox.registry
+        try sandbox.create("orders", try sandbox.code("one"), publish: true)
+        try sandbox.publishNewCode("orders", "two")
+        _ = try registry.createAlias(function: "orders", name: "live", functionVersion: "1")
+        let wal = sandbox.dataDirectory.appendingPathComponent("registry.sqlite-wal")
+        var largest: Int64 = 0
+        // About 4 frames a move: well past the limit several times over.
+        for index in 0..<6000 {
+            _ = try registry.updateAlias(
+                function: "orders", name: "live", functionVersion: "1",
+                additionalVersionWeights: ["2": Double(index % 100) / 100])
+            if index % 50 == 0 {
+                let size = (try FileManager.default.attributesOfItem(atPath: wal.path)[.size] as? NSNumber)?.int64Value
+                largest = max(largest, size ?? 0)
+            }
+        }
+        let frameBytes: Int64 = 4096 + 24
+        #expect(largest > 0)
+        #expect(
+            largest <= (Int64(WALCheckpointer.writerFrameLimit) + 64) * frameBytes + 32,
+            "the WAL reached \(largest / frameBytes) frames")
+        #expect(try registry.checkIntegrity().isConsistent)
+    }
 }

@@ -563,7 +563,13 @@ struct CoreTests {
         }
         let fixed = try #require(UUID(uuidString: "00FF10AB-9C3D-4E5F-8A7B-FEDCBA987654"))
         #expect(LowercaseUUID.text(fixed) == "00ff10ab-9c3d-4e5f-8a7b-fedcba987654")
-        #expect(LowercaseUUID.make() != LowercaseUUID.make())
+        let made = (0..<10_000).map { _ in LowercaseUUID.make() }
+        #expect(Set(made).count == made.count)
+        for text in made.prefix(100) {
+            // Version 4, RFC 4122 variant, as Foundation parses it back.
+            #expect(text.wholeMatch(of: /[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}/) != nil)
+            #expect(UUID(uuidString: text).map(LowercaseUUID.text) == text)
+        }
     }
 
     // MARK: LambdaTimestamp
