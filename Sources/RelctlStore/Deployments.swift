@@ -18,6 +18,15 @@ final class DecodedJSONCache<Value: Decodable & Sendable>: @unchecked Sendable {
             self.text = text
             self.value = value
         }
+
+        /// Whether `bytes` (UTF-8) are this entry's text.
+        func matches(_ bytes: UnsafeRawBufferPointer) -> Bool {
+            var text = text
+            return text.withUTF8 { text in
+                text.count == bytes.count
+                    && (text.isEmpty || memcmp(text.baseAddress!, bytes.baseAddress!, text.count) == 0)
+            }
+        }
     }
     private let lock = NSLock()
     private var entries: [String: Entry] = [:]
@@ -37,14 +46,7 @@ final class DecodedJSONCache<Value: Decodable & Sendable>: @unchecked Sendable {
     }
 
     func entry(id: String, utf8 bytes: UnsafeRawBufferPointer) throws -> Entry {
-        if let hit = lock.withLock({ entries[id] }) {
-            var text = hit.text
-            let same = text.withUTF8 { text in
-                text.count == bytes.count
-                    && (text.isEmpty || memcmp(text.baseAddress!, bytes.baseAddress!, text.count) == 0)
-            }
-            if same { return hit }
-        }
+        if let hit = lock.withLock({ entries[id] }), hit.matches(bytes) { return hit }
         return try entry(id: id, text: String(decoding: bytes, as: UTF8.self))
     }
 
@@ -228,8 +230,14 @@ extension Registry {
                     same = false
                     break
                 }
-                let entry = try cachedEntry(id: last.rows[index].id, stateIn: row, at: 1)
-                if entry !== last.rows[index].entry {
+                // The row's state compared with the one it had last tick first: no lock, no lookup by id.
+                let known = last.rows[index].entry
+                let entry = try row.withUnsafeData(atIndex: 1) { data in
+                    try (data ?? Data()).withUnsafeBytes { bytes in
+                        known.matches(bytes) ? known : try deploymentCache.entry(id: last.rows[index].id, utf8: bytes)
+                    }
+                }
+                if entry !== known {
                     last.rows[index].entry = entry
                     last.deployments[last.positions[index]] = entry.value
                 }
