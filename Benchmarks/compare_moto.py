@@ -158,6 +158,37 @@ def concurrent(endpoint, name, seconds, connections):
     return counter.value / seconds, "python"
 
 
+UPDATE_SCRIPT = """
+wrk.headers["Content-Type"] = "application/json"
+local n = 0
+request = function()
+  n = n + 1
+  local body = string.format('{"RoutingConfig":{"AdditionalVersionWeights":{"2":%.1f}}}', (n % 10) / 10)
+  return wrk.format("PUT", nil, nil, body)
+end
+"""
+
+
+def one_connection(endpoint, name, seconds, update):
+    """Requests/s of GetAlias (or durable UpdateAlias) over one keep-alive connection driven by wrk: the server's own
+    rate, where the Python client of `raw` spends about as long per call as relctl does (None without wrk)."""
+    if not shutil.which("wrk"):
+        return None
+    path = f"/2015-03-31/functions/{name}/aliases/live"
+    command = ["wrk", "-t", "1", "-c", "1", "-d", f"{seconds:.0f}s", "-H", f"Authorization: {FAKE_AUTHORIZATION}"]
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(UPDATE_SCRIPT)
+    try:
+        if update:
+            command += ["-s", script.name]
+        result = subprocess.run(command + [endpoint + path], capture_output=True, text=True, timeout=seconds + 60)
+    finally:
+        os.unlink(script.name)
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", result.stdout)
+    assert non_2xx is None, result.stdout
+    return float(re.search(r"Requests/sec:\s+([\d.]+)", result.stdout).group(1))
+
+
 def sustained(endpoint, name, seconds):
     host, port = endpoint.split("//")[1].split(":")
     connection = http.client.HTTPConnection(host, int(port))
@@ -209,6 +240,11 @@ def main():
             theirs = moto_raw[operation]
             print(f"{operation:38} {ours['p50']*1000:9.2f}ms {ours['p99']*1000:7.2f}ms {ours['rate']:8.0f}   "
                   f"{theirs['p50']*1000:7.2f}ms {theirs['p99']*1000:7.2f}ms {theirs['rate']:8.0f}   {ours['rate']/theirs['rate']:5.2f}×")
+        for operation, update in (("GetAlias", False), ("UpdateAlias", True)):
+            ours = one_connection(relctl_url, relctl_name, args.seconds, update)
+            theirs = one_connection(moto_url, moto_name, args.seconds, update)
+            if ours and theirs:
+                print(f"{operation + ', wrk, one connection, ' + f'{args.seconds:.0f} s':38} relctl {ours:.0f} req/s, moto {theirs:.0f} req/s ({ours/theirs:.2f}×)")
         ours, theirs = sustained(relctl_url, relctl_name, args.seconds), sustained(moto_url, moto_name, args.seconds)
         print(f"\nsustained GetAlias, one keep-alive client, {args.seconds:.0f} s: relctl {ours:.0f} req/s, moto {theirs:.0f} req/s ({ours/theirs:.2f}×)")
         (ours, tool), (theirs, _) = concurrent(relctl_url, relctl_name, args.seconds, args.connections), concurrent(moto_url, moto_name, args.seconds, args.connections)
