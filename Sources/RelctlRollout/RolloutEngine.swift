@@ -340,23 +340,26 @@ public struct RolloutEngine: Sendable {
         let now = tx.now
         var cache = cache
         var result: [String] = []
-        // Indices, not `for deployment in`: most deployments are only waiting, and a copy of each would
-        // retain every field of it; only one that is not plainly quiet is ticked, on a copy.
-        for index in deployments.indices {
-            let id = deployments[index].id
-            if try judgeDue(tx, deployments[index], now: now, source: cache.judgeSources[id]) {
-                result.append(id)
-                continue
+        // Through the buffer, not `for deployment in` or `deployments[index]`: most deployments are only
+        // waiting, and either of those copies each one (retaining every field) to pass it on; a buffer's
+        // element is lent in place. Only one that is not plainly quiet is ticked, on a copy.
+        try deployments.withUnsafeBufferPointer { deployments in
+            for index in deployments.indices {
+                let id = deployments[index].id
+                if try judgeDue(tx, deployments[index], now: now, source: cache.judgeSources[id]) {
+                    result.append(id)
+                    continue
+                }
+                let targetVersion = deployments[index].targetVersion
+                let quiet = try deployments[index].isQuiet(now: now) { name in
+                    try observe(tx, alarm: name, targetVersion: targetVersion, now: now, cache: &cache, save: false)
+                }
+                if quiet { continue }
+                let observations = try observeAlarms(tx, deployments[index], now: now, cache: &cache, save: false)
+                var copy = deployments[index]
+                let actions = copy.tick(now: now, alarms: observations, newExecutionId: { "pending" })
+                if !actions.isEmpty || copy != deployments[index] { result.append(id) }
             }
-            let targetVersion = deployments[index].targetVersion
-            let quiet = try deployments[index].isQuiet(now: now) { name in
-                try observe(tx, alarm: name, targetVersion: targetVersion, now: now, cache: &cache, save: false)
-            }
-            if quiet { continue }
-            let observations = try observeAlarms(tx, deployments[index], now: now, cache: &cache, save: false)
-            var copy = deployments[index]
-            let actions = copy.tick(now: now, alarms: observations, newExecutionId: { "pending" })
-            if !actions.isEmpty || copy != deployments[index] { result.append(id) }
         }
         return result
     }
@@ -366,20 +369,22 @@ public struct RolloutEngine: Sendable {
     static func needsOutsideReadings(
         _ tx: any RolloutTransaction, _ deployments: [Deployment], cache: inout AlarmCache
     ) throws -> Bool {
-        for index in deployments.indices {
-            if deployments[index].policy.judge?.source != nil, deployments[index].aliasWeight > 0,
-                deployments[index].aliasWeight < 100
-            {
-                return true
+        try deployments.withUnsafeBufferPointer { deployments in
+            for index in deployments.indices {
+                if deployments[index].policy.judge?.source != nil, deployments[index].aliasWeight > 0,
+                    deployments[index].aliasWeight < 100
+                {
+                    return true
+                }
+                // `index(forKey:)`: looking a name up must not copy the stored alarm it finds.
+                for name in deployments[index].alarms where cache.snapshotAlarms.index(forKey: name) == nil {
+                    let alarm = try tx.alarm(name)
+                    cache.snapshotAlarms[name] = .some(alarm)
+                    if alarm?.definition.prometheus != nil { return true }
+                }
             }
-            // `index(forKey:)`: looking a name up must not copy the stored alarm it finds.
-            for name in deployments[index].alarms where cache.snapshotAlarms.index(forKey: name) == nil {
-                let alarm = try tx.alarm(name)
-                cache.snapshotAlarms[name] = .some(alarm)
-                if alarm?.definition.prometheus != nil { return true }
-            }
+            return false
         }
-        return false
     }
 
     /// One tick of one deployment inside the caller's transaction: alarms evaluated now (alarm

@@ -17,6 +17,27 @@ struct AlarmRecord: SnakeCaseRecord {
     }
 }
 
+extension AlarmRecord {
+    /// Column by column: every tick reads each watched alarm, and Codable's keyed decoding was most of that read.
+    init(row: Row) {
+        name = row["name"]
+        definition = row["definition"]
+        state = row["state"]
+        stateReason = row["state_reason"]
+        stateDatapoints = row["state_datapoints"]
+        stateUpdatedAt = row["state_updated_at"]
+    }
+
+    func encode(to container: inout PersistenceContainer) {
+        container["name"] = name
+        container["definition"] = definition
+        container["state"] = state
+        container["state_reason"] = stateReason
+        container["state_datapoints"] = stateDatapoints
+        container["state_updated_at"] = stateUpdatedAt
+    }
+}
+
 final class DecodedAlarmCache: Sendable {
     let definitions = DecodedJSONCache<AlarmDefinition>()
     let datapoints = DecodedJSONCache<[AlarmEvaluation.Datapoint]>()
