@@ -445,7 +445,7 @@ public struct RolloutEngine: Sendable {
                 deployment.aliasWeight = 0
             }
         }
-        if !events.isEmpty { try tx.appendEvents(events, to: deployment.id) }
+        if !events.isEmpty { try tx.appendEvents(events, to: deployment) }
         try tx.updateDeployment(deployment)
     }
 

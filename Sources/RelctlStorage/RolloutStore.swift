@@ -20,6 +20,8 @@ public protocol RolloutTransaction: ReleaseTransaction {
     func insertDeployment(_ deployment: Deployment) throws
     func updateDeployment(_ deployment: Deployment) throws
     func appendEvents(_ events: [DeploymentEvent], to deploymentId: String) throws
+    /// The same for a deployment in hand: its function, alias and versions need not be read again.
+    func appendEvents(_ events: [DeploymentEvent], to deployment: Deployment) throws
     /// The target version of the function's active deployment (on `alias` when given), else of its latest one.
     func latestTargetVersion(function: String, alias: String?) throws -> Int?
 
@@ -71,6 +73,10 @@ public enum AliasSwap: Sendable {
 }
 
 extension RolloutTransaction {
+    public func appendEvents(_ events: [DeploymentEvent], to deployment: Deployment) throws {
+        try appendEvents(events, to: deployment.id)
+    }
+
     public func moveAlias(
         function: String, alias: String, ifAt expected: AliasTarget, to target: AliasTarget, cause: String
     ) throws -> AliasSwap {

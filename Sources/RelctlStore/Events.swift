@@ -139,14 +139,22 @@ extension Registry {
                 ),
                 arguments: [id])
         else { return }
+        try recordDeploymentEvents(db, id, entries, of: (row[0], row[1], row[2], row[3]))
+    }
+
+    /// The same, with the deployment's function, alias and versions already in hand.
+    func recordDeploymentEvents(
+        _ db: Database, _ id: String, _ entries: [DeploymentEvent],
+        of deployment: (function: String, alias: String, currentVersion: Int, targetVersion: Int)
+    ) throws {
         let context: [String: String] = [
-            "currentVersion": String(row[2] as Int), "targetVersion": String(row[3] as Int),
+            "currentVersion": String(deployment.currentVersion), "targetVersion": String(deployment.targetVersion),
         ]
         for entry in entries {
             for type in ReleaseEvent.types(of: entry) {
                 let event = ReleaseEvent(
-                    time: entry.at, type: type, actor: entry.details["actor"] ?? actor, function: row[0], alias: row[1],
-                    deploymentId: id, message: entry.message,
+                    time: entry.at, type: type, actor: entry.details["actor"] ?? actor, function: deployment.function,
+                    alias: deployment.alias, deploymentId: id, message: entry.message,
                     details: context.merging(entry.details) { _, detail in detail })
                 try EventRecord(event).insertCached(db)
             }

@@ -60,6 +60,13 @@ struct SQLiteTransaction: RolloutTransaction {
         try registry.recordDeploymentEvents(db, deploymentId, events)
     }
 
+    func appendEvents(_ events: [DeploymentEvent], to deployment: Deployment) throws {
+        try registry.recordEvents(db, deployment.id, events)
+        try registry.recordDeploymentEvents(
+            db, deployment.id, events,
+            of: (deployment.functionName, deployment.alias, deployment.currentVersion, deployment.targetVersion))
+    }
+
     func latestTargetVersion(function: String, alias: String?) throws -> Int? {
         try Int.fetchOne(
             db,
