@@ -49,15 +49,27 @@ final class WALCheckpointer: @unchecked Sendable {
         sqlite3_wal_hook(
             db.sqliteConnection,
             { context, connection, name, frames in
+                guard let context else { return SQLITE_OK }
+                let checkpointer = Unmanaged<WALCheckpointer>.fromOpaque(context).takeUnretainedValue()
                 if frames >= WALCheckpointer.writerFrameLimit {
-                    sqlite3_wal_checkpoint_v2(connection, name, SQLITE_CHECKPOINT_PASSIVE, nil, nil)
-                    return SQLITE_OK
-                }
-                if let context {
-                    Unmanaged<WALCheckpointer>.fromOpaque(context).takeUnretainedValue().committed(frames)
+                    checkpointer.checkpointInWriter(connection, name)
+                } else {
+                    checkpointer.committed(frames)
                 }
                 return SQLITE_OK
             }, context)
+    }
+
+    /// The writer's own checkpoint past `writerFrameLimit`. Only one checkpoint runs at a time (SQLite's
+    /// checkpoint lock; a second one is refused, whatever its mode): a background one still running is
+    /// waited for first, then this one copies the rest, so the next transaction restarts the WAL.
+    func checkpointInWriter(_ connection: OpaquePointer?, _ name: UnsafePointer<CChar>?) {
+        for _ in 0..<3 {
+            settle()
+            if sqlite3_wal_checkpoint_v2(connection, name, SQLITE_CHECKPOINT_PASSIVE, nil, nil) != SQLITE_BUSY {
+                return
+            }
+        }
     }
 
     /// Called by the writer after each commit with the WAL's length in frames: cheap unless a

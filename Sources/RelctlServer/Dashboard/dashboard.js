@@ -229,13 +229,15 @@ async function render(navigated) {
 }
 
 async function act(path, body, done) {
+  // A confirmation opened while this action was on its way (Stop… right after Resume) stays open.
+  const confirming = state.confirm;
   try {
     await api(path, body || {});
     toast(done);
   } catch (e) {
     toast(e.message, true);
   }
-  state.confirm = null;
+  if (state.confirm === confirming) state.confirm = null;
   render(false);
 }
 const canAct = () => !state.session.readOnly;
