@@ -203,8 +203,9 @@ extension Registry {
                     ORDER BY function_name, version LIMIT ?
                     """, arguments: [afterName, afterVersion, limit + 1])
             let page = records.prefix(limit)
-            let items = try configurations(db, page) { allVersions ? AliasTarget.versionText($0.version) : nil }.map(
-                \.listItem)
+            let items = try configurations(db, page, listItems: true) {
+                allVersions ? AliasTarget.versionText($0.version) : nil
+            }
             let next = records.count > limit ? page.last.map { "\($0.functionName):\($0.version)" } : nil
             return Page(items: items, nextMarker: next)
         }
@@ -253,7 +254,7 @@ extension Registry {
                 .limit(limit + 1)
                 .fetchAll(db)
             let page = records.prefix(limit)
-            let items = try configurations(db, page) { AliasTarget.versionText($0.version) }.map(\.listItem)
+            let items = try configurations(db, page, listItems: true) { AliasTarget.versionText($0.version) }
             return Page(items: items, nextMarker: records.count > limit ? page.last.map { String($0.version) } : nil)
         }
     }
@@ -355,39 +356,64 @@ extension Registry {
     }
 
     /// Many configurations with one layer query, for lists.
+    /// `listItems`: as list answers show them (`FunctionConfiguration.listItem`), made so at once rather than
+    /// copied and cleared: ListVersionsByFunction of a million versions is mostly this.
     func configurations(
-        _ db: Database, _ records: some Collection<VersionRecord>, arnQualifier: (VersionRecord) -> String?
+        _ db: Database, _ records: some Collection<VersionRecord>, listItems: Bool = false,
+        arnQualifier: (VersionRecord) -> String?
     ) throws -> [FunctionConfiguration] {
-        var layersByKey: [String: [LayerVersionRecord]] = [:]
+        var layersByVersion: [String: [Int: [LayerVersionRecord]]] = [:]
         // One range query per function in the list (a page is usually one function, or one version each).
-        for (function, versions) in Dictionary(grouping: records, by: \.functionName) {
-            let numbers = versions.map(\.version)
+        var ranges: [String: ClosedRange<Int>] = [:]
+        for record in records {
+            let range = ranges[record.functionName]
+            ranges[record.functionName] =
+                range.map { min($0.lowerBound, record.version)...max($0.upperBound, record.version) }
+                ?? record.version...record.version
+        }
+        for (function, range) in ranges {
             let rows = try Row.fetchAll(
                 db,
                 sql: """
                     SELECT vl.version AS owner, lv.* FROM version_layers vl
                     JOIN layer_versions lv ON lv.layer_name = vl.layer_name AND lv.version = vl.layer_version
                     WHERE vl.function_name = ? AND vl.version BETWEEN ? AND ? ORDER BY vl.version, vl.position
-                    """, arguments: [function, numbers.min()!, numbers.max()!])
+                    """, arguments: [function, range.lowerBound, range.upperBound])
             for row in rows {
-                layersByKey["\(function):\(row["owner"] as Int)", default: []].append(try LayerVersionRecord(row: row))
+                layersByVersion[function, default: [:]][row["owner"] as Int, default: []].append(
+                    try LayerVersionRecord(row: row))
             }
         }
-        return records.map {
-            configuration(
-                $0, layers: layersByKey["\($0.functionName):\($0.version)"] ?? [], arnQualifier: arnQualifier($0))
+        // Versions of one function mostly share their code: each hash is turned into base64 once.
+        var base64: [String: String] = [:]
+        var result: [FunctionConfiguration] = []
+        result.reserveCapacity(records.count)
+        for record in records {
+            let hash =
+                base64[record.codeSha256]
+                ?? {
+                    let text = CodeHash.base64(fromHex: record.codeSha256)
+                    base64[record.codeSha256] = text
+                    return text
+                }()
+            result.append(
+                configuration(
+                    record, layers: layersByVersion[record.functionName]?[record.version] ?? [],
+                    arnQualifier: arnQualifier(record), codeSha256: hash, listItem: listItems))
         }
+        return result
     }
 
     func configuration(
-        _ record: VersionRecord, layers: [LayerVersionRecord], arnQualifier: String?
+        _ record: VersionRecord, layers: [LayerVersionRecord], arnQualifier: String?, codeSha256: String? = nil,
+        listItem: Bool = false
     ) -> FunctionConfiguration {
         var configuration = FunctionConfiguration(
             FunctionName: record.functionName,
             FunctionArn: arn.functionArn(record.functionName, qualifier: arnQualifier),
             Runtime: record.runtime, Role: record.role, Handler: record.handler, CodeSize: record.codeSize,
             Description: record.description, Timeout: record.timeout, MemorySize: record.memorySize,
-            LastModified: record.lastModified, CodeSha256: CodeHash.base64(fromHex: record.codeSha256),
+            LastModified: record.lastModified, CodeSha256: codeSha256 ?? CodeHash.base64(fromHex: record.codeSha256),
             Version: AliasTarget.versionText(record.version),
             Environment: record.environmentVariables.map { EnvironmentResponse(Variables: $0) },
             RevisionId: record.revisionId,
@@ -401,6 +427,11 @@ extension Registry {
             record.settings.loggingConfig, functionName: record.functionName)
         configuration.EphemeralStorage = EphemeralStorage(Size: record.ephemeralStorageSize ?? 512)
         configuration.TracingConfig = TracingConfig(Mode: record.tracingMode ?? "PassThrough")
+        if listItem {
+            configuration.State = nil
+            configuration.LastUpdateStatus = nil
+            return configuration
+        }
         configuration.RuntimeVersionConfig = record.runtime.map {
             RuntimeVersionConfig(RuntimeVersionArn: runtimeVersionArn($0))
         }

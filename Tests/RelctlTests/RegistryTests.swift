@@ -372,6 +372,10 @@ struct RegistryTests {
         #expect(listed.map(\.Version) == ["$LATEST", "1", "2"])
         #expect(
             listed[1] == v1.listItem, "list items leave out the state fields and RuntimeVersionConfig, as AWS lists do")
+        for (item, qualifier) in zip(listed, [Qualifier.latest, .version(1), .version(2)]) {
+            #expect(item == (try registry.getFunction(ref("orders", qualifier))).listItem, "\(item.Version)")
+        }
+        #expect(listed[0].CodeSha256 != listed[1].CodeSha256)
         #expect(listed[0].FunctionArn == TestData.arnPrefix + "orders:$LATEST")
         try sandbox.expectConsistent()
     }
