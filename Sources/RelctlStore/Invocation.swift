@@ -13,10 +13,16 @@ extension Registry {
         try requireAccount(function)
         let qualifiedArn = arn.functionArn(function.name, qualifier: function.qualifier?.description)
         // An unqualified Invoke of a missing function names the `$LATEST` it would have run, as AWS does.
-        guard let record = try FunctionRecord.fetchOne(db, key: function.name) else {
+        // Every invoke resolves its target: statements compiled once, and only the column needed.
+        guard
+            let functionRow = try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT reserved_concurrency FROM functions WHERE name = ?"),
+                arguments: [function.name])
+        else {
             throw RelctlError.functionNotFound(
                 arn.functionArn(function.name, qualifier: (function.qualifier ?? .latest).description))
         }
+        let reservedConcurrency: Int? = functionRow[0]
         let routing: AliasTarget
         switch function.qualifier {
         case nil, .latest?:
@@ -27,13 +33,17 @@ extension Registry {
             }
             routing = AliasTarget(functionVersion: number)
         case .alias(let name)?:
-            guard let alias = try AliasRecord.fetchOne(db, key: ["function_name": function.name, "name": name]) else {
+            guard
+                let alias = try db.fetchOne(
+                    AliasRecord.self, cached: "SELECT * FROM aliases WHERE function_name = ? AND name = ?",
+                    [function.name, name])
+            else {
                 throw RelctlError.functionNotFound(qualifiedArn)
             }
             routing = alias.target
         }
         return try InvocationTarget.resolved(
-            function, arn: arn, routing: routing, reservedConcurrency: record.reservedConcurrency
+            function, arn: arn, routing: routing, reservedConcurrency: reservedConcurrency
         ) { number in
             guard let version = try version(db, function.name, number) else { return nil }
             let layers = try self.layers(db, of: function.name, version: number).map {

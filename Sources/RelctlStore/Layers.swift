@@ -166,13 +166,14 @@ extension Registry {
 
 extension Registry {
     func layers(_ db: Database, of function: String, version: Int) throws -> [LayerVersionRecord] {
+        // Compiled once per connection: every invoke's target resolution asks.
         try LayerVersionRecord.fetchAll(
-            db,
-            sql: """
-                SELECT lv.* FROM version_layers vl
-                JOIN layer_versions lv ON lv.layer_name = vl.layer_name AND lv.version = vl.layer_version
-                WHERE vl.function_name = ? AND vl.version = ? ORDER BY vl.position
-                """, arguments: [function, version])
+            db.cachedStatement(
+                sql: """
+                    SELECT lv.* FROM version_layers vl
+                    JOIN layer_versions lv ON lv.layer_name = vl.layer_name AND lv.version = vl.layer_version
+                    WHERE vl.function_name = ? AND vl.version = ? ORDER BY vl.position
+                    """), arguments: [function, version])
     }
 
     /// Resolves layer version ARNs for a function, with Lambda's rules and messages.
