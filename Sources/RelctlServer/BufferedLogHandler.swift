@@ -7,10 +7,10 @@ import Logging
 
 /// `relctl serve`'s log handler: the lines swift-log's `StreamLogHandler` writes, in the same format
 /// (`<time> <level> <label>: key=value … [<source>] <message>`), but not one locked, flushed `write(2)`
-/// per line. With a line per request, that write was the largest single cost left in a GetAlias after
-/// the request itself. Lines go into a buffer that a thread of its own writes out every 20 ms, or at
-/// once for a warning or worse, and on `flush()` (the server calls it when it stops). A kill -9 can
-/// lose the last 20 ms of info lines; nothing the registry keeps is a log line.
+/// per line: with a line per request, that is a system call on every request's path. Lines go into a
+/// buffer that a thread of its own writes out 20 ms after the first, or at once for a warning or worse,
+/// and on `flush()` (the server calls it when it stops) and at exit. A kill -9 can lose the last 20 ms
+/// of info lines; nothing the registry keeps is a log line.
 public struct BufferedLogHandler: LogHandler {
     public var logLevel: Logger.Level
     public var metadata: Logger.Metadata = [:]
@@ -56,7 +56,8 @@ public final class BufferedLogOutput: @unchecked Sendable {
     public static let standardError = BufferedLogOutput(descriptor: 2)
 
     private let descriptor: Int32
-    private let lock = NSLock()
+    /// Guards the buffer; the writer thread waits on it while there is nothing to write (no idle wake-ups).
+    private let lock = NSCondition()
     /// Held while lines are taken from the buffer and written, so flushes never interleave.
     private let writing = NSLock()
     private var pending: [UInt8] = []
@@ -83,6 +84,7 @@ public final class BufferedLogOutput: @unchecked Sendable {
 
     func append(_ line: String, now: Bool) {
         let startWriter: Bool = lock.withLock {
+            if pending.isEmpty { lock.signal() }
             pending.append(contentsOf: line.utf8)
             defer { writerStarted = true }
             return !writerStarted
@@ -92,6 +94,10 @@ public final class BufferedLogOutput: @unchecked Sendable {
             if descriptor == 2 { atexit { BufferedLogOutput.standardError.flush() } }
             let thread = Thread { [self] in
                 while true {
+                    lock.withLock {
+                        while pending.isEmpty { lock.wait() }
+                    }
+                    // Lines that come within the next 20 ms go out in the same write.
                     Thread.sleep(forTimeInterval: 0.02)
                     flush()
                 }
