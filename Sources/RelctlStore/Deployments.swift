@@ -45,7 +45,9 @@ final class DecodedJSONCache<Value: Decodable & Sendable>: @unchecked Sendable {
         try entry(id: id, utf8: bytes).value
     }
 
-    func entry(id: String, utf8 bytes: UnsafeRawBufferPointer) throws -> Entry {
+    /// `known`: the entry the caller had for this id, compared first (no lock, no lookup).
+    func entry(id: String, utf8 bytes: UnsafeRawBufferPointer, known: Entry? = nil) throws -> Entry {
+        if let known, known.matches(bytes) { return known }
         if let hit = lock.withLock({ entries[id] }), hit.matches(bytes) { return hit }
         return try entry(id: id, text: String(decoding: bytes, as: UTF8.self))
     }
@@ -232,11 +234,7 @@ extension Registry {
                 }
                 // The row's state compared with the one it had last tick first: no lock, no lookup by id.
                 let known = last.rows[index].entry
-                let entry = try row.withUnsafeData(atIndex: 1) { data in
-                    try (data ?? Data()).withUnsafeBytes { bytes in
-                        known.matches(bytes) ? known : try deploymentCache.entry(id: last.rows[index].id, utf8: bytes)
-                    }
-                }
+                let entry = try cachedEntry(id: last.rows[index].id, stateIn: row, at: 1, known: known)
                 if entry !== known {
                     last.rows[index].entry = entry
                     last.deployments[last.positions[index]] = entry.value
@@ -265,9 +263,11 @@ extension Registry {
         return deployments
     }
 
-    func cachedEntry(id: String, stateIn row: Row, at index: Int) throws -> DecodedDeploymentCache.Entry {
+    func cachedEntry(
+        id: String, stateIn row: Row, at index: Int, known: DecodedDeploymentCache.Entry? = nil
+    ) throws -> DecodedDeploymentCache.Entry {
         try row.withUnsafeData(atIndex: index) { data in
-            try (data ?? Data()).withUnsafeBytes { try deploymentCache.entry(id: id, utf8: $0) }
+            try (data ?? Data()).withUnsafeBytes { try deploymentCache.entry(id: id, utf8: $0, known: known) }
         }
     }
 

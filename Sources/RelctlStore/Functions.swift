@@ -389,13 +389,8 @@ extension Registry {
         var result: [FunctionConfiguration] = []
         result.reserveCapacity(records.count)
         for record in records {
-            let hash =
-                base64[record.codeSha256]
-                ?? {
-                    let text = CodeHash.base64(fromHex: record.codeSha256)
-                    base64[record.codeSha256] = text
-                    return text
-                }()
+            let hash = base64[record.codeSha256] ?? CodeHash.base64(fromHex: record.codeSha256)
+            base64[record.codeSha256] = hash
             result.append(
                 configuration(
                     record, layers: layersByVersion[record.functionName]?[record.version] ?? [],

@@ -7,12 +7,18 @@ import Testing
 
 @Suite("The registry's WAL is checkpointed beside the writer, not inside its commits")
 struct CheckpointTests {
-    @Test func aBusyWriterHandsCheckpointsToTheBackgroundAndTheDatabaseFileCatchesUp() throws {
+    /// `orders` with versions 1 and 2 and `live` on version 1: every move of `live` is a small write.
+    static func ordersWithAnAlias() throws -> Sandbox {
         let sandbox = try Sandbox()
-        let registry = sandbox.registry
         try sandbox.create("orders", try sandbox.code("one"), publish: true)
         try sandbox.publishNewCode("orders", "two")
-        _ = try registry.createAlias(function: "orders", name: "live", functionVersion: "1")
+        _ = try sandbox.registry.createAlias(function: "orders", name: "live", functionVersion: "1")
+        return sandbox
+    }
+
+    @Test func aBusyWriterHandsCheckpointsToTheBackgroundAndTheDatabaseFileCatchesUp() throws {
+        let sandbox = try Self.ordersWithAnAlias()
+        let registry = sandbox.registry
         #expect(registry.checkpointer.completedCount == 0)
         // Each move writes a few pages; SQLite's threshold is 1,000 WAL frames.
         var moves = 0
@@ -41,11 +47,8 @@ struct CheckpointTests {
     /// Back-to-back writes never leave a background checkpoint the moment it needs to restart the WAL;
     /// past `writerFrameLimit` frames the writer checkpoints itself, so the WAL file stays bounded.
     @Test func theWALStaysBoundedUnderBackToBackWrites() throws {
-        let sandbox = try Sandbox()
+        let sandbox = try Self.ordersWithAnAlias()
         let registry = sandbox.registry
-        try sandbox.create("orders", try sandbox.code("one"), publish: true)
-        try sandbox.publishNewCode("orders", "two")
-        _ = try registry.createAlias(function: "orders", name: "live", functionVersion: "1")
         let wal = sandbox.dataDirectory.appendingPathComponent("registry.sqlite-wal")
         var largest: Int64 = 0
         // About 4 frames a move: well past the limit several times over.
