@@ -139,7 +139,7 @@ extension Registry {
         let primary = try AliasTarget.parseVersion(functionVersion)
         let target = try AliasTarget.from(functionVersion: primary, additionalVersionWeights: additionalVersionWeights)
         return try write { db, _ in
-            guard try FunctionRecord.exists(db, key: function) else {
+            guard try db.functionExists(function) else {
                 throw RelctlError.functionNotFound(arn.functionArn(function, qualifier: functionVersion))
             }
             if try AliasRecord.exists(db, key: ["function_name": function, "name": name]) {
@@ -300,7 +300,7 @@ extension Registry {
                 AliasRecord.self, cached: "SELECT * FROM aliases WHERE function_name = ? AND name = ?",
                 [function, name])
         else {
-            if try !FunctionRecord.exists(db, key: function) {
+            if try !db.functionExists(function) {
                 throw RelctlError.functionNotFound(arn.functionArn(function))
             }
             throw RelctlError(.resourceNotFound, "\(missing): \(arn.functionArn(function, qualifier: name))")

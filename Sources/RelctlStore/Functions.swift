@@ -25,7 +25,7 @@ extension Registry {
         try Self.validateTags(tags)
         try requireLayersInRegion(settings.layers)
         return try write(staging: package) { db, effects, staged in
-            if try FunctionRecord.exists(db, key: name) {
+            if try db.functionExists(name) {
                 throw RelctlError(.resourceConflict, "Function already exist: \(name)")
             }
             let layers = try resolveLayers(db, settings.layers)

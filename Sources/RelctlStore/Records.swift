@@ -26,6 +26,11 @@ extension Database {
         try Bool.fetchOne(cachedStatement(sql: sql), arguments: arguments) ?? false
     }
 
+    /// Asked by every "not found" answer that must say whether the function or its alias is missing.
+    func functionExists(_ name: String) throws -> Bool {
+        try exists(cached: "SELECT 1 FROM functions WHERE name = ?", [name])
+    }
+
     /// Runs an INSERT or UPDATE compiled once per connection. The rows every alias move and
     /// deployment step writes (the alias, its move, the audit row, the events, the deployment's
     /// state) go through here: GRDB's generic record persistence (building the column container,

@@ -76,7 +76,7 @@ struct SQLiteTransaction: RolloutTransaction {
                 """, arguments: [function, alias])
     }
 
-    func functionExists(_ name: String) throws -> Bool { try FunctionRecord.exists(db, key: name) }
+    func functionExists(_ name: String) throws -> Bool { try db.functionExists(name) }
 
     func versionExists(function: String, version: Int) throws -> Bool {
         try db.exists(cached: "SELECT 1 FROM versions WHERE function_name = ? AND version = ?", [function, version])
