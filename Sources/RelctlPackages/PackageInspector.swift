@@ -15,6 +15,9 @@ public struct InspectedPackage: Sendable, Equatable {
     /// The bytes already written durably to a temporary file while they were validated (see
     /// `BlobStore.inspectAndStage`), for the blob store to rename instead of writing them again.
     public var prestaged: PrestagedFile?
+    /// The bytes are in the code bucket already: uploaded from the prestaged file by an async client ahead of the
+    /// write that records them (see `Registry.uploadAhead`), so that write does not upload them again.
+    public var uploadedAhead = false
 
     public init(bytes: Data, sha256Hex: String, unzippedSize: Int64, entryCount: Int, prestaged: PrestagedFile? = nil) {
         self.bytes = bytes

@@ -23,6 +23,19 @@ struct ThreadedRecords: RegistryRecords {
         }
     }
 
+    /// A write with code: the zip is checked and staged on the store threads; with a bucket it is then uploaded by
+    /// the async client (`Registry.uploadAhead`), so no store thread waits for the upload, and `write` records it
+    /// on the store threads again. Without a bucket, one trip to the threads like any other call.
+    func run<T: Sendable>(
+        staging inspect: @escaping @Sendable (BlobStore) throws -> InspectedPackage,
+        _ write: @escaping @Sendable (Registry, InspectedPackage) throws -> T
+    ) async throws(RelctlError) -> T {
+        guard registry.remoteCode != nil else { return try await run { try write($0, try inspect($0.blobs)) } }
+        let inspected = try await run { try inspect($0.blobs) }
+        let uploaded = try await registry.uploadAhead(inspected)
+        return try await run { try write($0, uploaded) }
+    }
+
     func scopedRecords(region: String, actor: String) -> any RegistryRecords {
         ThreadedRecords(registry: registry.scoped(region: region, actor: actor), threads: threads)
     }
@@ -30,20 +43,18 @@ struct ThreadedRecords: RegistryRecords {
     func createFunction(
         name: String, settings: FunctionSettings, zip: Data, publish: Bool, tags: [String: String], settle: Double?
     ) async throws(RelctlError) -> FunctionConfiguration {
-        try await run {
+        try await run(staging: { try $0.inspectAndStage(zip) }) {
             try $0.createFunction(
-                name: name, settings: settings, code: try PackageInspector.inspect(zip), publish: publish, tags: tags,
-                settle: settle)
+                name: name, settings: settings, code: $1, publish: publish, tags: tags, settle: settle)
         }
     }
 
     func updateFunctionCode(
         _ function: FunctionReference, zip: Data, expectedRevisionId: String?, publish: Bool, settle: Double?
     ) async throws(RelctlError) -> FunctionConfiguration {
-        try await run {
+        try await run(staging: { try $0.inspectAndStage(zip) }) {
             try $0.updateFunctionCode(
-                function, code: try PackageInspector.inspect(zip), expectedRevisionId: expectedRevisionId,
-                publish: publish, settle: settle)
+                function, code: $1, expectedRevisionId: expectedRevisionId, publish: publish, settle: settle)
         }
     }
 
@@ -249,10 +260,9 @@ struct ThreadedRecords: RegistryRecords {
         name: String, zip: Data, description: String, compatibleRuntimes: [String], compatibleArchitectures: [String],
         licenseInfo: String?
     ) async throws(RelctlError) -> LayerVersion {
-        try await run { registry in
-            try registry.publishLayerVersion(
-                name: name, code: try registry.blobs.inspectAndStage(zip, zippedLimit: Limits.codeSizeZipped),
-                description: description, compatibleRuntimes: compatibleRuntimes,
+        try await run(staging: { try $0.inspectAndStage(zip, zippedLimit: Limits.codeSizeZipped) }) {
+            try $0.publishLayerVersion(
+                name: name, code: $1, description: description, compatibleRuntimes: compatibleRuntimes,
                 compatibleArchitectures: compatibleArchitectures, licenseInfo: licenseInfo)
         }
     }

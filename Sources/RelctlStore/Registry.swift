@@ -189,12 +189,14 @@ public final class Registry: Sendable {
     /// file is uploaded and checked before the transaction starts — also when the hash is stored
     /// already, so the object's LastModified is fresh and gc's age guard covers this write until
     /// its row commits. (Deleting a released object at once could race a publisher of the same
-    /// bytes whose upload landed just before; gc's age guard cannot.)
+    /// bytes whose upload landed just before; gc's age guard cannot.) A package `uploadAhead` put in
+    /// the bucket is not uploaded again: the server's async callers upload that way, and only
+    /// synchronous callers (the CLI) wait here for the upload, off the cooperative pool.
     func write<T>(
         staging package: InspectedPackage?, _ body: (Database, inout WriteEffects, StagedBlob?) throws -> T
     ) throws(RelctlError) -> T {
         let staged = try package.map { p throws(RelctlError) in try blobs.stage(p) }
-        if let staged, let remoteCode {
+        if let staged, let remoteCode, package?.uploadedAhead != true {
             do {
                 try OffPoolWait.run { () async throws(RelctlError) in
                     try await remoteCode.put(staged.sha256Hex, size: staged.size, from: staged.temporaryURL)
@@ -210,6 +212,18 @@ public final class Registry: Sendable {
             if let staged { blobs.discard(staged) }
             throw error
         }
+    }
+
+    /// With a bucket, uploads a package staged by `BlobStore.inspectAndStage` from its prestaged file, for an async
+    /// caller (the server) to await before the write that records it: that write then does not upload it again,
+    /// which from synchronous code means waiting for the upload on the calling thread. Without a bucket, or for a
+    /// package with no prestaged file, the package is returned as it is and the write uploads it.
+    public func uploadAhead(_ package: InspectedPackage) async throws(RelctlError) -> InspectedPackage {
+        guard let remoteCode, let prestaged = package.prestaged else { return package }
+        try await remoteCode.put(package.sha256Hex, size: package.size, from: prestaged.url)
+        var uploaded = package
+        uploaded.uploadedAhead = true
+        return uploaded
     }
 
     /// Removes the files of blobs whose rows a committed transaction deleted. Each check and unlink

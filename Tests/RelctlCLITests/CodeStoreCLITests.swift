@@ -6,6 +6,57 @@ import Testing
 /// invoking from the bucket when this machine has no copy, and refusing a package the bucket changed.
 @Suite("relctl with an S3 code store", .serialized)
 struct CodeStoreCLITests {
+    /// `relctl serve --code-store s3://…`: CreateFunction, UpdateFunctionCode and PublishLayerVersion through the
+    /// API put each package in the bucket (uploaded by the server's async client before the row is written).
+    @Test func serveWritesEachPackageThroughToTheBucket() throws {
+        let cli = try CLI()
+        let moto = try MotoS3(cli: cli)
+        defer { withExtendedLifetime(moto) {} }
+        let server = try ServerProcess(
+            cli, extra: ["--code-store", "s3://relctl-code/team"], environment: moto.relctlEnvironment)
+        defer { _ = server.stop() }
+        let lambda = ["AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "y", "AWS_DEFAULT_REGION": "us-east-1"]
+        func zip(_ marker: String) throws -> String {
+            let zip = cli.workDirectory.appendingPathComponent("\(marker).zip").path
+            let (status, output) = try runTool(
+                ["sh", "-c", "cd \(try cli.source(marker, marker: marker)) && zip -q \(zip) bootstrap"],
+                environment: [:], cwd: cli.workDirectory)
+            try #require(status == 0, "\(output)")
+            return zip
+        }
+        func aws(_ arguments: [String]) throws -> [String: Any] {
+            let (status, output) = try runTool(
+                ["aws", "lambda"] + arguments + ["--endpoint-url", server.endpoint, "--output", "json"],
+                environment: lambda, cwd: cli.workDirectory)
+            try #require(status == 0, "\(output)")
+            return try #require(try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any])
+        }
+        func key(_ base64: Any?) -> String {
+            let hash = Data(base64Encoded: base64 as? String ?? "")!.map { String(format: "%02x", $0) }.joined()
+            return "team/sha256/\(hash.prefix(2))/\(hash)"
+        }
+        let created = try aws([
+            "create-function", "--function-name", "served", "--runtime", "provided.al2023", "--handler", "bootstrap",
+            "--role", "arn:aws:iam::123456789012:role/x", "--zip-file", "fileb://\(try zip("one"))",
+        ])
+        let updated = try aws([
+            "update-function-code", "--function-name", "served", "--zip-file", "fileb://\(try zip("two"))",
+        ])
+        let layer = try aws([
+            "publish-layer-version", "--layer-name", "deps", "--zip-file", "fileb://\(try zip("three"))",
+        ])
+        let keys = [
+            key(created["CodeSha256"]), key(updated["CodeSha256"]),
+            key((layer["Content"] as? [String: Any])?["CodeSha256"]),
+        ]
+        #expect(Set(keys).count == 3)
+        let (listed, listing) = try runTool(
+            ["aws", "s3api", "list-objects-v2", "--bucket", "relctl-code", "--endpoint-url", moto.endpoint],
+            environment: moto.aws, cwd: cli.workDirectory)
+        #expect(listed == 0, "\(listing)")
+        for key in keys { #expect(listing.contains("\"Key\": \"\(key)\""), "\(key) in \(listing)") }
+    }
+
     @Test func publishWritesThroughToTheBucketAndInvokeDownloadsByHash() throws {
         let cli = try CLI()
         let moto = try MotoS3(cli: cli)

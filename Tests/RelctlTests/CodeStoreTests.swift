@@ -281,6 +281,31 @@ struct S3CodeStoreTests {
         try await CodeObjectStoreContract.gcRespectsTheAgeGuard(try await store(), folder: sandbox.root)
     }
 
+    /// The server's writes with code: the package uploaded by the async client before the write, which then records
+    /// it without touching the bucket (from synchronous code, an upload is a thread waiting for it).
+    @Test func aPackageUploadedAheadIsRecordedWithoutUploadingAgain() async throws {
+        let store = try await store()
+        let registry = try Registry(
+            dataDirectory: sandbox.root.appendingPathComponent("ahead"), actor: "test", remoteCode: store)
+        let zip = try PackageBuilder.zip(directory: try sandbox.folder(["bootstrap": Data("#!/bin/sh\necho a\n".utf8)]))
+        let uploaded = try await registry.uploadAhead(try registry.blobs.inspectAndStage(zip))
+        #expect(uploaded.uploadedAhead)
+        #expect(try await store.get(uploaded.sha256Hex) == zip)
+        // A package without a prestaged file is left for the write to upload.
+        let plain = try PackageInspector.inspect(
+            try PackageBuilder.zip(directory: try sandbox.folder(["bootstrap": Data("#!/bin/sh\necho b\n".utf8)])))
+        #expect(try await registry.uploadAhead(plain).uploadedAhead == false)
+
+        // With the bucket gone, only the package uploaded ahead can still be recorded.
+        moto.process.killGroupAndWait()
+        _ = try registry.createFunction(name: "ahead", settings: TestData.settings, code: uploaded)
+        #expect(try registry.getFunction(FunctionReference(name: "ahead")).CodeSha256 == uploaded.codeSha256)
+        #expect(throws: RelctlError.self) {
+            _ = try registry.createFunction(name: "plain", settings: TestData.settings, code: plain)
+        }
+        #expect(throws: RelctlError.self) { try registry.getFunction(FunctionReference(name: "plain")) }
+    }
+
     @Test func listFollowsContinuationTokensAndSkipsForeignKeys() async throws {
         let store = try await store(pageSize: 3)
         var hashes: Set<String> = []

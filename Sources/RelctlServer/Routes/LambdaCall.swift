@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import NIOPosix
 import RelctlCore
+import RelctlPackages
 import RelctlStorage
 import RelctlStore
 
@@ -72,6 +73,17 @@ struct LambdaCall: Sendable {
         try scope.requireSQLite(operation)
         let registry = scope.registry
         return try await scope.threads.runIfActive { try body(registry) }
+    }
+
+    /// A registry write with the request's package, checked and staged on the store threads and, with a bucket,
+    /// uploaded ahead by the async client (see `ThreadedRecords.run(staging:_:)`).
+    func store<T: Sendable>(
+        code package: LambdaRoutes.UploadedPackage,
+        _ body: @escaping @Sendable (Registry, InspectedPackage) throws -> T
+    ) async throws -> T {
+        try scope.requireSQLite(operation)
+        return try await ThreadedRecords(registry: scope.registry, threads: scope.threads).run(
+            staging: { try package.inspect(staging: $0) }, body)
     }
 
     /// The function named in the path, with a qualifier from the name or `?Qualifier=`.

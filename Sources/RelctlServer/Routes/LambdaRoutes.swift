@@ -179,11 +179,9 @@ struct LambdaRoutes: Sendable {
                     settle: settle),
                 status: .created)
         }
-        let configuration = try await call.store { registry in
+        let configuration = try await call.store(code: package) { registry, code in
             try registry.createFunction(
-                name: reference.name, settings: complete, code: try package.inspect(staging: registry.blobs),
-                publish: publish, tags: tags,
-                settle: settle)
+                name: reference.name, settings: complete, code: code, publish: publish, tags: tags, settle: settle)
         }
         services.scheduleSettle(reference.name, registry: call.registry, pendingCreate: true)
         return .awsJSON(configuration, status: .created)
@@ -267,10 +265,9 @@ struct LambdaRoutes: Sendable {
                 try await call.records.updateFunctionCode(
                     reference, zip: package.bytes, expectedRevisionId: revision, publish: publish, settle: settle))
         }
-        let configuration = try await call.store { registry in
+        let configuration = try await call.store(code: package) { registry, code in
             try registry.updateFunctionCode(
-                reference, code: try package.inspect(staging: registry.blobs), expectedRevisionId: revision,
-                publish: publish, settle: settle)
+                reference, code: code, expectedRevisionId: revision, publish: publish, settle: settle)
         }
         services.scheduleSettle(reference.name, registry: call.registry)
         return .awsJSON(configuration)
