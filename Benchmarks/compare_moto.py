@@ -169,12 +169,13 @@ end
 """
 
 
-def one_connection(endpoint, name, seconds, update):
-    """Requests/s of GetAlias (or durable UpdateAlias) over one keep-alive connection driven by wrk: the server's own
-    rate, where the Python client of `raw` spends about as long per call as relctl does (None without wrk)."""
+def one_connection(endpoint, name, seconds, update, path=None):
+    """Requests/s of GetAlias (or durable UpdateAlias, or `path`) over one keep-alive connection driven by wrk: the
+    server's own rate, where the Python client of `raw` spends about as long per call as relctl does (None without
+    wrk)."""
     if not shutil.which("wrk"):
         return None
-    path = f"/2015-03-31/functions/{name}/aliases/live"
+    path = path or f"/2015-03-31/functions/{name}/aliases/live"
     command = ["wrk", "-t", "1", "-c", "1", "-d", f"{seconds:.0f}s", "-H", f"Authorization: {FAKE_AUTHORIZATION}"]
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(UPDATE_SCRIPT)
@@ -245,6 +246,11 @@ def main():
             theirs = one_connection(moto_url, moto_name, args.seconds, update)
             if ours and theirs:
                 print(f"{operation + ', wrk, one connection, ' + f'{args.seconds:.0f} s':38} relctl {ours:.0f} req/s, moto {theirs:.0f} req/s ({ours/theirs:.2f}×)")
+                if operation == "GetAlias":
+                    # The same connection and server answering a route that reads nothing: the ceiling of any route.
+                    floor = one_connection(relctl_url, relctl_name, args.seconds, False, path="/healthz")
+                    print(f"{'  relctl /healthz (no registry read)':38} relctl {floor:.0f} req/s "
+                          f"({floor/theirs:.2f}× moto's GetAlias: the ceiling of any route here)")
         ours, theirs = sustained(relctl_url, relctl_name, args.seconds), sustained(moto_url, moto_name, args.seconds)
         print(f"\nsustained GetAlias, one keep-alive client, {args.seconds:.0f} s: relctl {ours:.0f} req/s, moto {theirs:.0f} req/s ({ours/theirs:.2f}×)")
         (ours, tool), (theirs, _) = concurrent(relctl_url, relctl_name, args.seconds, args.connections), concurrent(moto_url, moto_name, args.seconds, args.connections)
