@@ -248,9 +248,9 @@ def main():
                 print(f"{operation + ', wrk, one connection, ' + f'{args.seconds:.0f} s':38} relctl {ours:.0f} req/s, moto {theirs:.0f} req/s ({ours/theirs:.2f}×)")
                 if operation == "GetAlias":
                     # The same connection and server answering a route that reads nothing: the ceiling of any route.
-                    floor = one_connection(relctl_url, relctl_name, args.seconds, False, path="/healthz")
-                    print(f"{'  relctl /healthz (no registry read)':38} relctl {floor:.0f} req/s "
-                          f"({floor/theirs:.2f}× moto's GetAlias: the ceiling of any route here)")
+                    ceiling = one_connection(relctl_url, relctl_name, args.seconds, False, path="/healthz")
+                    print(f"{'  relctl /healthz (no registry read)':38} relctl {ceiling:.0f} req/s "
+                          f"({ceiling/theirs:.2f}× moto's GetAlias: the ceiling of any route here)")
         ours, theirs = sustained(relctl_url, relctl_name, args.seconds), sustained(moto_url, moto_name, args.seconds)
         print(f"\nsustained GetAlias, one keep-alive client, {args.seconds:.0f} s: relctl {ours:.0f} req/s, moto {theirs:.0f} req/s ({ours/theirs:.2f}×)")
         (ours, tool), (theirs, _) = concurrent(relctl_url, relctl_name, args.seconds, args.connections), concurrent(moto_url, moto_name, args.seconds, args.connections)

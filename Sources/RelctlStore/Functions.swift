@@ -389,8 +389,13 @@ extension Registry {
         var result: [FunctionConfiguration] = []
         result.reserveCapacity(records.count)
         for record in records {
-            let hash = base64[record.codeSha256] ?? CodeHash.base64(fromHex: record.codeSha256)
-            base64[record.codeSha256] = hash
+            let hash: String
+            if let known = base64[record.codeSha256] {
+                hash = known
+            } else {
+                hash = CodeHash.base64(fromHex: record.codeSha256)
+                base64[record.codeSha256] = hash
+            }
             result.append(
                 configuration(
                     record, layers: layersByVersion[record.functionName]?[record.version] ?? [],
